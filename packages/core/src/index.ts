@@ -1,1 +1,4 @@
-export const VERSION = 1;
+export * from './codec/index.ts';
+export type { CrdtType } from './crdt-type.ts';
+export type { PresenceChannel, PresenceState } from './presence.ts';
+export type { ReplicaId } from './replica.ts';

@@ -1,0 +1,56 @@
+import * as encoding from 'lib0/encoding';
+import type { ReplicaId } from '../replica.ts';
+
+/**
+ * Binary writer over lib0's encoder. Replica ids are interned per message:
+ * the first occurrence writes its table index followed by the id, later ones
+ * only the index, so a 52-character peer id costs one byte after its first use.
+ */
+export class Writer {
+  readonly encoder: encoding.Encoder = encoding.createEncoder();
+  private readonly replicas = new Map<ReplicaId, number>();
+
+  uint(n: number): void {
+    encoding.writeVarUint(this.encoder, n);
+  }
+
+  int(n: number): void {
+    encoding.writeVarInt(this.encoder, n);
+  }
+
+  byte(n: number): void {
+    encoding.writeUint8(this.encoder, n);
+  }
+
+  float(n: number): void {
+    encoding.writeFloat64(this.encoder, n);
+  }
+
+  string(s: string): void {
+    encoding.writeVarString(this.encoder, s);
+  }
+
+  bytes(b: Uint8Array): void {
+    encoding.writeVarUint8Array(this.encoder, b);
+  }
+
+  replica(id: ReplicaId): void {
+    const index = this.replicas.get(id);
+    if (index !== undefined) {
+      encoding.writeVarUint(this.encoder, index);
+      return;
+    }
+    const next = this.replicas.size;
+    this.replicas.set(id, next);
+    encoding.writeVarUint(this.encoder, next);
+    encoding.writeVarString(this.encoder, id);
+  }
+
+  get length(): number {
+    return encoding.length(this.encoder);
+  }
+
+  finish(): Uint8Array {
+    return encoding.toUint8Array(this.encoder);
+  }
+}

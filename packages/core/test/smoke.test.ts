@@ -1,5 +1,0 @@
-import { expect, test } from 'vitest';
-import { VERSION } from '../src/index.ts';
-test('version', () => {
-  expect(VERSION).toBe(1);
-});
