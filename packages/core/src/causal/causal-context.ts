@@ -1,0 +1,209 @@
+import { DecodeError } from '../codec/decode-error.ts';
+import type { Reader } from '../codec/reader.ts';
+import type { Writer } from '../codec/writer.ts';
+import type { ReplicaId } from '../replica.ts';
+import type { Dot } from './dot.ts';
+
+/**
+ * The set of dots a replica has seen: a version vector (every seq up to
+ * `vector[r]` for each replica r) plus a dot cloud of seqs seen past a gap.
+ * A cloud seq folds into the vector only when the gap before it closes, so a
+ * delta that arrives out of order never makes the dots it skipped look seen
+ * (which would read as their removal).
+ */
+export class CausalContext {
+  private readonly vector = new Map<ReplicaId, number>();
+  /** Seqs above `vector[r] + 1`; entries exist only while non-empty. */
+  private readonly cloud = new Map<ReplicaId, Set<number>>();
+
+  /** True when the context holds dot (replica, seq). */
+  has(replica: ReplicaId, seq: number): boolean {
+    if (seq <= (this.vector.get(replica) ?? 0)) return true;
+    const extra = this.cloud.get(replica);
+    return extra !== undefined && extra.has(seq);
+  }
+
+  hasDot(dot: Dot): boolean {
+    return this.has(dot.replica, dot.seq);
+  }
+
+  /** Adds one dot. Returns true when it was new. */
+  add(replica: ReplicaId, seq: number): boolean {
+    const top = this.vector.get(replica) ?? 0;
+    if (seq <= top) return false;
+    if (seq === top + 1) {
+      this.vector.set(replica, seq);
+      this.fold(replica);
+      return true;
+    }
+    let extra = this.cloud.get(replica);
+    if (extra === undefined) {
+      extra = new Set();
+      this.cloud.set(replica, extra);
+    }
+    if (extra.has(seq)) return false;
+    extra.add(seq);
+    return true;
+  }
+
+  /** The next unused seq for `replica` (one past the highest seen, gaps included). */
+  nextSeq(replica: ReplicaId): number {
+    let top = this.vector.get(replica) ?? 0;
+    const extra = this.cloud.get(replica);
+    if (extra !== undefined) for (const s of extra) if (s > top) top = s;
+    return top + 1;
+  }
+
+  /** Allocates and records the next dot of `replica`. */
+  nextDot(replica: ReplicaId): Dot {
+    const seq = this.nextSeq(replica);
+    this.add(replica, seq);
+    return { replica, seq };
+  }
+
+  /** The contiguous prefix seen of `replica`: every seq ≤ the result is in the context. */
+  contiguous(replica: ReplicaId): number {
+    return this.vector.get(replica) ?? 0;
+  }
+
+  /** Adds every dot of `other`. Returns true when anything was new. */
+  join(other: CausalContext): boolean {
+    let changed = false;
+    for (const [replica, top] of other.vector) {
+      const mine = this.vector.get(replica) ?? 0;
+      if (top > mine) {
+        changed = true;
+        this.vector.set(replica, top);
+        const extra = this.cloud.get(replica);
+        if (extra !== undefined) {
+          for (const s of extra) if (s <= top) extra.delete(s);
+          if (extra.size === 0) this.cloud.delete(replica);
+        }
+        this.fold(replica);
+      }
+    }
+    for (const [replica, extra] of other.cloud) {
+      for (const s of extra) if (this.add(replica, s)) changed = true;
+    }
+    return changed;
+  }
+
+  /** True when every dot of `other` is in this context. */
+  covers(other: CausalContext): boolean {
+    for (const [replica, top] of other.vector) {
+      const mine = this.vector.get(replica) ?? 0;
+      if (top > mine) {
+        // Possible only when the cloud holds every seq in (mine, top].
+        for (let s = mine + 1; s <= top; s++) if (!this.has(replica, s)) return false;
+      }
+    }
+    for (const [replica, extra] of other.cloud) {
+      for (const s of extra) if (!this.has(replica, s)) return false;
+    }
+    return true;
+  }
+
+  /** Every dot, replica by replica, seqs ascending. Expands the vector: use on small contexts. */
+  *dots(): Generator<Dot> {
+    for (const replica of this.replicas()) {
+      const top = this.vector.get(replica) ?? 0;
+      for (let seq = 1; seq <= top; seq++) yield { replica, seq };
+      const extra = this.cloud.get(replica);
+      if (extra !== undefined) for (const seq of [...extra].sort(ascending)) yield { replica, seq };
+    }
+  }
+
+  /** Replicas with at least one dot, sorted. */
+  replicas(): ReplicaId[] {
+    const all = new Set<ReplicaId>(this.vector.keys());
+    for (const r of this.cloud.keys()) all.add(r);
+    return [...all].sort();
+  }
+
+  get isEmpty(): boolean {
+    return this.vector.size === 0 && this.cloud.size === 0;
+  }
+
+  /** Number of dots held (vector prefixes plus cloud). */
+  get size(): number {
+    let n = 0;
+    for (const top of this.vector.values()) n += top;
+    for (const extra of this.cloud.values()) n += extra.size;
+    return n;
+  }
+
+  clone(): CausalContext {
+    const copy = new CausalContext();
+    for (const [r, top] of this.vector) copy.vector.set(r, top);
+    for (const [r, extra] of this.cloud) copy.cloud.set(r, new Set(extra));
+    return copy;
+  }
+
+  equals(other: CausalContext): boolean {
+    return this.covers(other) && other.covers(this);
+  }
+
+  private fold(replica: ReplicaId): void {
+    const extra = this.cloud.get(replica);
+    if (extra === undefined) return;
+    let top = this.vector.get(replica) ?? 0;
+    while (extra.delete(top + 1)) top++;
+    this.vector.set(replica, top);
+    if (extra.size === 0) this.cloud.delete(replica);
+  }
+
+  /**
+   * Deterministic encoding: replicas sorted; per replica the vector top, then
+   * the cloud seqs ascending, each as the gap from the previous one.
+   */
+  encode(w: Writer): void {
+    const replicas = this.replicas();
+    w.uint(replicas.length);
+    for (const replica of replicas) {
+      w.replica(replica);
+      const top = this.vector.get(replica) ?? 0;
+      w.uint(top);
+      const extra = this.cloud.get(replica);
+      const seqs = extra === undefined ? [] : [...extra].sort(ascending);
+      w.uint(seqs.length);
+      let prev = top + 1;
+      for (const s of seqs) {
+        w.uint(s - prev - 1);
+        prev = s;
+      }
+    }
+  }
+
+  static decode(r: Reader): CausalContext {
+    const ctx = new CausalContext();
+    const n = r.count('causal context replicas', 3);
+    let last: ReplicaId | undefined;
+    for (let i = 0; i < n; i++) {
+      const replica = r.replica('causal context replica');
+      if (last !== undefined && replica <= last) {
+        throw new DecodeError('invalid', 'causal context: replicas not sorted');
+      }
+      last = replica;
+      const top = r.uint('causal context vector');
+      const k = r.count('causal context cloud', 1);
+      if (top === 0 && k === 0) throw new DecodeError('invalid', 'causal context: empty replica entry');
+      if (top > 0) ctx.vector.set(replica, top);
+      if (k > 0) {
+        const extra = new Set<number>();
+        let prev = top + 1;
+        for (let j = 0; j < k; j++) {
+          const s = prev + 1 + r.uint('causal context cloud gap');
+          if (!Number.isSafeInteger(s)) throw new DecodeError('invalid', 'causal context: seq overflow');
+          extra.add(s);
+          prev = s;
+        }
+        ctx.cloud.set(replica, extra);
+      }
+    }
+    return ctx;
+  }
+}
+
+function ascending(a: number, b: number): number {
+  return a - b;
+}

@@ -1,0 +1,2 @@
+export { ClockDriftError, HLC, type HLCOptions } from './hlc.ts';
+export { compareTimestamps, readTimestamp, writeTimestamp, type Timestamp } from './timestamp.ts';

@@ -1,0 +1,1 @@
+export type { MutationSink } from './mutation-sink.ts';
