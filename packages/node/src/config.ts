@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Raised for a config file or flag that is missing, unreadable or invalid; the message names each bad key. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super(`invalid config: ${issues.join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+const nodeName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_" or "-"');
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+
+const shellSettings = z.strictObject({
+  /** Working directory for commands that name none (relative to the config file). */
+  cwd: z.string().optional(),
+  /** Environment variables passed through from the daemon's environment; nothing else is inherited. */
+  envAllow: z.array(envName).default(['PATH', 'HOME', 'LANG', 'TZ']),
+  /** When set, argv[0] must be one of these. */
+  allowCommands: z.array(z.string().min(1)).optional(),
+  timeoutMs: z.number().int().positive().default(60_000),
+  /** Bytes of stdout/stderr kept (tail) for the result. */
+  maxOutputBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
+});
+
+const httpSettings = z.strictObject({
+  timeoutMs: z.number().int().positive().default(30_000),
+  retries: z.number().int().min(0).max(20).default(2),
+  backoffMs: z.number().int().min(0).default(200),
+  /** When set, only these hosts (hostname or hostname:port) may be called. */
+  allowHosts: z.array(z.string().min(1)).optional(),
+  maxResponseBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+});
+
+const moduleSettings = z.strictObject({
+  /** Handler name -> module path (relative to the config file); tasks name a handler, never a path. */
+  handlers: z.record(z.string().min(1), z.string().min(1)),
+});
+
+const agentSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected an agent id (letters, digits, . _ : -)'),
+  capabilities: z.array(z.string().min(1)).default([]),
+  capacity: z.number().int().min(1).max(1024).default(1),
+  executors: z
+    .strictObject({
+      shell: shellSettings.optional(),
+      http: httpSettings.optional(),
+      module: moduleSettings.optional(),
+    })
+    .refine((e) => e.shell !== undefined || e.http !== undefined || e.module !== undefined, {
+      message: 'expected at least one of shell, http, module',
+    }),
+});
+
+export const configSchema = z.strictObject({
+  name: nodeName,
+  /** Default: ./.meshwork/<name> relative to the working directory. */
+  dataDir: z.string().min(1).optional(),
+  listen: z.array(z.string().startsWith('/', 'expected a multiaddr')).default(['/ip4/127.0.0.1/tcp/0']),
+  bootstrap: z.array(z.string().startsWith('/', 'expected a multiaddr')).default([]),
+  pskFile: z.string().min(1).optional(),
+  allowList: z.array(z.string().min(1)).optional(),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(7070),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
+    })
+    .default({ host: '127.0.0.1', port: 7070, maxBodyBytes: 1024 * 1024 }),
+  /** Bearer key for mutating API calls. When absent one is generated and stored in <dataDir>/api-key. */
+  apiKey: z.string().min(16, 'expected at least 16 characters').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Log file; default stdout. */
+  logFile: z.string().min(1).optional(),
+  drainTimeoutMs: z.number().int().min(0).default(30_000),
+  /** Events in the SQLite log before it is compacted into a snapshot. */
+  compactAfterEvents: z.number().int().min(10).default(5_000),
+  /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
+  sync: z.enum(['full', 'normal']).default('full'),
+  agents: z.array(agentSchema).default([]),
+});
+
+export type NodeConfig = z.output<typeof configSchema>;
+export type AgentConfig = NodeConfig['agents'][number];
+export type ShellSettings = z.output<typeof shellSettings>;
+export type HttpSettings = z.output<typeof httpSettings>;
+export type ModuleSettings = z.output<typeof moduleSettings>;
+
+/** Flags from the command line; each overrides the same key of the file. */
+export interface ConfigFlags {
+  name?: string;
+  dataDir?: string;
+  listen?: string[];
+  bootstrap?: string[];
+  pskFile?: string;
+  allow?: string[];
+  httpHost?: string;
+  httpPort?: string;
+  apiKey?: string;
+  logLevel?: string;
+  logFile?: string;
+  drainTimeout?: string;
+}
+
+/** A validated config with paths made absolute. */
+export interface ResolvedConfig extends NodeConfig {
+  dataDir: string;
+  /** Directory relative paths in the file are resolved against. */
+  baseDir: string;
+}
+
+function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const key = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    if (issue.code === 'unrecognized_keys') {
+      const prefix = issue.path.length > 0 ? `${key}.` : '';
+      return `${issue.keys.map((k) => prefix + k).join(', ')}: unknown key`;
+    }
+    return `${key}: ${issue.message}`;
+  });
+}
+
+function integerFlag(value: string | undefined): number | string | undefined {
+  if (value === undefined) return undefined;
+  // Left as a string when not an integer so the schema reports it against the key.
+  return /^-?\d+$/.test(value) ? Number(value) : value;
+}
+
+/** Validates a parsed config object (file contents merged with flags). */
+export function parseConfig(input: unknown, baseDir: string, cwd = process.cwd()): ResolvedConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(formatIssues(result.error));
+  const config = result.data;
+  const rel = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  return {
+    ...config,
+    baseDir,
+    dataDir: config.dataDir !== undefined ? rel(config.dataDir) : join(cwd, '.meshwork', config.name),
+    pskFile: config.pskFile !== undefined ? rel(config.pskFile) : undefined,
+    logFile: config.logFile !== undefined ? rel(config.logFile) : undefined,
+    agents: config.agents.map((agent) => ({
+      ...agent,
+      executors: {
+        ...agent.executors,
+        shell: agent.executors.shell && {
+          ...agent.executors.shell,
+          cwd: agent.executors.shell.cwd !== undefined ? rel(agent.executors.shell.cwd) : undefined,
+        },
+        module: agent.executors.module && {
+          handlers: Object.fromEntries(
+            Object.entries(agent.executors.module.handlers).map(([k, p]) => [k, rel(p)]),
+          ),
+        },
+      },
+    })),
+  };
+}
+
+/** Reads the optional JSON config file, applies flags over it and validates the result. */
+export function loadConfig(
+  file: string | undefined,
+  flags: ConfigFlags = {},
+  cwd = process.cwd(),
+): ResolvedConfig {
+  let raw: Record<string, unknown> = {};
+  let baseDir = cwd;
+  if (file !== undefined) {
+    const path = resolve(cwd, file);
+    baseDir = dirname(path);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`config file ${path}: cannot be read (${(err as Error).message})`]);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError([`config file ${path}: expected JSON (${(err as Error).message})`]);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError([`config file ${path}: expected a JSON object`]);
+    }
+    raw = parsed as Record<string, unknown>;
+  }
+  const merged: Record<string, unknown> = { ...raw };
+  const set = (key: string, value: unknown): void => {
+    if (value !== undefined) merged[key] = value;
+  };
+  set('name', flags.name);
+  // Paths given as flags are relative to the working directory, not to the file.
+  set('dataDir', flags.dataDir !== undefined ? resolve(cwd, flags.dataDir) : undefined);
+  set('listen', flags.listen);
+  set('bootstrap', flags.bootstrap);
+  set('pskFile', flags.pskFile !== undefined ? resolve(cwd, flags.pskFile) : undefined);
+  set('allowList', flags.allow);
+  set('apiKey', flags.apiKey);
+  set('logLevel', flags.logLevel);
+  set('logFile', flags.logFile !== undefined ? resolve(cwd, flags.logFile) : undefined);
+  set('drainTimeoutMs', integerFlag(flags.drainTimeout));
+  if (flags.httpHost !== undefined || flags.httpPort !== undefined) {
+    const http = typeof raw.http === 'object' && raw.http !== null ? { ...raw.http } : {};
+    merged.http = {
+      ...http,
+      ...(flags.httpHost !== undefined ? { host: flags.httpHost } : {}),
+      ...(flags.httpPort !== undefined ? { port: integerFlag(flags.httpPort) } : {}),
+    };
+  }
+  return parseConfig(merged, baseDir, cwd);
+}

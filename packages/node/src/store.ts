@@ -1,0 +1,174 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+
+/** One attempt of a task as kept in the `task_history` table. Times are epoch milliseconds. */
+export interface AttemptRecord {
+  task: string;
+  attempt: number;
+  agent: string;
+  epoch: number;
+  startedAt: number;
+  endedAt: number | null;
+  /** `running` until the attempt ends; then the coordinator's outcome (succeeded, failed, ...). */
+  outcome: string;
+}
+
+export interface StoredSnapshot {
+  chunks: Uint8Array[];
+  /** Highest event-log sequence number the snapshot covers. */
+  uptoSeq: number;
+}
+
+/**
+ * The node's SQLite database (`<dataDir>/meshwork.db`, WAL): node key, per-document event log and
+ * snapshots, and the task-history table. Every call is synchronous, so a write has reached SQLite
+ * (and, with `sync: 'full'`, the disk) when it returns.
+ */
+export interface NodeStore {
+  readonly path: string;
+  getMeta(key: string): Uint8Array | undefined;
+  setMeta(key: string, value: Uint8Array): void;
+  /** Appends one update message to a document's log; returns its sequence number. */
+  appendEvent(doc: string, update: Uint8Array): number;
+  /** Events of `doc` after `afterSeq`, in order. */
+  events(doc: string, afterSeq?: number): { seq: number; update: Uint8Array }[];
+  eventCount(doc: string): number;
+  snapshot(doc: string): StoredSnapshot | undefined;
+  /** Replaces the document's snapshot and drops the log events it covers, in one transaction. */
+  saveSnapshot(doc: string, chunks: readonly Uint8Array[], uptoSeq: number): void;
+  /** Inserts or updates an attempt (keyed by task, attempt, agent). */
+  recordAttempt(record: AttemptRecord): void;
+  attempts(task?: string): AttemptRecord[];
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  doc TEXT NOT NULL,
+  bytes BLOB NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS events_doc ON events (doc, seq);
+CREATE TABLE IF NOT EXISTS snapshots (
+  doc TEXT NOT NULL,
+  chunk INTEGER NOT NULL,
+  upto_seq INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (doc, chunk)
+) STRICT;
+CREATE TABLE IF NOT EXISTS task_history (
+  task TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  outcome TEXT NOT NULL,
+  PRIMARY KEY (task, attempt, agent)
+) STRICT;
+`;
+
+type Row = Record<string, unknown>;
+
+function bytes(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array();
+}
+
+export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' } = {}): NodeStore {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, 'meshwork.db');
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec(`PRAGMA synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.exec('PRAGMA busy_timeout = 5000');
+  db.exec(SCHEMA);
+
+  const stmt = (sql: string): StatementSync => db.prepare(sql);
+  const getMeta = stmt('SELECT value FROM meta WHERE key = ?');
+  const setMeta = stmt(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
+  const append = stmt('INSERT INTO events (doc, bytes) VALUES (?, ?)');
+  const eventsAfter = stmt('SELECT seq, bytes FROM events WHERE doc = ? AND seq > ? ORDER BY seq');
+  const countEvents = stmt('SELECT count(*) AS n FROM events WHERE doc = ?');
+  const snapshotRows = stmt('SELECT chunk, upto_seq, bytes FROM snapshots WHERE doc = ? ORDER BY chunk');
+  const dropSnapshot = stmt('DELETE FROM snapshots WHERE doc = ?');
+  const putChunk = stmt('INSERT INTO snapshots (doc, chunk, upto_seq, bytes) VALUES (?, ?, ?, ?)');
+  const dropEvents = stmt('DELETE FROM events WHERE doc = ? AND seq <= ?');
+  const upsertAttempt = stmt(`
+    INSERT INTO task_history (task, attempt, agent, epoch, started_at, ended_at, outcome)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (task, attempt, agent) DO UPDATE SET
+      epoch = excluded.epoch, started_at = excluded.started_at,
+      ended_at = excluded.ended_at, outcome = excluded.outcome`);
+  const allAttempts = stmt('SELECT * FROM task_history ORDER BY started_at, task, attempt');
+  const taskAttempts = stmt('SELECT * FROM task_history WHERE task = ? ORDER BY attempt');
+
+  const toAttempt = (r: Row): AttemptRecord => ({
+    task: String(r.task),
+    attempt: Number(r.attempt),
+    agent: String(r.agent),
+    epoch: Number(r.epoch),
+    startedAt: Number(r.started_at),
+    endedAt: r.ended_at === null ? null : Number(r.ended_at),
+    outcome: String(r.outcome),
+  });
+
+  const transaction = (fn: () => void): void => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      fn();
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+
+  return {
+    path,
+    getMeta(key) {
+      const row = getMeta.get(key) as Row | undefined;
+      return row ? bytes(row.value) : undefined;
+    },
+    setMeta(key, value) {
+      setMeta.run(key, value);
+    },
+    appendEvent(doc, update) {
+      return Number(append.run(doc, update).lastInsertRowid);
+    },
+    events(doc, afterSeq = 0) {
+      return (eventsAfter.all(doc, afterSeq) as Row[]).map((r) => ({
+        seq: Number(r.seq),
+        update: bytes(r.bytes),
+      }));
+    },
+    eventCount(doc) {
+      return Number((countEvents.get(doc) as Row).n);
+    },
+    snapshot(doc) {
+      const rows = snapshotRows.all(doc) as Row[];
+      if (rows.length === 0) return undefined;
+      return { chunks: rows.map((r) => bytes(r.bytes)), uptoSeq: Number(rows[0]!.upto_seq) };
+    },
+    saveSnapshot(doc, chunks, uptoSeq) {
+      transaction(() => {
+        dropSnapshot.run(doc);
+        chunks.forEach((chunk, i) => putChunk.run(doc, i, uptoSeq, chunk));
+        dropEvents.run(doc, uptoSeq);
+      });
+    },
+    recordAttempt(r) {
+      upsertAttempt.run(r.task, r.attempt, r.agent, r.epoch, r.startedAt, r.endedAt, r.outcome);
+    },
+    attempts(task) {
+      const rows = (task === undefined ? allAttempts.all() : taskAttempts.all(task)) as Row[];
+      return rows.map(toAttempt);
+    },
+    close() {
+      if (db.isOpen) db.close();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+function configFile(content: unknown): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwork-config-'));
+  const file = join(dir, 'node.json');
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return { dir, file };
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('applies defaults, resolves paths against the file and lets flags override', () => {
+    const { dir, file } = configFile({
+      name: 'alpha',
+      pskFile: 'swarm.key',
+      http: { port: 8080 },
+      agents: [{ id: 'builder', capabilities: ['build'], executors: { shell: { cwd: 'work' } } }],
+    });
+    const config = loadConfig(file, { httpPort: '9090', logLevel: 'debug' }, '/srv');
+    expect(config.dataDir).toBe('/srv/.meshwork/alpha');
+    expect(config.pskFile).toBe(join(dir, 'swarm.key'));
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 9090, maxBodyBytes: 1024 * 1024 });
+    expect(config.logLevel).toBe('debug');
+    expect(config.agents[0]).toMatchObject({
+      capacity: 1,
+      executors: { shell: { cwd: join(dir, 'work'), timeoutMs: 60_000 } },
+    });
+  });
+
+  it('works from flags alone', () => {
+    const config = loadConfig(
+      undefined,
+      { name: 'solo', dataDir: 'data', listen: ['/ip4/127.0.0.1/tcp/4001'] },
+      '/tmp/x',
+    );
+    expect(config).toMatchObject({
+      name: 'solo',
+      dataDir: '/tmp/x/data',
+      listen: ['/ip4/127.0.0.1/tcp/4001'],
+    });
+  });
+
+  it('names the key and what was expected', () => {
+    const { file } = configFile({
+      name: 'alpha',
+      http: { port: 'eighty' },
+      agents: [{ id: 'a', capacity: 0, executors: {} }],
+    });
+    const err = configError(() => loadConfig(file));
+    expect(err.message).toMatch(/http\.port: .*expected number/i);
+    expect(err.message).toMatch(/agents\.0\.capacity: .*>=1/);
+    expect(err.message).toContain('agents.0.executors: expected at least one of shell, http, module');
+  });
+
+  it('rejects unknown keys, bad flags, a missing name and non-JSON files', () => {
+    expect(configError(() => loadConfig(configFile({ name: 'a', colour: 'red' }).file)).message).toContain(
+      'colour: unknown key',
+    );
+    expect(configError(() => loadConfig(undefined, { name: 'a', httpPort: 'x' })).message).toContain(
+      'http.port',
+    );
+    expect(configError(() => loadConfig(undefined, {})).message).toContain('name:');
+    expect(configError(() => loadConfig(configFile('{ nope').file)).message).toContain('expected JSON');
+    expect(configError(() => loadConfig('/no/such/file.json')).message).toContain('cannot be read');
+  });
+});

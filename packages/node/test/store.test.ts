@@ -1,0 +1,60 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../src/store.ts';
+
+describe('SQLite store', () => {
+  it('keeps meta, events, snapshots and task history across reopen', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshwork-store-'));
+    const store = openStore(dir);
+    store.setMeta('key', new Uint8Array([1, 2, 3]));
+    const seqs = [1, 2, 3].map((i) => store.appendEvent('tasks', new Uint8Array([i])));
+    store.appendEvent('other', new Uint8Array([9]));
+    store.saveSnapshot('tasks', [new Uint8Array([7]), new Uint8Array([8])], seqs[1]!);
+    store.appendEvent('tasks', new Uint8Array([4]));
+    store.recordAttempt({
+      task: 't1',
+      attempt: 1,
+      agent: 'a',
+      epoch: 1,
+      startedAt: 10,
+      endedAt: null,
+      outcome: 'running',
+    });
+    store.recordAttempt({
+      task: 't1',
+      attempt: 1,
+      agent: 'a',
+      epoch: 1,
+      startedAt: 10,
+      endedAt: 20,
+      outcome: 'succeeded',
+    });
+    store.close();
+
+    const again = openStore(dir);
+    expect(again.getMeta('key')).toEqual(new Uint8Array([1, 2, 3]));
+    expect(again.getMeta('missing')).toBeUndefined();
+    expect(again.snapshot('tasks')).toEqual({
+      chunks: [new Uint8Array([7]), new Uint8Array([8])],
+      uptoSeq: seqs[1],
+    });
+    expect(again.events('tasks', seqs[1]).map((e) => Array.from(e.update))).toEqual([[3], [4]]);
+    expect(again.eventCount('tasks')).toBe(2);
+    expect(again.eventCount('other')).toBe(1);
+    expect(again.attempts('t1')).toEqual([
+      { task: 't1', attempt: 1, agent: 'a', epoch: 1, startedAt: 10, endedAt: 20, outcome: 'succeeded' },
+    ]);
+    again.close();
+
+    // The history is plain SQL for operators.
+    const db = new DatabaseSync(join(dir, 'meshwork.db'), { readOnly: true });
+    expect(db.prepare("SELECT outcome FROM task_history WHERE task = 't1'").all()).toEqual([
+      { outcome: 'succeeded' },
+    ]);
+    expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+    db.close();
+  });
+});
