@@ -1,0 +1,104 @@
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { runSyncRound, type SyncRoundContext } from './sync-round.ts';
+import { SYNC_PROTOCOL } from './sync-frames.ts';
+
+export interface AntiEntropyOptions {
+  /** Mean time between periodic rounds (each with one random peer); 0 turns them off. */
+  readonly intervalMs: number;
+  /** Most rounds this node initiates at once. */
+  readonly maxConcurrentRounds: number;
+}
+
+export interface AntiEntropy {
+  /**
+   * Asks for a round with `peer` soon. Requests coalesce: one is skipped when a
+   * round with that peer (in either direction) started after it was made.
+   */
+  request(peer: string, delayMs?: number): void;
+  /** Runs a round with `peer` now and waits for it. Rejects when the round fails. */
+  syncWith(peer: string): Promise<void>;
+  /** Answers a round a peer opened. */
+  respond(stream: Stream, peer: string): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Schedules `/meshwork/sync/1` rounds: on request (new connections, new
+ * subscriptions, Documents opened), and periodically with jitter so that
+ * anything gossip lost — a partition outlasting its message cache — heals.
+ */
+export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: AntiEntropyOptions): AntiEntropy {
+  const lastStarted = new Map<string, number>();
+  const pending = new Map<string, number>(); // peer → time of the oldest outstanding request
+  const waiting: string[] = [];
+  let running = 0;
+  let stopped = false;
+  let periodic: NodeJS.Timeout | undefined;
+
+  const dialRound = async (peer: string): Promise<void> => {
+    lastStarted.set(peer, performance.now());
+    const id: PeerId = peerIdFromString(peer);
+    const stream = await libp2p.dialProtocol(id, SYNC_PROTOCOL, {
+      signal: AbortSignal.timeout(ctx.roundTimeoutMs),
+    });
+    await runSyncRound(stream, ctx, peer, true);
+  };
+
+  const pump = (): void => {
+    while (!stopped && running < o.maxConcurrentRounds && waiting.length > 0) {
+      const peer = waiting.shift() as string;
+      const since = pending.get(peer) ?? 0;
+      pending.delete(peer);
+      if ((lastStarted.get(peer) ?? -1) > since) continue;
+      if (!libp2p.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
+      running++;
+      dialRound(peer)
+        .catch(() => undefined) // counted by the round; the next trigger retries
+        .finally(() => {
+          running--;
+          pump();
+        });
+    }
+  };
+
+  const request = (peer: string, delayMs = 0): void => {
+    if (stopped || pending.has(peer)) return;
+    pending.set(peer, performance.now());
+    const enqueue = (): void => {
+      waiting.push(peer);
+      pump();
+    };
+    if (delayMs > 0) setTimeout(enqueue, delayMs);
+    else enqueue();
+  };
+
+  const schedulePeriodic = (): void => {
+    if (stopped || o.intervalMs <= 0) return;
+    periodic = setTimeout(
+      () => {
+        const peers = libp2p.getPeers();
+        const peer = peers[Math.floor(Math.random() * peers.length)];
+        if (peer !== undefined) request(peer.toString());
+        schedulePeriodic();
+      },
+      o.intervalMs * (0.5 + Math.random()),
+    );
+  };
+  schedulePeriodic();
+
+  return {
+    request,
+    syncWith: dialRound,
+    async respond(stream, peer) {
+      lastStarted.set(peer, performance.now());
+      await runSyncRound(stream, ctx, peer, false);
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(periodic);
+      waiting.length = 0;
+      pending.clear();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
+import type { PeerId } from '@libp2p/interface';
+import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
+import type { DocumentChange, DocumentRuntime, SyncedDocument } from './synced-document.ts';
+
+export const documentTopic = (name: string): string => `meshwork/doc/1/${name}`;
+
+export interface DocumentGossipOptions {
+  readonly pubsub: GossipSub;
+  readonly runtime: DocumentRuntime;
+  readonly metrics: MeshMetricsRecorder;
+  /** Largest gossip message published or accepted, in bytes. */
+  readonly maxMessageBytes: number;
+  /** How long local events wait to be batched into one message. */
+  readonly batchMs: number;
+  /** A batch is published as soon as it holds this many bytes. */
+  readonly batchMaxBytes: number;
+  /** A batch too large for gossip was left to anti-entropy. */
+  readonly onDeferred: (document: string) => void;
+}
+
+export interface DocumentGossip {
+  readonly topic: string;
+  /** Publishes what is batched now. */
+  flush(): void;
+  /** Flushes, then stops publishing and accepting messages for this Document. */
+  close(): void;
+}
+
+/**
+ * Eager push of one Document: local events are batched for `batchMs` (bounded
+ * in bytes), merged into one update and published, signed, on the
+ * Document's topic. Received messages are validated — signed, within the size
+ * cap, decodable, every event's origin the signer — applied, and only then
+ * forwarded by gossipsub.
+ */
+export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOptions): DocumentGossip {
+  const topic = documentTopic(doc.name);
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const reject = (peer: PeerId, reason: RejectReason, detail: string): TopicValidatorResult => {
+    o.metrics.record({ type: 'rejected', protocol: 'gossip', reason, peer: peer.toString(), detail });
+    return TopicValidatorResult.Reject;
+  };
+
+  const validate = (from: PeerId, msg: Message): TopicValidatorResult => {
+    const bytes = msg.data.byteLength;
+    o.metrics.record({ type: 'message', direction: 'in', protocol: 'gossip', bytes, peer: from.toString() });
+    if (msg.type !== 'signed') return reject(from, 'unsigned', `${topic}: unsigned message`);
+    if (bytes > o.maxMessageBytes) return reject(from, 'oversized', `${topic}: ${bytes} bytes`);
+    const signer = msg.from.toString();
+    let origins: Set<string>;
+    try {
+      origins = o.runtime.updateOrigins(msg.data);
+    } catch (err) {
+      return reject(from, 'malformed', `${topic}: ${String(err)}`);
+    }
+    for (const origin of origins) {
+      if (origin !== signer) {
+        return reject(from, 'forged-origin', `${topic}: event of ${origin} signed by ${signer}`);
+      }
+    }
+    try {
+      const result = doc.apply(msg.data, { via: 'gossip', peer: signer });
+      if (result.events > 0 || result.duplicates > 0) {
+        o.metrics.record({
+          type: 'applied',
+          document: doc.name,
+          via: 'gossip',
+          peer: signer,
+          events: result.events,
+          duplicates: result.duplicates,
+        });
+      }
+    } catch (err) {
+      return reject(from, 'invalid-update', `${topic}: ${String(err)}`);
+    }
+    return TopicValidatorResult.Accept;
+  };
+
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    const batch = pending.length === 1 ? (pending[0] as Uint8Array) : o.runtime.mergeUpdates(pending);
+    pending = [];
+    pendingBytes = 0;
+    if (batch.byteLength > o.maxMessageBytes) {
+      o.metrics.record({ type: 'deferred', document: doc.name, bytes: batch.byteLength });
+      o.onDeferred(doc.name);
+      return;
+    }
+    o.metrics.record({ type: 'message', direction: 'out', protocol: 'gossip', bytes: batch.byteLength });
+    // Failures (no peers yet, stopping) are covered by anti-entropy.
+    o.pubsub.publish(topic, batch).catch(() => undefined);
+  };
+
+  const onChange = (change: DocumentChange): void => {
+    if (!change.local) return; // Remote events travel on from their origin, not from us.
+    pending.push(change.update);
+    pendingBytes += change.update.byteLength;
+    if (pendingBytes >= o.batchMaxBytes) flush();
+    else timer ??= setTimeout(flush, o.batchMs);
+  };
+
+  o.pubsub.topicValidators.set(topic, validate);
+  o.pubsub.subscribe(topic);
+  doc.on('change', onChange);
+
+  return {
+    topic,
+    flush,
+    close() {
+      flush();
+      doc.off('change', onChange);
+      o.pubsub.unsubscribe(topic);
+      o.pubsub.topicValidators.delete(topic);
+    },
+  };
+}

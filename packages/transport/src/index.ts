@@ -1,0 +1,31 @@
+export { createMeshNode, type MeshNode } from './mesh-node.ts';
+export { defaultLimits, type MeshLimits, type MeshNodeOptions } from './options.ts';
+export type {
+  ApplyResult,
+  ChangeListener,
+  DocumentChange,
+  DocumentRuntime,
+  SyncedDocument,
+} from './synced-document.ts';
+export { KeyFileError, MeshConfigError, MeshStoppedError } from './errors.ts';
+export { loadOrCreateIdentity, saveIdentity } from './identity.ts';
+export { createSwarmKey } from './swarm-key.ts';
+export {
+  meshProtocols,
+  rejectReasons,
+  type MeshCounters,
+  type MeshEvent,
+  type MeshEventListener,
+  type MeshMetrics,
+  type MeshProtocol,
+  type RejectReason,
+} from './metrics.ts';
+export { PRESENCE_TOPIC, type MeshPresence } from './presence.ts';
+export { documentTopic } from './document-gossip.ts';
+export {
+  SYNC_PROTOCOL,
+  decodeSyncFrame,
+  encodeSyncFrame,
+  isDocumentName,
+  type SyncFrame,
+} from './sync-frames.ts';

@@ -1,0 +1,244 @@
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
+import { mdns } from '@libp2p/mdns';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { ping } from '@libp2p/ping';
+import { preSharedKey } from '@libp2p/pnet';
+import { tcp } from '@libp2p/tcp';
+import type { ReplicaId } from '@meshwork/core';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p } from 'libp2p';
+import { createAdmission } from './admission.ts';
+import { createAntiEntropy } from './anti-entropy.ts';
+import { documentTopic, startDocumentGossip, type DocumentGossip } from './document-gossip.ts';
+import { MeshConfigError, MeshStoppedError } from './errors.ts';
+import { loadOrCreateIdentity } from './identity.ts';
+import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
+import { resolveOptions, type MeshNodeOptions } from './options.ts';
+import { createMeshPresence, type MeshPresence } from './presence.ts';
+import { createRedialer } from './redial.ts';
+import { isDocumentName, SYNC_PROTOCOL } from './sync-frames.ts';
+import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
+
+export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
+  readonly peerId: PeerId;
+  /** This node's replica id: its peer id as a string. */
+  readonly replica: ReplicaId;
+  /** Addresses peers can dial, each ending in `/p2p/<peer id>`. */
+  readonly multiaddrs: Multiaddr[];
+  readonly presence: MeshPresence;
+  readonly metrics: MeshMetrics;
+  /** The underlying libp2p node, for diagnostics. */
+  readonly libp2p: Libp2p;
+  /** Opens (or returns the open) Document `name`, replica = this node, and syncs it. */
+  document(name: string): Doc;
+  /** Syncs a Document created elsewhere (e.g. restored from disk); its replica must be this node. */
+  attach(doc: Doc): Doc;
+  /** Stops syncing Document `name` (flushing batched events first); the Document itself stays usable. */
+  detach(name: string): void;
+  documents(): ReadonlyMap<string, Doc>;
+  /** Connects to a peer and keeps that connection (redialled with backoff). */
+  dial(addr: string | Multiaddr): Promise<void>;
+  /** Runs one anti-entropy round with `peer` now; rejects if it fails. */
+  sync(peer: string): Promise<void>;
+  /** Connected peers' ids. */
+  peers(): string[];
+  /** Refuses a peer from now on and closes its connections; `undeny` lifts it. */
+  deny(peer: string): Promise<void>;
+  undeny(peer: string): void;
+  /** Publishes batched events, says goodbye on the presence topic, and shuts libp2p down. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Meshwork node: libp2p over TCP with Noise, yamux, identify, ping
+ * and gossipsub; eager gossip of every open Document's local events;
+ * `/meshwork/sync/1` anti-entropy on every new subscription and periodically;
+ * admission by pre-shared key and allow-list; and its own redial loop.
+ */
+export async function createMeshNode<Doc extends SyncedDocument = SyncedDocument>(
+  options: MeshNodeOptions<Doc> & { runtime: DocumentRuntime<Doc> },
+): Promise<MeshNode<Doc>> {
+  const o = resolveOptions(options);
+  const runtime = options.runtime;
+  const limits = o.limits;
+  const metrics = createMeshMetrics();
+  const privateKey: PrivateKey | undefined =
+    options.privateKey ??
+    (options.keyFile !== undefined ? await loadOrCreateIdentity(options.keyFile) : undefined);
+  const admission = createAdmission(o.allow, () => undefined);
+
+  const libp2p = await createLibp2p({
+    ...(privateKey !== undefined ? { privateKey } : {}),
+    addresses: { listen: o.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(options.psk !== undefined ? { connectionProtector: preSharedKey({ psk: options.psk }) } : {}),
+    connectionGater: admission.gater,
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      inboundConnectionThreshold: limits.inboundConnectionThreshold,
+      maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
+    },
+    peerDiscovery: options.mdns === true ? [mdns()] : [],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictSign',
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        emitSelf: false,
+        heartbeatInterval: o.gossipHeartbeatMs,
+        maxInboundDataLength: limits.maxGossipBytes + 64 * 1024,
+      }),
+    },
+  }).catch((err: unknown) => {
+    throw new MeshConfigError('libp2p', err instanceof Error ? err.message : String(err));
+  });
+  const pubsub: GossipSub = libp2p.services.pubsub;
+  const replica = libp2p.peerId.toString();
+
+  const documents = new Map<string, Doc>();
+  const gossip = new Map<string, DocumentGossip>();
+  const ctx = {
+    runtime,
+    documents,
+    metrics,
+    maxFrameBytes: limits.maxFrameBytes,
+    maxBufferBytes: limits.maxStreamBufferBytes,
+    roundTimeoutMs: limits.roundTimeoutMs,
+  };
+  const antiEntropy = createAntiEntropy(libp2p, ctx, {
+    intervalMs: o.syncIntervalMs,
+    maxConcurrentRounds: limits.maxConcurrentRounds,
+  });
+  const redialer = createRedialer(libp2p, {
+    baseMs: o.redialBaseMs,
+    maxMs: o.redialMaxMs,
+    maxKnownPeers: limits.maxKnownPeers,
+  });
+  const presence = createMeshPresence(replica, pubsub, metrics, limits.maxPresenceBytes);
+  let stopped = false;
+
+  await libp2p.handle(
+    SYNC_PROTOCOL,
+    (stream, connection) => {
+      antiEntropy.respond(stream, connection.remotePeer.toString()).catch(() => undefined);
+    },
+    { maxInboundStreams: limits.maxInboundSyncStreams, maxOutboundStreams: limits.maxConcurrentRounds },
+  );
+
+  const docTopics = new Set<string>();
+  pubsub.addEventListener('subscription-change', (evt) => {
+    // A peer now listens to a Document we have: anything gossiped before it
+    // subscribed missed it, so a round follows. The small random delay lets the
+    // peer's own request (same trigger, other side) usually win and cover both.
+    const joined = evt.detail.subscriptions.some((s) => s.subscribe && docTopics.has(s.topic));
+    if (joined) antiEntropy.request(evt.detail.peerId.toString(), 20 + Math.random() * 80);
+  });
+  const countPeers = (): void => metrics.record({ type: 'peers', connected: libp2p.getPeers().length });
+  libp2p.addEventListener('peer:connect', (evt) => {
+    countPeers();
+    redialer.watchPeer(evt.detail);
+  });
+  libp2p.addEventListener('peer:disconnect', countPeers);
+  libp2p.addEventListener('peer:discovery', (evt) => {
+    if (admission.isAdmitted(evt.detail.id.toString())) redialer.watchPeer(evt.detail.id);
+  });
+
+  for (const addr of o.bootstrap) redialer.watchAddress(addr);
+
+  const live = (what: string): void => {
+    if (stopped) throw new MeshStoppedError(what);
+  };
+
+  const attach = (doc: Doc): Doc => {
+    live('attach');
+    if (!isDocumentName(doc.name)) {
+      throw new MeshConfigError(
+        'document',
+        `name ${JSON.stringify(doc.name)}: 1–128 characters of [A-Za-z0-9._:/-]`,
+      );
+    }
+    if (doc.replica !== replica) {
+      throw new MeshConfigError('document', `${doc.name} belongs to replica ${doc.replica}, not ${replica}`);
+    }
+    const open = documents.get(doc.name);
+    if (open !== undefined) {
+      if (open === doc) return doc;
+      throw new MeshConfigError('document', `another Document named ${doc.name} is already open`);
+    }
+    documents.set(doc.name, doc);
+    docTopics.add(documentTopic(doc.name));
+    gossip.set(
+      doc.name,
+      startDocumentGossip(doc, {
+        pubsub,
+        runtime,
+        metrics,
+        maxMessageBytes: limits.maxGossipBytes,
+        batchMs: o.batchMs,
+        batchMaxBytes: Math.min(o.batchMaxBytes, limits.maxGossipBytes),
+        onDeferred: () => {
+          for (const peer of libp2p.getPeers()) antiEntropy.request(peer.toString());
+        },
+      }),
+    );
+    for (const peer of libp2p.getPeers()) antiEntropy.request(peer.toString());
+    return doc;
+  };
+
+  return {
+    peerId: libp2p.peerId,
+    replica,
+    get multiaddrs() {
+      return libp2p.getMultiaddrs();
+    },
+    presence,
+    metrics,
+    libp2p,
+    document(name) {
+      live('document');
+      return documents.get(name) ?? attach(runtime.create({ name, replica }));
+    },
+    attach,
+    detach(name) {
+      gossip.get(name)?.close();
+      gossip.delete(name);
+      docTopics.delete(documentTopic(name));
+      documents.delete(name);
+    },
+    documents: () => documents,
+    async dial(addr) {
+      live('dial');
+      const ma = typeof addr === 'string' ? multiaddr(addr) : addr;
+      await libp2p.dial(ma);
+      redialer.watchAddress(ma);
+    },
+    sync(peer) {
+      live('sync');
+      return antiEntropy.syncWith(peer);
+    },
+    peers: () => libp2p.getPeers().map((p) => p.toString()),
+    async deny(peer) {
+      admission.deny(peer);
+      await libp2p.hangUp(peerIdFromString(peer));
+    },
+    undeny: (peer) => admission.undeny(peer),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const g of gossip.values()) g.close();
+      gossip.clear();
+      await presence.close();
+      antiEntropy.stop();
+      redialer.stop();
+      await libp2p.stop();
+    },
+  };
+}

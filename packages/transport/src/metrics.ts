@@ -1,0 +1,152 @@
+/** The wire protocols a node counts traffic for. */
+export type MeshProtocol = 'sync' | 'gossip' | 'presence';
+export const meshProtocols: readonly MeshProtocol[] = ['sync', 'gossip', 'presence'];
+
+/** Why something a peer sent was dropped. */
+export type RejectReason =
+  | 'malformed' // does not decode as a frame or message
+  | 'truncated' // the stream ended inside a frame or a round
+  | 'oversized' // over the frame or message size cap
+  | 'invalid-update' // a well-formed frame whose Document update does not decode
+  | 'forged-origin' // gossip whose events claim another origin than the signer
+  | 'unsigned' // gossip without a signature
+  | 'protocol-violation' // a frame that is not expected at this point of a round
+  | 'timeout'; // a round that did not finish in time
+export const rejectReasons: readonly RejectReason[] = [
+  'malformed',
+  'truncated',
+  'oversized',
+  'invalid-update',
+  'forged-origin',
+  'unsigned',
+  'protocol-violation',
+  'timeout',
+];
+
+/** Everything the node reports, for logs and the daemon's Prometheus metrics. */
+export type MeshEvent =
+  | {
+      type: 'message';
+      direction: 'in' | 'out';
+      protocol: MeshProtocol;
+      bytes: number;
+      peer?: string;
+    }
+  | { type: 'rejected'; protocol: MeshProtocol; reason: RejectReason; peer: string; detail: string }
+  | { type: 'peers'; connected: number }
+  | {
+      type: 'sync-round';
+      peer: string;
+      initiator: boolean;
+      outcome: 'completed' | 'failed';
+      durationMs: number;
+      snapshots: number;
+    }
+  | {
+      /** Remote events merged into a Document: what convergence is made of. */
+      type: 'applied';
+      document: string;
+      via: 'gossip' | 'sync';
+      peer: string;
+      events: number;
+      duplicates: number;
+    }
+  | {
+      /** A local batch too large for one gossip message; anti-entropy carries it. */
+      type: 'deferred';
+      document: string;
+      bytes: number;
+    };
+
+export interface MeshCounters {
+  messagesIn: Record<MeshProtocol, number>;
+  messagesOut: Record<MeshProtocol, number>;
+  bytesIn: Record<MeshProtocol, number>;
+  bytesOut: Record<MeshProtocol, number>;
+  rejected: Record<RejectReason, number>;
+  peers: number;
+  syncRounds: { completed: number; failed: number; snapshots: number };
+  eventsApplied: { gossip: number; sync: number };
+  duplicates: number;
+  deferredBatches: number;
+}
+
+export type MeshEventListener = (event: MeshEvent) => void;
+
+/** Counters and an event feed; listeners must not throw (their errors are swallowed). */
+export interface MeshMetrics {
+  snapshot(): MeshCounters;
+  on(listener: MeshEventListener): () => void;
+}
+
+/** The writable side, used inside the transport. */
+export interface MeshMetricsRecorder extends MeshMetrics {
+  record(event: MeshEvent): void;
+}
+
+const perProtocol = (): Record<MeshProtocol, number> => ({ sync: 0, gossip: 0, presence: 0 });
+
+export function createMeshMetrics(): MeshMetricsRecorder {
+  const c: MeshCounters = {
+    messagesIn: perProtocol(),
+    messagesOut: perProtocol(),
+    bytesIn: perProtocol(),
+    bytesOut: perProtocol(),
+    rejected: Object.fromEntries(rejectReasons.map((r) => [r, 0])) as Record<RejectReason, number>,
+    peers: 0,
+    syncRounds: { completed: 0, failed: 0, snapshots: 0 },
+    eventsApplied: { gossip: 0, sync: 0 },
+    duplicates: 0,
+    deferredBatches: 0,
+  };
+  const listeners = new Set<MeshEventListener>();
+
+  const count = (e: MeshEvent): void => {
+    switch (e.type) {
+      case 'message':
+        if (e.direction === 'in') {
+          c.messagesIn[e.protocol]++;
+          c.bytesIn[e.protocol] += e.bytes;
+        } else {
+          c.messagesOut[e.protocol]++;
+          c.bytesOut[e.protocol] += e.bytes;
+        }
+        break;
+      case 'rejected':
+        c.rejected[e.reason]++;
+        break;
+      case 'peers':
+        c.peers = e.connected;
+        break;
+      case 'sync-round':
+        c.syncRounds[e.outcome]++;
+        c.syncRounds.snapshots += e.snapshots;
+        break;
+      case 'applied':
+        c.eventsApplied[e.via] += e.events;
+        c.duplicates += e.duplicates;
+        break;
+      case 'deferred':
+        c.deferredBatches++;
+        break;
+    }
+  };
+
+  return {
+    record(event) {
+      count(event);
+      for (const l of listeners) {
+        try {
+          l(event);
+        } catch {
+          // A faulty metrics sink must not break the transport.
+        }
+      }
+    },
+    snapshot: () => structuredClone(c),
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

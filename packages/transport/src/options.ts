@@ -1,0 +1,144 @@
+import type { PrivateKey } from '@libp2p/interface';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { MeshConfigError } from './errors.ts';
+import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
+
+/** Caps that bound what a peer can make this node hold or do. */
+export interface MeshLimits {
+  /** Largest `/meshwork/sync/1` frame sent or accepted; bigger catch-ups go as snapshot chunks. */
+  maxFrameBytes: number;
+  /** Bytes a sync stream buffers before they are read (≥ maxFrameBytes). */
+  maxStreamBufferBytes: number;
+  /** Largest gossip message published or accepted; bigger local batches go by anti-entropy. */
+  maxGossipBytes: number;
+  /** Largest presence update. */
+  maxPresenceBytes: number;
+  /** Sync streams a peer may have open to this node at once, per connection. */
+  maxInboundSyncStreams: number;
+  /** Sync rounds this node initiates at once. */
+  maxConcurrentRounds: number;
+  /** A sync round that takes longer is aborted. */
+  roundTimeoutMs: number;
+  /** Open connections; the connection manager prunes beyond it. */
+  maxConnections: number;
+  /** Inbound connections accepted per second per host. */
+  inboundConnectionThreshold: number;
+  /** Inbound connections in their handshake at once. */
+  maxIncomingPendingConnections: number;
+  /** Peers the redial loop remembers besides bootstrap addresses. */
+  maxKnownPeers: number;
+}
+
+export const defaultLimits: Readonly<MeshLimits> = Object.freeze({
+  maxFrameBytes: 4 * 1024 * 1024,
+  maxStreamBufferBytes: 8 * 1024 * 1024,
+  maxGossipBytes: 512 * 1024,
+  maxPresenceBytes: 16 * 1024,
+  maxInboundSyncStreams: 2,
+  maxConcurrentRounds: 4,
+  roundTimeoutMs: 60_000,
+  maxConnections: 300,
+  // libp2p's defaults (5/s, 10 pending) reset connections when many local peers start together.
+  inboundConnectionThreshold: 1000,
+  maxIncomingPendingConnections: 256,
+  maxKnownPeers: 256,
+});
+
+export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
+  /** Listen multiaddrs; default `/ip4/127.0.0.1/tcp/0`. */
+  listen?: string[];
+  /** Peers to connect to and keep connected to (redialled with backoff). */
+  bootstrap?: (string | Multiaddr)[];
+  /** Ed25519 identity file, created when missing. Without it (and `privateKey`) the identity is ephemeral. */
+  keyFile?: string;
+  /** The identity itself; overrides `keyFile`. */
+  privateKey?: PrivateKey;
+  /** Private network: a libp2p swarm key (`/key/swarm/psk/1.0.0/` file contents); see `createSwarmKey`. */
+  psk?: Uint8Array;
+  /** Only these peer ids may connect, checked after the Noise handshake authenticated them. */
+  allow?: string[];
+  /** Discover peers on the local network with mDNS. */
+  mdns?: boolean;
+  limits?: Partial<MeshLimits>;
+  /** Mean time between periodic anti-entropy rounds (jittered ±50 %); 0 turns them off. Default 15 s. */
+  syncIntervalMs?: number;
+  /** How long local events wait to be batched into one gossip message. Default 5 ms. */
+  batchMs?: number;
+  /** A batch is published as soon as it holds this many bytes. Default 64 KiB. */
+  batchMaxBytes?: number;
+  /** Redial backoff: first delay and cap. Default 500 ms and 30 s. */
+  redial?: { baseMs?: number; maxMs?: number };
+  /** Gossipsub heartbeat; its message cache holds 5 heartbeats of messages. Default 1000 ms. */
+  gossipHeartbeatMs?: number;
+  /** How Documents are created and their messages handled. Default: @meshwork/core. */
+  runtime?: DocumentRuntime<Doc>;
+}
+
+export interface ResolvedOptions {
+  listen: string[];
+  bootstrap: Multiaddr[];
+  allow: Set<string> | undefined;
+  limits: MeshLimits;
+  syncIntervalMs: number;
+  batchMs: number;
+  batchMaxBytes: number;
+  redialBaseMs: number;
+  redialMaxMs: number;
+  gossipHeartbeatMs: number;
+}
+
+/** Checks every option, naming the first bad one in a {@link MeshConfigError}. */
+export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOptions {
+  const listen = o.listen ?? ['/ip4/127.0.0.1/tcp/0'];
+  listen.forEach((a, i) => parseAddr(a, `listen[${i}]`));
+  const bootstrap = (o.bootstrap ?? []).map((a, i) =>
+    typeof a === 'string' ? parseAddr(a, `bootstrap[${i}]`) : a,
+  );
+  if (o.allow !== undefined && !Array.isArray(o.allow))
+    throw new MeshConfigError('allow', 'must be an array of peer ids');
+  if (o.psk !== undefined && !(o.psk instanceof Uint8Array))
+    throw new MeshConfigError('psk', 'must be the swarm key bytes');
+  const limits: MeshLimits = { ...defaultLimits, ...o.limits };
+  for (const [k, v] of Object.entries(limits)) positive(v, `limits.${k}`);
+  if (limits.maxStreamBufferBytes < limits.maxFrameBytes) {
+    throw new MeshConfigError('limits.maxStreamBufferBytes', 'must be at least limits.maxFrameBytes');
+  }
+  if (limits.maxFrameBytes < 4096) throw new MeshConfigError('limits.maxFrameBytes', 'must be at least 4096');
+  const r = {
+    listen,
+    bootstrap,
+    allow: o.allow === undefined ? undefined : new Set(o.allow),
+    limits,
+    syncIntervalMs: o.syncIntervalMs ?? 15_000,
+    batchMs: o.batchMs ?? 5,
+    batchMaxBytes: o.batchMaxBytes ?? 64 * 1024,
+    redialBaseMs: o.redial?.baseMs ?? 500,
+    redialMaxMs: o.redial?.maxMs ?? 30_000,
+    gossipHeartbeatMs: o.gossipHeartbeatMs ?? 1000,
+  };
+  nonNegative(r.syncIntervalMs, 'syncIntervalMs');
+  nonNegative(r.batchMs, 'batchMs');
+  positive(r.batchMaxBytes, 'batchMaxBytes');
+  positive(r.redialBaseMs, 'redial.baseMs');
+  positive(r.redialMaxMs, 'redial.maxMs');
+  positive(r.gossipHeartbeatMs, 'gossipHeartbeatMs');
+  return r;
+}
+
+function parseAddr(a: string, field: string): Multiaddr {
+  try {
+    return multiaddr(a);
+  } catch (err) {
+    throw new MeshConfigError(field, `not a multiaddr: ${String(err)}`);
+  }
+}
+
+function positive(v: unknown, field: string): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw new MeshConfigError(field, 'must be a positive number');
+}
+
+function nonNegative(v: unknown, field: string): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new MeshConfigError(field, 'must be a number ≥ 0');
+}

@@ -1,0 +1,173 @@
+import {
+  DecodeError,
+  Reader,
+  Writer,
+  isValue,
+  readValue,
+  writeValue,
+  type PresenceChannel,
+  type PresenceState,
+  type ReplicaId,
+} from '@meshwork/core';
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
+import type { PeerId } from '@libp2p/interface';
+import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
+
+export const PRESENCE_TOPIC = 'meshwork/presence/1';
+const VERSION = 1;
+const STATE = 1;
+const LEFT = 2;
+
+/** One presence update: awareness-style, the latest clock per replica wins. */
+export type PresenceUpdate =
+  | { kind: 'state'; replica: ReplicaId; clock: number; state: PresenceState }
+  | { kind: 'left'; replica: ReplicaId; clock: number };
+
+export function encodePresence(u: PresenceUpdate): Uint8Array {
+  const w = new Writer();
+  w.byte(VERSION);
+  w.byte(u.kind === 'state' ? STATE : LEFT);
+  w.string(u.replica);
+  w.uint(u.clock);
+  if (u.kind === 'state') writeValue(w, u.state);
+  return w.finish();
+}
+
+export function decodePresence(bytes: Uint8Array, maxBytes: number): PresenceUpdate {
+  const r = new Reader(bytes, {
+    maxMessageBytes: maxBytes,
+    maxDepth: 16,
+    maxEntries: 10_000,
+    maxStringBytes: maxBytes,
+  });
+  const version = r.byte('version');
+  if (version !== VERSION) throw new DecodeError('version', `presence version ${version}`);
+  const kind = r.byte('kind');
+  const replica = r.string('replica');
+  const clock = r.uint('clock');
+  let update: PresenceUpdate;
+  if (kind === STATE) {
+    const state = readValue(r);
+    if (!isPresenceState(state)) throw new DecodeError('invalid', 'presence state is not an object');
+    update = { kind: 'state', replica, clock, state };
+  } else if (kind === LEFT) {
+    update = { kind: 'left', replica, clock };
+  } else {
+    throw new DecodeError('kind', `presence kind ${kind}`);
+  }
+  r.end('presence');
+  return update;
+}
+
+function isPresenceState(v: unknown): v is PresenceState {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+export interface MeshPresence extends PresenceChannel {
+  /** The latest state of every peer heard from and not left. */
+  peers(): ReadonlyMap<ReplicaId, PresenceState>;
+  /** Announces that this replica leaves, then stops. */
+  close(): Promise<void>;
+}
+
+/**
+ * {@link PresenceChannel} over a gossip topic. Updates are signed; one that
+ * speaks for another replica than its signer is rejected. Clocks are
+ * wall-clock based and strictly increasing, so a restarted replica's updates
+ * supersede its earlier ones.
+ */
+export function createMeshPresence(
+  self: ReplicaId,
+  pubsub: GossipSub,
+  metrics: MeshMetricsRecorder,
+  maxBytes: number,
+): MeshPresence {
+  const listeners = new Set<(peer: ReplicaId, state: PresenceState | null) => void>();
+  const latest = new Map<ReplicaId, { clock: number; state: PresenceState }>();
+  const lastClock = new Map<ReplicaId, number>();
+  let clock = 0;
+  let closed = false;
+
+  const nextClock = (): number => (clock = Math.max(clock + 1, Date.now()));
+
+  const emit = (peer: ReplicaId, state: PresenceState | null): void => {
+    for (const l of listeners) {
+      try {
+        l(peer, state);
+      } catch {
+        // One listener's failure must not starve the others.
+      }
+    }
+  };
+
+  const reject = (peer: PeerId, reason: RejectReason, detail: string): TopicValidatorResult => {
+    metrics.record({ type: 'rejected', protocol: 'presence', reason, peer: peer.toString(), detail });
+    return TopicValidatorResult.Reject;
+  };
+
+  const validate = (from: PeerId, msg: Message): TopicValidatorResult => {
+    metrics.record({
+      type: 'message',
+      direction: 'in',
+      protocol: 'presence',
+      bytes: msg.data.byteLength,
+      peer: from.toString(),
+    });
+    if (msg.type !== 'signed') return reject(from, 'unsigned', 'unsigned presence');
+    if (msg.data.byteLength > maxBytes) return reject(from, 'oversized', `${msg.data.byteLength} bytes`);
+    let u: PresenceUpdate;
+    try {
+      u = decodePresence(msg.data, maxBytes);
+    } catch (err) {
+      return reject(from, 'malformed', String(err));
+    }
+    if (u.replica !== msg.from.toString()) {
+      return reject(from, 'forged-origin', `presence of ${u.replica} signed by ${msg.from.toString()}`);
+    }
+    if ((lastClock.get(u.replica) ?? -1) >= u.clock) return TopicValidatorResult.Ignore;
+    lastClock.set(u.replica, u.clock);
+    if (u.kind === 'state') {
+      latest.set(u.replica, { clock: u.clock, state: u.state });
+      emit(u.replica, u.state);
+    } else {
+      latest.delete(u.replica);
+      emit(u.replica, null);
+    }
+    return TopicValidatorResult.Accept;
+  };
+
+  const send = async (bytes: Uint8Array): Promise<void> => {
+    metrics.record({ type: 'message', direction: 'out', protocol: 'presence', bytes: bytes.byteLength });
+    // Nobody subscribed yet, or stopping: presence is ephemeral, the next heartbeat follows.
+    await pubsub.publish(PRESENCE_TOPIC, bytes).catch(() => undefined);
+  };
+
+  pubsub.topicValidators.set(PRESENCE_TOPIC, validate);
+  pubsub.subscribe(PRESENCE_TOPIC);
+
+  return {
+    self,
+    publish(state) {
+      if (closed) return;
+      if (!isPresenceState(state) || !isValue(state))
+        throw new TypeError('presence state: not a Value object');
+      const bytes = encodePresence({ kind: 'state', replica: self, clock: nextClock(), state });
+      if (bytes.byteLength > maxBytes) {
+        throw new RangeError(`presence state: ${bytes.byteLength} bytes exceed ${maxBytes}`);
+      }
+      void send(bytes);
+    },
+    onPresence(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    peers: () => new Map([...latest].map(([peer, { state }]) => [peer, state])),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await send(encodePresence({ kind: 'left', replica: self, clock: nextClock() }));
+      pubsub.unsubscribe(PRESENCE_TOPIC);
+      pubsub.topicValidators.delete(PRESENCE_TOPIC);
+    },
+  };
+}

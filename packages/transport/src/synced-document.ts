@@ -1,0 +1,48 @@
+import type { ReplicaId } from '@meshwork/core';
+
+/** What `apply` reports; mirrors `ApplyResult` of a core Document. */
+export interface ApplyResult {
+  readonly events: number;
+  readonly duplicates: number;
+  readonly members: readonly string[];
+  readonly snapshotComplete?: boolean;
+}
+
+/** A Document 'change' event as the transport sees it. */
+export interface DocumentChange {
+  readonly update: Uint8Array;
+  readonly local: boolean;
+  readonly origin: unknown;
+}
+
+export type ChangeListener = (change: DocumentChange) => void;
+
+/**
+ * The part of a core `Document` the transport syncs. Digests are opaque here:
+ * only the {@link DocumentRuntime} encodes and decodes them.
+ */
+export interface SyncedDocument {
+  readonly name: string;
+  readonly replica: ReplicaId;
+  digest(): unknown;
+  changesSince(digest: unknown): { covered: true; update: Uint8Array } | { covered: false };
+  snapshot(options: { maxChunkBytes: number }): Uint8Array[];
+  /** Validates fully, then merges; throws (a DecodeError) and changes nothing on bad bytes. */
+  apply(bytes: Uint8Array, origin?: unknown): ApplyResult;
+  on(event: 'change', listener: ChangeListener): void;
+  off(event: 'change', listener: ChangeListener): void;
+}
+
+/**
+ * How the transport creates Documents and handles their wire messages; the
+ * default is @meshwork/core's. Every decoding function throws on bad bytes.
+ */
+export interface DocumentRuntime<Doc extends SyncedDocument = SyncedDocument> {
+  create(options: { name: string; replica: ReplicaId }): Doc;
+  encodeDigest(digest: unknown): Uint8Array;
+  decodeDigest(bytes: Uint8Array): unknown;
+  /** The origins of the events in an update message (the gossip signer check). */
+  updateOrigins(update: Uint8Array): Set<ReplicaId>;
+  /** Several update messages as one. */
+  mergeUpdates(updates: Uint8Array[]): Uint8Array;
+}
