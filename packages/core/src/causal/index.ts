@@ -1,2 +1,16 @@
 export { CausalContext } from './causal-context.ts';
+export { causalType, cloneCausal, type Causal } from './causal-state.ts';
 export { compareDots, type Dot } from './dot.ts';
+export {
+  DotFun,
+  DotMap,
+  DotSet,
+  funKind,
+  joinStore,
+  mapKind,
+  setKind,
+  type DotStore,
+  type FunEntry,
+  type StoreKind,
+  type ValueCodec,
+} from './dot-store.ts';

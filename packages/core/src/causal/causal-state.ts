@@ -1,0 +1,51 @@
+import type { CrdtType } from '../crdt-type.ts';
+import type { Reader } from '../codec/reader.ts';
+import type { Writer } from '../codec/writer.ts';
+import { CausalContext } from './causal-context.ts';
+import {
+  checkDotsIn,
+  cloneStore,
+  decodeStore,
+  emptyStore,
+  encodeStore,
+  joinStore,
+  type DotStore,
+  type StoreKind,
+} from './dot-store.ts';
+
+/** A causal CRDT state: a dot store and the context of every dot it has seen. */
+export interface Causal<S extends DotStore = DotStore> {
+  readonly store: S;
+  readonly ctx: CausalContext;
+}
+
+/**
+ * The CRDT type of a causal state over a store of shape `kind`. Every causal
+ * type (ORSet, MVRegister, ORMap, Graph) is this with a different kind; the
+ * join is the one generic causal join.
+ */
+export function causalType<S extends DotStore>(name: string, kind: StoreKind): CrdtType<Causal<S>> {
+  return {
+    name,
+    empty: () => ({ store: emptyStore(kind) as S, ctx: new CausalContext() }),
+    join(state, delta) {
+      // The store join needs the context from before the join.
+      const changed = joinStore(kind, state.store, state.ctx, delta.store, delta.ctx);
+      return state.ctx.join(delta.ctx) || changed;
+    },
+    encode(w: Writer, state) {
+      state.ctx.encode(w);
+      encodeStore(kind, w, state.store);
+    },
+    decode(r: Reader) {
+      const ctx = CausalContext.decode(r);
+      const store = decodeStore(kind, r) as S;
+      checkDotsIn(store, ctx);
+      return { store, ctx };
+    },
+  };
+}
+
+export function cloneCausal<S extends DotStore>(state: Causal<S>): Causal<S> {
+  return { store: cloneStore(state.store) as S, ctx: state.ctx.clone() };
+}

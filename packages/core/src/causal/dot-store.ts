@@ -1,0 +1,348 @@
+import { DecodeError } from '../codec/decode-error.ts';
+import type { Reader } from '../codec/reader.ts';
+import type { Writer } from '../codec/writer.ts';
+import type { ReplicaId } from '../replica.ts';
+import type { CausalContext } from './causal-context.ts';
+import type { Dot } from './dot.ts';
+
+/**
+ * Dot stores (Almeida, Shoker & Baquero 2018, §6). Paired with a causal
+ * context they form causal CRDTs; `joinStore` is the paper's causal join,
+ * shared by every type built on them (ORSet, MVRegister, ORMap, Graph, ...).
+ */
+export type DotStore = DotSet | DotFun<unknown> | DotMap<DotStore>;
+
+/** A set of dots: "this key is present because of these events". */
+export class DotSet {
+  readonly dots: Dot[] = [];
+}
+
+/** One value per dot. Values are immutable: a dot names the write that made it. */
+export interface FunEntry<V> {
+  readonly replica: ReplicaId;
+  readonly seq: number;
+  readonly value: V;
+}
+
+export class DotFun<V> {
+  readonly entries: FunEntry<V>[] = [];
+}
+
+/**
+ * Keys to nested dot stores. A `partial` map (a delta) promises that its
+ * context covers dots only under the keys it lists, so joining it visits just
+ * those keys instead of the whole state; a listed key may then hold an empty
+ * store, recording "everything observed under this key was removed". Full
+ * states are never partial and never hold empty stores.
+ */
+export class DotMap<S extends DotStore> {
+  readonly entries = new Map<string, S>();
+  partial: boolean;
+
+  constructor(partial = false) {
+    this.partial = partial;
+  }
+}
+
+/** Encodes the values of a {@link DotFun}. */
+export interface ValueCodec<V> {
+  write(w: Writer, v: V): void;
+  read(r: Reader): V;
+}
+
+/** The shape of a dot store, needed to create, decode and join nested stores. */
+export type StoreKind =
+  | { readonly store: 'set' }
+  | { readonly store: 'fun'; readonly value: ValueCodec<unknown> }
+  | { readonly store: 'map'; readonly value: StoreKind };
+
+export const setKind: StoreKind = Object.freeze({ store: 'set' });
+
+export function funKind<V>(value: ValueCodec<V>): StoreKind {
+  return { store: 'fun', value: value };
+}
+
+export function mapKind(value: StoreKind): StoreKind {
+  return { store: 'map', value };
+}
+
+export function emptyStore(kind: StoreKind, partial = false): DotStore {
+  switch (kind.store) {
+    case 'set':
+      return new DotSet();
+    case 'fun':
+      return new DotFun();
+    case 'map':
+      return new DotMap(partial);
+  }
+}
+
+/** True when the store holds no dot. */
+export function isEmptyStore(s: DotStore): boolean {
+  if (s instanceof DotSet) return s.dots.length === 0;
+  if (s instanceof DotFun) return s.entries.length === 0;
+  if (!s.partial) return s.entries.size === 0;
+  for (const child of s.entries.values()) if (!isEmptyStore(child)) return false;
+  return true;
+}
+
+/** Adds every dot in `s` to `into`. */
+export function collectDots(s: DotStore, into: CausalContext): void {
+  if (s instanceof DotSet) for (const d of s.dots) into.add(d.replica, d.seq);
+  else if (s instanceof DotFun) for (const e of s.entries) into.add(e.replica, e.seq);
+  else for (const child of s.entries.values()) collectDots(child, into);
+}
+
+/**
+ * The causal join, in place: `s` (with context `sc`) becomes the join of
+ * itself and `d` (with context `dc`). A dot survives when both sides hold it,
+ * or one side holds it and the other's context has not seen it (so it cannot
+ * have been removed there). Maps join key by key and drop keys left empty.
+ * `sc` must still be the context from before the join: callers join contexts
+ * afterwards. Returns true when `s` changed.
+ */
+export function joinStore(
+  kind: StoreKind,
+  s: DotStore,
+  sc: CausalContext,
+  d: DotStore,
+  dc: CausalContext,
+): boolean {
+  switch (kind.store) {
+    case 'set':
+      return joinDotSet(s as DotSet, sc, d as DotSet, dc);
+    case 'fun':
+      return joinDotFun(s as DotFun<unknown>, sc, d as DotFun<unknown>, dc);
+    case 'map':
+      return joinDotMap(kind.value, s as DotMap<DotStore>, sc, d as DotMap<DotStore>, dc);
+  }
+}
+
+function joinDotSet(s: DotSet, sc: CausalContext, d: DotSet, dc: CausalContext): boolean {
+  const mine = s.dots;
+  const theirs = d.dots;
+  let changed = false;
+  // Drop dots the other side has seen and no longer holds.
+  for (let i = mine.length - 1; i >= 0; i--) {
+    const dot = mine[i] as Dot;
+    if (dc.has(dot.replica, dot.seq) && !holdsDot(theirs, dot)) {
+      mine.splice(i, 1);
+      changed = true;
+    }
+  }
+  // Take dots this side has not seen.
+  for (const dot of theirs) {
+    if (!sc.has(dot.replica, dot.seq) && !holdsDot(mine, dot)) {
+      mine.push(dot);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+function holdsDot(dots: readonly Dot[], dot: Dot): boolean {
+  for (const x of dots) if (x.seq === dot.seq && x.replica === dot.replica) return true;
+  return false;
+}
+
+function joinDotFun(s: DotFun<unknown>, sc: CausalContext, d: DotFun<unknown>, dc: CausalContext): boolean {
+  const mine = s.entries;
+  const theirs = d.entries;
+  let changed = false;
+  for (let i = mine.length - 1; i >= 0; i--) {
+    const e = mine[i] as FunEntry<unknown>;
+    if (dc.has(e.replica, e.seq) && !holdsDot(theirs, e)) {
+      mine.splice(i, 1);
+      changed = true;
+    }
+  }
+  for (const e of theirs) {
+    if (!sc.has(e.replica, e.seq) && !holdsDot(mine, e)) {
+      mine.push(e);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+function joinDotMap(
+  valueKind: StoreKind,
+  s: DotMap<DotStore>,
+  sc: CausalContext,
+  d: DotMap<DotStore>,
+  dc: CausalContext,
+): boolean {
+  const partial = s.partial && d.partial;
+  let changed = s.partial !== partial;
+  s.partial = partial;
+  if (!d.partial) {
+    // `d` may cover dots under any key: visit the keys only `s` has.
+    const none = emptyStore(valueKind);
+    for (const [key, child] of s.entries) {
+      if (d.entries.has(key)) continue;
+      if (joinStore(valueKind, child, sc, none, dc)) changed = true;
+      if (!partial && isEmptyStore(child)) {
+        s.entries.delete(key);
+        changed = true;
+      }
+    }
+  }
+  for (const [key, theirs] of d.entries) {
+    let child = s.entries.get(key);
+    const fresh = child === undefined;
+    if (child === undefined) child = emptyStore(valueKind, partial);
+    if (joinStore(valueKind, child, sc, theirs, dc)) changed = true;
+    if (isEmptyStore(child) && !partial) {
+      if (!fresh) {
+        s.entries.delete(key);
+        changed = true;
+      }
+    } else if (fresh) {
+      s.entries.set(key, child);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** A deep copy that shares only immutable dots and values. */
+export function cloneStore(s: DotStore): DotStore {
+  if (s instanceof DotSet) {
+    const copy = new DotSet();
+    copy.dots.push(...s.dots);
+    return copy;
+  }
+  if (s instanceof DotFun) {
+    const copy = new DotFun<unknown>();
+    copy.entries.push(...s.entries);
+    return copy;
+  }
+  const copy = new DotMap<DotStore>(s.partial);
+  for (const [key, child] of s.entries) copy.entries.set(key, cloneStore(child));
+  return copy;
+}
+
+/** Deterministic encoding: dots sorted by replica then seq, map keys sorted. */
+export function encodeStore(kind: StoreKind, w: Writer, s: DotStore): void {
+  switch (kind.store) {
+    case 'set':
+      return writeDots(w, (s as DotSet).dots);
+    case 'fun': {
+      const entries = sortedByDot((s as DotFun<unknown>).entries);
+      writeDots(w, entries);
+      for (const e of entries) kind.value.write(w, e.value);
+      return;
+    }
+    case 'map': {
+      const map = s as DotMap<DotStore>;
+      w.byte(map.partial ? 1 : 0);
+      const keys = [...map.entries.keys()].sort();
+      w.uint(keys.length);
+      for (const key of keys) {
+        w.string(key);
+        encodeStore(kind.value, w, map.entries.get(key) as DotStore);
+      }
+      return;
+    }
+  }
+}
+
+export function decodeStore(kind: StoreKind, r: Reader): DotStore {
+  switch (kind.store) {
+    case 'set': {
+      const s = new DotSet();
+      s.dots.push(...readDots(r));
+      return s;
+    }
+    case 'fun': {
+      const s = new DotFun<unknown>();
+      for (const dot of readDots(r))
+        s.entries.push({ replica: dot.replica, seq: dot.seq, value: kind.value.read(r) });
+      return s;
+    }
+    case 'map':
+      return r.nested('dot map', () => {
+        const flag = r.byte('dot map flag');
+        if (flag > 1) throw new DecodeError('invalid', `dot map: flag ${flag}`);
+        const map = new DotMap<DotStore>(flag === 1);
+        const n = r.count('dot map size', 2);
+        let last: string | undefined;
+        for (let i = 0; i < n; i++) {
+          const key = r.string('dot map key');
+          if (last !== undefined && key <= last) throw new DecodeError('invalid', 'dot map: keys not sorted');
+          last = key;
+          const child = decodeStore(kind.value, r);
+          if (!map.partial && isEmptyStore(child)) throw new DecodeError('invalid', `dot map: empty entry`);
+          map.entries.set(key, child);
+        }
+        return map;
+      });
+  }
+}
+
+/** Throws DecodeError unless every dot of `s` is in `ctx` (a decoded state must satisfy this). */
+export function checkDotsIn(s: DotStore, ctx: CausalContext): void {
+  if (s instanceof DotSet) {
+    for (const d of s.dots) if (!ctx.has(d.replica, d.seq)) throw notInContext(d);
+  } else if (s instanceof DotFun) {
+    for (const e of s.entries) if (!ctx.has(e.replica, e.seq)) throw notInContext(e);
+  } else {
+    for (const child of s.entries.values()) checkDotsIn(child, ctx);
+  }
+}
+
+function notInContext(d: Dot): DecodeError {
+  return new DecodeError('invalid', `dot ${d.replica}:${d.seq} is missing from its causal context`);
+}
+
+function sortedByDot<T extends Dot>(dots: readonly T[]): T[] {
+  return [...dots].sort((a, b) =>
+    a.replica !== b.replica ? (a.replica < b.replica ? -1 : 1) : a.seq - b.seq,
+  );
+}
+
+/** Dots grouped by replica (sorted), seqs ascending as gaps: one dot costs ~3 bytes after its replica's first use. */
+function writeDots(w: Writer, dots: readonly Dot[]): void {
+  const sorted = sortedByDot(dots);
+  let groups = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || (sorted[i] as Dot).replica !== (sorted[i - 1] as Dot).replica) groups++;
+  }
+  w.uint(groups);
+  let i = 0;
+  while (i < sorted.length) {
+    const replica = (sorted[i] as Dot).replica;
+    let j = i;
+    while (j < sorted.length && (sorted[j] as Dot).replica === replica) j++;
+    w.replica(replica);
+    w.uint(j - i);
+    let prev = 0;
+    for (let k = i; k < j; k++) {
+      const seq = (sorted[k] as Dot).seq;
+      w.uint(seq - prev - 1);
+      prev = seq;
+    }
+    i = j;
+  }
+}
+
+function readDots(r: Reader): Dot[] {
+  const groups = r.count('dot groups', 3);
+  const out: Dot[] = [];
+  let last: ReplicaId | undefined;
+  for (let g = 0; g < groups; g++) {
+    const replica = r.replica('dot replica');
+    if (last !== undefined && replica <= last) throw new DecodeError('invalid', 'dots: replicas not sorted');
+    last = replica;
+    const n = r.count('dots', 1);
+    if (n === 0) throw new DecodeError('invalid', 'dots: empty replica group');
+    let prev = 0;
+    for (let k = 0; k < n; k++) {
+      const seq = prev + 1 + r.uint('dot seq gap');
+      if (!Number.isSafeInteger(seq)) throw new DecodeError('invalid', 'dots: seq overflow');
+      out.push({ replica, seq });
+      prev = seq;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,145 @@
+import { DecodeError } from '../codec/decode-error.ts';
+import type { Reader } from '../codec/reader.ts';
+import type { Writer } from '../codec/writer.ts';
+import type { CrdtType } from '../crdt-type.ts';
+import type { ReplicaId } from '../replica.ts';
+import { checkAmount, checkString } from './check.ts';
+import { InsufficientRights, InvalidArgumentError } from './errors.ts';
+import type { MutationSink } from './mutation-sink.ts';
+import { joinCounts, readCounts, sumCounts, writeCounts, type ReplicaCounts } from './replica-map.ts';
+
+/**
+ * Bounded counter (Balegas et al. 2015): the value is the rights in
+ * circulation. `transfers[i][i]` counts increments by i (rights it created),
+ * `transfers[i][j]` rights i gave j, `spent[i]` decrements by i. Every entry
+ * only grows, so the join is pointwise max; a replica only spends rights it
+ * holds, so the value never drops below zero without any coordination.
+ */
+export interface BoundedCounterState {
+  readonly transfers: Map<ReplicaId, ReplicaCounts>;
+  readonly spent: ReplicaCounts;
+}
+
+export const boundedCounterType: CrdtType<BoundedCounterState> = {
+  name: 'boundedcounter',
+  empty: () => ({ transfers: new Map(), spent: new Map() }),
+  join(state, delta) {
+    let changed = false;
+    for (const [from, row] of delta.transfers) {
+      let mine = state.transfers.get(from);
+      if (mine === undefined) {
+        mine = new Map();
+        state.transfers.set(from, mine);
+      }
+      if (joinCounts(mine, row)) changed = true;
+      if (mine.size === 0) state.transfers.delete(from);
+    }
+    return joinCounts(state.spent, delta.spent) || changed;
+  },
+  encode(w: Writer, s) {
+    const froms = [...s.transfers.keys()]
+      .filter((r) => sumCounts(s.transfers.get(r) as ReplicaCounts) > 0)
+      .sort();
+    w.uint(froms.length);
+    for (const from of froms) {
+      w.replica(from);
+      writeCounts(w, s.transfers.get(from) as ReplicaCounts);
+    }
+    writeCounts(w, s.spent);
+  },
+  decode(r: Reader) {
+    const n = r.count('bounded counter rows', 3);
+    const transfers = new Map<ReplicaId, ReplicaCounts>();
+    let last: ReplicaId | undefined;
+    for (let i = 0; i < n; i++) {
+      const from = r.replica('bounded counter replica');
+      if (last !== undefined && from <= last)
+        throw new DecodeError('invalid', 'bounded counter: rows not sorted');
+      last = from;
+      const row = readCounts(r, 'bounded counter transfers');
+      if (row.size === 0) throw new DecodeError('invalid', 'bounded counter: empty row');
+      transfers.set(from, row);
+    }
+    return { transfers, spent: readCounts(r, 'bounded counter spent') };
+  },
+};
+
+/** Rights `replica` holds now: created + received − given − spent. */
+export function boundedRights(state: BoundedCounterState, replica: ReplicaId): number {
+  let rights = -(state.spent.get(replica) ?? 0);
+  for (const [from, row] of state.transfers) {
+    if (from === replica) {
+      for (const [to, n] of row) rights += to === replica ? n : -n;
+    } else {
+      rights += row.get(replica) ?? 0;
+    }
+  }
+  return rights;
+}
+
+export function boundedValue(state: BoundedCounterState): number {
+  let created = 0;
+  for (const [from, row] of state.transfers) created += row.get(from) ?? 0;
+  return created - sumCounts(state.spent);
+}
+
+function grant(state: BoundedCounterState, from: ReplicaId, to: ReplicaId, n: number): BoundedCounterState {
+  let row = state.transfers.get(from);
+  if (row === undefined) {
+    row = new Map();
+    state.transfers.set(from, row);
+  }
+  const total = (row.get(to) ?? 0) + n;
+  row.set(to, total);
+  return { transfers: new Map([[from, new Map([[to, total]])]]), spent: new Map() };
+}
+
+/** A counter whose value never drops below zero: each replica spends only the rights it holds. */
+export class BoundedCounter {
+  private readonly state: BoundedCounterState;
+  private readonly sink: MutationSink<BoundedCounterState>;
+
+  constructor(state: BoundedCounterState, sink: MutationSink<BoundedCounterState>) {
+    this.state = state;
+    this.sink = sink;
+  }
+
+  /** Adds `n` to the value; the new rights belong to this replica. */
+  increment(n = 1): void {
+    checkAmount(n, 'BoundedCounter.increment');
+    if (n > 0) this.sink.emit(grant(this.state, this.sink.replica, this.sink.replica, n));
+  }
+
+  /** Subtracts `n`, spending local rights. Throws {@link InsufficientRights} when this replica holds fewer than `n`. */
+  decrement(n = 1): void {
+    checkAmount(n, 'BoundedCounter.decrement');
+    const replica = this.sink.replica;
+    const available = boundedRights(this.state, replica);
+    if (n > available) throw new InsufficientRights(n, available);
+    if (n === 0) return;
+    const total = (this.state.spent.get(replica) ?? 0) + n;
+    this.state.spent.set(replica, total);
+    this.sink.emit({ transfers: new Map(), spent: new Map([[replica, total]]) });
+  }
+
+  /** Gives `n` of this replica's rights to `to`. Throws {@link InsufficientRights} when it holds fewer. */
+  transfer(to: ReplicaId, n: number): void {
+    checkString(to, 'BoundedCounter.transfer');
+    checkAmount(n, 'BoundedCounter.transfer');
+    const replica = this.sink.replica;
+    if (to === replica || to.length === 0)
+      throw new InvalidArgumentError('BoundedCounter.transfer: bad recipient');
+    const available = boundedRights(this.state, replica);
+    if (n > available) throw new InsufficientRights(n, available);
+    if (n > 0) this.sink.emit(grant(this.state, replica, to, n));
+  }
+
+  get value(): number {
+    return boundedValue(this.state);
+  }
+
+  /** Rights `replica` holds as far as this replica knows (default: this replica's own). */
+  rights(replica: ReplicaId = this.sink.replica): number {
+    return boundedRights(this.state, replica);
+  }
+}

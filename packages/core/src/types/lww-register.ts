@@ -1,0 +1,118 @@
+import { DecodeError } from '../codec/decode-error.ts';
+import type { Reader } from '../codec/reader.ts';
+import { readValue, writeValue, type Value } from '../codec/value.ts';
+import type { Writer } from '../codec/writer.ts';
+import { causalType, type Causal } from '../causal/causal-state.ts';
+import { DotFun, funKind } from '../causal/dot-store.ts';
+import { compareTimestamps, readTimestamp, writeTimestamp, type Timestamp } from '../clock/timestamp.ts';
+import type { CrdtType } from '../crdt-type.ts';
+import { checkValue } from './check.ts';
+import { funWrite } from './mvregister.ts';
+import type { MutationSink } from './mutation-sink.ts';
+import { laterThan, latest, stampedCodec, type Stamped } from './ts-value.ts';
+
+/** What a last-writer-wins register offers, whether a document member or an ORMap value. */
+export interface LWWRegister<V extends Value = Value> {
+  set(v: V): void;
+  /** The value of the latest write, or undefined before any. */
+  get(): V | undefined;
+  /** The HLC timestamp of the latest write. */
+  readonly timestamp: Timestamp | undefined;
+}
+
+/** The latest write: O(1) whatever the number of writers. */
+export interface LWWState {
+  ts: Timestamp | undefined;
+  value: Value;
+}
+
+export const lwwType: CrdtType<LWWState> = {
+  name: 'lww',
+  empty: () => ({ ts: undefined, value: null }),
+  join(state, delta) {
+    if (delta.ts === undefined) return false;
+    if (state.ts !== undefined && compareTimestamps(delta.ts, state.ts) <= 0) return false;
+    state.ts = delta.ts;
+    state.value = delta.value;
+    return true;
+  },
+  encode(w: Writer, state) {
+    if (state.ts === undefined) return w.byte(0);
+    w.byte(1);
+    writeTimestamp(w, state.ts);
+    writeValue(w, state.value);
+  },
+  decode(r: Reader) {
+    const tag = r.byte('lww tag');
+    if (tag === 0) return { ts: undefined, value: null };
+    if (tag !== 1) throw new DecodeError('invalid', `lww: tag ${tag}`);
+    const ts = readTimestamp(r, 'lww timestamp');
+    return { ts, value: readValue(r) };
+  },
+};
+
+/** Writes `value` stamped later than both the clock reading `now` and the current write. */
+export function lwwSet(state: LWWState, now: Timestamp, value: Value): LWWState {
+  const ts = laterThan(now, state.ts);
+  state.ts = ts;
+  state.value = value;
+  return { ts, value };
+}
+
+/** A document member LWW register; ties on timestamp are impossible since timestamps carry the replica id. */
+export class LWWRegisterHandle<V extends Value = Value> implements LWWRegister<V> {
+  private readonly state: LWWState;
+  private readonly sink: MutationSink<LWWState>;
+
+  constructor(state: LWWState, sink: MutationSink<LWWState>) {
+    this.state = state;
+    this.sink = sink;
+  }
+
+  set(v: V): void {
+    checkValue(v, 'LWWRegister.set');
+    this.sink.emit(lwwSet(this.state, this.sink.hlc.now(), v));
+  }
+
+  get(): V | undefined {
+    return this.state.ts === undefined ? undefined : (this.state.value as V);
+  }
+
+  get timestamp(): Timestamp | undefined {
+    return this.state.ts;
+  }
+}
+
+/**
+ * The LWW register as an ORMap value: each write is a dot, so removing the
+ * key removes exactly the writes it observed. Concurrent writes coexist until
+ * the next write; reads take the latest timestamp.
+ */
+export type CausalLWWState = Causal<DotFun<Stamped>>;
+
+export const causalLwwKind = funKind(stampedCodec);
+export const causalLwwType = causalType<DotFun<Stamped>>('lww', causalLwwKind);
+
+export class CausalLWWRegister<V extends Value = Value> implements LWWRegister<V> {
+  private readonly state: CausalLWWState;
+  private readonly sink: MutationSink<CausalLWWState>;
+
+  constructor(state: CausalLWWState, sink: MutationSink<CausalLWWState>) {
+    this.state = state;
+    this.sink = sink;
+  }
+
+  set(v: V): void {
+    checkValue(v, 'LWWRegister.set');
+    const ts = laterThan(this.sink.hlc.now(), latest(this.state.store.entries)?.ts);
+    this.sink.emit(funWrite<Stamped>(this.state, this.sink.replica, { ts, value: v }));
+  }
+
+  get(): V | undefined {
+    return latest(this.state.store.entries)?.value as V | undefined;
+  }
+
+  get timestamp(): Timestamp | undefined {
+    return latest(this.state.store.entries)?.ts;
+  }
+}

@@ -1,0 +1,55 @@
+import { CausalContext } from '../causal/causal-context.ts';
+import { causalType, type Causal } from '../causal/causal-state.ts';
+import { DotFun, funKind } from '../causal/dot-store.ts';
+import type { Value } from '../codec/value.ts';
+import type { ReplicaId } from '../replica.ts';
+import { checkValue } from './check.ts';
+import type { MutationSink } from './mutation-sink.ts';
+import { valueCodec } from './ts-value.ts';
+
+/** MVRegister state: one value per surviving write dot. */
+export type MVRegisterState = Causal<DotFun<Value>>;
+
+export const mvregisterKind = funKind(valueCodec);
+export const mvregisterType = causalType<DotFun<Value>>('mvregister', mvregisterKind);
+
+/**
+ * Writes `value` under a fresh dot, superseding every write seen (their dots
+ * go into the delta's context). Concurrent writes all survive.
+ */
+export function funWrite<V>(state: Causal<DotFun<V>>, replica: ReplicaId, value: V): Causal<DotFun<V>> {
+  const dot = state.ctx.nextDot(replica);
+  const ctx = new CausalContext();
+  ctx.add(dot.replica, dot.seq);
+  const entries = state.store.entries;
+  for (const e of entries) ctx.add(e.replica, e.seq);
+  const entry = { replica: dot.replica, seq: dot.seq, value };
+  entries.length = 0;
+  entries.push(entry);
+  const store = new DotFun<V>();
+  store.entries.push(entry);
+  return { store, ctx };
+}
+
+/** Multi-value register: a read returns every value written concurrently and not yet overwritten. */
+export class MVRegister<V extends Value = Value> {
+  private readonly state: MVRegisterState;
+  private readonly sink: MutationSink<MVRegisterState>;
+
+  constructor(state: MVRegisterState, sink: MutationSink<MVRegisterState>) {
+    this.state = state;
+    this.sink = sink;
+  }
+
+  set(v: V): void {
+    checkValue(v, 'MVRegister.set');
+    this.sink.emit(funWrite<Value>(this.state, this.sink.replica, v));
+  }
+
+  /** Concurrent values, ordered by the dot that wrote them (replica, then seq). */
+  values(): V[] {
+    return [...this.state.store.entries]
+      .sort((a, b) => (a.replica !== b.replica ? (a.replica < b.replica ? -1 : 1) : a.seq - b.seq))
+      .map((e) => e.value as V);
+  }
+}

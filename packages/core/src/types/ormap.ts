@@ -1,0 +1,160 @@
+import { CausalContext } from '../causal/causal-context.ts';
+import type { Causal } from '../causal/causal-state.ts';
+import {
+  collectDots,
+  DotMap,
+  emptyStore,
+  isEmptyStore,
+  type DotStore,
+  type StoreKind,
+} from '../causal/dot-store.ts';
+import type { HLC } from '../clock/hlc.ts';
+import type { ReplicaId } from '../replica.ts';
+import { checkString } from './check.ts';
+import type { MutationSink } from './mutation-sink.ts';
+
+/** ORMap state: key → the nested value's dot store, all under one causal context. */
+export type ORMapState = Causal<DotMap<DotStore>>;
+
+/** Builds the handle of a nested value over its (view of the) causal state. */
+export type NestedHandleFactory<H> = (state: Causal, sink: MutationSink<Causal>) => H;
+
+/**
+ * Removes `key`: the delta carries the dots observed beneath it in its
+ * context, so an update made concurrently (unobserved dots) survives.
+ */
+export function ormapDelete(state: ORMapState, key: string, valueKind: StoreKind): ORMapState | undefined {
+  const child = state.store.entries.get(key);
+  if (child === undefined) return undefined;
+  state.store.entries.delete(key);
+  const ctx = new CausalContext();
+  collectDots(child, ctx);
+  const store = new DotMap<DotStore>(true);
+  store.entries.set(key, emptyStore(valueKind));
+  return { store, ctx };
+}
+
+/** Wraps a nested value's delta as a delta of the map that holds it under `key`. */
+export function wrapDelta(key: string, delta: Causal): ORMapState {
+  const store = new DotMap<DotStore>(true);
+  store.entries.set(key, delta.store);
+  return { store, ctx: delta.ctx };
+}
+
+/**
+ * The causal state of the value under `key`, as seen through its parent map:
+ * reads the parent's current store for the key (or a detached empty one), and
+ * `settle` attaches it after a mutation or drops it when left empty.
+ */
+export class NestedState implements Causal {
+  private readonly parent: Causal<DotMap<DotStore>>;
+  private readonly key: string;
+  private readonly kind: StoreKind;
+  private detached: DotStore | undefined;
+
+  constructor(parent: Causal<DotMap<DotStore>>, key: string, kind: StoreKind) {
+    this.parent = parent;
+    this.key = key;
+    this.kind = kind;
+  }
+
+  get ctx(): CausalContext {
+    return this.parent.ctx;
+  }
+
+  get store(): DotStore {
+    const attached = this.parent.store.entries.get(this.key);
+    if (attached !== undefined) return attached;
+    return (this.detached ??= emptyStore(this.kind));
+  }
+
+  settle(): void {
+    const entries = this.parent.store.entries;
+    const attached = entries.get(this.key);
+    if (attached !== undefined) {
+      if (isEmptyStore(attached)) entries.delete(this.key);
+    } else if (this.detached !== undefined && !isEmptyStore(this.detached)) {
+      entries.set(this.key, this.detached);
+    }
+    this.detached = undefined;
+  }
+}
+
+class NestedSink implements MutationSink<Causal> {
+  private readonly view: NestedState;
+  private readonly key: string;
+  private readonly parent: MutationSink<ORMapState>;
+
+  constructor(view: NestedState, key: string, parent: MutationSink<ORMapState>) {
+    this.view = view;
+    this.key = key;
+    this.parent = parent;
+  }
+
+  get replica(): ReplicaId {
+    return this.parent.replica;
+  }
+
+  get hlc(): HLC {
+    return this.parent.hlc;
+  }
+
+  emit(delta: Causal): void {
+    this.view.settle();
+    this.parent.emit(wrapDelta(this.key, delta));
+  }
+}
+
+/**
+ * Observed-remove map of string keys to nested CRDTs of one value type.
+ * Deleting a key removes the dots observed beneath it; an update concurrent
+ * with the delete survives (update wins), showing only what it wrote.
+ */
+export class ORMap<H> {
+  private readonly state: ORMapState;
+  private readonly sink: MutationSink<ORMapState>;
+  private readonly valueKind: StoreKind;
+  private readonly nested: NestedHandleFactory<H>;
+
+  constructor(
+    state: ORMapState,
+    sink: MutationSink<ORMapState>,
+    valueKind: StoreKind,
+    nested: NestedHandleFactory<H>,
+  ) {
+    this.state = state;
+    this.sink = sink;
+    this.valueKind = valueKind;
+    this.nested = nested;
+  }
+
+  /** The value under `key`. An absent key reads as the empty value; mutating it creates the key. */
+  get(key: string): H {
+    checkString(key, 'ORMap.get');
+    const view = new NestedState(this.state, key, this.valueKind);
+    return this.nested(view, new NestedSink(view, key, this.sink));
+  }
+
+  has(key: string): boolean {
+    return this.state.store.entries.has(key);
+  }
+
+  delete(key: string): void {
+    checkString(key, 'ORMap.delete');
+    const delta = ormapDelete(this.state, key, this.valueKind);
+    if (delta !== undefined) this.sink.emit(delta);
+  }
+
+  /** Present keys, sorted. */
+  keys(): string[] {
+    return [...this.state.store.entries.keys()].sort();
+  }
+
+  entries(): [string, H][] {
+    return this.keys().map((key) => [key, this.get(key)]);
+  }
+
+  get size(): number {
+    return this.state.store.entries.size;
+  }
+}

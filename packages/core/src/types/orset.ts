@@ -1,0 +1,90 @@
+import { CausalContext } from '../causal/causal-context.ts';
+import { causalType, type Causal } from '../causal/causal-state.ts';
+import { DotMap, DotSet, mapKind, setKind } from '../causal/dot-store.ts';
+import type { Value } from '../codec/value.ts';
+import type { ReplicaId } from '../replica.ts';
+import { checkValue } from './check.ts';
+import { elementKey, elementValue } from './element-key.ts';
+import type { MutationSink } from './mutation-sink.ts';
+
+/** ORSet state: element key → the dots of the adds that keep it present. */
+export type ORSetState = Causal<DotMap<DotSet>>;
+
+export const orsetKind = mapKind(setKind);
+export const orsetType = causalType<DotMap<DotSet>>('orset', orsetKind);
+
+/**
+ * Adds element `key` with a fresh dot, replacing the dots it had (they are
+ * now observed). Returns the delta: the new dot, with the old ones in its
+ * context so receivers drop them too.
+ */
+export function orsetAdd(state: ORSetState, replica: ReplicaId, key: string): ORSetState {
+  const dot = state.ctx.nextDot(replica);
+  const ctx = new CausalContext();
+  ctx.add(dot.replica, dot.seq);
+  let dots = state.store.entries.get(key);
+  if (dots === undefined) {
+    dots = new DotSet();
+    state.store.entries.set(key, dots);
+  } else {
+    for (const d of dots.dots) ctx.add(d.replica, d.seq);
+    dots.dots.length = 0;
+  }
+  dots.dots.push(dot);
+  const store = new DotMap<DotSet>(true);
+  const added = new DotSet();
+  added.dots.push(dot);
+  store.entries.set(key, added);
+  return { store, ctx };
+}
+
+/**
+ * Removes element `key`: the delta holds no dot, only the observed ones in its
+ * context, so a concurrent add (an unobserved dot) survives. Undefined when absent.
+ */
+export function orsetRemove(state: ORSetState, key: string): ORSetState | undefined {
+  const dots = state.store.entries.get(key);
+  if (dots === undefined) return undefined;
+  state.store.entries.delete(key);
+  const ctx = new CausalContext();
+  for (const d of dots.dots) ctx.add(d.replica, d.seq);
+  const store = new DotMap<DotSet>(true);
+  store.entries.set(key, new DotSet());
+  return { store, ctx };
+}
+
+/** Add-wins observed-remove set. Removes leave no tombstone, only causal context. */
+export class ORSet<V extends Value = Value> {
+  private readonly state: ORSetState;
+  private readonly sink: MutationSink<ORSetState>;
+
+  constructor(state: ORSetState, sink: MutationSink<ORSetState>) {
+    this.state = state;
+    this.sink = sink;
+  }
+
+  add(v: V): void {
+    checkValue(v, 'ORSet.add');
+    this.sink.emit(orsetAdd(this.state, this.sink.replica, elementKey(v)));
+  }
+
+  remove(v: V): void {
+    checkValue(v, 'ORSet.remove');
+    const delta = orsetRemove(this.state, elementKey(v));
+    if (delta !== undefined) this.sink.emit(delta);
+  }
+
+  has(v: V): boolean {
+    return this.state.store.entries.has(elementKey(v));
+  }
+
+  values(): V[] {
+    const out: V[] = [];
+    for (const key of this.state.store.entries.keys()) out.push(elementValue(key) as V);
+    return out;
+  }
+
+  get size(): number {
+    return this.state.store.entries.size;
+  }
+}
