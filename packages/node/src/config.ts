@@ -99,6 +99,10 @@ export const configSchema = z.strictObject({
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z.array(agentSchema).default([]),
+  /** Workflow templates by name, startable with POST /v1/workflows { template: "<name>" }. */
+  workflows: z
+    .record(z.string().min(1), z.looseObject({ name: z.string().min(1), steps: z.array(z.unknown()).min(1) }))
+    .default({}),
 });
 
 export type NodeConfig = z.output<typeof configSchema>;

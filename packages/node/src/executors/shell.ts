@@ -161,16 +161,14 @@ export async function runShell(
       });
     }
     if (code !== 0) {
-      throw new ExecutorError(
-        'exit',
-        `${program} exited with ${code === null ? `signal ${signal}` : `code ${code}`}`,
-        {
-          exitCode: code,
-          signal,
-          stderr: out.stderr,
-          stdout: out.stdout,
-        },
-      );
+      const why = code === null ? `signal ${signal}` : `code ${code}`;
+      const lastLine = out.stderr.trimEnd().split('\n').at(-1)?.slice(-200) ?? '';
+      throw new ExecutorError('exit', `${program} exited with ${why}${lastLine ? `: ${lastLine}` : ''}`, {
+        exitCode: code,
+        signal,
+        stderr: out.stderr,
+        stdout: out.stdout,
+      });
     }
     const result: { [key: string]: Value } = { exitCode: 0, ...out, durationMs };
     if (spec.output === 'json') {

@@ -1,0 +1,290 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import {
+  listTasksQuery,
+  startWorkflowBody,
+  submitTaskBody,
+  type ListTasksQuery,
+  type StartWorkflowBody,
+  type SubmitTaskBody,
+} from './api-schema.ts';
+
+/** JSON the API returns. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** One live change for the SSE stream: `event: <type>`, `data: <json>`. */
+export interface LiveEvent {
+  type: string;
+  data: Json;
+}
+
+/** An error with its HTTP status; `field` names the offending request field. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | undefined;
+  constructor(status: number, code: string, message: string, field?: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** What the HTTP API serves; the daemon implements it over the mesh and coordinator. */
+export interface NodeApi {
+  status(): Json;
+  /** True once state is restored, the mesh is up and the node is not draining. */
+  ready(): boolean;
+  peers(): Json;
+  agents(): Json;
+  listTasks(query: ListTasksQuery): Json;
+  /** `undefined` when no such task. */
+  getTask(id: string): Json | undefined;
+  taskHistory(id: string): Json;
+  submitTask(body: SubmitTaskBody): Json | Promise<Json>;
+  /** `undefined` when no such task. */
+  cancelTask(id: string): Json | undefined;
+  listWorkflows(): Json;
+  workflowTemplates(): Json;
+  getWorkflow(id: string): Json | undefined;
+  startWorkflow(body: StartWorkflowBody): Json | Promise<Json>;
+  subscribe(listener: (event: LiveEvent) => void): () => void;
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  apiKey: string;
+  maxBodyBytes: number;
+  /** Called for every request, for metrics and logs. */
+  onRequest?: (method: string, route: string, status: number, ms: number) => void;
+  /** SSE comment interval keeping idle streams open through proxies. */
+  heartbeatMs?: number;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly server: Server;
+  /** Ends SSE streams and stops accepting requests. */
+  close(): Promise<void>;
+}
+
+type Handler = (ctx: RequestContext) => Promise<[number, Json]> | [number, Json] | 'stream';
+
+interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+  body: <S extends z.ZodType>(schema: S) => Promise<z.output<S>>;
+}
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  name: string;
+  mutating: boolean;
+  handler: Handler;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function validationError(error: z.ZodError, prefix: string): ApiError {
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const field = [...issue.path, issue.keys[0]].join('.');
+    return new ApiError(400, 'invalid_request', `${prefix}${field}: unknown field`, field);
+  }
+  const field = issue.path.join('.');
+  return new ApiError(
+    400,
+    'invalid_request',
+    `${prefix}${field || '(body)'}: ${issue.message}`,
+    field || undefined,
+  );
+}
+
+/**
+ * Reads a body of at most `max` bytes. A larger one is drained and discarded before the 413, so
+ * the client reads the answer instead of a reset; one declared far larger is refused at once.
+ */
+async function readBody(req: IncomingMessage, max: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const tooLarge = new ApiError(413, 'body_too_large', `request body exceeds ${max} bytes`);
+  if (declared > max * 16) throw tooLarge;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max * 16) throw tooLarge;
+    if (size <= max) chunks.push(chunk);
+  }
+  if (size > max) throw tooLarge;
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The daemon's HTTP API on `node:http`. Reads are open; every mutating route needs
+ * `Authorization: Bearer <apiKey>` and is refused with 401 before its body is read.
+ */
+export async function startApiServer(api: NodeApi, options: ApiServerOptions): Promise<ApiServer> {
+  const expectedKey = digest(options.apiKey);
+  const streams = new Set<ServerResponse>();
+  const routes: Route[] = [];
+  const route = (method: string, path: string, handler: Handler, mutating = method !== 'GET'): void => {
+    const pattern = new RegExp(`^${path.replace(/:[a-z]+/g, '([^/]+)')}$`);
+    routes.push({ method, pattern, name: path, mutating, handler });
+  };
+
+  route('GET', '/healthz', () => [200, { ok: true }]);
+  route('GET', '/readyz', () => (api.ready() ? [200, { ready: true }] : [503, { ready: false }]));
+  route('GET', '/metrics', ({ res }) => {
+    void api.metrics().then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+    return 'stream';
+  });
+  route('GET', '/v1/status', () => [200, api.status()]);
+  route('GET', '/v1/peers', () => [200, api.peers()]);
+  route('GET', '/v1/agents', () => [200, api.agents()]);
+  route('GET', '/v1/tasks', ({ query }) => {
+    const parsed = listTasksQuery.safeParse(Object.fromEntries(query));
+    if (!parsed.success) throw validationError(parsed.error, 'query ');
+    return [200, api.listTasks(parsed.data)];
+  });
+  route('POST', '/v1/tasks', async ({ body }) => [201, await api.submitTask(await body(submitTaskBody))]);
+  route('GET', '/v1/tasks/:id', ({ params }) => {
+    const task = api.getTask(params[0]!);
+    if (task === undefined) throw new ApiError(404, 'not_found', `no task ${params[0]}`);
+    return [200, task];
+  });
+  route('GET', '/v1/tasks/:id/history', ({ params }) => [200, api.taskHistory(params[0]!)]);
+  route('POST', '/v1/tasks/:id/cancel', ({ params }) => {
+    const task = api.cancelTask(params[0]!);
+    if (task === undefined) throw new ApiError(404, 'not_found', `no task ${params[0]}`);
+    return [200, task];
+  });
+  route('GET', '/v1/workflows', () => [200, api.listWorkflows()]);
+  route('GET', '/v1/workflows/templates', () => [200, api.workflowTemplates()]);
+  route('POST', '/v1/workflows', async ({ body }) => [
+    201,
+    await api.startWorkflow(await body(startWorkflowBody)),
+  ]);
+  route('GET', '/v1/workflows/:id', ({ params }) => {
+    const wf = api.getWorkflow(params[0]!);
+    if (wf === undefined) throw new ApiError(404, 'not_found', `no workflow ${params[0]}`);
+    return [200, wf];
+  });
+  route('GET', '/v1/events', ({ req, res }) => {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    res.write('retry: 2000\n\n');
+    streams.add(res);
+    const unsubscribe = api.subscribe((event) => {
+      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    });
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), options.heartbeatMs ?? 15_000);
+    req.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      streams.delete(res);
+    });
+    return 'stream';
+  });
+
+  const authorized = (req: IncomingMessage): boolean => {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/.exec(header);
+    return match !== null && timingSafeEqual(digest(match[1]!), expectedKey);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let routeName = 'unknown';
+    const send = (status: number, body: Json): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    try {
+      const matching = routes.filter((r) => r.pattern.test(url.pathname));
+      if (matching.length === 0) throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
+      const found = matching.find((r) => r.method === req.method);
+      if (!found) {
+        res.setHeader('allow', matching.map((r) => r.method).join(', '));
+        throw new ApiError(405, 'method_not_allowed', `${req.method} not allowed on ${url.pathname}`);
+      }
+      routeName = found.name;
+      if (found.mutating && !authorized(req)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        throw new ApiError(401, 'unauthorized', 'missing or wrong API key (Authorization: Bearer <key>)');
+      }
+      const params = found.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
+      const body = async <S extends z.ZodType>(schema: S): Promise<z.output<S>> => {
+        const text = await readBody(req, options.maxBodyBytes);
+        let json: unknown;
+        try {
+          json = text === '' ? {} : JSON.parse(text);
+        } catch {
+          throw new ApiError(400, 'invalid_json', 'request body is not valid JSON');
+        }
+        const parsed = schema.safeParse(json);
+        if (!parsed.success) throw validationError(parsed.error, '');
+        return parsed.data;
+      };
+      const result = await found.handler({ req, res, params, query: url.searchParams, body });
+      if (result !== 'stream') send(result[0], result[1]);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+      } else if (err instanceof ApiError) {
+        send(err.status, {
+          error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) },
+        });
+      } else {
+        send(500, { error: { code: 'internal', message: (err as Error).message } });
+      }
+      // An unread body would otherwise be left on a keep-alive socket.
+      if (!req.complete) res.once('finish', () => req.destroy());
+    } finally {
+      res.once('finish', () =>
+        options.onRequest?.(req.method ?? '', routeName, res.statusCode, performance.now() - started),
+      );
+    }
+  };
+
+  const server = createServer((req, res) => void handle(req, res));
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    server,
+    async close() {
+      for (const res of streams) res.end();
+      streams.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

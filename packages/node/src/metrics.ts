@@ -1,0 +1,168 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Cumulative transport counters, read at scrape time. */
+export interface TransportStats {
+  /** Per protocol (e.g. gossip, sync) and direction (in, out). */
+  traffic: { protocol: string; direction: 'in' | 'out'; messages: number; bytes: number }[];
+  rejected: { reason: string; count: number }[];
+  peers: number;
+  syncRounds: number;
+}
+
+export interface MetricSources {
+  /** Task counts by derived status, over every task this replica knows. */
+  tasksByState(): Record<string, number>;
+  transport(): TransportStats | undefined;
+  /** CRDT events appended to the SQLite log since start. */
+  storeEvents(): number;
+}
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  /** An attempt started on one of this node's agents; `claimLatencySeconds` = submit → first start. */
+  attemptStarted(claimLatencySeconds: number | undefined): void;
+  /** This replica declared a task's holder lost, so another agent can take it. */
+  failover(): void;
+  attemptEnded(outcome: string): void;
+  httpRequest(method: string, route: string, status: number): void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/**
+ * Advances a counter to an externally kept cumulative value at scrape time; prom-client counters
+ * only go up by increments, so remember what was reported last.
+ */
+function follower(): (counter: Counter, labels: Record<string, string>, value: number) => void {
+  const last = new Map<string, number>();
+  return (counter, labels, value) => {
+    const key = JSON.stringify(labels);
+    const delta = value - (last.get(key) ?? 0);
+    if (delta > 0) counter.inc(labels, delta);
+    last.set(key, Math.max(value, last.get(key) ?? 0));
+  };
+}
+
+/**
+ * The daemon's Prometheus registry: task, attempt and claim figures from the coordinator, traffic
+ * figures from the transport, and Node's default process metrics (including event-loop lag,
+ * `nodejs_eventloop_lag_seconds`).
+ */
+export function createMetrics(sources: MetricSources): NodeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+  new Gauge({
+    name: 'meshwork_tasks',
+    help: 'Tasks known to this replica, by derived state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [state, n] of Object.entries(sources.tasksByState())) this.set({ state }, n);
+    },
+  });
+  const attempts = new Counter({
+    name: 'meshwork_task_attempts_total',
+    help: 'Task attempts run by agents on this node, by outcome (started counts every start)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const claimLatency = new Histogram({
+    name: 'meshwork_claim_latency_seconds',
+    help: 'Time from task submission to an attempt starting on an agent of this node',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const failovers = new Counter({
+    name: 'meshwork_failovers_total',
+    help: 'Tasks whose holder this replica declared lost (lease expired or node suspected), freeing them for another agent',
+    registers: [registry],
+  });
+  const followStore = follower();
+  new Counter({
+    name: 'meshwork_store_events_total',
+    help: 'CRDT events appended to the SQLite event log',
+    registers: [registry],
+    collect() {
+      followStore(this, {}, sources.storeEvents());
+    },
+  });
+  const httpRequests = new Counter({
+    name: 'meshwork_http_requests_total',
+    help: 'HTTP API requests, by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const followBytes = follower();
+  const followMessages = follower();
+  const followRejected = follower();
+  const followRounds = follower();
+  new Counter({
+    name: 'meshwork_transport_bytes_total',
+    help: 'Bytes sent and received, by protocol and direction',
+    labelNames: ['protocol', 'direction'],
+    registers: [registry],
+    collect() {
+      for (const t of sources.transport()?.traffic ?? []) {
+        followBytes(this, { protocol: t.protocol, direction: t.direction }, t.bytes);
+      }
+    },
+  });
+  new Counter({
+    name: 'meshwork_transport_messages_total',
+    help: 'Messages sent and received, by protocol and direction',
+    labelNames: ['protocol', 'direction'],
+    registers: [registry],
+    collect() {
+      for (const t of sources.transport()?.traffic ?? []) {
+        followMessages(this, { protocol: t.protocol, direction: t.direction }, t.messages);
+      }
+    },
+  });
+  new Counter({
+    name: 'meshwork_transport_rejected_total',
+    help: 'Messages from peers dropped as invalid, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      for (const r of sources.transport()?.rejected ?? [])
+        followRejected(this, { reason: r.reason }, r.count);
+    },
+  });
+  new Gauge({
+    name: 'meshwork_peers',
+    help: 'Peers currently connected',
+    registers: [registry],
+    collect() {
+      this.set(sources.transport()?.peers ?? 0);
+    },
+  });
+  new Counter({
+    name: 'meshwork_sync_rounds_total',
+    help: 'Anti-entropy rounds completed',
+    registers: [registry],
+    collect() {
+      followRounds(this, {}, sources.transport()?.syncRounds ?? 0);
+    },
+  });
+
+  return {
+    registry,
+    attemptStarted(latency) {
+      attempts.inc({ outcome: 'started' });
+      if (latency !== undefined && latency >= 0) claimLatency.observe(latency);
+    },
+    failover() {
+      failovers.inc();
+    },
+    attemptEnded(outcome) {
+      attempts.inc({ outcome });
+    },
+    httpRequest(method, route, status) {
+      httpRequests.inc({ method, route, status: String(status) });
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

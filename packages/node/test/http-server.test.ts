@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startApiServer,
+  type ApiServer,
+  type Json,
+  type LiveEvent,
+  type NodeApi,
+} from '../src/http-server.ts';
+
+const KEY = 'test-key-0123456789abcdef';
+
+/** An in-memory API behind the server, to check routing, auth, validation and streaming. */
+function fakeApi() {
+  const tasks = new Map<string, { [key: string]: Json }>();
+  const listeners = new Set<(e: LiveEvent) => void>();
+  const emit = (e: LiveEvent) => listeners.forEach((l) => l(e));
+  const api: NodeApi = {
+    status: () => ({ node: 'n1', tasks: tasks.size }),
+    ready: () => true,
+    peers: () => [],
+    agents: () => [{ id: 'a1' }],
+    listTasks: ({ limit }) => [...tasks.values()].slice(0, limit),
+    getTask: (id) => tasks.get(id),
+    taskHistory: () => [],
+    submitTask: (body) => {
+      const task = { id: body.id ?? `t${tasks.size + 1}`, status: 'pending' };
+      tasks.set(task.id, task);
+      emit({ type: 'task', data: task });
+      return task;
+    },
+    cancelTask: (id) => {
+      const task = tasks.get(id);
+      if (task) task.status = 'cancelled';
+      return task;
+    },
+    listWorkflows: () => [],
+    workflowTemplates: () => [],
+    getWorkflow: () => undefined,
+    startWorkflow: () => ({ id: 'w1' }),
+    subscribe: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    metrics: () => Promise.resolve({ contentType: 'text/plain', body: 'x 1\n' }),
+  };
+  return { api, tasks };
+}
+
+describe('HTTP API server', () => {
+  let server: ApiServer;
+  const { api, tasks } = fakeApi();
+  beforeAll(async () => {
+    server = await startApiServer(api, { host: '127.0.0.1', port: 0, apiKey: KEY, maxBodyBytes: 4096 });
+  });
+  afterAll(() => server.close());
+  const post = (path: string, body: unknown, key: string | null = KEY) =>
+    fetch(server.url + path, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(key !== null ? { authorization: `Bearer ${key}` } : {}),
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const shellTask = { input: { executor: 'shell', argv: ['true'] } };
+
+  it('binds to the loopback address it was given', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('refuses mutating calls without the right key and changes nothing', async () => {
+    for (const key of [null, 'wrong-key', '']) {
+      const res = await post('/v1/tasks', shellTask, key);
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    }
+    expect((await post('/v1/tasks/x/cancel', {}, 'nope')).status).toBe(401);
+    expect(tasks.size).toBe(0);
+  });
+
+  it('validates bodies and names the field', async () => {
+    const cases: [unknown, string][] = [
+      [{ input: { executor: 'shell', argv: 'ls -l' } }, 'input.argv'],
+      [{ input: { executor: 'ftp' } }, 'input.executor'],
+      [{ ...shellTask, priority: 'high' }, 'priority'],
+      [{ ...shellTask, colour: 'red' }, 'colour'],
+      [{ input: { executor: 'http', url: 'file:///etc/passwd' } }, 'input.url'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await post('/v1/tasks', body);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { field: string; message: string } };
+      expect(error.field).toBe(field);
+      expect(error.message).toContain(field);
+    }
+    expect((await post('/v1/tasks', '{not json')).status).toBe(400);
+    expect((await fetch(`${server.url}/v1/tasks?limit=0`)).status).toBe(400);
+    expect(tasks.size).toBe(0);
+  });
+
+  it('refuses oversized bodies with 413', async () => {
+    const res = await post('/v1/tasks', { input: { executor: 'shell', argv: ['echo', 'x'.repeat(10_000)] } });
+    expect(res.status).toBe(413);
+    expect(tasks.size).toBe(0);
+  });
+
+  it('answers 404 for unknown routes and ids, 405 for wrong methods', async () => {
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${server.url}/v1/tasks/none`)).status).toBe(404);
+    expect((await post('/v1/tasks/none/cancel', {})).status).toBe(404);
+    const res = await fetch(`${server.url}/v1/status`, { method: 'DELETE' });
+    expect(res.status).toBe(405);
+  });
+
+  it('streams live changes over SSE', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${server.url}/v1/events`, { signal: ac.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    expect((await post('/v1/tasks', { ...shellTask, id: 'live' })).status).toBe(201);
+    let text = '';
+    while (!text.includes('"live"'))
+      text += new TextDecoder().decode((await reader.read()).value as Uint8Array);
+    expect(text).toContain('event: task\ndata: {"id":"live","status":"pending"}');
+    ac.abort();
+  });
+});
