@@ -1,0 +1,707 @@
+import type { PresenceChannel, ReplicaId, Value } from '@meshwork/core';
+import { isValue } from '@meshwork/core';
+import { systemClock, type Clock } from './clock.ts';
+import { createDelayEstimator, defaultSettle, type SettleOptions } from './delay.ts';
+import { covers, ineligibility } from './eligibility.ts';
+import { CoordinatorError, invalid } from './errors.ts';
+import { createEmitter, type CoordinatorEvents, type Emitter } from './events.ts';
+import { hashId } from './hash.ts';
+import {
+  checkName,
+  parseSubmit,
+  type AgentId,
+  type AgentInfo,
+  type AttemptEnd,
+  type AttemptOutcome,
+  type Claim,
+  type SubmitInput,
+  type TaskId,
+  type TaskSpec,
+} from './model.ts';
+import { createPhiDetector, type PhiOptions } from './phi.ts';
+import { noPools, type ResourcePools } from './resources.ts';
+import { effectivePriority, rankAgents, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
+import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
+import type { CoordinationStore, RecordChange, RecordWrite } from './store.ts';
+import { createTaskIndex } from './task-index.ts';
+import { createWorkflows, type Workflows } from './workflows.ts';
+
+/** What a handler gets besides the task. */
+export interface TaskContext {
+  readonly input: Value;
+  /** Aborted on cancellation, run timeout, fencing (a newer epoch took over) and shutdown. */
+  readonly signal: AbortSignal;
+  /** Streams progress into the task (last value wins). */
+  progress(data: Value): void;
+  /** Fencing token: a sink that remembers the highest epoch per task can reject stale attempts. */
+  readonly epoch: number;
+  /** Stable across attempts of one task: lets a sink apply the effect once. */
+  readonly idempotencyKey: string;
+  readonly attempt: number;
+}
+
+export type TaskHandler = (task: TaskView, ctx: TaskContext) => Promise<Value | void> | Value | void;
+
+export interface AgentRegistration {
+  readonly id: string;
+  readonly capabilities: readonly string[];
+  /** Tasks the agent runs at once. */
+  readonly capacity?: number;
+  readonly metadata?: { readonly [key: string]: Value };
+  readonly handler: TaskHandler;
+}
+
+/** Thrown by a handler for a failure that retrying cannot fix: the task fails at once. */
+export class PermanentTaskError extends Error {
+  override readonly name = 'PermanentTaskError';
+}
+
+export interface TaskView {
+  readonly id: TaskId;
+  readonly spec: TaskSpec;
+  readonly status: TaskStatus;
+  readonly epoch: number;
+  readonly attemptsUsed: number;
+  /** Agent holding or last holding the task. */
+  readonly agent: AgentId | null;
+  /** The accepted result (same on every replica once synced). */
+  readonly result: Value;
+  readonly error: string | null;
+  readonly progress: Value;
+}
+
+export interface AgentView extends AgentInfo {
+  readonly alive: boolean;
+  readonly load: number;
+  readonly stats: AgentStats;
+}
+
+/** One row of task history: an attempt that ended. */
+export interface AttemptRow {
+  readonly task: TaskId;
+  readonly attempt: number;
+  readonly epoch: number;
+  readonly agent: AgentId;
+  readonly node: ReplicaId;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  readonly outcome: AttemptOutcome | 'running';
+  readonly error: string | null;
+}
+
+export interface CoordinatorOptions {
+  /** Shared state, synced by whatever transport the caller uses. */
+  readonly store: CoordinationStore;
+  readonly presence: PresenceChannel;
+  readonly clock?: Clock;
+  readonly settle?: Partial<SettleOptions>;
+  /** Lease length and the grace other replicas add before treating it as expired (clock skew). */
+  readonly lease?: { readonly durationMs?: number; readonly graceMs?: number };
+  readonly heartbeatMs?: number;
+  readonly phi?: Partial<PhiOptions>;
+  /** Waiting this long adds one point of priority. */
+  readonly agingMs?: number;
+  readonly resources?: ResourcePools;
+}
+
+export interface Coordinator {
+  readonly replica: ReplicaId;
+  readonly events: Emitter<CoordinatorEvents>;
+  readonly workflows: Workflows;
+  registerAgent(registration: AgentRegistration): { readonly id: AgentId; unregister(): void };
+  submit(task: SubmitInput): TaskId;
+  get(id: TaskId): TaskView | null;
+  list(filter?: { readonly status?: TaskStatus; readonly type?: string }): TaskView[];
+  /** Calls `listener` whenever a task's status, holder or progress changes here. */
+  watch(listener: (task: TaskView) => void, filter?: { readonly task?: TaskId }): () => void;
+  cancel(id: TaskId, reason?: string): void;
+  attempts(id: TaskId): AttemptRow[];
+  agents(): AgentView[];
+  /** The current settle window, from measured delivery delay. */
+  settleMs(): number;
+  /** Stops claiming, waits up to `drainMs` for running attempts, then aborts the rest and releases their leases. */
+  stop(options?: { readonly drainMs?: number }): Promise<void>;
+}
+
+interface LocalAgent {
+  readonly info: AgentInfo;
+  readonly handler: TaskHandler;
+}
+
+interface RunningAttempt {
+  readonly task: TaskId;
+  readonly epoch: number;
+  readonly agent: AgentId;
+  readonly startedAt: number;
+  readonly controller: AbortController;
+  abortReason: 'cancelled' | 'timed-out' | 'fenced' | 'released' | null;
+  readonly timers: (() => void)[];
+  readonly release: () => void;
+  readonly done: Promise<void>;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+export function createCoordinator(options: CoordinatorOptions): Coordinator {
+  const { store, presence } = options;
+  if (store === undefined || presence === undefined)
+    throw invalid('options', 'store and presence are required');
+  const clock = options.clock ?? systemClock;
+  const replica = store.replica;
+  const settleOptions = { ...defaultSettle, ...options.settle };
+  const leaseMs = options.lease?.durationMs ?? 3000;
+  const graceMs = options.lease?.graceMs ?? 500;
+  const heartbeatMs = options.heartbeatMs ?? 250;
+  const agingMs = options.agingMs ?? 60_000;
+  const pools = options.resources ?? noPools;
+  const phi = createPhiDetector(options.phi);
+  const delay = createDelayEstimator(settleOptions);
+  const index = createTaskIndex(store);
+  const events = createEmitter<CoordinatorEvents>();
+  const local = new Map<AgentId, LocalAgent>();
+  const running = new Map<string, RunningAttempt>();
+  const watchers = new Set<{ listener: (t: TaskView) => void; task: TaskId | undefined }>();
+  const lastSeen = new Map<TaskId, string>();
+  /** When this replica first saw a task claimable at an epoch: rank-delayed claims count from here. */
+  const claimableSince = new Map<string, number>();
+  const dirty = new Set<TaskId>();
+  /** Claims this incarnation made and has not acted on yet; only these may start here. */
+  const ownClaims = new Set<string>();
+  let idCounter = 0;
+  let stopping = false;
+  let stopped = false;
+  let cancelTick: (() => void) | null = null;
+  let tickAt = Infinity;
+  let cancelHeartbeat: (() => void) | null = null;
+
+  const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
+  const nodeAlive = (node: ReplicaId, now: number): boolean => node === replica || phi.isAlive(node, now);
+
+  function view(id: TaskId, d: DerivedTask): TaskView {
+    const spec = index.spec(id)!;
+    const records = index.records(id)!;
+    const agent = d.accepted?.agent ?? d.winner?.agent ?? null;
+    return {
+      id,
+      spec,
+      status: d.status,
+      epoch: d.epoch,
+      attemptsUsed: d.attemptsUsed,
+      agent,
+      result: d.accepted?.result ?? null,
+      error: d.status === 'succeeded' ? null : (d.accepted?.error ?? d.reason),
+      progress: records.progress?.data ?? null,
+    };
+  }
+
+  // ---- change intake -------------------------------------------------------
+
+  function onChanges(changes: readonly RecordChange[], isLocal: boolean): void {
+    if (!isLocal) {
+      const now = clock.now();
+      for (const c of changes) {
+        if (c.kind !== 'claim' && c.kind !== 'start' && c.kind !== 'lease') continue;
+        const v = store.get(c.kind, c.key) as { at?: Value; startedAt?: Value; node?: Value } | undefined;
+        const at = c.kind === 'claim' ? v?.at : c.kind === 'start' ? v?.startedAt : undefined;
+        if (typeof at === 'number' && v?.node !== replica) delay.sample(now - at);
+      }
+    }
+    const { tasks, workflows, malformed } = index.apply(changes);
+    if (malformed > 0) events.emit('malformed', { count: malformed });
+    for (const t of tasks) for (const id of index.invalidate(t)) dirty.add(id);
+    for (const run of workflows) workflowsApi.markDirty(run);
+    schedule(0);
+  }
+
+  const unsubscribeStore = store.onChange(onChanges);
+  const unsubscribePresence = presence.onPresence((peer, state) => {
+    if (state === null) phi.forget(peer);
+    else phi.heartbeat(peer, clock.now());
+    schedule(0);
+  });
+
+  // ---- scheduling ----------------------------------------------------------
+
+  function schedule(inMs: number): void {
+    if (stopped) return;
+    const at = clock.now() + Math.max(0, inMs);
+    if (at >= tickAt) return;
+    cancelTick?.();
+    tickAt = at;
+    cancelTick = clock.setTimer(tick, Math.max(0, inMs));
+  }
+
+  function tick(): void {
+    cancelTick = null;
+    tickAt = Infinity;
+    if (stopped) return;
+    const now = clock.now();
+    const writes: RecordWrite[] = [];
+    let wake = now + heartbeatMs;
+    const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
+
+    for (const id of dirty) refresh(id);
+    dirty.clear();
+    writes.push(...workflowsApi.advance());
+
+    const claimable: TaskId[] = [];
+    for (const id of index.openTasks()) {
+      const d = index.derive(id);
+      if (d === null) continue;
+      const spec = index.spec(id)!;
+      if (terminalStatuses.has(d.status)) continue;
+      const toStart = spec.timeouts.scheduleToStartMs;
+      if (toStart !== null && d.start === null && index.records(id)!.startTimeout === null) {
+        const deadline = spec.submittedAt + toStart;
+        if (now >= deadline)
+          writes.push({ kind: 'timeout', key: id, value: { task: id, at: now, by: replica } });
+        else wakeAt(deadline);
+      }
+      if (d.status === 'pending') {
+        if (d.nextAttemptAt !== null && d.nextAttemptAt <= now) claimable.push(id);
+        else if (d.nextAttemptAt !== null) wakeAt(d.nextAttemptAt);
+        continue;
+      }
+      const winner = d.winner!;
+      const key = attemptKey(id, d.epoch);
+      if (d.status === 'claimed' && ownClaims.has(`${key}|${winner.agent}`)) {
+        if (now >= d.decidesAt!) startAttempt(spec, d, winner, writes);
+        else wakeAt(d.decidesAt!);
+        continue;
+      }
+      if (running.has(key)) continue;
+      // The holder went silent: lease past due (or never taken), its node suspected, or it is this
+      // node's former incarnation (a restart), whose attempts and claims died with it.
+      const holder = d.lease?.node ?? d.start?.node ?? winner.node;
+      const leaseEnd = (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs;
+      const lost =
+        holder === replica
+          ? d.status === 'running' || now >= leaseEnd
+          : now >= leaseEnd || !nodeAlive(holder, now);
+      if (lost) {
+        writes.push({ kind: 'expiry', key, value: { task: id, epoch: d.epoch, at: now, by: replica } });
+        events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
+      } else wakeAt(leaseEnd);
+    }
+
+    if (!stopping && local.size > 0 && claimable.length > 0) claim(claimable, now, writes, wakeAt);
+    if (writes.length > 0) store.write(writes);
+    if (local.size > 0 || running.size > 0 || index.openTasks().size > 0) schedule(wake - now);
+  }
+
+  /** Re-derives one task and reacts to its change: watchers, fencing of our own running attempt. */
+  function refresh(id: TaskId): void {
+    const d = index.derive(id);
+    if (d === null) return;
+    const run = index.spec(id)!.workflow?.run;
+    if (run !== undefined) workflowsApi.markDirty(run);
+    const v = view(id, d);
+    const signature = `${v.status}|${v.epoch}|${v.agent ?? ''}|${index.records(id)!.progress?.at ?? ''}`;
+    if (lastSeen.get(id) !== signature) {
+      lastSeen.set(id, signature);
+      for (const w of [...watchers]) if (w.task === undefined || w.task === id) w.listener(v);
+      if (terminalStatuses.has(d.status))
+        events.emit('settled', { task: id, status: d.status, at: clock.now() });
+    }
+    for (const a of running.values()) {
+      if (a.task !== id || a.abortReason !== null) continue;
+      const records = index.records(id)!;
+      const superseded = d.epoch > a.epoch || records.expiries.some((x) => x.epoch === a.epoch);
+      if (d.status === 'cancelled') abort(a, 'cancelled');
+      else if (superseded || d.status === 'succeeded' || d.status === 'failed') abort(a, 'fenced');
+    }
+  }
+
+  // ---- claiming ------------------------------------------------------------
+
+  function dependenciesSucceeded(spec: TaskSpec): boolean {
+    return spec.dependsOn.every((dep) => index.derive(dep)?.status === 'succeeded');
+  }
+
+  function claim(ids: TaskId[], now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
+    const extra = new Map<AgentId, number>();
+    const loadOf = (a: AgentId): number => index.load(a) + (extra.get(a) ?? 0);
+    const hasRoom = (): boolean => [...local.values()].some((a) => loadOf(a.info.id) < a.info.capacity);
+    const settleMs = delay.settleMs();
+    const specs = ids.map((id) => index.spec(id)!);
+    specs.sort(
+      (a, b) =>
+        effectivePriority(b, now, agingMs) - effectivePriority(a, now, agingMs) ||
+        a.submittedAt - b.submittedAt,
+    );
+    const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
+    for (const spec of specs) {
+      if (!hasRoom()) break;
+      if (!dependenciesSucceeded(spec)) continue;
+      const epoch = index.derive(spec.id)!.epoch + 1;
+      const scored: Ranked[] = [];
+      let anyLocal = false;
+      for (const agent of agents) {
+        const isLocal = agent.node === replica && local.has(agent.id);
+        if (agent.node === replica && !isLocal) continue;
+        if (!covers(agent.capabilities, spec.needs)) continue;
+        const load = loadOf(agent.id);
+        const why = ineligibility(spec, agent, {
+          alive: true,
+          load,
+          dependenciesSucceeded: true,
+          resourcesAvailable: isLocal ? pools.available(spec.resources) : true,
+        });
+        if (why !== null) continue;
+        anyLocal ||= isLocal;
+        scored.push({ agent, score: scoreAgent(spec, agent, load, index.stats(agent.id)) });
+      }
+      if (!anyLocal) continue;
+      const ranked = rankAgents(spec, scored);
+      const rank = ranked.findIndex((r) => r.agent.node === replica);
+      const mine = ranked[rank]!;
+      // Lower-ranked agents hold back, so usually only the best agent claims; they step in if it does not.
+      const sinceKey = attemptKey(spec.id, epoch);
+      const since = claimableSince.get(sinceKey) ?? now;
+      claimableSince.set(sinceKey, since);
+      const allowedAt = since + rank * 2 * settleMs;
+      if (now < allowedAt) {
+        wakeAt(allowedAt);
+        continue;
+      }
+      claimableSince.delete(sinceKey);
+      ownClaims.add(`${sinceKey}|${mine.agent.id}`);
+      const c: Claim = {
+        task: spec.id,
+        epoch,
+        agent: mine.agent.id,
+        node: replica,
+        at: now,
+        score: mine.score,
+        settleMs,
+      };
+      writes.push({ kind: 'claim', key: `${spec.id}|${epoch}|${mine.agent.id}`, value: { ...c } });
+      extra.set(mine.agent.id, (extra.get(mine.agent.id) ?? 0) + 1);
+      events.emit('claim', { task: spec.id, epoch, agent: mine.agent.id, score: mine.score, at: now });
+    }
+  }
+
+  // ---- running -------------------------------------------------------------
+
+  function startAttempt(spec: TaskSpec, d: DerivedTask, winner: Claim, writes: RecordWrite[]): void {
+    const key = attemptKey(spec.id, d.epoch);
+    if (running.has(key)) return;
+    ownClaims.delete(`${key}|${winner.agent}`);
+    const now = clock.now();
+    const agent = local.get(winner.agent);
+    const release = agent === undefined || stopping ? null : pools.tryAcquire(spec.resources);
+    if (agent === undefined || release === null) {
+      // The winner cannot run it here (agent gone, stopping, or resources taken meanwhile): hand it on.
+      writes.push({ kind: 'expiry', key, value: { task: spec.id, epoch: d.epoch, at: now, by: replica } });
+      return;
+    }
+    const base = { task: spec.id, epoch: d.epoch, agent: winner.agent, node: replica };
+    writes.push({ kind: 'start', key: `${key}|${winner.agent}`, value: { ...base, startedAt: now } });
+    writes.push({ kind: 'lease', key, value: { ...base, until: now + leaseMs } });
+    const controller = new AbortController();
+    const timers: (() => void)[] = [];
+    let finish: () => void = () => {};
+    const attempt: RunningAttempt = {
+      task: spec.id,
+      epoch: d.epoch,
+      agent: winner.agent,
+      startedAt: now,
+      controller,
+      abortReason: null,
+      timers,
+      release,
+      done: new Promise<void>((resolve) => (finish = resolve)),
+    };
+    running.set(key, attempt);
+    const renew = (): void => {
+      if (attempt.abortReason !== null || !running.has(key)) return;
+      store.write([{ kind: 'lease', key, value: { ...base, until: clock.now() + leaseMs } }]);
+      timers.push(clock.setTimer(renew, leaseMs / 3));
+    };
+    timers.push(clock.setTimer(renew, leaseMs / 3));
+    if (spec.timeouts.runMs !== null)
+      timers.push(clock.setTimer(() => abort(attempt, 'timed-out'), spec.timeouts.runMs));
+    events.emit('start', {
+      task: spec.id,
+      epoch: d.epoch,
+      agent: winner.agent,
+      submittedAt: spec.submittedAt,
+      at: now,
+    });
+
+    const ctx: TaskContext = {
+      input: spec.input,
+      signal: controller.signal,
+      epoch: d.epoch,
+      attempt: d.attemptsUsed + 1,
+      idempotencyKey: spec.idempotencyKey,
+      progress(data) {
+        if (attempt.abortReason !== null || !running.has(key)) return;
+        if (!isValue(data)) throw invalid('progress', 'must be plain data');
+        store.write([{ kind: 'progress', key: spec.id, value: { ...base, at: clock.now(), data } }]);
+      },
+    };
+    const taskView = view(spec.id, d);
+    void Promise.resolve()
+      .then(() => agent.handler(taskView, ctx))
+      .then(
+        (result) => {
+          const value = result ?? null;
+          if (!isValue(value)) end(attempt, 'failed', null, 'handler result is not plain data', false);
+          else end(attempt, 'succeeded', value, null, true);
+        },
+        (e: unknown) => {
+          const reason = attempt.abortReason;
+          const outcome: AttemptOutcome = reason === null || reason === 'released' ? 'failed' : reason;
+          end(attempt, outcome, null, errorText(e), !(e instanceof PermanentTaskError));
+        },
+      )
+      .finally(finish);
+  }
+
+  function abort(a: RunningAttempt, reason: NonNullable<RunningAttempt['abortReason']>): void {
+    if (a.abortReason !== null) return;
+    a.abortReason = reason;
+    a.controller.abort(new CoordinatorError('stopped', `attempt ${reason}`));
+  }
+
+  function end(
+    a: RunningAttempt,
+    outcome: AttemptOutcome,
+    result: Value,
+    error: string | null,
+    retryable: boolean,
+  ): void {
+    const key = attemptKey(a.task, a.epoch);
+    if (running.get(key) !== a) return;
+    running.delete(key);
+    for (const cancel of a.timers) cancel();
+    a.release();
+    const now = clock.now();
+    // A released attempt's epoch was already handed on with an expiry; only a success is still worth keeping.
+    if (a.abortReason !== 'released' || outcome === 'succeeded') {
+      const record: AttemptEnd = {
+        task: a.task,
+        epoch: a.epoch,
+        agent: a.agent,
+        node: replica,
+        startedAt: a.startedAt,
+        endedAt: now,
+        outcome,
+        result,
+        error,
+        retryable,
+      };
+      if (!stopped) store.write([{ kind: 'end', key: `${key}|${a.agent}`, value: { ...record } }]);
+    }
+    events.emit('attempt', {
+      task: a.task,
+      attempt: a.epoch,
+      epoch: a.epoch,
+      agent: a.agent,
+      node: replica,
+      startedAt: a.startedAt,
+      endedAt: now,
+      outcome,
+      error,
+    });
+    schedule(0);
+  }
+
+  // ---- presence ------------------------------------------------------------
+
+  function heartbeat(): void {
+    if (stopped) return;
+    const load: Record<string, number> = {};
+    for (const id of local.keys()) load[id] = index.load(id);
+    presence.publish({ at: clock.now(), load });
+    cancelHeartbeat = clock.setTimer(heartbeat, heartbeatMs);
+  }
+  heartbeat();
+
+  // ---- public API ----------------------------------------------------------
+
+  const workflowsApi = createWorkflows({
+    index,
+    now: () => clock.now(),
+    replica,
+    write: (w) => store.write(w),
+    submitSpec: (input, id, ref) =>
+      parseSubmit(input, { now: clock.now(), replica, randomId: newId, id, workflow: ref }),
+  });
+
+  function newId(): string {
+    return `t-${hashId(`${replica}\u0000${clock.now()}\u0000${++idCounter}`)}`;
+  }
+
+  function requireTask(id: TaskId): DerivedTask {
+    const d = typeof id === 'string' ? index.derive(id) : null;
+    if (d === null) throw new CoordinatorError('unknown-task', `no task "${String(id)}"`, 'id');
+    return d;
+  }
+
+  function assertRunning(): void {
+    if (stopping) throw new CoordinatorError('stopped', 'the coordinator is stopping');
+  }
+
+  const coordinator: Coordinator = {
+    replica,
+    events,
+    workflows: workflowsApi,
+    registerAgent(reg) {
+      assertRunning();
+      if (typeof reg !== 'object' || reg === null) throw invalid('agent', 'must be an object');
+      const id = checkName('id', reg.id);
+      if (local.has(id))
+        throw new CoordinatorError('duplicate-agent', `agent "${id}" is already registered here`, 'id');
+      if (!Array.isArray(reg.capabilities)) throw invalid('capabilities', 'must be an array of names');
+      const capabilities = [
+        ...new Set(reg.capabilities.map((c, i) => checkName(`capabilities[${i}]`, c))),
+      ].sort();
+      const capacity = reg.capacity ?? 1;
+      if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > 100_000)
+        throw invalid('capacity', 'must be an integer from 1 to 100000');
+      const metadata = reg.metadata ?? {};
+      if (!isValue(metadata) || typeof metadata !== 'object' || Array.isArray(metadata))
+        throw invalid('metadata', 'must be an object of plain data');
+      if (typeof reg.handler !== 'function') throw invalid('handler', 'must be a function');
+      const info: AgentInfo = {
+        id,
+        node: replica,
+        capabilities,
+        capacity,
+        metadata,
+        registeredAt: clock.now(),
+        retired: false,
+      };
+      local.set(id, { info, handler: reg.handler });
+      store.write([{ kind: 'agent', key: id, value: { ...info } }]);
+      return {
+        id,
+        unregister() {
+          if (!local.delete(id)) return;
+          store.write([{ kind: 'agent', key: id, value: { ...info, retired: true } }]);
+        },
+      };
+    },
+    submit(input) {
+      assertRunning();
+      const spec = parseSubmit(input, { now: clock.now(), replica, randomId: newId });
+      if (index.spec(spec.id) !== null) return spec.id;
+      store.write([{ kind: 'task', key: spec.id, value: spec as unknown as Value }]);
+      events.emit('submit', { task: spec.id, at: spec.submittedAt });
+      return spec.id;
+    },
+    get(id) {
+      const d = typeof id === 'string' ? index.derive(id) : null;
+      return d === null ? null : view(id, d);
+    },
+    list(filter = {}) {
+      const out: TaskView[] = [];
+      for (const id of index.taskIds()) {
+        const v = coordinator.get(id)!;
+        if (filter.status !== undefined && v.status !== filter.status) continue;
+        if (filter.type !== undefined && v.spec.type !== filter.type) continue;
+        out.push(v);
+      }
+      return out;
+    },
+    watch(listener, filter = {}) {
+      const w = { listener, task: filter.task };
+      watchers.add(w);
+      return () => void watchers.delete(w);
+    },
+    cancel(id, reason = 'cancelled') {
+      const d = requireTask(id);
+      if (terminalStatuses.has(d.status)) return;
+      store.write([
+        {
+          kind: 'cancel',
+          key: id,
+          value: { task: id, at: clock.now(), by: replica, reason: String(reason) },
+        },
+      ]);
+    },
+    attempts(id) {
+      requireTask(id);
+      const r = index.records(id)!;
+      return r.starts
+        .map((s): AttemptRow => {
+          const e = r.ends.find((x) => x.epoch === s.epoch && x.agent === s.agent);
+          return {
+            task: id,
+            attempt: s.epoch,
+            epoch: s.epoch,
+            agent: s.agent,
+            node: s.node,
+            startedAt: s.startedAt,
+            endedAt: e?.endedAt ?? null,
+            outcome: e?.outcome ?? 'running',
+            error: e?.error ?? null,
+          };
+        })
+        .sort((a, b) => a.epoch - b.epoch || (a.agent < b.agent ? -1 : 1));
+    },
+    agents() {
+      const now = clock.now();
+      return [...index.agents().values()].map((a) => ({
+        ...a,
+        alive: !a.retired && nodeAlive(a.node, now),
+        load: index.load(a.id),
+        stats: index.stats(a.id),
+      }));
+    },
+    settleMs: () => delay.settleMs(),
+    async stop({ drainMs = 5000 } = {}) {
+      if (stopping) return;
+      stopping = true;
+      const drained = Promise.all([...running.values()].map((a) => a.done));
+      let cancelDrain = (): void => {};
+      await Promise.race([
+        drained,
+        new Promise<void>((resolve) => (cancelDrain = clock.setTimer(resolve, drainMs))),
+      ]);
+      cancelDrain();
+      const writes: RecordWrite[] = [];
+      for (const a of running.values()) {
+        abort(a, 'released');
+        const key = attemptKey(a.task, a.epoch);
+        writes.push({
+          kind: 'expiry',
+          key,
+          value: { task: a.task, epoch: a.epoch, at: clock.now(), by: replica },
+        });
+      }
+      for (const { info } of local.values())
+        writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
+      store.write(writes);
+      local.clear();
+      stopped = true;
+      cancelTick?.();
+      cancelHeartbeat?.();
+      unsubscribeStore();
+      unsubscribePresence();
+    },
+  };
+  // State already in the store (restored from disk, or synced before we started) counts as received.
+  const kinds = [
+    'agent',
+    'workflow',
+    'task',
+    'claim',
+    'lease',
+    'start',
+    'end',
+    'expiry',
+    'cancel',
+    'timeout',
+    'progress',
+  ] as const;
+  onChanges(
+    kinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key }))),
+    true,
+  );
+  return coordinator;
+}

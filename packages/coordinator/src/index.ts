@@ -1,0 +1,34 @@
+export { createCoordinator, PermanentTaskError } from './coordinator.ts';
+export type {
+  AgentRegistration,
+  AgentView,
+  AttemptRow,
+  Coordinator,
+  CoordinatorOptions,
+  TaskContext,
+  TaskHandler,
+  TaskView,
+} from './coordinator.ts';
+export { systemClock, type Clock } from './clock.ts';
+export { defaultSettle, type SettleOptions } from './delay.ts';
+export { covers, ineligibility, type EligibilityFacts, type Ineligibility } from './eligibility.ts';
+export { CoordinatorError, type CoordinatorErrorCode } from './errors.ts';
+export type { CoordinatorEvents, Emitter } from './events.ts';
+export {
+  createMemoryStore,
+  type MemoryStore,
+  type Stamp,
+  type StoreDelta,
+  type StoredRecord,
+} from './memory-store.ts';
+export type * from './model.ts';
+export { createPhiDetector, defaultPhiOptions, type PhiDetector, type PhiOptions } from './phi.ts';
+export { noPools, type ResourcePools } from './resources.ts';
+export { backoffDelay, defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
+export { effectivePriority, rankAgents, rendezvous, scoreAgent, type AgentStats } from './scoring.ts';
+export { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
+export type { CoordinationStore, RecordChange, RecordKind, RecordWrite } from './store.ts';
+export { decisionTime, firstClaim, selectWinner } from './winner.ts';
+export { planWorkflow, workflowTaskId, type WorkflowPlan } from './workflow/plan.ts';
+export { parseTemplate, type StepTemplate, type WorkflowTemplate } from './workflow/template.ts';
+export type { WorkflowView, Workflows } from './workflows.ts';

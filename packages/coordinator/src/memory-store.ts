@@ -1,0 +1,125 @@
+import type { ReplicaId } from '@meshwork/core';
+import { hash53 } from './hash.ts';
+import type { Clock } from './clock.ts';
+import type { CoordinationStore, RecordChange, RecordKind, RecordWrite } from './store.ts';
+
+/** Orders writes of one key: time, then replica, then that replica's sequence number. */
+export interface Stamp {
+  readonly at: number;
+  readonly replica: ReplicaId;
+  readonly seq: number;
+}
+
+export interface StoredRecord extends RecordWrite {
+  readonly stamp: Stamp;
+}
+
+/** A batch of records: a local transaction's delta, or the full state for anti-entropy. */
+export type StoreDelta = readonly StoredRecord[];
+
+/**
+ * An in-memory CoordinationStore: a state-based LWW map (a join-semilattice, so deltas
+ * merge in any order, any number of times). Peers exchange the deltas from `onDelta`
+ * and, to heal losses, compare `digest()`s and send `state()`.
+ */
+export interface MemoryStore extends CoordinationStore {
+  onDelta(listener: (delta: StoreDelta) => void): () => void;
+  /** Joins a delta or state; returns how many records were new. */
+  merge(delta: StoreDelta): number;
+  state(): StoreDelta;
+  /** Order-independent fingerprint of the state; equal digests mean equal states (up to hash collisions). */
+  digest(): string;
+}
+
+function newer(a: Stamp, b: Stamp): boolean {
+  if (a.at !== b.at) return a.at > b.at;
+  if (a.replica !== b.replica) return a.replica > b.replica;
+  return a.seq > b.seq;
+}
+
+function recordHash(r: StoredRecord): number {
+  return (
+    hash53(`${r.kind}\u0000${r.key}\u0000${r.stamp.at}\u0000${r.stamp.replica}\u0000${r.stamp.seq}`) % 2 ** 32
+  );
+}
+
+export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>): MemoryStore {
+  const kinds = new Map<RecordKind, Map<string, StoredRecord>>();
+  const changeListeners = new Set<(changes: readonly RecordChange[], local: boolean) => void>();
+  const deltaListeners = new Set<(delta: StoreDelta) => void>();
+  let seq = 0;
+  let lastAt = 0;
+  let sumA = 0;
+  let count = 0;
+
+  const table = (kind: RecordKind): Map<string, StoredRecord> => {
+    let t = kinds.get(kind);
+    if (t === undefined) kinds.set(kind, (t = new Map<string, StoredRecord>()));
+    return t;
+  };
+
+  const put = (r: StoredRecord): boolean => {
+    const t = table(r.kind);
+    const old = t.get(r.key);
+    if (old !== undefined && !newer(r.stamp, old.stamp)) return false;
+    if (old !== undefined) sumA = (sumA - recordHash(old) + 2 ** 32) % 2 ** 32;
+    else count++;
+    sumA = (sumA + recordHash(r)) % 2 ** 32;
+    t.set(r.key, r);
+    return true;
+  };
+
+  const notify = (changes: RecordChange[], local: boolean): void => {
+    if (changes.length === 0) return;
+    for (const l of [...changeListeners]) l(changes, local);
+  };
+
+  return {
+    replica,
+    get: (kind, key) => kinds.get(kind)?.get(key)?.value,
+    *entries(kind) {
+      for (const [k, r] of table(kind)) yield [k, r.value] as const;
+    },
+    write(records) {
+      if (records.length === 0) return;
+      lastAt = Math.max(lastAt, clock.now());
+      const delta = records.map((w) => ({
+        kind: w.kind,
+        key: w.key,
+        value: w.value,
+        stamp: { at: lastAt, replica, seq: ++seq },
+      }));
+      for (const r of delta) put(r);
+      for (const l of [...deltaListeners]) l(delta);
+      notify(
+        delta.map((r) => ({ kind: r.kind, key: r.key })),
+        true,
+      );
+    },
+    onChange(listener) {
+      changeListeners.add(listener);
+      return () => void changeListeners.delete(listener);
+    },
+    onDelta(listener) {
+      deltaListeners.add(listener);
+      return () => void deltaListeners.delete(listener);
+    },
+    merge(delta) {
+      const changed: RecordChange[] = [];
+      for (const r of delta) {
+        if (put(r)) {
+          changed.push({ kind: r.kind, key: r.key });
+          lastAt = Math.max(lastAt, r.stamp.at);
+        }
+      }
+      notify(changed, false);
+      return changed.length;
+    },
+    state() {
+      const out: StoredRecord[] = [];
+      for (const t of kinds.values()) out.push(...t.values());
+      return out;
+    },
+    digest: () => `${count}:${sumA}`,
+  };
+}

@@ -1,0 +1,226 @@
+import type { ReplicaId, Value } from '@meshwork/core';
+import { CoordinatorError, invalid } from './errors.ts';
+import { isValue } from '@meshwork/core';
+import { parseRetry, type RetryPolicy } from './retry.ts';
+
+export type TaskId = string;
+export type AgentId = string;
+
+/** Position of a task inside a workflow run; its id is a hash of these three. */
+export interface WorkflowRef {
+  readonly run: string;
+  readonly step: string;
+  readonly iteration: string;
+}
+
+/** A submitted task. Written once; everything that happens to it is recorded beside it. */
+export interface TaskSpec {
+  readonly id: TaskId;
+  readonly type: string;
+  readonly needs: readonly string[];
+  readonly input: Value;
+  readonly priority: number;
+  readonly dependsOn: readonly TaskId[];
+  readonly resources: { readonly [pool: string]: number };
+  readonly retry: RetryPolicy;
+  readonly timeouts: { readonly scheduleToStartMs: number | null; readonly runMs: number | null };
+  readonly idempotencyKey: string;
+  readonly submittedAt: number;
+  readonly submittedBy: ReplicaId;
+  readonly workflow: WorkflowRef | null;
+}
+
+/** An agent as the whole mesh sees it. */
+export interface AgentInfo {
+  readonly id: AgentId;
+  readonly node: ReplicaId;
+  readonly capabilities: readonly string[];
+  readonly capacity: number;
+  readonly metadata: { readonly [key: string]: Value };
+  readonly registeredAt: number;
+  /** Set when the agent was unregistered or its node stopped cleanly. */
+  readonly retired: boolean;
+}
+
+/** "Agent would like to run task at epoch": the input of winner selection. */
+export interface Claim {
+  readonly task: TaskId;
+  readonly epoch: number;
+  readonly agent: AgentId;
+  readonly node: ReplicaId;
+  /** Claimer's clock when claiming. */
+  readonly at: number;
+  readonly score: number;
+  /** The claimer's settle window; the epoch's window is the one of its earliest claim. */
+  readonly settleMs: number;
+}
+
+/** Held by the epoch's winner while it runs; renewed, so others can see it is still alive. */
+export interface Lease {
+  readonly task: TaskId;
+  readonly epoch: number;
+  readonly agent: AgentId;
+  readonly node: ReplicaId;
+  readonly until: number;
+}
+
+export type AttemptOutcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'fenced';
+
+/** One run of a handler. `start` is written when it begins, `end` when it finishes. */
+export interface AttemptStart {
+  readonly task: TaskId;
+  readonly epoch: number;
+  readonly agent: AgentId;
+  readonly node: ReplicaId;
+  readonly startedAt: number;
+}
+
+export interface AttemptEnd {
+  readonly task: TaskId;
+  readonly epoch: number;
+  readonly agent: AgentId;
+  readonly node: ReplicaId;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly outcome: AttemptOutcome;
+  readonly result: Value;
+  readonly error: string | null;
+  /** False for errors the handler marks as permanent: no further attempt. */
+  readonly retryable: boolean;
+}
+
+/** Written by any replica that saw an epoch's winner go silent (lease expired or node suspected). */
+export interface EpochExpiry {
+  readonly task: TaskId;
+  readonly epoch: number;
+  readonly at: number;
+  readonly by: ReplicaId;
+}
+
+export interface Cancellation {
+  readonly task: TaskId;
+  readonly at: number;
+  readonly by: ReplicaId;
+  readonly reason: string;
+}
+
+/** Schedule-to-start deadline passed with no attempt started. */
+export interface StartTimeout {
+  readonly task: TaskId;
+  readonly at: number;
+  readonly by: ReplicaId;
+}
+
+export interface Progress {
+  readonly task: TaskId;
+  readonly epoch: number;
+  readonly agent: AgentId;
+  readonly at: number;
+  readonly data: Value;
+}
+
+/** Everything recorded about one task: the input of every derived query. */
+export interface TaskRecords {
+  readonly spec: TaskSpec;
+  readonly claims: readonly Claim[];
+  readonly leases: readonly Lease[];
+  readonly starts: readonly AttemptStart[];
+  readonly ends: readonly AttemptEnd[];
+  readonly expiries: readonly EpochExpiry[];
+  readonly cancel: Cancellation | null;
+  readonly startTimeout: StartTimeout | null;
+  readonly progress: Progress | null;
+}
+
+export interface SubmitInput {
+  readonly id?: string;
+  readonly type: string;
+  readonly needs?: readonly string[];
+  readonly input?: Value;
+  readonly priority?: number;
+  readonly dependsOn?: readonly TaskId[];
+  readonly resources?: { readonly [pool: string]: number };
+  readonly retry?: { maxAttempts?: number; backoff?: Partial<RetryPolicy['backoff']> };
+  readonly timeouts?: { scheduleToStartMs?: number | null; runMs?: number | null };
+  readonly idempotencyKey?: string;
+}
+
+const namePattern = /^[\w.:/@-]{1,128}$/;
+
+export function checkName(field: string, v: unknown): string {
+  if (typeof v !== 'string' || !namePattern.test(v)) {
+    throw invalid(field, 'must be 1-128 characters of letters, digits, _ . : / @ -');
+  }
+  return v;
+}
+
+function checkNames(field: string, v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw invalid(field, 'must be an array of names');
+  return [...new Set(v.map((x, i) => checkName(`${field}[${i}]`, x)))].sort();
+}
+
+function checkTimeout(field: string, v: unknown): number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw invalid(field, 'must be a positive number of ms or null');
+  return v;
+}
+
+export function checkResources(field: string, v: unknown): Record<string, number> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw invalid(field, 'must be an object of pool: amount');
+  const out: Record<string, number> = {};
+  for (const [pool, amount] of Object.entries(v)) {
+    checkName(`${field}.${pool}`, pool);
+    if (!Number.isSafeInteger(amount) || (amount as number) < 1)
+      throw invalid(`${field}.${pool}`, 'must be a positive integer');
+    out[pool] = amount as number;
+  }
+  return out;
+}
+
+/** Validates a submission and fills defaults. The id is the caller's, or derived from the idempotency key, or random. */
+export function parseSubmit(
+  input: SubmitInput,
+  context: { now: number; replica: ReplicaId; randomId: () => string; workflow?: WorkflowRef; id?: TaskId },
+): TaskSpec {
+  if (typeof input !== 'object' || input === null) throw invalid('task', 'must be an object');
+  const type = checkName('type', input.type);
+  const priority = input.priority ?? 0;
+  if (typeof priority !== 'number' || !Number.isFinite(priority))
+    throw invalid('priority', 'must be a finite number');
+  const value = input.input ?? null;
+  if (!isValue(value)) throw invalid('input', 'must be plain data (JSON values and byte arrays)');
+  if (
+    input.idempotencyKey !== undefined &&
+    (typeof input.idempotencyKey !== 'string' || input.idempotencyKey.length > 256)
+  ) {
+    throw invalid('idempotencyKey', 'must be a string of at most 256 characters');
+  }
+  const id = context.id ?? (input.id === undefined ? context.randomId() : checkName('id', input.id));
+  const timeouts = input.timeouts ?? {};
+  if (typeof timeouts !== 'object' || timeouts === null) throw invalid('timeouts', 'must be an object');
+  const dependsOn = checkNames('dependsOn', input.dependsOn);
+  if (dependsOn.includes(id))
+    throw new CoordinatorError('invalid-input', 'a task cannot depend on itself', 'dependsOn');
+  return {
+    id,
+    type,
+    needs: checkNames('needs', input.needs ?? [type]),
+    input: value,
+    priority,
+    dependsOn,
+    resources: checkResources('resources', input.resources),
+    retry: parseRetry(input.retry),
+    timeouts: {
+      scheduleToStartMs: checkTimeout('timeouts.scheduleToStartMs', timeouts.scheduleToStartMs),
+      runMs: checkTimeout('timeouts.runMs', timeouts.runMs),
+    },
+    idempotencyKey: input.idempotencyKey ?? id,
+    submittedAt: context.now,
+    submittedBy: context.replica,
+    workflow: context.workflow ?? null,
+  };
+}

@@ -1,0 +1,41 @@
+import type { ReplicaId, Value } from '@meshwork/core';
+
+/** The record collections the coordinator keeps in shared state. */
+export type RecordKind =
+  | 'task'
+  | 'agent'
+  | 'claim'
+  | 'lease'
+  | 'start'
+  | 'end'
+  | 'expiry'
+  | 'cancel'
+  | 'timeout'
+  | 'progress'
+  | 'workflow';
+
+export interface RecordChange {
+  readonly kind: RecordKind;
+  readonly key: string;
+}
+
+export interface RecordWrite extends RecordChange {
+  readonly value: Value;
+}
+
+/**
+ * The coordinator's view of shared, replicated state: collections of records keyed by
+ * strings, each key last-writer-wins. Every key has one writer or writers that agree
+ * (claims are keyed by agent, leases by epoch winner, task ids are unique or derived),
+ * so LWW never has to arbitrate a real conflict. Implemented over a Document's ORMap
+ * members for the mesh, or in memory for one process and the simulation.
+ */
+export interface CoordinationStore {
+  readonly replica: ReplicaId;
+  get(kind: RecordKind, key: string): Value | undefined;
+  entries(kind: RecordKind): Iterable<readonly [string, Value]>;
+  /** Writes records as one transaction (one event on the mesh). */
+  write(records: readonly RecordWrite[]): void;
+  /** Called after local writes and merged remote changes, with the keys that changed. */
+  onChange(listener: (changes: readonly RecordChange[], local: boolean) => void): () => void;
+}

@@ -1,0 +1,55 @@
+import { availableParallelism } from 'node:os';
+import { runSimulation, type SimResult } from './run.ts';
+
+/**
+ * `pnpm sim --seeds N [--from S]` runs seeds S..S+N-1; `pnpm sim --seed N` replays one
+ * seed and prints its details. Exit code 1 when any invariant failed.
+ */
+const args = process.argv.slice(2);
+const flag = (name: string): number | undefined => {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const n = Number(args[i + 1]);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    console.error(`${name} needs a non-negative integer`);
+    process.exit(2);
+  }
+  return n;
+};
+
+const one = flag('--seed');
+const seeds =
+  one !== undefined
+    ? [one]
+    : Array.from({ length: flag('--seeds') ?? 200 }, (_, i) => i + (flag('--from') ?? 0));
+void availableParallelism;
+
+const results: SimResult[] = [];
+const started = Date.now();
+for (const seed of seeds) {
+  const r = await runSimulation(seed);
+  results.push(r);
+  if (r.violations.length > 0) {
+    console.log(`FAIL seed ${seed} (${r.mode}): ${r.violations.slice(0, 5).join('; ')}`);
+    console.log(`  replay: pnpm sim --seed ${seed}`);
+  } else if (one !== undefined) {
+    console.log(JSON.stringify(r));
+  }
+  if (one === undefined && results.length % 50 === 0)
+    process.stderr.write(`${results.length}/${seeds.length} seeds\n`);
+}
+const failed = results.filter((r) => r.violations.length > 0);
+for (const mode of ['fault-free', 'lossy', 'partition', 'crash']) {
+  const rs = results.filter((r) => r.mode === mode);
+  if (rs.length === 0) continue;
+  const starts = rs.reduce((s, r) => s + r.starts, 0);
+  const dup = rs.reduce((s, r) => s + r.duplicateStarts, 0);
+  const tasks = rs.reduce((s, r) => s + r.tasks, 0);
+  console.log(
+    `${mode.padEnd(10)} seeds=${String(rs.length).padStart(4)} tasks=${tasks} starts=${starts} duplicate_starts=${dup} (${((100 * dup) / Math.max(1, tasks)).toFixed(2)}% of tasks)`,
+  );
+}
+console.log(
+  `${results.length} seeds, ${failed.length} failed, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
+process.exitCode = failed.length > 0 ? 1 : 0;

@@ -1,0 +1,309 @@
+import type { Value } from '@meshwork/core';
+import {
+  createCoordinator,
+  type Coordinator,
+  type TaskContext,
+  type WorkflowTemplate,
+} from '@meshwork/coordinator';
+import { createSimNetwork, healthy, type Faults } from './network.ts';
+import { createRng, type Rng } from './prng.ts';
+import { createScheduler } from './scheduler.ts';
+
+export type FaultMode = 'fault-free' | 'lossy' | 'partition' | 'crash';
+export const modes: readonly FaultMode[] = ['fault-free', 'lossy', 'partition', 'crash'];
+
+export interface SimResult {
+  readonly seed: number;
+  readonly mode: FaultMode;
+  readonly violations: string[];
+  readonly tasks: number;
+  readonly starts: number;
+  readonly duplicateStarts: number;
+  /** Most parts the network was split into at once. */
+  readonly maxParts: number;
+  readonly virtualMs: number;
+  readonly events: number;
+}
+
+interface StartLog {
+  task: string;
+  epoch: number;
+  agent: string;
+  at: number;
+  end: { at: number; failed: boolean } | null;
+}
+
+const capabilities = ['cpu', 'gpu', 'io'] as const;
+
+const workflow: WorkflowTemplate = {
+  name: 'sim-pipeline',
+  params: ['items'],
+  steps: [
+    { id: 'fetch', type: 'cpu', input: { n: 'params.items' } },
+    { id: 'each', type: 'io', forEach: 'params.items', input: { item: 'item * 2' } },
+    { id: 'left', type: 'cpu', after: ['each'], input: { from: 'steps.fetch.result.task' } },
+    { id: 'right', type: 'gpu', after: ['each'], when: 'params.items.length > 100' },
+    { id: 'loop', type: 'cpu', after: ['left'], repeatWhile: 'iteration < 2', maxIterations: 5 },
+  ],
+};
+
+/** Runs one seeded scenario and checks the invariants. A pure function of `seed`. */
+export async function runSimulation(seed: number): Promise<SimResult> {
+  const rng = createRng(seed);
+  const mode = modes[seed % modes.length]!;
+  const sched = createScheduler();
+  const net = createSimNetwork({
+    rng: rng.fork('net'),
+    now: () => sched.now(),
+    after: (ms, fn) => void sched.at(sched.now() + ms, fn),
+    nodeClock: (skew) => sched.nodeClock(skew),
+    antiEntropyMs: 300,
+  });
+  const nodeIds = Array.from({ length: rng.int(3, 5) }, (_, i) => `n${i}`);
+  const agentPlan = new Map<string, { id: string; caps: string[]; capacity: number }[]>();
+  for (const [i, id] of nodeIds.entries()) {
+    net.addNode(id, rng.int(-5, 5));
+    const agents = Array.from({ length: rng.int(1, 2) }, (_, j) => ({
+      id: `${id}-a${j}`,
+      // Every node's first agent covers everything, so each task has an eligible agent after any crash or partition heals.
+      caps: j === 0 && i < 2 ? [...capabilities] : capabilities.filter(() => rng.chance(0.6)).concat('cpu'),
+      capacity: rng.int(1, 3),
+    }));
+    agentPlan.set(id, agents);
+  }
+  const starts: StartLog[] = [];
+  const coords = new Map<string, Coordinator>();
+
+  const boot = (id: string): void => {
+    const node = net.node(id);
+    const coord = createCoordinator({
+      store: node.store,
+      presence: node.presence,
+      clock: node.clock,
+      settle: { minMs: 10, initialMs: 50 },
+      lease: { durationMs: 2000, graceMs: 200 },
+      heartbeatMs: 200,
+    });
+    for (const a of agentPlan.get(id)!) {
+      coord.registerAgent({
+        id: a.id,
+        capabilities: a.caps,
+        capacity: a.capacity,
+        handler: (task, ctx: TaskContext) => {
+          const log: StartLog = { task: task.id, epoch: ctx.epoch, agent: a.id, at: sched.now(), end: null };
+          starts.push(log);
+          if (process.env['SIM_TRACE'] === task.id) {
+            const recs = node.store
+              .state()
+              .filter((r) => (r.value as { task?: string } | null)?.task === task.id);
+            console.log(
+              `t=${sched.now()} start ${a.id} epoch ${ctx.epoch}`,
+              JSON.stringify(recs.map((r) => [r.kind, r.key, r.stamp.at])),
+            );
+          }
+          const r = createRng(seed ^ hashText(`${task.id}/${ctx.epoch}`));
+          const duration = r.int(20, 400);
+          const fails = r.chance(0.12);
+          return new Promise<Value>((resolve, reject) => {
+            const cancel = node.clock.setTimer(() => {
+              log.end = { at: sched.now(), failed: fails };
+              if (fails) reject(new Error('simulated failure'));
+              else resolve({ task: task.id, agent: a.id, epoch: ctx.epoch });
+            }, duration);
+            ctx.signal.addEventListener('abort', () => {
+              cancel();
+              log.end = { at: sched.now(), failed: true };
+              reject(ctx.signal.reason as Error);
+            });
+          });
+        },
+      });
+    }
+    coords.set(id, coord);
+  };
+  for (const id of nodeIds) boot(id);
+
+  const upNode = (r: Rng): string => r.pick(nodeIds.filter((id) => net.node(id).up));
+  const taskIds: string[] = [];
+  const taskRng = rng.fork('tasks');
+  const taskCount = taskRng.int(20, 40);
+  for (let i = 0; i < taskCount; i++) {
+    const at = taskRng.int(0, 4000);
+    const needs = [taskRng.pick(capabilities)];
+    const dependsOn = taskIds.length > 0 && taskRng.chance(0.2) ? [taskRng.pick(taskIds)] : [];
+    const priority = taskRng.int(0, 3);
+    const cancelAt = taskRng.chance(0.05) ? at + taskRng.int(0, 1000) : null;
+    const id = `task-${i}`;
+    taskIds.push(id);
+    sched.at(at, () => {
+      coords.get(upNode(taskRng))!.submit({
+        id,
+        type: needs[0]!,
+        needs,
+        dependsOn,
+        priority,
+        input: { i },
+        retry: { maxAttempts: 5, backoff: { initialMs: 100, factor: 2, maxMs: 1000, jitter: 0.2 } },
+      });
+    });
+    if (cancelAt !== null) {
+      sched.at(cancelAt, () => {
+        const c = coords.get(upNode(taskRng))!;
+        if (c.get(id) !== null) c.cancel(id, 'simulated cancel');
+      });
+    }
+  }
+  let run: string | null = null;
+  if (rng.chance(0.5)) {
+    sched.at(500, () => {
+      run = coords.get(upNode(rng))!.workflows.start(workflow, { items: [1, 2, 3] });
+    });
+  }
+
+  let maxParts = 1;
+  const faultRng = rng.fork('faults');
+  if (mode === 'lossy') {
+    const f: Faults = {
+      lossRate: faultRng.next() * 0.2,
+      duplicateRate: 0.05,
+      minLatencyMs: 1,
+      maxLatencyMs: 30,
+    };
+    net.setFaults(f);
+    sched.at(6000, () => net.setFaults(healthy));
+  } else if (mode === 'partition') {
+    const parts = Math.min(nodeIds.length, faultRng.int(2, 3));
+    maxParts = parts;
+    const groups: string[][] = Array.from({ length: parts }, () => []);
+    nodeIds.forEach((id, i) => groups[i < parts ? i : faultRng.int(0, parts - 1)]!.push(id));
+    const from = faultRng.int(1000, 2000);
+    sched.at(from, () => net.partition(groups));
+    sched.at(from + faultRng.int(1000, 4000), () => net.heal());
+  } else if (mode === 'crash') {
+    for (let c = 0; c < faultRng.int(1, 2); c++) {
+      const id = faultRng.pick(nodeIds);
+      const at = faultRng.int(1000, 3000);
+      const back = at + faultRng.int(1000, 4000);
+      sched.at(at, () => {
+        if (process.env['SIM_TRACE'] !== undefined) console.log(`t=${sched.now()} crash ${id}`);
+        net.crash(id);
+      });
+      sched.at(back, () => {
+        if (!net.node(id).up) {
+          net.restart(id);
+          boot(id);
+        }
+      });
+    }
+  }
+
+  await sched.run(8000);
+  const settled = (): boolean => {
+    for (const id of nodeIds) {
+      const c = coords.get(id)!;
+      for (const t of taskIds) {
+        const v = c.get(t);
+        if (v === null || !['succeeded', 'failed', 'cancelled'].includes(v.status)) return false;
+      }
+      if (
+        run !== null &&
+        coords.get(id)!.workflows.get(run)?.status !== 'succeeded' &&
+        coords.get(id)!.workflows.get(run)?.status !== 'failed'
+      )
+        return false;
+    }
+    const digests = new Set(net.nodes().map((n) => n.store.digest()));
+    return digests.size === 1;
+  };
+  while (sched.now() < 120_000 && !settled()) await sched.run(sched.now() + 500);
+
+  const violations = check({ coords, nodeIds, taskIds, starts, mode, maxParts, settled: settled(), run });
+  return {
+    seed,
+    mode,
+    violations,
+    tasks: taskIds.length,
+    starts: starts.length,
+    duplicateStarts: countDuplicates(starts),
+    maxParts,
+    virtualMs: sched.now(),
+    events: sched.executed,
+  };
+}
+
+function hashText(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** A start is a duplicate when another start of the same task had begun and had not ended in failure by then. */
+export function countDuplicates(starts: readonly StartLog[]): number {
+  const byTask = new Map<string, StartLog[]>();
+  for (const s of starts) byTask.set(s.task, [...(byTask.get(s.task) ?? []), s]);
+  let dup = 0;
+  for (const list of byTask.values()) {
+    for (const s of list) {
+      const overlapping = list.some(
+        (o) =>
+          o !== s &&
+          o.at <= s.at &&
+          (o.at < s.at || o.agent < s.agent) &&
+          !(o.end !== null && o.end.failed && o.end.at <= s.at),
+      );
+      if (overlapping) dup++;
+    }
+  }
+  return dup;
+}
+
+function check(x: {
+  coords: Map<string, Coordinator>;
+  nodeIds: string[];
+  taskIds: string[];
+  starts: StartLog[];
+  mode: FaultMode;
+  maxParts: number;
+  settled: boolean;
+  run: string | null;
+}): string[] {
+  const v: string[] = [];
+  if (!x.settled) v.push('did not settle: some task not terminal on some replica, or replicas diverged');
+  for (const t of x.taskIds) {
+    const views = x.nodeIds.map((id) => x.coords.get(id)!.get(t));
+    const first = views[0];
+    if (first === null || first === undefined) {
+      v.push(`${t}: lost (unknown on n0)`);
+      continue;
+    }
+    const sig = (tv: typeof first | null): string =>
+      JSON.stringify([tv?.status, tv?.agent, tv?.epoch, tv?.result]);
+    if (views.some((tv) => sig(tv) !== sig(first)))
+      v.push(`${t}: replicas disagree on the accepted result: ${views.map(sig).join(' / ')}`);
+    if (first.status === 'succeeded') {
+      const r = first.result as { epoch?: number; agent?: string } | null;
+      if (!x.starts.some((s) => s.task === t && s.epoch === r?.epoch && s.agent === r?.agent))
+        v.push(`${t}: accepted result has no matching start`);
+    }
+  }
+  const perEpoch = new Map<string, Set<string>>();
+  for (const s of x.starts) {
+    const k = `${s.task}|${s.epoch}`;
+    perEpoch.set(k, (perEpoch.get(k) ?? new Set()).add(s.agent));
+  }
+  if (x.mode !== 'lossy') {
+    for (const [k, agents] of perEpoch) {
+      if (agents.size > x.maxParts)
+        v.push(`${k}: ${agents.size} attempts in one epoch under a ${x.maxParts}-way split`);
+    }
+  }
+  if (x.mode === 'fault-free') {
+    const d = countDuplicates(x.starts);
+    if (d > 0) v.push(`${d} duplicate starts in a fault-free run`);
+  }
+  if (x.run !== null) {
+    const statuses = new Set(x.nodeIds.map((id) => x.coords.get(id)!.workflows.get(x.run!)?.status));
+    if (statuses.size !== 1) v.push(`workflow: replicas disagree: ${[...statuses].join(',')}`);
+  }
+  return v;
+}
