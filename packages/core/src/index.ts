@@ -5,3 +5,4 @@ export type { ReplicaId } from './replica.ts';
 export * from './causal/index.ts';
 export * from './clock/index.ts';
 export * from './types/index.ts';
+export * from './document/index.ts';

@@ -1,0 +1,533 @@
+import { CausalContext } from '../causal/causal-context.ts';
+import type { Dot } from '../causal/dot.ts';
+import { ClockDriftError, HLC } from '../clock/hlc.ts';
+import { DecodeError } from '../codec/decode-error.ts';
+import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
+import { Reader } from '../codec/reader.ts';
+import { Writer } from '../codec/writer.ts';
+import type { ReplicaId } from '../replica.ts';
+import type { Value } from '../codec/value.ts';
+import type { BoundedCounter } from '../types/bounded-counter.ts';
+import type { GCounter, PNCounter } from '../types/counters.ts';
+import type { Graph } from '../types/graph.ts';
+import type { LWWRegister } from '../types/lww-register.ts';
+import type { MutationSink } from '../types/mutation-sink.ts';
+import type { MVRegister } from '../types/mvregister.ts';
+import type { ORMap } from '../types/ormap.ts';
+import type { ORSet } from '../types/orset.ts';
+import * as specs from '../types/spec.ts';
+import type { HandleOf, Spec, TypeSpec } from '../types/spec.ts';
+import type { TimeSeries } from '../types/time-series.ts';
+import type { YDoc } from '../types/ydoc.ts';
+import type { Digest } from './digest.ts';
+import { DocumentArgumentError, MemberTypeError } from './errors.ts';
+import { defaultEventLogLimits, EventLog, type EventLogLimits } from './event-log.ts';
+import { memberType, readMemberType, writeMemberType, type MemberType } from './member-type.ts';
+import { MessageKind, messageKind, writeHeader } from './messages.ts';
+import { chunkSnapshot, MIN_CHUNK_BYTES, SnapshotAssembler } from './snapshot-chunks.ts';
+import {
+  decodeUpdate,
+  encodeRecord,
+  endEvent,
+  MAX_MEMBER_NAME,
+  MemberTable,
+  SINGLE_EVENT_PREFIX,
+  writeEventStart,
+} from './update.ts';
+import { updateFromRecords } from './merge.ts';
+
+export interface DocumentOptions {
+  /** This replica's id (on the mesh: the node's peer id). */
+  readonly replica: ReplicaId;
+  /** The document's name (on the mesh: its topic). */
+  readonly name: string;
+  /** Physical time in ms for the HLC; inject virtual time in simulations. Default `Date.now`. */
+  readonly clock?: () => number;
+  /** How far a remote timestamp may run ahead of local time before the HLC ignores it. Default 60 s. */
+  readonly maxDriftMs?: number;
+  /** Bounds of the delta log. */
+  readonly log?: Partial<EventLogLimits>;
+  /** Bounds applied when decoding messages. */
+  readonly limits?: DecodeLimits;
+}
+
+/** Reported to 'change' listeners after every local transaction and every apply that merged something. */
+export interface ChangeEvent {
+  /**
+   * The new events as one update message, ready to gossip or persist; for a
+   * completed snapshot, that snapshot as a single chunk message. Read-only.
+   */
+  readonly update: Uint8Array;
+  readonly local: boolean;
+  /** The `origin` given to `transact` or `apply`. */
+  readonly origin: unknown;
+  /** Names of the members whose state changed. */
+  readonly members: string[];
+  /** Dots of the new events (empty for a snapshot). */
+  readonly dots: Dot[];
+  /** True when a snapshot was merged rather than events. */
+  readonly snapshot: boolean;
+}
+
+export type ChangeListener = (event: ChangeEvent) => void;
+
+export interface ApplyResult {
+  /** Events new to this replica. */
+  readonly events: number;
+  /** Events already known. */
+  readonly duplicates: number;
+  /** Members whose state changed. */
+  readonly members: string[];
+  /** For snapshot chunks: whether this chunk completed its snapshot (and it was merged). */
+  readonly snapshotComplete?: boolean;
+}
+
+export type ChangesSince =
+  { readonly covered: true; readonly update: Uint8Array } | { readonly covered: false };
+
+export interface SnapshotOptions {
+  /** Largest chunk message, in bytes. Default 1 MiB. */
+  readonly maxChunkBytes?: number;
+}
+
+/**
+ * A named container of CRDT members, synced by exchanging messages. Local
+ * transactions become events; remote messages are validated in full before
+ * anything merges. Transport-agnostic: no I/O.
+ */
+export interface Document {
+  readonly replica: ReplicaId;
+  readonly name: string;
+  readonly hlc: HLC;
+  /**
+   * Gets or creates the member `name` of type `spec` and returns its handle.
+   * Throws MemberTypeError when `name` already holds another type.
+   */
+  member<S extends TypeSpec>(name: string, spec: S): HandleOf<S>;
+  orset<V extends Value = Value>(name: string): ORSet<V>;
+  lww<V extends Value = Value>(name: string): LWWRegister<V>;
+  mvregister<V extends Value = Value>(name: string): MVRegister<V>;
+  gcounter(name: string): GCounter;
+  pncounter(name: string): PNCounter;
+  boundedCounter(name: string): BoundedCounter;
+  /** A map whose values are members of type `value`, e.g. `doc.ormap('tasks', lww())`. */
+  ormap<H>(name: string, value: Spec<H>): ORMap<H>;
+  graph(name: string): Graph;
+  timeSeries(name: string): TimeSeries;
+  ydoc(name: string): YDoc;
+  /** Names of all members, sorted. */
+  memberNames(): string[];
+  /**
+   * Runs `fn` as one transaction: all its mutations form one event. Nested
+   * calls join the outer transaction. If `fn` throws, the mutations it made
+   * before throwing are kept and published, then the error propagates.
+   */
+  transact<T>(fn: () => T, origin?: unknown): T;
+  /** The causal context of the events merged so far. */
+  digest(): Digest;
+  /** The events a peer with `digest` lacks, as one update message, or `covered: false` when the log no longer holds them all. */
+  changesSince(digest: Digest): ChangesSince;
+  /** The full state as chunk messages; apply them in any order, the state shows once all arrived. */
+  snapshot(options?: SnapshotOptions): Uint8Array[];
+  /** Merges an update or snapshot chunk message. Throws DecodeError, changing nothing, on bad bytes. */
+  apply(bytes: Uint8Array, origin?: unknown): ApplyResult;
+  on(type: 'change', listener: ChangeListener): void;
+  off(type: 'change', listener: ChangeListener): void;
+}
+
+interface Member {
+  readonly name: string;
+  readonly type: MemberType;
+  readonly state: unknown;
+  handle: unknown;
+}
+
+interface Transaction {
+  readonly origin: unknown;
+  writer: Writer | undefined;
+  seq: number;
+  table: MemberTable;
+  readonly members: Set<string>;
+}
+
+const MAX_REPLICA_ID = 256;
+
+export function createDocument(options: DocumentOptions): Document {
+  return new DocumentImpl(options);
+}
+
+class DocumentImpl implements Document {
+  readonly replica: ReplicaId;
+  readonly name: string;
+  readonly hlc: HLC;
+  private readonly limits: DecodeLimits;
+  private readonly members = new Map<string, Member>();
+  /** Dots of every event merged. */
+  private readonly context = new CausalContext();
+  /** Dots of merged events that are not in the log (dropped from it, or learnt from a snapshot). */
+  private readonly unlogged = new CausalContext();
+  private readonly log: EventLog;
+  private readonly assembler: SnapshotAssembler;
+  private listeners: readonly ChangeListener[] = [];
+  private readonly pending: ChangeEvent[] = [];
+  private notifying = false;
+  private tx: Transaction | undefined;
+
+  constructor(options: DocumentOptions) {
+    if (typeof options !== 'object' || options === null)
+      throw new DocumentArgumentError('createDocument: options required');
+    const { replica, name } = options;
+    if (typeof replica !== 'string' || replica.length === 0 || replica.length > MAX_REPLICA_ID) {
+      throw new DocumentArgumentError(
+        `createDocument: replica must be a non-empty string of at most ${MAX_REPLICA_ID} characters`,
+      );
+    }
+    if (typeof name !== 'string') throw new DocumentArgumentError('createDocument: name must be a string');
+    const maxEvents = options.log?.maxEvents ?? defaultEventLogLimits.maxEvents;
+    const maxBytes = options.log?.maxBytes ?? defaultEventLogLimits.maxBytes;
+    if (!Number.isSafeInteger(maxEvents) || maxEvents < 0) {
+      throw new DocumentArgumentError('createDocument: log.maxEvents must be a non-negative integer');
+    }
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new DocumentArgumentError('createDocument: log.maxBytes must be a non-negative integer');
+    }
+    this.replica = replica;
+    this.name = name;
+    this.hlc = new HLC(replica, {
+      ...(options.clock !== undefined && { clock: options.clock }),
+      ...(options.maxDriftMs !== undefined && { maxDriftMs: options.maxDriftMs }),
+    });
+    this.limits = options.limits ?? defaultDecodeLimits;
+    this.log = new EventLog({ maxEvents, maxBytes });
+    this.assembler = new SnapshotAssembler(this.limits);
+  }
+
+  member<S extends TypeSpec>(name: string, spec: S): HandleOf<S> {
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_MEMBER_NAME) {
+      throw new DocumentArgumentError(
+        `member name must be a non-empty string of at most ${MAX_MEMBER_NAME} characters`,
+      );
+    }
+    const type = memberType(spec);
+    const m = this.memberFor(name, type);
+    if (m.type.key !== type.key) throw new MemberTypeError(name, m.type.describe, type.describe);
+    m.handle ??= m.type.handle(m.state, this.sinkFor(m));
+    return m.handle as HandleOf<S>;
+  }
+
+  orset<V extends Value = Value>(name: string): ORSet<V> {
+    return this.member(name, specs.orset<V>());
+  }
+
+  lww<V extends Value = Value>(name: string): LWWRegister<V> {
+    return this.member(name, specs.lww<V>());
+  }
+
+  mvregister<V extends Value = Value>(name: string): MVRegister<V> {
+    return this.member(name, specs.mvregister<V>());
+  }
+
+  gcounter(name: string): GCounter {
+    return this.member(name, specs.gcounter());
+  }
+
+  pncounter(name: string): PNCounter {
+    return this.member(name, specs.pncounter());
+  }
+
+  boundedCounter(name: string): BoundedCounter {
+    return this.member(name, specs.boundedCounter());
+  }
+
+  ormap<H>(name: string, value: Spec<H>): ORMap<H> {
+    return this.member(name, specs.ormap(value));
+  }
+
+  graph(name: string): Graph {
+    return this.member(name, specs.graph());
+  }
+
+  timeSeries(name: string): TimeSeries {
+    return this.member(name, specs.timeSeries());
+  }
+
+  ydoc(name: string): YDoc {
+    return this.member(name, specs.ydoc());
+  }
+
+  memberNames(): string[] {
+    return [...this.members.keys()].sort();
+  }
+
+  private memberFor(name: string, type: MemberType): Member {
+    let m = this.members.get(name);
+    if (m === undefined) {
+      m = { name, type, state: type.crdt.empty(), handle: undefined };
+      this.members.set(name, m);
+    }
+    return m;
+  }
+
+  private sinkFor(m: Member): MutationSink<unknown> {
+    return {
+      replica: this.replica,
+      hlc: this.hlc,
+      emit: (delta) => this.emit(m, delta),
+    };
+  }
+
+  /** A message may not redefine a member this replica knows under another type. */
+  private readonly checkMember = (name: string, type: MemberType): void => {
+    const m = this.members.get(name);
+    if (m !== undefined && m.type.key !== type.key) {
+      throw new DecodeError(
+        'invalid',
+        `member "${name}" is a ${m.type.describe} here, the message says ${type.describe}`,
+      );
+    }
+  };
+
+  transact<T>(fn: () => T, origin?: unknown): T {
+    if (this.tx !== undefined) return fn();
+    const tx: Transaction = {
+      origin,
+      writer: undefined,
+      seq: 0,
+      table: new MemberTable(),
+      members: new Set(),
+    };
+    this.tx = tx;
+    try {
+      return fn();
+    } finally {
+      this.tx = undefined;
+      if (tx.writer !== undefined) this.commit(tx);
+    }
+  }
+
+  private emit(m: Member, delta: unknown): void {
+    const tx = this.tx;
+    if (tx === undefined) {
+      // A mutation outside `transact` is an event of its own.
+      const own: Transaction = {
+        origin: undefined,
+        writer: undefined,
+        seq: 0,
+        table: new MemberTable(),
+        members: new Set(),
+      };
+      this.write(own, m, delta);
+      this.commit(own);
+      return;
+    }
+    this.write(tx, m, delta);
+  }
+
+  /** Appends one delta to the transaction's event, encoding it at once so later in-place changes cannot alter it. */
+  private write(tx: Transaction, m: Member, delta: unknown): void {
+    let w = tx.writer;
+    if (w === undefined) {
+      w = new Writer();
+      writeHeader(w, MessageKind.Update);
+      w.uint(1);
+      tx.seq = this.context.nextSeq(this.replica);
+      const ts = this.hlc.now();
+      writeEventStart(w, this.replica, tx.seq, ts.wall, ts.logical);
+      tx.writer = w;
+    }
+    tx.table.write(w, m.name, m.type);
+    m.type.crdt.encode(w, delta);
+    tx.members.add(m.name);
+  }
+
+  private commit(tx: Transaction): void {
+    const w = tx.writer as Writer;
+    endEvent(w);
+    const update = w.finish();
+    const record = update.subarray(SINGLE_EVENT_PREFIX.byteLength);
+    this.context.add(this.replica, tx.seq);
+    this.logEvent(this.replica, tx.seq, record);
+    this.notify({
+      update,
+      local: true,
+      origin: tx.origin,
+      members: [...tx.members],
+      dots: [{ replica: this.replica, seq: tx.seq }],
+      snapshot: false,
+    });
+  }
+
+  private logEvent(replica: ReplicaId, seq: number, record: Uint8Array): void {
+    const dropped = this.log.append({ replica, seq, record });
+    for (const d of dropped) this.unlogged.add(d.replica, d.seq);
+  }
+
+  private observeClock(wall: number, logical: number): void {
+    try {
+      this.hlc.receive({ wall, logical, replica: this.replica });
+    } catch (error) {
+      // A clock far ahead is not followed; the event itself is still valid and merges.
+      if (!(error instanceof ClockDriftError)) throw error;
+    }
+  }
+
+  digest(): Digest {
+    return this.context.clone();
+  }
+
+  changesSince(digest: Digest): ChangesSince {
+    if (!(digest instanceof CausalContext))
+      throw new DocumentArgumentError('changesSince: digest must be a Digest');
+    if (!digest.covers(this.unlogged)) return { covered: false };
+    const records: Uint8Array[] = [];
+    for (const e of this.log) if (!digest.has(e.replica, e.seq)) records.push(e.record);
+    return { covered: true, update: updateFromRecords(records, this.limits) };
+  }
+
+  snapshot(options: SnapshotOptions = {}): Uint8Array[] {
+    const maxChunkBytes = options.maxChunkBytes ?? 1024 * 1024;
+    if (!Number.isSafeInteger(maxChunkBytes) || maxChunkBytes < MIN_CHUNK_BYTES) {
+      throw new DocumentArgumentError(`snapshot: maxChunkBytes must be an integer >= ${MIN_CHUNK_BYTES}`);
+    }
+    const w = new Writer();
+    const ts = this.hlc.peek();
+    w.uint(ts.wall);
+    w.uint(ts.logical);
+    this.context.encode(w);
+    const names = this.memberNames();
+    w.uint(names.length);
+    for (const name of names) {
+      const m = this.members.get(name) as Member;
+      w.string(name);
+      writeMemberType(w, m.type);
+      m.type.crdt.encode(w, m.state);
+    }
+    return chunkSnapshot(w.finish(), maxChunkBytes);
+  }
+
+  apply(bytes: Uint8Array, origin?: unknown): ApplyResult {
+    if (!(bytes instanceof Uint8Array)) throw new DecodeError('invalid', 'message must be a Uint8Array');
+    switch (messageKind(bytes)) {
+      case MessageKind.Update:
+        return this.applyUpdate(bytes, origin);
+      case MessageKind.SnapshotChunk:
+        return this.applyChunk(bytes, origin);
+      case MessageKind.Digest:
+        throw new DecodeError('kind', 'a digest is not applied: pass it to changesSince');
+    }
+  }
+
+  private applyUpdate(bytes: Uint8Array, origin: unknown): ApplyResult {
+    const { events, firstEvent } = decodeUpdate(bytes, readMemberType, this.checkMember, this.limits);
+    // Everything is validated; from here on nothing throws before the listeners run.
+    let duplicates = 0;
+    const changed = new Set<string>();
+    const dots: Dot[] = [];
+    const records: Uint8Array[] = [];
+    for (const e of events) {
+      if (this.context.has(e.replica, e.seq)) {
+        duplicates++;
+        continue;
+      }
+      // The record is taken before the join, which may keep parts of the delta inside the state.
+      const record = events.length === 1 ? bytes.slice(firstEvent) : encodeRecord(e);
+      for (const d of e.deltas) {
+        const m = this.memberFor(d.name, d.type);
+        if (m.type.crdt.join(m.state, d.delta)) changed.add(d.name);
+      }
+      this.context.add(e.replica, e.seq);
+      this.logEvent(e.replica, e.seq, record);
+      this.observeClock(e.wall, e.logical);
+      dots.push({ replica: e.replica, seq: e.seq });
+      records.push(record);
+    }
+    const members = [...changed];
+    if (dots.length > 0) {
+      const update = duplicates === 0 ? bytes : updateFromRecords(records, this.limits);
+      this.notify({ update, local: false, origin, members, dots, snapshot: false });
+    }
+    return { events: dots.length, duplicates, members };
+  }
+
+  private applyChunk(bytes: Uint8Array, origin: unknown): ApplyResult {
+    const chunk = this.assembler.check(bytes);
+    const payload = this.assembler.add(chunk);
+    if (payload === undefined) return { events: 0, duplicates: 0, members: [], snapshotComplete: false };
+    return { ...this.applySnapshot(payload, origin), snapshotComplete: true };
+  }
+
+  private applySnapshot(payload: Uint8Array, origin: unknown): ApplyResult {
+    const r = new Reader(payload, this.limits);
+    const wall = r.uint('snapshot wall time');
+    const logical = r.uint('snapshot logical time');
+    const context = r.nested('snapshot context', () => CausalContext.decode(r));
+    const n = r.count('snapshot members', 3);
+    const states: { name: string; type: MemberType; state: unknown }[] = [];
+    let last: string | undefined;
+    for (let i = 0; i < n; i++) {
+      const name = r.string('member name');
+      if (name.length === 0 || name.length > MAX_MEMBER_NAME) {
+        throw new DecodeError('invalid', `member name of length ${name.length}`);
+      }
+      if (last !== undefined && name <= last) throw new DecodeError('invalid', 'snapshot members not sorted');
+      last = name;
+      const type = readMemberType(r, payload, r.position);
+      this.checkMember(name, type);
+      const state = r.nested(`member "${name}"`, () => type.crdt.decode(r));
+      states.push({ name, type, state });
+    }
+    r.end('snapshot');
+    // Validated: merge.
+    const before = this.context.size;
+    const members: string[] = [];
+    for (const s of states) {
+      const m = this.memberFor(s.name, s.type);
+      if (m.type.crdt.join(m.state, s.state)) members.push(s.name);
+    }
+    this.context.join(context);
+    this.unlogged.join(context);
+    this.observeClock(wall, logical);
+    const events = this.context.size - before;
+    if (events > 0 || members.length > 0) {
+      const update = chunkSnapshot(payload, payload.byteLength + MIN_CHUNK_BYTES)[0] as Uint8Array;
+      this.notify({ update, local: false, origin, members, dots: [], snapshot: true });
+    }
+    return { events, duplicates: 0, members };
+  }
+
+  on(type: 'change', listener: ChangeListener): void {
+    checkListener(type, listener);
+    this.listeners = [...this.listeners, listener];
+  }
+
+  off(type: 'change', listener: ChangeListener): void {
+    checkListener(type, listener);
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners = [...this.listeners.slice(0, i), ...this.listeners.slice(i + 1)];
+  }
+
+  /**
+   * Calls the listeners in registration order. A change raised from inside a
+   * listener is queued until every listener has seen the current one, so all
+   * listeners see changes in the same order.
+   */
+  private notify(event: ChangeEvent): void {
+    if (this.listeners.length === 0) return;
+    this.pending.push(event);
+    if (this.notifying) return;
+    this.notifying = true;
+    try {
+      for (let next = this.pending.shift(); next !== undefined; next = this.pending.shift()) {
+        for (const listener of this.listeners) listener(next);
+      }
+    } finally {
+      this.notifying = false;
+      this.pending.length = 0;
+    }
+  }
+}
+
+function checkListener(type: string, listener: unknown): void {
+  if (type !== 'change') throw new DocumentArgumentError(`unknown document event "${type}"`);
+  if (typeof listener !== 'function') throw new DocumentArgumentError('listener must be a function');
+}

@@ -1,0 +1,68 @@
+import * as encoding from 'lib0/encoding';
+import type { CrdtType } from '../crdt-type.ts';
+import type { Reader } from '../codec/reader.ts';
+import { Writer } from '../codec/writer.ts';
+import type { MutationSink } from '../types/mutation-sink.ts';
+import { createHandle, readSpec, typeFromSpec, writeSpec, type TypeSpec } from '../types/spec.ts';
+
+/**
+ * A member's type as the Document uses it: the spec, its CRDT descriptor, and
+ * its encoded spec as a string key (equal keys mean the same type).
+ */
+export interface MemberType {
+  readonly key: string;
+  readonly spec: TypeSpec;
+  readonly crdt: CrdtType<unknown>;
+  /** Human-readable name for errors, e.g. "ormap<lww>". */
+  readonly describe: string;
+  handle(state: unknown, sink: MutationSink<unknown>): unknown;
+}
+
+/** Distinct specs remembered; a peer sending ever new ones cannot grow this without bound. */
+const MAX_CACHED = 256;
+const cache = new Map<string, MemberType>();
+
+function keyOf(bytes: Uint8Array): string {
+  let key = '';
+  for (const b of bytes) key += String.fromCharCode(b);
+  return key;
+}
+
+function describe(spec: TypeSpec): string {
+  return spec.kind === 'ormap' ? `ormap<${describe(spec.value)}>` : spec.kind;
+}
+
+function create(key: string, spec: TypeSpec): MemberType {
+  if (cache.size >= MAX_CACHED) cache.clear();
+  const type: MemberType = {
+    key,
+    spec,
+    crdt: typeFromSpec(spec),
+    describe: describe(spec),
+    handle: (state, sink) => createHandle(spec, state, sink),
+  };
+  cache.set(key, type);
+  return type;
+}
+
+/** The member type of `spec` (cached by encoding). */
+export function memberType(spec: TypeSpec): MemberType {
+  const w = new Writer();
+  writeSpec(w, spec);
+  const key = keyOf(w.finish());
+  return cache.get(key) ?? create(key, spec);
+}
+
+/** Reads a spec at `start` of `bytes` through `r`; throws only DecodeError. */
+export function readMemberType(r: Reader, bytes: Uint8Array, start: number): MemberType {
+  const spec = readSpec(r);
+  const key = keyOf(bytes.subarray(start, r.position));
+  return cache.get(key) ?? create(key, spec);
+}
+
+/** Writes the member's spec (its cached encoding). */
+export function writeMemberType(w: Writer, type: MemberType): void {
+  const bytes = new Uint8Array(type.key.length);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = type.key.charCodeAt(i);
+  encoding.writeUint8Array(w.encoder, bytes);
+}

@@ -1,0 +1,194 @@
+import { DecodeError } from '../codec/decode-error.ts';
+import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
+import { Reader } from '../codec/reader.ts';
+import { Writer } from '../codec/writer.ts';
+import type { ReplicaId } from '../replica.ts';
+import { writeMemberType, type MemberType } from './member-type.ts';
+import { MessageKind, readHeader, writeHeader } from './messages.ts';
+
+/** The delta one event made to one member. */
+export interface EventDelta {
+  readonly name: string;
+  readonly type: MemberType;
+  readonly delta: unknown;
+}
+
+/** One transaction of one replica: its dot (replica, seq), HLC reading and member deltas. */
+export interface DocEvent {
+  readonly replica: ReplicaId;
+  readonly seq: number;
+  readonly wall: number;
+  readonly logical: number;
+  readonly deltas: readonly EventDelta[];
+}
+
+/**
+ * Reads a member type spec from `r` (starting at byte `start` of `bytes`) and
+ * returns the type. Throws DecodeError for unknown specs.
+ */
+export type TypeReader = (r: Reader, bytes: Uint8Array, start: number) => MemberType;
+
+/** Throws DecodeError when a message's member conflicts with what the receiver knows under that name. */
+export type MemberCheck = (name: string, type: MemberType) => void;
+
+/** Longest member name accepted, in UTF-16 units. */
+export const MAX_MEMBER_NAME = 1024;
+/** Smallest encoded event: replica, seq, wall, logical, end marker. */
+const MIN_EVENT_BYTES = 5;
+
+/**
+ * Member names and specs interned per message: the first use of a member
+ * writes `table size + 1`, its name and spec; later uses only `index + 1`.
+ * 0 ends an event's delta list.
+ */
+export class MemberTable {
+  private readonly indices = new Map<string, number>();
+
+  write(w: Writer, name: string, type: MemberType): void {
+    const index = this.indices.get(name);
+    if (index !== undefined) {
+      w.uint(index + 1);
+      return;
+    }
+    this.indices.set(name, this.indices.size);
+    w.uint(this.indices.size);
+    w.string(name);
+    writeMemberType(w, type);
+  }
+}
+
+/** Writes an event's header; its deltas follow, then `endEvent`. */
+export function writeEventStart(
+  w: Writer,
+  replica: ReplicaId,
+  seq: number,
+  wall: number,
+  logical: number,
+): void {
+  w.replica(replica);
+  w.uint(seq);
+  w.uint(wall);
+  w.uint(logical);
+}
+
+export function endEvent(w: Writer): void {
+  w.uint(0);
+}
+
+export function writeEvent(w: Writer, members: MemberTable, event: DocEvent): void {
+  writeEventStart(w, event.replica, event.seq, event.wall, event.logical);
+  for (const d of event.deltas) {
+    members.write(w, d.name, d.type);
+    d.type.crdt.encode(w, d.delta);
+  }
+  endEvent(w);
+}
+
+/** Bytes of the update header up to the first event when it carries exactly one event. */
+export const SINGLE_EVENT_PREFIX = Uint8Array.of(1, MessageKind.Update, 1);
+
+/** One update message holding `events`, replica ids and members interned across all of them. */
+export function encodeUpdate(events: readonly DocEvent[]): Uint8Array {
+  const w = new Writer();
+  writeHeader(w, MessageKind.Update);
+  w.uint(events.length);
+  const members = new MemberTable();
+  for (const e of events) writeEvent(w, members, e);
+  return w.finish();
+}
+
+/**
+ * An event on its own, in its own interning scope: the form kept in the delta
+ * log. An update message with one event is {@link SINGLE_EVENT_PREFIX} + record.
+ */
+export function encodeRecord(event: DocEvent): Uint8Array {
+  const w = new Writer();
+  writeEvent(w, new MemberTable(), event);
+  return w.finish();
+}
+
+export function recordToUpdate(record: Uint8Array): Uint8Array {
+  const out = new Uint8Array(SINGLE_EVENT_PREFIX.byteLength + record.byteLength);
+  out.set(SINGLE_EVENT_PREFIX, 0);
+  out.set(record, SINGLE_EVENT_PREFIX.byteLength);
+  return out;
+}
+
+interface ReadMember {
+  readonly name: string;
+  readonly type: MemberType;
+}
+
+function readEvent(
+  r: Reader,
+  bytes: Uint8Array,
+  table: ReadMember[],
+  readType: TypeReader,
+  check: MemberCheck | undefined,
+): DocEvent {
+  const replica = r.replica('event replica');
+  const seq = r.uint('event seq');
+  if (seq === 0) throw new DecodeError('invalid', 'event seq 0 (seqs start at 1)');
+  const wall = r.uint('event wall time');
+  const logical = r.uint('event logical time');
+  const deltas: EventDelta[] = [];
+  for (;;) {
+    const ref = r.uint('event member');
+    if (ref === 0) break;
+    let member = table[ref - 1];
+    if (member === undefined) {
+      if (ref !== table.length + 1)
+        throw new DecodeError('invalid', `member index ${ref - 1} skips the table`);
+      if (table.length >= r.limits.maxEntries) throw new DecodeError('too-large', 'too many members');
+      const name = r.string('member name');
+      if (name.length === 0 || name.length > MAX_MEMBER_NAME) {
+        throw new DecodeError('invalid', `member name of length ${name.length}`);
+      }
+      if (table.some((m) => m.name === name))
+        throw new DecodeError('invalid', `member "${name}" listed twice`);
+      const type = readType(r, bytes, r.position);
+      check?.(name, type);
+      member = { name, type };
+      table.push(member);
+    }
+    const delta = r.nested(`member "${member.name}"`, () => member.type.crdt.decode(r));
+    deltas.push({ name: member.name, type: member.type, delta });
+  }
+  return { replica, seq, wall, logical, deltas };
+}
+
+/** A decoded update message: its events, and where the first event starts in the bytes. */
+export interface DecodedUpdate {
+  readonly events: DocEvent[];
+  readonly firstEvent: number;
+}
+
+/** Decodes and validates a whole update message; throws only DecodeError. */
+export function decodeUpdate(
+  bytes: Uint8Array,
+  readType: TypeReader,
+  check?: MemberCheck,
+  limits: DecodeLimits = defaultDecodeLimits,
+): DecodedUpdate {
+  const r = new Reader(bytes, limits);
+  readHeader(r, MessageKind.Update);
+  const n = r.count('update events', MIN_EVENT_BYTES);
+  const firstEvent = r.position;
+  const table: ReadMember[] = [];
+  const events: DocEvent[] = [];
+  for (let i = 0; i < n; i++) events.push(readEvent(r, bytes, table, readType, check));
+  r.end('update');
+  return { events, firstEvent };
+}
+
+/** Decodes one log record (an event in its own interning scope). */
+export function decodeRecord(
+  record: Uint8Array,
+  readType: TypeReader,
+  limits: DecodeLimits = defaultDecodeLimits,
+): DocEvent {
+  const r = new Reader(record, limits);
+  const event = readEvent(r, record, [], readType, undefined);
+  r.end('event record');
+  return event;
+}
