@@ -19,7 +19,7 @@ export interface DerivedTask {
   readonly decidesAt: number | null;
   readonly lease: Lease | null;
   readonly start: AttemptStart | null;
-  /** Attempts used up (failed, timed out or lost). */
+  /** Attempts that have ended, whatever their outcome (failed, timed out, lost or succeeded). */
   readonly attemptsUsed: number;
   /** The one accepted result: the successful attempt with the lowest epoch (then agent id), or the final failure. */
   readonly accepted: AttemptEnd | null;

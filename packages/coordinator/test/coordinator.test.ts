@@ -1,0 +1,296 @@
+import type { Value } from '@meshwork/core';
+import { describe, expect, it } from 'vitest';
+import { createSimNetwork, healthy } from '../../../test/sim/network.ts';
+import { createRng } from '../../../test/sim/prng.ts';
+import { createScheduler } from '../../../test/sim/scheduler.ts';
+import {
+  CoordinatorError,
+  createCoordinator,
+  PermanentTaskError,
+  type Coordinator,
+  type TaskContext,
+} from '../src/index.ts';
+
+/** A small mesh on virtual time: `nodes` coordinators over the simulated network. */
+function mesh(nodes = 1) {
+  const sched = createScheduler();
+  const net = createSimNetwork({
+    rng: createRng(7),
+    now: () => sched.now(),
+    after: (ms, fn) => void sched.at(sched.now() + ms, fn),
+    nodeClock: (skew) => sched.nodeClock(skew),
+    antiEntropyMs: 300,
+  });
+  net.setFaults(healthy);
+  const coords: Coordinator[] = [];
+  for (let i = 0; i < nodes; i++) {
+    const node = net.addNode(`n${i}`);
+    coords.push(
+      createCoordinator({
+        store: node.store,
+        presence: node.presence,
+        clock: node.clock,
+        lease: { durationMs: 2000, graceMs: 200 },
+        heartbeatMs: 200,
+      }),
+    );
+  }
+  const sleep = (ctx: TaskContext, ms: number, clockOf = net.node('n0').clock) =>
+    new Promise<void>((resolve, reject) => {
+      const cancel = clockOf.setTimer(resolve, ms);
+      ctx.signal.addEventListener('abort', () => {
+        cancel();
+        reject(ctx.signal.reason as Error);
+      });
+    });
+  return { sched, net, coords, sleep, run: (ms: number) => sched.run(sched.now() + ms) };
+}
+
+describe('coordinator', () => {
+  it('runs a submitted task once and stores the accepted result, progress and the attempt', async () => {
+    const { coords, run } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const seen: TaskContext[] = [];
+    c.registerAgent({
+      id: 'a',
+      capabilities: ['echo'],
+      handler: (task, ctx) => {
+        seen.push(ctx);
+        ctx.progress({ half: true });
+        return { echoed: ctx.input };
+      },
+    });
+    const events: string[] = [];
+    for (const e of ['claim', 'start', 'attempt'] as const) c.events.on(e, () => events.push(e));
+    const id = c.submit({ type: 'echo', input: { x: 1 }, idempotencyKey: 'k-1' });
+    await run(1000);
+    expect(c.get(id)).toMatchObject({
+      status: 'succeeded',
+      result: { echoed: { x: 1 } },
+      progress: { half: true },
+      agent: 'a',
+      epoch: 1,
+    });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ epoch: 1, idempotencyKey: 'k-1', attempt: 1 });
+    expect(events).toEqual(['claim', 'start', 'attempt']);
+    expect(c.attempts(id)).toMatchObject([{ attempt: 1, agent: 'a', outcome: 'succeeded' }]);
+    expect(c.list({ status: 'succeeded' }).map((t) => t.id)).toEqual([id]);
+  });
+
+  it('retries failures with backoff up to maxAttempts; a permanent error fails at once', async () => {
+    const { coords, run } = mesh(1);
+    const [c] = coords as [Coordinator];
+    let calls = 0;
+    c.registerAgent({
+      id: 'a',
+      capabilities: ['flaky', 'broken'],
+      handler: (task) => {
+        if (task.spec.type === 'broken') throw new PermanentTaskError('bad input');
+        if (++calls < 3) throw new Error(`fail ${calls}`);
+        return 'ok';
+      },
+    });
+    const flaky = c.submit({
+      type: 'flaky',
+      retry: { maxAttempts: 3, backoff: { initialMs: 100, jitter: 0 } },
+    });
+    const broken = c.submit({ type: 'broken' });
+    await run(5000);
+    expect(c.get(flaky)).toMatchObject({ status: 'succeeded', result: 'ok', attemptsUsed: 3, epoch: 3 });
+    expect(c.attempts(flaky).map((a) => a.outcome)).toEqual(['failed', 'failed', 'succeeded']);
+    const [a1, a2, a3] = c.attempts(flaky);
+    expect(a2!.startedAt - a1!.endedAt!).toBeGreaterThanOrEqual(100);
+    expect(a3!.startedAt - a2!.endedAt!).toBeGreaterThanOrEqual(200);
+    expect(c.get(broken)).toMatchObject({ status: 'failed', attemptsUsed: 1 });
+    expect(c.get(broken)!.error).toMatch(/bad input/);
+  });
+
+  it('cancellation reaches the running handler as an AbortSignal; run timeouts abort too', async () => {
+    const { coords, run, sleep } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const aborted: string[] = [];
+    c.registerAgent({
+      id: 'a',
+      capabilities: ['slow'],
+      capacity: 2,
+      handler: async (task, ctx) => {
+        ctx.signal.addEventListener('abort', () => aborted.push(task.id));
+        await sleep(ctx, 60_000);
+      },
+    });
+    const cancelled = c.submit({ type: 'slow' });
+    const timed = c.submit({
+      type: 'slow',
+      timeouts: { runMs: 1000 },
+      retry: { maxAttempts: 2, backoff: { initialMs: 10 } },
+    });
+    await run(500);
+    expect(c.get(cancelled)!.status).toBe('running');
+    c.cancel(cancelled, 'no longer needed');
+    await run(5000);
+    expect(c.get(cancelled)).toMatchObject({ status: 'cancelled', error: 'no longer needed' });
+    expect(c.get(timed)).toMatchObject({ status: 'failed', attemptsUsed: 2 });
+    expect(c.attempts(timed).map((a) => a.outcome)).toEqual(['timed-out', 'timed-out']);
+    expect(aborted.filter((t) => t === cancelled)).toHaveLength(1);
+    expect(aborted.filter((t) => t === timed)).toHaveLength(2);
+  });
+
+  it('fails a task nobody starts before its schedule-to-start deadline', async () => {
+    const { coords, run } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const id = c.submit({ type: 'nobody-can', timeouts: { scheduleToStartMs: 1000 } });
+    await run(900);
+    expect(c.get(id)!.status).toBe('pending');
+    await run(500);
+    expect(c.get(id)).toMatchObject({ status: 'failed', error: 'schedule-to-start timeout' });
+  });
+
+  it('runs dependencies first and fails dependents of a failed task', async () => {
+    const { coords, run } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const order: string[] = [];
+    c.registerAgent({
+      id: 'a',
+      capabilities: ['w', 'bad'],
+      capacity: 4,
+      handler: (task) => {
+        order.push(task.id);
+        if (task.spec.type === 'bad') throw new PermanentTaskError('no');
+      },
+    });
+    const second = c.submit({ id: 'second', type: 'w', dependsOn: ['first'] });
+    const first = c.submit({ id: 'first', type: 'w' });
+    const bad = c.submit({ id: 'bad', type: 'bad' });
+    const orphan = c.submit({ id: 'orphan', type: 'w', dependsOn: ['bad'] });
+    await run(3000);
+    expect(order.indexOf(first)).toBeLessThan(order.indexOf(second));
+    expect(c.get(second)!.status).toBe('succeeded');
+    expect(c.get(bad)!.status).toBe('failed');
+    expect(c.get(orphan)).toMatchObject({ status: 'failed', error: 'dependency bad failed' });
+  });
+
+  it('moves the tasks of a crashed node to another agent within seconds', async () => {
+    const { coords, net, sched, run } = mesh(3);
+    const starts: { node: string; at: number }[] = [];
+    coords.forEach((c, i) =>
+      c.registerAgent({
+        id: `agent-${i}`,
+        capabilities: ['long'],
+        handler: async (_task, ctx) => {
+          starts.push({ node: `n${i}`, at: sched.now() });
+          await new Promise<void>((resolve) => net.node(`n${i}`).clock.setTimer(resolve, 10_000));
+          void ctx;
+        },
+      }),
+    );
+    await run(1000);
+    const id = coords[0]!.submit({ type: 'long', retry: { maxAttempts: 5 } });
+    await run(1000);
+    expect(starts).toHaveLength(1);
+    const victim = starts[0]!;
+    net.crash(victim.node);
+    await run(5000);
+    expect(starts).toHaveLength(2);
+    expect(starts[1]!.node).not.toBe(victim.node);
+    expect(starts[1]!.at - victim.at).toBeLessThan(3000);
+    await run(15_000);
+    const survivor = coords.find((_, i) => `n${i}` !== victim.node)!;
+    expect(survivor.get(id)).toMatchObject({ status: 'succeeded', epoch: 2 });
+  });
+
+  it('stop() drains, then releases leases so another node takes over at once', async () => {
+    const { coords, net, sched, run } = mesh(2);
+    const starts: string[] = [];
+    coords.forEach((c, i) =>
+      c.registerAgent({
+        id: `agent-${i}`,
+        capabilities: ['job'],
+        handler: (_t, ctx) =>
+          new Promise<Value>((resolve, reject) => {
+            starts.push(`n${i}@${sched.now()}`);
+            const cancel = net.node(`n${i}`).clock.setTimer(() => resolve('done'), 20_000);
+            ctx.signal.addEventListener('abort', () => {
+              cancel();
+              reject(new Error('aborted'));
+            });
+          }),
+      }),
+    );
+    await run(1000);
+    const id = coords[0]!.submit({ type: 'job' });
+    await run(500);
+    const holder = coords.findIndex((c) => c.get(id)!.agent === `agent-${coords.indexOf(c)}`);
+    expect(holder).toBeGreaterThanOrEqual(0);
+    const stopping = coords[holder]!.stop({ drainMs: 100 });
+    await run(200);
+    await stopping;
+    await run(300);
+    expect(starts).toHaveLength(2);
+    const other = coords[1 - holder]!;
+    expect(other.get(id)).toMatchObject({ status: 'running', agent: `agent-${1 - holder}` });
+    expect(() => coords[holder]!.submit({ type: 'job' })).toThrow(CoordinatorError);
+  });
+
+  it('runs a workflow across nodes and shows agents mesh-wide with load and history', async () => {
+    const { coords, run } = mesh(2);
+    coords.forEach((c, i) =>
+      c.registerAgent({
+        id: `w${i}`,
+        capabilities: ['step'],
+        capacity: 2,
+        handler: (_t, ctx) => ((ctx.input as { n?: number }).n ?? 0) + 1,
+      }),
+    );
+    const wf = coords[0]!.workflows.start(
+      {
+        name: 'count',
+        params: ['start'],
+        steps: [
+          { id: 'a', type: 'step', input: { n: 'params.start' } },
+          { id: 'b', type: 'step', input: { n: 'steps.a.result' } },
+          { id: 'fan', type: 'step', forEach: '(1, 2)', input: { n: 'item + steps.b.result' } },
+        ],
+      },
+      { start: 10 },
+    );
+    await run(5000);
+    for (const c of coords) {
+      const v = c.workflows.get(wf)!;
+      expect(v.status).toBe('succeeded');
+      expect(v.tasks).toHaveLength(4);
+      expect(v.tasks.map((t) => c.get(t)!.result)).toEqual([11, 12, 14, 15]);
+    }
+    const agents = coords[1]!.agents();
+    expect(agents.map((a) => a.id).sort()).toEqual(['w0', 'w1']);
+    expect(agents.every((a) => a.alive)).toBe(true);
+    expect(agents.reduce((s, a) => s + a.stats.successes, 0)).toBe(4);
+  });
+
+  it('rejects bad input with typed errors naming the field', () => {
+    const { coords } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const field = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        expect(e).toBeInstanceOf(CoordinatorError);
+        return (e as CoordinatorError).field;
+      }
+      return 'no error';
+    };
+    expect(field(() => c.submit({ type: '' }))).toBe('type');
+    expect(field(() => c.submit({ type: 'x', priority: Number.NaN }))).toBe('priority');
+    expect(field(() => c.submit({ type: 'x', input: (() => 1) as unknown as Value }))).toBe('input');
+    expect(field(() => c.submit({ type: 'x', retry: { maxAttempts: 0 } }))).toBe('retry.maxAttempts');
+    expect(field(() => c.submit({ type: 'x', timeouts: { runMs: -1 } }))).toBe('timeouts.runMs');
+    expect(field(() => c.submit({ type: 'x', resources: { gpu: 0.5 } }))).toBe('resources.gpu');
+    expect(
+      field(() => c.registerAgent({ id: 'a', capabilities: ['x'], capacity: 0, handler: () => null })),
+    ).toBe('capacity');
+    expect(field(() => c.cancel('missing'))).toBe('id');
+    expect(
+      field(() => c.workflows.start({ name: 'w', params: ['p'], steps: [{ id: 's', type: 't' }] }, {})),
+    ).toBe('params.p');
+  });
+});

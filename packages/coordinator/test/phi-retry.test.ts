@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, createPhiDetector } from '../src/index.ts';
+
+describe('phi-accrual failure detector', () => {
+  it('keeps a peer with regular heartbeats alive and suspects it about a second after they stop', () => {
+    const phi = createPhiDetector();
+    for (let t = 0; t <= 5000; t += 250) phi.heartbeat('p', t);
+    expect(phi.isAlive('p', 5200)).toBe(true);
+    expect(phi.isAlive('p', 5600)).toBe(true);
+    expect(phi.isAlive('p', 7500)).toBe(false);
+    let t = 5000;
+    while (phi.isAlive('p', t)) t += 10;
+    expect(t - 5000).toBeGreaterThan(500);
+    expect(t - 5000).toBeLessThan(2000);
+  });
+
+  it('phi grows with silence; unknown and forgotten peers are not alive', () => {
+    const phi = createPhiDetector();
+    expect(phi.isAlive('q', 0)).toBe(false);
+    for (let t = 0; t <= 2000; t += 200) phi.heartbeat('q', t);
+    fc.assert(
+      fc.property(fc.nat(5000), fc.nat(5000), (a, b) => {
+        const [lo, hi] = a < b ? [a, b] : [b, a];
+        expect(phi.phi('q', 2000 + hi)).toBeGreaterThanOrEqual(phi.phi('q', 2000 + lo));
+      }),
+    );
+    phi.forget('q');
+    expect(phi.isAlive('q', 2000)).toBe(false);
+  });
+
+  it('tolerates jittery heartbeats once it has learned their spread', () => {
+    const phi = createPhiDetector();
+    let t = 0;
+    for (let i = 0; i < 100; i++) phi.heartbeat('j', (t += i % 2 === 0 ? 100 : 700));
+    expect(phi.isAlive('j', t + 900)).toBe(true);
+  });
+});
+
+describe('retry backoff', () => {
+  const policy = { initialMs: 100, factor: 2, maxMs: 5000, jitter: 0.2 };
+  it('grows by the factor, stays within jitter and the cap, and is the same on every replica', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.integer({ min: 1, max: 30 }), (task, attempt) => {
+        const d = backoffDelay(policy, task, attempt);
+        const base = Math.min(5000, 100 * 2 ** (attempt - 1));
+        expect(d).toBeGreaterThanOrEqual(Math.floor(base * 0.8));
+        expect(d).toBeLessThanOrEqual(Math.ceil(base * 1.2));
+        expect(backoffDelay(policy, task, attempt)).toBe(d);
+      }),
+    );
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { modes, runSimulation } from './run.ts';
+
+/** Seeds per CI run; `SIM_SEEDS=5000 pnpm exec vitest run test/sim` or `pnpm sim --seeds 5000` for more. */
+const seeds = Number(process.env['SIM_SEEDS'] ?? 200);
+
+describe('deterministic simulation', () => {
+  it(`holds every invariant over ${seeds} seeds (fault-free, lossy, partitioned, crashing)`, async () => {
+    const failures: string[] = [];
+    const dup = new Map<string, { starts: number; duplicates: number; tasks: number }>();
+    for (let seed = 0; seed < seeds; seed++) {
+      const r = await runSimulation(seed);
+      const d = dup.get(r.mode) ?? { starts: 0, duplicates: 0, tasks: 0 };
+      dup.set(r.mode, {
+        starts: d.starts + r.starts,
+        duplicates: d.duplicates + r.duplicateStarts,
+        tasks: d.tasks + r.tasks,
+      });
+      if (r.violations.length > 0)
+        failures.push(`seed ${seed} (${r.mode}): ${r.violations[0]} — replay: pnpm sim --seed ${seed}`);
+    }
+    for (const mode of modes) {
+      const d = dup.get(mode);
+      if (d !== undefined)
+        console.log(
+          `${mode}: ${d.tasks} tasks, ${d.starts} starts, duplicate starts ${d.duplicates} (${((100 * d.duplicates) / d.tasks).toFixed(2)}% of tasks)`,
+        );
+    }
+    expect(failures).toEqual([]);
+    expect(dup.get('fault-free')?.duplicates).toBe(0);
+  });
+
+  it('replays a seed exactly', async () => {
+    const a = await runSimulation(13);
+    const b = await runSimulation(13);
+    expect(b).toEqual(a);
+  });
+});
