@@ -54,7 +54,7 @@ export interface ValueCodec<V> {
 export type StoreKind =
   | { readonly store: 'set' }
   | { readonly store: 'fun'; readonly value: ValueCodec<unknown> }
-  | { readonly store: 'map'; readonly value: StoreKind };
+  | { readonly store: 'map'; readonly value: StoreKind; readonly checkKey?: (key: string) => void };
 
 export const setKind: StoreKind = Object.freeze({ store: 'set' });
 
@@ -62,8 +62,9 @@ export function funKind<V>(value: ValueCodec<V>): StoreKind {
   return { store: 'fun', value: value };
 }
 
-export function mapKind(value: StoreKind): StoreKind {
-  return { store: 'map', value };
+/** `checkKey` validates decoded keys (throwing DecodeError), for keys that encode data. */
+export function mapKind(value: StoreKind, checkKey?: (key: string) => void): StoreKind {
+  return checkKey === undefined ? { store: 'map', value } : { store: 'map', value, checkKey };
 }
 
 export function emptyStore(kind: StoreKind, partial = false): DotStore {
@@ -271,8 +272,11 @@ export function decodeStore(kind: StoreKind, r: Reader): DotStore {
           const key = r.string('dot map key');
           if (last !== undefined && key <= last) throw new DecodeError('invalid', 'dot map: keys not sorted');
           last = key;
+          kind.checkKey?.(key);
           const child = decodeStore(kind.value, r);
-          if (!map.partial && isEmptyStore(child)) throw new DecodeError('invalid', `dot map: empty entry`);
+          if (!map.partial && (isEmptyStore(child) || (child instanceof DotMap && child.partial))) {
+            throw new DecodeError('invalid', 'dot map: a full state holds an empty or partial entry');
+          }
           map.entries.set(key, child);
         }
         return map;

@@ -77,10 +77,24 @@ export function boundedRights(state: BoundedCounterState, replica: ReplicaId): n
   return rights;
 }
 
+/**
+ * The value: the sum of every replica's rights. A replica whose spending
+ * arrived before the rights that funded it (deltas may arrive out of order)
+ * counts as zero until they do, so the value never reads below zero.
+ */
 export function boundedValue(state: BoundedCounterState): number {
-  let created = 0;
-  for (const [from, row] of state.transfers) created += row.get(from) ?? 0;
-  return created - sumCounts(state.spent);
+  const rights = new Map<ReplicaId, number>();
+  const add = (r: ReplicaId, n: number): void => void rights.set(r, (rights.get(r) ?? 0) + n);
+  for (const [from, row] of state.transfers) {
+    for (const [to, n] of row) {
+      add(to, n);
+      if (to !== from) add(from, -n);
+    }
+  }
+  for (const [r, n] of state.spent) add(r, -n);
+  let value = 0;
+  for (const n of rights.values()) if (n > 0) value += n;
+  return value;
 }
 
 function grant(state: BoundedCounterState, from: ReplicaId, to: ReplicaId, n: number): BoundedCounterState {

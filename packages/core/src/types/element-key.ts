@@ -1,3 +1,4 @@
+import { DecodeError } from '../codec/decode-error.ts';
 import { Reader } from '../codec/reader.ts';
 import { readValue, writeValue, type Value } from '../codec/value.ts';
 import { Writer } from '../codec/writer.ts';
@@ -25,4 +26,18 @@ export function elementValue(key: string): Value {
   const bytes = new Uint8Array(key.length - 1);
   for (let i = 1; i < key.length; i++) bytes[i - 1] = key.charCodeAt(i) & 0xff;
   return readValue(new Reader(bytes));
+}
+
+/** Throws DecodeError unless `key` is the canonical key of some value (keys arrive from the wire). */
+export function checkElementKey(key: string): void {
+  if (key.charCodeAt(0) !== MARKER) return;
+  for (let i = 1; i < key.length; i++) {
+    if (key.charCodeAt(i) > 0xff) throw new DecodeError('invalid', 'element key: not a byte string');
+  }
+  const bytes = new Uint8Array(key.length - 1);
+  for (let i = 1; i < key.length; i++) bytes[i - 1] = key.charCodeAt(i);
+  const r = new Reader(bytes);
+  const value = readValue(r);
+  r.end('element key');
+  if (elementKey(value) !== key) throw new DecodeError('invalid', 'element key: not canonical');
 }

@@ -4,13 +4,13 @@ import { DotMap, DotSet, mapKind, setKind } from '../causal/dot-store.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkValue } from './check.ts';
-import { elementKey, elementValue } from './element-key.ts';
+import { checkElementKey, elementKey, elementValue } from './element-key.ts';
 import type { MutationSink } from './mutation-sink.ts';
 
 /** ORSet state: element key → the dots of the adds that keep it present. */
 export type ORSetState = Causal<DotMap<DotSet>>;
 
-export const orsetKind = mapKind(setKind);
+export const orsetKind = mapKind(setKind, checkElementKey);
 export const orsetType = causalType<DotMap<DotSet>>('orset', orsetKind);
 
 /**

@@ -206,21 +206,18 @@ export class TimeSeries {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new InvalidArgumentError('TimeSeries.append: value must be a finite number');
     }
-    let ts: Timestamp;
-    if (at === undefined) {
-      ts = this.sink.hlc.now();
-    } else {
-      checkAmount(at, 'TimeSeries.append at');
-      // Several points of one replica at one wall time are told apart by the logical part.
-      const points = this.state.series.get(series) ?? [];
-      let logical = 0;
-      for (let i = lowerBound(points, { wall: at, logical: 0, replica: '' }); i < points.length; i++) {
-        const p = points[i] as Point;
-        if (p.ts.wall !== at) break;
-        if (p.ts.replica === this.sink.replica) logical = Math.max(logical, p.ts.logical + 1);
-      }
-      ts = { wall: at, logical, replica: this.sink.replica };
+    if (at !== undefined) checkAmount(at, 'TimeSeries.append at');
+    const now = at === undefined ? this.sink.hlc.now() : undefined;
+    const wall = at ?? (now as Timestamp).wall;
+    // (series, wall, logical, replica) must name one point: step past this replica's points at that wall.
+    const points = this.state.series.get(series) ?? [];
+    let logical = now?.logical ?? 0;
+    for (let i = lowerBound(points, { wall, logical: 0, replica: '' }); i < points.length; i++) {
+      const p = points[i] as Point;
+      if (p.ts.wall !== wall) break;
+      if (p.ts.replica === this.sink.replica) logical = Math.max(logical, p.ts.logical + 1);
     }
+    const ts: Timestamp = { wall, logical, replica: this.sink.replica };
     const delta = timeSeriesAppend(this.state, series, ts, value);
     if (delta !== undefined) this.sink.emit(delta);
   }
