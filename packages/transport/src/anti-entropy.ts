@@ -36,13 +36,27 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
   let stopped = false;
   let periodic: NodeJS.Timeout | undefined;
 
+  /**
+   * Events a round brought in reached only this node: gossip carries each
+   * event from its origin alone. So the node passes them on by asking its
+   * other peers for rounds, hop by hop, until rounds bring nothing new.
+   */
+  const spread = (from: string, eventsApplied: number): void => {
+    if (eventsApplied === 0) return;
+    for (const p of libp2p.getPeers()) {
+      const peer = p.toString();
+      if (peer !== from) request(peer, 10);
+    }
+  };
+
   const dialRound = async (peer: string): Promise<void> => {
     lastStarted.set(peer, performance.now());
     const id: PeerId = peerIdFromString(peer);
     const stream = await libp2p.dialProtocol(id, SYNC_PROTOCOL, {
       signal: AbortSignal.timeout(ctx.roundTimeoutMs),
     });
-    await runSyncRound(stream, ctx, peer, true);
+    const { eventsApplied } = await runSyncRound(stream, ctx, peer, true);
+    spread(peer, eventsApplied);
   };
 
   const pump = (): void => {
@@ -92,7 +106,8 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
     syncWith: dialRound,
     async respond(stream, peer) {
       lastStarted.set(peer, performance.now());
-      await runSyncRound(stream, ctx, peer, false);
+      const { eventsApplied } = await runSyncRound(stream, ctx, peer, false);
+      spread(peer, eventsApplied);
     },
     stop() {
       stopped = true;

@@ -69,7 +69,7 @@ export async function createMeshNode<Doc extends SyncedDocument = SyncedDocument
   const privateKey: PrivateKey | undefined =
     options.privateKey ??
     (options.keyFile !== undefined ? await loadOrCreateIdentity(options.keyFile) : undefined);
-  const admission = createAdmission(o.allow, () => undefined);
+  const admission = createAdmission(o.allow, (peer) => metrics.record({ type: 'denied', peer }));
 
   const libp2p = await createLibp2p({
     ...(privateKey !== undefined ? { privateKey } : {}),

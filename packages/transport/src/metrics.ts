@@ -34,6 +34,8 @@ export type MeshEvent =
     }
   | { type: 'rejected'; protocol: MeshProtocol; reason: RejectReason; peer: string; detail: string }
   | { type: 'peers'; connected: number }
+  /** A connection refused after the handshake: the peer is not on the allow-list, or denied. */
+  | { type: 'denied'; peer: string }
   | {
       type: 'sync-round';
       peer: string;
@@ -65,6 +67,7 @@ export interface MeshCounters {
   bytesOut: Record<MeshProtocol, number>;
   rejected: Record<RejectReason, number>;
   peers: number;
+  deniedConnections: number;
   syncRounds: { completed: number; failed: number; snapshots: number };
   eventsApplied: { gossip: number; sync: number };
   duplicates: number;
@@ -94,6 +97,7 @@ export function createMeshMetrics(): MeshMetricsRecorder {
     bytesOut: perProtocol(),
     rejected: Object.fromEntries(rejectReasons.map((r) => [r, 0])) as Record<RejectReason, number>,
     peers: 0,
+    deniedConnections: 0,
     syncRounds: { completed: 0, failed: 0, snapshots: 0 },
     eventsApplied: { gossip: 0, sync: 0 },
     duplicates: 0,
@@ -117,6 +121,9 @@ export function createMeshMetrics(): MeshMetricsRecorder {
         break;
       case 'peers':
         c.peers = e.connected;
+        break;
+      case 'denied':
+        c.deniedConnections++;
         break;
       case 'sync-round':
         c.syncRounds[e.outcome]++;

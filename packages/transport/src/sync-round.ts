@@ -48,7 +48,7 @@ export async function runSyncRound(
   ctx: SyncRoundContext,
   peer: string,
   initiator: boolean,
-): Promise<void> {
+): Promise<{ eventsApplied: number }> {
   const started = Date.now();
   const signal = AbortSignal.timeout(ctx.roundTimeoutMs);
   const lp = lpStream(stream, { maxDataLength: ctx.maxFrameBytes, maxBufferSize: ctx.maxBufferBytes });
@@ -78,6 +78,7 @@ export async function runSyncRound(
       durationMs: Date.now() - started,
       snapshots: round.snapshots,
     });
+    return { eventsApplied: round.eventsApplied };
   } catch (err) {
     const rejection = classify(err, signal);
     if (rejection !== undefined) {
@@ -106,6 +107,7 @@ type Phase = 'digests' | 'changes-and-digests' | 'changes' | 'end';
 
 class Round {
   snapshots = 0;
+  eventsApplied = 0;
   private readonly lp: LengthPrefixedStream<Stream>;
   private readonly ctx: SyncRoundContext;
   private readonly peer: string;
@@ -206,6 +208,7 @@ class Round {
     } catch (err) {
       throw new SyncRejection('invalid-update', `${doc.name}: ${message(err)}`);
     }
+    this.eventsApplied += result.events;
     if (result.events > 0 || result.duplicates > 0) {
       this.ctx.metrics.record({
         type: 'applied',

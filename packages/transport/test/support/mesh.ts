@@ -62,6 +62,6 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_
   }
 }
 
-export async function stopAll(nodes: { stop(): Promise<void> }[]): Promise<void> {
+export async function stopAll(nodes: { stop(): Promise<unknown> }[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.stop()));
 }

@@ -1,0 +1,61 @@
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSwarmKey } from '../src/index.ts';
+import { startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
+
+describe('admission', () => {
+  const nodes: TestNode[] = [];
+  afterEach(() => stopAll(nodes.splice(0)));
+
+  it('a wrong pre-shared key gets no connection; the right one does', async () => {
+    const key = createSwarmKey();
+    const a = await startNode({ psk: key });
+    const friend = await startNode({ psk: key });
+    const stranger = await startNode({ psk: createSwarmKey() });
+    const open = await startNode();
+    nodes.push(a, friend, stranger, open);
+    await friend.dial(a.multiaddrs[0]!);
+    await expect(stranger.dial(a.multiaddrs[0]!)).rejects.toThrow();
+    await expect(open.dial(a.multiaddrs[0]!)).rejects.toThrow();
+    expect(a.peers()).toEqual([friend.replica]);
+    friend.document('tasks').set('k', 'v');
+    const da = a.document('tasks');
+    await waitFor('synced inside the private network', () => da.get('k') === 'v');
+  });
+
+  it('a peer not on the allow-list is refused after the handshake', async () => {
+    const friendKey = await generateKeyPair('Ed25519');
+    const friendId = peerIdFromPrivateKey(friendKey).toString();
+    const a = await startNode({ allow: [friendId] });
+    const friend = await startNode({ privateKey: friendKey });
+    const stranger = await startNode();
+    nodes.push(a, friend, stranger);
+    await friend.dial(a.multiaddrs[0]!);
+    // The stranger's own handshake may complete; a closes the connection once
+    // Noise has shown who it is.
+    await stranger.dial(a.multiaddrs[0]!).catch(() => undefined);
+    await waitFor('denial counted', () => a.metrics.snapshot().deniedConnections > 0);
+    await waitFor('stranger dropped', () => !stranger.peers().includes(a.replica));
+    expect(a.peers()).toEqual([friend.replica]);
+    // Outbound too: a does not even dial a peer off its list.
+    await expect(a.dial(stranger.multiaddrs[0]!)).rejects.toThrow();
+  });
+
+  it('a denied peer is disconnected and refused until undenied', async () => {
+    const a = await startNode();
+    const b = await startNode();
+    nodes.push(a, b);
+    await b.dial(a.multiaddrs[0]!);
+    await waitFor('connected', () => a.peers().includes(b.replica));
+    await a.deny(b.replica);
+    await waitFor('disconnected', () => !a.peers().includes(b.replica));
+    await b.dial(a.multiaddrs[0]!).catch(() => undefined);
+    await waitFor(
+      'refused again',
+      () => a.metrics.snapshot().deniedConnections > 0 && !b.peers().includes(a.replica),
+    );
+    a.undeny(b.replica);
+    await waitFor('redialled', () => a.peers().includes(b.replica));
+  });
+});

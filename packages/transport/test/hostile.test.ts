@@ -1,0 +1,142 @@
+import { lpStream, byteStream } from '@libp2p/utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  documentTopic,
+  encodeSyncFrame,
+  PRESENCE_TOPIC,
+  SYNC_PROTOCOL,
+  type RejectReason,
+} from '../src/index.ts';
+import { encodePresence } from '../src/presence.ts';
+import { createEventLogDocument, eventLogRuntime } from './support/event-log-document.ts';
+import { startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
+import { publishTo, startRawPeer, type RawPeer } from './support/raw-peer.ts';
+
+const MAX_FRAME = 16 * 1024;
+const MAX_GOSSIP = 8 * 1024;
+
+describe('a hostile raw libp2p peer', () => {
+  const nodes: TestNode[] = [];
+  const raws: RawPeer[] = [];
+  afterEach(async () => {
+    await stopAll(nodes.splice(0));
+    for (const r of raws.splice(0)) await r.stop();
+  });
+
+  const setup = async (): Promise<{ a: TestNode; b: TestNode; raw: RawPeer }> => {
+    const limits = {
+      maxFrameBytes: MAX_FRAME,
+      maxStreamBufferBytes: MAX_FRAME * 2,
+      maxGossipBytes: MAX_GOSSIP,
+    };
+    const a = await startNode({ limits });
+    const b = await startNode({ limits, bootstrap: [a.multiaddrs[0]!] });
+    const raw = await startRawPeer();
+    nodes.push(a, b);
+    raws.push(raw);
+    a.document('tasks');
+    b.document('tasks');
+    await raw.dial(a.multiaddrs[0]!);
+    return { a, b, raw };
+  };
+
+  const rejected = (n: TestNode, reason: RejectReason): number => n.metrics.snapshot().rejected[reason];
+
+  const stillWorks = async (a: TestNode, b: TestNode, key: string): Promise<void> => {
+    b.document('tasks').set(key, 'ok');
+    await waitFor(`${key} reaches a`, () => a.document('tasks').get(key) === 'ok');
+    a.document('tasks').set(`${key}-back`, 'ok');
+    await waitFor(`${key} reaches b`, () => b.document('tasks').get(`${key}-back`) === 'ok');
+  };
+
+  it('malformed, truncated, oversized and out-of-order sync frames are dropped and counted', async () => {
+    const { a, b, raw } = await setup();
+
+    // Garbage where a frame should be.
+    let stream = await raw.dialProtocol(a.peerId, SYNC_PROTOCOL);
+    await lpStream(stream).write(new Uint8Array([9, 9, 9, 9]));
+    await waitFor('malformed', () => rejected(a, 'malformed') === 1);
+
+    // A length prefix promising 100 bytes, 10 delivered, then the stream closes.
+    stream = await raw.dialProtocol(a.peerId, SYNC_PROTOCOL);
+    await byteStream(stream).write(new Uint8Array([100, ...new Uint8Array(10)]));
+    await stream.close();
+    await waitFor('truncated', () => rejected(a, 'truncated') === 1);
+
+    // A frame over the cap: refused from its length prefix, before it is buffered.
+    stream = await raw.dialProtocol(a.peerId, SYNC_PROTOCOL);
+    const big = encodeSyncFrame({ kind: 'digest', document: 'tasks', digest: new Uint8Array(MAX_FRAME + 1) });
+    await lpStream(stream, { maxDataLength: 10 * MAX_FRAME })
+      .write(big)
+      .catch(() => undefined);
+    await waitFor('oversized', () => rejected(a, 'oversized') === 1);
+
+    // An update before any digest exchange.
+    stream = await raw.dialProtocol(a.peerId, SYNC_PROTOCOL);
+    await lpStream(stream).write(
+      encodeSyncFrame({ kind: 'update', document: 'tasks', update: new Uint8Array(3) }),
+    );
+    await waitFor('protocol violation', () => rejected(a, 'protocol-violation') === 1);
+
+    // A well-formed round whose update does not decode.
+    stream = await raw.dialProtocol(a.peerId, SYNC_PROTOCOL);
+    const lp = lpStream(stream);
+    const empty = createEventLogDocument({ name: 'tasks', replica: raw.peerId.toString() });
+    await lp.write(
+      encodeSyncFrame({
+        kind: 'digest',
+        document: 'tasks',
+        digest: eventLogRuntime.encodeDigest(empty.digest()),
+      }),
+    );
+    await lp.write(encodeSyncFrame({ kind: 'end' }));
+    for (let ends = 0; ends < 1;) {
+      const frame = (await lp.read()).subarray();
+      if (frame[1] === 4) ends++;
+    }
+    await lp.write(
+      encodeSyncFrame({ kind: 'update', document: 'tasks', update: new Uint8Array([1, 1, 200]) }),
+    );
+    await waitFor('invalid update', () => rejected(a, 'invalid-update') === 1);
+
+    expect(a.peers()).toContain(b.replica);
+    await stillWorks(a, b, 'after-sync-attacks');
+  });
+
+  it('malformed, oversized and forged-origin gossip is rejected; honest gossip from it is applied', async () => {
+    const { a, b, raw } = await setup();
+    const topic = documentTopic('tasks');
+    await publishTo(raw, a.peerId, topic, new Uint8Array([1, 2, 3]));
+    await waitFor('malformed gossip', () => rejected(a, 'malformed') === 1);
+
+    await publishTo(raw, a.peerId, topic, new Uint8Array(MAX_GOSSIP + 100));
+    await waitFor('oversized gossip', () => rejected(a, 'oversized') === 1);
+
+    // Events that claim to be b's, signed by the raw peer.
+    const forged = createEventLogDocument({ name: 'tasks', replica: b.replica });
+    let update: Uint8Array | undefined;
+    forged.on('change', (c) => (update = c.update));
+    forged.set('owned', 'by-forger');
+    await publishTo(raw, a.peerId, topic, update!);
+    await waitFor('forged origin', () => rejected(a, 'forged-origin') === 1);
+    expect(a.document('tasks').get('owned')).toBeUndefined();
+
+    // Its own events, properly signed, are fine.
+    const honest = createEventLogDocument({ name: 'tasks', replica: raw.peerId.toString() });
+    honest.on('change', (c) => (update = c.update));
+    honest.set('honest', 'yes');
+    await publishTo(raw, a.peerId, topic, update!);
+    await waitFor('honest gossip applied', () => a.document('tasks').get('honest') === 'yes');
+
+    // Presence that speaks for someone else.
+    await publishTo(
+      raw,
+      a.peerId,
+      PRESENCE_TOPIC,
+      encodePresence({ kind: 'state', replica: b.replica, clock: Date.now(), state: { load: 1 } }),
+    );
+    await waitFor('forged presence', () => rejected(a, 'forged-origin') === 2);
+
+    await stillWorks(a, b, 'after-gossip-attacks');
+  });
+});
