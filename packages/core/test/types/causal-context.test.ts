@@ -1,0 +1,84 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CausalContext, DecodeError, Reader, Writer } from '../../src/index.ts';
+
+function roundTrip(ctx: CausalContext): CausalContext {
+  const w = new Writer();
+  ctx.encode(w);
+  const r = new Reader(w.finish());
+  const out = CausalContext.decode(r);
+  r.end();
+  return out;
+}
+
+const dot = fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 1, max: 12 }));
+
+describe('CausalContext', () => {
+  it('keeps out-of-order dots in the cloud until the gap closes', () => {
+    const ctx = new CausalContext();
+    ctx.add('a', 1);
+    ctx.add('a', 3);
+    expect(ctx.has('a', 2)).toBe(false);
+    expect(ctx.has('a', 3)).toBe(true);
+    expect(ctx.contiguous('a')).toBe(1);
+    ctx.add('a', 2);
+    expect(ctx.contiguous('a')).toBe(3);
+    expect(ctx.nextSeq('a')).toBe(4);
+  });
+
+  it('next seq skips past cloud dots', () => {
+    const ctx = new CausalContext();
+    ctx.add('a', 5);
+    expect(ctx.nextSeq('a')).toBe(6);
+    expect(ctx.nextDot('b')).toEqual({ replica: 'b', seq: 1 });
+  });
+
+  it('behaves as the set of dots added, and encodes canonically', () => {
+    fc.assert(
+      fc.property(fc.array(dot), fc.array(dot), (xs, ys) => {
+        const a = new CausalContext();
+        const b = new CausalContext();
+        const model = new Set<string>();
+        for (const [r, s] of xs) {
+          expect(a.add(r, s)).toBe(!model.has(`${r}:${s}`));
+          model.add(`${r}:${s}`);
+        }
+        for (const [r, s] of ys) b.add(r, s);
+        const joined = a.clone();
+        const changed = joined.join(b);
+        for (const [r, s] of ys) model.add(`${r}:${s}`);
+        for (const r of ['a', 'b', 'c']) {
+          for (let s = 1; s <= 13; s++) expect(joined.has(r, s)).toBe(model.has(`${r}:${s}`));
+        }
+        expect(joined.size).toBe(model.size);
+        expect(changed).toBe(!a.covers(b));
+        expect(joined.covers(a) && joined.covers(b)).toBe(true);
+        // Order of insertion does not change the encoding.
+        const other = b.clone();
+        other.join(a);
+        const enc = (c: CausalContext): string => {
+          const w = new Writer();
+          c.encode(w);
+          return Buffer.from(w.finish()).toString('hex');
+        };
+        expect(enc(other)).toBe(enc(joined));
+        expect(roundTrip(joined).equals(joined)).toBe(true);
+        expect([...joined.dots()].length).toBe(model.size);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('rejects malformed encodings with DecodeError only', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        try {
+          CausalContext.decode(new Reader(bytes));
+        } catch (e) {
+          expect(e).toBeInstanceOf(DecodeError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
