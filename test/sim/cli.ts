@@ -1,9 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { runSimulation, type SimResult } from './run.ts';
 
 /**
  * `pnpm sim --seeds N [--from S]` runs seeds S..S+N-1; `pnpm sim --seed N` replays one
- * seed and prints its details. Exit code 1 when any invariant failed.
+ * seed and prints its details; `--backend memory` runs on the in-memory store instead of
+ * Documents. Exit code 1 when any invariant failed.
  */
 const args = process.argv.slice(2);
 const flag = (name: string): number | undefined => {
@@ -18,20 +18,25 @@ const flag = (name: string): number | undefined => {
 };
 
 const one = flag('--seed');
+const bi = args.indexOf('--backend');
+const backend = bi < 0 ? 'document' : args[bi + 1];
+if (backend !== 'document' && backend !== 'memory') {
+  console.error('--backend is document or memory');
+  process.exit(2);
+}
 const seeds =
   one !== undefined
     ? [one]
     : Array.from({ length: flag('--seeds') ?? 200 }, (_, i) => i + (flag('--from') ?? 0));
-void availableParallelism;
 
 const results: SimResult[] = [];
 const started = Date.now();
 for (const seed of seeds) {
-  const r = await runSimulation(seed);
+  const r = await runSimulation(seed, backend);
   results.push(r);
   if (r.violations.length > 0) {
     console.log(`FAIL seed ${seed} (${r.mode}): ${r.violations.slice(0, 5).join('; ')}`);
-    console.log(`  replay: pnpm sim --seed ${seed}`);
+    console.log(`  replay: pnpm sim --seed ${seed}${backend === 'memory' ? ' --backend memory' : ''}`);
   } else if (one !== undefined) {
     console.log(JSON.stringify(r));
   }

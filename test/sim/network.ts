@@ -1,6 +1,7 @@
 import type { PresenceChannel, PresenceState, ReplicaId } from '@meshwork/core';
-import { createMemoryStore, type Clock, type MemoryStore, type StoreDelta } from '@meshwork/coordinator';
+import type { Clock } from '@meshwork/coordinator';
 import type { Rng } from './prng.ts';
+import { createSyncedState, type Backend, type Payload, type SyncedState } from './replica.ts';
 
 /** Message faults; all randomness comes from the network's seeded generator. */
 export interface Faults {
@@ -13,15 +14,15 @@ export interface Faults {
 export const healthy: Faults = { lossRate: 0, duplicateRate: 0, minLatencyMs: 1, maxLatencyMs: 10 };
 
 type Message =
-  | { readonly kind: 'delta'; readonly records: StoreDelta }
-  | { readonly kind: 'digest'; readonly digest: string }
-  | { readonly kind: 'state'; readonly records: StoreDelta; readonly digest: string }
+  | { readonly kind: 'delta'; readonly payload: Payload }
+  | { readonly kind: 'digest'; readonly digest: Payload; readonly reply: boolean }
+  | { readonly kind: 'repair'; readonly payload: Payload }
   | { readonly kind: 'presence'; readonly state: PresenceState | null };
 
 /** One incarnation of a node: a crash ends it; a restart makes a new one on the persisted state. */
 export interface SimNode {
   readonly id: ReplicaId;
-  readonly store: MemoryStore;
+  readonly state: SyncedState;
   readonly presence: PresenceChannel;
   readonly clock: Clock;
   readonly up: boolean;
@@ -51,12 +52,14 @@ export interface NetworkDeps {
   nodeClock(skewMs: number): Clock & { crash(): void };
   /** Anti-entropy period. */
   readonly antiEntropyMs: number;
+  /** What each replica's shared state is built on. */
+  readonly backend?: Backend;
 }
 
 interface NodeState {
   id: ReplicaId;
   skewMs: number;
-  store: MemoryStore;
+  state: SyncedState;
   clock: Clock & { crash(): void };
   listeners: Set<(peer: ReplicaId, state: PresenceState | null) => void>;
   up: boolean;
@@ -105,16 +108,14 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   function receive(node: NodeState, from: NodeState, msg: Message): void {
     switch (msg.kind) {
       case 'delta':
-        if (node.store.merge(msg.records) > 0) broadcast(node, msg, from.id);
+        if (node.state.merge(msg.payload)) broadcast(node, msg, from.id);
         return;
       case 'digest':
-        if (msg.digest !== node.store.digest())
-          send(node, from, { kind: 'state', records: node.store.state(), digest: node.store.digest() });
+        for (const payload of node.state.missing(msg.digest)) send(node, from, { kind: 'repair', payload });
+        if (msg.reply) send(node, from, { kind: 'digest', digest: node.state.digest(), reply: false });
         return;
-      case 'state':
-        node.store.merge(msg.records);
-        if (node.store.digest() !== msg.digest)
-          send(node, from, { kind: 'state', records: node.store.state(), digest: node.store.digest() });
+      case 'repair':
+        node.state.merge(msg.payload);
         return;
       case 'presence':
         for (const l of [...node.listeners]) l(from.id, msg.state);
@@ -124,19 +125,19 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
 
   /** What the transport does on every new connection: exchange digests, then whatever the other lacks. */
   function connect(a: NodeState, b: NodeState): void {
-    send(a, b, { kind: 'digest', digest: a.store.digest() });
-    send(b, a, { kind: 'digest', digest: b.store.digest() });
+    send(a, b, { kind: 'digest', digest: a.state.digest(), reply: true });
   }
 
   function incarnate(n: NodeState): void {
     n.up = true;
     n.clock = deps.nodeClock(n.skewMs);
     n.listeners = new Set();
-    n.store.onDelta((records) => broadcast(n, { kind: 'delta', records }));
+    n.state.onLocal((payload) => broadcast(n, { kind: 'delta', payload }));
     const clock = n.clock;
     const antiEntropy = (): void => {
       const peers = [...nodes.values()].filter((p) => p !== n);
-      if (peers.length > 0) send(n, deps.rng.pick(peers), { kind: 'digest', digest: n.store.digest() });
+      if (peers.length > 0)
+        send(n, deps.rng.pick(peers), { kind: 'digest', digest: n.state.digest(), reply: true });
       clock.setTimer(antiEntropy, deps.antiEntropyMs * (0.75 + deps.rng.next() / 2));
     };
     clock.setTimer(antiEntropy, deps.antiEntropyMs * deps.rng.next());
@@ -153,7 +154,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     };
     n.view = {
       id: n.id,
-      store: n.store,
+      state: n.state,
       presence,
       clock,
       get up() {
@@ -165,7 +166,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   return {
     addNode(id, skewMs = 0) {
       const n = { id, skewMs, group: 0, up: false, listeners: new Set() } as unknown as NodeState;
-      n.store = createMemoryStore(id, { now: () => deps.now() + skewMs });
+      n.state = createSyncedState(deps.backend ?? 'memory', id, () => deps.now() + skewMs);
       nodes.set(id, n);
       incarnate(n);
       return n.view;
@@ -193,9 +194,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       const n = nodes.get(id)!;
       if (n.up) return n.view;
       // The state a durable node reloads from disk.
-      const persisted = n.store.state();
-      n.store = createMemoryStore(id, { now: () => deps.now() + n.skewMs });
-      n.store.merge(persisted);
+      n.state = n.state.reload();
       incarnate(n);
       for (const peer of nodes.values()) if (peer !== n) connect(n, peer);
       return n.view;

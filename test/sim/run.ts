@@ -7,6 +7,7 @@ import {
 } from '@meshwork/coordinator';
 import { createSimNetwork, healthy, type Faults } from './network.ts';
 import { createRng, type Rng } from './prng.ts';
+import type { Backend } from './replica.ts';
 import { createScheduler } from './scheduler.ts';
 
 export type FaultMode = 'fault-free' | 'lossy' | 'partition' | 'crash';
@@ -48,7 +49,7 @@ const workflow: WorkflowTemplate = {
 };
 
 /** Runs one seeded scenario and checks the invariants. A pure function of `seed`. */
-export async function runSimulation(seed: number): Promise<SimResult> {
+export async function runSimulation(seed: number, backend: Backend = 'document'): Promise<SimResult> {
   const rng = createRng(seed);
   const mode = modes[seed % modes.length]!;
   const sched = createScheduler();
@@ -58,6 +59,7 @@ export async function runSimulation(seed: number): Promise<SimResult> {
     after: (ms, fn) => void sched.at(sched.now() + ms, fn),
     nodeClock: (skew) => sched.nodeClock(skew),
     antiEntropyMs: 300,
+    backend,
   });
   const nodeIds = Array.from({ length: rng.int(3, 5) }, (_, i) => `n${i}`);
   const agentPlan = new Map<string, { id: string; caps: string[]; capacity: number }[]>();
@@ -77,7 +79,7 @@ export async function runSimulation(seed: number): Promise<SimResult> {
   const boot = (id: string): void => {
     const node = net.node(id);
     const coord = createCoordinator({
-      store: node.store,
+      store: node.state.store,
       presence: node.presence,
       clock: node.clock,
       settle: { minMs: 10, initialMs: 50 },
@@ -93,13 +95,12 @@ export async function runSimulation(seed: number): Promise<SimResult> {
           const log: StartLog = { task: task.id, epoch: ctx.epoch, agent: a.id, at: sched.now(), end: null };
           starts.push(log);
           if (process.env['SIM_TRACE'] === task.id) {
-            const recs = node.store
-              .state()
-              .filter((r) => (r.value as { task?: string } | null)?.task === task.id);
-            console.log(
-              `t=${sched.now()} start ${a.id} epoch ${ctx.epoch}`,
-              JSON.stringify(recs.map((r) => [r.kind, r.key, r.stamp.at])),
+            const recs = (['claim', 'lease', 'start', 'end', 'expiry'] as const).flatMap((kind) =>
+              [...node.state.store.entries(kind)]
+                .filter(([key]) => key.startsWith(`${task.id}|`))
+                .map(([key]) => `${kind}:${key}`),
             );
+            console.log(`t=${sched.now()} start ${a.id} epoch ${ctx.epoch}`, recs.join(' '));
           }
           const r = createRng(seed ^ hashText(`${task.id}/${ctx.epoch}`));
           const duration = r.int(20, 400);
@@ -212,7 +213,7 @@ export async function runSimulation(seed: number): Promise<SimResult> {
       )
         return false;
     }
-    const digests = new Set(net.nodes().map((n) => n.store.digest()));
+    const digests = new Set(net.nodes().map((n) => n.state.fingerprint()));
     return digests.size === 1;
   };
   while (sched.now() < 120_000 && !settled()) await sched.run(sched.now() + 500);
@@ -229,6 +230,15 @@ export async function runSimulation(seed: number): Promise<SimResult> {
     virtualMs: sched.now(),
     events: sched.executed,
   };
+}
+
+/** JSON with object keys sorted: replicas may hold equal values with keys in another order. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 }
 
 function hashText(s: string): number {
@@ -277,7 +287,7 @@ function check(x: {
       continue;
     }
     const sig = (tv: typeof first | null): string =>
-      JSON.stringify([tv?.status, tv?.agent, tv?.epoch, tv?.result]);
+      canonical([tv?.status, tv?.agent, tv?.epoch, tv?.result]);
     if (views.some((tv) => sig(tv) !== sig(first)))
       v.push(`${t}: replicas disagree on the accepted result: ${views.map(sig).join(' / ')}`);
     if (first.status === 'succeeded') {

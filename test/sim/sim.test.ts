@@ -4,12 +4,15 @@ import { modes, runSimulation } from './run.ts';
 /** Seeds per CI run; `SIM_SEEDS=5000 pnpm exec vitest run test/sim` or `pnpm sim --seeds 5000` for more. */
 const seeds = Number(process.env['SIM_SEEDS'] ?? 200);
 
-describe('deterministic simulation', () => {
-  it(`holds every invariant over ${seeds} seeds (fault-free, lossy, partitioned, crashing)`, async () => {
+describe.each([
+  { backend: 'document' as const, count: seeds },
+  { backend: 'memory' as const, count: Math.ceil(seeds / 4) },
+])('deterministic simulation over $backend replicas', ({ backend, count }) => {
+  it(`holds every invariant over ${count} seeds (fault-free, lossy, partitioned, crashing)`, async () => {
     const failures: string[] = [];
     const dup = new Map<string, { starts: number; duplicates: number; tasks: number }>();
-    for (let seed = 0; seed < seeds; seed++) {
-      const r = await runSimulation(seed);
+    for (let seed = 0; seed < count; seed++) {
+      const r = await runSimulation(seed, backend);
       const d = dup.get(r.mode) ?? { starts: 0, duplicates: 0, tasks: 0 };
       dup.set(r.mode, {
         starts: d.starts + r.starts,
@@ -17,7 +20,9 @@ describe('deterministic simulation', () => {
         tasks: d.tasks + r.tasks,
       });
       if (r.violations.length > 0)
-        failures.push(`seed ${seed} (${r.mode}): ${r.violations[0]} — replay: pnpm sim --seed ${seed}`);
+        failures.push(
+          `seed ${seed} (${r.mode}): ${r.violations[0]} — replay: pnpm sim --seed ${seed} --backend ${backend}`,
+        );
     }
     for (const mode of modes) {
       const d = dup.get(mode);
@@ -31,8 +36,8 @@ describe('deterministic simulation', () => {
   });
 
   it('replays a seed exactly', async () => {
-    const a = await runSimulation(13);
-    const b = await runSimulation(13);
+    const a = await runSimulation(13, backend);
+    const b = await runSimulation(13, backend);
     expect(b).toEqual(a);
   });
 });

@@ -32,3 +32,4 @@ export { decisionTime, firstClaim, selectWinner } from './winner.ts';
 export { planWorkflow, workflowTaskId, type WorkflowPlan } from './workflow/plan.ts';
 export { parseTemplate, type StepTemplate, type WorkflowTemplate } from './workflow/template.ts';
 export type { WorkflowView, Workflows } from './workflows.ts';
+export { createDocumentStore } from './document-store.ts';

@@ -27,7 +27,7 @@ function mesh(nodes = 1) {
     const node = net.addNode(`n${i}`);
     coords.push(
       createCoordinator({
-        store: node.store,
+        store: node.state.store,
         presence: node.presence,
         clock: node.clock,
         lease: { durationMs: 2000, graceMs: 200 },
