@@ -5,7 +5,6 @@ import {
   ormap,
   orset,
   typeFromSpec,
-  type CrdtType,
   type MutationSink,
   type TypeSpec,
 } from '../../src/index.ts';

@@ -23,7 +23,6 @@ import {
   Writer,
   writeSpec,
   ydoc,
-  type CrdtType,
   type LWWState,
   type TypeSpec,
 } from '../../src/index.ts';
