@@ -51,6 +51,15 @@ export class Writer {
   }
 
   finish(): Uint8Array {
-    return encoding.toUint8Array(this.encoder);
+    const e = this.encoder;
+    // One copy when everything fits the current buffer (the common, small-message case).
+    return e.bufs.length === 0 ? e.cbuf.slice(0, e.cpos) : encoding.toUint8Array(e);
+  }
+
+  /** Empties the writer (bytes and replica table) so a hot path can reuse its buffer. */
+  reset(): void {
+    this.encoder.cpos = 0;
+    this.encoder.bufs.length = 0;
+    this.replicas.clear();
   }
 }

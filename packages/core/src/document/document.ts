@@ -144,10 +144,10 @@ interface Member {
 
 interface Transaction {
   readonly origin: unknown;
-  writer: Writer | undefined;
+  /** Seq of the event, once the first mutation started it (0 before). */
   seq: number;
+  /** Members written so far, in order of first use. */
   table: MemberTable;
-  readonly members: Set<string>;
 }
 
 const MAX_REPLICA_ID = 256;
@@ -172,6 +172,8 @@ class DocumentImpl implements Document {
   private readonly pending: ChangeEvent[] = [];
   private notifying = false;
   private tx: Transaction | undefined;
+  /** Encodes local events; reused, since one event is encoded at a time. */
+  private readonly writer = new Writer();
 
   constructor(options: DocumentOptions) {
     if (typeof options !== 'object' || options === null)
@@ -289,19 +291,13 @@ class DocumentImpl implements Document {
 
   transact<T>(fn: () => T, origin?: unknown): T {
     if (this.tx !== undefined) return fn();
-    const tx: Transaction = {
-      origin,
-      writer: undefined,
-      seq: 0,
-      table: new MemberTable(),
-      members: new Set(),
-    };
+    const tx: Transaction = { origin, seq: 0, table: new MemberTable() };
     this.tx = tx;
     try {
       return fn();
     } finally {
       this.tx = undefined;
-      if (tx.writer !== undefined) this.commit(tx);
+      if (tx.seq !== 0) this.commit(tx);
     }
   }
 
@@ -309,13 +305,7 @@ class DocumentImpl implements Document {
     const tx = this.tx;
     if (tx === undefined) {
       // A mutation outside `transact` is an event of its own.
-      const own: Transaction = {
-        origin: undefined,
-        writer: undefined,
-        seq: 0,
-        table: new MemberTable(),
-        members: new Set(),
-      };
+      const own: Transaction = { origin: undefined, seq: 0, table: new MemberTable() };
       this.write(own, m, delta);
       this.commit(own);
       return;
@@ -325,25 +315,24 @@ class DocumentImpl implements Document {
 
   /** Appends one delta to the transaction's event, encoding it at once so later in-place changes cannot alter it. */
   private write(tx: Transaction, m: Member, delta: unknown): void {
-    let w = tx.writer;
-    if (w === undefined) {
-      w = new Writer();
+    const w = this.writer;
+    if (tx.seq === 0) {
+      w.reset();
       writeHeader(w, MessageKind.Update);
       w.uint(1);
       tx.seq = this.context.nextSeq(this.replica);
       const ts = this.hlc.now();
       writeEventStart(w, this.replica, tx.seq, ts.wall, ts.logical);
-      tx.writer = w;
     }
     tx.table.write(w, m.name, m.type);
     m.type.crdt.encode(w, delta);
-    tx.members.add(m.name);
   }
 
   private commit(tx: Transaction): void {
-    const w = tx.writer as Writer;
+    const w = this.writer;
     endEvent(w);
     const update = w.finish();
+    w.reset();
     const record = update.subarray(SINGLE_EVENT_PREFIX.byteLength);
     this.context.add(this.replica, tx.seq);
     this.logEvent(this.replica, tx.seq, record);
@@ -351,7 +340,7 @@ class DocumentImpl implements Document {
       update,
       local: true,
       origin: tx.origin,
-      members: [...tx.members],
+      members: tx.table.names,
       dots: [{ replica: this.replica, seq: tx.seq }],
       snapshot: false,
     });

@@ -1,4 +1,3 @@
-import * as encoding from 'lib0/encoding';
 import type { CrdtType } from '../crdt-type.ts';
 import type { Reader } from '../codec/reader.ts';
 import { Writer } from '../codec/writer.ts';
@@ -60,9 +59,8 @@ export function readMemberType(r: Reader, bytes: Uint8Array, start: number): Mem
   return cache.get(key) ?? create(key, spec);
 }
 
-/** Writes the member's spec (its cached encoding). */
+/** Writes the member's spec (its cached encoding; a few bytes). */
 export function writeMemberType(w: Writer, type: MemberType): void {
-  const bytes = new Uint8Array(type.key.length);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = type.key.charCodeAt(i);
-  encoding.writeUint8Array(w.encoder, bytes);
+  const key = type.key;
+  for (let i = 0; i < key.length; i++) w.byte(key.charCodeAt(i));
 }

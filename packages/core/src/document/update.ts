@@ -42,18 +42,30 @@ const MIN_EVENT_BYTES = 5;
  * 0 ends an event's delta list.
  */
 export class MemberTable {
-  private readonly indices = new Map<string, number>();
+  /** Names in order of first use; a short list is searched, a long one indexed. */
+  readonly names: string[] = [];
+  private index: Map<string, number> | undefined;
 
   write(w: Writer, name: string, type: MemberType): void {
-    const index = this.indices.get(name);
-    if (index !== undefined) {
-      w.uint(index + 1);
+    const i = this.indexOf(name);
+    if (i >= 0) {
+      w.uint(i + 1);
       return;
     }
-    this.indices.set(name, this.indices.size);
-    w.uint(this.indices.size);
+    this.names.push(name);
+    this.index?.set(name, this.names.length - 1);
+    w.uint(this.names.length);
     w.string(name);
     writeMemberType(w, type);
+  }
+
+  private indexOf(name: string): number {
+    if (this.index !== undefined) return this.index.get(name) ?? -1;
+    if (this.names.length > 16) {
+      this.index = new Map(this.names.map((n, i) => [n, i]));
+      return this.index.get(name) ?? -1;
+    }
+    return this.names.indexOf(name);
   }
 }
 

@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createDocument,
+  DecodeError,
+  decodeDigest,
+  DocumentArgumentError,
+  encodeDigest,
+  lww,
+  MemberTypeError,
+  mergeUpdates,
+  updateOrigins,
+  type ChangeEvent,
+} from '../../src/index.ts';
+
+const doc = (replica: string, extra: Parameters<typeof createDocument>[0]['log'] = undefined) =>
+  createDocument({ replica, name: 'tasks', ...(extra !== undefined && { log: extra }) });
+
+function recorder(d: ReturnType<typeof doc>): ChangeEvent[] {
+  const events: ChangeEvent[] = [];
+  d.on('change', (e) => events.push(e));
+  return events;
+}
+
+describe('local transactions', () => {
+  it('make one event per transaction and one per mutation outside a transaction', () => {
+    const a = doc('a');
+    const changes = recorder(a);
+    const set = a.orset<string>('agents');
+    a.transact(() => {
+      set.add('x');
+      set.add('y');
+      a.ormap('tasks', lww()).get('t1').set({ title: 'write' });
+    }, 'ui');
+    set.remove('x');
+    expect(changes.map((c) => c.dots)).toEqual([[{ replica: 'a', seq: 1 }], [{ replica: 'a', seq: 2 }]]);
+    expect(changes[0]!.origin).toBe('ui');
+    expect(changes[0]!.members).toEqual(['agents', 'tasks']);
+    expect(changes.every((c) => c.local && !c.snapshot)).toBe(true);
+    expect(a.digest().size).toBe(2);
+  });
+
+  it('nests transactions into the outer one and keeps mutations made before a throw', () => {
+    const a = doc('a');
+    const changes = recorder(a);
+    expect(() =>
+      a.transact(() => {
+        a.pncounter('n').increment(2);
+        a.transact(() => a.pncounter('n').increment(3));
+        throw new Error('stop');
+      }),
+    ).toThrow('stop');
+    expect(changes).toHaveLength(1);
+    const b = doc('b');
+    b.apply(changes[0]!.update);
+    expect(b.pncounter('n').value).toBe(5);
+  });
+
+  it('refuses a name already used by another type', () => {
+    const a = doc('a');
+    a.orset('x');
+    expect(() => a.lww('x')).toThrow(MemberTypeError);
+    expect(() => a.orset('')).toThrow(DocumentArgumentError);
+    expect(() => createDocument({ replica: '', name: 'n' })).toThrow(DocumentArgumentError);
+  });
+
+  it('calls listeners synchronously in registration order, queueing changes made by listeners', () => {
+    const a = doc('a');
+    const seen: string[] = [];
+    a.on('change', (e) => {
+      seen.push(`first:${e.dots[0]!.seq}`);
+      if (e.dots[0]!.seq === 1) a.pncounter('n').increment();
+    });
+    a.on('change', (e) => seen.push(`second:${e.dots[0]!.seq}`));
+    a.pncounter('n').increment();
+    expect(seen).toEqual(['first:1', 'second:1', 'first:2', 'second:2']);
+    const off = (): void => undefined;
+    a.on('change', off);
+    a.off('change', off);
+  });
+});
+
+describe('apply', () => {
+  it('reports new events, duplicates and changed members, and advances the clock', () => {
+    let now = 1000;
+    const a = createDocument({ replica: 'a', name: 'd', clock: () => now });
+    const updates = recorder(a);
+    a.orset('s').add(1);
+    a.lww('r').set('v');
+    now = 500; // b's physical clock is behind a's.
+    const b = createDocument({ replica: 'b', name: 'd', clock: () => now });
+    expect(b.apply(updates[0]!.update)).toEqual({ events: 1, duplicates: 0, members: ['s'] });
+    expect(b.apply(mergeUpdates(updates.map((u) => u.update)))).toEqual({
+      events: 1,
+      duplicates: 1,
+      members: ['r'],
+    });
+    expect(b.apply(updates[1]!.update)).toEqual({ events: 0, duplicates: 1, members: [] });
+    expect(b.hlc.now().wall).toBeGreaterThanOrEqual(1000);
+    expect(() => b.apply(encodeDigest(b.digest()))).toThrow(DecodeError);
+  });
+
+  it('keeps an element removed when the remove arrives before the add it observed', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const fromA = recorder(a);
+    const fromB = recorder(b);
+    a.orset<string>('s').add('x');
+    b.apply(fromA[0]!.update);
+    b.orset<string>('s').remove('x');
+    const c = doc('c');
+    c.apply(fromB.find((e) => e.local)!.update); // the remove first
+    expect(c.orset('s').has('x')).toBe(false);
+    c.apply(fromA[0]!.update);
+    expect(c.orset('s').has('x')).toBe(false);
+    expect(c.digest().equals(b.digest())).toBe(true);
+  });
+
+  it('merges events across a gap in the sequence and reports the gap in its digest', () => {
+    const a = doc('a');
+    const updates = recorder(a);
+    for (let i = 0; i < 5; i++) a.orset<number>('s').add(i);
+    const c = doc('c');
+    c.apply(updates[4]!.update);
+    c.apply(updates[2]!.update);
+    expect(c.orset<number>('s').values().sort()).toEqual([2, 4]);
+    const digest = decodeDigest(encodeDigest(c.digest()));
+    expect(digest.has('a', 5) && digest.has('a', 3) && !digest.has('a', 4)).toBe(true);
+    const changes = a.changesSince(digest);
+    expect(changes.covered).toBe(true);
+    if (changes.covered) expect(c.apply(changes.update)).toMatchObject({ events: 3, duplicates: 0 });
+    expect(c.orset<number>('s').values().sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('names the origins of an update', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const ua = recorder(a);
+    const ub = recorder(b);
+    a.gcounter('g').increment();
+    b.gcounter('g').increment();
+    expect(updateOrigins(mergeUpdates([ua[0]!.update, ub[0]!.update]))).toEqual(new Set(['a', 'b']));
+  });
+
+  it('rejects a message that redefines a known member as another type, changing nothing', () => {
+    const a = doc('a');
+    const updates = recorder(a);
+    a.orset('x').add(1);
+    const b = doc('b');
+    b.lww('x').set(2);
+    expect(() => b.apply(updates[0]!.update)).toThrow(DecodeError);
+    expect(b.lww('x').get()).toBe(2);
+  });
+});
+
+describe('anti-entropy', () => {
+  it('answers from the log while it covers the gap, and says not covered once truncated', () => {
+    const a = doc('a', { maxEvents: 3 });
+    const s = a.orset<number>('s');
+    for (let i = 0; i < 5; i++) s.add(i);
+    const b = doc('b');
+    expect(a.changesSince(b.digest())).toEqual({ covered: false });
+    for (const chunk of a.snapshot({ maxChunkBytes: 100 })) b.apply(chunk);
+    expect(b.orset<number>('s').size).toBe(5);
+    s.add(5);
+    const changes = a.changesSince(b.digest());
+    expect(changes.covered).toBe(true);
+    if (changes.covered) expect(b.apply(changes.update).events).toBe(1);
+    // b learnt a's older events from a snapshot, so its own log cannot serve them.
+    expect(b.changesSince(doc('c').digest())).toEqual({ covered: false });
+  });
+
+  it('shows a chunked snapshot only once every chunk arrived, in any order', () => {
+    const a = doc('a');
+    const s = a.orset<string>('s');
+    for (let i = 0; i < 40; i++) s.add(`element-${i}`);
+    const chunks = a.snapshot({ maxChunkBytes: 120 });
+    expect(chunks.length).toBeGreaterThan(3);
+    const b = doc('b');
+    const changes = recorder(b);
+    const order = [...chunks.keys()].reverse();
+    for (const [n, i] of order.entries()) {
+      const result = b.apply(chunks[i]!);
+      const last = n === order.length - 1;
+      expect(result.snapshotComplete).toBe(last);
+      expect(b.orset('s').size).toBe(last ? 40 : 0);
+      expect(b.digest().size).toBe(last ? 40 : 0);
+    }
+    expect(changes).toHaveLength(1);
+    expect(changes[0]!.snapshot).toBe(true);
+    // The change event carries the snapshot as one message, which restores the state elsewhere.
+    const c = doc('c');
+    expect(c.apply(changes[0]!.update)).toMatchObject({ snapshotComplete: true, events: 40 });
+    expect(c.orset('s').size).toBe(40);
+    expect(() => a.snapshot({ maxChunkBytes: 10 })).toThrow(DocumentArgumentError);
+  });
+
+  it('rejects a chunk set that does not assemble to the snapshot it names', () => {
+    const a = doc('a');
+    for (let i = 0; i < 20; i++) a.orset<number>('s').add(i);
+    const chunks = a.snapshot({ maxChunkBytes: 80 });
+    const bad = Uint8Array.from(chunks[1]!);
+    bad[bad.length - 1] ^= 0xff;
+    const b = doc('b');
+    for (const chunk of [chunks[0]!, ...chunks.slice(2)]) b.apply(chunk);
+    expect(() => b.apply(bad)).toThrow(DecodeError);
+    expect(b.orset('s').size).toBe(0);
+  });
+});
