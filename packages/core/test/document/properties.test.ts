@@ -9,18 +9,25 @@ import {
   type Document,
 } from '../../src/index.ts';
 import { chunkSnapshot, decodeSnapshotChunk } from '../../src/document/snapshot-chunks.ts';
-import { antiEntropy, fingerprint, newDoc, shuffled, snapshotOf, transact, txArb, view } from './harness.ts';
+import {
+  antiEntropy,
+  fingerprint,
+  newDoc,
+  shuffled,
+  snapshotOf,
+  transact,
+  txArb,
+  view,
+  type Op,
+} from './harness.ts';
 
 const RUNS = { numRuns: 60 };
 
 /** A document built by `txs` on replica `replica`, and the update messages it produced. */
 function built(
   replica: string,
-  txs: readonly (readonly Parameters<typeof transact>[1][])[] | never[] = [],
-): {
-  doc: Document;
-  updates: Uint8Array[];
-} {
+  txs: readonly (readonly Op[])[] = [],
+): { doc: Document; updates: Uint8Array[] } {
   const doc = newDoc(replica);
   const updates = txs.flatMap((tx) => transact(doc, tx));
   return { doc, updates };
@@ -224,7 +231,7 @@ describe('bad bytes', () => {
         (which, edits) => {
           const { doc } = seeded();
           const index = which % sources.length;
-          let bytes = Uint8Array.from(sources[index]!);
+          let bytes: Uint8Array = Uint8Array.from(sources[index]!);
           for (const [at, value, how] of edits) {
             const i = at % (bytes.length + 1);
             if (how === 'set' && i < bytes.length) bytes[i] = value;
