@@ -13,8 +13,8 @@ import type { Dot } from './dot.ts';
  */
 export class CausalContext {
   private readonly vector = new Map<ReplicaId, number>();
-  /** Seqs above `vector[r] + 1`; entries exist only while non-empty. */
-  private readonly cloud = new Map<ReplicaId, Set<number>>();
+  /** Seqs above `vector[r] + 1`; entries exist only while non-empty. Shared empty until first needed. */
+  private cloud: Map<ReplicaId, Set<number>> = NO_CLOUD;
 
   /** True when the context holds dot (replica, seq). */
   has(replica: ReplicaId, seq: number): boolean {
@@ -38,6 +38,7 @@ export class CausalContext {
     }
     let extra = this.cloud.get(replica);
     if (extra === undefined) {
+      if (this.cloud === NO_CLOUD) this.cloud = new Map();
       extra = new Set();
       this.cloud.set(replica, extra);
     }
@@ -135,6 +136,7 @@ export class CausalContext {
   clone(): CausalContext {
     const copy = new CausalContext();
     for (const [r, top] of this.vector) copy.vector.set(r, top);
+    if (this.cloud.size > 0) copy.cloud = new Map();
     for (const [r, extra] of this.cloud) copy.cloud.set(r, new Set(extra));
     return copy;
   }
@@ -197,12 +199,16 @@ export class CausalContext {
           extra.add(s);
           prev = s;
         }
+        if (ctx.cloud === NO_CLOUD) ctx.cloud = new Map();
         ctx.cloud.set(replica, extra);
       }
     }
     return ctx;
   }
 }
+
+/** The empty cloud every context starts with; never written to. */
+const NO_CLOUD: Map<ReplicaId, Set<number>> = new Map();
 
 function ascending(a: number, b: number): number {
   return a - b;
