@@ -8,11 +8,12 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
 import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
-import type { ReplicaId } from '@meshwork/core';
+import type { Document, ReplicaId } from '@meshwork/core';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { createAdmission } from './admission.ts';
 import { createAntiEntropy } from './anti-entropy.ts';
+import { coreRuntime } from './core-runtime.ts';
 import { documentTopic, startDocumentGossip, type DocumentGossip } from './document-gossip.ts';
 import { MeshConfigError, MeshStoppedError } from './errors.ts';
 import { loadOrCreateIdentity } from './identity.ts';
@@ -59,11 +60,13 @@ export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
  * `/meshwork/sync/1` anti-entropy on every new subscription and periodically;
  * admission by pre-shared key and allow-list; and its own redial loop.
  */
-export async function createMeshNode<Doc extends SyncedDocument = SyncedDocument>(
+export function createMeshNode(options?: MeshNodeOptions<Document>): Promise<MeshNode<Document>>;
+export function createMeshNode<Doc extends SyncedDocument>(
   options: MeshNodeOptions<Doc> & { runtime: DocumentRuntime<Doc> },
-): Promise<MeshNode<Doc>> {
+): Promise<MeshNode<Doc>>;
+export async function createMeshNode(options: MeshNodeOptions = {}): Promise<MeshNode> {
   const o = resolveOptions(options);
-  const runtime = options.runtime;
+  const runtime: DocumentRuntime = options.runtime ?? coreRuntime;
   const limits = o.limits;
   const metrics = createMeshMetrics();
   const privateKey: PrivateKey | undefined =
@@ -103,7 +106,7 @@ export async function createMeshNode<Doc extends SyncedDocument = SyncedDocument
   const pubsub: GossipSub = libp2p.services.pubsub;
   const replica = libp2p.peerId.toString();
 
-  const documents = new Map<string, Doc>();
+  const documents = new Map<string, SyncedDocument>();
   const gossip = new Map<string, DocumentGossip>();
   const ctx = {
     runtime,
@@ -157,7 +160,7 @@ export async function createMeshNode<Doc extends SyncedDocument = SyncedDocument
     if (stopped) throw new MeshStoppedError(what);
   };
 
-  const attach = (doc: Doc): Doc => {
+  const attach = (doc: SyncedDocument): SyncedDocument => {
     live('attach');
     if (!isDocumentName(doc.name)) {
       throw new MeshConfigError(

@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSwarmKey } from '../src/index.ts';
-import { startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
+import { getKey, setKey, startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 
 describe('admission', () => {
   const nodes: TestNode[] = [];
@@ -19,9 +19,9 @@ describe('admission', () => {
     await expect(stranger.dial(a.multiaddrs[0]!)).rejects.toThrow();
     await expect(open.dial(a.multiaddrs[0]!)).rejects.toThrow();
     expect(a.peers()).toEqual([friend.replica]);
-    friend.document('tasks').set('k', 'v');
+    setKey(friend.document('tasks'), 'k', 'v');
     const da = a.document('tasks');
-    await waitFor('synced inside the private network', () => da.get('k') === 'v');
+    await waitFor('synced inside the private network', () => getKey(da, 'k') === 'v');
   });
 
   it('a peer not on the allow-list is refused after the handshake', async () => {
