@@ -347,9 +347,13 @@ class DocumentImpl implements Document {
   }
 
   private logEvent(replica: ReplicaId, seq: number, record: Uint8Array): void {
-    const dropped = this.log.append({ replica, seq, record });
-    for (const d of dropped) this.unlogged.add(d.replica, d.seq);
+    this.log.append(replica, seq, record, this.forget);
   }
+
+  /** An event dropped from the log stays in the context; remember that the log can no longer serve it. */
+  private readonly forget = (replica: ReplicaId, seq: number): void => {
+    this.unlogged.add(replica, seq);
+  };
 
   private observeClock(wall: number, logical: number): void {
     try {
@@ -369,7 +373,9 @@ class DocumentImpl implements Document {
       throw new DocumentArgumentError('changesSince: digest must be a Digest');
     if (!digest.covers(this.unlogged)) return { covered: false };
     const records: Uint8Array[] = [];
-    for (const e of this.log) if (!digest.has(e.replica, e.seq)) records.push(e.record);
+    this.log.forEach((replica, seq, record) => {
+      if (!digest.has(replica, seq)) records.push(record());
+    });
     return { covered: true, update: updateFromRecords(records, this.limits) };
   }
 
@@ -419,7 +425,7 @@ class DocumentImpl implements Document {
         continue;
       }
       // The record is taken before the join, which may keep parts of the delta inside the state.
-      const record = events.length === 1 ? bytes.slice(firstEvent) : encodeRecord(e);
+      const record = events.length === 1 ? bytes.subarray(firstEvent) : encodeRecord(e);
       for (const d of e.deltas) {
         const m = this.memberFor(d.name, d.type);
         if (m.type.crdt.join(m.state, d.delta)) changed.add(d.name);
