@@ -158,9 +158,10 @@ export class CausalContext {
    * Deterministic encoding: replicas sorted; per replica the vector top, then
    * the cloud seqs ascending, each as the gap from the previous one.
    */
-  encode(w: Writer): void {
+  encode(w: Writer, flag = false): void {
     const replicas = this.replicas();
-    w.uint(replicas.length);
+    // The replica count shares its varint with one flag bit for the caller (see decodeFlagged).
+    w.uint(replicas.length * 2 + (flag ? 1 : 0));
     for (const replica of replicas) {
       w.replica(replica);
       const top = this.vector.get(replica) ?? 0;
@@ -177,8 +178,18 @@ export class CausalContext {
   }
 
   static decode(r: Reader): CausalContext {
+    const { ctx, flag } = CausalContext.decodeFlagged(r);
+    if (flag) throw new DecodeError('invalid', 'causal context: unexpected flag');
+    return ctx;
+  }
+
+  /** Decodes a context written with `encode(w, flag)`, returning the flag too. */
+  static decodeFlagged(r: Reader): { ctx: CausalContext; flag: boolean } {
     const ctx = new CausalContext();
-    const n = r.count('causal context replicas', 3);
+    const header = r.uint('causal context header');
+    const n = Math.floor(header / 2);
+    if (n > r.limits.maxEntries) throw new DecodeError('too-large', `causal context: ${n} replicas`);
+    if (n * 3 > r.remaining) throw new DecodeError('truncated', `causal context: ${n} replicas do not fit`);
     let last: ReplicaId | undefined;
     for (let i = 0; i < n; i++) {
       const replica = r.replica('causal context replica');
@@ -203,7 +214,7 @@ export class CausalContext {
         ctx.cloud.set(replica, extra);
       }
     }
-    return ctx;
+    return { ctx, flag: header % 2 === 1 };
   }
 }
 

@@ -5,6 +5,8 @@ import { CausalContext } from './causal-context.ts';
 import {
   checkDotsIn,
   cloneStore,
+  collectDots,
+  countDots,
   decodeStore,
   emptyStore,
   encodeStore,
@@ -34,17 +36,33 @@ export function causalType<S extends DotStore>(name: string, kind: StoreKind): C
       return state.ctx.join(delta.ctx) || changed;
     },
     encode(w: Writer, state) {
-      state.ctx.encode(w);
+      // A context made mostly of the store's own dots (a typical delta) is
+      // written without them: the decoder adds them back from the store.
+      const own = countDots(state.store);
+      if (state.ctx.size - own <= SMALL_REST) {
+        const live = new CausalContext();
+        collectDots(state.store, live);
+        const rest = new CausalContext();
+        for (const dot of state.ctx.dots())
+          if (!live.has(dot.replica, dot.seq)) rest.add(dot.replica, dot.seq);
+        rest.encode(w, true);
+      } else {
+        state.ctx.encode(w);
+      }
       encodeStore(kind, w, state.store);
     },
     decode(r: Reader) {
-      const ctx = CausalContext.decode(r);
+      const { ctx, flag: compact } = CausalContext.decodeFlagged(r);
       const store = decodeStore(kind, r) as S;
-      checkDotsIn(store, ctx);
+      if (compact) collectDots(store, ctx);
+      else checkDotsIn(store, ctx);
       return { store, ctx };
     },
   };
 }
+
+/** Most context dots outside the store for which the compact form is used. */
+const SMALL_REST = 8;
 
 export function cloneCausal<S extends DotStore>(state: Causal<S>): Causal<S> {
   return { store: cloneStore(state.store) as S, ctx: state.ctx.clone() };

@@ -87,6 +87,15 @@ export function isEmptyStore(s: DotStore): boolean {
   return true;
 }
 
+/** Number of dots held. */
+export function countDots(s: DotStore): number {
+  if (s instanceof DotSet) return s.dots.length;
+  if (s instanceof DotFun) return s.entries.length;
+  let n = 0;
+  for (const child of s.entries.values()) n += countDots(child);
+  return n;
+}
+
 /** Adds every dot in `s` to `into`. */
 export function collectDots(s: DotStore, into: CausalContext): void {
   if (s instanceof DotSet) for (const d of s.dots) into.add(d.replica, d.seq);
@@ -236,9 +245,9 @@ export function encodeStore(kind: StoreKind, w: Writer, s: DotStore): void {
     }
     case 'map': {
       const map = s as DotMap<DotStore>;
-      w.byte(map.partial ? 1 : 0);
       const keys = [...map.entries.keys()].sort();
-      w.uint(keys.length);
+      // One varint for the size and the partial flag.
+      w.uint(keys.length * 2 + (map.partial ? 1 : 0));
       for (const key of keys) {
         w.string(key);
         encodeStore(kind.value, w, map.entries.get(key) as DotStore);
@@ -263,10 +272,11 @@ export function decodeStore(kind: StoreKind, r: Reader): DotStore {
     }
     case 'map':
       return r.nested('dot map', () => {
-        const flag = r.byte('dot map flag');
-        if (flag > 1) throw new DecodeError('invalid', `dot map: flag ${flag}`);
-        const map = new DotMap<DotStore>(flag === 1);
-        const n = r.count('dot map size', 2);
+        const header = r.uint('dot map header');
+        const map = new DotMap<DotStore>(header % 2 === 1);
+        const n = Math.floor(header / 2);
+        if (n > r.limits.maxEntries) throw new DecodeError('too-large', `dot map: ${n} entries`);
+        if (n * 2 > r.remaining) throw new DecodeError('truncated', `dot map: ${n} entries do not fit`);
         let last: string | undefined;
         for (let i = 0; i < n; i++) {
           const key = r.string('dot map key');
@@ -305,48 +315,43 @@ function sortedByDot<T extends Dot>(dots: readonly T[]): T[] {
   );
 }
 
-/** Dots grouped by replica (sorted), seqs ascending as gaps: one dot costs ~3 bytes after its replica's first use. */
+/**
+ * Dots sorted by replica then seq: the count, then per dot its replica (an
+ * interned index) and its seq as the gap from the previous seq of the same
+ * replica. A lone dot costs about four bytes.
+ */
 function writeDots(w: Writer, dots: readonly Dot[]): void {
-  const sorted = sortedByDot(dots);
-  let groups = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    if (i === 0 || (sorted[i] as Dot).replica !== (sorted[i - 1] as Dot).replica) groups++;
-  }
-  w.uint(groups);
-  let i = 0;
-  while (i < sorted.length) {
-    const replica = (sorted[i] as Dot).replica;
-    let j = i;
-    while (j < sorted.length && (sorted[j] as Dot).replica === replica) j++;
-    w.replica(replica);
-    w.uint(j - i);
-    let prev = 0;
-    for (let k = i; k < j; k++) {
-      const seq = (sorted[k] as Dot).seq;
-      w.uint(seq - prev - 1);
-      prev = seq;
+  const sorted = dots.length > 1 ? sortedByDot(dots) : dots;
+  w.uint(sorted.length);
+  let replica: ReplicaId | undefined;
+  let prev = 0;
+  for (const dot of sorted) {
+    if (dot.replica !== replica) {
+      replica = dot.replica;
+      prev = 0;
     }
-    i = j;
+    w.replica(dot.replica);
+    w.uint(dot.seq - prev - 1);
+    prev = dot.seq;
   }
 }
 
 function readDots(r: Reader): Dot[] {
-  const groups = r.count('dot groups', 3);
+  const n = r.count('dots', 2);
   const out: Dot[] = [];
   let last: ReplicaId | undefined;
-  for (let g = 0; g < groups; g++) {
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
     const replica = r.replica('dot replica');
-    if (last !== undefined && replica <= last) throw new DecodeError('invalid', 'dots: replicas not sorted');
-    last = replica;
-    const n = r.count('dots', 1);
-    if (n === 0) throw new DecodeError('invalid', 'dots: empty replica group');
-    let prev = 0;
-    for (let k = 0; k < n; k++) {
-      const seq = prev + 1 + r.uint('dot seq gap');
-      if (!Number.isSafeInteger(seq)) throw new DecodeError('invalid', 'dots: seq overflow');
-      out.push({ replica, seq });
-      prev = seq;
+    if (replica !== last) {
+      if (last !== undefined && replica < last) throw new DecodeError('invalid', 'dots: replicas not sorted');
+      last = replica;
+      prev = 0;
     }
+    const seq = prev + 1 + r.uint('dot seq gap');
+    if (!Number.isSafeInteger(seq)) throw new DecodeError('invalid', 'dots: seq overflow');
+    out.push({ replica, seq });
+    prev = seq;
   }
   return out;
 }

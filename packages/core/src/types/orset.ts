@@ -75,6 +75,7 @@ export class ORSet<V extends Value = Value> {
   }
 
   has(v: V): boolean {
+    checkValue(v, 'ORSet.has');
     return this.state.store.entries.has(elementKey(v));
   }
 
