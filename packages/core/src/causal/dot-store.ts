@@ -12,9 +12,110 @@ import type { Dot } from './dot.ts';
  */
 export type DotStore = DotSet | DotFun<unknown> | DotMap<DotStore>;
 
-/** A set of dots: "this key is present because of these events". */
+/**
+ * A set of dots: "this key is present because of these events". Nearly
+ * always one dot, so the first is held inline (no Dot object, no array);
+ * further dots go to `rest`.
+ */
 export class DotSet {
-  readonly dots: Dot[] = [];
+  private first: ReplicaId | undefined;
+  private firstSeq: number;
+  private rest: Dot[] | undefined;
+
+  constructor(dots: readonly Dot[] = []) {
+    this.first = undefined;
+    this.firstSeq = 0;
+    this.rest = undefined;
+    for (const d of dots) this.add(d.replica, d.seq);
+  }
+
+  static of(replica: ReplicaId, seq: number): DotSet {
+    const s = new DotSet();
+    s.first = replica;
+    s.firstSeq = seq;
+    return s;
+  }
+
+  get size(): number {
+    return this.first === undefined ? 0 : 1 + (this.rest?.length ?? 0);
+  }
+
+  has(replica: ReplicaId, seq: number): boolean {
+    if (this.first === undefined) return false;
+    if (this.firstSeq === seq && this.first === replica) return true;
+    if (this.rest !== undefined)
+      for (const d of this.rest) if (d.seq === seq && d.replica === replica) return true;
+    return false;
+  }
+
+  /** Adds a dot the set does not hold. */
+  add(replica: ReplicaId, seq: number): void {
+    if (this.first === undefined) {
+      this.first = replica;
+      this.firstSeq = seq;
+    } else {
+      (this.rest ??= []).push({ replica, seq });
+    }
+  }
+
+  clear(): void {
+    this.first = undefined;
+    this.firstSeq = 0;
+    this.rest = undefined;
+  }
+
+  /** The dots, as a new array. */
+  get dots(): Dot[] {
+    if (this.first === undefined) return [];
+    const out: Dot[] = [{ replica: this.first, seq: this.firstSeq }];
+    if (this.rest !== undefined) out.push(...this.rest);
+    return out;
+  }
+
+  /** Adds every dot to `ctx`. */
+  addTo(ctx: CausalContext): void {
+    if (this.first === undefined) return;
+    ctx.add(this.first, this.firstSeq);
+    if (this.rest !== undefined) for (const d of this.rest) ctx.add(d.replica, d.seq);
+  }
+
+  /**
+   * The causal join of DotSets, in place: drops dots `dc` has seen that `d`
+   * no longer holds, takes dots of `d` that `sc` has not seen.
+   */
+  joinFrom(sc: CausalContext, d: DotSet, dc: CausalContext): boolean {
+    if (this.rest === undefined && d.rest === undefined) {
+      // One dot or none on each side: the common case, without allocating.
+      const mine = this.first;
+      const theirs = d.first;
+      const same = mine !== undefined && mine === theirs && this.firstSeq === d.firstSeq;
+      if (same) return false;
+      let changed = false;
+      if (mine !== undefined && dc.has(mine, this.firstSeq)) {
+        this.clear();
+        changed = true;
+      }
+      if (theirs !== undefined && !sc.has(theirs, d.firstSeq)) {
+        this.add(theirs, d.firstSeq);
+        changed = true;
+      }
+      return changed;
+    }
+    const before = this.dots;
+    const keep = before.filter((x) => !dc.has(x.replica, x.seq) || d.has(x.replica, x.seq));
+    let changed = keep.length !== before.length;
+    for (const x of d.dots) {
+      if (!sc.has(x.replica, x.seq) && !this.has(x.replica, x.seq)) {
+        keep.push(x);
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.clear();
+      for (const x of keep) this.add(x.replica, x.seq);
+    }
+    return changed;
+  }
 }
 
 /** One value per dot. Values are immutable: a dot names the write that made it. */
@@ -80,7 +181,7 @@ export function emptyStore(kind: StoreKind, partial = false): DotStore {
 
 /** True when the store holds no dot. */
 export function isEmptyStore(s: DotStore): boolean {
-  if (s instanceof DotSet) return s.dots.length === 0;
+  if (s instanceof DotSet) return s.size === 0;
   if (s instanceof DotFun) return s.entries.length === 0;
   if (!s.partial) return s.entries.size === 0;
   for (const child of s.entries.values()) if (!isEmptyStore(child)) return false;
@@ -89,7 +190,7 @@ export function isEmptyStore(s: DotStore): boolean {
 
 /** Number of dots held. */
 export function countDots(s: DotStore): number {
-  if (s instanceof DotSet) return s.dots.length;
+  if (s instanceof DotSet) return s.size;
   if (s instanceof DotFun) return s.entries.length;
   let n = 0;
   for (const child of s.entries.values()) n += countDots(child);
@@ -98,7 +199,7 @@ export function countDots(s: DotStore): number {
 
 /** Adds every dot in `s` to `into`. */
 export function collectDots(s: DotStore, into: CausalContext): void {
-  if (s instanceof DotSet) for (const d of s.dots) into.add(d.replica, d.seq);
+  if (s instanceof DotSet) s.addTo(into);
   else if (s instanceof DotFun) for (const e of s.entries) into.add(e.replica, e.seq);
   else for (const child of s.entries.values()) collectDots(child, into);
 }
@@ -120,34 +221,12 @@ export function joinStore(
 ): boolean {
   switch (kind.store) {
     case 'set':
-      return joinDotSet(s as DotSet, sc, d as DotSet, dc);
+      return (s as DotSet).joinFrom(sc, d as DotSet, dc);
     case 'fun':
       return joinDotFun(s as DotFun<unknown>, sc, d as DotFun<unknown>, dc);
     case 'map':
       return joinDotMap(kind.value, s as DotMap<DotStore>, sc, d as DotMap<DotStore>, dc);
   }
-}
-
-function joinDotSet(s: DotSet, sc: CausalContext, d: DotSet, dc: CausalContext): boolean {
-  const mine = s.dots;
-  const theirs = d.dots;
-  let changed = false;
-  // Drop dots the other side has seen and no longer holds.
-  for (let i = mine.length - 1; i >= 0; i--) {
-    const dot = mine[i] as Dot;
-    if (dc.has(dot.replica, dot.seq) && !holdsDot(theirs, dot)) {
-      mine.splice(i, 1);
-      changed = true;
-    }
-  }
-  // Take dots this side has not seen.
-  for (const dot of theirs) {
-    if (!sc.has(dot.replica, dot.seq) && !holdsDot(mine, dot)) {
-      mine.push(dot);
-      changed = true;
-    }
-  }
-  return changed;
 }
 
 function holdsDot(dots: readonly Dot[], dot: Dot): boolean {
@@ -217,11 +296,7 @@ function joinDotMap(
 
 /** A deep copy that shares only immutable dots and values. */
 export function cloneStore(s: DotStore): DotStore {
-  if (s instanceof DotSet) {
-    const copy = new DotSet();
-    copy.dots.push(...s.dots);
-    return copy;
-  }
+  if (s instanceof DotSet) return new DotSet(s.dots);
   if (s instanceof DotFun) {
     const copy = new DotFun<unknown>();
     copy.entries.push(...s.entries);
@@ -259,11 +334,8 @@ export function encodeStore(kind: StoreKind, w: Writer, s: DotStore): void {
 
 export function decodeStore(kind: StoreKind, r: Reader): DotStore {
   switch (kind.store) {
-    case 'set': {
-      const s = new DotSet();
-      s.dots.push(...readDots(r));
-      return s;
-    }
+    case 'set':
+      return new DotSet(readDots(r));
     case 'fun': {
       const s = new DotFun<unknown>();
       for (const dot of readDots(r))

@@ -19,22 +19,20 @@ export const orsetType = causalType<DotMap<DotSet>>('orset', orsetKind);
  * context so receivers drop them too.
  */
 export function orsetAdd(state: ORSetState, replica: ReplicaId, key: string): ORSetState {
-  const dot = state.ctx.nextDot(replica);
+  const seq = state.ctx.nextSeq(replica);
+  state.ctx.add(replica, seq);
   const ctx = new CausalContext();
-  ctx.add(dot.replica, dot.seq);
-  let dots = state.store.entries.get(key);
+  ctx.add(replica, seq);
+  const dots = state.store.entries.get(key);
   if (dots === undefined) {
-    dots = new DotSet();
-    state.store.entries.set(key, dots);
+    state.store.entries.set(key, DotSet.of(replica, seq));
   } else {
-    for (const d of dots.dots) ctx.add(d.replica, d.seq);
-    dots.dots.length = 0;
+    dots.addTo(ctx);
+    dots.clear();
+    dots.add(replica, seq);
   }
-  dots.dots.push(dot);
   const store = new DotMap<DotSet>(true);
-  const added = new DotSet();
-  added.dots.push(dot);
-  store.entries.set(key, added);
+  store.entries.set(key, DotSet.of(replica, seq));
   return { store, ctx };
 }
 
@@ -47,7 +45,7 @@ export function orsetRemove(state: ORSetState, key: string): ORSetState | undefi
   if (dots === undefined) return undefined;
   state.store.entries.delete(key);
   const ctx = new CausalContext();
-  for (const d of dots.dots) ctx.add(d.replica, d.seq);
+  dots.addTo(ctx);
   const store = new DotMap<DotSet>(true);
   store.entries.set(key, new DotSet());
   return { store, ctx };
