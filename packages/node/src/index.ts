@@ -1,7 +1,39 @@
+export { startDaemon, runDaemon, type Daemon } from './daemon.ts';
 export { ConfigError, configSchema, loadConfig, parseConfig } from './config.ts';
 export type { AgentConfig, ConfigFlags, NodeConfig, ResolvedConfig } from './config.ts';
 export { openStore } from './store.ts';
 export type { AttemptRecord, NodeStore, StoredSnapshot } from './store.ts';
 export { persistDocument, RESTORE_ORIGIN } from './persistence.ts';
 export type { DocumentPersistence, PersistableDocument } from './persistence.ts';
+export {
+  COORDINATION_DOCUMENT,
+  coordinationDocument,
+  documentCoordinationStore,
+  documentRuntime,
+} from './mesh-state.ts';
+export {
+  ApiError,
+  startApiServer,
+  type ApiServer,
+  type Json,
+  type LiveEvent,
+  type NodeApi,
+} from './http-server.ts';
+export {
+  submitTaskBody,
+  startWorkflowBody,
+  taskInput,
+  type SubmitTaskBody,
+  type StartWorkflowBody,
+} from './api-schema.ts';
+export { createMetrics, type MetricSources, type NodeMetrics, type TransportStats } from './metrics.ts';
+export {
+  ClientError,
+  createClient,
+  readDaemonInfo,
+  resolveTarget,
+  type DaemonInfo,
+  type NodeClient,
+} from './client.ts';
+export { runDemo, type DemoOptions } from './demo.ts';
 export * from './executors/index.ts';
