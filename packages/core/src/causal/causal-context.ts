@@ -116,9 +116,10 @@ export class CausalContext {
 
   /** Replicas with at least one dot, sorted. */
   replicas(): ReplicaId[] {
-    const all = new Set<ReplicaId>(this.vector.keys());
-    for (const r of this.cloud.keys()) all.add(r);
-    return [...all].sort();
+    const out = [...this.vector.keys()];
+    for (const r of this.cloud.keys()) if (!this.vector.has(r)) out.push(r);
+    if (out.length > 1) out.sort();
+    return out;
   }
 
   get isEmpty(): boolean {

@@ -39,13 +39,20 @@ export function causalType<S extends DotStore>(name: string, kind: StoreKind): C
       // A context made mostly of the store's own dots (a typical delta) is
       // written without them: the decoder adds them back from the store.
       const own = countDots(state.store);
-      if (state.ctx.size - own <= SMALL_REST) {
+      const rest = state.ctx.size - own;
+      if (rest === 0) {
+        // The context is exactly the store's dots (every store dot is in its context).
+        new CausalContext().encode(w, true);
+      } else if (own === 0 && rest <= SMALL_REST) {
+        state.ctx.encode(w, true);
+      } else if (rest <= SMALL_REST) {
         const live = new CausalContext();
         collectDots(state.store, live);
-        const rest = new CausalContext();
-        for (const dot of state.ctx.dots())
-          if (!live.has(dot.replica, dot.seq)) rest.add(dot.replica, dot.seq);
-        rest.encode(w, true);
+        const others = new CausalContext();
+        for (const dot of state.ctx.dots()) {
+          if (!live.has(dot.replica, dot.seq)) others.add(dot.replica, dot.seq);
+        }
+        others.encode(w, true);
       } else {
         state.ctx.encode(w);
       }

@@ -22,11 +22,11 @@ export class DotSet {
   private firstSeq: number;
   private rest: Dot[] | undefined;
 
-  constructor(dots: readonly Dot[] = []) {
+  constructor(dots?: readonly Dot[]) {
     this.first = undefined;
     this.firstSeq = 0;
     this.rest = undefined;
-    for (const d of dots) this.add(d.replica, d.seq);
+    if (dots !== undefined) for (const d of dots) this.add(d.replica, d.seq);
   }
 
   static of(replica: ReplicaId, seq: number): DotSet {
