@@ -416,9 +416,11 @@ class DocumentImpl implements Document {
     const { events, firstEvent } = decodeUpdate(bytes, readMemberType, this.checkMember, this.limits);
     // Everything is validated; from here on nothing throws before the listeners run.
     let duplicates = 0;
-    const changed = new Set<string>();
+    const members: string[] = [];
     const dots: Dot[] = [];
     const records: Uint8Array[] = [];
+    let wall = -1;
+    let logical = 0;
     for (const e of events) {
       if (this.context.has(e.replica, e.seq)) {
         duplicates++;
@@ -428,18 +430,23 @@ class DocumentImpl implements Document {
       const record = events.length === 1 ? bytes.subarray(firstEvent) : encodeRecord(e);
       for (const d of e.deltas) {
         const m = this.memberFor(d.name, d.type);
-        if (m.type.crdt.join(m.state, d.delta)) changed.add(d.name);
+        if (m.type.crdt.join(m.state, d.delta) && !members.includes(d.name)) members.push(d.name);
       }
       this.context.add(e.replica, e.seq);
       this.logEvent(e.replica, e.seq, record);
-      this.observeClock(e.wall, e.logical);
+      if (e.wall > wall || (e.wall === wall && e.logical > logical)) {
+        wall = e.wall;
+        logical = e.logical;
+      }
       dots.push({ replica: e.replica, seq: e.seq });
       records.push(record);
     }
-    const members = [...changed];
     if (dots.length > 0) {
-      const update = duplicates === 0 ? bytes : updateFromRecords(records, this.limits);
-      this.notify({ update, local: false, origin, members, dots, snapshot: false });
+      this.observeClock(wall, logical);
+      if (this.listeners.length > 0) {
+        const update = duplicates === 0 ? bytes : updateFromRecords(records, this.limits);
+        this.notify({ update, local: false, origin, members, dots, snapshot: false });
+      }
     }
     return { events: dots.length, duplicates, members };
   }

@@ -55,7 +55,8 @@ export function memberType(spec: TypeSpec): MemberType {
 /** Reads a spec at `start` of `bytes` through `r`; throws only DecodeError. */
 export function readMemberType(r: Reader, bytes: Uint8Array, start: number): MemberType {
   const spec = readSpec(r);
-  const key = keyOf(bytes.subarray(start, r.position));
+  let key = '';
+  for (let i = start; i < r.position; i++) key += String.fromCharCode(bytes[i] as number);
   return cache.get(key) ?? create(key, spec);
 }
 
