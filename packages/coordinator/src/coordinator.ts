@@ -20,7 +20,7 @@ import {
 } from './model.ts';
 import { createPhiDetector, type PhiOptions } from './phi.ts';
 import { noPools, type ResourcePools } from './resources.ts';
-import { effectivePriority, rankAgents, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
+import { rankAgents, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
 import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import type { CoordinationStore, RecordChange, RecordWrite } from './store.ts';
 import { createTaskIndex } from './task-index.ts';
@@ -101,6 +101,8 @@ export interface CoordinatorOptions {
   readonly phi?: Partial<PhiOptions>;
   /** Waiting this long adds one point of priority. */
   readonly agingMs?: number;
+  /** Least time between two scheduling passes (claims, starts, expiry checks). Default 10 ms. */
+  readonly tickMs?: number;
   readonly resources?: ResourcePools;
 }
 
@@ -155,6 +157,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const graceMs = options.lease?.graceMs ?? 500;
   const heartbeatMs = options.heartbeatMs ?? 250;
   const agingMs = options.agingMs ?? 60_000;
+  const tickMs = options.tickMs ?? 10;
   const pools = options.resources ?? noPools;
   const phi = createPhiDetector(options.phi);
   const delay = createDelayEstimator(settleOptions);
@@ -174,6 +177,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let stopped = false;
   let cancelTick: (() => void) | null = null;
   let tickAt = Infinity;
+  let lastTick = -Infinity;
   let cancelHeartbeat: (() => void) | null = null;
 
   const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
@@ -224,13 +228,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   // ---- scheduling ----------------------------------------------------------
 
+  /** Schedules the scheduling pass; passes are at least `tickMs` apart, so bursts of changes share one. */
   function schedule(inMs: number): void {
     if (stopped) return;
-    const at = clock.now() + Math.max(0, inMs);
+    const now = clock.now();
+    const at = Math.max(now + Math.max(0, inMs), lastTick + tickMs);
     if (at >= tickAt) return;
     cancelTick?.();
     tickAt = at;
-    cancelTick = clock.setTimer(tick, Math.max(0, inMs));
+    cancelTick = clock.setTimer(tick, at - now);
   }
 
   function tick(): void {
@@ -238,6 +244,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     tickAt = Infinity;
     if (stopped) return;
     const now = clock.now();
+    lastTick = now;
     const writes: RecordWrite[] = [];
     let wake = now + heartbeatMs;
     const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
@@ -325,13 +332,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const loadOf = (a: AgentId): number => index.load(a) + (extra.get(a) ?? 0);
     const hasRoom = (): boolean => [...local.values()].some((a) => loadOf(a.info.id) < a.info.capacity);
     const settleMs = delay.settleMs();
-    const specs = ids.map((id) => index.spec(id)!);
-    specs.sort(
-      (a, b) =>
-        effectivePriority(b, now, agingMs) - effectivePriority(a, now, agingMs) ||
-        a.submittedAt - b.submittedAt,
-    );
     const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
+    // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most urgent.
+    const freeSlots = agents.reduce((n, a) => n + Math.max(0, a.capacity - index.load(a.id)), 0);
+    // Priority with aging orders tasks like priority·agingMs − submittedAt, which does not change with time.
+    const urgency = (t: TaskSpec): number => t.priority * agingMs - t.submittedAt;
+    const specs = ids.map((id) => index.spec(id)!);
+    specs.sort((a, b) => urgency(b) - urgency(a) || (a.id < b.id ? -1 : 1));
+    specs.length = Math.min(specs.length, 2 * freeSlots + 16);
     for (const spec of specs) {
       if (!hasRoom()) break;
       if (!dependenciesSucceeded(spec)) continue;
@@ -361,7 +369,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const sinceKey = attemptKey(spec.id, epoch);
       const since = claimableSince.get(sinceKey) ?? now;
       claimableSince.set(sinceKey, since);
-      const allowedAt = since + rank * 2 * settleMs;
+      const allowedAt = since + rank * settleMs;
       if (now < allowedAt) {
         wakeAt(allowedAt);
         continue;

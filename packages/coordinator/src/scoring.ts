@@ -40,11 +40,9 @@ export interface Ranked {
 
 /** Agents best first: score, then rendezvous hash, then id. */
 export function rankAgents(task: TaskSpec, scored: readonly Ranked[]): Ranked[] {
-  return [...scored].sort((a, b) => {
-    if (a.score !== b.score) return b.score - a.score;
-    const d = rendezvous(task.id, b.agent.id) - rendezvous(task.id, a.agent.id);
-    return d !== 0 ? d : a.agent.id < b.agent.id ? -1 : 1;
-  });
+  const keyed = scored.map((r) => ({ r, h: rendezvous(task.id, r.agent.id) }));
+  keyed.sort((a, b) => b.r.score - a.r.score || b.h - a.h || (a.r.agent.id < b.r.agent.id ? -1 : 1));
+  return keyed.map((k) => k.r);
 }
 
 /** Priority plus one point per `agingMs` waited, so low-priority work cannot starve. */

@@ -12,15 +12,20 @@ export function firstClaim(claims: readonly Claim[]): Claim | null {
   return first;
 }
 
-/** Claims made later than the opening claim's settle window never win, so a decision never flips once made. */
+/**
+ * Claims made more than half a settle window after the opening claim never win. A candidate
+ * thus has a whole window (two p99 delivery delays) to reach everyone before the decision,
+ * so a decision does not flip once made, and late claims (a lower-ranked agent stepping in,
+ * a slow replica) cannot displace a winner that has already started.
+ */
 export function candidates(claims: readonly Claim[]): Claim[] {
   const first = firstClaim(claims);
   if (first === null) return [];
-  const closes = first.at + first.settleMs;
+  const closes = first.at + first.settleMs / 2;
   return claims.filter((c) => c.at <= closes);
 }
 
-/** Local time from which the winner may start: the window plus half of it again for late deliveries. */
+/** Local time from which the winner may start: the candidate window plus a whole settle window for delivery. */
 export function decisionTime(claims: readonly Claim[]): number | null {
   const first = firstClaim(claims);
   return first === null ? null : first.at + first.settleMs * 1.5;

@@ -1,0 +1,101 @@
+/**
+ * One Meshwork node of the coordinator bench, in its own process so that the suite can
+ * SIGKILL it: a libp2p mesh node, the coordination Document, a coordinator with two
+ * agents. Talks to the suite over IPC.
+ */
+import { createCoordinator, createDocumentStore } from '@meshwork/coordinator';
+import { createMeshNode } from '@meshwork/transport';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+export type Command =
+  | { readonly cmd: 'dial'; readonly addrs: string[] }
+  | { readonly cmd: 'submit'; readonly ids: string[]; readonly type: 'noop' | 'sleep' }
+  | { readonly cmd: 'agents' }
+  | { readonly cmd: 'exit' };
+
+export type Report =
+  | { readonly type: 'ready'; readonly addr: string; readonly replica: string }
+  | { readonly type: 'agents'; readonly alive: number }
+  | {
+      readonly type: 'starts';
+      readonly starts: [task: string, submittedAt: number, at: number, agent: string][];
+    }
+  | { readonly type: 'done'; readonly count: number };
+
+const index = Number(process.argv[2] ?? 0);
+const capacity = Number(process.argv[3] ?? 64);
+const send = (r: Report): void => void process.send!(r);
+
+const mesh = await createMeshNode({
+  syncIntervalMs: 2000,
+  batchMs: 2,
+  gossipHeartbeatMs: 200,
+  redial: { baseMs: 100, maxMs: 1000 },
+});
+const doc = mesh.document('coordination');
+const now = (): number => performance.timeOrigin + performance.now();
+const coord = createCoordinator({
+  store: createDocumentStore(doc),
+  presence: mesh.presence,
+  clock: {
+    now,
+    setTimer(fn, ms) {
+      const h = setTimeout(fn, ms);
+      return () => clearTimeout(h);
+    },
+  },
+});
+for (let a = 0; a < 2; a++) {
+  coord.registerAgent({
+    id: `node${index}-agent${a}`,
+    capabilities: ['noop', 'sleep'],
+    capacity,
+    handler: (task, ctx) =>
+      task.spec.type === 'noop'
+        ? null
+        : new Promise<null>((resolve, reject) => {
+            const h = setTimeout(() => resolve(null), 120_000);
+            ctx.signal.addEventListener('abort', () => {
+              clearTimeout(h);
+              reject(new Error('aborted'));
+            });
+          }),
+  });
+}
+
+let starts: [string, number, number, string][] = [];
+let done = 0;
+coord.events.on('start', (e) => starts.push([e.task, e.submittedAt, e.at, e.agent]));
+coord.events.on('attempt', () => done++);
+setInterval(() => {
+  if (starts.length > 0) {
+    send({ type: 'starts', starts });
+    starts = [];
+  }
+  send({ type: 'done', count: done });
+  if (process.env['COORD_BENCH_DEBUG'] !== undefined)
+    console.error(
+      `node${index} settle=${coord.settleMs()} done=${done} loop-p99=${(loopDelay.percentile(99) / 1e6).toFixed(0)}ms`,
+    );
+}, 50);
+
+process.on('message', (m: Command) => {
+  switch (m.cmd) {
+    case 'dial':
+      for (const a of m.addrs) void mesh.dial(a).catch(() => undefined);
+      return;
+    case 'submit':
+      for (const id of m.ids) coord.submit({ id, type: m.type, retry: { maxAttempts: 10 } });
+      return;
+    case 'exit':
+      process.exit(0);
+      return;
+    case 'agents':
+      send({ type: 'agents', alive: coord.agents().filter((a) => a.alive).length });
+      return;
+  }
+});
+send({ type: 'ready', addr: mesh.multiaddrs[0]!.toString(), replica: mesh.replica });

@@ -1,0 +1,154 @@
+/**
+ * `pnpm bench coordinator`: three Meshwork nodes, each its own process on the real libp2p
+ * transport over loopback, two agents per node, no-op tasks. Measures throughput, the
+ * time from submit to start, duplicate starts over 20,000 fault-free tasks, and failover
+ * when a node holding running tasks is SIGKILLed. Peers (BullMQ) join in a later suite.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Command, Report } from '../coordinator/mesh-node-process.ts';
+import type { Progress, Row, Suite } from '../report.ts';
+
+const NODES = 3;
+const TASKS = Number(process.env['COORD_BENCH_TASKS'] ?? 20_000);
+const WARMUP = 1_000;
+/** Tasks submitted but not yet finished, at most; the submitters keep this many in flight. */
+const IN_FLIGHT = 300;
+const CAPACITY = 64;
+const childPath = fileURLToPath(new URL('../coordinator/mesh-node-process.ts', import.meta.url));
+
+interface Node {
+  readonly child: ChildProcess;
+  addr: string;
+  done: number;
+  alive: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) {
+      console.error(`coordinator bench: timed out waiting for ${what}`);
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+export const suite: Suite = {
+  name: 'coordinator',
+  systems: ['meshwork'],
+  baseline: 'meshwork',
+  async run(progress: Progress): Promise<Row[]> {
+    const starts = new Map<string, { submittedAt: number; at: number; agent: string }[]>();
+    const now = (): number => performance.timeOrigin + performance.now();
+    const nodes: Node[] = [];
+    const send = (n: Node, c: Command): void => void n.child.send(c);
+    try {
+      progress.step('starting 3 mesh nodes');
+      for (let i = 0; i < NODES; i++) {
+        const child = fork(childPath, [String(i), String(CAPACITY)], {
+          execArgv: process.env['COORD_BENCH_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/coordprof'] : [],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
+        const node: Node = { child, addr: '', done: 0, alive: 0 };
+        child.on('message', (r: Report) => {
+          if (r.type === 'ready') node.addr = r.addr;
+          else if (r.type === 'agents') node.alive = r.alive;
+          else if (r.type === 'done') node.done = r.count;
+          else
+            for (const [task, submittedAt, at, agent] of r.starts)
+              starts.set(task, [...(starts.get(task) ?? []), { submittedAt, at, agent }]);
+        });
+        nodes.push(node);
+      }
+      await until('nodes to start', () => nodes.every((n) => n.addr !== ''), 60_000);
+      for (const n of nodes) send(n, { cmd: 'dial', addrs: nodes.filter((m) => m !== n).map((m) => m.addr) });
+      await until(
+        'every node to see all 6 agents alive',
+        () => {
+          for (const n of nodes) send(n, { cmd: 'agents' });
+          return nodes.every((n) => n.alive === NODES * 2);
+        },
+        60_000,
+      );
+
+      const completed = (): number => nodes.reduce((s, n) => s + n.done, 0);
+      const runTasks = async (prefix: string, count: number, label: string): Promise<number> => {
+        const base = completed();
+        let submitted = 0;
+        const started = now();
+        while (completed() - base < count) {
+          while (submitted < count && submitted - (completed() - base) < IN_FLIGHT) {
+            const batch = Math.min(100, count - submitted);
+            const ids = Array.from({ length: batch }, (_, i) => `${prefix}-${submitted + i}`);
+            send(nodes[((submitted / 100) % NODES) | 0]!, { cmd: 'submit', ids, type: 'noop' });
+            submitted += batch;
+          }
+          progress.step(`${label}: ${completed() - base}/${count} done`);
+          if (now() - started > 600_000) throw new Error(`${label} did not finish in 10 minutes`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return (now() - started) / 1000;
+      };
+      await runTasks('warm', WARMUP, 'warm-up');
+      const seconds = await runTasks('task', TASKS, 'no-op tasks');
+      await new Promise((r) => setTimeout(r, 500));
+      const latencies: number[] = [];
+      let duplicates = 0;
+      for (let i = 0; i < TASKS; i++) {
+        const s = starts.get(`task-${i}`) ?? [];
+        duplicates += Math.max(0, s.length - 1);
+        if (s.length > 0) latencies.push(Math.min(...s.map((x) => x.at)) - s[0]!.submittedAt);
+      }
+      latencies.sort((a, b) => a - b);
+
+      progress.step('failover: 6 long tasks, then SIGKILL a node holding some');
+      const fo = Array.from({ length: 6 }, (_, i) => `failover-${i}`);
+      send(nodes[0]!, { cmd: 'submit', ids: fo, type: 'sleep' });
+      await until('long tasks to start', () => fo.every((t) => starts.has(t)), 30_000);
+      const holder = (t: string): string => starts.get(t)![0]!.agent;
+      const victimIndex = [1, 2, 0].find((i) => fo.some((t) => holder(t).startsWith(`node${i}-`)))!;
+      const lost = fo.filter((t) => holder(t).startsWith(`node${victimIndex}-`));
+      const killedAt = now();
+      nodes[victimIndex]!.child.kill('SIGKILL');
+      const movedAll = await until(
+        'tasks of the killed node to run elsewhere',
+        () =>
+          lost.every((t) =>
+            starts.get(t)!.some((s) => s.at > killedAt && !s.agent.startsWith(`node${victimIndex}-`)),
+          ),
+        60_000,
+      );
+      const failoverMs = movedAll
+        ? Math.max(...lost.map((t) => starts.get(t)!.find((s) => s.at > killedAt)!.at)) - killedAt
+        : null;
+
+      const workload = 'noop-3-nodes';
+      const row = (metric: string, unit: string, better: 'higher' | 'lower', value: number | null): Row => ({
+        workload,
+        metric,
+        unit,
+        better,
+        values: { meshwork: value },
+      });
+      return [
+        row('tasks_per_s', 'tasks/s', 'higher', TASKS / seconds),
+        row('submit_to_start_p50_ms', 'ms', 'lower', percentile(latencies, 0.5)),
+        row('submit_to_start_p99_ms', 'ms', 'lower', percentile(latencies, 0.99)),
+        row('failover_ms', 'ms', 'lower', failoverMs),
+        row('duplicate_starts', 'starts', 'lower', duplicates),
+      ];
+    } finally {
+      for (const n of nodes)
+        if (n.child.exitCode === null && n.child.signalCode === null) send(n, { cmd: 'exit' });
+      await new Promise((r) => setTimeout(r, 500));
+      for (const n of nodes) n.child.kill('SIGKILL');
+    }
+  },
+};
