@@ -1,5 +1,5 @@
 import type { ReplicaId } from '../replica.ts';
-import type { Timestamp } from './timestamp.ts';
+import { compareTimestamps, type Timestamp } from './timestamp.ts';
 
 /** A remote timestamp ran further ahead of local physical time than the clock allows. */
 export class ClockDriftError extends Error {
@@ -80,6 +80,11 @@ export class HLC {
   /** The latest reading without advancing the clock. */
   peek(): Timestamp {
     return { wall: this.wall, logical: this.logical, replica: this.replica };
+  }
+
+  /** Orders timestamps: wall, then logical, then replica id. */
+  static compare(a: Timestamp, b: Timestamp): number {
+    return compareTimestamps(a, b);
   }
 
   private physical(): number {

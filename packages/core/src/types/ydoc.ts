@@ -10,8 +10,9 @@ const MERGE_ORIGIN = Symbol('meshwork merge');
 
 /**
  * A Yjs document as a CRDT state. A delta is a Yjs update, held as bytes
- * until a handle needs the live `Y.Doc`; joining is `Y.applyUpdate`, which,
- * like every join here, tolerates any order and repetition.
+ * (decoded or emitted deltas never build a document); joining applies it to
+ * the state's live `Y.Doc` with `Y.applyUpdate`, which, like every join here,
+ * tolerates any order and repetition.
  */
 export class YDocState {
   /** The live document, once materialized. */
@@ -50,19 +51,17 @@ export const ydocType: CrdtType<YDocState> = {
   join(state, delta) {
     const update = delta.doc !== undefined ? Y.encodeStateAsUpdate(delta.doc) : delta.pending;
     if (update === undefined) return false;
-    if (state.doc === undefined) {
-      state.pending = state.pending === undefined ? update : Y.mergeUpdates([state.pending, update]);
-      return true;
-    }
+    // Applying to the live document tells exactly whether anything was new.
+    const doc = state.materialize();
     let changed = false;
     const seen = (): void => {
       changed = true;
     };
-    state.doc.on('update', seen);
+    doc.on('update', seen);
     try {
-      Y.applyUpdate(state.doc, update, MERGE_ORIGIN);
+      Y.applyUpdate(doc, update, MERGE_ORIGIN);
     } finally {
-      state.doc.off('update', seen);
+      doc.off('update', seen);
     }
     return changed;
   },
