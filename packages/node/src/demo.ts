@@ -232,12 +232,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   try {
     out(`meshwork demo: starting a 3-node mesh on 127.0.0.1 (data in ${dir})`);
     nodes.push(await startNode('node-1', dir, ports[0]!, []));
-    const seed = nodes[0]!.info.multiaddrs;
-    const [n2, n3] = await Promise.all([
-      startNode('node-2', dir, ports[1]!, seed),
-      startNode('node-3', dir, ports[2]!, seed),
-    ]);
-    nodes.push(n2, n3);
+    // Each node bootstraps to all earlier ones, so the three form a full mesh.
+    nodes.push(await startNode('node-2', dir, ports[1]!, nodes[0]!.info.multiaddrs));
+    nodes.push(
+      await startNode(
+        'node-3',
+        dir,
+        ports[2]!,
+        nodes.flatMap((n) => n.info.multiaddrs),
+      ),
+    );
     const first = nodes[0]!;
     const agents = await until('all agents to be seen by node-1', 60_000, async () => {
       const list = await first.client.get<AgentInfo[]>('/v1/agents');
@@ -264,6 +268,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
 
     const seen = new Map<string, string>();
+    const fanOutSteps = new Set(textStatsTemplate.steps.filter((st) => 'forEach' in st).map((st) => st.id));
     const deadline = Date.now() + options.timeoutMs;
     let final: WorkflowInfo | undefined;
     let tasks: TaskInfo[] = [];
@@ -272,7 +277,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       tasks = await Promise.all(current.tasks.map((id) => first.client.get<TaskInfo>(`/v1/tasks/${id}`)));
       for (const t of tasks) {
         const where = t.agent !== null ? ` on ${t.agent}@${nodeOfAgent.get(t.agent) ?? '?'}` : '';
-        const label = `${t.workflow?.step ?? t.id}${t.workflow && t.workflow.iteration !== '' && t.workflow.iteration !== '0' ? `[${t.workflow.iteration}]` : ''}`;
+        const step = t.workflow?.step ?? t.id;
+        const label = fanOutSteps.has(step) ? `${step}[${t.workflow?.iteration ?? ''}]` : step;
         const line = `  ${label.padEnd(14)} ${t.status.padEnd(9)}${where}${t.error ? `  (${t.error})` : ''}`;
         if (seen.get(t.id) !== line) {
           seen.set(t.id, line);
