@@ -11,7 +11,11 @@ export interface DocumentGossipOptions {
   readonly metrics: MeshMetricsRecorder;
   /** Largest gossip message published or accepted, in bytes. */
   readonly maxMessageBytes: number;
-  /** How long local events wait to be batched into one message. */
+  /**
+   * Least time between two gossip messages of this Document. The first local
+   * event after a quiet spell goes out at once (with the events of the same
+   * tick); events during a busy spell wait and go out together.
+   */
   readonly batchMs: number;
   /** A batch is published as soon as it holds this many bytes. */
   readonly batchMaxBytes: number;
@@ -28,8 +32,9 @@ export interface DocumentGossip {
 }
 
 /**
- * Eager push of one Document: local events are batched for `batchMs` (bounded
- * in bytes), merged into one update and published, signed, on the
+ * Eager push of one Document: local events are batched (Nagle-like: at once
+ * when quiet, every `batchMs` when busy; bounded in bytes), merged into one
+ * update and published, signed, on the
  * Document's topic. Received messages are validated — signed, within the size
  * cap, decodable, every event's origin the signer — applied, and only then
  * forwarded by gossipsub.
@@ -39,6 +44,8 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let timer: NodeJS.Timeout | undefined;
+  let scheduled = false;
+  let lastFlush = -Infinity;
 
   const reject = (peer: PeerId, reason: RejectReason, detail: string): TopicValidatorResult => {
     o.metrics.record({ type: 'rejected', protocol: 'gossip', reason, peer: peer.toString(), detail });
@@ -83,7 +90,9 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
   const flush = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
+    scheduled = false;
     if (pending.length === 0) return;
+    lastFlush = performance.now();
     const batch = pending.length === 1 ? (pending[0] as Uint8Array) : o.runtime.mergeUpdates(pending);
     pending = [];
     pendingBytes = 0;
@@ -101,8 +110,12 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
     if (!change.local) return; // Remote events travel on from their origin, not from us.
     pending.push(change.update);
     pendingBytes += change.update.byteLength;
-    if (pendingBytes >= o.batchMaxBytes) flush();
-    else timer ??= setTimeout(flush, o.batchMs);
+    if (pendingBytes >= o.batchMaxBytes) return flush();
+    if (scheduled) return;
+    scheduled = true;
+    const wait = lastFlush + o.batchMs - performance.now();
+    if (wait > 0) timer = setTimeout(flush, wait);
+    else queueMicrotask(flush);
   };
 
   o.pubsub.topicValidators.set(topic, validate);

@@ -1,4 +1,4 @@
-export { createMeshNode, type MeshNode } from './mesh-node.ts';
+export { createMeshNode, type MeshLibp2p, type MeshNode } from './mesh-node.ts';
 export { coreRuntime } from './core-runtime.ts';
 export { defaultLimits, type MeshLimits, type MeshNodeOptions } from './options.ts';
 export type {

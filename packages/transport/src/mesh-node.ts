@@ -3,6 +3,8 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
+import type { Identify } from '@libp2p/identify';
+import type { Ping } from '@libp2p/ping';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
@@ -24,6 +26,8 @@ import { createRedialer } from './redial.ts';
 import { isDocumentName, SYNC_PROTOCOL } from './sync-frames.ts';
 import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
+export type MeshLibp2p = Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
+
 export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
   readonly peerId: PeerId;
   /** This node's replica id: its peer id as a string. */
@@ -32,8 +36,8 @@ export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
   readonly multiaddrs: Multiaddr[];
   readonly presence: MeshPresence;
   readonly metrics: MeshMetrics;
-  /** The underlying libp2p node, for diagnostics. */
-  readonly libp2p: Libp2p;
+  /** The underlying libp2p node, for diagnostics and for protocols of your own beside Meshwork's. */
+  readonly libp2p: MeshLibp2p;
   /** Opens (or returns the open) Document `name`, replica = this node, and syncs it. */
   document(name: string): Doc;
   /** Syncs a Document created elsewhere (e.g. restored from disk); its replica must be this node. */
@@ -139,10 +143,12 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
   const docTopics = new Set<string>();
   pubsub.addEventListener('subscription-change', (evt) => {
     // A peer now listens to a Document we have: anything gossiped before it
-    // subscribed missed it, so a round follows. The small random delay lets the
-    // peer's own request (same trigger, other side) usually win and cover both.
+    // subscribed missed it, so a round follows. Both sides see this; the one
+    // with the lower id starts at once, and the other's later request is
+    // dropped when that round covers it.
     const joined = evt.detail.subscriptions.some((s) => s.subscribe && docTopics.has(s.topic));
-    if (joined) antiEntropy.request(evt.detail.peerId.toString(), 20 + Math.random() * 80);
+    const peer = evt.detail.peerId.toString();
+    if (joined) antiEntropy.request(peer, replica < peer ? 0 : 100 + Math.random() * 100);
   });
   const countPeers = (): void => metrics.record({ type: 'peers', connected: libp2p.getPeers().length });
   libp2p.addEventListener('peer:connect', (evt) => {
