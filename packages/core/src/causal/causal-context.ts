@@ -23,10 +23,6 @@ export class CausalContext {
     return extra !== undefined && extra.has(seq);
   }
 
-  hasDot(dot: Dot): boolean {
-    return this.has(dot.replica, dot.seq);
-  }
-
   /** Adds one dot. Returns true when it was new. */
   add(replica: ReplicaId, seq: number): boolean {
     const top = this.vector.get(replica) ?? 0;

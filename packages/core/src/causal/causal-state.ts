@@ -4,7 +4,6 @@ import type { Writer } from '../codec/writer.ts';
 import { CausalContext } from './causal-context.ts';
 import {
   checkDotsIn,
-  cloneStore,
   collectDots,
   countDots,
   decodeStore,
@@ -70,7 +69,3 @@ export function causalType<S extends DotStore>(name: string, kind: StoreKind): C
 
 /** Most context dots outside the store for which the compact form is used. */
 const SMALL_REST = 8;
-
-export function cloneCausal<S extends DotStore>(state: Causal<S>): Causal<S> {
-  return { store: cloneStore(state.store) as S, ctx: state.ctx.clone() };
-}

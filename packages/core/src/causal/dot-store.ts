@@ -3,7 +3,7 @@ import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import type { ReplicaId } from '../replica.ts';
 import type { CausalContext } from './causal-context.ts';
-import type { Dot } from './dot.ts';
+import { compareDots, type Dot } from './dot.ts';
 
 /**
  * Dot stores (Almeida, Shoker & Baquero 2018, §6). Paired with a causal
@@ -294,19 +294,6 @@ function joinDotMap(
   return changed;
 }
 
-/** A deep copy that shares only immutable dots and values. */
-export function cloneStore(s: DotStore): DotStore {
-  if (s instanceof DotSet) return new DotSet(s.dots);
-  if (s instanceof DotFun) {
-    const copy = new DotFun<unknown>();
-    copy.entries.push(...s.entries);
-    return copy;
-  }
-  const copy = new DotMap<DotStore>(s.partial);
-  for (const [key, child] of s.entries) copy.entries.set(key, cloneStore(child));
-  return copy;
-}
-
 /** Deterministic encoding: dots sorted by replica then seq, map keys sorted. */
 export function encodeStore(kind: StoreKind, w: Writer, s: DotStore): void {
   switch (kind.store) {
@@ -382,9 +369,7 @@ function notInContext(d: Dot): DecodeError {
 }
 
 function sortedByDot<T extends Dot>(dots: readonly T[]): T[] {
-  return [...dots].sort((a, b) =>
-    a.replica !== b.replica ? (a.replica < b.replica ? -1 : 1) : a.seq - b.seq,
-  );
+  return [...dots].sort(compareDots);
 }
 
 /**

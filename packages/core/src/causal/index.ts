@@ -1,5 +1,5 @@
 export { CausalContext } from './causal-context.ts';
-export { causalType, cloneCausal, type Causal } from './causal-state.ts';
+export { causalType, type Causal } from './causal-state.ts';
 export { compareDots, type Dot } from './dot.ts';
 export {
   DotFun,

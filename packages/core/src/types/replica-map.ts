@@ -48,7 +48,3 @@ export function readCounts(r: Reader, what: string): ReplicaCounts {
   }
   return counts;
 }
-
-export function cloneCounts(counts: ReplicaCounts): ReplicaCounts {
-  return new Map(counts);
-}
