@@ -3,7 +3,7 @@
  * SIGKILL it: a libp2p mesh node, the coordination Document, a coordinator with two
  * agents. Talks to the suite over IPC.
  */
-import { createCoordinator, createDocumentStore } from '@meshwork/coordinator';
+import { createCoordinator } from '@meshwork/coordinator';
 import { createMeshNode } from '@meshwork/transport';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -38,7 +38,7 @@ const mesh = await createMeshNode({
 const doc = mesh.document('coordination');
 const now = (): number => performance.timeOrigin + performance.now();
 const coord = createCoordinator({
-  store: createDocumentStore(doc),
+  document: doc,
   presence: mesh.presence,
   clock: {
     now,

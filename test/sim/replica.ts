@@ -16,6 +16,8 @@ export type Payload = Uint8Array | StoreDelta | string;
  */
 export interface SyncedState {
   readonly store: CoordinationStore;
+  /** The Document below the store, when there is one. */
+  readonly document: Document | null;
   onLocal(listener: (msg: Payload) => void): void;
   /** Merges a message; true when it brought anything new. */
   merge(msg: Payload): boolean;
@@ -39,6 +41,7 @@ export function createSyncedState(backend: Backend, replica: string, now: () => 
 function memoryState(mem: MemoryStore, now: () => number): SyncedState {
   return {
     store: mem,
+    document: null,
     onLocal: (l) => void mem.onDelta(l),
     merge: (msg) => mem.merge(msg as StoreDelta) > 0,
     digest: () => mem.digest(),
@@ -56,6 +59,7 @@ function documentState(doc: Document, now: () => number): SyncedState {
   const store = createDocumentStore(doc);
   return {
     store,
+    document: doc,
     onLocal(listener) {
       doc.on('change', (e) => {
         if (e.local) listener(e.update);

@@ -79,7 +79,7 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
   const boot = (id: string): void => {
     const node = net.node(id);
     const coord = createCoordinator({
-      store: node.state.store,
+      ...(node.state.document === null ? { store: node.state.store } : { document: node.state.document }),
       presence: node.presence,
       clock: node.clock,
       settle: { minMs: 10, initialMs: 50 },

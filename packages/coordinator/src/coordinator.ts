@@ -1,4 +1,4 @@
-import type { PresenceChannel, ReplicaId, Value } from '@meshwork/core';
+import type { Document, PresenceChannel, ReplicaId, Value } from '@meshwork/core';
 import { isValue } from '@meshwork/core';
 import { systemClock, type Clock } from './clock.ts';
 import { createDelayEstimator, defaultSettle, type SettleOptions } from './delay.ts';
@@ -19,7 +19,10 @@ import {
   type TaskSpec,
 } from './model.ts';
 import { createPhiDetector, type PhiOptions } from './phi.ts';
-import { noPools, type ResourcePools } from './resources.ts';
+import { createDocumentPools } from './document-pools.ts';
+import { createDocumentStore } from './document-store.ts';
+import { createDocumentHistory, type AgentHistory } from './history.ts';
+import { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
 import { rankAgents, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
 import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import type { CoordinationStore, RecordChange, RecordWrite } from './store.ts';
@@ -90,8 +93,14 @@ export interface AttemptRow {
 }
 
 export interface CoordinatorOptions {
-  /** Shared state, synced by whatever transport the caller uses. */
-  readonly store: CoordinationStore;
+  /**
+   * The shared Document, synced by whatever transport the caller uses. Tasks live in it as
+   * records (see createDocumentStore), resource pools as BoundedCounters, agent history in
+   * a TimeSeries. Give either `document` or `store`.
+   */
+  readonly document?: Document;
+  /** Shared state other than a Document (e.g. createMemoryStore for one process). */
+  readonly store?: CoordinationStore;
   readonly presence: PresenceChannel;
   readonly clock?: Clock;
   readonly settle?: Partial<SettleOptions>;
@@ -103,13 +112,17 @@ export interface CoordinatorOptions {
   readonly agingMs?: number;
   /** Least time between two scheduling passes (claims, starts, expiry checks). Default 10 ms. */
   readonly tickMs?: number;
+  /** Default: BoundedCounter pools in `document`, or none. */
   readonly resources?: ResourcePools;
+  /** Default: a TimeSeries in `document`, or the recorded attempts. */
+  readonly history?: AgentHistory;
 }
 
 export interface Coordinator {
   readonly replica: ReplicaId;
   readonly events: Emitter<CoordinatorEvents>;
   readonly workflows: Workflows;
+  readonly pools: ResourcePools;
   registerAgent(registration: AgentRegistration): { readonly id: AgentId; unregister(): void };
   submit(task: SubmitInput): TaskId;
   get(id: TaskId): TaskView | null;
@@ -146,10 +159,16 @@ function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
+function documentStore(document: Document | undefined): CoordinationStore {
+  if (document === undefined) throw invalid('options.document', 'a Document (or a store) is required');
+  return createDocumentStore(document);
+}
+
 export function createCoordinator(options: CoordinatorOptions): Coordinator {
-  const { store, presence } = options;
-  if (store === undefined || presence === undefined)
-    throw invalid('options', 'store and presence are required');
+  if (typeof options !== 'object' || options === null) throw invalid('options', 'must be an object');
+  const { document, presence } = options;
+  const store: CoordinationStore = options.store ?? documentStore(document);
+  if (presence === undefined) throw invalid('options.presence', 'a PresenceChannel is required');
   const clock = options.clock ?? systemClock;
   const replica = store.replica;
   const settleOptions = { ...defaultSettle, ...options.settle };
@@ -158,7 +177,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const heartbeatMs = options.heartbeatMs ?? 250;
   const agingMs = options.agingMs ?? 60_000;
   const tickMs = options.tickMs ?? 10;
-  const pools = options.resources ?? noPools;
+  const pools = options.resources ?? (document === undefined ? noPools : createDocumentPools(document));
+  const history = options.history ?? (document === undefined ? undefined : createDocumentHistory(document));
+  const statsOf = (agent: AgentId, now: number): AgentStats =>
+    history?.stats(agent, now) ?? index.stats(agent);
   const phi = createPhiDetector(options.phi);
   const delay = createDelayEstimator(settleOptions);
   const index = createTaskIndex(store);
@@ -222,7 +244,19 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const unsubscribeStore = store.onChange(onChanges);
   const unsubscribePresence = presence.onPresence((peer, state) => {
     if (state === null) phi.forget(peer);
-    else phi.heartbeat(peer, clock.now());
+    else {
+      phi.heartbeat(peer, clock.now());
+      const wants = state['wants'];
+      if (
+        pools.grant !== undefined &&
+        typeof wants === 'object' &&
+        wants !== null &&
+        !Array.isArray(wants) &&
+        Object.keys(wants).length > 0
+      ) {
+        pools.grant(peer, wants as ResourceNeeds);
+      }
+    }
     schedule(0);
   });
 
@@ -359,7 +393,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         });
         if (why !== null) continue;
         anyLocal ||= isLocal;
-        scored.push({ agent, score: scoreAgent(spec, agent, load, index.stats(agent.id)) });
+        scored.push({ agent, score: scoreAgent(spec, agent, load, statsOf(agent.id, now)) });
       }
       if (!anyLocal) continue;
       const ranked = rankAgents(spec, scored);
@@ -502,7 +536,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         error,
         retryable,
       };
-      if (!stopped) store.write([{ kind: 'end', key: `${key}|${a.agent}`, value: { ...record } }]);
+      if (!stopped) {
+        store.write([{ kind: 'end', key: `${key}|${a.agent}`, value: { ...record } }]);
+        history?.record(record);
+      }
     }
     events.emit('attempt', {
       task: a.task,
@@ -524,7 +561,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (stopped) return;
     const load: Record<string, number> = {};
     for (const id of local.keys()) load[id] = index.load(id);
-    presence.publish({ at: clock.now(), load });
+    presence.publish({ at: clock.now(), load, wants: pools.wants?.() ?? {} });
     cancelHeartbeat = clock.setTimer(heartbeat, heartbeatMs);
   }
   heartbeat();
@@ -558,6 +595,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     replica,
     events,
     workflows: workflowsApi,
+    pools,
     registerAgent(reg) {
       assertRunning();
       if (typeof reg !== 'object' || reg === null) throw invalid('agent', 'must be an object');
@@ -658,7 +696,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         ...a,
         alive: !a.retired && nodeAlive(a.node, now),
         load: index.load(a.id),
-        stats: index.stats(a.id),
+        stats: statsOf(a.id, now),
       }));
     },
     settleMs: () => delay.settleMs(),

@@ -23,7 +23,9 @@ export {
 } from './memory-store.ts';
 export type * from './model.ts';
 export { createPhiDetector, defaultPhiOptions, type PhiDetector, type PhiOptions } from './phi.ts';
-export { noPools, type ResourcePools } from './resources.ts';
+export { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
+export { createDocumentPools, type DocumentPools } from './document-pools.ts';
+export { createDocumentHistory, type AgentHistory } from './history.ts';
 export { backoffDelay, defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
 export { effectivePriority, rankAgents, rendezvous, scoreAgent, type AgentStats } from './scoring.ts';
 export { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';

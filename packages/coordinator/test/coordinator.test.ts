@@ -8,11 +8,12 @@ import {
   createCoordinator,
   PermanentTaskError,
   type Coordinator,
+  type DocumentPools,
   type TaskContext,
 } from '../src/index.ts';
 
 /** A small mesh on virtual time: `nodes` coordinators over the simulated network. */
-function mesh(nodes = 1) {
+function mesh(nodes = 1, backend: 'memory' | 'document' = 'memory') {
   const sched = createScheduler();
   const net = createSimNetwork({
     rng: createRng(7),
@@ -20,6 +21,7 @@ function mesh(nodes = 1) {
     after: (ms, fn) => void sched.at(sched.now() + ms, fn),
     nodeClock: (skew) => sched.nodeClock(skew),
     antiEntropyMs: 300,
+    backend,
   });
   net.setFaults(healthy);
   const coords: Coordinator[] = [];
@@ -27,7 +29,7 @@ function mesh(nodes = 1) {
     const node = net.addNode(`n${i}`);
     coords.push(
       createCoordinator({
-        store: node.state.store,
+        ...(node.state.document === null ? { store: node.state.store } : { document: node.state.document }),
         presence: node.presence,
         clock: node.clock,
         lease: { durationMs: 2000, graceMs: 200 },
@@ -265,6 +267,55 @@ describe('coordinator', () => {
     expect(agents.map((a) => a.id).sort()).toEqual(['w0', 'w1']);
     expect(agents.every((a) => a.alive)).toBe(true);
     expect(agents.reduce((s, a) => s + a.stats.successes, 0)).toBe(4);
+  });
+
+  it('runs resource-bound tasks only where the pool right can be taken, moving rights on demand', async () => {
+    const { coords, net, sched, run } = mesh(3, 'document');
+    const pools = coords[0]!.pools as DocumentPools;
+    pools.add('gpu', 1);
+    let running = 0;
+    let most = 0;
+    const ran: string[] = [];
+    coords.slice(1).forEach((c, i) =>
+      c.registerAgent({
+        id: `gpu-agent-${i}`,
+        capabilities: ['render'],
+        capacity: 2,
+        handler: async () => {
+          most = Math.max(most, ++running);
+          ran.push(`n${i + 1}`);
+          await new Promise<void>((resolve) => net.node(`n${i + 1}`).clock.setTimer(resolve, 300));
+          running--;
+        },
+      }),
+    );
+    const ids = Array.from({ length: 4 }, () => coords[0]!.submit({ type: 'render', resources: { gpu: 1 } }));
+    const values: number[] = [];
+    for (let t = 0; t < 100; t++) {
+      await run(100);
+      values.push(...coords.map((c) => (c.pools as DocumentPools).value('gpu')));
+    }
+    expect(ids.map((id) => coords[0]!.get(id)!.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(most).toBe(1);
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
+    expect(coords.map((c) => (c.pools as DocumentPools).value('gpu'))).toEqual([1, 1, 1]);
+    expect(pools.rights('gpu')).toBeLessThan(1);
+    void sched;
+  });
+
+  it('keeps agent history in a TimeSeries and ranks by it', async () => {
+    const { coords, run } = mesh(2, 'document');
+    coords.forEach((c, i) => c.registerAgent({ id: `h${i}`, capabilities: ['job'], handler: () => null }));
+    for (let i = 0; i < 6; i++) coords[0]!.submit({ type: 'job' });
+    await run(3000);
+    const stats = coords[1]!.agents().map((a) => a.stats);
+    expect(stats.reduce((n, s) => n + s.successes, 0)).toBe(6);
+    expect(stats.every((s) => s.failures === 0)).toBe(true);
   });
 
   it('rejects bad input with typed errors naming the field', () => {
