@@ -90,8 +90,11 @@ export class CausalContext {
     for (const [replica, top] of other.vector) {
       const mine = this.vector.get(replica) ?? 0;
       if (top > mine) {
-        // Possible only when the cloud holds every seq in (mine, top].
-        for (let s = mine + 1; s <= top; s++) if (!this.has(replica, s)) return false;
+        // Possible only when the cloud holds every seq in (mine, top]; checking its size
+        // first keeps a huge remote vector from costing a huge loop.
+        const extra = this.cloud.get(replica);
+        if (extra === undefined || extra.size < top - mine) return false;
+        for (let s = mine + 1; s <= top; s++) if (!extra.has(s)) return false;
       }
     }
     for (const [replica, extra] of other.cloud) {

@@ -82,3 +82,24 @@ describe('CausalContext', () => {
     );
   });
 });
+
+describe('CausalContext bounds', () => {
+  it('compares against a huge remote vector without walking it', () => {
+    const huge = new CausalContext();
+    huge.add('a', 1);
+    const w = new Writer();
+    huge.encode(w);
+    const bytes = w.finish();
+    // Rewrite the vector top to 2^50 by encoding a context by hand.
+    const forged = new Writer();
+    forged.uint(2); // one replica, no flag
+    forged.replica('a');
+    forged.uint(2 ** 50);
+    forged.uint(0);
+    const big = CausalContext.decode(new Reader(forged.finish()));
+    const small = CausalContext.decode(new Reader(bytes));
+    small.add('a', 3);
+    expect(small.covers(big)).toBe(false);
+    expect(big.covers(small)).toBe(true);
+  });
+});
