@@ -2,7 +2,7 @@ import { DecodeError } from '../codec/decode-error.ts';
 import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import type { ReplicaId } from '../replica.ts';
-import type { Dot } from './dot.ts';
+import { MAX_SEQ, type Dot } from './dot.ts';
 
 /**
  * The set of dots a replica has seen: a version vector (every seq up to
@@ -198,6 +198,7 @@ export class CausalContext {
       }
       last = replica;
       const top = r.uint('causal context vector');
+      if (top > MAX_SEQ) throw new DecodeError('invalid', 'causal context: seq too large');
       const k = r.count('causal context cloud', 1);
       if (top === 0 && k === 0) throw new DecodeError('invalid', 'causal context: empty replica entry');
       if (top > 0) ctx.vector.set(replica, top);
@@ -206,7 +207,7 @@ export class CausalContext {
         let prev = top + 1;
         for (let j = 0; j < k; j++) {
           const s = prev + 1 + r.uint('causal context cloud gap');
-          if (!Number.isSafeInteger(s)) throw new DecodeError('invalid', 'causal context: seq overflow');
+          if (s > MAX_SEQ) throw new DecodeError('invalid', 'causal context: seq too large');
           extra.add(s);
           prev = s;
         }

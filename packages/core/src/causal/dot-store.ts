@@ -3,7 +3,7 @@ import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import type { ReplicaId } from '../replica.ts';
 import type { CausalContext } from './causal-context.ts';
-import { compareDots, type Dot } from './dot.ts';
+import { compareDots, MAX_SEQ, type Dot } from './dot.ts';
 
 /**
  * Dot stores (Almeida, Shoker & Baquero 2018, §6). Paired with a causal
@@ -406,7 +406,7 @@ function readDots(r: Reader): Dot[] {
       prev = 0;
     }
     const seq = prev + 1 + r.uint('dot seq gap');
-    if (!Number.isSafeInteger(seq)) throw new DecodeError('invalid', 'dots: seq overflow');
+    if (seq > MAX_SEQ) throw new DecodeError('invalid', 'dots: seq too large');
     out.push({ replica, seq });
     prev = seq;
   }

@@ -11,3 +11,9 @@ export function compareDots(a: Dot, b: Dot): number {
   if (a.replica !== b.replica) return a.replica < b.replica ? -1 : 1;
   return a.seq - b.seq;
 }
+
+/**
+ * Largest sequence number accepted from the wire: far beyond any real replica,
+ * yet leaves room so a forged dot cannot push a replica's next seq past 2^53.
+ */
+export const MAX_SEQ = 2 ** 48;
