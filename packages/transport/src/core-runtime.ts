@@ -16,4 +16,14 @@ export const coreRuntime: DocumentRuntime<Document> = {
   decodeDigest: (bytes) => decodeDigest(bytes),
   updateOrigins,
   mergeUpdates,
+  estimateLacking(ours, theirs) {
+    const mine = ours as Digest;
+    const peer = theirs as Digest;
+    // Contiguous prefixes only: dots out of order are few and do not change the choice.
+    let lacking = 0;
+    for (const replica of mine.replicas()) {
+      lacking += Math.max(0, mine.contiguous(replica) - peer.contiguous(replica));
+    }
+    return { lacking, total: mine.size };
+  },
 };

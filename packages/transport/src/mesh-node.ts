@@ -119,6 +119,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     maxFrameBytes: limits.maxFrameBytes,
     maxBufferBytes: limits.maxStreamBufferBytes,
     roundTimeoutMs: limits.roundTimeoutMs,
+    snapshotMinEvents: limits.snapshotMinEvents,
   };
   const antiEntropy = createAntiEntropy(libp2p, ctx, {
     intervalMs: o.syncIntervalMs,

@@ -19,6 +19,11 @@ export interface MeshLimits {
   maxConcurrentRounds: number;
   /** A sync round that takes longer is aborted. */
   roundTimeoutMs: number;
+  /**
+   * A peer that lacks at least this many events, and at least a quarter of a
+   * Document's events, is sent a snapshot instead: cheaper to build and apply.
+   */
+  snapshotMinEvents: number;
   /** Open connections; the connection manager prunes beyond it. */
   maxConnections: number;
   /** Inbound connections accepted per second per host. */
@@ -37,6 +42,7 @@ export const defaultLimits: Readonly<MeshLimits> = Object.freeze({
   maxInboundSyncStreams: 2,
   maxConcurrentRounds: 4,
   roundTimeoutMs: 60_000,
+  snapshotMinEvents: 1000,
   maxConnections: 300,
   // libp2p's defaults (5/s, 10 pending) reset connections when many local peers start together.
   inboundConnectionThreshold: 1000,

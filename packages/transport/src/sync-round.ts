@@ -16,6 +16,8 @@ export interface SyncRoundContext {
   /** Bytes a stream buffers before the reader takes them. */
   readonly maxBufferBytes: number;
   readonly roundTimeoutMs: number;
+  /** A peer lacking at least this many events, and a quarter of ours, gets a snapshot. */
+  readonly snapshotMinEvents: number;
 }
 
 /** The round was abandoned because of what the peer sent. */
@@ -155,18 +157,27 @@ class Round {
       } catch (err) {
         throw new SyncRejection('malformed', `digest of ${name}: ${message(err)}`);
       }
-      const changes = doc.changesSince(digest);
       const room = this.ctx.maxFrameBytes - FRAME_OVERHEAD_BYTES;
-      if (changes.covered && changes.update.byteLength <= room) {
-        await this.send({ kind: 'update', document: name, update: changes.update });
-        continue;
+      if (!this.prefersSnapshot(doc, digest)) {
+        const changes = doc.changesSince(digest);
+        if (changes.covered && changes.update.byteLength <= room) {
+          await this.send({ kind: 'update', document: name, update: changes.update });
+          continue;
+        }
       }
-      // The log no longer covers the peer, or the catch-up is too big for one frame.
+      // The peer lacks much of the state, the log no longer covers it, or the
+      // catch-up is too big for one frame: send the state itself.
       this.snapshots++;
       for (const chunk of doc.snapshot({ maxChunkBytes: room })) {
         await this.send({ kind: 'snapshot-chunk', document: name, chunk });
       }
     }
+  }
+
+  private prefersSnapshot(doc: SyncedDocument, theirs: unknown): boolean {
+    const estimate = this.ctx.runtime.estimateLacking?.(doc.digest(), theirs);
+    if (estimate === undefined) return false;
+    return estimate.lacking >= this.ctx.snapshotMinEvents && estimate.lacking * 4 >= estimate.total;
   }
 
   /** Reads frames up to the peer's end of `phase`; returns the digests it sent. */

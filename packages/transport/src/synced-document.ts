@@ -45,4 +45,10 @@ export interface DocumentRuntime<Doc extends SyncedDocument = SyncedDocument> {
   updateOrigins(update: Uint8Array): Set<ReplicaId>;
   /** Several update messages as one. */
   mergeUpdates(updates: Uint8Array[]): Uint8Array;
+  /**
+   * Roughly how many events a peer with digest `theirs` lacks of ours, and how
+   * many we have. When it lacks a large share, a snapshot is cheaper to build,
+   * send and apply than the events one by one. Optional.
+   */
+  estimateLacking?(ours: unknown, theirs: unknown): { lacking: number; total: number };
 }
