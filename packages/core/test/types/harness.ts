@@ -226,7 +226,12 @@ export function checkCrdtLaws<H, Op, M>(model: Model<H, Op, M>): void {
           }
           const mutated = Uint8Array.from(bytes);
           for (const [at, value] of edits) if (mutated.length > 0) mutated[at % mutated.length] = value;
-          expectOnlyDecodeError(type, mutated);
+          const decoded = expectOnlyDecodeError(type, mutated);
+        if (decoded !== undefined) {
+          // Whatever decodes can be read through a handle without surprises.
+          const sink: MutationSink<unknown> = { replica: 'reader', hlc: new HLC('reader'), emit: () => {} };
+          model.view(createHandle(model.spec, decoded, sink) as H);
+        }
           expectOnlyDecodeError(type, bytes.subarray(0, bytes.length - 1));
           expectOnlyDecodeError(type, Uint8Array.from([...bytes, 0]));
         }
@@ -242,19 +247,19 @@ export function checkCrdtLaws<H, Op, M>(model: Model<H, Op, M>): void {
   );
 }
 
-/** Decoding either succeeds (and the state re-encodes and joins) or throws DecodeError. */
-export function expectOnlyDecodeError(type: CrdtType<unknown>, bytes: Uint8Array): void {
+/** Decoding either succeeds (and the state joins and re-encodes) or throws DecodeError. Returns the joined state. */
+export function expectOnlyDecodeError(type: CrdtType<unknown>, bytes: Uint8Array): unknown {
   let state: unknown;
   try {
     state = decode(type, bytes);
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
-    return;
+    return undefined;
   }
-  // Whatever decodes is a usable state.
   const copy = type.empty();
   type.join(copy, state);
   encode(type, copy);
+  return copy;
 }
 
 /** JSON for views: byte arrays as hex. */
