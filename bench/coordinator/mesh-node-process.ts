@@ -3,7 +3,8 @@
  * SIGKILL it: a libp2p mesh node, the coordination Document, a coordinator with two
  * agents. Talks to the suite over IPC.
  */
-import { createCoordinator } from '@meshwork/coordinator';
+import type { Value } from '@meshwork/core';
+import { createCoordinator, type WorkflowTemplate } from '@meshwork/coordinator';
 import { createMeshNode } from '@meshwork/transport';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -12,7 +13,9 @@ loopDelay.enable();
 
 export type Command =
   | { readonly cmd: 'dial'; readonly addrs: string[] }
-  | { readonly cmd: 'submit'; readonly ids: string[]; readonly type: 'noop' | 'sleep' }
+  | { readonly cmd: 'submit'; readonly ids: string[]; readonly type: 'noop' | 'sleep' | 'work' }
+  | { readonly cmd: 'workflow'; readonly id: string; readonly items: number }
+  | { readonly cmd: 'query'; readonly ids: string[]; readonly workflow?: string }
   | { readonly cmd: 'agents' }
   | { readonly cmd: 'exit' };
 
@@ -23,7 +26,13 @@ export type Report =
       readonly type: 'starts';
       readonly starts: [task: string, submittedAt: number, at: number, agent: string][];
     }
-  | { readonly type: 'done'; readonly count: number };
+  | { readonly type: 'done'; readonly count: number }
+  | {
+      readonly type: 'query';
+      /** Per task: status, epoch, agent, accepted result as JSON with sorted keys. */
+      readonly rows: [id: string, status: string, epoch: number, agent: string | null, result: string][];
+      readonly workflow: string | null;
+    };
 
 const index = Number(process.argv[2] ?? 0);
 const capacity = Number(process.argv[3] ?? 64);
@@ -51,19 +60,42 @@ const coord = createCoordinator({
 for (let a = 0; a < 2; a++) {
   coord.registerAgent({
     id: `node${index}-agent${a}`,
-    capabilities: ['noop', 'sleep'],
+    capabilities: ['noop', 'sleep', 'work'],
     capacity,
     handler: (task, ctx) =>
       task.spec.type === 'noop'
         ? null
-        : new Promise<null>((resolve, reject) => {
-            const h = setTimeout(() => resolve(null), 120_000);
+        : new Promise<Value>((resolve, reject) => {
+            const ms = task.spec.type === 'work' ? 20 + ((task.id.length * 7919 + ctx.epoch) % 80) : 120_000;
+            const input = task.input as { n?: number; items?: number[] } | null;
+            const result: Value =
+              input?.n !== undefined ? input.n * 2 : (input?.items ?? []).reduce((a, b) => a + b, 0);
+            const h = setTimeout(() => resolve(result), ms);
             ctx.signal.addEventListener('abort', () => {
               clearTimeout(h);
               reject(new Error('aborted'));
             });
           }),
   });
+}
+
+/** fetch → one task per item (in parallel) → a task that receives all their results. */
+const pipeline: WorkflowTemplate = {
+  name: 'mesh-pipeline',
+  params: ['items'],
+  steps: [
+    { id: 'fetch', type: 'work', input: { items: 'params.items' } },
+    { id: 'each', type: 'work', forEach: 'params.items', input: { n: 'item' } },
+    { id: 'total', type: 'work', input: { items: 'steps.each.results' } },
+  ],
+};
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 }
 
 let starts: [string, number, number, string][] = [];
@@ -93,6 +125,27 @@ process.on('message', (m: Command) => {
     case 'exit':
       process.exit(0);
       return;
+    case 'workflow':
+      coord.workflows.start(
+        pipeline,
+        { items: Array.from({ length: m.items }, (_, i) => i + 1) },
+        { id: m.id },
+      );
+      return;
+    case 'query': {
+      const rows: [string, string, number, string | null, string][] = m.ids.map((id) => {
+        const t = coord.get(id);
+        return t === null
+          ? [id, 'unknown', 0, null, 'null']
+          : [id, t.status, t.epoch, t.agent, canonical(t.result)];
+      });
+      send({
+        type: 'query',
+        rows,
+        workflow: m.workflow === undefined ? null : (coord.workflows.get(m.workflow)?.status ?? null),
+      });
+      return;
+    }
     case 'agents':
       send({ type: 'agents', alive: coord.agents().filter((a) => a.alive).length });
       return;
