@@ -67,7 +67,7 @@ for (let a = 0; a < 2; a++) {
         ? null
         : new Promise<Value>((resolve, reject) => {
             const ms = task.spec.type === 'work' ? 20 + ((task.id.length * 7919 + ctx.epoch) % 80) : 120_000;
-            const input = task.input as { n?: number; items?: number[] } | null;
+            const input = ctx.input as { n?: number; items?: number[] } | null;
             const result: Value =
               input?.n !== undefined ? input.n * 2 : (input?.items ?? []).reduce((a, b) => a + b, 0);
             const h = setTimeout(() => resolve(result), ms);

@@ -61,7 +61,7 @@ export const suite: Suite = {
           if (r.type === 'ready') node.addr = r.addr;
           else if (r.type === 'agents') node.alive = r.alive;
           else if (r.type === 'done') node.done = r.count;
-          else
+          else if (r.type === 'starts')
             for (const [task, submittedAt, at, agent] of r.starts)
               starts.set(task, [...(starts.get(task) ?? []), { submittedAt, at, agent }]);
         });
