@@ -6,6 +6,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import {
   CoordinatorError,
   createCoordinator,
+  createDocumentStore,
   PermanentTaskError,
   type AgentView,
   type AttemptRow,
@@ -19,12 +20,7 @@ import { createMeshNode, type MeshNode } from '@meshwork/transport';
 import type { SubmitTaskBody, StartWorkflowBody, ListTasksQuery } from './api-schema.ts';
 import type { DaemonInfo } from './client.ts';
 import type { ResolvedConfig } from './config.ts';
-import {
-  coordinationDocument,
-  documentCoordinationStore,
-  documentRuntime,
-  type MeshDocument,
-} from './mesh-state.ts';
+import { coordinationDocument, documentRuntime, type MeshDocument } from './mesh-state.ts';
 import {
   allowedExecutors,
   execute,
@@ -112,6 +108,13 @@ function workflowJson(w: WorkflowView): Json {
   return toJson({ id: w.run, ...w });
 }
 
+/** A field of a record read from shared state, if the record is a plain object. */
+function fieldOf(record: Value | undefined, name: string): Value | undefined {
+  if (typeof record !== 'object' || record === null || Array.isArray(record) || record instanceof Uint8Array)
+    return undefined;
+  return (record as { readonly [key: string]: Value })[name];
+}
+
 /** Maps the coordinator's typed errors onto HTTP statuses; `field` carries over to the 400 body. */
 function coordinatorCall<T>(fn: () => T): T {
   try {
@@ -161,7 +164,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     doc.on('change', () => storeEvents.count++);
     mesh.attach(doc);
 
-    const coordinationStore = documentCoordinationStore(doc);
+    const coordinationStore = createDocumentStore(doc);
     const coordinator: Coordinator = createCoordinator({ store: coordinationStore, presence: mesh.presence });
     const localAgents = new Set(config.agents.map((a) => a.id));
 
@@ -193,17 +196,27 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       });
     }
 
-    // Task history: every attempt this replica learns of, mesh-wide, kept in SQLite.
+    // Task history: every attempt this replica learns of, mesh-wide, kept in SQLite. An attempt
+    // that never reported an end was released by its draining node or declared lost (expired).
     const recordHistory = (rows: readonly AttemptRow[]): void => {
       for (const r of rows) {
+        let { endedAt, outcome }: { endedAt: number | null; outcome: string } = r;
+        if (outcome === 'running') {
+          const expiry = coordinationStore.get('expiry', `${r.task}|${r.epoch}`);
+          const at = fieldOf(expiry, 'at');
+          if (typeof at === 'number') {
+            endedAt = at;
+            outcome = fieldOf(expiry, 'by') === r.node ? 'released' : 'expired';
+          }
+        }
         store.recordAttempt({
           task: r.task,
           attempt: r.attempt,
           agent: r.agent,
           epoch: r.epoch,
           startedAt: r.startedAt,
-          endedAt: r.endedAt,
-          outcome: r.outcome,
+          endedAt,
+          outcome,
         });
       }
     };
@@ -219,10 +232,8 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     };
     const stopHistory = coordinationStore.onChange((changes) => {
       for (const c of changes) {
-        if (c.kind !== 'start' && c.kind !== 'end') continue;
-        const record = coordinationStore.get(c.kind, c.key);
-        const task =
-          typeof record === 'object' && record !== null && 'task' in record ? record.task : undefined;
+        if (c.kind !== 'start' && c.kind !== 'end' && c.kind !== 'expiry') continue;
+        const task = fieldOf(coordinationStore.get(c.kind, c.key), 'task');
         if (typeof task === 'string') historyDue.add(task);
       }
       if (historyDue.size > 0) historyTimer ??= setImmediate(flushHistory);
