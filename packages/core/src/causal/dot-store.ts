@@ -137,12 +137,66 @@ export class DotFun<V> {
  * states are never partial and never hold empty stores.
  */
 export class DotMap<S extends DotStore> {
-  readonly entries = new Map<string, S>();
+  readonly entries = new Map<string, Stored<S>>();
   partial: boolean;
 
   constructor(partial = false) {
     this.partial = partial;
   }
+}
+
+/**
+ * How a map holds a child: a DotSet of exactly one dot is stored as a
+ * {@link PackedDot}, a small integer, so a set element costs a map entry and
+ * no object at all.
+ */
+export type Stored<S extends DotStore> = S extends DotSet ? DotSet | PackedDot : S;
+
+/** One dot as `slot * 2^25 + seq`, within V8's small-integer range; slots intern replica ids process-wide. */
+export type PackedDot = number;
+
+const SEQ_SPAN = 2 ** 25;
+const SLOTS = 64;
+const slotOf = new Map<ReplicaId, number>();
+const slotReplica: ReplicaId[] = [];
+
+function pack(replica: ReplicaId, seq: number): PackedDot | undefined {
+  if (seq >= SEQ_SPAN) return undefined;
+  let slot = slotOf.get(replica);
+  if (slot === undefined) {
+    if (slotReplica.length >= SLOTS) return undefined;
+    slot = slotReplica.length;
+    slotOf.set(replica, slot);
+    slotReplica.push(replica);
+  }
+  return slot * SEQ_SPAN + seq;
+}
+
+function packedReplica(p: PackedDot): ReplicaId {
+  return slotReplica[Math.floor(p / SEQ_SPAN)] as ReplicaId;
+}
+
+function packedSeq(p: PackedDot): number {
+  return p % SEQ_SPAN;
+}
+
+/** A one-dot set, packed when it can be. */
+export function singleDot(replica: ReplicaId, seq: number): DotSet | PackedDot {
+  return pack(replica, seq) ?? DotSet.of(replica, seq);
+}
+
+/** A map child as a store (unpacking a packed dot into a new DotSet). */
+export function load<S extends DotStore>(v: Stored<S>): S {
+  return (typeof v === 'number' ? DotSet.of(packedReplica(v), packedSeq(v)) : v) as S;
+}
+
+/** A store as a map child (packing a one-dot DotSet). */
+export function save<S extends DotStore>(s: S): Stored<S> {
+  if (s instanceof DotSet && s.size === 1) {
+    const [dot] = s.dots as [Dot];
+    return (pack(dot.replica, dot.seq) ?? s) as Stored<S>;
+  }
+  return s as Stored<S>;
 }
 
 /** Encodes the values of a {@link DotFun}. */
@@ -184,7 +238,7 @@ export function isEmptyStore(s: DotStore): boolean {
   if (s instanceof DotSet) return s.size === 0;
   if (s instanceof DotFun) return s.entries.length === 0;
   if (!s.partial) return s.entries.size === 0;
-  for (const child of s.entries.values()) if (!isEmptyStore(child)) return false;
+  for (const child of s.entries.values()) if (typeof child !== 'number' && !isEmptyStore(child)) return false;
   return true;
 }
 
@@ -193,15 +247,23 @@ export function countDots(s: DotStore): number {
   if (s instanceof DotSet) return s.size;
   if (s instanceof DotFun) return s.entries.length;
   let n = 0;
-  for (const child of s.entries.values()) n += countDots(child);
+  for (const child of s.entries.values()) n += typeof child === 'number' ? 1 : countDots(child);
   return n;
+}
+
+/** Adds every dot of a map child to `into`. */
+export function collectStoredDots(v: Stored<DotStore>, into: CausalContext): void {
+  if (typeof v === 'number') into.add(packedReplica(v), packedSeq(v));
+  else collectDots(v, into);
 }
 
 /** Adds every dot in `s` to `into`. */
 export function collectDots(s: DotStore, into: CausalContext): void {
   if (s instanceof DotSet) s.addTo(into);
   else if (s instanceof DotFun) for (const e of s.entries) into.add(e.replica, e.seq);
-  else for (const child of s.entries.values()) collectDots(child, into);
+  else {
+    for (const child of s.entries.values()) collectStoredDots(child, into);
+  }
 }
 
 /**
@@ -267,28 +329,40 @@ function joinDotMap(
   if (!d.partial) {
     // `d` may cover dots under any key: visit the keys only `s` has.
     const none = emptyStore(valueKind);
-    for (const [key, child] of s.entries) {
+    for (const [key, stored] of s.entries) {
       if (d.entries.has(key)) continue;
-      if (joinStore(valueKind, child, sc, none, dc)) changed = true;
-      if (!partial && isEmptyStore(child)) {
+      if (typeof stored === 'number') {
+        // A lone packed dot: it goes when `d` has seen it.
+        if (dc.has(packedReplica(stored), packedSeq(stored))) {
+          if (partial) s.entries.set(key, new DotSet());
+          else s.entries.delete(key);
+          changed = true;
+        }
+        continue;
+      }
+      if (joinStore(valueKind, stored, sc, none, dc)) changed = true;
+      if (!partial && isEmptyStore(stored)) {
         s.entries.delete(key);
         changed = true;
+      } else if (stored instanceof DotSet && typeof save(stored) === 'number') {
+        s.entries.set(key, save(stored));
       }
     }
   }
   for (const [key, theirs] of d.entries) {
-    let child = s.entries.get(key);
-    const fresh = child === undefined;
-    if (child === undefined) child = emptyStore(valueKind, partial);
-    if (joinStore(valueKind, child, sc, theirs, dc)) changed = true;
+    const stored = s.entries.get(key);
+    if (typeof stored === 'number' && stored === theirs) continue;
+    const fresh = stored === undefined;
+    const child = stored === undefined ? emptyStore(valueKind, partial) : load(stored);
+    if (joinStore(valueKind, child, sc, load(theirs), dc)) changed = true;
     if (isEmptyStore(child) && !partial) {
       if (!fresh) {
         s.entries.delete(key);
         changed = true;
       }
-    } else if (fresh) {
-      s.entries.set(key, child);
-      changed = true;
+    } else if (fresh || typeof stored === 'number' || child instanceof DotSet) {
+      s.entries.set(key, save(child));
+      changed ||= fresh;
     }
   }
   return changed;
@@ -312,7 +386,7 @@ export function encodeStore(kind: StoreKind, w: Writer, s: DotStore): void {
       w.uint(keys.length * 2 + (map.partial ? 1 : 0));
       for (const key of keys) {
         w.string(key);
-        encodeStore(kind.value, w, map.entries.get(key) as DotStore);
+        encodeStore(kind.value, w, load(map.entries.get(key) as Stored<DotStore>));
       }
       return;
     }
@@ -346,7 +420,7 @@ export function decodeStore(kind: StoreKind, r: Reader): DotStore {
           if (!map.partial && (isEmptyStore(child) || (child instanceof DotMap && child.partial))) {
             throw new DecodeError('invalid', 'dot map: a full state holds an empty or partial entry');
           }
-          map.entries.set(key, child);
+          map.entries.set(key, save(child));
         }
         return map;
       });
@@ -360,7 +434,7 @@ export function checkDotsIn(s: DotStore, ctx: CausalContext): void {
   } else if (s instanceof DotFun) {
     for (const e of s.entries) if (!ctx.has(e.replica, e.seq)) throw notInContext(e);
   } else {
-    for (const child of s.entries.values()) checkDotsIn(child, ctx);
+    for (const child of s.entries.values()) checkDotsIn(load(child), ctx);
   }
 }
 

@@ -1,10 +1,11 @@
 import { CausalContext } from '../causal/causal-context.ts';
 import type { Causal } from '../causal/causal-state.ts';
 import {
-  collectDots,
+  collectStoredDots,
   DotMap,
   emptyStore,
   isEmptyStore,
+  load,
   type DotStore,
   type StoreKind,
 } from '../causal/dot-store.ts';
@@ -28,7 +29,7 @@ export function ormapDelete(state: ORMapState, key: string, valueKind: StoreKind
   if (child === undefined) return undefined;
   state.store.entries.delete(key);
   const ctx = new CausalContext();
-  collectDots(child, ctx);
+  collectStoredDots(child, ctx);
   const store = new DotMap<DotStore>(true);
   store.entries.set(key, emptyStore(valueKind));
   return { store, ctx };
@@ -63,8 +64,9 @@ export class NestedState implements Causal {
   }
 
   get store(): DotStore {
+    // Values of a map are never lone DotSets, so `load` only narrows the type here.
     const attached = this.parent.store.entries.get(this.key);
-    if (attached !== undefined) return attached;
+    if (attached !== undefined) return load(attached);
     return (this.detached ??= emptyStore(this.kind));
   }
 
@@ -72,7 +74,7 @@ export class NestedState implements Causal {
     const entries = this.parent.store.entries;
     const attached = entries.get(this.key);
     if (attached !== undefined) {
-      if (isEmptyStore(attached)) entries.delete(this.key);
+      if (isEmptyStore(load(attached))) entries.delete(this.key);
     } else if (this.detached !== undefined && !isEmptyStore(this.detached)) {
       entries.set(this.key, this.detached);
     }

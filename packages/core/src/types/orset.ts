@@ -1,6 +1,6 @@
 import { CausalContext } from '../causal/causal-context.ts';
 import { causalType, type Causal } from '../causal/causal-state.ts';
-import { DotMap, DotSet, mapKind, setKind } from '../causal/dot-store.ts';
+import { collectStoredDots, DotMap, DotSet, mapKind, setKind, singleDot } from '../causal/dot-store.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkValue } from './check.ts';
@@ -23,16 +23,11 @@ export function orsetAdd(state: ORSetState, replica: ReplicaId, key: string): OR
   state.ctx.add(replica, seq);
   const ctx = new CausalContext();
   ctx.add(replica, seq);
-  const dots = state.store.entries.get(key);
-  if (dots === undefined) {
-    state.store.entries.set(key, DotSet.of(replica, seq));
-  } else {
-    dots.addTo(ctx);
-    dots.clear();
-    dots.add(replica, seq);
-  }
+  const old = state.store.entries.get(key);
+  if (old !== undefined) collectStoredDots(old, ctx);
+  state.store.entries.set(key, singleDot(replica, seq));
   const store = new DotMap<DotSet>(true);
-  store.entries.set(key, DotSet.of(replica, seq));
+  store.entries.set(key, singleDot(replica, seq));
   return { store, ctx };
 }
 
@@ -45,7 +40,7 @@ export function orsetRemove(state: ORSetState, key: string): ORSetState | undefi
   if (dots === undefined) return undefined;
   state.store.entries.delete(key);
   const ctx = new CausalContext();
-  dots.addTo(ctx);
+  collectStoredDots(dots, ctx);
   const store = new DotMap<DotSet>(true);
   store.entries.set(key, new DotSet());
   return { store, ctx };

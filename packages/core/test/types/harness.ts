@@ -227,11 +227,11 @@ export function checkCrdtLaws<H, Op, M>(model: Model<H, Op, M>): void {
           const mutated = Uint8Array.from(bytes);
           for (const [at, value] of edits) if (mutated.length > 0) mutated[at % mutated.length] = value;
           const decoded = expectOnlyDecodeError(type, mutated);
-        if (decoded !== undefined) {
-          // Whatever decodes can be read through a handle without surprises.
-          const sink: MutationSink<unknown> = { replica: 'reader', hlc: new HLC('reader'), emit: () => {} };
-          model.view(createHandle(model.spec, decoded, sink) as H);
-        }
+          if (decoded !== undefined) {
+            // Whatever decodes can be read through a handle without surprises.
+            const sink: MutationSink<unknown> = { replica: 'reader', hlc: new HLC('reader'), emit: () => {} };
+            model.view(createHandle(model.spec, decoded, sink));
+          }
           expectOnlyDecodeError(type, bytes.subarray(0, bytes.length - 1));
           expectOnlyDecodeError(type, Uint8Array.from([...bytes, 0]));
         }
@@ -240,9 +240,9 @@ export function checkCrdtLaws<H, Op, M>(model: Model<H, Op, M>): void {
     runs,
   );
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) =>
-      expectOnlyDecodeError(typeFromSpec(model.spec), bytes),
-    ),
+    fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+      expectOnlyDecodeError(typeFromSpec(model.spec), bytes);
+    }),
     { numRuns: 300 },
   );
 }
