@@ -40,8 +40,9 @@ export function causalType<S extends DotStore>(name: string, kind: StoreKind): C
       const own = countDots(state.store);
       const rest = state.ctx.size - own;
       if (rest === 0) {
-        // The context is exactly the store's dots (every store dot is in its context).
-        new CausalContext().encode(w, true);
+        // The context is exactly the store's dots (every store dot is in its context):
+        // write an empty context with the compact flag (see CausalContext.encode).
+        w.uint(1);
       } else if (own === 0 && rest <= SMALL_REST) {
         state.ctx.encode(w, true);
       } else if (rest <= SMALL_REST) {

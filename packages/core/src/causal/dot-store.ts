@@ -386,7 +386,15 @@ export function encodeStore(kind: StoreKind, w: Writer, s: DotStore): void {
       w.uint(keys.length * 2 + (map.partial ? 1 : 0));
       for (const key of keys) {
         w.string(key);
-        encodeStore(kind.value, w, load(map.entries.get(key) as Stored<DotStore>));
+        const child = map.entries.get(key) as Stored<DotStore>;
+        if (typeof child === 'number') {
+          // A packed lone dot, written as a one-dot set without unpacking it.
+          w.uint(1);
+          w.replica(packedReplica(child));
+          w.uint(packedSeq(child) - 1);
+        } else {
+          encodeStore(kind.value, w, child);
+        }
       }
       return;
     }
