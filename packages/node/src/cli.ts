@@ -264,6 +264,7 @@ interface AgentRow {
   load: number;
   live: boolean;
   local: boolean;
+  metadata?: { node?: string };
 }
 
 clientOptions(

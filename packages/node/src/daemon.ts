@@ -58,6 +58,8 @@ export interface Daemon {
 }
 
 const NODE_KEY = 'node-key';
+/** Longest wait for the final sync round with one peer at shutdown. */
+const FLUSH_TIMEOUT_MS = 3_000;
 
 async function nodeKey(store: NodeStore): Promise<PrivateKey> {
   const saved = store.getMeta(NODE_KEY);
@@ -165,7 +167,11 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     mesh.attach(doc);
 
     const coordinationStore = createDocumentStore(doc);
-    const coordinator: Coordinator = createCoordinator({ store: coordinationStore, presence: mesh.presence });
+    const coordinator: Coordinator = createCoordinator({
+      document: doc,
+      store: coordinationStore,
+      presence: mesh.presence,
+    });
     const localAgents = new Set(config.agents.map((a) => a.id));
 
     for (const agent of config.agents) {
@@ -474,7 +480,19 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         logger.info({ reason, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
         await coordinator.stop({ drainMs: config.drainTimeoutMs });
         for (const t of coordinator.list()) recordHistory(coordinator.attempts(t.id));
-        logger.info('leases released; leaving the mesh');
+        // Flush: a final anti-entropy round with every peer, so the last results and lease
+        // releases are not left to gossip that may still be in flight when libp2p stops.
+        await Promise.all(
+          mesh
+            .peers()
+            .map((peer) =>
+              Promise.race([
+                mesh.sync(peer),
+                new Promise<void>((r) => setTimeout(r, FLUSH_TIMEOUT_MS).unref()),
+              ]).catch((err: unknown) => logger.warn({ peer, err }, 'final sync failed')),
+            ),
+        );
+        logger.info('leases released and state flushed; leaving the mesh');
         stopWatch();
         stopHistory();
         if (historyTimer !== undefined) clearImmediate(historyTimer);
