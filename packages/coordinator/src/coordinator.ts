@@ -23,7 +23,7 @@ import { createDocumentPools } from './document-pools.ts';
 import { createDocumentStore } from './document-store.ts';
 import { createDocumentHistory, type AgentHistory } from './history.ts';
 import { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
-import { rankAgents, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
+import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
 import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import type { CoordinationStore, RecordChange, RecordWrite } from './store.ts';
 import { createTaskIndex } from './task-index.ts';
@@ -204,6 +204,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
   const nodeAlive = (node: ReplicaId, now: number): boolean => node === replica || phi.isAlive(node, now);
+  /** Heard from, then silent. A node never heard from (we just started) is left to its lease. */
+  const nodeSuspected = (node: ReplicaId, now: number): boolean =>
+    node !== replica && phi.knows(node) && !phi.isAlive(node, now);
 
   function view(id: TaskId, d: DerivedTask): TaskView {
     const spec = index.spec(id)!;
@@ -320,7 +323,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const lost =
         holder === replica
           ? d.status === 'running' || now >= leaseEnd
-          : now >= leaseEnd || !nodeAlive(holder, now);
+          : now >= leaseEnd || nodeSuspected(holder, now);
       if (lost) {
         writes.push({ kind: 'expiry', key, value: { task: id, epoch: d.epoch, at: now, by: replica } });
         events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
@@ -396,10 +399,22 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         scored.push({ agent, score: scoreAgent(spec, agent, load, statsOf(agent.id, now)) });
       }
       if (!anyLocal) continue;
-      const ranked = rankAgents(spec, scored);
-      const rank = ranked.findIndex((r) => r.agent.node === replica);
-      const mine = ranked[rank]!;
-      // Lower-ranked agents hold back, so usually only the best agent claims; they step in if it does not.
+      // Which node claims first follows the rendezvous hash over agents with room, not the scores:
+      // scores depend on each replica's view of load and history, and differing views would leave
+      // every node waiting for another. Lower-ranked nodes hold back and step in if nobody claims.
+      // The claim itself is for this node's best-scoring agent, and scores decide among claims.
+      const ahead = new Set<ReplicaId>();
+      for (const r of scored
+        .map((x) => ({ x, h: rendezvous(spec.id, x.agent.id) }))
+        .sort((a, b) => b.h - a.h)) {
+        if (r.x.agent.node === replica) break;
+        ahead.add(r.x.agent.node);
+      }
+      const rank = ahead.size;
+      const mine = rankAgents(
+        spec,
+        scored.filter((r) => r.agent.node === replica),
+      )[0]!;
       const sinceKey = attemptKey(spec.id, epoch);
       const since = claimableSince.get(sinceKey) ?? now;
       claimableSince.set(sinceKey, since);

@@ -30,6 +30,8 @@ export interface PhiDetector {
   /** True when the peer has been heard from and its phi is under the threshold. */
   isAlive(peer: string, at: number): boolean;
   forget(peer: string): void;
+  /** Whether any heartbeat of `peer` has been seen (and not forgotten). */
+  knows(peer: string): boolean;
   peers(): Iterable<string>;
 }
 
@@ -86,6 +88,7 @@ export function createPhiDetector(options: Partial<PhiOptions> = {}): PhiDetecto
     phi,
     isAlive: (peer, at) => phi(peer, at) < o.threshold,
     forget: (peer) => void histories.delete(peer),
+    knows: (peer) => histories.has(peer),
     peers: () => histories.keys(),
   };
 }
