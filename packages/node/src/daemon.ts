@@ -489,7 +489,12 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
               Promise.race([
                 mesh.sync(peer),
                 new Promise<void>((r) => setTimeout(r, FLUSH_TIMEOUT_MS).unref()),
-              ]).catch((err: unknown) => logger.warn({ peer, err }, 'final sync failed')),
+              ]).catch((err: unknown) =>
+                logger.info(
+                  { peer, reason: err instanceof Error ? err.message : String(err) },
+                  'final sync skipped (peer gone?)',
+                ),
+              ),
             ),
         );
         logger.info('leases released and state flushed; leaving the mesh');
