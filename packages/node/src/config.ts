@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { CoordinatorError, parseTemplate, type WorkflowTemplate } from '@meshwork/coordinator';
 import { z } from 'zod';
 
 /** Raised for a config file or flag that is missing, unreadable or invalid; the message names each bad key. */
@@ -156,6 +157,16 @@ export function parseConfig(input: unknown, baseDir: string, cwd = process.cwd()
   const result = configSchema.safeParse(input);
   if (!result.success) throw new ConfigError(formatIssues(result.error));
   const config = result.data;
+  const templateIssues: string[] = [];
+  for (const [name, template] of Object.entries(config.workflows)) {
+    try {
+      parseTemplate(template as unknown as WorkflowTemplate);
+    } catch (err) {
+      if (!(err instanceof CoordinatorError)) throw err;
+      templateIssues.push(`workflows.${name}: ${err.message}`);
+    }
+  }
+  if (templateIssues.length > 0) throw new ConfigError(templateIssues);
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...config,

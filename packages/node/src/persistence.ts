@@ -45,6 +45,7 @@ export function persistDocument(
   let compactTimer: NodeJS.Timeout | undefined;
 
   const compact = (): void => {
+    if (compactTimer !== undefined) clearTimeout(compactTimer);
     compactTimer = undefined;
     // Taken in one synchronous step: the snapshot holds exactly the events up to lastSeq.
     store.saveSnapshot(doc.name, doc.snapshot({ maxChunkBytes }), lastSeq);

@@ -76,4 +76,10 @@ describe('config', () => {
     expect(configError(() => loadConfig(configFile('{ nope').file)).message).toContain('expected JSON');
     expect(configError(() => loadConfig('/no/such/file.json')).message).toContain('cannot be read');
   });
+
+  it('checks workflow templates', () => {
+    const workflows = { w: { name: 'w', steps: [{ id: 'a', type: 't', after: ['missing'] }] } };
+    const err = configError(() => loadConfig(configFile({ name: 'a', workflows }).file));
+    expect(err.message).toContain('workflows.w: template.steps[0].after');
+  });
 });
