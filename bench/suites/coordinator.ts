@@ -1,8 +1,9 @@
 /**
  * `pnpm bench coordinator`: three Meshwork nodes, each its own process on the real libp2p
- * transport over loopback, two agents per node, no-op tasks. Measures throughput, the
- * time from submit to start, duplicate starts over 20,000 fault-free tasks, and failover
- * when a node holding running tasks is SIGKILLed. Peers (BullMQ) join in a later suite.
+ * transport over loopback, two agents per node, no-op tasks. Measures throughput with
+ * 1,000 tasks in flight, the time from submit to start (under that load, and under light
+ * load in `noop-3-nodes-light`), duplicate starts over 20,000 fault-free tasks, and
+ * failover when a node holding running tasks is SIGKILLed. Peers (BullMQ) join later.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +14,11 @@ const NODES = 3;
 const TASKS = Number(process.env['COORD_BENCH_TASKS'] ?? 20_000);
 const WARMUP = 1_000;
 /** Tasks submitted but not yet finished, at most; the submitters keep this many in flight. */
-const IN_FLIGHT = 300;
-const CAPACITY = 64;
+const IN_FLIGHT = 1_000;
+/** The light-load run: few tasks in flight, so submit→start shows coordination, not queueing. */
+const LIGHT_TASKS = 2_000;
+const LIGHT_IN_FLIGHT = 32;
+const CAPACITY = 256;
 const childPath = fileURLToPath(new URL('../coordinator/mesh-node-process.ts', import.meta.url));
 
 interface Node {
@@ -79,13 +83,18 @@ export const suite: Suite = {
       );
 
       const completed = (): number => nodes.reduce((s, n) => s + n.done, 0);
-      const runTasks = async (prefix: string, count: number, label: string): Promise<number> => {
+      const runTasks = async (
+        prefix: string,
+        count: number,
+        label: string,
+        inFlight = IN_FLIGHT,
+      ): Promise<number> => {
         const base = completed();
         let submitted = 0;
         const started = now();
         while (completed() - base < count) {
-          while (submitted < count && submitted - (completed() - base) < IN_FLIGHT) {
-            const batch = Math.min(100, count - submitted);
+          while (submitted < count && submitted - (completed() - base) < inFlight) {
+            const batch = Math.min(100, count - submitted, inFlight);
             const ids = Array.from({ length: batch }, (_, i) => `${prefix}-${submitted + i}`);
             send(nodes[((submitted / 100) % NODES) | 0]!, { cmd: 'submit', ids, type: 'noop' });
             submitted += batch;
@@ -98,15 +107,21 @@ export const suite: Suite = {
       };
       await runTasks('warm', WARMUP, 'warm-up');
       const seconds = await runTasks('task', TASKS, 'no-op tasks');
+      await runTasks('light', LIGHT_TASKS, 'light load', LIGHT_IN_FLIGHT);
       await new Promise((r) => setTimeout(r, 500));
-      const latencies: number[] = [];
-      let duplicates = 0;
-      for (let i = 0; i < TASKS; i++) {
-        const s = starts.get(`task-${i}`) ?? [];
-        duplicates += Math.max(0, s.length - 1);
-        if (s.length > 0) latencies.push(Math.min(...s.map((x) => x.at)) - s[0]!.submittedAt);
-      }
-      latencies.sort((a, b) => a - b);
+      const measure = (prefix: string, count: number) => {
+        const latencies: number[] = [];
+        let duplicates = 0;
+        for (let i = 0; i < count; i++) {
+          const s = starts.get(`${prefix}-${i}`) ?? [];
+          duplicates += Math.max(0, s.length - 1);
+          if (s.length > 0) latencies.push(Math.min(...s.map((x) => x.at)) - s[0]!.submittedAt);
+        }
+        latencies.sort((a, b) => a - b);
+        return { latencies, duplicates };
+      };
+      const loaded = measure('task', TASKS);
+      const light = measure('light', LIGHT_TASKS);
 
       progress.step('failover: 6 long tasks, then SIGKILL a node holding some');
       const fo = Array.from({ length: 6 }, (_, i) => `failover-${i}`);
@@ -129,8 +144,13 @@ export const suite: Suite = {
         ? Math.max(...lost.map((t) => starts.get(t)!.find((s) => s.at > killedAt)!.at)) - killedAt
         : null;
 
-      const workload = 'noop-3-nodes';
-      const row = (metric: string, unit: string, better: 'higher' | 'lower', value: number | null): Row => ({
+      const row = (
+        metric: string,
+        unit: string,
+        better: 'higher' | 'lower',
+        value: number | null,
+        workload = 'noop-3-nodes',
+      ): Row => ({
         workload,
         metric,
         unit,
@@ -139,10 +159,13 @@ export const suite: Suite = {
       });
       return [
         row('tasks_per_s', 'tasks/s', 'higher', TASKS / seconds),
-        row('submit_to_start_p50_ms', 'ms', 'lower', percentile(latencies, 0.5)),
-        row('submit_to_start_p99_ms', 'ms', 'lower', percentile(latencies, 0.99)),
+        row('submit_to_start_p50_ms', 'ms', 'lower', percentile(loaded.latencies, 0.5)),
+        row('submit_to_start_p99_ms', 'ms', 'lower', percentile(loaded.latencies, 0.99)),
         row('failover_ms', 'ms', 'lower', failoverMs),
-        row('duplicate_starts', 'starts', 'lower', duplicates),
+        row('duplicate_starts', 'starts', 'lower', loaded.duplicates),
+        row('submit_to_start_p50_ms', 'ms', 'lower', percentile(light.latencies, 0.5), 'noop-3-nodes-light'),
+        row('submit_to_start_p99_ms', 'ms', 'lower', percentile(light.latencies, 0.99), 'noop-3-nodes-light'),
+        row('duplicate_starts', 'starts', 'lower', light.duplicates, 'noop-3-nodes-light'),
       ];
     } finally {
       for (const n of nodes)

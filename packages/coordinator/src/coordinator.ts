@@ -189,8 +189,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const running = new Map<string, RunningAttempt>();
   const watchers = new Set<{ listener: (t: TaskView) => void; task: TaskId | undefined }>();
   const lastSeen = new Map<TaskId, string>();
-  /** When this replica first saw a task claimable at an epoch: rank-delayed claims count from here. */
-  const claimableSince = new Map<string, number>();
+  /**
+   * Claims held back because another node ranks first: when this replica may step in. Not
+   * re-ranked before then, which keeps a pass cheap however many tasks are waiting.
+   */
+  const heldBack = new Map<string, number>();
   const dirty = new Set<TaskId>();
   /** Claims this incarnation made and has not acted on yet; only these may start here. */
   const ownClaims = new Set<string>();
@@ -341,6 +344,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (d === null) return;
     const run = index.spec(id)!.workflow?.run;
     if (run !== undefined) workflowsApi.markDirty(run);
+    if (d.status !== 'pending') heldBack.delete(attemptKey(id, d.epoch));
+    if (d.status !== 'claimed') for (const agent of local.keys()) ownClaims.delete(`${attemptKey(id, d.epoch)}|${agent}`);
     const v = view(id, d);
     const signature = `${v.status}|${v.epoch}|${v.agent ?? ''}|${index.records(id)!.progress?.at ?? ''}`;
     if (lastSeen.get(id) !== signature) {
@@ -379,8 +384,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     specs.length = Math.min(specs.length, 2 * freeSlots + 16);
     for (const spec of specs) {
       if (!hasRoom()) break;
-      if (!dependenciesSucceeded(spec)) continue;
       const epoch = index.derive(spec.id)!.epoch + 1;
+      const key = attemptKey(spec.id, epoch);
+      const until = heldBack.get(key);
+      if (until !== undefined && now < until) {
+        wakeAt(until);
+        continue;
+      }
+      if (!dependenciesSucceeded(spec)) continue;
       const scored: Ranked[] = [];
       let anyLocal = false;
       for (const agent of agents) {
@@ -415,16 +426,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         spec,
         scored.filter((r) => r.agent.node === replica),
       )[0]!;
-      const sinceKey = attemptKey(spec.id, epoch);
-      const since = claimableSince.get(sinceKey) ?? now;
-      claimableSince.set(sinceKey, since);
-      const allowedAt = since + rank * settleMs;
-      if (now < allowedAt) {
-        wakeAt(allowedAt);
+      if (rank > 0 && until === undefined) {
+        heldBack.set(key, now + rank * settleMs);
+        wakeAt(now + rank * settleMs);
         continue;
       }
-      claimableSince.delete(sinceKey);
-      ownClaims.add(`${sinceKey}|${mine.agent.id}`);
+      heldBack.delete(key);
+      ownClaims.add(`${key}|${mine.agent.id}`);
       const c: Claim = {
         task: spec.id,
         epoch,
