@@ -76,7 +76,11 @@ describe('graceful shutdown', () => {
     const holder = nodes[agent!]!;
     const other = Object.values(nodes).find((d) => d !== holder)!;
 
-    await holder.stop('test');
+    const stopping = holder.stop('test');
+    // Draining: no longer ready, still serving.
+    expect((await api(holder.url, '/readyz')).status).toBe(503);
+    expect((await api(holder.url, '/healthz')).status).toBe(200);
+    await stopping;
     // The holder finished the task before leaving, and its last writes reached the other node.
     const { body } = await api<Task>(other.url, '/v1/tasks/finish-me');
     expect(body).toMatchObject({ status: 'succeeded', agent, epoch: 1 });
