@@ -27,9 +27,12 @@ const ONLY = new Set((process.env.MESH_BENCH_ONLY ?? 'convergence,burst,heal').s
 /** MESH_BENCH_SYSTEMS=meshwork picks systems; both by default. */
 const RUN_SYSTEMS = new Set((process.env.MESH_BENCH_SYSTEMS ?? SYSTEMS.join(',')).split(','));
 const WRITES = QUICK ? 20 : 100; // per convergence workload
+const RUNS = QUICK ? 1 : 2; // per convergence workload and system
 const BURST_RATE = 1000; // writes per second
 const BURST_SECONDS = QUICK ? 2 : 10;
 const HEAL_KEYS = QUICK ? 1000 : 10_000; // per side
+const HEAL_BATCH = 100; // keys per transaction
+const HEAL_TIMEOUT_MS = 15_000;
 const DEGREE = 3;
 const SETTLE_MS = 3000; // lets gossipsub meshes form (a few heartbeats)
 const WRITE_TIMEOUT_MS = 10_000;
@@ -63,6 +66,8 @@ interface BenchNode {
   readonly node: MeshNode;
   /** Writes `key` (one event / one Yjs transaction). */
   write(key: string, value: string): void;
+  /** Writes all `keys` in one transaction (one event / one Yjs update). */
+  writeMany(keys: string[], value: string): void;
   /** Calls `listener(key)` for every key a remote write brought in. */
   onArrival(listener: (key: string) => void): void;
   size(): number;
@@ -97,6 +102,11 @@ async function meshworkNode(): Promise<BenchNode> {
     write(key, value) {
       lastKey = key;
       kv.get(key).set(value);
+    },
+    writeMany(keys, value) {
+      doc.transact(() => {
+        for (const key of keys) kv.get(key).set(value);
+      });
     },
     onArrival: (l) => void listeners.push(l),
     size: () => kv.size,
@@ -138,6 +148,10 @@ async function yjsNode(): Promise<BenchNode> {
   return {
     node,
     write: (key, value) => map.set(key, value),
+    writeMany: (keys, value) =>
+      ydoc.transact(() => {
+        for (const key of keys) map.set(key, value);
+      }),
     onArrival: (l) => void listeners.push(l),
     size: () => map.size,
   };
@@ -281,7 +295,11 @@ async function burst(
   }
 }
 
-/** Partition into two halves, write HEAL_KEYS on each side, reconnect, time until all nodes hold everything. */
+/**
+ * Partition into two halves, write HEAL_KEYS on each side, wait out gossip's
+ * message cache, reconnect, and time until all nodes hold everything (null if
+ * not within HEAL_TIMEOUT_MS).
+ */
 async function heal(system: SystemName, n: number, progress: Progress): Promise<number | null> {
   const half = n / 2;
   const nodes: BenchNode[] = [];
@@ -299,11 +317,19 @@ async function heal(system: SystemName, n: number, progress: Progress): Promise<
     // Partition: each left node refuses every right node until healed.
     for (const l of left) for (const r of right) await nodes[l]!.node.deny(nodes[r]!.node.replica);
     await sleep(SETTLE_MS);
-    for (let i = 0; i < HEAL_KEYS; i++) {
-      nodes[i % half]!.write(`l${i}`, 'left');
-      nodes[half + (i % half)]!.write(`r${i}`, 'right');
-      if (i % 500 === 0) {
-        progress.step(`heal-n${n} ${system}: ${i}/${HEAL_KEYS} keys per side`);
+    // Both sides write HEAL_KEYS keys in transactions of HEAL_BATCH keys, spread over their nodes.
+    for (let i = 0; i < HEAL_KEYS / HEAL_BATCH; i++) {
+      const keys = Array.from({ length: HEAL_BATCH }, (_, j) => i * HEAL_BATCH + j);
+      nodes[i % half]!.writeMany(
+        keys.map((k) => `l${k}`),
+        'left',
+      );
+      nodes[half + (i % half)]!.writeMany(
+        keys.map((k) => `r${k}`),
+        'right',
+      );
+      if (i % 10 === 0) {
+        progress.step(`heal-n${n} ${system}: ${i * HEAL_BATCH}/${HEAL_KEYS} keys per side`);
         await sleep(5);
       }
     }
@@ -316,7 +342,7 @@ async function heal(system: SystemName, n: number, progress: Progress): Promise<
     const started = performance.now();
     for (const l of left) for (const r of right) nodes[l]!.node.undeny(nodes[r]!.node.replica);
     await Promise.all(bridges.map(([a, b]) => nodes[a]!.node.dial(nodes[b]!.node.multiaddrs[0]!)));
-    const healed = await waitUntil(() => nodes.every((b) => b.size() === 2 * HEAL_KEYS), 20_000);
+    const healed = await waitUntil(() => nodes.every((b) => b.size() === 2 * HEAL_KEYS), HEAL_TIMEOUT_MS);
     return healed ? performance.now() - started : null;
   } finally {
     await Promise.all(nodes.map((b) => b.node.stop()));
@@ -339,11 +365,19 @@ export const suite: Suite = {
     for (const n of ONLY.has('convergence') ? [10, 30] : []) {
       const p50 = {} as Record<SystemName, number | null>;
       const p99 = {} as Record<SystemName, number | null>;
-      for (const system of systems) {
-        const times = await convergence(system, n, progress);
-        const finite = times.filter(Number.isFinite);
-        p50[system] = finite.length === times.length ? percentile(times, 50) : null;
-        p99[system] = finite.length === times.length ? percentile(times, 99) : null;
+      // Runs alternate between the systems; each keeps its least disturbed run
+      // (lowest p99), since other load on the machine shows up as tail latency.
+      for (let run = 0; run < RUNS; run++) {
+        for (const system of systems) {
+          const times = await convergence(system, n, progress);
+          const complete = times.every(Number.isFinite);
+          const runP99 = complete ? percentile(times, 99) : null;
+          const best = p99[system];
+          if (run === 0 || (runP99 !== null && (best === null || best === undefined || runP99 < best))) {
+            p50[system] = complete ? percentile(times, 50) : null;
+            p99[system] = runP99;
+          }
+        }
       }
       rows.push(row(`n${n}`, 'convergence_p50_ms', 'ms', p50));
       rows.push(row(`n${n}`, 'convergence_p99_ms', 'ms', p99));

@@ -42,7 +42,7 @@ export const defaultLimits: Readonly<MeshLimits> = Object.freeze({
   maxInboundSyncStreams: 2,
   maxConcurrentRounds: 4,
   roundTimeoutMs: 60_000,
-  snapshotMinEvents: 1000,
+  snapshotMinEvents: 64,
   maxConnections: 300,
   // libp2p's defaults (5/s, 10 pending) reset connections when many local peers start together.
   inboundConnectionThreshold: 1000,
