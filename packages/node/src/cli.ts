@@ -305,7 +305,17 @@ clientOptions(
 });
 
 function fail(err: unknown): void {
-  if (err instanceof ConfigError || err instanceof ClientError || err instanceof InvalidArgumentError) {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    const { address, port } = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    console.error(
+      `meshwork: cannot listen on ${address ?? ''}:${port ?? ''} (${code}); set http.port or --http-port`,
+    );
+  } else if (
+    err instanceof ConfigError ||
+    err instanceof ClientError ||
+    err instanceof InvalidArgumentError
+  ) {
     console.error(`meshwork: ${err.message}`);
   } else {
     console.error(`meshwork: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
