@@ -51,4 +51,27 @@ describe('document persistence', () => {
     persistence.detach();
     store.close();
   });
+
+  it('persists a snapshot received from a peer and restores from it', () => {
+    const dir = tempDir('persist-snapshot');
+    const peer = createDocument({ replica: 'p', name: 'd', log: { maxEvents: 0 } });
+    for (let i = 0; i < 50; i++) peer.lww<number>(`k${i}`).set(i);
+    let store = openStore(dir);
+    let doc = createDocument({ replica: 'r1', name: 'd' });
+    let persistence = persistDocument(doc, store);
+    // The peer's log no longer covers us, so it sends its state as a snapshot.
+    expect(peer.changesSince(doc.digest()).covered).toBe(false);
+    for (const chunk of peer.snapshot({ maxChunkBytes: 256 })) doc.apply(chunk);
+    expect(doc.lww<number>('k49').get()).toBe(49);
+    persistence.detach();
+    store.close();
+
+    store = openStore(dir);
+    doc = createDocument({ replica: 'r1', name: 'd' });
+    persistence = persistDocument(doc, store);
+    expect(doc.lww<number>('k0').get()).toBe(0);
+    expect(doc.lww<number>('k49').get()).toBe(49);
+    persistence.detach();
+    store.close();
+  });
 });
