@@ -284,6 +284,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
           seen.set(t.id, line);
           out(line);
         }
+        // Executor output streamed into the task as progress.
+        const progress = JSON.stringify(t.progress);
+        const lines = (t.progress as { lines?: unknown } | null)?.lines;
+        if (t.progress !== null && seen.get(`progress:${t.id}`) !== progress && Array.isArray(lines)) {
+          seen.set(`progress:${t.id}`, progress);
+          for (const l of lines) out(`  ${''.padEnd(14)} | ${String(l).trim()}`);
+        }
       }
       for (const [step, state] of Object.entries(current.steps)) {
         if (state === 'skipped' && !seen.has(`step:${step}`)) {
