@@ -92,5 +92,5 @@ describe('crash safety', () => {
       const ids = new Set(body.map((t) => t.id));
       return acked.every((id) => ids.has(id)) ? true : undefined;
     });
-  });
+  }, 300_000);
 });
