@@ -101,13 +101,3 @@ export function writeResult(path: string, result: SuiteResult): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
 }
-
-/** Runs `fn` `runs` times and returns the result that scores highest (least disturbed by noise). */
-export function bestOf<T>(runs: number, fn: () => T, score: (t: T) => number): T {
-  let best: T | undefined;
-  for (let i = 0; i < runs; i++) {
-    const t = fn();
-    if (best === undefined || score(t) > score(best)) best = t;
-  }
-  return best as T;
-}

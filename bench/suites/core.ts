@@ -1,6 +1,9 @@
 /**
  * `pnpm bench core`: Meshwork's CRDTs against Yjs, Automerge and Loro on the same
  * workloads, each mutation its own transaction and delta.
+ *
+ * Timings are the fastest of several runs, and the systems take turns run by
+ * run, so background load on a shared machine falls on all of them alike.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,16 +12,14 @@ import type { Progress, Row, Suite } from '../report.ts';
 
 const N = 10_000;
 const WRITERS = 1000;
-/** Measured runs per figure; a system whose run exceeds BUDGET_S gets fewer (Automerge takes tens of seconds per run). */
-const RUNS = 3;
+/** Timed runs per figure; a system stops repeating once it has spent BUDGET_S (Automerge needs tens of seconds per run). */
+const RUNS = 5;
 const BUDGET_S = 8;
 const WARMUP = N / 10;
 
 type Values = Record<string, number | null>;
 
-function keys(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `item-${i}`);
-}
+const items = Array.from({ length: N }, (_, i) => `item-${i}`);
 
 function seconds(fn: () => void): number {
   const start = performance.now();
@@ -30,19 +31,30 @@ function meanBytes(deltas: readonly Uint8Array[]): number {
   return deltas.reduce((n, d) => n + d.byteLength, 0) / deltas.length;
 }
 
-/** Fastest of up to RUNS runs, in seconds (the least disturbed on a noisy machine), stopping once BUDGET_S is spent. */
-function fastest(fn: () => number): number {
-  let best = Infinity;
-  let spent = 0;
-  for (let i = 0; i < RUNS && spent < BUDGET_S; i++) {
-    const s = fn();
-    best = Math.min(best, s);
-    spent += s;
+/**
+ * Runs `measure` (which returns seconds) for every system, RUNS rounds, the
+ * systems taking turns; returns each system's fastest run.
+ */
+function interleaved(
+  progress: Progress,
+  label: string,
+  measure: (s: BenchSystem) => number,
+): Map<string, number> {
+  const best = new Map<string, number>();
+  const spent = new Map<string, number>();
+  for (let round = 1; round <= RUNS; round++) {
+    for (const system of systems) {
+      if ((spent.get(system.name) ?? 0) >= BUDGET_S) continue;
+      progress.step(`${label}: ${system.name} run ${round}/${RUNS}`);
+      const s = measure(system);
+      best.set(system.name, Math.min(best.get(system.name) ?? Infinity, s));
+      spent.set(system.name, (spent.get(system.name) ?? 0) + s);
+    }
   }
   return best;
 }
 
-/** Runs a small version of the workload so the JIT and library caches are warm before timing. */
+/** Runs a small version of every workload so the JIT and library caches are warm before timing. */
 function warmUp(system: BenchSystem): void {
   const r = system.replica(100);
   for (let i = 0; i < WARMUP; i++) {
@@ -55,125 +67,131 @@ function warmUp(system: BenchSystem): void {
   for (const d of r.drain()) other.apply(d);
 }
 
-interface OrsetFigures {
-  add: number;
-  remove: number;
-  remoteApply: number;
-  addBytes: number;
-  removeBytes: number;
-  stateBytesPerLive: number;
-}
-
-function orset(system: BenchSystem, progress: Progress): OrsetFigures {
-  const items = keys(N);
-  let addDeltas: Uint8Array[] = [];
-  let removeDeltas: Uint8Array[] = [];
-  let removeSeconds = Infinity;
-  let run = 0;
-  progress.step(`orset ${system.name}: warm-up`);
-  warmUp(system);
-  const addSeconds = fastest(() => {
-    progress.step(`orset ${system.name}: add/remove run ${++run}`);
-    const r = system.replica(0);
-    const a = seconds(() => {
-      for (const k of items) r.add(k);
-    });
-    addDeltas = r.drain();
-    removeSeconds = Math.min(
-      removeSeconds,
-      seconds(() => {
-        for (const k of items) r.remove(k);
-      }),
-    );
-    removeDeltas = r.drain();
-    return a;
-  });
-  if (addDeltas.length !== N || removeDeltas.length !== N) {
-    throw new Error(
-      `${system.name}: expected ${N} deltas per phase, got ${addDeltas.length}/${removeDeltas.length}`,
-    );
-  }
-  progress.step(`orset ${system.name}: remote apply`);
-  const remote = fastest(() => {
-    const r = system.replica(1);
-    return seconds(() => {
-      for (const delta of addDeltas) r.apply(delta);
-      for (const delta of removeDeltas) r.apply(delta);
-    });
-  });
-  progress.step(`orset ${system.name}: state with half removed`);
-  const half = system.replica(2, false);
-  for (const k of items) half.add(k);
-  for (let i = 0; i < N; i += 2) half.remove(items[i]!);
-  return {
-    add: N / addSeconds,
-    remove: N / removeSeconds,
-    remoteApply: (2 * N) / remote,
-    addBytes: meanBytes(addDeltas),
-    removeBytes: meanBytes(removeDeltas),
-    stateBytesPerLive: half.stateBytes() / (N / 2),
-  };
-}
-
-function heapPerElement(system: BenchSystem, progress: Progress): number {
-  progress.step(`orset ${system.name}: heap per element`);
+function heapPerElement(system: BenchSystem): number {
   const script = fileURLToPath(new URL('../core/heap.ts', import.meta.url));
-  const samples: number[] = [];
-  fastest(() => {
-    const s = seconds(() => {
-      const out = execFileSync(process.execPath, ['--expose-gc', script, system.name, String(N)], {
-        encoding: 'utf8',
-      });
-      samples.push(Number(out.trim()));
-    });
-    return s;
+  const out = execFileSync(process.execPath, ['--expose-gc', script, system.name, String(N)], {
+    encoding: 'utf8',
   });
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+  return Number(out.trim());
 }
 
+/** N single-mutation transactions on a fresh replica: the fastest run's ops/s, and the deltas and state of the last run. */
 function sequential(
-  system: BenchSystem,
   progress: Progress,
   label: string,
   op: (r: BenchReplica, i: number) => void,
-): { opsPerSecond: number; deltaBytes: number; stateBytes: number } {
-  let deltas: Uint8Array[] = [];
-  let stateBytes = 0;
-  let run = 0;
-  const best = fastest(() => {
-    progress.step(`${label} ${system.name}: run ${++run}`);
+): { opsPerSecond: Values; deltaBytes: Values; stateBytes: Values } {
+  const deltaBytes: Values = {};
+  const stateBytes: Values = {};
+  const best = interleaved(progress, label, (system) => {
     const r = system.replica(0);
     const s = seconds(() => {
       for (let i = 0; i < N; i++) op(r, i);
     });
-    deltas = r.drain();
-    stateBytes = r.stateBytes();
+    const deltas = r.drain();
+    if (deltas.length !== N)
+      throw new Error(`${system.name}: ${label} made ${deltas.length} deltas, not ${N}`);
+    deltaBytes[system.name] = meanBytes(deltas);
+    stateBytes[system.name] = r.stateBytes();
     return s;
   });
-  return { opsPerSecond: N / best, deltaBytes: meanBytes(deltas), stateBytes };
+  return { opsPerSecond: perSecond(best, N), deltaBytes, stateBytes };
 }
 
-function manyWriters(system: BenchSystem, progress: Progress): { mergeMs: number; stateBytes: number } {
-  progress.step(`lww-1000-writers ${system.name}: ${WRITERS} writers`);
-  const deltas: Uint8Array[] = [];
-  for (let w = 0; w < WRITERS; w++) {
-    const writer = system.replica(10 + w);
-    writer.write(`writer-${w}`);
-    deltas.push(...writer.drain());
+function perSecond(best: Map<string, number>, ops: number): Values {
+  return Object.fromEntries([...best].map(([name, s]) => [name, ops / s]));
+}
+
+function orsetRows(progress: Progress, row: RowSink): void {
+  const addDeltas = new Map<string, Uint8Array[]>();
+  const removeDeltas = new Map<string, Uint8Array[]>();
+  const removeSeconds = new Map<string, number>();
+  const addSeconds = interleaved(progress, 'orset add/remove', (system) => {
+    const r = system.replica(0);
+    const a = seconds(() => {
+      for (const k of items) r.add(k);
+    });
+    addDeltas.set(system.name, r.drain());
+    const d = seconds(() => {
+      for (const k of items) r.remove(k);
+    });
+    removeDeltas.set(system.name, r.drain());
+    removeSeconds.set(system.name, Math.min(removeSeconds.get(system.name) ?? Infinity, d));
+    return a;
+  });
+  for (const s of systems) {
+    const adds = addDeltas.get(s.name)!.length;
+    const removes = removeDeltas.get(s.name)!.length;
+    if (adds !== N || removes !== N)
+      throw new Error(`${s.name}: expected ${N} deltas per phase, got ${adds}/${removes}`);
   }
-  progress.step(`lww-1000-writers ${system.name}: merge`);
-  let merged: BenchReplica | undefined;
-  const best = fastest(() => {
+  const remote = interleaved(progress, 'orset remote apply', (system) => {
+    const r = system.replica(1);
+    return seconds(() => {
+      for (const delta of addDeltas.get(system.name)!) r.apply(delta);
+      for (const delta of removeDeltas.get(system.name)!) r.apply(delta);
+    });
+  });
+  const statePerLive: Values = {};
+  const heap: Values = {};
+  for (const system of systems) {
+    progress.step(`orset state with half removed: ${system.name}`);
+    const half = system.replica(2, false);
+    for (const k of items) half.add(k);
+    for (let i = 0; i < N; i += 2) half.remove(items[i]!);
+    statePerLive[system.name] = half.stateBytes() / (N / 2);
+    progress.step(`orset heap per element: ${system.name}`);
+    heap[system.name] = heapPerElement(system);
+  }
+  const mean = (m: Map<string, Uint8Array[]>): Values =>
+    Object.fromEntries([...m].map(([name, deltas]) => [name, meanBytes(deltas)]));
+  row('orset', 'add_ops_per_s', 'ops/s', 'higher', perSecond(addSeconds, N));
+  row('orset', 'remove_ops_per_s', 'ops/s', 'higher', perSecond(removeSeconds, N));
+  row('orset', 'remote_apply_ops_per_s', 'ops/s', 'higher', perSecond(remote, 2 * N));
+  row('orset', 'delta_bytes_per_add', 'bytes', 'lower', mean(addDeltas));
+  row('orset', 'delta_bytes_per_remove', 'bytes', 'lower', mean(removeDeltas));
+  row('orset', 'state_bytes_per_live_element', 'bytes', 'lower', statePerLive);
+  row('orset', 'heap_bytes_per_element', 'bytes', 'lower', heap);
+}
+
+function manyWritersRows(progress: Progress, row: RowSink): void {
+  const deltas = new Map<string, Uint8Array[]>();
+  for (const system of systems) {
+    progress.step(`lww-1000-writers: ${system.name} writers`);
+    const list: Uint8Array[] = [];
+    for (let w = 0; w < WRITERS; w++) {
+      const writer = system.replica(10 + w);
+      writer.write(`writer-${w}`);
+      list.push(...writer.drain());
+    }
+    deltas.set(system.name, list);
+  }
+  const stateBytes: Values = {};
+  const merge = interleaved(progress, 'lww-1000-writers merge', (system) => {
     const r = system.replica(5);
     const s = seconds(() => {
-      for (const d of deltas) r.apply(d);
+      for (const d of deltas.get(system.name)!) r.apply(d);
     });
-    merged = r;
+    stateBytes[system.name] = r.stateBytes();
     return s;
   });
-  return { mergeMs: best * 1000, stateBytes: merged!.stateBytes() };
+  row(
+    'lww-1000-writers',
+    'merge_ms',
+    'ms',
+    'lower',
+    Object.fromEntries([...merge].map(([n, s]) => [n, s * 1000])),
+  );
+  row('lww-1000-writers', 'merged_state_bytes', 'bytes', 'lower', stateBytes);
 }
+
+type RowSink = (
+  workload: string,
+  metric: string,
+  unit: string,
+  better: 'higher' | 'lower',
+  values: Values,
+) => void;
 
 export const suite: Suite = {
   name: 'core',
@@ -181,132 +199,26 @@ export const suite: Suite = {
   baseline: 'yjs',
   run(progress) {
     const rows: Row[] = [];
-    const row = (
-      workload: string,
-      metric: string,
-      unit: string,
-      better: 'higher' | 'lower',
-      values: Values,
-    ): void => {
+    const row: RowSink = (workload, metric, unit, better, values) => {
       rows.push({ workload, metric, unit, better, values });
     };
-    const per = <T>(f: (s: BenchSystem) => T): Map<string, T> => new Map(systems.map((s) => [s.name, f(s)]));
-    const pick = <T>(m: Map<string, T>, g: (t: T) => number): Values =>
-      Object.fromEntries([...m].map(([name, t]) => [name, g(t)]));
+    for (const system of systems) {
+      progress.step(`warm-up: ${system.name}`);
+      warmUp(system);
+    }
+    orsetRows(progress, row);
 
-    const o = per((s) => orset(s, progress));
-    const heap = per((s) => heapPerElement(s, progress));
-    row(
-      'orset',
-      'add_ops_per_s',
-      'ops/s',
-      'higher',
-      pick(o, (f) => f.add),
-    );
-    row(
-      'orset',
-      'remove_ops_per_s',
-      'ops/s',
-      'higher',
-      pick(o, (f) => f.remove),
-    );
-    row(
-      'orset',
-      'remote_apply_ops_per_s',
-      'ops/s',
-      'higher',
-      pick(o, (f) => f.remoteApply),
-    );
-    row(
-      'orset',
-      'delta_bytes_per_add',
-      'bytes',
-      'lower',
-      pick(o, (f) => f.addBytes),
-    );
-    row(
-      'orset',
-      'delta_bytes_per_remove',
-      'bytes',
-      'lower',
-      pick(o, (f) => f.removeBytes),
-    );
-    row(
-      'orset',
-      'state_bytes_per_live_element',
-      'bytes',
-      'lower',
-      pick(o, (f) => f.stateBytesPerLive),
-    );
-    row(
-      'orset',
-      'heap_bytes_per_element',
-      'bytes',
-      'lower',
-      pick(heap, (h) => h),
-    );
+    const c = sequential(progress, 'pncounter', (r) => r.increment());
+    row('pncounter', 'inc_ops_per_s', 'ops/s', 'higher', c.opsPerSecond);
+    row('pncounter', 'delta_bytes_per_inc', 'bytes', 'lower', c.deltaBytes);
+    row('pncounter', 'state_bytes', 'bytes', 'lower', c.stateBytes);
 
-    const c = per((s) => sequential(s, progress, 'pncounter', (r) => r.increment()));
-    row(
-      'pncounter',
-      'inc_ops_per_s',
-      'ops/s',
-      'higher',
-      pick(c, (f) => f.opsPerSecond),
-    );
-    row(
-      'pncounter',
-      'delta_bytes_per_inc',
-      'bytes',
-      'lower',
-      pick(c, (f) => f.deltaBytes),
-    );
-    row(
-      'pncounter',
-      'state_bytes',
-      'bytes',
-      'lower',
-      pick(c, (f) => f.stateBytes),
-    );
+    const l = sequential(progress, 'lwwregister', (r, i) => r.write(`value-${i}`));
+    row('lwwregister', 'write_ops_per_s', 'ops/s', 'higher', l.opsPerSecond);
+    row('lwwregister', 'delta_bytes_per_write', 'bytes', 'lower', l.deltaBytes);
+    row('lwwregister', 'state_bytes_after_writes', 'bytes', 'lower', l.stateBytes);
 
-    const l = per((s) => sequential(s, progress, 'lwwregister', (r, i) => r.write(`value-${i}`)));
-    row(
-      'lwwregister',
-      'write_ops_per_s',
-      'ops/s',
-      'higher',
-      pick(l, (f) => f.opsPerSecond),
-    );
-    row(
-      'lwwregister',
-      'delta_bytes_per_write',
-      'bytes',
-      'lower',
-      pick(l, (f) => f.deltaBytes),
-    );
-    row(
-      'lwwregister',
-      'state_bytes_after_writes',
-      'bytes',
-      'lower',
-      pick(l, (f) => f.stateBytes),
-    );
-
-    const m = per((s) => manyWriters(s, progress));
-    row(
-      'lww-1000-writers',
-      'merge_ms',
-      'ms',
-      'lower',
-      pick(m, (f) => f.mergeMs),
-    );
-    row(
-      'lww-1000-writers',
-      'merged_state_bytes',
-      'bytes',
-      'lower',
-      pick(m, (f) => f.stateBytes),
-    );
+    manyWritersRows(progress, row);
     return Promise.resolve(rows);
   },
 };
