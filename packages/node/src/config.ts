@@ -100,6 +100,13 @@ export const configSchema = z.strictObject({
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z.array(agentSchema).default([]),
+  /** Resource pool units this node contributes to the mesh, e.g. `{ "gpu": 2 }`; tasks acquire them. */
+  resources: z
+    .record(
+      z.string().regex(/^[\w.:/@-]{1,128}$/, 'expected a pool name'),
+      z.number().int().min(0, 'expected units >= 0'),
+    )
+    .default({}),
   /** Workflow templates by name, startable with POST /v1/workflows { template: "<name>" }. */
   workflows: z
     .record(z.string().min(1), z.looseObject({ name: z.string().min(1), steps: z.array(z.unknown()).min(1) }))

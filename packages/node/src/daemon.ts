@@ -6,11 +6,13 @@ import type { PrivateKey } from '@libp2p/interface';
 import {
   CoordinatorError,
   createCoordinator,
+  createDocumentPools,
   createDocumentStore,
   PermanentTaskError,
   type AgentView,
   type AttemptRow,
   type Coordinator,
+  type DocumentPools,
   type TaskView,
   type WorkflowTemplate,
   type WorkflowView,
@@ -132,6 +134,43 @@ function unique<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
 }
 
+const CONTRIBUTED = 'resources-contributed';
+
+/**
+ * Adds the pool units the config declares beyond what this node contributed before. The
+ * increment's event and the new total commit in one SQLite transaction, so a crash can neither
+ * lose the contribution nor make a restart add it twice. Units are never withdrawn: lowering a
+ * pool in the config only logs a warning.
+ */
+function contributeResources(
+  config: ResolvedConfig,
+  store: NodeStore,
+  pools: DocumentPools,
+  logger: Logger,
+): void {
+  const saved = store.getMeta(CONTRIBUTED);
+  const contributed = saved
+    ? (JSON.parse(Buffer.from(saved).toString('utf8')) as Record<string, number>)
+    : {};
+  for (const [pool, units] of Object.entries(config.resources)) {
+    const before = contributed[pool] ?? 0;
+    if (units < before) {
+      logger.warn(
+        { pool, configured: units, contributed: before },
+        'pool units cannot be withdrawn; keeping them',
+      );
+      continue;
+    }
+    if (units === before) continue;
+    store.transaction(() => {
+      pools.add(pool, units - before);
+      contributed[pool] = units;
+      store.setMeta(CONTRIBUTED, Buffer.from(JSON.stringify(contributed)));
+    });
+    logger.info({ pool, added: units - before, total: units }, 'contributed pool units');
+  }
+}
+
 /** Starts a daemon from a validated config. Throws if the store, mesh or HTTP port cannot be opened. */
 export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
@@ -164,12 +203,16 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     logger.info({ restoredEvents: persistence.restoredEvents, db: store.path }, 'state restored');
     const storeEvents = { count: 0 };
     doc.on('change', () => storeEvents.count++);
+    // Before the transport listens, so the contribution is committed before it can be gossiped.
+    const pools = createDocumentPools(doc);
+    contributeResources(config, store, pools, logger);
     mesh.attach(doc);
 
     const coordinationStore = createDocumentStore(doc);
     const coordinator: Coordinator = createCoordinator({
       document: doc,
       store: coordinationStore,
+      resources: pools,
       presence: mesh.presence,
     });
     const localAgents = new Set(config.agents.map((a) => a.id));
@@ -339,6 +382,12 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
           agents: config.agents.map((a) => a.id),
           tasks: tasksByState(),
           settleMs: coordinator.settleMs(),
+          pools: Object.fromEntries(
+            Object.keys(config.resources).map((p) => [
+              p,
+              { free: pools.value(p), localRights: pools.rights(p) },
+            ]),
+          ),
           store: { path: store.path, events: store.eventCount(doc.name) },
         }),
       peers: () =>

@@ -37,6 +37,8 @@ export interface NodeStore {
   snapshot(doc: string): StoredSnapshot | undefined;
   /** Replaces the document's snapshot and drops the log events it covers, in one transaction. */
   saveSnapshot(doc: string, chunks: readonly Uint8Array[], uptoSeq: number): void;
+  /** Runs `fn` in one SQLite transaction: every write it makes (events included) lands, or none. */
+  transaction(fn: () => void): void;
   /** Inserts or updates an attempt (keyed by task, attempt, agent). */
   recordAttempt(record: AttemptRecord): void;
   attempts(task?: string): AttemptRecord[];
@@ -160,6 +162,7 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
         dropEvents.run(doc, uptoSeq);
       });
     },
+    transaction,
     recordAttempt(r) {
       upsertAttempt.run(r.task, r.attempt, r.agent, r.epoch, r.startedAt, r.endedAt, r.outcome);
     },
