@@ -345,7 +345,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const run = index.spec(id)!.workflow?.run;
     if (run !== undefined) workflowsApi.markDirty(run);
     if (d.status !== 'pending') heldBack.delete(attemptKey(id, d.epoch));
-    if (d.status !== 'claimed') for (const agent of local.keys()) ownClaims.delete(`${attemptKey(id, d.epoch)}|${agent}`);
+    if (d.status !== 'claimed')
+      for (const agent of local.keys()) ownClaims.delete(`${attemptKey(id, d.epoch)}|${agent}`);
     const v = view(id, d);
     const signature = `${v.status}|${v.epoch}|${v.agent ?? ''}|${index.records(id)!.progress?.at ?? ''}`;
     if (lastSeen.get(id) !== signature) {
@@ -354,8 +355,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (terminalStatuses.has(d.status))
         events.emit('settled', { task: id, status: d.status, at: clock.now() });
     }
-    for (const a of running.values()) {
-      if (a.task !== id || a.abortReason !== null) continue;
+    // This node runs at most one attempt per epoch of a task, and only epochs up to the current one.
+    for (let epoch = 1; epoch <= d.epoch; epoch++) {
+      const a = running.get(attemptKey(id, epoch));
+      if (a === undefined || a.abortReason !== null) continue;
       const records = index.records(id)!;
       const superseded = d.epoch > a.epoch || records.expiries.some((x) => x.epoch === a.epoch);
       if (d.status === 'cancelled') abort(a, 'cancelled');
@@ -559,10 +562,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         error,
         retryable,
       };
-      if (!stopped) {
-        store.write([{ kind: 'end', key: `${key}|${a.agent}`, value: { ...record } }]);
-        history?.record(record);
-      }
+      store.write([{ kind: 'end', key: `${key}|${a.agent}`, value: { ...record } }]);
+      history?.record(record);
     }
     events.emit('attempt', {
       task: a.task,

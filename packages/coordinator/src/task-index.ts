@@ -254,7 +254,6 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       const e = tasks.get(id);
       if (e === undefined || e.spec === null) return null;
       if (e.derived === null) {
-        e.derived = null;
         const d = deriveTask(index.records(id)!, statusOf);
         e.derived = d;
         const held = (d.status === 'claimed' || d.status === 'running') && d.winner !== null;
