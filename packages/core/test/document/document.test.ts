@@ -99,6 +99,19 @@ describe('apply', () => {
     expect(() => b.apply(encodeDigest(b.digest()))).toThrow(DecodeError);
   });
 
+  it('merges an event whose clock runs too far ahead, without following that clock', () => {
+    let now = 10_000_000;
+    const a = createDocument({ replica: 'a', name: 'd', clock: () => now });
+    const updates = recorder(a);
+    a.orset('s').add(1);
+    now = 10_000_000 - 3_600_000; // b's clock is an hour behind, beyond the default 60 s drift cap
+    const b = createDocument({ replica: 'b', name: 'd', clock: () => now });
+    expect(b.apply(updates[0]!.update).events).toBe(1);
+    expect(b.orset('s').has(1)).toBe(true);
+    expect(b.hlc.now().wall).toBe(now);
+    expect(() => b.apply('not bytes' as unknown as Uint8Array)).toThrow(DecodeError);
+  });
+
   it('keeps an element removed when the remove arrives before the add it observed', () => {
     const a = doc('a');
     const b = doc('b');
@@ -167,6 +180,19 @@ describe('anti-entropy', () => {
     if (changes.covered) expect(b.apply(changes.update).events).toBe(1);
     // b learnt a's older events from a snapshot, so its own log cannot serve them.
     expect(b.changesSince(doc('c').digest())).toEqual({ covered: false });
+  });
+
+  it('bounds the log by bytes as well as events', () => {
+    const a = doc('a', { maxEvents: 1000, maxBytes: 200 });
+    for (let i = 0; i < 50; i++) a.orset<string>('s').add(`a fairly long element ${i}`);
+    const b = doc('b');
+    expect(a.changesSince(b.digest())).toEqual({ covered: false });
+    // A peer missing only the newest events is still served from the log.
+    const c = doc('c');
+    for (const chunk of a.snapshot()) c.apply(chunk);
+    a.orset<string>('s').add('one more');
+    const changes = a.changesSince(c.digest());
+    expect(changes.covered).toBe(true);
   });
 
   it('shows a chunked snapshot only once every chunk arrived, in any order', () => {
