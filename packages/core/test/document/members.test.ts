@@ -32,7 +32,7 @@ function observe(doc: Document): unknown {
     nested: doc.ormap('nested', orset<string>()).get('k').values(),
     edges: doc.graph('g2').edges().length,
     ts: doc.timeSeries('ts').range('load', 0, 2000).length,
-    notes: doc.ydoc('notes').doc.getText('t').toString(),
+    notes: doc.ydoc('notes').doc.getText('t').toJSON(),
   };
 }
 
