@@ -130,6 +130,22 @@ describe('catching up', () => {
     expect(kvView(da)).toBe(kvView(db));
   });
 
+  it('a local batch too large for gossip goes by anti-entropy', async () => {
+    const limits = { maxGossipBytes: 4096 };
+    const a = await startNode({ limits });
+    const b = await startNode({ limits, bootstrap: [a.multiaddrs[0]!] });
+    nodes.push(a, b);
+    const da = a.document('tasks');
+    const db = b.document('tasks');
+    await waitFor('connected', () => a.peers().includes(b.replica));
+    da.transact(() => {
+      for (let i = 0; i < 200; i++) setKey(da, `big-${i}`, 'x'.repeat(50));
+    });
+    await waitFor('delivered by a round', () => kv(db).size === 200);
+    expect(a.metrics.snapshot().deferredBatches).toBe(1);
+    expect(a.metrics.snapshot().messagesOut.gossip).toBe(0);
+  });
+
   it('a partition longer than the gossip message cache heals by anti-entropy', async () => {
     // Heartbeat 200 ms × 5 windows: gossip forgets after ~1 s; the cut lasts 2.5 s.
     // Periodic rounds are off: only reconnecting heals.
