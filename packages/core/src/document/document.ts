@@ -211,6 +211,7 @@ class DocumentImpl implements Document {
       );
     }
     const type = memberType(spec);
+    if (type === undefined) throw new DocumentArgumentError(`member "${name}": not a valid type spec`);
     const m = this.memberFor(name, type);
     if (m.type.key !== type.key) throw new MemberTypeError(name, m.type.describe, type.describe);
     m.handle ??= m.type.handle(m.state, this.sinkFor(m));

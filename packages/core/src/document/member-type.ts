@@ -1,5 +1,5 @@
 import type { CrdtType } from '../crdt-type.ts';
-import type { Reader } from '../codec/reader.ts';
+import { Reader } from '../codec/reader.ts';
 import { Writer } from '../codec/writer.ts';
 import type { MutationSink } from '../types/mutation-sink.ts';
 import { createHandle, readSpec, typeFromSpec, writeSpec, type TypeSpec } from '../types/spec.ts';
@@ -44,12 +44,23 @@ function create(key: string, spec: TypeSpec): MemberType {
   return type;
 }
 
-/** The member type of `spec` (cached by encoding). */
-export function memberType(spec: TypeSpec): MemberType {
-  const w = new Writer();
-  writeSpec(w, spec);
-  const key = keyOf(w.finish());
-  return cache.get(key) ?? create(key, spec);
+/** The member type of `spec` (cached by encoding); undefined when `spec` is not a valid TypeSpec. */
+export function memberType(spec: TypeSpec): MemberType | undefined {
+  if (typeof spec !== 'object' || spec === null) return undefined;
+  try {
+    const w = new Writer();
+    writeSpec(w, spec);
+    const bytes = w.finish();
+    const key = keyOf(bytes);
+    const known = cache.get(key);
+    if (known !== undefined) return known;
+    // A new spec is valid when its encoding reads back to the same encoding.
+    const again = new Writer();
+    writeSpec(again, readSpec(new Reader(bytes)));
+    return keyOf(again.finish()) === key ? create(key, spec) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads a spec at `start` of `bytes` through `r`; throws only DecodeError. */

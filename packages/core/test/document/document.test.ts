@@ -60,6 +60,10 @@ describe('local transactions', () => {
     a.orset('x');
     expect(() => a.lww('x')).toThrow(MemberTypeError);
     expect(() => a.orset('')).toThrow(DocumentArgumentError);
+    expect(() => a.member('y', { kind: 'nope' } as never)).toThrow(DocumentArgumentError);
+    expect(() => a.member('y', { kind: 'ormap', value: { kind: 'ydoc' } } as never)).toThrow(
+      DocumentArgumentError,
+    );
     expect(() => createDocument({ replica: '', name: 'n' })).toThrow(DocumentArgumentError);
   });
 
