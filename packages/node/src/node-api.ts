@@ -1,0 +1,241 @@
+import {
+  CoordinatorError,
+  type Coordinator,
+  type DocumentPools,
+  type TaskView,
+  type WorkflowTemplate,
+  type WorkflowView,
+} from '@meshwork/coordinator';
+import type { Value } from '@meshwork/core';
+import type { MeshNode } from '@meshwork/transport';
+import type { ListTasksQuery, StartWorkflowBody, SubmitTaskBody } from './api-schema.ts';
+import type { ResolvedConfig } from './config.ts';
+import { executorCapability, executorOf } from './executors/index.ts';
+import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
+import type { MeshDocument } from './mesh-state.ts';
+import type { NodeMetrics } from './metrics.ts';
+import type { NodeStore } from './store.ts';
+
+export const TASK_STATES = ['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+/** Plain JSON: byte arrays become base64 strings. */
+function toJson(v: unknown): Json {
+  return JSON.parse(
+    JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)),
+  ) as Json;
+}
+
+export function taskJson(t: TaskView): Json {
+  return toJson({
+    id: t.id,
+    type: t.spec.type,
+    status: t.status,
+    epoch: t.epoch,
+    attempts: t.attemptsUsed,
+    agent: t.agent,
+    needs: t.spec.needs,
+    input: t.spec.input,
+    priority: t.spec.priority,
+    dependsOn: t.spec.dependsOn,
+    submittedAt: t.spec.submittedAt,
+    submittedBy: t.spec.submittedBy,
+    workflow: t.spec.workflow,
+    result: t.result,
+    error: t.error,
+    progress: t.progress,
+  });
+}
+
+export function workflowJson(w: WorkflowView): Json {
+  return toJson({ id: w.run, ...w });
+}
+
+/** Maps the coordinator's typed errors onto HTTP statuses; `field` carries over to the 400 body. */
+function coordinatorCall<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof CoordinatorError)) throw err;
+    const status = err.code === 'unknown-task' ? 404 : err.code === 'stopped' ? 503 : 400;
+    throw new ApiError(status, status === 400 ? 'invalid_request' : err.code, err.message, err.field);
+  }
+}
+
+export function tasksByState(coordinator: Coordinator): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
+  for (const t of coordinator.list()) counts[t.status] = (counts[t.status] ?? 0) + 1;
+  return counts;
+}
+
+export interface NodeApiDeps {
+  config: ResolvedConfig;
+  coordinator: Coordinator;
+  mesh: MeshNode<MeshDocument>;
+  pools: DocumentPools;
+  store: NodeStore;
+  documentName: string;
+  metrics: NodeMetrics;
+  draining(): boolean;
+  url(): string;
+}
+
+/**
+ * The daemon's API over the coordinator and the mesh, and its live event feed: `task` when a
+ * task's status, holder or progress changes here, `workflow` with it for workflow tasks,
+ * `peers` when the connection count changes.
+ */
+export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void } {
+  const { config, coordinator, mesh, pools, store, metrics } = deps;
+  const replica = mesh.replica;
+  const startedAt = Date.now();
+  const templates = new Map(Object.entries(config.workflows) as [string, WorkflowTemplate][]);
+
+  const subscribers = new Set<(e: LiveEvent) => void>();
+  const broadcast = (e: LiveEvent): void => {
+    for (const l of subscribers) l(e);
+  };
+  const stopWatch = coordinator.watch((t) => {
+    if (subscribers.size === 0) return;
+    broadcast({ type: 'task', data: taskJson(t) });
+    if (t.spec.workflow !== null) {
+      const wf = coordinator.workflows.get(t.spec.workflow.run);
+      if (wf) broadcast({ type: 'workflow', data: workflowJson(wf) });
+    }
+  });
+  const stopPeers = mesh.metrics.on((e) => {
+    if (e.type === 'peers') broadcast({ type: 'peers', data: { connected: e.connected } });
+  });
+
+  const api: NodeApi = {
+    ready: () => !deps.draining(),
+    status: () =>
+      toJson({
+        node: config.name,
+        peerId: replica,
+        multiaddrs: mesh.multiaddrs.map(String),
+        url: deps.url(),
+        uptimeMs: Date.now() - startedAt,
+        ready: !deps.draining(),
+        draining: deps.draining(),
+        peers: mesh.peers().length,
+        agents: config.agents.map((a) => a.id),
+        tasks: tasksByState(coordinator),
+        settleMs: coordinator.settleMs(),
+        pools: Object.fromEntries(
+          Object.keys(config.resources).map((p) => [
+            p,
+            { free: pools.value(p), localRights: pools.rights(p) },
+          ]),
+        ),
+        store: { path: store.path, events: store.eventCount(deps.documentName) },
+      }),
+    peers: () =>
+      toJson(
+        mesh.peers().map((peerId) => ({
+          peerId,
+          addrs: mesh.libp2p
+            .getConnections()
+            .filter((c) => c.remotePeer.toString() === peerId)
+            .map((c) => c.remoteAddr.toString()),
+        })),
+      ),
+    agents: () =>
+      toJson(
+        coordinator.agents().map((a) => ({
+          id: a.id,
+          node: a.node,
+          local: a.node === replica,
+          capabilities: a.capabilities,
+          capacity: a.capacity,
+          load: a.load,
+          live: a.alive && !a.retired,
+          retired: a.retired,
+          metadata: a.metadata,
+          stats: a.stats,
+        })),
+      ),
+    listTasks: (q: ListTasksQuery) =>
+      coordinator
+        .list(q.state !== undefined ? { status: q.state } : {})
+        .sort((a, b) => b.spec.submittedAt - a.spec.submittedAt || (a.id < b.id ? -1 : 1))
+        .slice(0, q.limit)
+        .map(taskJson),
+    getTask: (id) => {
+      const t = coordinator.get(id);
+      return t === null
+        ? undefined
+        : toJson({ ...(taskJson(t) as object), history: coordinator.attempts(id) });
+    },
+    taskHistory: (id) => toJson(store.attempts(id)),
+    submitTask: (body: SubmitTaskBody) => {
+      const executor = executorCapability(executorOf(body.input));
+      const id = coordinatorCall(() =>
+        coordinator.submit({
+          ...(body.id !== undefined ? { id: body.id } : {}),
+          type: body.type ?? executor,
+          needs: [...new Set([...body.needs, executor])],
+          input: body.input as Value,
+          priority: body.priority,
+          dependsOn: body.dependsOn,
+          resources: body.resources,
+          ...(body.retry !== undefined
+            ? { retry: { maxAttempts: body.retry.maxAttempts, backoff: { initialMs: body.retry.backoffMs } } }
+            : {}),
+          timeouts: { scheduleToStartMs: body.scheduleToStartMs ?? null, runMs: body.runTimeoutMs ?? null },
+          ...(body.idempotencyKey !== undefined ? { idempotencyKey: body.idempotencyKey } : {}),
+        }),
+      );
+      return taskJson(coordinator.get(id)!);
+    },
+    cancelTask: (id) => {
+      if (coordinator.get(id) === null) return undefined;
+      coordinatorCall(() => coordinator.cancel(id, 'cancelled through the HTTP API'));
+      return taskJson(coordinator.get(id)!);
+    },
+    listWorkflows: () => coordinator.workflows.list().map(workflowJson),
+    workflowTemplates: () => toJson([...templates.values()]),
+    getWorkflow: (id) => {
+      const w = coordinator.workflows.get(id);
+      return w === null ? undefined : workflowJson(w);
+    },
+    startWorkflow: (body: StartWorkflowBody) => {
+      let template: WorkflowTemplate;
+      if (typeof body.template === 'string') {
+        const named = templates.get(body.template);
+        if (named === undefined) {
+          throw new ApiError(
+            400,
+            'invalid_request',
+            `template: no template named ${body.template}`,
+            'template',
+          );
+        }
+        template = named;
+      } else {
+        template = body.template as unknown as WorkflowTemplate;
+      }
+      const id = coordinatorCall(() =>
+        coordinator.workflows.start(
+          template,
+          body.params as { [k: string]: Value },
+          body.id !== undefined ? { id: body.id } : {},
+        ),
+      );
+      return workflowJson(coordinator.workflows.get(id)!);
+    },
+    subscribe: (listener) => {
+      subscribers.add(listener);
+      return () => subscribers.delete(listener);
+    },
+    metrics: () => metrics.render(),
+  };
+
+  return {
+    api,
+    stop() {
+      stopWatch();
+      stopPeers();
+      subscribers.clear();
+    },
+  };
+}
