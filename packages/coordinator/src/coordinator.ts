@@ -195,6 +195,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
    */
   const heldBack = new Map<string, number>();
   const dirty = new Set<TaskId>();
+  /** Attempts that ended here and are not written yet (see flushFinished). */
+  const finished: AttemptEnd[] = [];
   /** Claims this incarnation made and has not acted on yet; only these may start here. */
   const ownClaims = new Set<string>();
   let idCounter = 0;
@@ -268,6 +270,23 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   // ---- scheduling ----------------------------------------------------------
 
+  /**
+   * Writes the attempts that ended since the last pass, with their history points, as one
+   * transaction: one event for many results instead of two per task.
+   */
+  function flushFinished(): void {
+    if (finished.length === 0) return;
+    const batch = finished.splice(0);
+    const write = (): void => {
+      store.write(
+        batch.map((r) => ({ kind: 'end', key: `${r.task}|${r.epoch}|${r.agent}`, value: { ...r } })),
+      );
+      for (const r of batch) history?.record(r);
+    };
+    if (store.transact === undefined) write();
+    else store.transact(write);
+  }
+
   /** Schedules the scheduling pass; passes are at least `tickMs` apart, so bursts of changes share one. */
   function schedule(inMs: number): void {
     if (stopped) return;
@@ -289,6 +308,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     let wake = now + heartbeatMs;
     const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
 
+    flushFinished();
     for (const id of dirty) refresh(id);
     dirty.clear();
     writes.push(...workflowsApi.advance());
@@ -562,8 +582,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         error,
         retryable,
       };
-      store.write([{ kind: 'end', key: `${key}|${a.agent}`, value: { ...record } }]);
-      history?.record(record);
+      finished.push(record);
+      if (stopped) flushFinished();
     }
     events.emit('attempt', {
       task: a.task,
@@ -747,6 +767,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       for (const { info } of local.values())
         writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
       store.write(writes);
+      flushFinished();
       local.clear();
       stopped = true;
       cancelTick?.();

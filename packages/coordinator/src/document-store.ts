@@ -47,6 +47,7 @@ export function createDocumentStore(
         if (v !== undefined) yield [m.slice(start.length), v] as const;
       }
     },
+    transact: (fn) => doc.transact(fn),
     write(records) {
       doc.transact(() => {
         for (const r of records) doc.lww(name(r.kind, r.key)).set(r.value);

@@ -36,6 +36,8 @@ export interface CoordinationStore {
   entries(kind: RecordKind): Iterable<readonly [string, Value]>;
   /** Writes records as one transaction (one event on the mesh). */
   write(records: readonly RecordWrite[]): void;
+  /** Runs `fn` as one transaction, so its writes and those of other members of the same Document form one event. */
+  transact?(fn: () => void): void;
   /** Called after local writes and merged remote changes, with the keys that changed. */
   onChange(listener: (changes: readonly RecordChange[], local: boolean) => void): () => void;
 }
