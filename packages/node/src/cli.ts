@@ -128,6 +128,7 @@ interface SubmitFlags extends ClientFlags {
   dependsOn?: string[];
   maxAttempts?: number;
   idempotencyKey?: string;
+  wait?: boolean;
 }
 
 clientOptions(
@@ -163,7 +164,8 @@ clientOptions(
     .option('--priority <n>', 'priority (higher first)', integer)
     .option('--depends-on <id...>', 'tasks that must succeed first')
     .option('--max-attempts <n>', 'retry policy: attempts in all', integer)
-    .option('--idempotency-key <key>', 'key passed to executors (default: the task id)'),
+    .option('--idempotency-key <key>', 'key passed to executors (default: the task id)')
+    .option('--wait', 'wait until the task ends; print it and exit 0 if it succeeded, 1 otherwise'),
 ).action(async (argv: string[], flags: SubmitFlags) => {
   let body: Record<string, unknown>;
   if (flags.body !== undefined) {
@@ -198,8 +200,24 @@ clientOptions(
       ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
     };
   }
-  const created = await client(flags).post<TaskRow>('/v1/tasks', body);
-  print(flags, created, () => `submitted ${created.id} (${created.status})`);
+  const c = client(flags);
+  const created = await c.post<TaskRow>('/v1/tasks', body);
+  if (flags.wait !== true) {
+    print(flags, created, () => `submitted ${created.id} (${created.status})`);
+    return;
+  }
+  const path = `/v1/tasks/${encodeURIComponent(created.id)}`;
+  let task = created as TaskRow & { result?: unknown; error?: string | null };
+  while (!['succeeded', 'failed', 'cancelled'].includes(task.status)) {
+    await new Promise((r) => setTimeout(r, 200));
+    task = await c.get(path);
+  }
+  print(flags, task, () =>
+    task.status === 'succeeded'
+      ? `${task.id} succeeded on ${task.agent ?? '?'}: ${JSON.stringify(task.result)}`
+      : `${task.id} ${task.status}${task.error ? `: ${task.error}` : ''}`,
+  );
+  if (task.status !== 'succeeded') process.exitCode = 1;
 });
 
 clientOptions(

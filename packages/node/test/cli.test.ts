@@ -94,6 +94,22 @@ describe('meshwork CLI', () => {
       }
       expect((await runCli(['agents', ...target])).stdout).toMatch(/runner\s+\S+\s+yes/);
 
+      const waited = await runCli(['task', 'submit', ...target, '--wait', '--', 'echo', 'waited']);
+      expect(waited.code, waited.stderr).toBe(0);
+      expect(waited.stdout).toMatch(/succeeded on runner: .*"stdout":"waited\\n"/);
+      const failing = await runCli([
+        'task',
+        'submit',
+        ...target,
+        '--wait',
+        '--max-attempts',
+        '1',
+        '--',
+        'false',
+      ]);
+      expect(failing.code).toBe(1);
+      expect(failing.stdout).toContain('failed');
+
       const unknown = await runCli(['task', 'show', 'nope', ...target]);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toContain('404');
