@@ -71,7 +71,7 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
   /**
    * Least time between two gossip messages of a Document. The first local event after a quiet
    * spell is published at once; under load, events are batched into one message per `batchMs`.
-   * Default 10 ms.
+   * Default 5 ms.
    */
   batchMs?: number;
   /** A batch is published as soon as it holds this many bytes. Default 64 KiB. */
@@ -120,7 +120,7 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
     allow: o.allow === undefined ? undefined : new Set(o.allow),
     limits,
     syncIntervalMs: o.syncIntervalMs ?? 15_000,
-    batchMs: o.batchMs ?? 10,
+    batchMs: o.batchMs ?? 5,
     batchMaxBytes: o.batchMaxBytes ?? 64 * 1024,
     redialBaseMs: o.redial?.baseMs ?? 500,
     redialMaxMs: o.redial?.maxMs ?? 30_000,
