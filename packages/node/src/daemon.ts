@@ -76,7 +76,16 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     // Persistence listens first, so an event is in SQLite before the transport can gossip it
     // and before the call that made it returns.
     const doc = coordinationDocument(replica);
-    const persistence = persistDocument(doc, store, { compactAfterEvents: config.compactAfterEvents });
+    const persistence = persistDocument(doc, store, {
+      compactAfterEvents: config.compactAfterEvents,
+      // Fail-stop: an event that is not durable must not be acknowledged, gossiped or synced,
+      // or a restart would reuse its sequence number for different content.
+      onWriteError: (err) => {
+        logger.fatal({ err }, 'cannot write to the event log; exiting');
+        logger.flush();
+        process.exit(70);
+      },
+    });
     cleanups.unshift(() => persistence.detach());
     logger.info({ restoredEvents: persistence.restoredEvents, db: store.path }, 'state restored');
     let storeEvents = 0;

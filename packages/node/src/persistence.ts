@@ -31,7 +31,16 @@ export const RESTORE_ORIGIN = Symbol('meshwork.restore');
 export function persistDocument(
   doc: PersistableDocument,
   store: NodeStore,
-  options: { compactAfterEvents?: number; maxChunkBytes?: number } = {},
+  options: {
+    compactAfterEvents?: number;
+    maxChunkBytes?: number;
+    /**
+     * Called when an event cannot be written. It runs before any later listener sees the event,
+     * so failing-stop here (the daemon exits) keeps an undurable event from ever leaving the
+     * node. Default: rethrow, failing the mutation that made it.
+     */
+    onWriteError?: (err: unknown) => void;
+  } = {},
 ): DocumentPersistence {
   const compactAfter = options.compactAfterEvents ?? 5_000;
   const maxChunkBytes = options.maxChunkBytes ?? 256 * 1024;
@@ -53,10 +62,27 @@ export function persistDocument(
   };
 
   const onChange = (e: { update: Uint8Array }): void => {
-    lastSeq = store.appendEvent(doc.name, e.update);
+    try {
+      lastSeq = store.appendEvent(doc.name, e.update);
+    } catch (err) {
+      if (options.onWriteError === undefined) throw err;
+      options.onWriteError(err);
+      return;
+    }
     sinceCompaction++;
     // Compaction is deferred off the write path; a crash before it only leaves a longer log.
-    if (sinceCompaction >= compactAfter && compactTimer === undefined) compactTimer = setTimeout(compact, 0);
+    if (sinceCompaction >= compactAfter && compactTimer === undefined) {
+      compactTimer = setTimeout(() => {
+        try {
+          compact();
+        } catch {
+          // The log still holds every event; the next threshold tries again. A store that
+          // cannot be written at all fails the next append instead.
+          compactTimer = undefined;
+          sinceCompaction = 0;
+        }
+      }, 0);
+    }
   };
   doc.on('change', onChange);
 

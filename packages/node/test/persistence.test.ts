@@ -74,4 +74,20 @@ describe('document persistence', () => {
     persistence.detach();
     store.close();
   });
+
+  it('reports a failed write before any later listener sees the event', () => {
+    const store = openStore(tempDir('persist-fail'));
+    const doc = createDocument({ replica: 'r1', name: 'd' });
+    const failures: unknown[] = [];
+    persistDocument(doc, store, { onWriteError: (err) => failures.push(err) });
+    const later: number[] = [];
+    doc.on('change', () => later.push(failures.length));
+    doc.orset<string>('s').add('durable');
+    store.close();
+    doc.orset<string>('s').add('not durable');
+    expect(failures).toHaveLength(1);
+    // The later listener (the transport, in the daemon) ran for the first event only after it was stored,
+    // and for the second only after the failure was reported (the daemon exits there).
+    expect(later).toEqual([0, 1]);
+  });
 });
