@@ -224,3 +224,55 @@ export function parseSubmit(
     workflow: context.workflow ?? null,
   };
 }
+
+/**
+ * A task record from shared state, checked like a submission (another replica may run other
+ * code, or be faulty). Returns null when it is not a well-formed task.
+ */
+export function readTaskSpec(v: unknown): TaskSpec | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const r = v as { [k in keyof TaskSpec]?: unknown };
+  const wf = r.workflow as Partial<WorkflowRef> | null | undefined;
+  if (
+    wf !== null &&
+    (typeof wf !== 'object' ||
+      typeof wf.run !== 'string' ||
+      typeof wf.step !== 'string' ||
+      typeof wf.iteration !== 'string')
+  ) {
+    return null;
+  }
+  if (typeof r.submittedAt !== 'number' || typeof r.submittedBy !== 'string' || typeof r.id !== 'string')
+    return null;
+  try {
+    const spec = parseSubmit(r as SubmitInput, {
+      now: r.submittedAt,
+      replica: r.submittedBy,
+      randomId: () => r.id as string,
+      id: checkName('id', r.id),
+      ...(wf !== null && { workflow: wf as WorkflowRef }),
+    });
+    return spec;
+  } catch (e) {
+    if (e instanceof CoordinatorError) return null;
+    throw e;
+  }
+}
+
+/** An agent record from shared state, or null when it is not well-formed. */
+export function readAgentInfo(v: unknown): AgentInfo | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const a = v as { [k in keyof AgentInfo]?: unknown };
+  const ok =
+    typeof a.id === 'string' &&
+    typeof a.node === 'string' &&
+    Array.isArray(a.capabilities) &&
+    a.capabilities.every((c) => typeof c === 'string') &&
+    typeof a.capacity === 'number' &&
+    Number.isFinite(a.capacity) &&
+    typeof a.registeredAt === 'number' &&
+    typeof a.retired === 'boolean' &&
+    typeof a.metadata === 'object' &&
+    a.metadata !== null;
+  return ok ? (v as AgentInfo) : null;
+}

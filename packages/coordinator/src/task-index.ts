@@ -1,4 +1,5 @@
 import type { Value } from '@meshwork/core';
+import { readAgentInfo, readTaskSpec } from './model.ts';
 import type {
   AgentId,
   AgentInfo,
@@ -170,8 +171,12 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
           continue;
         }
         if (kind === 'agent') {
-          agents.set(key, v as unknown as AgentInfo);
-          agentsChanged = true;
+          const info = readAgentInfo(v);
+          if (info === null) malformed++;
+          else {
+            agents.set(key, info);
+            agentsChanged = true;
+          }
           continue;
         }
         if (kind === 'workflow') {
@@ -184,7 +189,11 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         switch (kind) {
           case 'task': {
             // Concurrent workflow advances write the same task; versions differ only in submitter and time.
-            const spec = v as unknown as TaskSpec;
+            const spec = readTaskSpec(v);
+            if (spec === null || spec.id !== key) {
+              malformed++;
+              continue;
+            }
             e.spec = spec;
             if (e.derived === null || !terminalStatuses.has(e.derived.status)) open.add(task);
             for (const dep of spec.dependsOn) {

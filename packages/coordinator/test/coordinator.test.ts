@@ -321,6 +321,53 @@ describe('coordinator', () => {
     expect(stats.every((s) => s.failures === 0)).toBe(true);
   });
 
+  it('ignores malformed records from other replicas instead of crashing', async () => {
+    const { coords, net, run } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const malformed: number[] = [];
+    c.events.on('malformed', (e) => malformed.push(e.count));
+    c.registerAgent({ id: 'a', capabilities: ['x'], handler: () => 'ok' });
+    net.node('n0').state.store.write([
+      {
+        kind: 'task',
+        key: 'bad-1',
+        value: { id: 'bad-1', type: 'x', needs: 5, submittedAt: 0, submittedBy: 'evil' },
+      },
+      {
+        kind: 'task',
+        key: 'bad-2',
+        value: {
+          id: 'other',
+          type: 'x',
+          submittedAt: 0,
+          submittedBy: 'evil',
+          idempotencyKey: 'k',
+          priority: 0,
+        },
+      },
+      {
+        kind: 'agent',
+        key: 'ghost',
+        value: {
+          id: 'ghost',
+          node: 'evil',
+          capabilities: 'x',
+          capacity: 1,
+          registeredAt: 0,
+          retired: false,
+          metadata: {},
+        },
+      },
+      { kind: 'claim', key: 'bad-1|1|ghost', value: { task: 'bad-1', epoch: 'one' } },
+    ]);
+    const good = c.submit({ type: 'x' });
+    await run(1000);
+    expect(malformed.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(c.get('bad-1')).toBeNull();
+    expect(c.agents().map((a) => a.id)).toEqual(['a']);
+    expect(c.get(good)!.status).toBe('succeeded');
+  });
+
   it('rejects bad input with typed errors naming the field', () => {
     const { coords } = mesh(1);
     const [c] = coords as [Coordinator];
