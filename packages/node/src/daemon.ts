@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCoordinator, createDocumentPools, createDocumentStore } from '@meshwork/coordinator';
-import { createMeshNode, type MeshNode } from '@meshwork/transport';
+import { createMeshNode, MeshConfigError, type MeshNode } from '@meshwork/transport';
 import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
-import type { ResolvedConfig } from './config.ts';
+import { ConfigError, type ResolvedConfig } from './config.ts';
 import { startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -32,6 +32,14 @@ export interface Daemon {
 
 /** Longest wait for the final sync round with one peer at shutdown. */
 const FLUSH_TIMEOUT_MS = 3_000;
+
+function readPsk(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError([`pskFile: cannot read ${file} (${(err as Error).message})`]);
+  }
+}
 
 /** The transport's counters in the shape the metrics read. */
 function transportStats(mesh: MeshNode<MeshDocument>): TransportStats {
@@ -66,9 +74,13 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       listen: config.listen,
       bootstrap: config.bootstrap,
       privateKey: await nodeKey(store),
-      ...(config.pskFile !== undefined ? { psk: readFileSync(config.pskFile) } : {}),
+      ...(config.pskFile !== undefined ? { psk: readPsk(config.pskFile) } : {}),
       ...(config.allowList !== undefined ? { allow: config.allowList } : {}),
       runtime: documentRuntime,
+    }).catch((err: unknown) => {
+      // The transport names the option it rejected (listen[0], bootstrap[1], ...): a config error.
+      if (err instanceof MeshConfigError) throw new ConfigError([err.message]);
+      throw err;
     });
     cleanups.unshift(() => mesh.stop());
     const replica = mesh.replica;

@@ -38,6 +38,13 @@ describe('meshwork CLI', () => {
     const flag = await runCli(['start', '--name', 'x', '--http-port', 'abc']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('http.port');
+    const common = ['--name', 'x', '--data-dir', join(dir, 'x'), '--http-port', '0', '--log-level', 'silent'];
+    const listen = await runCli(['start', ...common, '--listen', '/ip4/not-an-ip/tcp/1']);
+    expect(listen.code).toBe(2);
+    expect(listen.stderr).toContain('invalid config: listen[0]: not a multiaddr');
+    const psk = await runCli(['start', ...common, '--psk-file', join(dir, 'missing.key')]);
+    expect(psk.code).toBe(2);
+    expect(psk.stderr).toContain('invalid config: pskFile: cannot read');
   });
 
   describe('against a running daemon', () => {
