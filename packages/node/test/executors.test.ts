@@ -145,6 +145,8 @@ describe('http executor', () => {
         });
         if (req.url === '/flaky' && flaky++ < 2) return res.writeHead(503).end('busy');
         if (req.url === '/missing') return res.writeHead(404).end('nope');
+        if (req.url === '/elsewhere')
+          return res.writeHead(302, { location: 'http://example.invalid/' }).end();
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify({ echo: body, url: req.url }));
@@ -177,6 +179,14 @@ describe('http executor', () => {
   it('fails at once on a 4xx status', async () => {
     const err = await failure(execute(http, { executor: 'http', url: `${base}/missing` }, context()));
     expect(err.details).toMatchObject({ status: 404, body: 'nope' });
+  });
+
+  it('does not follow redirects when the agent has a host allow-list', async () => {
+    const fenced = agent({ http: { allowHosts: ['127.0.0.1'] } });
+    const err = await failure(execute(fenced, { executor: 'http', url: `${base}/elsewhere` }, context()));
+    expect(err.details).toMatchObject({ status: 302 });
+    const other = await failure(execute(fenced, { executor: 'http', url: 'http://localhost:1/' }, context()));
+    expect(other.code).toBe('not_allowed');
   });
 
   it('fails after the retries on a refused connection', async () => {

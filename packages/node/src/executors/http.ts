@@ -98,7 +98,9 @@ export async function runHttp(
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
     let res: Response;
     try {
-      res = await fetch(url, { method: spec.method, headers, body, signal, redirect: 'follow' });
+      // With a host allow-list, a redirect could lead elsewhere: it is returned, not followed.
+      const redirect = settings.allowHosts ? 'manual' : 'follow';
+      res = await fetch(url, { method: spec.method, headers, body, signal, redirect });
     } catch (err) {
       if (ctx.signal.aborted) throw abortError(ctx.signal);
       const timedOut = signal.aborted;
