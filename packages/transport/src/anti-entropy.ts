@@ -95,11 +95,15 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
         const peer = peers[Math.floor(Math.random() * peers.length)];
         if (peer !== undefined) request(peer.toString());
         schedulePeriodic();
+  const forget = (evt: CustomEvent<PeerId>): void => void lastStarted.delete(evt.detail.toString());
+  libp2p.addEventListener('peer:disconnect', forget);
       },
       o.intervalMs * (0.5 + Math.random()),
     );
   };
   schedulePeriodic();
+  const forget = (evt: CustomEvent<PeerId>): void => void lastStarted.delete(evt.detail.toString());
+  libp2p.addEventListener('peer:disconnect', forget);
 
   return {
     request,
@@ -112,6 +116,7 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
     stop() {
       stopped = true;
       clearTimeout(periodic);
+      libp2p.removeEventListener('peer:disconnect', forget);
       waiting.length = 0;
       pending.clear();
     },
