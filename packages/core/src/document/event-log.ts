@@ -13,7 +13,7 @@ export const defaultEventLogLimits: EventLogLimits = Object.freeze({
   maxBytes: 16 * 1024 * 1024,
 });
 
-/** Records are packed into pages of this size (larger records get a page of their own). */
+/** Entries are packed into pages of this size (a larger entry gets a page of its own). */
 const PAGE_BYTES = 64 * 1024;
 
 /**
@@ -21,10 +21,10 @@ const PAGE_BYTES = 64 * 1024;
  * once either bound is exceeded. Peers that lag by no more than the log catch
  * up from it; others need a snapshot.
  *
- * Kept compact because it holds every recent event: records are packed into
- * shared pages, the index is typed arrays, and each record's leading replica
- * id (an event's first field, often a 52-character peer id) is stored once
- * per replica rather than once per event.
+ * Kept compact because it holds every recent event: entries are packed back to
+ * back into 64 KiB pages as `replica index, seq, length, record` (varints), with
+ * no per-event object, and each record's leading replica id (an event's first
+ * field, often a 52-character peer id) is stored once per replica.
  */
 export class EventLog {
   readonly limits: EventLogLimits;
@@ -32,18 +32,12 @@ export class EventLog {
   private readonly replicaIndex = new Map<ReplicaId, number>();
   /** Per replica, the bytes a record starts with: its replica written as the first id of a fresh scope. */
   private readonly prefixes: Uint8Array[] = [];
+  /** Pages oldest first; `ends[i]` is where the entries of `pages[i]` end. */
   private pages: Uint8Array[] = [];
-  /** Page number of pages[0]. */
-  private pageBase = 0;
-  private pageUsed = PAGE_BYTES;
-  // Per entry, in [head, tail): page number, offset, stored length (negative: the prefix was kept), replica, seq.
-  private page = new Int32Array(64);
-  private offset = new Int32Array(64);
-  private length = new Int32Array(64);
-  private replica = new Int32Array(64);
-  private seq = new Float64Array(64);
+  private ends: number[] = [];
+  /** Where the oldest entry starts, in pages[0]. */
   private head = 0;
-  private tail = 0;
+  private count = 0;
   private storedBytes = 0;
 
   constructor(limits: EventLogLimits = defaultEventLogLimits) {
@@ -51,10 +45,10 @@ export class EventLog {
   }
 
   get size(): number {
-    return this.tail - this.head;
+    return this.count;
   }
 
-  /** Bytes of records held. */
+  /** Bytes of entries held. */
   get bytes(): number {
     return this.storedBytes;
   }
@@ -73,38 +67,81 @@ export class EventLog {
     const prefix = this.prefixes[r] as Uint8Array;
     const stripped = startsWith(record, prefix);
     const body = stripped ? record.subarray(prefix.byteLength) : record;
-    if (this.tail === this.page.length) this.makeRoom();
-    const i = this.tail++;
-    this.store(i, body);
-    this.length[i] = stripped ? body.byteLength : -body.byteLength;
-    this.replica[i] = r;
-    this.seq[i] = seq;
-    this.storedBytes += body.byteLength;
-    while (this.size > 0 && (this.size > this.limits.maxEvents || this.storedBytes > this.limits.maxBytes)) {
-      const h = this.head++;
-      this.storedBytes -= Math.abs(this.length[h] as number);
-      dropped(this.replicas[this.replica[h] as number] as ReplicaId, this.seq[h] as number);
+    const flaggedLength = body.byteLength * 2 + (stripped ? 1 : 0);
+    const size = varintSize(r) + varintSize(seq) + varintSize(flaggedLength) + body.byteLength;
+    let last = this.pages.length - 1;
+    if (last < 0 || size > (this.pages[last] as Uint8Array).byteLength - (this.ends[last] as number)) {
+      this.pages.push(new Uint8Array(Math.max(PAGE_BYTES, size)));
+      this.ends.push(0);
+      last++;
+      if (this.count === 0) {
+        // Nothing held: drop the older pages at once.
+        this.pages = this.pages.slice(last);
+        this.ends = this.ends.slice(last);
+        this.head = 0;
+        last = 0;
+      }
     }
-    this.releasePages();
+    const page = this.pages[last] as Uint8Array;
+    let at = this.ends[last] as number;
+    at = writeVarint(page, at, r);
+    at = writeVarint(page, at, seq);
+    at = writeVarint(page, at, flaggedLength);
+    page.set(body, at);
+    this.ends[last] = at + body.byteLength;
+    this.count++;
+    this.storedBytes += size;
+    while (
+      this.count > 0 &&
+      (this.count > this.limits.maxEvents || this.storedBytes > this.limits.maxBytes)
+    ) {
+      this.dropOldest(dropped);
+    }
+  }
+
+  private dropOldest(dropped: (replica: ReplicaId, seq: number) => void): void {
+    const page = this.pages[0] as Uint8Array;
+    const start = this.head;
+    const [r, afterR] = readVarint(page, start);
+    const [seq, afterSeq] = readVarint(page, afterR);
+    const [flaggedLength, afterLength] = readVarint(page, afterSeq);
+    this.head = afterLength + Math.floor(flaggedLength / 2);
+    this.count--;
+    this.storedBytes -= this.head - start;
+    if (this.head >= (this.ends[0] as number) && this.pages.length > 1) {
+      this.pages.shift();
+      this.ends.shift();
+      this.head = 0;
+    }
+    dropped(this.replicas[r] as ReplicaId, seq);
   }
 
   /** Calls `visit` for each event, oldest first; `record()` gives the event's record while visiting. */
   forEach(visit: (replica: ReplicaId, seq: number, record: () => Uint8Array) => void): void {
-    for (let i = this.head; i < this.tail; i++) {
-      visit(this.replicas[this.replica[i] as number] as ReplicaId, this.seq[i] as number, () =>
-        this.record(i),
-      );
+    let at = this.head;
+    let seen = 0;
+    for (let p = 0; p < this.pages.length && seen < this.count; p++) {
+      const page = this.pages[p] as Uint8Array;
+      const end = this.ends[p] as number;
+      while (at < end && seen < this.count) {
+        const [r, afterR] = readVarint(page, at);
+        const [seq, afterSeq] = readVarint(page, afterR);
+        const [flaggedLength, start] = readVarint(page, afterSeq);
+        const length = Math.floor(flaggedLength / 2);
+        const stripped = flaggedLength % 2 === 1;
+        visit(this.replicas[r] as ReplicaId, seq, () => this.record(page, start, length, stripped, r));
+        at = start + length;
+        seen++;
+      }
+      at = 0;
     }
   }
 
-  private record(i: number): Uint8Array {
-    const n = this.length[i] as number;
-    const page = this.pages[(this.page[i] as number) - this.pageBase] as Uint8Array;
-    const start = this.offset[i] as number;
-    const body = page.subarray(start, start + Math.abs(n));
-    if (n < 0) return body.slice();
-    const prefix = this.prefixes[this.replica[i] as number] as Uint8Array;
-    const out = new Uint8Array(prefix.byteLength + body.byteLength);
+  private record(page: Uint8Array, start: number, length: number, stripped: boolean, r: number): Uint8Array {
+    const body = page.subarray(start, start + length);
+    if (!stripped) return body.slice();
+    const prefix = this.prefixes[r] as Uint8Array;
+    const out = new Uint8Array(prefix.byteLength + length);
     out.set(prefix, 0);
     out.set(body, prefix.byteLength);
     return out;
@@ -122,50 +159,40 @@ export class EventLog {
     }
     return r;
   }
-
-  private store(i: number, body: Uint8Array): void {
-    if (this.pages.length === 0 || body.byteLength > PAGE_BYTES - this.pageUsed) {
-      this.pages.push(new Uint8Array(Math.max(PAGE_BYTES, body.byteLength)));
-      this.pageUsed = 0;
-    }
-    const p = this.pages.length - 1;
-    (this.pages[p] as Uint8Array).set(body, this.pageUsed);
-    this.page[i] = p + this.pageBase;
-    this.offset[i] = this.pageUsed;
-    this.pageUsed += body.byteLength;
-  }
-
-  /** Frees pages that no held record uses any more. */
-  private releasePages(): void {
-    const first = this.size > 0 ? (this.page[this.head] as number) : this.pageBase + this.pages.length - 1;
-    const unused = first - this.pageBase;
-    if (unused > 0) {
-      this.pages = this.pages.slice(unused);
-      this.pageBase = first;
-    }
-  }
-
-  /** Moves live entries to the front, or doubles the index when more than half is live. */
-  private makeRoom(): void {
-    const live = this.size;
-    const capacity = live * 2 > this.page.length ? this.page.length * 2 : this.page.length;
-    const move = <A extends Int32Array | Float64Array>(a: A, make: (n: number) => A): A => {
-      const out = capacity === a.length ? a : make(capacity);
-      out.set(a.subarray(this.head, this.tail), 0);
-      return out;
-    };
-    this.page = move(this.page, (n) => new Int32Array(n));
-    this.offset = move(this.offset, (n) => new Int32Array(n));
-    this.length = move(this.length, (n) => new Int32Array(n));
-    this.replica = move(this.replica, (n) => new Int32Array(n));
-    this.seq = move(this.seq, (n) => new Float64Array(n));
-    this.head = 0;
-    this.tail = live;
-  }
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.byteLength < prefix.byteLength) return false;
   for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false;
   return true;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Writes a non-negative safe integer as a little-endian base-128 varint; returns the next position. */
+function writeVarint(bytes: Uint8Array, at: number, n: number): number {
+  while (n >= 128) {
+    bytes[at++] = (n % 128) | 128;
+    n = Math.floor(n / 128);
+  }
+  bytes[at++] = n;
+  return at;
+}
+
+function readVarint(bytes: Uint8Array, at: number): [number, number] {
+  let n = 0;
+  let scale = 1;
+  for (;;) {
+    const b = bytes[at++] as number;
+    n += (b & 127) * scale;
+    if (b < 128) return [n, at];
+    scale *= 128;
+  }
 }
