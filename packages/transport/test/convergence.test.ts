@@ -130,6 +130,25 @@ describe('catching up', () => {
     expect(kvView(da)).toBe(kvView(db));
   });
 
+  it('syncs several Documents by name, opened before or after connecting; detach stops one', async () => {
+    const a = await startNode({ syncIntervalMs: 0 });
+    const b = await startNode({ syncIntervalMs: 0, bootstrap: [a.multiaddrs[0]!] });
+    nodes.push(a, b);
+    setKey(a.document('one'), 'k', 'one');
+    await waitFor('connected', () => a.peers().includes(b.replica));
+    const bOne = b.document('one');
+    setKey(a.document('two'), 'k', 'two'); // written before b opens it
+    const bTwo = b.document('two');
+    await waitFor('both synced', () => getKey(bOne, 'k') === 'one' && getKey(bTwo, 'k') === 'two');
+    expect([...a.documents().keys()].sort()).toEqual(['one', 'two']);
+    b.detach('two');
+    setKey(a.document('two'), 'later', 'x');
+    setKey(a.document('one'), 'later', 'x');
+    await waitFor('one still syncs', () => getKey(bOne, 'later') === 'x');
+    expect(getKey(bTwo, 'later')).toBeUndefined();
+    expect(() => a.attach(bOne)).toThrow(/belongs to replica/);
+  });
+
   it('a local batch too large for gossip goes by anti-entropy', async () => {
     const limits = { maxGossipBytes: 4096 };
     const a = await startNode({ limits });
