@@ -100,6 +100,7 @@ function canonical(v: unknown): string {
 
 let starts: [string, number, number, string][] = [];
 let done = 0;
+let ticks = 0;
 coord.events.on('start', (e) => starts.push([e.task, e.submittedAt, e.at, e.agent]));
 coord.events.on('attempt', () => done++);
 setInterval(() => {
@@ -108,6 +109,13 @@ setInterval(() => {
     starts = [];
   }
   send({ type: 'done', count: done });
+  if (process.env['COORD_BENCH_DEBUG'] !== undefined && ++ticks % 40 === 0) {
+    const byStatus: Record<string, number> = {};
+    for (const t of coord.list()) byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
+    console.error(
+      `node${index} ${JSON.stringify(byStatus)} agents=${JSON.stringify(coord.agents().map((a) => [a.id, a.alive, a.load]))}`,
+    );
+  }
   if (process.env['COORD_BENCH_DEBUG'] !== undefined)
     console.error(
       `node${index} settle=${coord.settleMs()} done=${done} loop-p99=${(loopDelay.percentile(99) / 1e6).toFixed(0)}ms`,
