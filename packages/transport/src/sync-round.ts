@@ -107,6 +107,9 @@ export async function runSyncRound(
 
 type Phase = 'digests' | 'changes-and-digests' | 'changes' | 'end';
 
+/** Most digest frames a peer may send in one round (one per Document it has open). */
+const MAX_DIGESTS_PER_ROUND = 4096;
+
 class Round {
   snapshots = 0;
   eventsApplied = 0;
@@ -183,6 +186,7 @@ class Round {
   /** Reads frames up to the peer's end of `phase`; returns the digests it sent. */
   async receive(phase: Phase): Promise<Map<string, Uint8Array>> {
     const digests = new Map<string, Uint8Array>();
+    let digestFrames = 0;
     for (;;) {
       const frame = await this.read();
       switch (frame.kind) {
@@ -192,10 +196,10 @@ class Round {
           if (phase !== 'digests' && phase !== 'changes-and-digests') {
             throw new SyncRejection('protocol-violation', `digest during ${phase}`);
           }
-          if (digests.has(frame.document) || digests.size >= this.ctx.documents.size + 64) {
+          // Digests of Documents not open here are ignored, but their number is bounded.
+          if (digests.has(frame.document) || ++digestFrames > MAX_DIGESTS_PER_ROUND) {
             throw new SyncRejection('protocol-violation', `repeated or excess digest ${frame.document}`);
           }
-          // Digests of Documents not open here are ignored, but bounded above.
           if (this.ctx.documents.has(frame.document)) digests.set(frame.document, frame.digest);
           break;
         case 'update':

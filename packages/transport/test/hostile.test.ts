@@ -87,6 +87,15 @@ describe('a hostile raw libp2p peer', () => {
     );
     await waitFor('protocol violation', () => rejected(a, 'protocol-violation') === 1);
 
+    // Endless digests of Documents that do not exist.
+    stream = await raw.dialProtocol(a.peerId, SYNC_PROTOCOL);
+    const flood = lpStream(stream);
+    for (let i = 0; i <= 4096; i++) {
+      const frame = encodeSyncFrame({ kind: 'digest', document: `nope-${i}`, digest: new Uint8Array(1) });
+      await flood.write(frame).catch(() => undefined);
+    }
+    await waitFor('digest flood', () => rejected(a, 'protocol-violation') === 2);
+
     // A well-formed round whose update does not decode.
     stream = await raw.dialProtocol(a.peerId, SYNC_PROTOCOL);
     const lp = lpStream(stream);
