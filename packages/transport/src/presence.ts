@@ -15,6 +15,8 @@ import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 
 export const PRESENCE_TOPIC = 'meshwork/presence/1';
 const VERSION = 1;
+/** Most replicas whose presence a node tracks. */
+export const MAX_PRESENCE_PEERS = 10_000;
 const STATE = 1;
 const LEFT = 2;
 
@@ -125,6 +127,8 @@ export function createMeshPresence(
       return reject(from, 'forged-origin', `presence of ${u.replica} signed by ${msg.from.toString()}`);
     }
     if ((lastClock.get(u.replica) ?? -1) >= u.clock) return TopicValidatorResult.Ignore;
+    // Remembered replicas are bounded: a flood of fresh identities cannot grow memory.
+    if (!lastClock.has(u.replica) && lastClock.size >= MAX_PRESENCE_PEERS) return TopicValidatorResult.Ignore;
     lastClock.set(u.replica, u.clock);
     if (u.kind === 'state') {
       latest.set(u.replica, { clock: u.clock, state: u.state });
