@@ -4,6 +4,25 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSwarmKey } from '../src/index.ts';
 import { getKey, setKey, startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 
+describe('redial', () => {
+  const nodes: TestNode[] = [];
+  afterEach(() => stopAll(nodes.splice(0)));
+
+  it('keeps dialling a bootstrap peer that is down until it comes up', async () => {
+    const key = await generateKeyPair('Ed25519');
+    const first = await startNode({ privateKey: key });
+    const addr = first.multiaddrs[0]!;
+    await first.stop();
+    const b = await startNode({ bootstrap: [addr] });
+    nodes.push(b);
+    await new Promise((r) => setTimeout(r, 1000)); // several failed attempts
+    expect(b.peers()).toEqual([]);
+    const a = await startNode({ privateKey: key, listen: [addr.decapsulate('/p2p').toString()] });
+    nodes.push(a);
+    await waitFor('bootstrap reached', () => b.peers().includes(a.replica));
+  });
+});
+
 describe('admission', () => {
   const nodes: TestNode[] = [];
   afterEach(() => stopAll(nodes.splice(0)));
