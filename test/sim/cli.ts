@@ -3,7 +3,8 @@ import { runSimulation, type SimResult } from './run.ts';
 /**
  * `pnpm sim --seeds N [--from S]` runs seeds S..S+N-1; `pnpm sim --seed N` replays one
  * seed and prints its details; `--backend memory` runs on the in-memory store instead of
- * Documents. Exit code 1 when any invariant failed.
+ * Documents. Exit code 1 when any invariant failed. `SIM_TRACE=<task id>` prints that task's
+ * claims, leases, starts, ends and expiries at each of its starts, and the crashes.
  */
 const args = process.argv.slice(2);
 const flag = (name: string): number | undefined => {
