@@ -250,12 +250,17 @@ function write(net: Net, writer: number, key: string): void {
 
 // ---- workloads ------------------------------------------------------------------
 
-async function convergence(system: SystemName, n: number, progress: Progress): Promise<number[]> {
+async function convergence(
+  system: SystemName,
+  n: number,
+  progress: Progress,
+  writes = WRITES,
+): Promise<number[]> {
   const net = await startNet(system, n, 42 + n);
   const rand = rng(7);
   try {
-    for (let i = 0; i < WRITES; i++) {
-      if (i % 10 === 0) progress.step(`n${n} ${system}: write ${i}/${WRITES}`);
+    for (let i = 0; i < writes; i++) {
+      if (i % 10 === 0) progress.step(`n${n} ${system}: write ${i}/${writes}`);
       const key = `c${i}`;
       write(net, rand(n), key);
       await waitUntil(() => net.writes.get(key)!.done !== undefined, WRITE_TIMEOUT_MS);
@@ -362,13 +367,17 @@ export const suite: Suite = {
   async run(progress) {
     const rows: Row[] = [];
     const systems = SYSTEMS.filter((s) => RUN_SYSTEMS.has(s));
+    // Warm-up, unmeasured: both systems share the libp2p code, and whichever
+    // ran first would otherwise pay for the JIT alone.
+    for (const system of systems) await convergence(system, 4, progress, 50);
     for (const n of ONLY.has('convergence') ? [10, 30] : []) {
       const p50 = {} as Record<SystemName, number | null>;
       const p99 = {} as Record<SystemName, number | null>;
-      // Runs alternate between the systems; each keeps its least disturbed run
-      // (lowest p99), since other load on the machine shows up as tail latency.
+      // Runs alternate between the systems, in alternating order; each keeps its
+      // least disturbed run (lowest p99), since other load on the machine shows
+      // up as tail latency.
       for (let run = 0; run < RUNS; run++) {
-        for (const system of systems) {
+        for (const system of run % 2 === 0 ? systems : [...systems].reverse()) {
           const times = await convergence(system, n, progress);
           const complete = times.every(Number.isFinite);
           const runP99 = complete ? percentile(times, 99) : null;
