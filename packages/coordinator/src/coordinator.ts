@@ -23,7 +23,14 @@ import { createDocumentPools } from './document-pools.ts';
 import { createDocumentStore } from './document-store.ts';
 import { createDocumentHistory, type AgentHistory } from './history.ts';
 import { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
-import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
+import {
+  effectivePriority,
+  rankAgents,
+  rendezvous,
+  scoreAgent,
+  type AgentStats,
+  type Ranked,
+} from './scoring.ts';
 import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import type { CoordinationStore, RecordChange, RecordWrite } from './store.ts';
 import { createTaskIndex } from './task-index.ts';
@@ -400,10 +407,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
     // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most urgent.
     const freeSlots = agents.reduce((n, a) => n + Math.max(0, a.capacity - index.load(a.id)), 0);
-    // Priority with aging orders tasks like priority·agingMs − submittedAt, which does not change with time.
-    const urgency = (t: TaskSpec): number => t.priority * agingMs - t.submittedAt;
-    const specs = ids.map((id) => index.spec(id)!);
-    specs.sort((a, b) => urgency(b) - urgency(a) || (a.id < b.id ? -1 : 1));
+    const specs = ids
+      .map((id) => index.spec(id)!)
+      .map((spec) => ({ spec, p: effectivePriority(spec, now, agingMs) }))
+      .sort((a, b) => b.p - a.p || (a.spec.id < b.spec.id ? -1 : 1))
+      .map((x) => x.spec);
     specs.length = Math.min(specs.length, 2 * freeSlots + 16);
     for (const spec of specs) {
       if (!hasRoom()) break;

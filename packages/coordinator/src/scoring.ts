@@ -9,8 +9,6 @@ export interface AgentStats {
   readonly meanLatencyMs: number | null;
 }
 
-export const noStats: AgentStats = { successes: 0, failures: 0, meanLatencyMs: null };
-
 /** Rendezvous (highest-random-weight) hash of a task and an agent: spreads ties evenly and stably. */
 export function rendezvous(task: string, agent: string): number {
   return hashUnit(`${task}\u0000${agent}`);
