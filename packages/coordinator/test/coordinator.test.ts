@@ -8,12 +8,13 @@ import {
   createCoordinator,
   PermanentTaskError,
   type Coordinator,
+  type CoordinatorOptions,
   type DocumentPools,
   type TaskContext,
 } from '../src/index.ts';
 
 /** A small mesh on virtual time: `nodes` coordinators over the simulated network. */
-function mesh(nodes = 1, backend: 'memory' | 'document' = 'memory') {
+function mesh(nodes = 1, backend: 'memory' | 'document' = 'memory', extra: Partial<CoordinatorOptions> = {}) {
   const sched = createScheduler();
   const net = createSimNetwork({
     rng: createRng(7),
@@ -34,6 +35,7 @@ function mesh(nodes = 1, backend: 'memory' | 'document' = 'memory') {
         clock: node.clock,
         lease: { durationMs: 2000, graceMs: 200 },
         heartbeatMs: 200,
+        ...extra,
       }),
     );
   }
@@ -319,6 +321,50 @@ describe('coordinator', () => {
     expect(coords[1]!.list().map((t) => [t.status, t.attemptsUsed])).toEqual(Array(6).fill(['succeeded', 1]));
     expect(stats.reduce((n, s) => n + s.successes, 0)).toBe(6);
     expect(stats.every((s) => s.failures === 0)).toBe(true);
+  });
+
+  it('runs higher priorities first', async () => {
+    const { coords, run, sleep } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const order: string[] = [];
+    c.registerAgent({
+      id: 'solo',
+      capabilities: ['p'],
+      handler: async (task, ctx) => {
+        order.push(task.id);
+        await sleep(ctx, 1000);
+      },
+    });
+    c.submit({ id: 'busy', type: 'p' });
+    await run(100);
+    c.submit({ id: 'old-low', type: 'p', priority: 0 });
+    await run(100);
+    c.submit({ id: 'high', type: 'p', priority: 5 });
+    c.submit({ id: 'low', type: 'p', priority: 1 });
+    await run(5000);
+    expect(order).toEqual(['busy', 'high', 'low', 'old-low']);
+  });
+
+  it('ages waiting tasks: an old low-priority task overtakes a newer high-priority one', async () => {
+    const { coords, run, sleep } = mesh(1, 'memory', { agingMs: 1000 });
+    const [c] = coords as [Coordinator];
+    const order: string[] = [];
+    c.registerAgent({
+      id: 'solo',
+      capabilities: ['p'],
+      handler: async (task, ctx) => {
+        order.push(task.id);
+        await sleep(ctx, task.id === 'busy' ? 3000 : 100);
+      },
+    });
+    c.submit({ id: 'busy', type: 'p' });
+    await run(100);
+    c.submit({ id: 'old', type: 'p', priority: 0 });
+    await run(2800);
+    // When 'busy' ends, 'old' has waited ~3 s (3 points), 'new' ~0.2 s (2 + 0.2 points).
+    c.submit({ id: 'new', type: 'p', priority: 2 });
+    await run(2000);
+    expect(order).toEqual(['busy', 'old', 'new']);
   });
 
   it('ignores malformed records from other replicas instead of crashing', async () => {
