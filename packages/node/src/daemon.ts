@@ -8,7 +8,7 @@ import { ConfigError, type ResolvedConfig } from './config.ts';
 import { startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { coordinationDocument, documentRuntime, type MeshDocument } from './mesh-state.ts';
+import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
 import { createMetrics, type TransportStats } from './metrics.ts';
 import { createNodeApi, tasksByState } from './node-api.ts';
 import { persistDocument } from './persistence.ts';
@@ -76,7 +76,6 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       privateKey: await nodeKey(store),
       ...(config.pskFile !== undefined ? { psk: readPsk(config.pskFile) } : {}),
       ...(config.allowList !== undefined ? { allow: config.allowList } : {}),
-      runtime: documentRuntime,
     }).catch((err: unknown) => {
       // The transport names the option it rejected (listen[0], bootstrap[1], ...): a config error.
       if (err instanceof MeshConfigError) throw new ConfigError([err.message]);

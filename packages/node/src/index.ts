@@ -5,7 +5,7 @@ export { openStore } from './store.ts';
 export type { AttemptRecord, NodeStore, StoredSnapshot } from './store.ts';
 export { persistDocument, RESTORE_ORIGIN } from './persistence.ts';
 export type { DocumentPersistence, PersistableDocument } from './persistence.ts';
-export { COORDINATION_DOCUMENT, coordinationDocument, documentRuntime } from './mesh-state.ts';
+export { COORDINATION_DOCUMENT, coordinationDocument } from './mesh-state.ts';
 export {
   ApiError,
   startApiServer,

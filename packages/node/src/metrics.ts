@@ -29,17 +29,34 @@ export interface NodeMetrics {
 }
 
 /**
- * Advances a counter to an externally kept cumulative value at scrape time; prom-client counters
- * only go up by increments, so remember what was reported last.
+ * A counter that mirrors cumulative values kept elsewhere (the transport, the store), read at
+ * scrape time. prom-client counters only go up by increments, so it remembers what it reported
+ * last per label set.
  */
-function follower(): (counter: Counter, labels: Record<string, string>, value: number) => void {
+function mirroredCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => { labels: Record<string, string>; value: number }[],
+): void {
   const last = new Map<string, number>();
-  return (counter, labels, value) => {
-    const key = JSON.stringify(labels);
-    const delta = value - (last.get(key) ?? 0);
-    if (delta > 0) counter.inc(labels, delta);
-    last.set(key, Math.max(value, last.get(key) ?? 0));
-  };
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const { labels, value } of read()) {
+        const key = JSON.stringify(labels);
+        const before = last.get(key) ?? 0;
+        if (value > before) {
+          this.inc(labels, value - before);
+          last.set(key, value);
+        }
+      }
+    },
+  });
 }
 
 /**
@@ -78,57 +95,46 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
     help: 'Tasks whose holder this replica declared lost (lease expired or node suspected), freeing them for another agent',
     registers: [registry],
   });
-  const followStore = follower();
-  new Counter({
-    name: 'meshwork_store_events_total',
-    help: 'CRDT events appended to the SQLite event log',
-    registers: [registry],
-    collect() {
-      followStore(this, {}, sources.storeEvents());
-    },
-  });
+  mirroredCounter(
+    registry,
+    'meshwork_store_events_total',
+    'CRDT events appended to the SQLite event log',
+    [],
+    () => [{ labels: {}, value: sources.storeEvents() }],
+  );
   const httpRequests = new Counter({
     name: 'meshwork_http_requests_total',
     help: 'HTTP API requests, by method, route and status',
     labelNames: ['method', 'route', 'status'],
     registers: [registry],
   });
-  const followBytes = follower();
-  const followMessages = follower();
-  const followRejected = follower();
-  const followRounds = follower();
-  new Counter({
-    name: 'meshwork_transport_bytes_total',
-    help: 'Bytes sent and received, by protocol and direction',
-    labelNames: ['protocol', 'direction'],
-    registers: [registry],
-    collect() {
-      for (const t of sources.transport()?.traffic ?? []) {
-        followBytes(this, { protocol: t.protocol, direction: t.direction }, t.bytes);
-      }
-    },
-  });
-  new Counter({
-    name: 'meshwork_transport_messages_total',
-    help: 'Messages sent and received, by protocol and direction',
-    labelNames: ['protocol', 'direction'],
-    registers: [registry],
-    collect() {
-      for (const t of sources.transport()?.traffic ?? []) {
-        followMessages(this, { protocol: t.protocol, direction: t.direction }, t.messages);
-      }
-    },
-  });
-  new Counter({
-    name: 'meshwork_transport_rejected_total',
-    help: 'Messages from peers dropped as invalid, by reason',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      for (const r of sources.transport()?.rejected ?? [])
-        followRejected(this, { reason: r.reason }, r.count);
-    },
-  });
+  const traffic = (field: 'bytes' | 'messages') => () =>
+    (sources.transport()?.traffic ?? []).map((t) => ({
+      labels: { protocol: t.protocol, direction: t.direction },
+      value: t[field],
+    }));
+  mirroredCounter(
+    registry,
+    'meshwork_transport_bytes_total',
+    'Bytes sent and received, by protocol and direction',
+    ['protocol', 'direction'],
+    traffic('bytes'),
+  );
+  mirroredCounter(
+    registry,
+    'meshwork_transport_messages_total',
+    'Messages sent and received, by protocol and direction',
+    ['protocol', 'direction'],
+    traffic('messages'),
+  );
+  mirroredCounter(
+    registry,
+    'meshwork_transport_rejected_total',
+    'Messages from peers dropped as invalid, by reason',
+    ['reason'],
+    () =>
+      (sources.transport()?.rejected ?? []).map((r) => ({ labels: { reason: r.reason }, value: r.count })),
+  );
   new Gauge({
     name: 'meshwork_peers',
     help: 'Peers currently connected',
@@ -137,14 +143,9 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
       this.set(sources.transport()?.peers ?? 0);
     },
   });
-  new Counter({
-    name: 'meshwork_sync_rounds_total',
-    help: 'Anti-entropy rounds completed',
-    registers: [registry],
-    collect() {
-      followRounds(this, {}, sources.transport()?.syncRounds ?? 0);
-    },
-  });
+  mirroredCounter(registry, 'meshwork_sync_rounds_total', 'Anti-entropy rounds completed', [], () => [
+    { labels: {}, value: sources.transport()?.syncRounds ?? 0 },
+  ]);
 
   return {
     registry,

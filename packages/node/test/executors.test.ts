@@ -12,6 +12,7 @@ import {
   ExecutorNotAllowedError,
   type ExecutionContext,
 } from '../src/executors/index.ts';
+import { waitFor } from './support/processes.ts';
 
 function context(signal = new AbortController().signal): ExecutionContext & { updates: Value[] } {
   const updates: Value[] = [];
@@ -45,12 +46,23 @@ describe('shell executor', () => {
 
   it('streams stdout and stderr as progress while the command runs', async () => {
     const ctx = context();
-    const script = `console.log('one'); console.error('warn'); setTimeout(() => console.log('two'), 400)`;
-    const run = execute(shell, { executor: 'shell', argv: [node, '-e', script] }, ctx);
-    await new Promise((r) => setTimeout(r, 300));
-    // The first line arrives as progress before the process has finished.
-    expect(ctx.updates).toContainEqual({ stream: 'stdout', lines: ['one'] });
-    expect(ctx.updates).toContainEqual({ stream: 'stderr', lines: ['warn'] });
+    // The command prints its last line only once the test has seen the first ones as progress,
+    // so "before it finished" holds however slowly either side runs.
+    const release = join(mkdtempSync(join(tmpdir(), 'meshwork-stream-')), 'release');
+    const script = `console.log('one'); console.error('warn');
+      const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(release)})) { clearInterval(t); console.log('two'); } }, 20);`;
+    let finished = false;
+    const run = execute(shell, { executor: 'shell', argv: [node, '-e', script] }, ctx).finally(
+      () => (finished = true),
+    );
+    await waitFor('the first lines as progress', 20_000, () =>
+      ctx.updates.some((u) => JSON.stringify(u) === JSON.stringify({ stream: 'stdout', lines: ['one'] })) &&
+      ctx.updates.some((u) => JSON.stringify(u) === JSON.stringify({ stream: 'stderr', lines: ['warn'] }))
+        ? true
+        : undefined,
+    );
+    expect(finished).toBe(false);
+    writeFileSync(release, '');
     await run;
     expect(ctx.updates).toContainEqual({ stream: 'stdout', lines: ['two'] });
   });
@@ -62,8 +74,9 @@ describe('shell executor', () => {
         shell,
         {
           executor: 'shell',
-          argv: [node, '-e', 'console.log("start"); setInterval(() => {}, 1000)'],
-          timeoutMs: 300,
+          // sh starts in milliseconds, so its first line is out well before the timeout.
+          argv: ['sh', '-c', 'echo start; exec sleep 30'],
+          timeoutMs: 1_000,
         },
         ctx,
       ),

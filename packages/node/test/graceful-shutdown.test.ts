@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
@@ -35,10 +36,21 @@ function config(dir: string, name: string, agent: string, drainTimeoutMs: number
   );
 }
 
-const slowTask = (id: string, ms: number) => ({
+/**
+ * A task that runs until `release` exists, so the test decides when it may finish instead of
+ * guessing how long the drain takes on a loaded machine.
+ */
+const heldTask = (id: string, release: string) => ({
   id,
   needs: ['slow'],
-  input: { executor: 'shell', argv: [node, '-e', `setTimeout(() => console.log('done'), ${ms})`] },
+  input: {
+    executor: 'shell',
+    argv: [
+      node,
+      '-e',
+      `const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(release)})) { clearInterval(t); console.log('done'); } }, 20)`,
+    ],
+  },
 });
 
 async function runningOn(url: string, id: string): Promise<Task> {
@@ -61,6 +73,18 @@ async function pair(dir: string, drainMs: number): Promise<Record<string, Daemon
   return { 'agent-a': a, 'agent-b': b };
 }
 
+/** Two connected nodes running one held task; returns the node holding it and the other one. */
+async function holdOne(prefix: string, drainMs: number) {
+  const dir = tempDir(prefix);
+  const nodes = await pair(dir, drainMs);
+  const release = join(dir, 'release');
+  await api(nodes['agent-a']!.url, '/v1/tasks', { body: heldTask(prefix, release) });
+  const { agent } = await runningOn(nodes['agent-a']!.url, prefix);
+  const holder = nodes[agent!]!;
+  const [otherAgent, other] = Object.entries(nodes).find(([, d]) => d !== holder)!;
+  return { nodes: Object.values(nodes), agent: agent!, holder, otherAgent, other, release };
+}
+
 describe('graceful shutdown', () => {
   const daemons: Daemon[] = [];
   afterEach(async () => {
@@ -69,17 +93,14 @@ describe('graceful shutdown', () => {
   });
 
   it('finishes a running task within the drain timeout', async () => {
-    const nodes = await pair(tempDir('drain'), 20_000);
-    daemons.push(...Object.values(nodes));
-    await api(nodes['agent-a']!.url, '/v1/tasks', { body: slowTask('finish-me', 2_000) });
-    const { agent } = await runningOn(nodes['agent-a']!.url, 'finish-me');
-    const holder = nodes[agent!]!;
-    const other = Object.values(nodes).find((d) => d !== holder)!;
+    const { nodes, agent, holder, other, release } = await holdOne('finish-me', 20_000);
+    daemons.push(...nodes);
 
     const stopping = holder.stop('test');
     // Draining: no longer ready, still serving.
     expect((await api(holder.url, '/readyz')).status).toBe(503);
     expect((await api(holder.url, '/healthz')).status).toBe(200);
+    writeFileSync(release, '');
     await stopping;
     // The holder finished the task before leaving, and its last writes reached the other node.
     const { body } = await api<Task>(other.url, '/v1/tasks/finish-me');
@@ -89,19 +110,15 @@ describe('graceful shutdown', () => {
   });
 
   it('hands a task that outlives the drain timeout to the other node, releasing its lease', async () => {
-    const nodes = await pair(tempDir('handoff'), 300);
-    daemons.push(...Object.values(nodes));
-    await api(nodes['agent-a']!.url, '/v1/tasks', { body: slowTask('hand-me-off', 3_000) });
-    const { agent } = await runningOn(nodes['agent-a']!.url, 'hand-me-off');
-    const holder = nodes[agent!]!;
-    const other = Object.values(nodes).find((d) => d !== holder)!;
-    const otherAgent = agent === 'agent-a' ? 'agent-b' : 'agent-a';
+    const { nodes, agent, holder, otherAgent, other, release } = await holdOne('hand-me-off', 300);
+    daemons.push(...nodes);
 
     await holder.stop('test');
     // The lease is released, not left to expire: the other node sees the attempt ended at once.
     const history = (await api<Attempt[]>(other.url, '/v1/tasks/hand-me-off/history')).body;
     expect(history).toEqual([expect.objectContaining({ agent, epoch: 1, outcome: 'released' })]);
     expect(history[0]!.endedAt).not.toBeNull();
+    writeFileSync(release, '');
     const done = await waitFor('the other node to finish it', 30_000, async () => {
       const { body } = await api<Task>(other.url, '/v1/tasks/hand-me-off');
       return body.status === 'succeeded' ? body : undefined;

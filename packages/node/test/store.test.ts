@@ -1,37 +1,22 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store.ts';
+import { tempDir } from './support/processes.ts';
 
 describe('SQLite store', () => {
   it('keeps meta, events, snapshots and task history across reopen', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshwork-store-'));
+    const dir = tempDir('store');
     const store = openStore(dir);
     store.setMeta('key', new Uint8Array([1, 2, 3]));
     const seqs = [1, 2, 3].map((i) => store.appendEvent('tasks', new Uint8Array([i])));
     store.appendEvent('other', new Uint8Array([9]));
     store.saveSnapshot('tasks', [new Uint8Array([7]), new Uint8Array([8])], seqs[1]!);
     store.appendEvent('tasks', new Uint8Array([4]));
-    store.recordAttempt({
-      task: 't1',
-      attempt: 1,
-      agent: 'a',
-      epoch: 1,
-      startedAt: 10,
-      endedAt: null,
-      outcome: 'running',
-    });
-    store.recordAttempt({
-      task: 't1',
-      attempt: 1,
-      agent: 'a',
-      epoch: 1,
-      startedAt: 10,
-      endedAt: 20,
-      outcome: 'succeeded',
-    });
+    // An attempt is recorded when it starts and updated in place when it ends.
+    const attempt = { task: 't1', attempt: 1, agent: 'a', epoch: 1, startedAt: 10 };
+    store.recordAttempt({ ...attempt, endedAt: null, outcome: 'running' });
+    store.recordAttempt({ ...attempt, endedAt: 20, outcome: 'succeeded' });
     store.close();
 
     const again = openStore(dir);
@@ -44,9 +29,7 @@ describe('SQLite store', () => {
     expect(again.events('tasks', seqs[1]).map((e) => Array.from(e.update))).toEqual([[3], [4]]);
     expect(again.eventCount('tasks')).toBe(2);
     expect(again.eventCount('other')).toBe(1);
-    expect(again.attempts('t1')).toEqual([
-      { task: 't1', attempt: 1, agent: 'a', epoch: 1, startedAt: 10, endedAt: 20, outcome: 'succeeded' },
-    ]);
+    expect(again.attempts('t1')).toEqual([{ ...attempt, endedAt: 20, outcome: 'succeeded' }]);
     again.close();
 
     // The history is plain SQL for operators.
