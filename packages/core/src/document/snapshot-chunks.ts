@@ -88,6 +88,8 @@ interface Pending {
  */
 export class SnapshotAssembler {
   private readonly pending = new Map<string, Pending>();
+  /** Bytes held across all pending snapshots, kept within one message's limit. */
+  private heldBytes = 0;
   private readonly limits: DecodeLimits;
 
   constructor(limits: DecodeLimits = defaultDecodeLimits) {
@@ -118,11 +120,15 @@ export class SnapshotAssembler {
    */
   add(chunk: SnapshotChunk): Uint8Array | undefined {
     let entry = this.pending.get(chunk.id);
+    // Make room by dropping the oldest other snapshots (their senders will retry).
+    for (const [id, other] of this.pending) {
+      const full = this.pending.size >= MAX_PENDING && entry === undefined;
+      if (!full && this.heldBytes + chunk.piece.byteLength <= this.limits.maxMessageBytes) break;
+      if (id === chunk.id) continue;
+      this.pending.delete(id);
+      this.heldBytes -= other.bytes;
+    }
     if (entry === undefined) {
-      if (this.pending.size >= MAX_PENDING) {
-        const oldest = this.pending.keys().next().value as string;
-        this.pending.delete(oldest);
-      }
       entry = {
         total: chunk.total,
         pieces: new Array<Uint8Array | undefined>(chunk.total),
@@ -135,9 +141,11 @@ export class SnapshotAssembler {
       entry.pieces[chunk.index] = chunk.piece;
       entry.received++;
       entry.bytes += chunk.piece.byteLength;
+      this.heldBytes += chunk.piece.byteLength;
     }
     if (entry.received < entry.total) return undefined;
     this.pending.delete(chunk.id);
+    this.heldBytes -= entry.bytes;
     const payload = new Uint8Array(entry.bytes);
     let offset = 0;
     for (const piece of entry.pieces as Uint8Array[]) {

@@ -224,6 +224,24 @@ describe('anti-entropy', () => {
     expect(() => a.snapshot({ maxChunkBytes: 10 })).toThrow(DocumentArgumentError);
   });
 
+  it('assembles a bounded number of snapshots at once, dropping the oldest partial one', () => {
+    const sources = Array.from({ length: 5 }, (_, i) => {
+      const d = doc(`s${i}`);
+      for (let k = 0; k < 10; k++) d.orset<number>('s').add(i * 100 + k);
+      return d.snapshot({ maxChunkBytes: 80 });
+    });
+    const b = doc('b');
+    // The first chunk of every snapshot: the first snapshot's partial state is dropped to make room.
+    for (const chunks of sources) b.apply(chunks[0]!);
+    for (const chunks of sources.slice(1)) for (const chunk of chunks.slice(1)) b.apply(chunk);
+    expect(b.orset('s').size).toBe(40);
+    // Its first chunk is gone, so the rest alone does not complete it.
+    for (const chunk of sources[0]!.slice(1)) b.apply(chunk);
+    expect(b.orset('s').size).toBe(40);
+    expect(b.apply(sources[0]![0]!).snapshotComplete).toBe(true);
+    expect(b.orset('s').size).toBe(50);
+  });
+
   it('rejects a chunk set that does not assemble to the snapshot it names', () => {
     const a = doc('a');
     for (let i = 0; i < 20; i++) a.orset<number>('s').add(i);
