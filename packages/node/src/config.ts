@@ -2,16 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CoordinatorError, parseTemplate, type WorkflowTemplate } from '@meshwork/coordinator';
 import { z } from 'zod';
-
-/** Raised for a config file or flag that is missing, unreadable or invalid; the message names each bad key. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly issues: readonly string[];
-  constructor(issues: readonly string[]) {
-    super(`invalid config: ${issues.join('; ')}`);
-    this.issues = issues;
-  }
-}
+import { ConfigError } from './config-error.ts';
 
 const nodeName = z
   .string()

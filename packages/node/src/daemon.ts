@@ -4,7 +4,8 @@ import { createCoordinator, createDocumentPools, createDocumentStore } from '@me
 import { createMeshNode, MeshConfigError, type MeshNode } from '@meshwork/transport';
 import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
-import { ConfigError, type ResolvedConfig } from './config.ts';
+import { ConfigError } from './config-error.ts';
+import type { ResolvedConfig } from './config.ts';
 import { startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';

@@ -1,5 +1,6 @@
 export { startDaemon, runDaemon, type Daemon } from './daemon.ts';
-export { ConfigError, configSchema, loadConfig, parseConfig } from './config.ts';
+export { ConfigError } from './config-error.ts';
+export { configSchema, loadConfig, parseConfig } from './config.ts';
 export type { AgentConfig, ConfigFlags, NodeConfig, ResolvedConfig } from './config.ts';
 export { openStore } from './store.ts';
 export type { AttemptRecord, NodeStore, StoredSnapshot } from './store.ts';

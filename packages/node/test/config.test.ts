@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError } from '../src/config-error.ts';
+import { loadConfig } from '../src/config.ts';
+import { tempDir } from './support/processes.ts';
 
 function configFile(content: unknown): { dir: string; file: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwork-config-'));
+  const dir = tempDir('config');
   const file = join(dir, 'node.json');
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   return { dir, file };
