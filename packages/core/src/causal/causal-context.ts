@@ -12,24 +12,30 @@ import { MAX_SEQ, type Dot } from './dot.ts';
  * (which would read as their removal).
  */
 export class CausalContext {
-  private readonly vector = new Map<ReplicaId, number>();
+  /**
+   * The vector. While it names at most one replica (nearly every delta) that
+   * entry is held inline in `soleReplica`/`soleTop` and `vector` is undefined.
+   */
+  private vector: Map<ReplicaId, number> | undefined = undefined;
+  private soleReplica: ReplicaId | undefined = undefined;
+  private soleTop = 0;
   /** Seqs above `vector[r] + 1`; entries exist only while non-empty. Shared empty until first needed. */
   private cloud: Map<ReplicaId, Set<number>> = NO_CLOUD;
 
   /** True when the context holds dot (replica, seq). */
   has(replica: ReplicaId, seq: number): boolean {
-    if (seq <= (this.vector.get(replica) ?? 0)) return true;
+    if (seq <= this.top(replica)) return true;
     const extra = this.cloud.get(replica);
     return extra !== undefined && extra.has(seq);
   }
 
   /** Adds one dot. Returns true when it was new. */
   add(replica: ReplicaId, seq: number): boolean {
-    const top = this.vector.get(replica) ?? 0;
+    const top = this.top(replica);
     if (seq <= top) return false;
     if (seq === top + 1) {
-      this.vector.set(replica, seq);
-      this.fold(replica);
+      this.setTop(replica, seq);
+      if (this.cloud !== NO_CLOUD) this.fold(replica);
       return true;
     }
     let extra = this.cloud.get(replica);
@@ -45,7 +51,7 @@ export class CausalContext {
 
   /** The next unused seq for `replica` (one past the highest seen, gaps included). */
   nextSeq(replica: ReplicaId): number {
-    let top = this.vector.get(replica) ?? 0;
+    let top = this.top(replica);
     const extra = this.cloud.get(replica);
     if (extra !== undefined) for (const s of extra) if (s > top) top = s;
     return top + 1;
@@ -60,24 +66,16 @@ export class CausalContext {
 
   /** The contiguous prefix seen of `replica`: every seq ≤ the result is in the context. */
   contiguous(replica: ReplicaId): number {
-    return this.vector.get(replica) ?? 0;
+    return this.top(replica);
   }
 
   /** Adds every dot of `other`. Returns true when anything was new. */
   join(other: CausalContext): boolean {
     let changed = false;
-    for (const [replica, top] of other.vector) {
-      const mine = this.vector.get(replica) ?? 0;
-      if (top > mine) {
-        changed = true;
-        this.vector.set(replica, top);
-        const extra = this.cloud.get(replica);
-        if (extra !== undefined) {
-          for (const s of extra) if (s <= top) extra.delete(s);
-          if (extra.size === 0) this.cloud.delete(replica);
-        }
-        this.fold(replica);
-      }
+    if (other.vector === undefined) {
+      if (other.soleReplica !== undefined) changed = this.raise(other.soleReplica, other.soleTop);
+    } else {
+      for (const [replica, top] of other.vector) if (this.raise(replica, top)) changed = true;
     }
     for (const [replica, extra] of other.cloud) {
       for (const s of extra) if (this.add(replica, s)) changed = true;
@@ -85,17 +83,26 @@ export class CausalContext {
     return changed;
   }
 
+  /** Raises the vector of `replica` to at least `top`. Returns true when it rose. */
+  private raise(replica: ReplicaId, top: number): boolean {
+    if (top <= this.top(replica)) return false;
+    this.setTop(replica, top);
+    const extra = this.cloud.get(replica);
+    if (extra !== undefined) {
+      for (const s of extra) if (s <= top) extra.delete(s);
+      if (extra.size === 0) this.cloud.delete(replica);
+    }
+    this.fold(replica);
+    return true;
+  }
+
   /** True when every dot of `other` is in this context. */
   covers(other: CausalContext): boolean {
-    for (const [replica, top] of other.vector) {
-      const mine = this.vector.get(replica) ?? 0;
-      if (top > mine) {
-        // Possible only when the cloud holds every seq in (mine, top]; checking its size
-        // first keeps a huge remote vector from costing a huge loop.
-        const extra = this.cloud.get(replica);
-        if (extra === undefined || extra.size < top - mine) return false;
-        for (let s = mine + 1; s <= top; s++) if (!extra.has(s)) return false;
-      }
+    if (other.vector === undefined) {
+      if (other.soleReplica !== undefined && !this.coversPrefix(other.soleReplica, other.soleTop))
+        return false;
+    } else {
+      for (const [replica, top] of other.vector) if (!this.coversPrefix(replica, top)) return false;
     }
     for (const [replica, extra] of other.cloud) {
       for (const s of extra) if (!this.has(replica, s)) return false;
@@ -103,10 +110,22 @@ export class CausalContext {
     return true;
   }
 
+  /** True when this context holds every seq 1..`top` of `replica`. */
+  private coversPrefix(replica: ReplicaId, top: number): boolean {
+    const mine = this.top(replica);
+    if (top <= mine) return true;
+    // Possible only when the cloud holds every seq in (mine, top]; checking its size
+    // first keeps a huge remote vector from costing a huge loop.
+    const extra = this.cloud.get(replica);
+    if (extra === undefined || extra.size < top - mine) return false;
+    for (let s = mine + 1; s <= top; s++) if (!extra.has(s)) return false;
+    return true;
+  }
+
   /** Every dot, replica by replica, seqs ascending. Expands the vector: use on small contexts. */
   *dots(): Generator<Dot> {
     for (const replica of this.replicas()) {
-      const top = this.vector.get(replica) ?? 0;
+      const top = this.top(replica);
       for (let seq = 1; seq <= top; seq++) yield { replica, seq };
       const extra = this.cloud.get(replica);
       if (extra !== undefined) for (const seq of [...extra].sort(ascending)) yield { replica, seq };
@@ -115,27 +134,34 @@ export class CausalContext {
 
   /** Replicas with at least one dot, sorted. */
   replicas(): ReplicaId[] {
-    const out = [...this.vector.keys()];
-    for (const r of this.cloud.keys()) if (!this.vector.has(r)) out.push(r);
+    const out =
+      this.vector !== undefined
+        ? [...this.vector.keys()]
+        : this.soleReplica !== undefined
+          ? [this.soleReplica]
+          : [];
+    for (const r of this.cloud.keys()) if (this.top(r) === 0) out.push(r);
     if (out.length > 1) out.sort();
     return out;
   }
 
   get isEmpty(): boolean {
-    return this.vector.size === 0 && this.cloud.size === 0;
+    return this.vector === undefined && this.soleReplica === undefined && this.cloud.size === 0;
   }
 
   /** Number of dots held (vector prefixes plus cloud). */
   get size(): number {
-    let n = 0;
-    for (const top of this.vector.values()) n += top;
+    let n = this.soleTop;
+    if (this.vector !== undefined) for (const top of this.vector.values()) n += top;
     for (const extra of this.cloud.values()) n += extra.size;
     return n;
   }
 
   clone(): CausalContext {
     const copy = new CausalContext();
-    for (const [r, top] of this.vector) copy.vector.set(r, top);
+    if (this.vector !== undefined) copy.vector = new Map(this.vector);
+    copy.soleReplica = this.soleReplica;
+    copy.soleTop = this.soleTop;
     if (this.cloud.size > 0) copy.cloud = new Map();
     for (const [r, extra] of this.cloud) copy.cloud.set(r, new Set(extra));
     return copy;
@@ -145,12 +171,31 @@ export class CausalContext {
     return this.covers(other) && other.covers(this);
   }
 
+  private top(replica: ReplicaId): number {
+    if (this.vector === undefined) return replica === this.soleReplica ? this.soleTop : 0;
+    return this.vector.get(replica) ?? 0;
+  }
+
+  private setTop(replica: ReplicaId, top: number): void {
+    if (this.vector === undefined) {
+      if (this.soleReplica === undefined || this.soleReplica === replica) {
+        this.soleReplica = replica;
+        this.soleTop = top;
+        return;
+      }
+      this.vector = new Map([[this.soleReplica, this.soleTop]]);
+      this.soleReplica = undefined;
+      this.soleTop = 0;
+    }
+    this.vector.set(replica, top);
+  }
+
   private fold(replica: ReplicaId): void {
     const extra = this.cloud.get(replica);
     if (extra === undefined) return;
-    let top = this.vector.get(replica) ?? 0;
+    let top = this.top(replica);
     while (extra.delete(top + 1)) top++;
-    this.vector.set(replica, top);
+    this.setTop(replica, top);
     if (extra.size === 0) this.cloud.delete(replica);
   }
 
@@ -159,15 +204,31 @@ export class CausalContext {
    * the cloud seqs ascending, each as the gap from the previous one.
    */
   encode(w: Writer, flag = false): void {
+    if (this.cloud.size === 0 && this.vector === undefined) {
+      // No gaps and at most one replica, the shape of nearly every delta:
+      // nothing to sort, no arrays to build.
+      const replica = this.soleReplica;
+      w.uint((replica === undefined ? 0 : 2) + (flag ? 1 : 0));
+      if (replica !== undefined) {
+        w.replica(replica);
+        w.uint(this.soleTop);
+        w.uint(0);
+      }
+      return;
+    }
     const replicas = this.replicas();
     // The replica count shares its varint with one flag bit for the caller (see decodeFlagged).
     w.uint(replicas.length * 2 + (flag ? 1 : 0));
     for (const replica of replicas) {
       w.replica(replica);
-      const top = this.vector.get(replica) ?? 0;
+      const top = this.top(replica);
       w.uint(top);
       const extra = this.cloud.get(replica);
-      const seqs = extra === undefined ? [] : [...extra].sort(ascending);
+      if (extra === undefined) {
+        w.uint(0);
+        continue;
+      }
+      const seqs = [...extra].sort(ascending);
       w.uint(seqs.length);
       let prev = top + 1;
       for (const s of seqs) {
@@ -201,7 +262,7 @@ export class CausalContext {
       if (top > MAX_SEQ) throw new DecodeError('invalid', 'causal context: seq too large');
       const k = r.count('causal context cloud', 1);
       if (top === 0 && k === 0) throw new DecodeError('invalid', 'causal context: empty replica entry');
-      if (top > 0) ctx.vector.set(replica, top);
+      if (top > 0) ctx.setTop(replica, top);
       if (k > 0) {
         const extra = new Set<number>();
         let prev = top + 1;

@@ -64,6 +64,11 @@ export class DotSet {
     this.rest = undefined;
   }
 
+  /** The lone dot packed (see {@link PackedDot}); undefined unless exactly one dot that packs. */
+  packed(): PackedDot | undefined {
+    return this.first !== undefined && this.rest === undefined ? pack(this.first, this.firstSeq) : undefined;
+  }
+
   /** The dots, as a new array. */
   get dots(): Dot[] {
     if (this.first === undefined) return [];
@@ -192,11 +197,7 @@ export function load<S extends DotStore>(v: Stored<S>): S {
 
 /** A store as a map child (packing a one-dot DotSet). */
 export function save<S extends DotStore>(s: S): Stored<S> {
-  if (s instanceof DotSet && s.size === 1) {
-    const [dot] = s.dots as [Dot];
-    return (pack(dot.replica, dot.seq) ?? s) as Stored<S>;
-  }
-  return s as Stored<S>;
+  return (s instanceof DotSet ? (s.packed() ?? s) : s) as Stored<S>;
 }
 
 /** Encodes the values of a {@link DotFun}. */
@@ -344,14 +345,28 @@ function joinDotMap(
       if (!partial && isEmptyStore(stored)) {
         s.entries.delete(key);
         changed = true;
-      } else if (stored instanceof DotSet && typeof save(stored) === 'number') {
-        s.entries.set(key, save(stored));
+      } else if (stored instanceof DotSet) {
+        const packed = stored.packed();
+        if (packed !== undefined) s.entries.set(key, packed);
       }
     }
   }
+  const packedSets = valueKind.store === 'set' && !partial;
   for (const [key, theirs] of d.entries) {
     const stored = s.entries.get(key);
     if (typeof stored === 'number' && stored === theirs) continue;
+    if (packedSets && typeof stored !== 'object' && (typeof theirs === 'number' || isEmptyStore(theirs))) {
+      // At most one packed dot on each side (a set element and an add or remove
+      // delta): the DotSet join without unpacking. Two surviving dots take the general path.
+      const keep = stored !== undefined && !dc.has(packedReplica(stored), packedSeq(stored));
+      const take = typeof theirs === 'number' && !sc.has(packedReplica(theirs), packedSeq(theirs));
+      if (!(keep && take)) {
+        if (take) s.entries.set(key, theirs);
+        else if (!keep && stored !== undefined) s.entries.delete(key);
+        if (take || (!keep && stored !== undefined)) changed = true;
+        continue;
+      }
+    }
     const fresh = stored === undefined;
     const child = stored === undefined ? emptyStore(valueKind, partial) : load(stored);
     if (joinStore(valueKind, child, sc, load(theirs), dc)) changed = true;
@@ -424,11 +439,16 @@ export function decodeStore(kind: StoreKind, r: Reader): DotStore {
           if (last !== undefined && key <= last) throw new DecodeError('invalid', 'dot map: keys not sorted');
           last = key;
           kind.checkKey?.(key);
-          const child = decodeStore(kind.value, r);
-          if (!map.partial && (isEmptyStore(child) || (child instanceof DotMap && child.partial))) {
+          // Set children are read straight into their stored form (a lone dot packed).
+          const child = kind.value.store === 'set' ? readStoredDotSet(r) : decodeStore(kind.value, r);
+          if (
+            !map.partial &&
+            typeof child !== 'number' &&
+            (isEmptyStore(child) || (child instanceof DotMap && child.partial))
+          ) {
             throw new DecodeError('invalid', 'dot map: a full state holds an empty or partial entry');
           }
-          map.entries.set(key, save(child));
+          map.entries.set(key, typeof child === 'number' ? child : save(child));
         }
         return map;
       });
@@ -475,8 +495,21 @@ function writeDots(w: Writer, dots: readonly Dot[]): void {
   }
 }
 
-function readDots(r: Reader): Dot[] {
+/** A DotSet as a map child: a lone dot (the usual case) packed without building a DotSet. */
+function readStoredDotSet(r: Reader): DotSet | PackedDot {
   const n = r.count('dots', 2);
+  if (n !== 1) return new DotSet(readDotsAfterCount(r, n));
+  const replica = r.replica('dot replica');
+  const seq = 1 + r.uint('dot seq gap');
+  if (seq > MAX_SEQ) throw new DecodeError('invalid', 'dots: seq too large');
+  return singleDot(replica, seq);
+}
+
+function readDots(r: Reader): Dot[] {
+  return readDotsAfterCount(r, r.count('dots', 2));
+}
+
+function readDotsAfterCount(r: Reader, n: number): Dot[] {
   const out: Dot[] = [];
   let last: ReplicaId | undefined;
   let prev = 0;
