@@ -5,8 +5,15 @@ import type { CrdtType } from '../crdt-type.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkAmount, checkString } from './check.ts';
 import { InsufficientRights, InvalidArgumentError } from './errors.ts';
-import type { MutationSink } from './mutation-sink.ts';
-import { joinCounts, readCounts, sumCounts, writeCounts, type ReplicaCounts } from './replica-map.ts';
+import {
+  countsAdd,
+  joinCounts,
+  readCounts,
+  sumCounts,
+  writeCounts,
+  type ReplicaCounts,
+} from './replica-map.ts';
+import { Handle } from './handle.ts';
 
 /**
  * Bounded counter (Balegas et al. 2015): the value is the rights in
@@ -103,21 +110,11 @@ function grant(state: BoundedCounterState, from: ReplicaId, to: ReplicaId, n: nu
     row = new Map();
     state.transfers.set(from, row);
   }
-  const total = (row.get(to) ?? 0) + n;
-  row.set(to, total);
-  return { transfers: new Map([[from, new Map([[to, total]])]]), spent: new Map() };
+  return { transfers: new Map([[from, countsAdd(row, to, n)]]), spent: new Map() };
 }
 
 /** A counter whose value never drops below zero: each replica spends only the rights it holds. */
-export class BoundedCounter {
-  private readonly state: BoundedCounterState;
-  private readonly sink: MutationSink<BoundedCounterState>;
-
-  constructor(state: BoundedCounterState, sink: MutationSink<BoundedCounterState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class BoundedCounter extends Handle<BoundedCounterState> {
   /** Adds `n` to the value; the new rights belong to this replica. */
   increment(n = 1): void {
     checkAmount(n, 'BoundedCounter.increment');
@@ -131,9 +128,7 @@ export class BoundedCounter {
     const available = boundedRights(this.state, replica);
     if (n > available) throw new InsufficientRights(n, available);
     if (n === 0) return;
-    const total = (this.state.spent.get(replica) ?? 0) + n;
-    this.state.spent.set(replica, total);
-    this.sink.emit({ transfers: new Map(), spent: new Map([[replica, total]]) });
+    this.sink.emit({ transfers: new Map(), spent: countsAdd(this.state.spent, replica, n) });
   }
 
   /** Gives `n` of this replica's rights to `to`. Throws {@link InsufficientRights} when it holds fewer. */

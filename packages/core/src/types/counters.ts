@@ -3,13 +3,20 @@ import type { Writer } from '../codec/writer.ts';
 import { causalType, type Causal } from '../causal/causal-state.ts';
 import { DotFun, funKind } from '../causal/dot-store.ts';
 import type { CrdtType } from '../crdt-type.ts';
-import type { ReplicaId } from '../replica.ts';
 import { checkAmount } from './check.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { funWrite } from './mvregister.ts';
 import type { MutationSink } from './mutation-sink.ts';
-import { joinCounts, readCounts, sumCounts, writeCounts, type ReplicaCounts } from './replica-map.ts';
+import {
+  countsAdd,
+  joinCounts,
+  readCounts,
+  sumCounts,
+  writeCounts,
+  type ReplicaCounts,
+} from './replica-map.ts';
 import { intCodec } from './ts-value.ts';
+import { Handle } from './handle.ts';
 
 /** A grow-only counter. */
 export interface GCounter {
@@ -33,21 +40,7 @@ export const gcounterType: CrdtType<GCounterState> = {
   decode: (r: Reader) => readCounts(r, 'gcounter'),
 };
 
-export function countsAdd(state: ReplicaCounts, replica: ReplicaId, n: number): ReplicaCounts {
-  const total = (state.get(replica) ?? 0) + n;
-  state.set(replica, total);
-  return new Map([[replica, total]]);
-}
-
-export class GCounterHandle implements GCounter {
-  private readonly state: GCounterState;
-  private readonly sink: MutationSink<GCounterState>;
-
-  constructor(state: GCounterState, sink: MutationSink<GCounterState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class GCounterHandle extends Handle<GCounterState> implements GCounter {
   increment(n = 1): void {
     checkAmount(n, 'GCounter.increment');
     if (n > 0) this.sink.emit(countsAdd(this.state, this.sink.replica, n));
@@ -81,15 +74,7 @@ export const pncounterType: CrdtType<PNCounterState> = {
   },
 };
 
-export class PNCounterHandle implements PNCounter {
-  private readonly state: PNCounterState;
-  private readonly sink: MutationSink<PNCounterState>;
-
-  constructor(state: PNCounterState, sink: MutationSink<PNCounterState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class PNCounterHandle extends Handle<PNCounterState> implements PNCounter {
   increment(n = 1): void {
     checkAmount(n, 'PNCounter.increment');
     if (n > 0) this.sink.emit({ p: countsAdd(this.state.p, this.sink.replica, n), n: new Map() });
@@ -116,15 +101,12 @@ export type CausalCounterState = Causal<DotFun<number>>;
 export const causalCounterKind = funKind(intCodec);
 export const causalCounterType = causalType<DotFun<number>>('counter', causalCounterKind);
 
-export class CausalCounter implements PNCounter {
-  private readonly state: CausalCounterState;
-  private readonly sink: MutationSink<CausalCounterState>;
+export class CausalCounter extends Handle<CausalCounterState> implements PNCounter {
   private readonly grow: boolean;
 
   /** `grow`: only increments allowed (a GCounter value). */
   constructor(state: CausalCounterState, sink: MutationSink<CausalCounterState>, grow: boolean) {
-    this.state = state;
-    this.sink = sink;
+    super(state, sink);
     this.grow = grow;
   }
 

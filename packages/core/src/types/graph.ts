@@ -9,9 +9,9 @@ import { checkString, checkValue } from './check.ts';
 import { GraphError, InvalidArgumentError } from './errors.ts';
 import { causalLwwKind } from './lww-register.ts';
 import { funWrite } from './mvregister.ts';
-import type { MutationSink } from './mutation-sink.ts';
 import { laterThan, latest, type Stamped } from './ts-value.ts';
 import type { Timestamp } from '../clock/timestamp.ts';
+import { Handle } from './handle.ts';
 
 /**
  * Graph state, a composition of dot maps: 'v' → vertex id → item, and
@@ -184,15 +184,7 @@ function attrWrites(attrs: Record<string, Value> | undefined, presence: boolean)
  * present; it is kept, hidden, while one is removed, and shows again when
  * the endpoint is added back.
  */
-export class Graph {
-  private readonly state: GraphState;
-  private readonly sink: MutationSink<GraphState>;
-
-  constructor(state: GraphState, sink: MutationSink<GraphState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class Graph extends Handle<GraphState> {
   addVertex(id: string, attrs?: Record<string, Value>): void {
     checkString(id, 'Graph.addVertex');
     this.write(VERTICES, id, attrWrites(attrs, true));

@@ -8,8 +8,8 @@ import { compareTimestamps, readTimestamp, writeTimestamp, type Timestamp } from
 import type { CrdtType } from '../crdt-type.ts';
 import { checkValue } from './check.ts';
 import { funWrite } from './mvregister.ts';
-import type { MutationSink } from './mutation-sink.ts';
 import { laterThan, latest, stampedCodec, type Stamped } from './ts-value.ts';
+import { Handle } from './handle.ts';
 
 /** What a last-writer-wins register offers, whether a document member or an ORMap value. */
 export interface LWWRegister<V extends Value = Value> {
@@ -60,15 +60,7 @@ export function lwwSet(state: LWWState, now: Timestamp, value: Value): LWWState 
 }
 
 /** A document member LWW register; ties on timestamp are impossible since timestamps carry the replica id. */
-export class LWWRegisterHandle<V extends Value = Value> implements LWWRegister<V> {
-  private readonly state: LWWState;
-  private readonly sink: MutationSink<LWWState>;
-
-  constructor(state: LWWState, sink: MutationSink<LWWState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class LWWRegisterHandle<V extends Value = Value> extends Handle<LWWState> implements LWWRegister<V> {
   set(v: V): void {
     checkValue(v, 'LWWRegister.set');
     this.sink.emit(lwwSet(this.state, this.sink.hlc.now(), v));
@@ -93,15 +85,10 @@ export type CausalLWWState = Causal<DotFun<Stamped>>;
 export const causalLwwKind = funKind(stampedCodec);
 export const causalLwwType = causalType<DotFun<Stamped>>('lww', causalLwwKind);
 
-export class CausalLWWRegister<V extends Value = Value> implements LWWRegister<V> {
-  private readonly state: CausalLWWState;
-  private readonly sink: MutationSink<CausalLWWState>;
-
-  constructor(state: CausalLWWState, sink: MutationSink<CausalLWWState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class CausalLWWRegister<V extends Value = Value>
+  extends Handle<CausalLWWState>
+  implements LWWRegister<V>
+{
   set(v: V): void {
     checkValue(v, 'LWWRegister.set');
     const ts = laterThan(this.sink.hlc.now(), latest(this.state.store.entries)?.ts);

@@ -4,8 +4,8 @@ import { DotFun, funKind } from '../causal/dot-store.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkValue } from './check.ts';
-import type { MutationSink } from './mutation-sink.ts';
 import { valueCodec } from './ts-value.ts';
+import { Handle } from './handle.ts';
 
 /** MVRegister state: one value per surviving write dot. */
 export type MVRegisterState = Causal<DotFun<Value>>;
@@ -32,15 +32,7 @@ export function funWrite<V>(state: Causal<DotFun<V>>, replica: ReplicaId, value:
 }
 
 /** Multi-value register: a read returns every value written concurrently and not yet overwritten. */
-export class MVRegister<V extends Value = Value> {
-  private readonly state: MVRegisterState;
-  private readonly sink: MutationSink<MVRegisterState>;
-
-  constructor(state: MVRegisterState, sink: MutationSink<MVRegisterState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class MVRegister<V extends Value = Value> extends Handle<MVRegisterState> {
   set(v: V): void {
     checkValue(v, 'MVRegister.set');
     this.sink.emit(funWrite<Value>(this.state, this.sink.replica, v));

@@ -13,6 +13,7 @@ import type { HLC } from '../clock/hlc.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkString } from './check.ts';
 import type { MutationSink } from './mutation-sink.ts';
+import { Handle } from './handle.ts';
 
 /** ORMap state: key → the nested value's dot store, all under one causal context. */
 export type ORMapState = Causal<DotMap<DotStore>>;
@@ -112,9 +113,7 @@ class NestedSink implements MutationSink<Causal> {
  * Deleting a key removes the dots observed beneath it; an update concurrent
  * with the delete survives (update wins), showing only what it wrote.
  */
-export class ORMap<H> {
-  private readonly state: ORMapState;
-  private readonly sink: MutationSink<ORMapState>;
+export class ORMap<H> extends Handle<ORMapState> {
   private readonly valueKind: StoreKind;
   private readonly nested: NestedHandleFactory<H>;
 
@@ -124,8 +123,7 @@ export class ORMap<H> {
     valueKind: StoreKind,
     nested: NestedHandleFactory<H>,
   ) {
-    this.state = state;
-    this.sink = sink;
+    super(state, sink);
     this.valueKind = valueKind;
     this.nested = nested;
   }

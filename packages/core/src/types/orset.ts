@@ -5,7 +5,7 @@ import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkValue } from './check.ts';
 import { checkElementKey, elementKey, elementValue } from './element-key.ts';
-import type { MutationSink } from './mutation-sink.ts';
+import { Handle } from './handle.ts';
 
 /** ORSet state: element key → the dots of the adds that keep it present. */
 export type ORSetState = Causal<DotMap<DotSet>>;
@@ -47,15 +47,7 @@ export function orsetRemove(state: ORSetState, key: string): ORSetState | undefi
 }
 
 /** Add-wins observed-remove set. Removes leave no tombstone, only causal context. */
-export class ORSet<V extends Value = Value> {
-  private readonly state: ORSetState;
-  private readonly sink: MutationSink<ORSetState>;
-
-  constructor(state: ORSetState, sink: MutationSink<ORSetState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class ORSet<V extends Value = Value> extends Handle<ORSetState> {
   add(v: V): void {
     checkValue(v, 'ORSet.add');
     this.sink.emit(orsetAdd(this.state, this.sink.replica, elementKey(v)));

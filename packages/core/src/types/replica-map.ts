@@ -17,6 +17,15 @@ export function joinCounts(state: ReplicaCounts, delta: ReplicaCounts): boolean 
   return changed;
 }
 
+/** Adds `n` to the count of `replica`. Returns the delta: that replica's new count alone. */
+export function countsAdd(state: ReplicaCounts, replica: ReplicaId, n: number): ReplicaCounts {
+  const total = (state.get(replica) ?? 0) + n;
+  state.set(replica, total);
+  const delta: ReplicaCounts = new Map();
+  delta.set(replica, total);
+  return delta;
+}
+
 export function sumCounts(counts: ReplicaCounts): number {
   let sum = 0;
   for (const n of counts.values()) sum += n;
@@ -25,6 +34,19 @@ export function sumCounts(counts: ReplicaCounts): number {
 
 /** Replicas sorted; zero counts are omitted so equal states encode equally. */
 export function writeCounts(w: Writer, counts: ReplicaCounts): void {
+  if (counts.size <= 1) {
+    // The shape of a delta: nothing to filter or sort.
+    for (const [replica, n] of counts) {
+      if (n > 0) {
+        w.uint(1);
+        w.replica(replica);
+        w.uint(n);
+        return;
+      }
+    }
+    w.uint(0);
+    return;
+  }
   const replicas = [...counts.keys()].filter((r) => (counts.get(r) ?? 0) > 0).sort();
   w.uint(replicas.length);
   for (const r of replicas) {
@@ -37,12 +59,14 @@ export function readCounts(r: Reader, what: string): ReplicaCounts {
   const n = r.count(what, 2);
   const counts: ReplicaCounts = new Map();
   let last: ReplicaId | undefined;
+  const replicaWhat = `${what} replica`;
+  const countWhat = `${what} count`;
   for (let i = 0; i < n; i++) {
-    const replica = r.replica(`${what} replica`);
+    const replica = r.replica(replicaWhat);
     if (last !== undefined && replica <= last)
       throw new DecodeError('invalid', `${what}: replicas not sorted`);
     last = replica;
-    const count = r.uint(`${what} count`);
+    const count = r.uint(countWhat);
     if (count === 0) throw new DecodeError('invalid', `${what}: zero count`);
     counts.set(replica, count);
   }

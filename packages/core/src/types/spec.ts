@@ -127,34 +127,40 @@ export function sameSpec(a: TypeSpec, b: TypeSpec): boolean {
   return a.kind === 'ormap' && b.kind === 'ormap' ? sameSpec(a.value, b.value) : true;
 }
 
-/** The CRDT type of a document member of this spec. */
-export function typeFromSpec(spec: TypeSpec): CrdtType<unknown> {
-  return crdtType(spec);
+/** A member kind whose CRDT type and handle do not depend on a nested spec. */
+interface MemberKind {
+  readonly type: CrdtType<unknown>;
+  handle(state: unknown, sink: MutationSink<unknown>): unknown;
 }
 
-function crdtType(spec: TypeSpec): CrdtType<never> {
-  switch (spec.kind) {
-    case 'orset':
-      return orsetType as CrdtType<never>;
-    case 'lww':
-      return lwwType as CrdtType<never>;
-    case 'mvregister':
-      return mvregisterType as CrdtType<never>;
-    case 'gcounter':
-      return gcounterType as CrdtType<never>;
-    case 'pncounter':
-      return pncounterType as CrdtType<never>;
-    case 'boundedcounter':
-      return boundedCounterType as CrdtType<never>;
-    case 'ormap':
-      return causalType('ormap', storeKindOf(spec)) as CrdtType<never>;
-    case 'graph':
-      return graphType as CrdtType<never>;
-    case 'timeseries':
-      return timeSeriesType as CrdtType<never>;
-    case 'ydoc':
-      return ydocType as CrdtType<never>;
-  }
+/** Every kind but 'ormap', whose type and handle are built from its value spec. */
+const MEMBER_KINDS: Record<Exclude<TypeKind, 'ormap'>, MemberKind> = {
+  orset: { type: orsetType, handle: (state, sink) => new ORSet(state as ORSetState, sink) },
+  lww: { type: lwwType, handle: (state, sink) => new LWWRegisterHandle(state as LWWState, sink) },
+  mvregister: {
+    type: mvregisterType,
+    handle: (state, sink) => new MVRegister(state as MVRegisterState, sink),
+  },
+  gcounter: { type: gcounterType, handle: (state, sink) => new GCounterHandle(state as GCounterState, sink) },
+  pncounter: {
+    type: pncounterType,
+    handle: (state, sink) => new PNCounterHandle(state as PNCounterState, sink),
+  },
+  boundedcounter: {
+    type: boundedCounterType,
+    handle: (state, sink) => new BoundedCounter(state as BoundedCounterState, sink),
+  },
+  graph: { type: graphType, handle: (state, sink) => new Graph(state as GraphState, sink) },
+  timeseries: {
+    type: timeSeriesType,
+    handle: (state, sink) => new TimeSeries(state as TimeSeriesState, sink),
+  },
+  ydoc: { type: ydocType, handle: (state, sink) => new YDoc(state as YDocState, sink) },
+};
+
+/** The CRDT type of a document member of this spec. */
+export function typeFromSpec(spec: TypeSpec): CrdtType<unknown> {
+  return spec.kind === 'ormap' ? causalType('ormap', storeKindOf(spec)) : MEMBER_KINDS[spec.kind].type;
 }
 
 /**
@@ -171,28 +177,8 @@ export function createHandle<S extends TypeSpec>(
 }
 
 function makeHandle(spec: TypeSpec, state: unknown, sink: MutationSink<unknown>): unknown {
-  switch (spec.kind) {
-    case 'orset':
-      return new ORSet(state as ORSetState, sink);
-    case 'lww':
-      return new LWWRegisterHandle(state as LWWState, sink);
-    case 'mvregister':
-      return new MVRegister(state as MVRegisterState, sink);
-    case 'gcounter':
-      return new GCounterHandle(state as GCounterState, sink);
-    case 'pncounter':
-      return new PNCounterHandle(state as PNCounterState, sink);
-    case 'boundedcounter':
-      return new BoundedCounter(state as BoundedCounterState, sink);
-    case 'ormap':
-      return new ORMap(state as ORMapState, sink, storeKindOf(spec.value), nestedFactory(spec.value));
-    case 'graph':
-      return new Graph(state as GraphState, sink);
-    case 'timeseries':
-      return new TimeSeries(state as TimeSeriesState, sink);
-    case 'ydoc':
-      return new YDoc(state as YDocState, sink);
-  }
+  if (spec.kind !== 'ormap') return MEMBER_KINDS[spec.kind].handle(state, sink);
+  return new ORMap(state as ORMapState, sink, storeKindOf(spec.value), nestedFactory(spec.value));
 }
 
 /** Builds handles of ORMap values: the causal variants of registers and counters. */

@@ -5,7 +5,7 @@ import { compareTimestamps, readTimestamp, writeTimestamp, type Timestamp } from
 import type { CrdtType } from '../crdt-type.ts';
 import { checkAmount, checkString } from './check.ts';
 import { InvalidArgumentError } from './errors.ts';
-import type { MutationSink } from './mutation-sink.ts';
+import { Handle } from './handle.ts';
 
 /** One sample; (series, ts) identifies it, and ts names the replica that appended it. */
 export interface Point {
@@ -188,15 +188,7 @@ export function timeSeriesAppend(
  * from every replica, range queries, count/sum/min/max rollups, and a
  * retention mark (the largest wins) below which points are dropped.
  */
-export class TimeSeries {
-  private readonly state: TimeSeriesState;
-  private readonly sink: MutationSink<TimeSeriesState>;
-
-  constructor(state: TimeSeriesState, sink: MutationSink<TimeSeriesState>) {
-    this.state = state;
-    this.sink = sink;
-  }
-
+export class TimeSeries extends Handle<TimeSeriesState> {
   /**
    * Appends `value` to `series` at the clock's current reading, or at wall
    * time `at` (ms) when given. A point older than the retention mark is dropped.
