@@ -17,6 +17,11 @@ function integer(value: string): number {
   return Number(value);
 }
 
+function signedInteger(value: string): number {
+  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('expected an integer');
+  return Number(value);
+}
+
 function json(value: string): unknown {
   try {
     return JSON.parse(value) as unknown;
@@ -163,7 +168,7 @@ clientOptions(
     .option('--id <id>', 'task id (default: generated)')
     .option('--type <type>', 'task type (default: the executor, e.g. executor:shell)')
     .option('--needs <capability...>', 'capabilities the agent needs besides the executor')
-    .option('--priority <n>', 'priority (higher first)', integer)
+    .option('--priority <n>', 'priority, -1000 to 1000 (higher first)', signedInteger)
     .option('--depends-on <id...>', 'tasks that must succeed first')
     .option('--max-attempts <n>', 'retry policy: attempts in all', integer)
     .option('--idempotency-key <key>', 'key passed to executors (default: the task id)')

@@ -158,6 +158,7 @@ export function parseConfig(input: unknown, baseDir: string, cwd = process.cwd()
   const templateIssues: string[] = [];
   for (const [name, template] of Object.entries(config.workflows)) {
     try {
+      // The schema checks the outer shape only; parseTemplate checks every field at run time.
       parseTemplate(template as unknown as WorkflowTemplate);
     } catch (err) {
       if (!(err instanceof CoordinatorError)) throw err;

@@ -212,11 +212,14 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         }
         template = named;
       } else {
+        // The schema only checks it is an object; the coordinator validates every field of a
+        // template (a 400 naming it, through coordinatorCall) before starting anything.
         template = body.template as unknown as WorkflowTemplate;
       }
       const id = coordinatorCall(() =>
         coordinator.workflows.start(
           template,
+          // Parsed from JSON, so every value is a Value.
           body.params as { [k: string]: Value },
           body.id !== undefined ? { id: body.id } : {},
         ),
