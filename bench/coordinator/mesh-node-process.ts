@@ -3,7 +3,7 @@
  * SIGKILL it: a libp2p mesh node, the coordination Document, a coordinator with two
  * agents. Talks to the suite over IPC.
  */
-import type { Value } from '@meshwork/core';
+import { createDocument, type Value } from '@meshwork/core';
 import { createCoordinator, type WorkflowTemplate } from '@meshwork/coordinator';
 import { createMeshNode } from '@meshwork/transport';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -24,7 +24,7 @@ export type Report =
   | { readonly type: 'agents'; readonly alive: number }
   | {
       readonly type: 'starts';
-      readonly starts: [task: string, submittedAt: number, at: number, agent: string][];
+      readonly starts: [task: string, submittedAt: number, at: number, agent: string, epoch: number][];
     }
   | { readonly type: 'done'; readonly count: number }
   | {
@@ -44,7 +44,15 @@ const mesh = await createMeshNode({
   gossipHeartbeatMs: 200,
   redial: { baseMs: 100, maxMs: 1000 },
 });
-const doc = mesh.document('coordination');
+// The event log must outlast the run: a peer that falls behind the log is sent a full snapshot,
+// and a snapshot of a Document holding every task of the run stalls the node for seconds.
+const doc = mesh.attach(
+  createDocument({
+    replica: mesh.replica,
+    name: 'coordination',
+    log: { maxEvents: 2_000_000, maxBytes: 512 * 1024 * 1024 },
+  }),
+);
 const now = (): number => performance.timeOrigin + performance.now();
 const coord = createCoordinator({
   document: doc,
@@ -98,10 +106,10 @@ function canonical(v: unknown): string {
   );
 }
 
-let starts: [string, number, number, string][] = [];
+let starts: [string, number, number, string, number][] = [];
 let done = 0;
 let ticks = 0;
-coord.events.on('start', (e) => starts.push([e.task, e.submittedAt, e.at, e.agent]));
+coord.events.on('start', (e) => starts.push([e.task, e.submittedAt, e.at, e.agent, e.epoch]));
 coord.events.on('attempt', () => done++);
 setInterval(() => {
   if (starts.length > 0) {

@@ -49,7 +49,7 @@ export const suite: Suite = {
   systems: ['meshwork'],
   baseline: 'meshwork',
   async run(progress: Progress): Promise<Row[]> {
-    const starts = new Map<string, { submittedAt: number; at: number; agent: string }[]>();
+    const starts = new Map<string, { submittedAt: number; at: number; agent: string; epoch: number }[]>();
     const now = (): number => performance.timeOrigin + performance.now();
     const nodes: Node[] = [];
     /** Set once the suite kills nodes on purpose. */
@@ -68,8 +68,8 @@ export const suite: Suite = {
           else if (r.type === 'agents') node.alive = r.alive;
           else if (r.type === 'done') node.done = r.count;
           else if (r.type === 'starts')
-            for (const [task, submittedAt, at, agent] of r.starts)
-              starts.set(task, [...(starts.get(task) ?? []), { submittedAt, at, agent }]);
+            for (const [task, submittedAt, at, agent, epoch] of r.starts)
+              starts.set(task, [...(starts.get(task) ?? []), { submittedAt, at, agent, epoch }]);
         });
         child.on('exit', (code, signal) => {
           if (!finishing) console.error(`coordinator bench: node ${i} exited (${signal ?? `code ${code}`})`);
@@ -130,6 +130,11 @@ export const suite: Suite = {
         for (let i = 0; i < count; i++) {
           const s = starts.get(`${prefix}-${i}`) ?? [];
           duplicates += Math.max(0, s.length - 1);
+          if (s.length > 1) {
+            const t0 = s[0]!.submittedAt;
+            const detail = s.map((x) => `${x.agent}@epoch${x.epoch}+${Math.round(x.at - t0)}ms`).join(', ');
+            console.error(`coordinator bench: ${prefix}-${i} started ${s.length} times: ${detail}`);
+          }
           if (s.length > 0) latencies.push(Math.min(...s.map((x) => x.at)) - s[0]!.submittedAt);
         }
         latencies.sort((a, b) => a - b);
