@@ -396,9 +396,10 @@ export function encodeStore(kind: StoreKind, w: Writer, s: DotStore): void {
     }
     case 'map': {
       const map = s as DotMap<DotStore>;
-      const keys = [...map.entries.keys()].sort();
+      // A delta usually lists one key: nothing to sort.
+      const keys = map.entries.size === 1 ? map.entries.keys() : [...map.entries.keys()].sort();
       // One varint for the size and the partial flag.
-      w.uint(keys.length * 2 + (map.partial ? 1 : 0));
+      w.uint(map.entries.size * 2 + (map.partial ? 1 : 0));
       for (const key of keys) {
         w.string(key);
         const child = map.entries.get(key) as Stored<DotStore>;
