@@ -237,9 +237,17 @@ export async function runDaemon(
   options: { stopOnStdinClose?: boolean } = {},
 ): Promise<void> {
   const daemon = await startDaemon(config);
+  // A shutdown step that throws would otherwise leave `stopped` pending and the process hanging.
+  const stop = (reason: string): void => {
+    daemon.stop(reason).catch((err: unknown) => {
+      daemon.logger.fatal({ err }, 'graceful shutdown failed; exiting');
+      daemon.logger.flush();
+      process.exit(1);
+    });
+  };
   if (options.stopOnStdinClose === true) {
     process.stdin.on('error', () => undefined);
-    process.stdin.once('close', () => void daemon.stop('supervisor closed stdin'));
+    process.stdin.once('close', () => stop('supervisor closed stdin'));
     process.stdin.resume();
   }
   let signals = 0;
@@ -249,7 +257,7 @@ export async function runDaemon(
       daemon.logger.flush();
       process.exit(130);
     }
-    void daemon.stop(`received ${signal}`);
+    stop(`received ${signal}`);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

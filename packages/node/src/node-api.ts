@@ -16,7 +16,7 @@ import type { MeshDocument } from './mesh-state.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodeStore } from './store.ts';
 
-export const TASK_STATES = ['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const TASK_STATES = ['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
 /** Plain JSON: byte arrays become base64 strings. */
 function toJson(v: unknown): Json {
@@ -25,7 +25,7 @@ function toJson(v: unknown): Json {
   ) as Json;
 }
 
-export function taskJson(t: TaskView): Json {
+function taskJson(t: TaskView): Json {
   return toJson({
     id: t.id,
     type: t.spec.type,
@@ -46,7 +46,7 @@ export function taskJson(t: TaskView): Json {
   });
 }
 
-export function workflowJson(w: WorkflowView): Json {
+function workflowJson(w: WorkflowView): Json {
   return toJson({ id: w.run, ...w });
 }
 
