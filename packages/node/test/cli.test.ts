@@ -31,18 +31,30 @@ describe('meshwork CLI', () => {
     const dir = tempDir('cli-config');
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ name: 'x', http: { port: 'http' }, drainTimeoutMs: -1 }));
-    const r = await runCli(['start', '--config', file]);
+    const common = (name: string) => [
+      '--name',
+      name,
+      '--data-dir',
+      join(dir, name),
+      '--http-port',
+      '0',
+      '--log-level',
+      'silent',
+    ];
+    // Independent processes: run them side by side.
+    const [r, flag, listen, psk] = await Promise.all([
+      runCli(['start', '--config', file]),
+      runCli(['start', '--name', 'x', '--http-port', 'abc']),
+      runCli(['start', ...common('listen'), '--listen', '/ip4/not-an-ip/tcp/1']),
+      runCli(['start', ...common('psk'), '--psk-file', join(dir, 'missing.key')]),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('http.port: Invalid input: expected number, received string');
     expect(r.stderr).toContain('drainTimeoutMs');
-    const flag = await runCli(['start', '--name', 'x', '--http-port', 'abc']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('http.port');
-    const common = ['--name', 'x', '--data-dir', join(dir, 'x'), '--http-port', '0', '--log-level', 'silent'];
-    const listen = await runCli(['start', ...common, '--listen', '/ip4/not-an-ip/tcp/1']);
     expect(listen.code).toBe(2);
     expect(listen.stderr).toContain('invalid config: listen[0]: not a multiaddr');
-    const psk = await runCli(['start', ...common, '--psk-file', join(dir, 'missing.key')]);
     expect(psk.code).toBe(2);
     expect(psk.stderr).toContain('invalid config: pskFile: cannot read');
   });
