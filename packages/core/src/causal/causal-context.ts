@@ -21,10 +21,18 @@ export class CausalContext {
   private soleTop = 0;
   /** Seqs above `vector[r] + 1`; entries exist only while non-empty. Shared empty until first needed. */
   private cloud: Map<ReplicaId, Set<number>> = NO_CLOUD;
+  /**
+   * A lone cloud dot held inline while `cloud` is still the shared empty map:
+   * the context of an add or remove delta is one dot past a gap, and needs no
+   * Map or Set. Moved into `cloud` ({@link spill}) before anything else reads it.
+   */
+  private looseReplica: ReplicaId | undefined = undefined;
+  private looseSeq = 0;
 
   /** True when the context holds dot (replica, seq). */
   has(replica: ReplicaId, seq: number): boolean {
     if (seq <= this.top(replica)) return true;
+    if (this.looseReplica !== undefined) return seq === this.looseSeq && replica === this.looseReplica;
     const extra = this.cloud.get(replica);
     return extra !== undefined && extra.has(seq);
   }
@@ -35,9 +43,23 @@ export class CausalContext {
     if (seq <= top) return false;
     if (seq === top + 1) {
       this.setTop(replica, seq);
-      if (this.cloud !== NO_CLOUD) this.fold(replica);
+      if (this.cloud !== NO_CLOUD || this.looseReplica !== undefined) this.fold(replica);
       return true;
     }
+    if (this.cloud === NO_CLOUD) {
+      if (this.looseReplica === undefined) {
+        this.looseReplica = replica;
+        this.looseSeq = seq;
+        return true;
+      }
+      if (this.looseReplica === replica && this.looseSeq === seq) return false;
+    }
+    return this.addToCloud(replica, seq);
+  }
+
+  /** Adds a seq past the gap of `replica` to the cloud. Returns true when it was new. */
+  private addToCloud(replica: ReplicaId, seq: number): boolean {
+    this.spill();
     let extra = this.cloud.get(replica);
     if (extra === undefined) {
       if (this.cloud === NO_CLOUD) this.cloud = new Map();
@@ -52,6 +74,7 @@ export class CausalContext {
   /** The next unused seq for `replica` (one past the highest seen, gaps included). */
   nextSeq(replica: ReplicaId): number {
     let top = this.top(replica);
+    if (this.looseReplica === replica && this.looseSeq > top) top = this.looseSeq;
     const extra = this.cloud.get(replica);
     if (extra !== undefined) for (const s of extra) if (s > top) top = s;
     return top + 1;
@@ -77,6 +100,7 @@ export class CausalContext {
     } else {
       for (const [replica, top] of other.vector) if (this.raise(replica, top)) changed = true;
     }
+    if (other.looseReplica !== undefined && this.add(other.looseReplica, other.looseSeq)) changed = true;
     for (const [replica, extra] of other.cloud) {
       for (const s of extra) if (this.add(replica, s)) changed = true;
     }
@@ -86,6 +110,7 @@ export class CausalContext {
   /** Raises the vector of `replica` to at least `top`. Returns true when it rose. */
   private raise(replica: ReplicaId, top: number): boolean {
     if (top <= this.top(replica)) return false;
+    this.spill();
     this.setTop(replica, top);
     const extra = this.cloud.get(replica);
     if (extra !== undefined) {
@@ -98,6 +123,8 @@ export class CausalContext {
 
   /** True when every dot of `other` is in this context. */
   covers(other: CausalContext): boolean {
+    this.spill();
+    if (other.looseReplica !== undefined && !this.has(other.looseReplica, other.looseSeq)) return false;
     if (other.vector === undefined) {
       if (other.soleReplica !== undefined && !this.coversPrefix(other.soleReplica, other.soleTop))
         return false;
@@ -124,6 +151,7 @@ export class CausalContext {
 
   /** Every dot, replica by replica, seqs ascending. Expands the vector: use on small contexts. */
   *dots(): Generator<Dot> {
+    this.spill();
     for (const replica of this.replicas()) {
       const top = this.top(replica);
       for (let seq = 1; seq <= top; seq++) yield { replica, seq };
@@ -134,6 +162,7 @@ export class CausalContext {
 
   /** Replicas with at least one dot, sorted. */
   replicas(): ReplicaId[] {
+    this.spill();
     const out =
       this.vector !== undefined
         ? [...this.vector.keys()]
@@ -146,12 +175,17 @@ export class CausalContext {
   }
 
   get isEmpty(): boolean {
-    return this.vector === undefined && this.soleReplica === undefined && this.cloud.size === 0;
+    return (
+      this.vector === undefined &&
+      this.soleReplica === undefined &&
+      this.looseReplica === undefined &&
+      this.cloud.size === 0
+    );
   }
 
   /** Number of dots held (vector prefixes plus cloud). */
   get size(): number {
-    let n = this.soleTop;
+    let n = this.soleTop + (this.looseReplica === undefined ? 0 : 1);
     if (this.vector !== undefined) for (const top of this.vector.values()) n += top;
     for (const extra of this.cloud.values()) n += extra.size;
     return n;
@@ -162,6 +196,8 @@ export class CausalContext {
     if (this.vector !== undefined) copy.vector = new Map(this.vector);
     copy.soleReplica = this.soleReplica;
     copy.soleTop = this.soleTop;
+    copy.looseReplica = this.looseReplica;
+    copy.looseSeq = this.looseSeq;
     if (this.cloud.size > 0) copy.cloud = new Map();
     for (const [r, extra] of this.cloud) copy.cloud.set(r, new Set(extra));
     return copy;
@@ -190,7 +226,17 @@ export class CausalContext {
     this.vector.set(replica, top);
   }
 
+  /** Moves the loose dot into `cloud`. */
+  private spill(): void {
+    const replica = this.looseReplica;
+    if (replica === undefined) return;
+    this.looseReplica = undefined;
+    this.cloud = new Map([[replica, new Set([this.looseSeq])]]);
+    this.looseSeq = 0;
+  }
+
   private fold(replica: ReplicaId): void {
+    this.spill();
     const extra = this.cloud.get(replica);
     if (extra === undefined) return;
     let top = this.top(replica);
@@ -204,7 +250,18 @@ export class CausalContext {
    * the cloud seqs ascending, each as the gap from the previous one.
    */
   encode(w: Writer, flag = false): void {
-    if (this.cloud.size === 0 && this.vector === undefined) {
+    const loose = this.looseReplica;
+    if (loose !== undefined && this.vector === undefined && (this.soleReplica ?? loose) === loose) {
+      // One replica with one dot past its prefix: the context of an ORSet add or remove delta.
+      const top = this.soleTop;
+      w.uint(2 + (flag ? 1 : 0));
+      w.replica(loose);
+      w.uint(top);
+      w.uint(1);
+      w.uint(this.looseSeq - top - 2);
+      return;
+    }
+    if (loose === undefined && this.cloud.size === 0 && this.vector === undefined) {
       // No gaps and at most one replica, the shape of nearly every delta:
       // nothing to sort, no arrays to build.
       const replica = this.soleReplica;
@@ -216,7 +273,7 @@ export class CausalContext {
       }
       return;
     }
-    const replicas = this.replicas();
+    const replicas = this.replicas(); // spills the loose dot
     // The replica count shares its varint with one flag bit for the caller (see decodeFlagged).
     w.uint(replicas.length * 2 + (flag ? 1 : 0));
     for (const replica of replicas) {
@@ -263,15 +320,21 @@ export class CausalContext {
       const k = r.count('causal context cloud', 1);
       if (top === 0 && k === 0) throw new DecodeError('invalid', 'causal context: empty replica entry');
       if (top > 0) ctx.setTop(replica, top);
-      if (k > 0) {
-        const extra = new Set<number>();
-        let prev = top + 1;
-        for (let j = 0; j < k; j++) {
-          const s = prev + 1 + r.uint('causal context cloud gap');
-          if (s > MAX_SEQ) throw new DecodeError('invalid', 'causal context: seq too large');
-          extra.add(s);
-          prev = s;
+      let extra: Set<number> | undefined;
+      let prev = top + 1;
+      for (let j = 0; j < k; j++) {
+        const s = prev + 1 + r.uint('causal context cloud gap');
+        if (s > MAX_SEQ) throw new DecodeError('invalid', 'causal context: seq too large');
+        if (k === 1 && ctx.cloud === NO_CLOUD && ctx.looseReplica === undefined) {
+          ctx.looseReplica = replica;
+          ctx.looseSeq = s;
+        } else {
+          (extra ??= new Set()).add(s);
         }
+        prev = s;
+      }
+      if (extra !== undefined) {
+        ctx.spill();
         if (ctx.cloud === NO_CLOUD) ctx.cloud = new Map();
         ctx.cloud.set(replica, extra);
       }
