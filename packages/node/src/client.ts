@@ -30,11 +30,22 @@ export interface ClientTarget {
 export function readDaemonInfo(dataDir: string): DaemonInfo | undefined {
   const file = join(dataDir, 'daemon.json');
   if (!existsSync(file)) return undefined;
+  let info: Partial<DaemonInfo>;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as DaemonInfo;
+    info = JSON.parse(readFileSync(file, 'utf8')) as Partial<DaemonInfo>;
   } catch {
     return undefined;
   }
+  // Another program's file, or one from an older version: not a daemon we can talk to.
+  const valid =
+    typeof info === 'object' &&
+    info !== null &&
+    typeof info.url === 'string' &&
+    typeof info.pid === 'number' &&
+    typeof info.node === 'string' &&
+    typeof info.peerId === 'string' &&
+    Array.isArray(info.multiaddrs);
+  return valid ? (info as DaemonInfo) : undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCoordinator, createDocumentPools, createDocumentStore } from '@meshwork/coordinator';
 import { createMeshNode, MeshConfigError, type MeshNode } from '@meshwork/transport';
@@ -172,7 +172,9 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       multiaddrs: mesh.multiaddrs.map(String),
     };
     const infoFile = join(config.dataDir, 'daemon.json');
-    writeFileSync(infoFile, JSON.stringify(info, null, 2));
+    // Written whole and renamed into place, so a client polling for it never reads half a file.
+    writeFileSync(`${infoFile}.tmp`, JSON.stringify(info, null, 2));
+    renameSync(`${infoFile}.tmp`, infoFile);
     logger.info({ ...info, agents: config.agents.map((a) => a.id) }, 'node started');
 
     let resolveStopped!: () => void;
