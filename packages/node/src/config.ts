@@ -10,6 +10,9 @@ const nodeName = z
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
+/** A positive whole number (milliseconds, bytes) with a default. */
+const positive = (fallback: number) => z.number().int().positive().default(fallback);
+
 const shellSettings = z.strictObject({
   /** Working directory for commands that name none (relative to the config file). */
   cwd: z.string().optional(),
@@ -17,26 +20,18 @@ const shellSettings = z.strictObject({
   envAllow: z.array(envName).default(['PATH', 'HOME', 'LANG', 'TZ']),
   /** When set, argv[0] must be one of these. */
   allowCommands: z.array(z.string().min(1)).optional(),
-  timeoutMs: z.number().int().positive().default(60_000),
+  timeoutMs: positive(60_000),
   /** Bytes of stdout/stderr kept (tail) for the result. */
-  maxOutputBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(64 * 1024),
+  maxOutputBytes: positive(64 * 1024),
 });
 
 const httpSettings = z.strictObject({
-  timeoutMs: z.number().int().positive().default(30_000),
+  timeoutMs: positive(30_000),
   retries: z.number().int().min(0).max(20).default(2),
   backoffMs: z.number().int().min(0).default(200),
   /** When set, only these hosts (hostname or hostname:port) may be called. */
   allowHosts: z.array(z.string().min(1)).optional(),
-  maxResponseBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(1024 * 1024),
+  maxResponseBytes: positive(1024 * 1024),
 });
 
 const moduleSettings = z.strictObject({
@@ -73,11 +68,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(7070),
-      maxBodyBytes: z
-        .number()
-        .int()
-        .positive()
-        .default(1024 * 1024),
+      maxBodyBytes: positive(1024 * 1024),
     })
     .default({ host: '127.0.0.1', port: 7070, maxBodyBytes: 1024 * 1024 }),
   /** Bearer key for mutating API calls. When absent one is generated and stored in <dataDir>/api-key. */
