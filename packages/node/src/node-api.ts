@@ -88,6 +88,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
   const { config, coordinator, mesh, pools, store, metrics } = deps;
   const replica = mesh.replica;
   const startedAt = Date.now();
+  // Checked with parseTemplate when the config was loaded.
   const templates = new Map(Object.entries(config.workflows) as [string, WorkflowTemplate][]);
 
   const subscribers = new Set<(e: LiveEvent) => void>();
