@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Value } from '@meshwork/core';
@@ -12,7 +11,7 @@ import {
   ExecutorNotAllowedError,
   type ExecutionContext,
 } from '../src/executors/index.ts';
-import { waitFor } from './support/processes.ts';
+import { heldCommand, tempDir, waitFor } from './support/processes.ts';
 
 function context(signal = new AbortController().signal): ExecutionContext & { updates: Value[] } {
   const updates: Value[] = [];
@@ -48,16 +47,13 @@ describe('shell executor', () => {
     const ctx = context();
     // The command prints its last line only once the test has seen the first ones as progress,
     // so "before it finished" holds however slowly either side runs.
-    const release = join(mkdtempSync(join(tmpdir(), 'meshwork-stream-')), 'release');
-    const script = `console.log('one'); console.error('warn');
-      const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(release)})) { clearInterval(t); console.log('two'); } }, 20);`;
+    const release = join(tempDir('stream'), 'release');
     let finished = false;
-    const run = execute(shell, { executor: 'shell', argv: [node, '-e', script] }, ctx).finally(
-      () => (finished = true),
-    );
+    const argv = heldCommand(release, { firstLines: { stdout: 'one', stderr: 'warn' }, lastLine: 'two' });
+    const run = execute(shell, { executor: 'shell', argv }, ctx).finally(() => (finished = true));
+    const seen = (update: Value) => ctx.updates.some((u) => JSON.stringify(u) === JSON.stringify(update));
     await waitFor('the first lines as progress', 20_000, () =>
-      ctx.updates.some((u) => JSON.stringify(u) === JSON.stringify({ stream: 'stdout', lines: ['one'] })) &&
-      ctx.updates.some((u) => JSON.stringify(u) === JSON.stringify({ stream: 'stderr', lines: ['warn'] }))
+      seen({ stream: 'stdout', lines: ['one'] }) && seen({ stream: 'stderr', lines: ['warn'] })
         ? true
         : undefined,
     );
@@ -211,7 +207,7 @@ describe('http executor', () => {
 });
 
 describe('module executor and executor allow-list', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwork-module-'));
+  const dir = tempDir('module');
   writeFileSync(
     join(dir, 'double.mjs'),
     'export default async function (input, ctx) { ctx.progress({ half: true }); return { doubled: input.n * 2, epoch: ctx.epoch }; }',

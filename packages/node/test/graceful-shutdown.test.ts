@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { startDaemon, type Daemon } from '../src/daemon.ts';
-import { api, API_KEY, tempDir, waitFor } from './support/processes.ts';
+import { api, API_KEY, heldCommand, tempDir, waitFor } from './support/processes.ts';
 
 interface Task {
   id: string;
@@ -17,8 +17,6 @@ interface Attempt {
   endedAt: number | null;
   outcome: string;
 }
-
-const node = process.execPath;
 
 function config(dir: string, name: string, agent: string, drainTimeoutMs: number, bootstrap: string[] = []) {
   return parseConfig(
@@ -36,21 +34,11 @@ function config(dir: string, name: string, agent: string, drainTimeoutMs: number
   );
 }
 
-/**
- * A task that runs until `release` exists, so the test decides when it may finish instead of
- * guessing how long the drain takes on a loaded machine.
- */
+/** A task that runs until the test creates `release`. */
 const heldTask = (id: string, release: string) => ({
   id,
   needs: ['slow'],
-  input: {
-    executor: 'shell',
-    argv: [
-      node,
-      '-e',
-      `const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(release)})) { clearInterval(t); console.log('done'); } }, 20)`,
-    ],
-  },
+  input: { executor: 'shell', argv: heldCommand(release, { lastLine: 'done' }) },
 });
 
 async function runningOn(url: string, id: string): Promise<Task> {

@@ -1,8 +1,9 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { startDaemon } from '../src/daemon.ts';
-import { api, API_KEY, tempDir, waitFor } from './support/processes.ts';
+import { api, API_KEY, heldCommand, tempDir, waitFor } from './support/processes.ts';
 
 interface Status {
   pools: Record<string, { free: number; localRights: number }>;
@@ -38,19 +39,21 @@ describe('resource pools from the config', () => {
     daemon = await startDaemon(config(3));
     expect((await api<Status>(daemon.url, '/v1/status')).body.pools.gpu!.free).toBe(3);
 
-    // A task holding a unit shows in the pool while it runs, and gives it back.
-    const node = process.execPath;
+    // A task holding a unit shows in the pool while it runs (until the test releases it), and
+    // gives it back.
+    const release = join(dir, 'release');
     await api(daemon.url, '/v1/tasks', {
       body: {
         id: 'train',
         resources: { gpu: 1 },
-        input: { executor: 'shell', argv: [node, '-e', 'setTimeout(() => {}, 800)'] },
+        input: { executor: 'shell', argv: heldCommand(release) },
       },
     });
     await waitFor('the task to hold a gpu', 20_000, async () => {
       const { body } = await api<Status>(daemon.url, '/v1/status');
       return body.pools.gpu!.free === 2 ? true : undefined;
     });
+    writeFileSync(release, '');
     await waitFor('the task to finish and release it', 20_000, async () => {
       const { body: task } = await api<{ status: string }>(daemon.url, '/v1/tasks/train');
       const { body } = await api<Status>(daemon.url, '/v1/status');

@@ -127,3 +127,20 @@ export async function api<T = unknown>(
   }
   return { status: res.status, body: body as T };
 }
+
+/**
+ * A command that runs until `release` exists, then prints `lastLine` (if given) and exits: tests
+ * decide when a task may finish instead of guessing how long the machine needs. `firstLines`
+ * go to stdout and stderr at once.
+ */
+export function heldCommand(
+  release: string,
+  options: { firstLines?: { stdout: string; stderr: string }; lastLine?: string } = {},
+): string[] {
+  const first = options.firstLines
+    ? `console.log(${JSON.stringify(options.firstLines.stdout)}); console.error(${JSON.stringify(options.firstLines.stderr)});`
+    : '';
+  const last = options.lastLine !== undefined ? `console.log(${JSON.stringify(options.lastLine)});` : '';
+  const script = `${first} const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(release)})) { clearInterval(t); ${last} } }, 20);`;
+  return [process.execPath, '-e', script];
+}
