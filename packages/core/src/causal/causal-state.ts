@@ -5,12 +5,15 @@ import { CausalContext } from './causal-context.ts';
 import {
   checkDotsIn,
   collectDots,
+  collectStoredDots,
   countDots,
   decodeStore,
+  DotMap,
   emptyStore,
   encodeStore,
   joinStore,
   type DotStore,
+  type Stored,
   type StoreKind,
 } from './dot-store.ts';
 
@@ -66,6 +69,27 @@ export function causalType<S extends DotStore>(name: string, kind: StoreKind): C
       return { store, ctx };
     },
   };
+}
+
+/**
+ * Removes `key` from a causal map state (an ORSet element, an ORMap key).
+ * The delta lists the key with an empty store of `valueKind` and holds the
+ * dots observed beneath it in its context, so a concurrent update (an
+ * unobserved dot) survives. Undefined when the key is absent.
+ */
+export function removeKey<S extends DotStore>(
+  state: Causal<DotMap<S>>,
+  key: string,
+  valueKind: StoreKind,
+): Causal<DotMap<S>> | undefined {
+  const child = state.store.entries.get(key);
+  if (child === undefined) return undefined;
+  state.store.entries.delete(key);
+  const ctx = new CausalContext();
+  collectStoredDots(child, ctx);
+  const store = new DotMap<S>(true);
+  store.entries.set(key, emptyStore(valueKind) as Stored<S>);
+  return { store, ctx };
 }
 
 /** Most context dots outside the store for which the compact form is used. */

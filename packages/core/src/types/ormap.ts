@@ -1,7 +1,6 @@
 import { CausalContext } from '../causal/causal-context.ts';
-import type { Causal } from '../causal/causal-state.ts';
+import { removeKey, type Causal } from '../causal/causal-state.ts';
 import {
-  collectStoredDots,
   DotMap,
   emptyStore,
   isEmptyStore,
@@ -20,21 +19,6 @@ export type ORMapState = Causal<DotMap<DotStore>>;
 
 /** Builds the handle of a nested value over its (view of the) causal state. */
 export type NestedHandleFactory<H> = (state: Causal, sink: MutationSink<Causal>) => H;
-
-/**
- * Removes `key`: the delta carries the dots observed beneath it in its
- * context, so an update made concurrently (unobserved dots) survives.
- */
-export function ormapDelete(state: ORMapState, key: string, valueKind: StoreKind): ORMapState | undefined {
-  const child = state.store.entries.get(key);
-  if (child === undefined) return undefined;
-  state.store.entries.delete(key);
-  const ctx = new CausalContext();
-  collectStoredDots(child, ctx);
-  const store = new DotMap<DotStore>(true);
-  store.entries.set(key, emptyStore(valueKind));
-  return { store, ctx };
-}
 
 /** Wraps a nested value's delta as a delta of the map that holds it under `key`. */
 export function wrapDelta(key: string, delta: Causal): ORMapState {
@@ -141,7 +125,7 @@ export class ORMap<H> extends Handle<ORMapState> {
 
   delete(key: string): void {
     checkString(key, 'ORMap.delete');
-    const delta = ormapDelete(this.state, key, this.valueKind);
+    const delta = removeKey(this.state, key, this.valueKind);
     if (delta !== undefined) this.sink.emit(delta);
   }
 

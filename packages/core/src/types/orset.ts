@@ -1,5 +1,5 @@
 import { CausalContext } from '../causal/causal-context.ts';
-import { causalType, type Causal } from '../causal/causal-state.ts';
+import { causalType, removeKey, type Causal } from '../causal/causal-state.ts';
 import { collectStoredDots, DotMap, DotSet, mapKind, setKind, singleDot } from '../causal/dot-store.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
@@ -31,21 +31,6 @@ export function orsetAdd(state: ORSetState, replica: ReplicaId, key: string): OR
   return { store, ctx };
 }
 
-/**
- * Removes element `key`: the delta holds no dot, only the observed ones in its
- * context, so a concurrent add (an unobserved dot) survives. Undefined when absent.
- */
-export function orsetRemove(state: ORSetState, key: string): ORSetState | undefined {
-  const dots = state.store.entries.get(key);
-  if (dots === undefined) return undefined;
-  state.store.entries.delete(key);
-  const ctx = new CausalContext();
-  collectStoredDots(dots, ctx);
-  const store = new DotMap<DotSet>(true);
-  store.entries.set(key, new DotSet());
-  return { store, ctx };
-}
-
 /** Add-wins observed-remove set. Removes leave no tombstone, only causal context. */
 export class ORSet<V extends Value = Value> extends Handle<ORSetState> {
   add(v: V): void {
@@ -55,7 +40,8 @@ export class ORSet<V extends Value = Value> extends Handle<ORSetState> {
 
   remove(v: V): void {
     checkValue(v, 'ORSet.remove');
-    const delta = orsetRemove(this.state, elementKey(v));
+    // The delta holds no dot, only the observed ones in its context.
+    const delta = removeKey(this.state, elementKey(v), setKind);
     if (delta !== undefined) this.sink.emit(delta);
   }
 
