@@ -12,6 +12,7 @@ export {
   type PNCounterState,
 } from './counters.ts';
 export { GraphError, InsufficientRights, InvalidArgumentError, TypeSpecError } from './errors.ts';
+export { Handle } from './handle.ts';
 export { Graph, graphType, type Edge, type EdgeRef, type GraphState, type Vertex } from './graph.ts';
 export {
   CausalLWWRegister,
