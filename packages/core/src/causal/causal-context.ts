@@ -110,12 +110,12 @@ export class CausalContext {
   /** Raises the vector of `replica` to at least `top`. Returns true when it rose. */
   private raise(replica: ReplicaId, top: number): boolean {
     if (top <= this.top(replica)) return false;
-    this.spill();
     this.setTop(replica, top);
+    if (this.looseReplica === replica && this.looseSeq <= top) this.dropLoose();
     const extra = this.cloud.get(replica);
     if (extra !== undefined) {
       for (const s of extra) if (s <= top) extra.delete(s);
-      if (extra.size === 0) this.cloud.delete(replica);
+      this.prune(replica, extra);
     }
     this.fold(replica);
     return true;
@@ -230,19 +230,39 @@ export class CausalContext {
   private spill(): void {
     const replica = this.looseReplica;
     if (replica === undefined) return;
-    this.looseReplica = undefined;
     this.cloud = new Map([[replica, new Set([this.looseSeq])]]);
+    this.dropLoose();
+  }
+
+  private dropLoose(): void {
+    this.looseReplica = undefined;
     this.looseSeq = 0;
   }
 
+  /** Forgets the cloud entry of `replica` once empty, and the cloud map once it holds nothing. */
+  private prune(replica: ReplicaId, extra: Set<number>): void {
+    if (extra.size > 0) return;
+    this.cloud.delete(replica);
+    if (this.cloud.size === 0) this.cloud = NO_CLOUD;
+  }
+
+  /** Moves cloud seqs that now continue the vector of `replica` into it. */
   private fold(replica: ReplicaId): void {
-    this.spill();
+    if (this.looseReplica !== undefined) {
+      // The cloud is empty: only the loose dot can continue the vector.
+      const top = this.top(replica);
+      if (this.looseReplica === replica && this.looseSeq === top + 1) {
+        this.setTop(replica, this.looseSeq);
+        this.dropLoose();
+      }
+      return;
+    }
     const extra = this.cloud.get(replica);
     if (extra === undefined) return;
     let top = this.top(replica);
     while (extra.delete(top + 1)) top++;
     this.setTop(replica, top);
-    if (extra.size === 0) this.cloud.delete(replica);
+    this.prune(replica, extra);
   }
 
   /**

@@ -69,6 +69,54 @@ describe('CausalContext', () => {
     );
   });
 
+  it('small contexts (one replica, one dot past a gap) keep every query of the set of dots', () => {
+    const small = fc.array(fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 1, max: 5 })), {
+      maxLength: 4,
+    });
+    fc.assert(
+      fc.property(small, small, (xs, ys) => {
+        const a = new CausalContext();
+        const b = new CausalContext();
+        const model = new Set<string>();
+        for (const [r, s] of xs) a.add(r, s);
+        for (const [r, s] of ys) b.add(r, s);
+        for (const [r, s] of [...xs, ...ys]) model.add(`${r}:${s}`);
+        const fromA = a.clone();
+        expect(fromA.join(b)).toBe(!a.covers(b));
+        const fromB = b.clone();
+        fromB.join(a);
+        for (const joined of [fromA, fromB, roundTrip(fromA)]) {
+          for (const r of ['a', 'b']) {
+            let next = 1;
+            let prefix = 0;
+            for (let s = 1; s <= 6; s++) {
+              const present = model.has(`${r}:${s}`);
+              expect(joined.has(r, s)).toBe(present);
+              if (present) next = s + 1;
+              if (present && prefix === s - 1) prefix = s;
+            }
+            expect(joined.nextSeq(r)).toBe(next);
+            expect(joined.contiguous(r)).toBe(prefix);
+          }
+          expect(joined.size).toBe(model.size);
+          expect(joined.isEmpty).toBe(model.size === 0);
+          expect(joined.equals(fromA)).toBe(true);
+        }
+        const enc = (c: CausalContext, flag: boolean): string => {
+          const w = new Writer();
+          c.encode(w, flag);
+          return Buffer.from(w.finish()).toString('hex');
+        };
+        expect(enc(fromB, true)).toBe(enc(fromA, true));
+        const r = new Reader(Buffer.from(enc(fromA, true), 'hex'));
+        const decoded = CausalContext.decodeFlagged(r);
+        expect(decoded.flag).toBe(true);
+        expect(decoded.ctx.equals(fromA)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('rejects malformed encodings with DecodeError only', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
