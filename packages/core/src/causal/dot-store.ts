@@ -363,7 +363,8 @@ function joinDotMap(
       if (!(keep && take)) {
         if (take) s.entries.set(key, theirs);
         else if (!keep && stored !== undefined) s.entries.delete(key);
-        if (take || (!keep && stored !== undefined)) changed = true;
+        else continue; // mine stays, or neither side has a dot
+        changed = true;
         continue;
       }
     }
