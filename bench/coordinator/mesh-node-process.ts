@@ -136,7 +136,10 @@ process.on('message', (m: Command) => {
       for (const a of m.addrs) void mesh.dial(a).catch(() => undefined);
       return;
     case 'submit':
-      for (const id of m.ids) coord.submit({ id, type: m.type, retry: { maxAttempts: 10 } });
+      // One transaction for the batch: one Document event (encoded, gossiped, signed, applied) instead of one per task.
+      doc.transact(() => {
+        for (const id of m.ids) coord.submit({ id, type: m.type, retry: { maxAttempts: 10 } });
+      });
       return;
     case 'exit':
       process.exit(0);
