@@ -494,8 +494,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return;
     }
     const base = { task: spec.id, epoch: d.epoch, agent: winner.agent, node: replica };
-    writes.push({ kind: 'start', key: `${key}|${winner.agent}`, value: { ...base, startedAt: now } });
-    writes.push({ kind: 'lease', key, value: { ...base, until: now + leaseMs } });
+    writes.push({
+      kind: 'start',
+      key: `${key}|${winner.agent}`,
+      value: { ...base, startedAt: now, until: now + leaseMs },
+    });
     const controller = new AbortController();
     const timers: (() => void)[] = [];
     let finish: () => void = () => {};

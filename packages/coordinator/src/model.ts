@@ -73,6 +73,8 @@ export interface AttemptStart {
   readonly agent: AgentId;
   readonly node: ReplicaId;
   readonly startedAt: number;
+  /** The attempt's first lease, written with the start (one record instead of two); renewals are Lease records. */
+  readonly until?: number;
 }
 
 export interface AttemptEnd {

@@ -44,9 +44,16 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
   const decidesAt = decisionTime(current);
   const startsNow = r.starts.filter((s) => s.epoch === epoch);
   const start = startsNow.find((s) => s.agent === winner?.agent) ?? startsNow[0] ?? null;
-  const lease = r.leases
-    .filter((l) => l.epoch === epoch)
-    .reduce<Lease | null>((m, l) => (m === null || l.until > m.until ? l : m), null);
+  // A start carries the attempt's first lease; renewals are lease records. The latest one counts.
+  const startLeases = startsNow.flatMap((s): Lease[] =>
+    typeof s.until === 'number'
+      ? [{ task: s.task, epoch: s.epoch, agent: s.agent, node: s.node, until: s.until }]
+      : [],
+  );
+  const lease = [...r.leases.filter((l) => l.epoch === epoch), ...startLeases].reduce<Lease | null>(
+    (m, l) => (m === null || l.until > m.until ? l : m),
+    null,
+  );
   const endNow = r.ends.filter((e) => e.epoch === epoch).sort(byEpochThenAgent)[0] ?? null;
   const expired = r.expiries.some((x) => x.epoch === epoch);
   const epochClosed = epoch > 0 && (endNow !== null || expired);

@@ -34,6 +34,14 @@ describe('deriveTask', () => {
     expect(done).toMatchObject({ status: 'succeeded', accepted: { result: { ok: true } } });
   });
 
+  it('a start carries the first lease; a later renewal replaces it', () => {
+    const running = records({ claims: [claim()], starts: [{ ...start(1), until: 3200 }] });
+    expect(deriveTask(running, none).lease).toMatchObject({ agent: 'a1', node: 'n1', until: 3200 });
+    const renewed = { ...running, leases: [{ task: 't1', epoch: 1, agent: 'a1', node: 'n1', until: 4200 }] };
+    expect(deriveTask(renewed, none).lease?.until).toBe(4200);
+    expect(deriveTask({ ...running, starts: [start(1)] }, none).lease).toBeNull();
+  });
+
   it('a failed attempt waits for the backoff, then the next epoch; the last allowed failure is final', () => {
     const r = records({
       spec: spec({
