@@ -22,7 +22,17 @@ const available = readdirSync(join(here, 'suites'))
   .filter((f) => f.endsWith('.ts'))
   .map((f) => f.slice(0, -3))
   .sort();
-const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`usage: pnpm bench [suite...]   suites: ${available.join(', ')} (default: all)`);
+  process.exit(0);
+}
+const unknownFlag = args.find((a) => a.startsWith('-'));
+if (unknownFlag !== undefined) {
+  console.error(`unknown option ${unknownFlag}; usage: pnpm bench [suite...]`);
+  process.exit(2);
+}
+const requested = args;
 const names = requested.length > 0 ? requested : available;
 
 for (const name of names) {
