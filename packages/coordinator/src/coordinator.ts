@@ -32,7 +32,7 @@ import {
   type Ranked,
 } from './scoring.ts';
 import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
-import type { CoordinationStore, RecordChange, RecordWrite } from './store.ts';
+import { recordKinds, type CoordinationStore, type RecordChange, type RecordWrite } from './store.ts';
 import { createTaskIndex } from './task-index.ts';
 import { createWorkflows, type Workflows } from './workflows.ts';
 
@@ -788,21 +788,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     },
   };
   // State already in the store (restored from disk, or synced before we started) counts as received.
-  const kinds = [
-    'agent',
-    'workflow',
-    'task',
-    'claim',
-    'lease',
-    'start',
-    'end',
-    'expiry',
-    'cancel',
-    'timeout',
-    'progress',
-  ] as const;
   onChanges(
-    kinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key }))),
+    recordKinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key }))),
     true,
   );
   return coordinator;

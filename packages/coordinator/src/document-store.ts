@@ -1,19 +1,7 @@
 import type { ChangeEvent, Document } from '@meshwork/core';
-import type { CoordinationStore, RecordChange, RecordKind } from './store.ts';
+import { recordKinds, type CoordinationStore, type RecordChange, type RecordKind } from './store.ts';
 
-const kinds: ReadonlySet<string> = new Set<RecordKind>([
-  'task',
-  'agent',
-  'claim',
-  'lease',
-  'start',
-  'end',
-  'expiry',
-  'cancel',
-  'timeout',
-  'progress',
-  'workflow',
-]);
+const kinds: ReadonlySet<string> = new Set<string>(recordKinds);
 
 /**
  * The coordinator's records as members of a Document: one LWW register per record, named

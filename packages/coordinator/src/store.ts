@@ -1,18 +1,22 @@
 import type { ReplicaId, Value } from '@meshwork/core';
 
 /** The record collections the coordinator keeps in shared state. */
-export type RecordKind =
-  | 'task'
-  | 'agent'
-  | 'claim'
-  | 'lease'
-  | 'start'
-  | 'end'
-  | 'expiry'
-  | 'cancel'
-  | 'timeout'
-  | 'progress'
-  | 'workflow';
+/** Every kind of record, in the order restored state is replayed: agents and workflows before the tasks that refer to them. */
+export const recordKinds = [
+  'agent',
+  'workflow',
+  'task',
+  'claim',
+  'lease',
+  'start',
+  'end',
+  'expiry',
+  'cancel',
+  'timeout',
+  'progress',
+] as const;
+
+export type RecordKind = (typeof recordKinds)[number];
 
 export interface RecordChange {
   readonly kind: RecordKind;
@@ -27,7 +31,7 @@ export interface RecordWrite extends RecordChange {
  * The coordinator's view of shared, replicated state: collections of records keyed by
  * strings, each key last-writer-wins. Every key has one writer or writers that agree
  * (claims are keyed by agent, leases by epoch winner, task ids are unique or derived),
- * so LWW never has to arbitrate a real conflict. Implemented over a Document's ORMap
+ * so LWW never has to arbitrate a real conflict. Implemented over a Document's
  * members for the mesh, or in memory for one process and the simulation.
  */
 export interface CoordinationStore {
