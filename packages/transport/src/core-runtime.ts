@@ -3,7 +3,6 @@ import {
   decodeDigest,
   encodeDigest,
   mergeUpdates,
-  updateOrigins,
   type Digest,
   type Document,
 } from '@meshwork/core';
@@ -14,7 +13,6 @@ export const coreRuntime: DocumentRuntime<Document> = {
   create: (options) => createDocument(options),
   encodeDigest: (digest) => encodeDigest(digest as Digest),
   decodeDigest: (bytes) => decodeDigest(bytes),
-  updateOrigins,
   mergeUpdates,
   estimateLacking(ours, theirs) {
     const mine = ours as Digest;

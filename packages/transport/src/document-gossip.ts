@@ -1,9 +1,13 @@
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
-import type { DocumentChange, DocumentRuntime, SyncedDocument } from './synced-document.ts';
+import type { ApplyResult, DocumentChange, DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
 export const documentTopic = (name: string): string => `meshwork/doc/1/${name}`;
+
+/** A Document refusing an update for holding events of another replica than the signer. */
+const isForeignOrigin = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'origin';
 
 export interface DocumentGossipOptions {
   readonly pubsub: GossipSub;
@@ -58,31 +62,23 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
     if (msg.type !== 'signed') return reject(from, 'unsigned', `${topic}: unsigned message`);
     if (bytes > o.maxMessageBytes) return reject(from, 'oversized', `${topic}: ${bytes} bytes`);
     const signer = msg.from.toString();
-    let origins: Set<string>;
+    let result: ApplyResult;
     try {
-      origins = o.runtime.updateOrigins(msg.data);
+      result = doc.apply(msg.data, { via: 'gossip', peer: signer }, { onlyFrom: signer });
     } catch (err) {
-      return reject(from, 'malformed', `${topic}: ${String(err)}`);
+      return isForeignOrigin(err)
+        ? reject(from, 'forged-origin', `${topic}: ${String(err)} signed by ${signer}`)
+        : reject(from, 'malformed', `${topic}: ${String(err)}`);
     }
-    for (const origin of origins) {
-      if (origin !== signer) {
-        return reject(from, 'forged-origin', `${topic}: event of ${origin} signed by ${signer}`);
-      }
-    }
-    try {
-      const result = doc.apply(msg.data, { via: 'gossip', peer: signer });
-      if (result.events > 0 || result.duplicates > 0) {
-        o.metrics.record({
-          type: 'applied',
-          document: doc.name,
-          via: 'gossip',
-          peer: signer,
-          events: result.events,
-          duplicates: result.duplicates,
-        });
-      }
-    } catch (err) {
-      return reject(from, 'invalid-update', `${topic}: ${String(err)}`);
+    if (result.events > 0 || result.duplicates > 0) {
+      o.metrics.record({
+        type: 'applied',
+        document: doc.name,
+        via: 'gossip',
+        peer: signer,
+        events: result.events,
+        duplicates: result.duplicates,
+      });
     }
     return TopicValidatorResult.Accept;
   };

@@ -27,8 +27,12 @@ export interface SyncedDocument {
   digest(): unknown;
   changesSince(digest: unknown): { covered: true; update: Uint8Array } | { covered: false };
   snapshot(options: { maxChunkBytes: number }): Uint8Array[];
-  /** Validates fully, then merges; throws (a DecodeError) and changes nothing on bad bytes. */
-  apply(bytes: Uint8Array, origin?: unknown): ApplyResult;
+  /**
+   * Validates fully, then merges; throws (a DecodeError) and changes nothing on bad bytes.
+   * With `onlyFrom`, an update holding an event of any other replica is refused with
+   * error code `origin` (the gossip signer check, done in the same decode).
+   */
+  apply(bytes: Uint8Array, origin?: unknown, options?: { onlyFrom?: ReplicaId }): ApplyResult;
   on(event: 'change', listener: ChangeListener): void;
   off(event: 'change', listener: ChangeListener): void;
 }
@@ -41,8 +45,6 @@ export interface DocumentRuntime<Doc extends SyncedDocument = SyncedDocument> {
   create(options: { name: string; replica: ReplicaId }): Doc;
   encodeDigest(digest: unknown): Uint8Array;
   decodeDigest(bytes: Uint8Array): unknown;
-  /** The origins of the events in an update message (the gossip signer check). */
-  updateOrigins(update: Uint8Array): Set<ReplicaId>;
   /** Several update messages as one. */
   mergeUpdates(updates: Uint8Array[]): Uint8Array;
   /**

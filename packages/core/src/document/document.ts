@@ -71,6 +71,14 @@ export interface ChangeEvent {
 
 export type ChangeListener = (event: ChangeEvent) => void;
 
+export interface ApplyOptions {
+  /**
+   * Accept only an update whose events all come from this replica (a signed gossip message's
+   * signer); anything else throws a DecodeError with code `origin`, changing nothing.
+   */
+  readonly onlyFrom?: ReplicaId;
+}
+
 export interface ApplyResult {
   /** Events new to this replica. */
   readonly events: number;
@@ -130,7 +138,7 @@ export interface Document {
   /** The full state as chunk messages; apply them in any order, the state shows once all arrived. */
   snapshot(options?: SnapshotOptions): Uint8Array[];
   /** Merges an update or snapshot chunk message. Throws DecodeError, changing nothing, on bad bytes. */
-  apply(bytes: Uint8Array, origin?: unknown): ApplyResult;
+  apply(bytes: Uint8Array, origin?: unknown, options?: ApplyOptions): ApplyResult;
   on(type: 'change', listener: ChangeListener): void;
   off(type: 'change', listener: ChangeListener): void;
 }
@@ -401,20 +409,36 @@ class DocumentImpl implements Document {
     return chunkSnapshot(w.finish(), maxChunkBytes);
   }
 
-  apply(bytes: Uint8Array, origin?: unknown): ApplyResult {
+  apply(bytes: Uint8Array, origin?: unknown, options?: ApplyOptions): ApplyResult {
     if (!(bytes instanceof Uint8Array)) throw new DecodeError('invalid', 'message must be a Uint8Array');
+    const onlyFrom = options?.onlyFrom;
     switch (messageKind(bytes)) {
       case MessageKind.Update:
-        return this.applyUpdate(bytes, origin);
+        return this.applyUpdate(bytes, origin, onlyFrom);
       case MessageKind.SnapshotChunk:
+        if (onlyFrom !== undefined) {
+          throw new DecodeError(
+            'kind',
+            `a snapshot chunk has no single origin (expected events of ${onlyFrom})`,
+          );
+        }
         return this.applyChunk(bytes, origin);
       case MessageKind.Digest:
         throw new DecodeError('kind', 'a digest is not applied: pass it to changesSince');
     }
   }
 
-  private applyUpdate(bytes: Uint8Array, origin: unknown): ApplyResult {
+  private applyUpdate(bytes: Uint8Array, origin: unknown, onlyFrom: ReplicaId | undefined): ApplyResult {
     const { events, firstEvent } = decodeUpdate(bytes, readMemberType, this.checkMember, this.limits);
+    if (onlyFrom !== undefined) {
+      const foreign = events.find((e) => e.replica !== onlyFrom);
+      if (foreign !== undefined) {
+        throw new DecodeError(
+          'origin',
+          `event ${foreign.replica}:${foreign.seq} in a message from ${onlyFrom}`,
+        );
+      }
+    }
     // Everything is validated; from here on nothing throws before the listeners run.
     let duplicates = 0;
     const members: string[] = [];

@@ -1,5 +1,6 @@
 export {
   createDocument,
+  type ApplyOptions,
   type ApplyResult,
   type ChangeEvent,
   type ChangeListener,

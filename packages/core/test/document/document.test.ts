@@ -158,6 +158,24 @@ describe('apply', () => {
     expect(updateOrigins(mergeUpdates([ua[0]!.update, ub[0]!.update]))).toEqual(new Set(['a', 'b']));
   });
 
+  it('with onlyFrom, refuses (code origin, changing nothing) an update holding an event of another replica', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const ua = recorder(a);
+    const ub = recorder(b);
+    a.gcounter('g').increment();
+    b.gcounter('g').increment(5);
+    const mixed = mergeUpdates([ua[0]!.update, ub[0]!.update]);
+    const c = doc('c');
+    expect(() => c.apply(mixed, undefined, { onlyFrom: 'a' })).toThrow(
+      expect.objectContaining({ name: 'DecodeError', code: 'origin' }),
+    );
+    expect(c.digest().size).toBe(0);
+    expect(() => c.apply(a.snapshot()[0]!, undefined, { onlyFrom: 'a' })).toThrow(DecodeError);
+    expect(c.apply(ua[0]!.update, undefined, { onlyFrom: 'a' }).events).toBe(1);
+    expect(c.gcounter('g').value).toBe(1);
+  });
+
   it('rejects a message that redefines a known member as another type, changing nothing', () => {
     const a = doc('a');
     const updates = recorder(a);
