@@ -79,6 +79,13 @@ export const configSchema = z.strictObject({
   drainTimeoutMs: z.number().int().min(0).default(30_000),
   /** Events in the SQLite log before it is compacted into a snapshot. */
   compactAfterEvents: z.number().int().min(10).default(5_000),
+  /**
+   * The coordination Document's in-memory event log: peers that lag by less than it holds catch
+   * up from it; beyond it they need a full snapshot, which stalls both nodes while it is built.
+   */
+  eventLog: z
+    .strictObject({ maxEvents: positive(1_000_000), maxBytes: positive(128 * 1024 * 1024) })
+    .default({ maxEvents: 1_000_000, maxBytes: 128 * 1024 * 1024 }),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z.array(agentSchema).default([]),

@@ -87,7 +87,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
 
     // Persistence listens first, so an event is in SQLite before the transport can gossip it
     // and before the call that made it returns.
-    const doc = coordinationDocument(replica);
+    const doc = coordinationDocument(replica, config.eventLog);
     const persistence = persistDocument(doc, store, {
       compactAfterEvents: config.compactAfterEvents,
       // Fail-stop: an event that is not durable must not be acknowledged, gossiped or synced,

@@ -5,6 +5,9 @@ export type MeshDocument = Document;
 
 export const COORDINATION_DOCUMENT = 'meshwork/coordination';
 
-export function coordinationDocument(replica: string): MeshDocument {
-  return createDocument({ name: COORDINATION_DOCUMENT, replica });
+export function coordinationDocument(
+  replica: string,
+  log?: { readonly maxEvents: number; readonly maxBytes: number },
+): MeshDocument {
+  return createDocument({ name: COORDINATION_DOCUMENT, replica, ...(log !== undefined && { log }) });
 }

@@ -35,6 +35,7 @@ describe('config', () => {
     expect(config.pskFile).toBe(join(dir, 'swarm.key'));
     expect(config.http).toEqual({ host: '127.0.0.1', port: 9090, maxBodyBytes: 1024 * 1024 });
     expect(config.logLevel).toBe('debug');
+    expect(config.eventLog).toEqual({ maxEvents: 1_000_000, maxBytes: 128 * 1024 * 1024 });
     expect(config.agents[0]).toMatchObject({
       capacity: 1,
       executors: { shell: { cwd: join(dir, 'work'), timeoutMs: 60_000 } },
@@ -58,9 +59,11 @@ describe('config', () => {
     const { file } = configFile({
       name: 'alpha',
       http: { port: 'eighty' },
+      eventLog: { maxEvents: -1 },
       agents: [{ id: 'a', capacity: 0, executors: {} }],
     });
     const err = configError(() => loadConfig(file));
+    expect(err.message).toMatch(/eventLog\.maxEvents: .*>0/);
     expect(err.message).toMatch(/http\.port: .*expected number/i);
     expect(err.message).toMatch(/agents\.0\.capacity: .*>=1/);
     expect(err.message).toContain('agents.0.executors: expected at least one of shell, http, module');
