@@ -95,8 +95,6 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
         const peer = peers[Math.floor(Math.random() * peers.length)];
         if (peer !== undefined) request(peer.toString());
         schedulePeriodic();
-        const forget = (evt: CustomEvent<PeerId>): void => void lastStarted.delete(evt.detail.toString());
-        libp2p.addEventListener('peer:disconnect', forget);
       },
       o.intervalMs * (0.5 + Math.random()),
     );
