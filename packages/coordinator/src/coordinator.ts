@@ -578,35 +578,26 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     running.delete(key);
     for (const cancel of a.timers) cancel();
     a.release();
-    const now = clock.now();
-    // A released attempt's epoch was already handed on with an expiry; only a success is still worth keeping.
-    if (a.abortReason !== 'released' || outcome === 'succeeded') {
-      const record: AttemptEnd = {
-        task: a.task,
-        epoch: a.epoch,
-        agent: a.agent,
-        node: replica,
-        startedAt: a.startedAt,
-        endedAt: now,
-        outcome,
-        result,
-        error,
-        retryable,
-      };
-      finished.push(record);
-      if (stopped) flushFinished();
-    }
-    events.emit('attempt', {
+    const record: AttemptEnd = {
       task: a.task,
-      attempt: a.epoch,
       epoch: a.epoch,
       agent: a.agent,
       node: replica,
       startedAt: a.startedAt,
-      endedAt: now,
+      endedAt: clock.now(),
       outcome,
+      result,
       error,
-    });
+      retryable,
+    };
+    // A released attempt's epoch was already handed on with an expiry; only a success is still worth keeping.
+    if (a.abortReason !== 'released' || outcome === 'succeeded') {
+      finished.push(record);
+      if (stopped) flushFinished();
+    }
+    // The history row is the record without the handler's result and retry flag.
+    const { result: _result, retryable: _retryable, ...row } = record;
+    events.emit('attempt', { ...row, attempt: record.epoch });
     schedule(0);
   }
 
