@@ -1,6 +1,6 @@
 import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
-import { causalType, type Causal } from '../causal/causal-state.ts';
+import type { Causal } from '../causal/causal-state.ts';
 import { DotFun, funKind } from '../causal/dot-store.ts';
 import type { CrdtType } from '../crdt-type.ts';
 import { checkAmount } from './check.ts';
@@ -99,7 +99,6 @@ export class PNCounterHandle extends Handle<PNCounterState> implements PNCounter
 export type CausalCounterState = Causal<DotFun<number>>;
 
 export const causalCounterKind = funKind(intCodec);
-export const causalCounterType = causalType<DotFun<number>>('counter', causalCounterKind);
 
 export class CausalCounter extends Handle<CausalCounterState> implements PNCounter {
   private readonly grow: boolean;

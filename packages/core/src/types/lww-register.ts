@@ -2,7 +2,7 @@ import { DecodeError } from '../codec/decode-error.ts';
 import type { Reader } from '../codec/reader.ts';
 import { readValue, writeValue, type Value } from '../codec/value.ts';
 import type { Writer } from '../codec/writer.ts';
-import { causalType, type Causal } from '../causal/causal-state.ts';
+import type { Causal } from '../causal/causal-state.ts';
 import { DotFun, funKind } from '../causal/dot-store.ts';
 import { compareTimestamps, readTimestamp, writeTimestamp, type Timestamp } from '../clock/timestamp.ts';
 import type { CrdtType } from '../crdt-type.ts';
@@ -83,7 +83,6 @@ export class LWWRegisterHandle<V extends Value = Value> extends Handle<LWWState>
 export type CausalLWWState = Causal<DotFun<Stamped>>;
 
 export const causalLwwKind = funKind(stampedCodec);
-export const causalLwwType = causalType<DotFun<Stamped>>('lww', causalLwwKind);
 
 export class CausalLWWRegister<V extends Value = Value>
   extends Handle<CausalLWWState>
