@@ -24,7 +24,6 @@ export interface Redialer {
   watchAddress(addr: Multiaddr): void;
   /** Keeps a connection to a peer met on the mesh (its addresses come from the peer store). */
   watchPeer(peer: PeerId): void;
-  forget(peer: string): void;
   stop(): void;
 }
 
@@ -97,14 +96,6 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
         targets.delete(victim[0]);
       }
       add(key, { dialable: peer, peer: key, failures: 0, timer: undefined, bootstrap: false });
-    },
-    forget(peer) {
-      for (const [key, t] of targets) {
-        if (t.peer === peer) {
-          clearTimeout(t.timer);
-          targets.delete(key);
-        }
-      }
     },
     stop() {
       stopped = true;
