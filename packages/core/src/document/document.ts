@@ -30,6 +30,7 @@ import {
   encodeRecord,
   endEvent,
   MAX_MEMBER_NAME,
+  readMemberName,
   MemberTable,
   SINGLE_EVENT_PREFIX,
   writeEventStart,
@@ -492,10 +493,7 @@ class DocumentImpl implements Document {
     const states: { name: string; type: MemberType; state: unknown }[] = [];
     let last: string | undefined;
     for (let i = 0; i < n; i++) {
-      const name = r.string('member name');
-      if (name.length === 0 || name.length > MAX_MEMBER_NAME) {
-        throw new DecodeError('invalid', `member name of length ${name.length}`);
-      }
+      const name = readMemberName(r);
       if (last !== undefined && name <= last) throw new DecodeError('invalid', 'snapshot members not sorted');
       last = name;
       const type = readMemberType(r, payload, r.position);

@@ -126,6 +126,15 @@ export function recordToUpdate(record: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Reads a member name, rejecting empty and overlong ones. */
+export function readMemberName(r: Reader): string {
+  const name = r.string('member name');
+  if (name.length === 0 || name.length > MAX_MEMBER_NAME) {
+    throw new DecodeError('invalid', `member name of length ${name.length}`);
+  }
+  return name;
+}
+
 interface ReadMember {
   readonly name: string;
   readonly type: MemberType;
@@ -152,10 +161,7 @@ function readEvent(
       if (ref !== table.length + 1)
         throw new DecodeError('invalid', `member index ${ref - 1} skips the table`);
       if (table.length >= r.limits.maxEntries) throw new DecodeError('too-large', 'too many members');
-      const name = r.string('member name');
-      if (name.length === 0 || name.length > MAX_MEMBER_NAME) {
-        throw new DecodeError('invalid', `member name of length ${name.length}`);
-      }
+      const name = readMemberName(r);
       if (table.some((m) => m.name === name))
         throw new DecodeError('invalid', `member "${name}" listed twice`);
       const type = readType(r, bytes, r.position);
