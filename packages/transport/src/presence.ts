@@ -85,7 +85,7 @@ export function createMeshPresence(
   maxBytes: number,
 ): MeshPresence {
   const listeners = new Set<(peer: ReplicaId, state: PresenceState | null) => void>();
-  const latest = new Map<ReplicaId, { clock: number; state: PresenceState }>();
+  const latest = new Map<ReplicaId, PresenceState>();
   const lastClock = new Map<ReplicaId, number>();
   let clock = 0;
   let closed = false;
@@ -131,7 +131,7 @@ export function createMeshPresence(
     if (!lastClock.has(u.replica) && lastClock.size >= MAX_PRESENCE_PEERS) return TopicValidatorResult.Ignore;
     lastClock.set(u.replica, u.clock);
     if (u.kind === 'state') {
-      latest.set(u.replica, { clock: u.clock, state: u.state });
+      latest.set(u.replica, u.state);
       emit(u.replica, u.state);
     } else {
       latest.delete(u.replica);
@@ -165,7 +165,7 @@ export function createMeshPresence(
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    peers: () => new Map([...latest].map(([peer, { state }]) => [peer, state])),
+    peers: () => new Map(latest),
     async close() {
       if (closed) return;
       closed = true;
