@@ -453,15 +453,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         ahead.add(r.x.agent.node);
       }
       const rank = ahead.size;
-      const mine = rankAgents(
-        spec,
-        scored.filter((r) => r.agent.node === replica),
-      )[0]!;
       if (rank > 0 && until === undefined) {
         heldBack.set(key, now + rank * settleMs);
         wakeAt(now + rank * settleMs);
         continue;
       }
+      const mine = rankAgents(
+        spec,
+        scored.filter((r) => r.agent.node === replica),
+      )[0]!;
       heldBack.delete(key);
       ownClaims.add(`${key}|${mine.agent.id}`);
       const c: Claim = {
