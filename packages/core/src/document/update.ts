@@ -140,10 +140,16 @@ interface ReadMember {
   readonly type: MemberType;
 }
 
+/** The members a message has defined so far: by index, and their names for the duplicate check. */
+interface ReadTable {
+  readonly members: ReadMember[];
+  readonly names: Set<string>;
+}
+
 function readEvent(
   r: Reader,
   bytes: Uint8Array,
-  table: ReadMember[],
+  table: ReadTable,
   readType: TypeReader,
   check: MemberCheck | undefined,
 ): DocEvent {
@@ -156,18 +162,18 @@ function readEvent(
   for (;;) {
     const ref = r.uint('event member');
     if (ref === 0) break;
-    let member = table[ref - 1];
+    let member = table.members[ref - 1];
     if (member === undefined) {
-      if (ref !== table.length + 1)
+      if (ref !== table.members.length + 1)
         throw new DecodeError('invalid', `member index ${ref - 1} skips the table`);
-      if (table.length >= r.limits.maxEntries) throw new DecodeError('too-large', 'too many members');
+      if (table.members.length >= r.limits.maxEntries) throw new DecodeError('too-large', 'too many members');
       const name = readMemberName(r);
-      if (table.some((m) => m.name === name))
-        throw new DecodeError('invalid', `member "${name}" listed twice`);
+      if (table.names.has(name)) throw new DecodeError('invalid', `member "${name}" listed twice`);
       const type = readType(r, bytes, r.position);
       check?.(name, type);
       member = { name, type };
-      table.push(member);
+      table.members.push(member);
+      table.names.add(name);
     }
     const delta = r.nested(`member "${member.name}"`, () => member.type.crdt.decode(r));
     deltas.push({ name: member.name, type: member.type, delta });
@@ -192,7 +198,7 @@ export function decodeUpdate(
   readHeader(r, MessageKind.Update);
   const n = r.count('update events', MIN_EVENT_BYTES);
   const firstEvent = r.position;
-  const table: ReadMember[] = [];
+  const table: ReadTable = { members: [], names: new Set() };
   const events: DocEvent[] = [];
   for (let i = 0; i < n; i++) events.push(readEvent(r, bytes, table, readType, check));
   r.end('update');
@@ -206,7 +212,7 @@ export function decodeRecord(
   limits: DecodeLimits = defaultDecodeLimits,
 ): DocEvent {
   const r = new Reader(record, limits);
-  const event = readEvent(r, record, [], readType, undefined);
+  const event = readEvent(r, record, { members: [], names: new Set() }, readType, undefined);
   r.end('event record');
   return event;
 }
