@@ -96,6 +96,12 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
+/** The value, or a 404 with `message` when there is none. */
+function orNotFound<T>(value: T | undefined, message: string): T {
+  if (value === undefined) throw new ApiError(404, 'not_found', message);
+  return value;
+}
+
 function validationError(error: z.ZodError, prefix: string): ApiError {
   const issue = error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
@@ -161,28 +167,25 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     return [200, api.listTasks(parsed.data)];
   });
   route('POST', '/v1/tasks', async ({ body }) => [201, await api.submitTask(await body(submitTaskBody))]);
-  route('GET', '/v1/tasks/:id', ({ params }) => {
-    const task = api.getTask(params[0]!);
-    if (task === undefined) throw new ApiError(404, 'not_found', `no task ${params[0]}`);
-    return [200, task];
-  });
+  route('GET', '/v1/tasks/:id', ({ params }) => [
+    200,
+    orNotFound(api.getTask(params[0]!), `no task ${params[0]}`),
+  ]);
   route('GET', '/v1/tasks/:id/history', ({ params }) => [200, api.taskHistory(params[0]!)]);
-  route('POST', '/v1/tasks/:id/cancel', ({ params }) => {
-    const task = api.cancelTask(params[0]!);
-    if (task === undefined) throw new ApiError(404, 'not_found', `no task ${params[0]}`);
-    return [200, task];
-  });
+  route('POST', '/v1/tasks/:id/cancel', ({ params }) => [
+    200,
+    orNotFound(api.cancelTask(params[0]!), `no task ${params[0]}`),
+  ]);
   route('GET', '/v1/workflows', () => [200, api.listWorkflows()]);
   route('GET', '/v1/workflows/templates', () => [200, api.workflowTemplates()]);
   route('POST', '/v1/workflows', async ({ body }) => [
     201,
     await api.startWorkflow(await body(startWorkflowBody)),
   ]);
-  route('GET', '/v1/workflows/:id', ({ params }) => {
-    const wf = api.getWorkflow(params[0]!);
-    if (wf === undefined) throw new ApiError(404, 'not_found', `no workflow ${params[0]}`);
-    return [200, wf];
-  });
+  route('GET', '/v1/workflows/:id', ({ params }) => [
+    200,
+    orNotFound(api.getWorkflow(params[0]!), `no workflow ${params[0]}`),
+  ]);
   route('GET', '/v1/events', ({ req, res }) => {
     res.writeHead(200, {
       'content-type': 'text/event-stream',
