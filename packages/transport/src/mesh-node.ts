@@ -163,6 +163,10 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
 
   for (const addr of o.bootstrap) redialer.watchAddress(addr);
 
+  const syncWithAllPeers = (): void => {
+    for (const peer of libp2p.getPeers()) antiEntropy.request(peer.toString());
+  };
+
   const live = (what: string): void => {
     if (stopped) throw new MeshStoppedError(what);
   };
@@ -194,12 +198,10 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
         maxMessageBytes: limits.maxGossipBytes,
         batchMs: o.batchMs,
         batchMaxBytes: Math.min(o.batchMaxBytes, limits.maxGossipBytes),
-        onDeferred: () => {
-          for (const peer of libp2p.getPeers()) antiEntropy.request(peer.toString());
-        },
+        onDeferred: syncWithAllPeers,
       }),
     );
-    for (const peer of libp2p.getPeers()) antiEntropy.request(peer.toString());
+    syncWithAllPeers();
     return doc;
   };
 
