@@ -1,3 +1,4 @@
+import { CausalContext } from '../causal/causal-context.ts';
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
 import type { ReplicaId } from '../replica.ts';
 import { readMemberType } from './member-type.ts';
@@ -30,18 +31,11 @@ export function mergeUpdates(
   updates: readonly Uint8Array[],
   limits: DecodeLimits = defaultDecodeLimits,
 ): Uint8Array {
-  const seen = new Map<ReplicaId, Set<number>>();
+  const seen = new CausalContext();
   const events: DocEvent[] = [];
   for (const update of updates) {
     for (const e of decodeUpdate(update, readMemberType, undefined, limits).events) {
-      let seqs = seen.get(e.replica);
-      if (seqs === undefined) {
-        seqs = new Set();
-        seen.set(e.replica, seqs);
-      }
-      if (seqs.has(e.seq)) continue;
-      seqs.add(e.seq);
-      events.push(e);
+      if (seen.add(e.replica, e.seq)) events.push(e);
     }
   }
   return encodeUpdate(events);
