@@ -215,6 +215,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let cancelHeartbeat: (() => void) | null = null;
 
   const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
+  /** One agent's part in an epoch: the key of its claim, start and end records, and of `ownClaims`. */
+  const agentAttemptKey = (task: TaskId, epoch: number, agent: AgentId): string =>
+    `${attemptKey(task, epoch)}|${agent}`;
   const nodeAlive = (node: ReplicaId, now: number): boolean => node === replica || phi.isAlive(node, now);
   /** Heard from, then silent. A node never heard from (we just started) is left to its lease. */
   const nodeSuspected = (node: ReplicaId, now: number): boolean =>
@@ -286,7 +289,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const batch = finished.splice(0);
     const write = (): void => {
       store.write(
-        batch.map((r) => ({ kind: 'end', key: `${r.task}|${r.epoch}|${r.agent}`, value: { ...r } })),
+        batch.map((r) => ({ kind: 'end', key: agentAttemptKey(r.task, r.epoch, r.agent), value: { ...r } })),
       );
       for (const r of batch) history?.record(r);
     };
@@ -340,7 +343,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       }
       const winner = d.winner!;
       const key = attemptKey(id, d.epoch);
-      if (d.status === 'claimed' && ownClaims.has(`${key}|${winner.agent}`)) {
+      if (d.status === 'claimed' && ownClaims.has(agentAttemptKey(id, d.epoch, winner.agent))) {
         if (now >= d.decidesAt!) startAttempt(spec, d, winner, writes);
         else wakeAt(d.decidesAt!);
         continue;
@@ -373,7 +376,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (run !== undefined) workflowsApi.markDirty(run);
     if (d.status !== 'pending') heldBack.delete(attemptKey(id, d.epoch));
     if (d.status !== 'claimed')
-      for (const agent of local.keys()) ownClaims.delete(`${attemptKey(id, d.epoch)}|${agent}`);
+      for (const agent of local.keys()) ownClaims.delete(agentAttemptKey(id, d.epoch, agent));
     const v = view(id, d);
     const signature = `${v.status}|${v.epoch}|${v.agent ?? ''}|${index.records(id)!.progress?.at ?? ''}`;
     if (lastSeen.get(id) !== signature) {
@@ -463,7 +466,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         scored.filter((r) => r.agent.node === replica),
       )[0]!;
       heldBack.delete(key);
-      ownClaims.add(`${key}|${mine.agent.id}`);
+      ownClaims.add(agentAttemptKey(spec.id, epoch, mine.agent.id));
       const c: Claim = {
         task: spec.id,
         epoch,
@@ -473,7 +476,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         score: mine.score,
         settleMs,
       };
-      writes.push({ kind: 'claim', key: `${spec.id}|${epoch}|${mine.agent.id}`, value: { ...c } });
+      writes.push({ kind: 'claim', key: agentAttemptKey(spec.id, epoch, mine.agent.id), value: { ...c } });
       extra.set(mine.agent.id, (extra.get(mine.agent.id) ?? 0) + 1);
       events.emit('claim', { task: spec.id, epoch, agent: mine.agent.id, score: mine.score, at: now });
     }
@@ -484,7 +487,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   function startAttempt(spec: TaskSpec, d: DerivedTask, winner: Claim, writes: RecordWrite[]): void {
     const key = attemptKey(spec.id, d.epoch);
     if (running.has(key)) return;
-    ownClaims.delete(`${key}|${winner.agent}`);
+    ownClaims.delete(agentAttemptKey(spec.id, d.epoch, winner.agent));
     const now = clock.now();
     const agent = local.get(winner.agent);
     const release = agent === undefined || stopping ? null : pools.tryAcquire(spec.resources);
@@ -496,7 +499,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const base = { task: spec.id, epoch: d.epoch, agent: winner.agent, node: replica };
     writes.push({
       kind: 'start',
-      key: `${key}|${winner.agent}`,
+      key: agentAttemptKey(spec.id, d.epoch, winner.agent),
       value: { ...base, startedAt: now, until: now + leaseMs },
     });
     const controller = new AbortController();
