@@ -151,6 +151,7 @@ class Round {
 
   /** Sends, for each Document the peer gave a digest of, what the peer lacks. */
   async sendChanges(theirDigests: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    const room = this.ctx.maxFrameBytes - FRAME_OVERHEAD_BYTES;
     for (const [name, encoded] of theirDigests) {
       const doc = this.ctx.documents.get(name);
       if (doc === undefined) continue;
@@ -160,7 +161,6 @@ class Round {
       } catch (err) {
         throw new SyncRejection('malformed', `digest of ${name}: ${message(err)}`);
       }
-      const room = this.ctx.maxFrameBytes - FRAME_OVERHEAD_BYTES;
       if (!this.prefersSnapshot(doc, digest)) {
         const changes = doc.changesSince(digest);
         if (changes.covered && changes.update.byteLength <= room) {
