@@ -54,8 +54,11 @@ export function trackTaskHistory(
       });
     }
   };
+  // One transaction per batch: a single commit (and fsync) instead of one per attempt row.
   const syncAll = (): void => {
-    for (const t of coordinator.list()) record(coordinator.attempts(t.id));
+    store.transaction(() => {
+      for (const t of coordinator.list()) record(coordinator.attempts(t.id));
+    });
   };
 
   // Attempt records arrive from anywhere on the mesh; the tasks they touch are refreshed once the
@@ -64,7 +67,9 @@ export function trackTaskHistory(
   let timer: NodeJS.Immediate | undefined;
   const flush = (): void => {
     timer = undefined;
-    for (const task of due) record(coordinator.attempts(task));
+    store.transaction(() => {
+      for (const task of due) record(coordinator.attempts(task));
+    });
     due.clear();
   };
   const unsubscribe = records.onChange((changes) => {
