@@ -87,7 +87,7 @@ export function endEvent(w: Writer): void {
   w.uint(0);
 }
 
-export function writeEvent(w: Writer, members: MemberTable, event: DocEvent): void {
+function writeEvent(w: Writer, members: MemberTable, event: DocEvent): void {
   writeEventStart(w, event.replica, event.seq, event.wall, event.logical);
   for (const d of event.deltas) {
     members.write(w, d.name, d.type);

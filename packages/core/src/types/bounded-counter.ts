@@ -72,7 +72,7 @@ export const boundedCounterType: CrdtType<BoundedCounterState> = {
 };
 
 /** Rights `replica` holds now: created + received − given − spent. */
-export function boundedRights(state: BoundedCounterState, replica: ReplicaId): number {
+function boundedRights(state: BoundedCounterState, replica: ReplicaId): number {
   let rights = -(state.spent.get(replica) ?? 0);
   for (const [from, row] of state.transfers) {
     if (from === replica) {
@@ -89,7 +89,7 @@ export function boundedRights(state: BoundedCounterState, replica: ReplicaId): n
  * arrived before the rights that funded it (deltas may arrive out of order)
  * counts as zero until they do, so the value never reads below zero.
  */
-export function boundedValue(state: BoundedCounterState): number {
+function boundedValue(state: BoundedCounterState): number {
   const rights = new Map<ReplicaId, number>();
   const add = (r: ReplicaId, n: number): void => void rights.set(r, (rights.get(r) ?? 0) + n);
   for (const [from, row] of state.transfers) {

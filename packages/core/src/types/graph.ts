@@ -27,7 +27,7 @@ const VERTICES = 'v';
 const EDGES = 'e';
 const PRESENCE = '';
 
-export const graphKind = mapKind(mapKind(mapKind(causalLwwKind)));
+const graphKind = mapKind(mapKind(mapKind(causalLwwKind)));
 const graphCausal = causalType<DotMap<Items>>('graph', graphKind);
 
 export const graphType: CrdtType<GraphState> = {
@@ -99,7 +99,7 @@ function itemOf(state: GraphState, section: string, key: string): Item | undefin
  * Writes presence and/or attributes of an item, each under a fresh dot that
  * supersedes the writes it saw. Returns the delta.
  */
-export function graphWrite(
+function graphWrite(
   state: GraphState,
   replica: ReplicaId,
   now: Timestamp,
@@ -134,7 +134,7 @@ export function graphWrite(
 }
 
 /** Removes an item: the delta's context holds every dot observed under it. */
-export function graphRemove(state: GraphState, section: string, key: string): GraphState | undefined {
+function graphRemove(state: GraphState, section: string, key: string): GraphState | undefined {
   const items = state.store.entries.get(section);
   const item = items?.entries.get(key);
   if (items === undefined || item === undefined) return undefined;

@@ -52,7 +52,7 @@ export const lwwType: CrdtType<LWWState> = {
 };
 
 /** Writes `value` stamped later than both the clock reading `now` and the current write. */
-export function lwwSet(state: LWWState, now: Timestamp, value: Value): LWWState {
+function lwwSet(state: LWWState, now: Timestamp, value: Value): LWWState {
   const ts = laterThan(now, state.ts);
   state.ts = ts;
   state.value = value;

@@ -21,7 +21,7 @@ export type ORMapState = Causal<DotMap<DotStore>>;
 export type NestedHandleFactory<H> = (state: Causal, sink: MutationSink<Causal>) => H;
 
 /** Wraps a nested value's delta as a delta of the map that holds it under `key`. */
-export function wrapDelta(key: string, delta: Causal): ORMapState {
+function wrapDelta(key: string, delta: Causal): ORMapState {
   const store = new DotMap<DotStore>(true);
   store.entries.set(key, delta.store);
   return { store, ctx: delta.ctx };
@@ -32,7 +32,7 @@ export function wrapDelta(key: string, delta: Causal): ORMapState {
  * reads the parent's current store for the key (or a detached empty one), and
  * `settle` attaches it after a mutation or drops it when left empty.
  */
-export class NestedState implements Causal {
+class NestedState implements Causal {
   private readonly parent: Causal<DotMap<DotStore>>;
   private readonly key: string;
   private readonly kind: StoreKind;

@@ -18,7 +18,7 @@ export const orsetType = causalType<DotMap<DotSet>>('orset', orsetKind);
  * now observed). Returns the delta: the new dot, with the old ones in its
  * context so receivers drop them too.
  */
-export function orsetAdd(state: ORSetState, replica: ReplicaId, key: string): ORSetState {
+function orsetAdd(state: ORSetState, replica: ReplicaId, key: string): ORSetState {
   const seq = state.ctx.nextSeq(replica);
   state.ctx.add(replica, seq);
   const ctx = new CausalContext();

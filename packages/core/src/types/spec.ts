@@ -104,7 +104,7 @@ export function isNestable(spec: TypeSpec): boolean {
 }
 
 /** The dot store shape of a nestable spec; throws {@link TypeSpecError} for others. */
-export function storeKindOf(spec: TypeSpec): StoreKind {
+function storeKindOf(spec: TypeSpec): StoreKind {
   switch (spec.kind) {
     case 'orset':
       return orsetKind;

@@ -166,7 +166,7 @@ export function mergeRollups(a: readonly Bucket[], b: readonly Bucket[]): Bucket
 }
 
 /** Appends a point (dropped when older than the retention mark). Returns the delta, or undefined. */
-export function timeSeriesAppend(
+function timeSeriesAppend(
   state: TimeSeriesState,
   series: string,
   ts: Timestamp,
