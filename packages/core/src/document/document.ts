@@ -442,7 +442,7 @@ class DocumentImpl implements Document {
     }
     // Everything is validated; from here on nothing throws before the listeners run.
     let duplicates = 0;
-    const members: string[] = [];
+    const changed = new Set<string>();
     const dots: Dot[] = [];
     const records: Uint8Array[] = [];
     let wall = -1;
@@ -456,7 +456,7 @@ class DocumentImpl implements Document {
       const record = events.length === 1 ? bytes.subarray(firstEvent) : encodeRecord(e);
       for (const d of e.deltas) {
         const m = this.memberFor(d.name, d.type);
-        if (m.type.crdt.join(m.state, d.delta) && !members.includes(d.name)) members.push(d.name);
+        if (m.type.crdt.join(m.state, d.delta)) changed.add(d.name);
       }
       this.context.add(e.replica, e.seq);
       this.logEvent(e.replica, e.seq, record);
@@ -467,6 +467,7 @@ class DocumentImpl implements Document {
       dots.push({ replica: e.replica, seq: e.seq });
       records.push(record);
     }
+    const members = [...changed];
     if (dots.length > 0) {
       this.observeClock(wall, logical);
       if (this.listeners.length > 0) {
