@@ -1,4 +1,5 @@
 import type { ReplicaId } from '@meshwork/core';
+import type { AttemptRow } from './coordinator.ts';
 import type { AgentId, AttemptOutcome, TaskId } from './model.ts';
 import type { TaskStatus } from './status.ts';
 
@@ -8,17 +9,7 @@ export interface CoordinatorEvents {
   claim: { task: TaskId; epoch: number; agent: AgentId; score: number; at: number };
   start: { task: TaskId; epoch: number; agent: AgentId; submittedAt: number; at: number };
   /** An attempt ended: one task-history row. */
-  attempt: {
-    task: TaskId;
-    attempt: number;
-    epoch: number;
-    agent: AgentId;
-    node: ReplicaId;
-    startedAt: number;
-    endedAt: number;
-    outcome: AttemptOutcome;
-    error: string | null;
-  };
+  attempt: AttemptRow & { readonly endedAt: number; readonly outcome: AttemptOutcome };
   /** This replica declared an epoch's holder lost, so the task can move to another agent. */
   failover: { task: TaskId; epoch: number; agent: AgentId; node: ReplicaId; at: number };
   settled: { task: TaskId; status: TaskStatus; at: number };
