@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Value } from '@meshwork/core';
 import type { HttpSettings } from '../config.ts';
@@ -20,21 +21,6 @@ export type HttpInput = z.input<typeof httpInput>;
 /** Retried: network errors, timeouts, 408, 429 and 5xx. Other statuses are final. */
 function retryable(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 async function readBody(res: Response, max: number): Promise<Uint8Array> {
@@ -92,7 +78,8 @@ export async function runHttp(
     if (attempt > 0) {
       const delay = settings.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
       ctx.progress({ http: 'retry', attempt, delayMs: Math.round(delay), reason: lastError?.message ?? '' });
-      await sleep(delay, ctx.signal);
+      // An abort ends the wait early; the check below turns it into the attempt's error.
+      await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
     }
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
