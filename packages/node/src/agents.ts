@@ -6,7 +6,6 @@ import {
   executorCapability,
   ExecutorError,
   ExecutorInputError,
-  ExecutorNotAllowedError,
 } from './executors/index.ts';
 import type { Logger } from './logger.ts';
 
@@ -38,9 +37,7 @@ export function registerAgents(
           log.warn({ err }, 'attempt failed');
           // Bad input and anything outside the agent's allow-lists fail the same way on every retry.
           const permanent =
-            err instanceof ExecutorInputError ||
-            err instanceof ExecutorNotAllowedError ||
-            (err instanceof ExecutorError && err.code === 'not_allowed');
+            err instanceof ExecutorInputError || (err instanceof ExecutorError && err.code === 'not_allowed');
           if (permanent) throw new PermanentTaskError((err as Error).message);
           throw err;
         }
