@@ -32,8 +32,7 @@ if (unknownFlag !== undefined) {
   console.error(`unknown option ${unknownFlag}; usage: pnpm bench [suite...]`);
   process.exit(2);
 }
-const requested = args;
-const names = requested.length > 0 ? requested : available;
+const names = args.length > 0 ? args : available;
 
 for (const name of names) {
   if (!available.includes(name)) {
