@@ -62,6 +62,12 @@ function formatNumber(n: number | null): string {
 }
 
 /** Ratio of a value to the baseline's value, or null when either is missing. */
+/** The nearest-rank `p`th percentile (0–100) of ascending `sorted`; null when it is empty. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 export function ratio(value: number | null, base: number | null): number | null {
   if (value === null || base === null || base === 0) return null;
   return value / base;

@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command, Report } from '../coordinator/mesh-node-process.ts';
-import type { Progress, Row, Suite } from '../report.ts';
+import { percentile, type Progress, type Row, type Suite } from '../report.ts';
 
 const NODES = 3;
 const TASKS = Number(process.env['COORD_BENCH_TASKS'] ?? 20_000);
@@ -26,10 +26,6 @@ interface Node {
   addr: string;
   done: number;
   alive: number;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -180,12 +176,12 @@ export const suite: Suite = {
       });
       return [
         row('tasks_per_s', 'tasks/s', 'higher', tasksPerSecond),
-        row('submit_to_start_p50_ms', 'ms', 'lower', percentile(loaded.latencies, 0.5)),
-        row('submit_to_start_p99_ms', 'ms', 'lower', percentile(loaded.latencies, 0.99)),
+        row('submit_to_start_p50_ms', 'ms', 'lower', percentile(loaded.latencies, 50)),
+        row('submit_to_start_p99_ms', 'ms', 'lower', percentile(loaded.latencies, 99)),
         row('failover_ms', 'ms', 'lower', failoverMs),
         row('duplicate_starts', 'starts', 'lower', loaded.duplicates),
-        row('submit_to_start_p50_ms', 'ms', 'lower', percentile(light.latencies, 0.5), 'noop-3-nodes-light'),
-        row('submit_to_start_p99_ms', 'ms', 'lower', percentile(light.latencies, 0.99), 'noop-3-nodes-light'),
+        row('submit_to_start_p50_ms', 'ms', 'lower', percentile(light.latencies, 50), 'noop-3-nodes-light'),
+        row('submit_to_start_p99_ms', 'ms', 'lower', percentile(light.latencies, 99), 'noop-3-nodes-light'),
         row('duplicate_starts', 'starts', 'lower', light.duplicates, 'noop-3-nodes-light'),
       ];
     } finally {

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import { lww, type Document, type LWWRegister, type ORMap, type Value } from '@meshwork/core';
 import { createMeshNode, type MeshNode } from '@meshwork/transport';
 import * as Y from 'yjs';
-import type { Progress, Row, Suite } from '../report.ts';
+import { percentile, type Progress, type Row, type Suite } from '../report.ts';
 
 const SYSTEMS = ['meshwork', 'gossipsub-yjs'] as const;
 type SystemName = (typeof SYSTEMS)[number];
@@ -199,11 +199,6 @@ async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolea
     await sleep(5);
   }
   return true;
-}
-
-function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** A running network of one system, with arrival bookkeeping per write. */
