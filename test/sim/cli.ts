@@ -51,8 +51,10 @@ for (const mode of ['fault-free', 'lossy', 'partition', 'crash']) {
   const starts = rs.reduce((s, r) => s + r.starts, 0);
   const dup = rs.reduce((s, r) => s + r.duplicateStarts, 0);
   const tasks = rs.reduce((s, r) => s + r.tasks, 0);
+  const removed = rs.reduce((s, r) => s + r.removed, 0);
+  const twice = rs.reduce((s, r) => s + r.duplicateRemovals, 0);
   console.log(
-    `${mode.padEnd(10)} seeds=${String(rs.length).padStart(4)} tasks=${tasks} starts=${starts} duplicate_starts=${dup} (${((100 * dup) / Math.max(1, tasks)).toFixed(2)}% of tasks)`,
+    `${mode.padEnd(10)} seeds=${String(rs.length).padStart(4)} tasks=${tasks} starts=${starts} duplicate_starts=${dup} (${((100 * dup) / Math.max(1, tasks)).toFixed(2)}% of tasks) removed=${removed} removed_twice=${twice}`,
   );
 }
 console.log(

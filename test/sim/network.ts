@@ -54,6 +54,8 @@ export interface NetworkDeps {
   readonly antiEntropyMs: number;
   /** What each replica's shared state is built on. */
   readonly backend?: Backend;
+  /** Bound of each Document's event log (default: the Document's). */
+  readonly logEvents?: number;
 }
 
 interface NodeState {
@@ -166,7 +168,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   return {
     addNode(id, skewMs = 0) {
       const n = { id, skewMs, group: 0, up: false, listeners: new Set() } as unknown as NodeState;
-      n.state = createSyncedState(deps.backend ?? 'memory', id, () => deps.now() + skewMs);
+      n.state = createSyncedState(deps.backend ?? 'memory', id, () => deps.now() + skewMs, deps.logEvents);
       nodes.set(id, n);
       incarnate(n);
       return n.view;

@@ -32,9 +32,19 @@ export interface SyncedState {
 
 export type Backend = 'document' | 'memory';
 
-export function createSyncedState(backend: Backend, replica: string, now: () => number): SyncedState {
+/**
+ * `logEvents` bounds a Document's event log: a small log makes anti-entropy fall back to
+ * snapshots, which the coordinator must take in whole (any record may have changed or gone).
+ */
+export function createSyncedState(
+  backend: Backend,
+  replica: string,
+  now: () => number,
+  logEvents?: number,
+): SyncedState {
+  const log = logEvents === undefined ? {} : { log: { maxEvents: logEvents } };
   return backend === 'document'
-    ? documentState(createDocument({ replica, name: 'coordination', clock: now }), now)
+    ? documentState(createDocument({ replica, name: 'coordination', clock: now, ...log }), now, log)
     : memoryState(createMemoryStore(replica, { now }), now);
 }
 
@@ -55,7 +65,7 @@ function memoryState(mem: MemoryStore, now: () => number): SyncedState {
   };
 }
 
-function documentState(doc: Document, now: () => number): SyncedState {
+function documentState(doc: Document, now: () => number, log: { log?: { maxEvents: number } }): SyncedState {
   const store = createDocumentStore(doc);
   return {
     store,
@@ -72,9 +82,9 @@ function documentState(doc: Document, now: () => number): SyncedState {
       return since.covered ? [since.update] : doc.snapshot({ maxChunkBytes: 64 * 1024 });
     },
     reload() {
-      const fresh = createDocument({ replica: doc.replica, name: doc.name, clock: now });
+      const fresh = createDocument({ replica: doc.replica, name: doc.name, clock: now, ...log });
       for (const chunk of doc.snapshot()) fresh.apply(chunk);
-      return documentState(fresh, now);
+      return documentState(fresh, now, log);
     },
     fingerprint: () => {
       const since = doc.digest();

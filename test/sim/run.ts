@@ -24,7 +24,14 @@ export interface SimResult {
   readonly maxParts: number;
   readonly virtualMs: number;
   readonly events: number;
+  /** Tasks removed by retention (workflow tasks included). */
+  readonly removed: number;
+  /** Removals of a task another replica had already removed. */
+  readonly duplicateRemovals: number;
 }
+
+/** Retention in the simulation: finished tasks go after this long, so the run ends with empty stores. */
+const finishedMs = 60_000;
 
 interface StartLog {
   task: string;
@@ -60,6 +67,8 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
     nodeClock: (skew) => sched.nodeClock(skew),
     antiEntropyMs: 300,
     backend,
+    // Every third seed keeps a short event log, so anti-entropy often sends whole snapshots.
+    ...(seed % 3 === 1 ? { logEvents: 64 } : {}),
   });
   const nodeIds = Array.from({ length: rng.int(3, 5) }, (_, i) => `n${i}`);
   const agentPlan = new Map<string, { id: string; caps: string[]; capacity: number }[]>();
@@ -75,6 +84,8 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
   }
   const starts: StartLog[] = [];
   const coords = new Map<string, Coordinator>();
+  const removed = new Set<string>();
+  let duplicateRemovals = 0;
 
   const boot = (id: string): void => {
     const node = net.node(id);
@@ -85,6 +96,13 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
       settle: { minMs: 10, initialMs: 50 },
       lease: { durationMs: 2000, graceMs: 200 },
       heartbeatMs: 200,
+      retention: { finishedMs },
+    });
+    coord.events.on('removed', (r) => {
+      for (const t of r.tasks) {
+        if (removed.has(t)) duplicateRemovals++;
+        removed.add(t);
+      }
     });
     for (const a of agentPlan.get(id)!) {
       coord.registerAgent({
@@ -219,6 +237,37 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
   while (sched.now() < 120_000 && !settled()) await sched.run(sched.now() + 500);
 
   const violations = check({ coords, nodeIds, taskIds, starts, mode, maxParts, settled: settled(), run });
+
+  // Retention: once everything is finished and synced, every finished task (and the workflow run)
+  // goes from every replica, nothing runs again, and the replicas still agree.
+  const startsBefore = starts.length;
+  const leftover = (): number =>
+    net
+      .nodes()
+      .reduce(
+        (n, node) =>
+          n +
+          (['task', 'claim', 'start', 'end', 'workflow'] as const).reduce(
+            (m, kind) => m + [...node.state.store.entries(kind)].length,
+            0,
+          ),
+        0,
+      );
+  const deadline = sched.now() + 2.5 * finishedMs;
+  while (
+    sched.now() < deadline &&
+    (leftover() > 0 || new Set(net.nodes().map((n) => n.state.fingerprint())).size > 1)
+  )
+    await sched.run(sched.now() + 1000);
+  if (violations.length === 0) {
+    const left = leftover();
+    if (left > 0)
+      violations.push(`retention: ${left} records of finished tasks left after ${2.5 * finishedMs} ms`);
+    if (starts.length > startsBefore)
+      violations.push(`retention: ${starts.length - startsBefore} starts after every task finished`);
+    if (new Set(net.nodes().map((n) => n.state.fingerprint())).size > 1)
+      violations.push('retention: replicas diverged');
+  }
   return {
     seed,
     mode,
@@ -229,6 +278,8 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
     maxParts,
     virtualMs: sched.now(),
     events: sched.executed,
+    removed: removed.size,
+    duplicateRemovals,
   };
 }
 

@@ -19,6 +19,7 @@ import {
   type TaskSpec,
 } from './model.ts';
 import { createPhiDetector, type PhiOptions } from './phi.ts';
+import { createRetention, parseRetention, type RetentionOptions } from './retention.ts';
 import { createDocumentPools } from './document-pools.ts';
 import { createDocumentStore } from './document-store.ts';
 import { createDocumentHistory, type AgentHistory } from './history.ts';
@@ -32,7 +33,13 @@ import {
   type Ranked,
 } from './scoring.ts';
 import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
-import { recordKinds, type CoordinationStore, type RecordChange, type RecordWrite } from './store.ts';
+import {
+  recordKinds,
+  type CoordinationStore,
+  type RecordChange,
+  type RecordWrite,
+  type StoreChanges,
+} from './store.ts';
 import { createTaskIndex } from './task-index.ts';
 import { createWorkflows, type Workflows } from './workflows.ts';
 
@@ -123,6 +130,8 @@ export interface CoordinatorOptions {
   readonly resources?: ResourcePools;
   /** Default: a TimeSeries in `document`, or the recorded attempts. */
   readonly history?: AgentHistory;
+  /** When finished tasks are removed from the shared state (see the README's "Retention"). */
+  readonly retention?: Partial<RetentionOptions>;
 }
 
 export interface Coordinator {
@@ -184,6 +193,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const heartbeatMs = options.heartbeatMs ?? 250;
   const agingMs = options.agingMs ?? 60_000;
   const tickMs = options.tickMs ?? 10;
+  const retentionOptions = parseRetention(options.retention);
+  /** Finished tasks are looked at this often; at most `removalLimit` go per look, `removalBatch` per event. */
+  const sweepMs = Math.min(1000, Math.max(tickMs, retentionOptions.finishedMs / 4));
+  const removalLimit = 10_000;
+  const removalBatch = 200;
   const pools = options.resources ?? (document === undefined ? noPools : createDocumentPools(document));
   const history = options.history ?? (document === undefined ? undefined : createDocumentHistory(document));
   const statsOf = (agent: AgentId, now: number): AgentStats =>
@@ -213,6 +227,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let tickAt = Infinity;
   let lastTick = -Infinity;
   let cancelHeartbeat: (() => void) | null = null;
+  let nextSweep = -Infinity;
 
   const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
   /** One agent's part in an epoch: the key of its claim, start and end records, and of `ownClaims`. */
@@ -242,7 +257,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   // ---- change intake -------------------------------------------------------
 
-  function onChanges(changes: readonly RecordChange[], isLocal: boolean): void {
+  function onChanges(changes: StoreChanges, isLocal: boolean): void {
+    if (changes === 'all') return reload();
     if (!isLocal) {
       const now = clock.now();
       for (const c of changes) {
@@ -258,6 +274,18 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     for (const run of workflows) workflowsApi.markDirty(run);
     schedule(0);
   }
+
+  /** Loads the whole store again (a snapshot was merged): any record may have changed or gone. */
+  function reload(): void {
+    const known = [...index.taskIds(), ...index.orphans()];
+    index.clear();
+    onChanges(allRecords(), true);
+    for (const id of known) dirty.add(id);
+    schedule(0);
+  }
+
+  const allRecords = (): RecordChange[] =>
+    recordKinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key })));
 
   const unsubscribeStore = store.onChange(onChanges);
   const unsubscribePresence = presence.onPresence((peer, state) => {
@@ -365,13 +393,35 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
     if (!stopping && local.size > 0 && claimable.length > 0) claim(claimable, now, writes, wakeAt);
     if (writes.length > 0) store.write(writes);
-    if (local.size > 0 || running.size > 0 || index.openTasks().size > 0) schedule(wake - now);
+    if (now >= nextSweep) {
+      nextSweep = now + sweepMs;
+      removeFinished(now);
+    }
+    const retaining = index.size > index.openTasks().size || index.orphans().size > 0;
+    if (retaining) wakeAt(nextSweep);
+    if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
+  }
+
+  /** Removes the finished tasks that are due, a bounded batch per event. */
+  function removeFinished(now: number): void {
+    const due = retention.sweep(now, removalLimit);
+    for (let i = 0; i < due.length; i += removalBatch) {
+      const batch = due.slice(i, i + removalBatch);
+      store.remove(batch.flatMap((r) => r.records));
+      for (const r of batch) events.emit('removed', { tasks: r.tasks, run: r.run, at: now });
+    }
   }
 
   /** Re-derives one task and reacts to its change: watchers, fencing of our own running attempt. */
   function refresh(id: TaskId): void {
     const d = index.derive(id);
-    if (d === null) return;
+    if (d === null) {
+      if (index.spec(id) === null) {
+        lastSeen.delete(id);
+        retention.forget(id);
+      }
+      return;
+    }
     const run = index.spec(id)!.workflow?.run;
     if (run !== undefined) workflowsApi.markDirty(run);
     if (d.status !== 'pending') heldBack.delete(attemptKey(id, d.epoch));
@@ -382,8 +432,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (lastSeen.get(id) !== signature) {
       lastSeen.set(id, signature);
       for (const w of [...watchers]) if (w.task === undefined || w.task === id) w.listener(v);
-      if (terminalStatuses.has(d.status))
+      if (terminalStatuses.has(d.status)) {
         events.emit('settled', { task: id, status: d.status, at: clock.now() });
+        retention.finished(id, clock.now());
+      }
     }
     // This node runs at most one attempt per epoch of a task, and only epochs up to the current one.
     for (let epoch = 1; epoch <= d.epoch; epoch++) {
@@ -594,7 +646,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       retryable,
     };
     // A released attempt's epoch was already handed on with an expiry; only a success is still worth keeping.
-    if (a.abortReason !== 'released' || outcome === 'succeeded') {
+    // A task removed meanwhile (finished and retained long enough) needs no record of it.
+    if ((a.abortReason !== 'released' || outcome === 'succeeded') && index.spec(a.task) !== null) {
       finished.push(record);
       if (stopped) flushFinished();
     }
@@ -625,6 +678,33 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     submitSpec: (input, id, ref) =>
       parseSubmit(input, { now: clock.now(), replica, randomId: newId, id, workflow: ref }),
   });
+
+  const runningHere = (id: TaskId): boolean => {
+    const d = index.derive(id);
+    for (let epoch = 1; epoch <= (d?.epoch ?? 0); epoch++)
+      if (running.has(attemptKey(id, epoch))) return true;
+    return false;
+  };
+
+  const retention = createRetention(
+    {
+      index,
+      workflows: workflowsApi,
+      replica,
+      runningHere,
+      remover(id) {
+        const records = index.records(id)!;
+        return (
+          index.derive(id)!.accepted?.node ??
+          records.cancel?.by ??
+          records.startTimeout?.by ??
+          records.spec.submittedBy
+        );
+      },
+      runRemover: (run) => index.workflows().get(run)?.startedBy ?? null,
+    },
+    retentionOptions,
+  );
 
   function newId(): string {
     return `t-${hashId(`${replica}\u0000${clock.now()}\u0000${++idCounter}`)}`;
@@ -782,9 +862,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     },
   };
   // State already in the store (restored from disk, or synced before we started) counts as received.
-  onChanges(
-    recordKinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key }))),
-    true,
-  );
+  onChanges(allRecords(), true);
   return coordinator;
 }

@@ -1,52 +1,59 @@
-import type { ChangeEvent, Document } from '@meshwork/core';
+import { lww, type ChangeEvent, type Document, type LWWRegister, type ORMap } from '@meshwork/core';
 import { recordKinds, type CoordinationStore, type RecordChange, type RecordKind } from './store.ts';
 
-const kinds: ReadonlySet<string> = new Set<string>(recordKinds);
-
 /**
- * The coordinator's records as members of a Document: one LWW register per record, named
- * `<prefix><kind>/<key>`. One member per record makes every change event name exactly the
- * records that changed, so the coordinator never rescans a collection, and a transaction of
- * records is one Document event, synced by whatever transport carries the Document.
+ * The coordinator's records in a Document: one ORMap of LWW registers per record kind,
+ * named `<prefix><kind>` and keyed by record key. Change events name the keys each event
+ * wrote or removed, so the coordinator never rescans a collection; a transaction of records
+ * is one Document event, synced by whatever transport carries the Document; a removed record
+ * leaves nothing behind but the causal context.
  */
 export function createDocumentStore(
   doc: Document,
   options: { readonly prefix?: string } = {},
 ): CoordinationStore {
   const prefix = options.prefix ?? 'coord/';
-
-  const parse = (member: string): RecordChange | null => {
-    if (!member.startsWith(prefix)) return null;
-    const rest = member.slice(prefix.length);
-    const slash = rest.indexOf('/');
-    const kind = rest.slice(0, slash);
-    return slash > 0 && kinds.has(kind) ? { kind: kind as RecordKind, key: rest.slice(slash + 1) } : null;
-  };
-  const name = (kind: RecordKind, key: string): string => `${prefix}${kind}/${key}`;
+  const maps = new Map<RecordKind, ORMap<LWWRegister>>();
+  const kindOf = new Map<string, RecordKind>();
+  for (const kind of recordKinds) {
+    maps.set(kind, doc.ormap(`${prefix}${kind}`, lww()));
+    kindOf.set(`${prefix}${kind}`, kind);
+  }
+  const map = (kind: RecordKind): ORMap<LWWRegister> => maps.get(kind)!;
 
   return {
     replica: doc.replica,
-    get: (kind, key) => doc.lww(name(kind, key)).get(),
+    get(kind, key) {
+      const m = map(kind);
+      return m.has(key) ? m.get(key).get() : undefined;
+    },
     *entries(kind) {
-      const start = `${prefix}${kind}/`;
-      for (const m of doc.memberNames()) {
-        if (!m.startsWith(start)) continue;
-        const v = doc.lww(m).get();
-        if (v !== undefined) yield [m.slice(start.length), v] as const;
+      const m = map(kind);
+      for (const key of m.keys()) {
+        const v = m.get(key).get();
+        if (v !== undefined) yield [key, v] as const;
       }
     },
     transact: (fn) => doc.transact(fn),
     write(records) {
       doc.transact(() => {
-        for (const r of records) doc.lww(name(r.kind, r.key)).set(r.value);
+        for (const r of records) map(r.kind).get(r.key).set(r.value);
+      });
+    },
+    remove(records) {
+      doc.transact(() => {
+        for (const r of records) map(r.kind).delete(r.key);
       });
     },
     onChange(listener) {
       const onDocChange = (e: ChangeEvent): void => {
+        const mine = e.members.filter((m) => kindOf.has(m));
+        if (mine.length === 0) return;
+        if (e.snapshot) return listener('all', e.local);
         const changes: RecordChange[] = [];
-        for (const m of e.members) {
-          const c = parse(m);
-          if (c !== null) changes.push(c);
+        for (const member of mine) {
+          const kind = kindOf.get(member)!;
+          for (const key of e.keys.get(member) ?? []) changes.push({ kind, key });
         }
         if (changes.length > 0) listener(changes, e.local);
       };

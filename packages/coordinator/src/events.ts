@@ -13,6 +13,8 @@ export interface CoordinatorEvents {
   /** This replica declared an epoch's holder lost, so the task can move to another agent. */
   failover: { task: TaskId; epoch: number; agent: AgentId; node: ReplicaId; at: number };
   settled: { task: TaskId; status: TaskStatus; at: number };
+  /** This replica removed finished tasks (with their workflow run, if any) from the shared state. */
+  removed: { tasks: readonly TaskId[]; run: string | null; at: number };
   /** Records from the shared state that did not have the expected shape and were ignored. */
   malformed: { count: number };
 }

@@ -1,7 +1,8 @@
 import type { ReplicaId } from '@meshwork/core';
 import { hash53 } from './hash.ts';
 import type { Clock } from './clock.ts';
-import type { CoordinationStore, RecordChange, RecordKind, RecordWrite } from './store.ts';
+import type { Value } from '@meshwork/core';
+import type { CoordinationStore, RecordChange, RecordKind, StoreChanges } from './store.ts';
 
 /** Orders writes of one key: time, then replica, then that replica's sequence number. */
 export interface Stamp {
@@ -10,7 +11,9 @@ export interface Stamp {
   readonly seq: number;
 }
 
-export interface StoredRecord extends RecordWrite {
+export interface StoredRecord extends RecordChange {
+  /** Undefined for a removal: a tombstone, kept so that an older write arriving later stays removed. */
+  readonly value: Value | undefined;
   readonly stamp: Stamp;
 }
 
@@ -20,7 +23,9 @@ export type StoreDelta = readonly StoredRecord[];
 /**
  * An in-memory CoordinationStore: a state-based LWW map (a join-semilattice, so deltas
  * merge in any order, any number of times). Peers exchange the deltas from `onDelta`
- * and, to heal losses, compare `digest()`s and send `state()`.
+ * and, to heal losses, compare `digest()`s and send `state()`. A removal is a tombstone
+ * (a few dozen bytes per removed record, never dropped): this store is for one process,
+ * tests and the simulation, not for meshes that run for months.
  */
 export interface MemoryStore extends CoordinationStore {
   onDelta(listener: (delta: StoreDelta) => void): () => void;
@@ -45,7 +50,7 @@ function recordHash(r: StoredRecord): number {
 
 export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>): MemoryStore {
   const kinds = new Map<RecordKind, Map<string, StoredRecord>>();
-  const changeListeners = new Set<(changes: readonly RecordChange[], local: boolean) => void>();
+  const changeListeners = new Set<(changes: StoreChanges, local: boolean) => void>();
   const deltaListeners = new Set<(delta: StoreDelta) => void>();
   let seq = 0;
   let lastAt = 0;
@@ -74,26 +79,36 @@ export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>)
     for (const l of [...changeListeners]) l(changes, local);
   };
 
+  /** Stamps and applies local writes (a value) and removals (undefined) as one delta. */
+  const local = (records: readonly (RecordChange & { readonly value: Value | undefined })[]): void => {
+    if (records.length === 0) return;
+    lastAt = Math.max(lastAt, clock.now());
+    const delta = records.map((w) => ({
+      kind: w.kind,
+      key: w.key,
+      value: w.value,
+      stamp: { at: lastAt, replica, seq: ++seq },
+    }));
+    for (const r of delta) put(r);
+    for (const l of [...deltaListeners]) l(delta);
+    notify(
+      delta.map((r) => ({ kind: r.kind, key: r.key })),
+      true,
+    );
+  };
+
   return {
     replica,
     get: (kind, key) => kinds.get(kind)?.get(key)?.value,
     *entries(kind) {
-      for (const [k, r] of table(kind)) yield [k, r.value] as const;
+      for (const [k, r] of table(kind)) if (r.value !== undefined) yield [k, r.value] as const;
     },
-    write(records) {
-      if (records.length === 0) return;
-      lastAt = Math.max(lastAt, clock.now());
-      const delta = records.map((w) => ({
-        kind: w.kind,
-        key: w.key,
-        value: w.value,
-        stamp: { at: lastAt, replica, seq: ++seq },
-      }));
-      for (const r of delta) put(r);
-      for (const l of [...deltaListeners]) l(delta);
-      notify(
-        delta.map((r) => ({ kind: r.kind, key: r.key })),
-        true,
+    write: local,
+    remove(records) {
+      local(
+        records
+          .filter((r) => kinds.get(r.kind)?.get(r.key)?.value !== undefined)
+          .map((r) => ({ ...r, value: undefined })),
       );
     },
     onChange(listener) {

@@ -28,11 +28,18 @@ export interface RecordWrite extends RecordChange {
 }
 
 /**
+ * What changed: the records named, or `'all'` when any record may have changed or gone
+ * (a snapshot was merged), so the reader reloads everything.
+ */
+export type StoreChanges = readonly RecordChange[] | 'all';
+
+/**
  * The coordinator's view of shared, replicated state: collections of records keyed by
  * strings, each key last-writer-wins. Every key has one writer or writers that agree
  * (claims are keyed by agent, leases by epoch winner, task ids are unique or derived),
- * so LWW never has to arbitrate a real conflict. Implemented over a Document's
- * members for the mesh, or in memory for one process and the simulation.
+ * so LWW never has to arbitrate a real conflict. Records are removed once their task is
+ * finished and retained long enough (see the coordinator's `retention`). Implemented over
+ * a Document's ORMaps for the mesh, or in memory for one process and the simulation.
  */
 export interface CoordinationStore {
   readonly replica: ReplicaId;
@@ -40,8 +47,10 @@ export interface CoordinationStore {
   entries(kind: RecordKind): Iterable<readonly [string, Value]>;
   /** Writes records as one transaction (one event on the mesh). */
   write(records: readonly RecordWrite[]): void;
+  /** Removes records as one transaction; removing an absent record does nothing. */
+  remove(records: readonly RecordChange[]): void;
   /** Runs `fn` as one transaction, so its writes and those of other members of the same Document form one event. */
   transact?(fn: () => void): void;
-  /** Called after local writes and merged remote changes, with the keys that changed. */
-  onChange(listener: (changes: readonly RecordChange[], local: boolean) => void): () => void;
+  /** Called after local writes and removals and after merged remote changes, with the records that changed. */
+  onChange(listener: (changes: StoreChanges, local: boolean) => void): () => void;
 }

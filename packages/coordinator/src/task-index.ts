@@ -17,7 +17,9 @@ import type {
 } from './model.ts';
 import type { AgentStats } from './scoring.ts';
 import { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
-import type { CoordinationStore, RecordChange } from './store.ts';
+import type { CoordinationStore, RecordChange, RecordKind } from './store.ts';
+
+const noTasks: ReadonlySet<TaskId> = new Set();
 
 interface TaskEntry {
   spec: TaskSpec | null;
@@ -38,6 +40,8 @@ export interface WorkflowRecord {
   readonly template: Value;
   readonly params: { readonly [name: string]: Value };
   readonly startedAt: number;
+  /** The replica that started the run, which removes it once it is over (see Retention). */
+  readonly startedBy?: string;
 }
 
 interface StatsEntry {
@@ -98,20 +102,30 @@ const shapes: Record<string, [string[], string[]]> = {
  * any of its records changes.
  */
 export interface TaskIndex {
-  /** Loads changed records from the store; returns the tasks whose records changed. */
+  /** Loads changed (or removed) records from the store; returns the tasks whose records changed. */
   apply(changes: readonly RecordChange[]): {
     tasks: Set<TaskId>;
     agents: boolean;
     workflows: Set<string>;
     malformed: number;
   };
+  /** Forgets everything, before the store's state is loaded again. */
+  clear(): void;
   spec(id: TaskId): TaskSpec | null;
   records(id: TaskId): TaskRecords | null;
   derive(id: TaskId): DerivedTask | null;
   /** Drops cached derivations of `id` and everything depending on it; returns all ids touched. */
   invalidate(id: TaskId): TaskId[];
   taskIds(): Iterable<TaskId>;
+  /** Tasks whose task record is known. */
+  readonly size: number;
   openTasks(): ReadonlySet<TaskId>;
+  /** Tasks with records but no task record: a record that outran its task, or arrived after the task was removed. */
+  orphans(): ReadonlySet<TaskId>;
+  /** Every record held for a task, for removing it. */
+  recordKeys(id: TaskId): RecordChange[];
+  /** Tasks that depend on `id`. */
+  dependents(id: TaskId): ReadonlySet<TaskId>;
   agents(): ReadonlyMap<AgentId, AgentInfo>;
   load(agent: AgentId): number;
   stats(agent: AgentId): AgentStats;
@@ -126,6 +140,8 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
   const stats = new Map<AgentId, StatsEntry>();
   const loads = new Map<AgentId, number>();
   const open = new Set<TaskId>();
+  const orphans = new Set<TaskId>();
+  let specs = 0;
 
   const entry = (id: TaskId): TaskEntry => {
     let e = tasks.get(id);
@@ -157,6 +173,55 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
 
   const statusOf = (id: TaskId): TaskStatus | undefined => index.derive(id)?.status;
 
+  const isEmpty = (e: TaskEntry): boolean =>
+    e.spec === null &&
+    e.claims.size + e.leases.size + e.starts.size + e.ends.size + e.expiries.size === 0 &&
+    e.cancel === null &&
+    e.startTimeout === null &&
+    e.progress === null;
+
+  /** Drops a removed record; returns false when the task holds no such record. */
+  const removeRecord = (kind: RecordKind, key: string, e: TaskEntry, task: TaskId): boolean => {
+    switch (kind) {
+      case 'task': {
+        if (e.spec === null) return false;
+        for (const dep of e.spec.dependsOn) dependents.get(dep)?.delete(task);
+        e.spec = null;
+        specs--;
+        open.delete(task);
+        setHolder(e, null);
+        return true;
+      }
+      case 'claim':
+        return e.claims.delete(key);
+      case 'lease':
+        return e.leases.delete(key);
+      case 'start':
+        return e.starts.delete(key);
+      case 'end':
+        return e.ends.delete(key);
+      case 'expiry':
+        return e.expiries.delete(key);
+      case 'cancel':
+        return e.cancel !== null && ((e.cancel = null), true);
+      case 'timeout':
+        return e.startTimeout !== null && ((e.startTimeout = null), true);
+      case 'progress':
+        return e.progress !== null && ((e.progress = null), true);
+      default:
+        return false;
+    }
+  };
+
+  /** Keeps `orphans` and the entry map in step with what a task holds. */
+  const settleEntry = (task: TaskId, e: TaskEntry): void => {
+    if (isEmpty(e)) {
+      tasks.delete(task);
+      orphans.delete(task);
+    } else if (e.spec === null) orphans.add(task);
+    else orphans.delete(task);
+  };
+
   const index: TaskIndex = {
     apply(changes) {
       const touched = new Set<TaskId>();
@@ -165,6 +230,21 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       let malformed = 0;
       for (const { kind, key } of changes) {
         const v = store.get(kind, key);
+        if (v === undefined) {
+          if (kind === 'agent') agentsChanged = agents.delete(key) || agentsChanged;
+          else if (kind === 'workflow') {
+            if (workflows.delete(key)) touchedWorkflows.add(key);
+          } else {
+            // Record keys start with their task id ("task|epoch|agent"); names never hold a "|".
+            const task = key.split('|', 1)[0]!;
+            const e = tasks.get(task);
+            if (e === undefined || !removeRecord(kind, key, e, task)) continue;
+            e.derived = null;
+            settleEntry(task, e);
+            touched.add(task);
+          }
+          continue;
+        }
         const [strings, numbers] = shapes[kind]!;
         if (!hasFields(v, strings, numbers)) {
           malformed++;
@@ -185,6 +265,10 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
           continue;
         }
         const task = (v as { task?: string; id?: string }).task ?? (v as { id: string }).id;
+        if (task !== key.split('|', 1)[0]) {
+          malformed++;
+          continue;
+        }
         const e = entry(task);
         switch (kind) {
           case 'task': {
@@ -194,6 +278,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
               malformed++;
               continue;
             }
+            if (e.spec === null) specs++;
             e.spec = spec;
             if (e.derived === null || !terminalStatuses.has(e.derived.status)) open.add(task);
             for (const dep of spec.dependsOn) {
@@ -239,9 +324,16 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
             e.progress = v as unknown as Progress;
             break;
         }
+        settleEntry(task, e);
         touched.add(task);
       }
       return { tasks: touched, agents: agentsChanged, workflows: touchedWorkflows, malformed };
+    },
+    clear() {
+      for (const m of [tasks, agents, workflows, dependents, stats, loads]) m.clear();
+      open.clear();
+      orphans.clear();
+      specs = 0;
     },
     spec: (id) => tasks.get(id)?.spec ?? null,
     records(id) {
@@ -288,7 +380,30 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       return out;
     },
     taskIds: () => [...tasks.keys()].filter((id) => tasks.get(id)!.spec !== null),
+    get size() {
+      return specs;
+    },
     openTasks: () => open,
+    orphans: () => orphans,
+    recordKeys(id) {
+      const e = tasks.get(id);
+      if (e === undefined) return [];
+      const out: RecordChange[] = [];
+      const add = (kind: RecordKind, keys: Iterable<string>): void => {
+        for (const key of keys) out.push({ kind, key });
+      };
+      if (e.spec !== null) add('task', [id]);
+      add('claim', e.claims.keys());
+      add('lease', e.leases.keys());
+      add('start', e.starts.keys());
+      add('end', e.ends.keys());
+      add('expiry', e.expiries.keys());
+      if (e.cancel !== null) add('cancel', [id]);
+      if (e.startTimeout !== null) add('timeout', [id]);
+      if (e.progress !== null) add('progress', [id]);
+      return out;
+    },
+    dependents: (id) => dependents.get(id) ?? noTasks,
     agents: () => agents,
     load: (agent) => loads.get(agent) ?? 0,
     stats(agent) {

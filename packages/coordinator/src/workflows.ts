@@ -101,7 +101,11 @@ export function createWorkflows(deps: Deps): Workflows {
       // Stored as plain data so every replica can re-plan it.
       const stored = JSON.parse(JSON.stringify(template)) as Value;
       deps.write([
-        { kind: 'workflow', key: run, value: { run, template: stored, params, startedAt: deps.now() } },
+        {
+          kind: 'workflow',
+          key: run,
+          value: { run, template: stored, params, startedAt: deps.now(), startedBy: deps.replica },
+        },
       ]);
       return run;
     },

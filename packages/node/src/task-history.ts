@@ -68,11 +68,13 @@ export function trackTaskHistory(
   const flush = (): void => {
     timer = undefined;
     store.transaction(() => {
-      for (const task of due) record(coordinator.attempts(task));
+      // A task removed meanwhile (finished and past retention) keeps the rows it has.
+      for (const task of due) if (coordinator.get(task) !== null) record(coordinator.attempts(task));
     });
     due.clear();
   };
   const unsubscribe = records.onChange((changes) => {
+    if (changes === 'all') return syncAll();
     for (const c of changes) {
       if (c.kind !== 'start' && c.kind !== 'end' && c.kind !== 'expiry') continue;
       const task = fieldOf(records.get(c.kind, c.key), 'task');

@@ -64,6 +64,11 @@ export interface ChangeEvent {
   readonly origin: unknown;
   /** Names of the members whose state changed. */
   readonly members: string[];
+  /**
+   * For ORMap members among `members`: the keys the new events wrote or removed, so a
+   * listener need not rescan the map. Empty for a snapshot, where any key may have changed.
+   */
+  readonly keys: ReadonlyMap<string, ReadonlySet<string>>;
   /** Dots of the new events (empty for a snapshot). */
   readonly dots: Dot[];
   /** True when a snapshot was merged rather than events. */
@@ -157,7 +162,21 @@ interface Transaction {
   seq: number;
   /** Members written so far, in order of first use. */
   table: MemberTable;
+  /** Keys written so far, per map member. */
+  keys: MapKeys;
 }
+
+/** Collects the keys that map deltas touch, per member. */
+class MapKeys extends Map<string, Set<string>> {
+  add(name: string, type: MemberType, delta: unknown): void {
+    if (type.keysOf === undefined) return;
+    let keys = this.get(name);
+    if (keys === undefined) this.set(name, (keys = new Set()));
+    for (const k of type.keysOf(delta)) keys.add(k);
+  }
+}
+
+const noKeys: ReadonlyMap<string, ReadonlySet<string>> = new Map();
 
 const MAX_REPLICA_ID = 256;
 
@@ -301,7 +320,7 @@ class DocumentImpl implements Document {
 
   transact<T>(fn: () => T, origin?: unknown): T {
     if (this.tx !== undefined) return fn();
-    const tx: Transaction = { origin, seq: 0, table: new MemberTable() };
+    const tx: Transaction = { origin, seq: 0, table: new MemberTable(), keys: new MapKeys() };
     this.tx = tx;
     try {
       return fn();
@@ -315,7 +334,7 @@ class DocumentImpl implements Document {
     const tx = this.tx;
     if (tx === undefined) {
       // A mutation outside `transact` is an event of its own.
-      const own: Transaction = { origin: undefined, seq: 0, table: new MemberTable() };
+      const own: Transaction = { origin: undefined, seq: 0, table: new MemberTable(), keys: new MapKeys() };
       this.write(own, m, delta);
       this.commit(own);
       return;
@@ -336,6 +355,7 @@ class DocumentImpl implements Document {
     }
     tx.table.write(w, m.name, m.type);
     m.type.crdt.encode(w, delta);
+    tx.keys.add(m.name, m.type, delta);
   }
 
   private commit(tx: Transaction): void {
@@ -351,6 +371,7 @@ class DocumentImpl implements Document {
       local: true,
       origin: tx.origin,
       members: tx.table.names,
+      keys: tx.keys,
       dots: [{ replica: this.replica, seq: tx.seq }],
       snapshot: false,
     });
@@ -443,6 +464,7 @@ class DocumentImpl implements Document {
     // Everything is validated; from here on nothing throws before the listeners run.
     let duplicates = 0;
     const changed = new Set<string>();
+    const keys = new MapKeys();
     const dots: Dot[] = [];
     const records: Uint8Array[] = [];
     let wall = -1;
@@ -456,7 +478,9 @@ class DocumentImpl implements Document {
       const record = events.length === 1 ? bytes.subarray(firstEvent) : encodeRecord(e);
       for (const d of e.deltas) {
         const m = this.memberFor(d.name, d.type);
-        if (m.type.crdt.join(m.state, d.delta)) changed.add(d.name);
+        if (!m.type.crdt.join(m.state, d.delta)) continue;
+        changed.add(d.name);
+        keys.add(d.name, m.type, d.delta);
       }
       this.context.add(e.replica, e.seq);
       this.logEvent(e.replica, e.seq, record);
@@ -472,7 +496,7 @@ class DocumentImpl implements Document {
       this.observeClock(wall, logical);
       if (this.listeners.length > 0) {
         const update = duplicates === 0 ? bytes : updateFromRecords(records, this.limits);
-        this.notify({ update, local: false, origin, members, dots, snapshot: false });
+        this.notify({ update, local: false, origin, members, keys, dots, snapshot: false });
       }
     }
     return { events: dots.length, duplicates, members };
@@ -516,7 +540,7 @@ class DocumentImpl implements Document {
     const events = this.context.size - before;
     if (events > 0 || members.length > 0) {
       const update = chunkSnapshot(payload, payload.byteLength + MIN_CHUNK_BYTES)[0] as Uint8Array;
-      this.notify({ update, local: false, origin, members, dots: [], snapshot: true });
+      this.notify({ update, local: false, origin, members, keys: noKeys, dots: [], snapshot: true });
     }
     return { events, duplicates: 0, members };
   }

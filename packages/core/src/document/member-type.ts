@@ -2,6 +2,7 @@ import type { CrdtType } from '../crdt-type.ts';
 import { Reader } from '../codec/reader.ts';
 import { Writer } from '../codec/writer.ts';
 import type { MutationSink } from '../types/mutation-sink.ts';
+import type { ORMapState } from '../types/ormap.ts';
 import { createHandle, readSpec, typeFromSpec, writeSpec, type TypeSpec } from '../types/spec.ts';
 
 /**
@@ -14,6 +15,8 @@ export interface MemberType {
   readonly crdt: CrdtType<unknown>;
   /** Human-readable name for errors, e.g. "ormap<lww>". */
   readonly describe: string;
+  /** For a map type, the keys a delta writes or removes (its partial store lists exactly those). */
+  readonly keysOf: ((delta: unknown) => Iterable<string>) | undefined;
   handle(state: unknown, sink: MutationSink<unknown>): unknown;
 }
 
@@ -38,6 +41,7 @@ function create(key: string, spec: TypeSpec): MemberType {
     spec,
     crdt: typeFromSpec(spec),
     describe: describe(spec),
+    keysOf: spec.kind === 'ormap' ? (delta) => (delta as ORMapState).store.entries.keys() : undefined,
     handle: (state, sink) => createHandle(spec, state, sink),
   };
   cache.set(key, type);

@@ -67,6 +67,34 @@ describe('local transactions', () => {
     expect(() => createDocument({ replica: '', name: 'n' })).toThrow(DocumentArgumentError);
   });
 
+  it('name the ORMap keys each event wrote or removed, locally and on every replica that merges it', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const local = recorder(a);
+    const remote = recorder(b);
+    const tasks = a.ormap('tasks', lww());
+    a.transact(() => {
+      tasks.get('t1').set(1);
+      tasks.get('t2').set(2);
+      a.orset('s').add('x');
+    });
+    tasks.delete('t1');
+    tasks.delete('absent');
+    for (const e of local) b.apply(e.update);
+    const keysOf = (events: ChangeEvent[]) =>
+      events.map((e) => Object.fromEntries([...e.keys].map(([m, k]) => [m, [...k].sort()])));
+    expect(keysOf(local)).toEqual([{ tasks: ['t1', 't2'] }, { tasks: ['t1'] }]);
+    expect(keysOf(remote)).toEqual(keysOf(local));
+    // A duplicate changes nothing and reports nothing; a snapshot may change any key, so it lists none.
+    b.apply(local[0]!.update);
+    expect(remote).toHaveLength(2);
+    const c = doc('c');
+    const fromSnapshot = recorder(c);
+    for (const chunk of b.snapshot()) c.apply(chunk);
+    expect(fromSnapshot.map((e) => [e.snapshot, e.keys.size])).toEqual([[true, 0]]);
+    expect(c.ormap('tasks', lww()).keys()).toEqual(['t2']);
+  });
+
   it('calls listeners synchronously in registration order, queueing changes made by listeners', () => {
     const a = doc('a');
     const seen: string[] = [];

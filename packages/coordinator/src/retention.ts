@@ -1,0 +1,164 @@
+import type { ReplicaId } from '@meshwork/core';
+import { invalid } from './errors.ts';
+import type { TaskId } from './model.ts';
+import type { RecordChange } from './store.ts';
+import type { TaskIndex } from './task-index.ts';
+import type { Workflows } from './workflows.ts';
+
+export interface RetentionOptions {
+  /** How long a finished task (or workflow run) is kept after this replica saw it finish. Default 5 minutes. */
+  readonly finishedMs: number;
+  /** Most finished tasks kept; past this the oldest go first, whatever their age. Default 100,000. */
+  readonly maxFinished: number;
+}
+
+export const defaultRetention: RetentionOptions = { finishedMs: 300_000, maxFinished: 100_000 };
+
+/** One removal: everything recorded about a task, or a workflow run and all its tasks. */
+export interface Removal {
+  readonly tasks: readonly TaskId[];
+  readonly run: string | null;
+  readonly records: readonly RecordChange[];
+}
+
+/**
+ * Decides which finished tasks to remove from the shared state, so that it holds the open
+ * tasks plus a bounded window of finished ones. The replica that wrote a task's final record
+ * (its accepted result, its cancellation, its timeout; else its submitter) removes it once it
+ * has been finished for `finishedMs`, or earlier when more than `maxFinished` are held. Any
+ * other replica steps in at twice either limit, so a task outlives a dead remover. A task
+ * stays while an open task depends on it or an attempt of it still runs here; a workflow's
+ * tasks go together with their run, once the run is over.
+ */
+export interface Retention {
+  /** A task this replica saw reach a final status. */
+  finished(id: TaskId, now: number): void;
+  /** A task that is gone (removed here or by another replica). */
+  forget(id: TaskId): void;
+  /** The removals due at `now`, at most `limit` tasks. */
+  sweep(now: number, limit: number): Removal[];
+}
+
+export interface RetentionDeps {
+  readonly index: TaskIndex;
+  readonly workflows: Workflows;
+  readonly replica: ReplicaId;
+  /** The replica expected to remove a finished task. */
+  remover(id: TaskId): ReplicaId;
+  /** The replica expected to remove a finished workflow run. */
+  runRemover(run: string): ReplicaId | null;
+  /** Whether an attempt of the task still runs on this replica. */
+  runningHere(id: TaskId): boolean;
+}
+
+export function parseRetention(options: Partial<RetentionOptions> | undefined): RetentionOptions {
+  const r = { ...defaultRetention, ...options };
+  if (!Number.isSafeInteger(r.finishedMs) || r.finishedMs < 0)
+    throw invalid('retention.finishedMs', 'must be a non-negative integer (ms)');
+  if (!Number.isSafeInteger(r.maxFinished) || r.maxFinished < 0)
+    throw invalid('retention.maxFinished', 'must be a non-negative integer');
+  return r;
+}
+
+export function createRetention(deps: RetentionDeps, options: RetentionOptions): Retention {
+  const { index, workflows, replica } = deps;
+  const { finishedMs, maxFinished } = options;
+  /** When each finished task was seen finishing. */
+  const finishedAt = new Map<TaskId, number>();
+  /** When to look at each finished task next; insertion order is (about) that order. */
+  const due = new Map<TaskId, number>();
+  const orphanSince = new Map<TaskId, number>();
+
+  const blocked = (id: TaskId): boolean => {
+    if (deps.runningHere(id)) return true;
+    for (const t of index.dependents(id)) if (index.openTasks().has(t)) return true;
+    return false;
+  };
+
+  /** How long a finished task waits before `remover` removes it, for this replica. */
+  const wait = (remover: ReplicaId | null): number => (remover === replica ? finishedMs : 2 * finishedMs);
+  const over = (remover: ReplicaId | null, excess: number): boolean =>
+    excess > (remover === replica ? 0 : maxFinished);
+
+  /** A finished run with all its tasks, when all of it may go now. */
+  const runRemoval = (run: string, now: number, excess: number): Removal | null => {
+    const view = workflows.get(run);
+    if (view === null || view.status === 'running') return null;
+    let last = -Infinity;
+    for (const t of view.tasks) {
+      if (index.spec(t) === null) continue;
+      const at = finishedAt.get(t);
+      if (at === undefined || blocked(t)) return null;
+      last = Math.max(last, at);
+    }
+    const remover = deps.runRemover(run);
+    if (now - last < wait(remover) && !over(remover, excess)) return null;
+    const records: RecordChange[] = [{ kind: 'workflow', key: run }];
+    for (const t of view.tasks) records.push(...index.recordKeys(t));
+    return { tasks: view.tasks, run, records };
+  };
+
+  const forget = (id: TaskId): void => {
+    finishedAt.delete(id);
+    due.delete(id);
+  };
+
+  return {
+    finished(id, now) {
+      if (finishedAt.has(id)) return;
+      finishedAt.set(id, now);
+      due.set(id, now + finishedMs);
+    },
+    forget,
+    sweep(now, limit) {
+      const out: Removal[] = [];
+      /** Tasks that cannot go yet, with when to look again. */
+      const later: [TaskId, number][] = [];
+      let taken = 0;
+      let excess = finishedAt.size - maxFinished;
+      const take = (r: Removal): void => {
+        for (const t of r.tasks) forget(t);
+        out.push(r);
+        taken += r.tasks.length;
+        excess -= r.tasks.length;
+      };
+      for (const [id, at] of due) {
+        if (taken >= limit) break;
+        const spec = index.spec(id);
+        if (spec === null) {
+          forget(id);
+          excess--;
+          continue;
+        }
+        // Later entries are due later: nothing past here is due unless too many are held.
+        if (at > now && excess <= 0) break;
+        due.delete(id);
+        const run = spec.workflow?.run;
+        if (run !== undefined && workflows.get(run) !== null) {
+          const r = runRemoval(run, now, excess);
+          if (r === null) later.push([id, now + finishedMs]);
+          else take(r);
+          continue;
+        }
+        const remover = deps.remover(id);
+        const since = finishedAt.get(id)!;
+        if (now - since < wait(remover) && !over(remover, excess)) later.push([id, since + wait(remover)]);
+        else if (blocked(id)) later.push([id, now + finishedMs]);
+        else take({ tasks: [id], run: null, records: index.recordKeys(id) });
+      }
+      for (const [id, at] of later) due.set(id, at);
+      // Records whose task never arrived, or arrived after the task was removed: cleared after the same wait.
+      for (const id of orphanSince.keys()) if (!index.orphans().has(id)) orphanSince.delete(id);
+      for (const id of index.orphans()) {
+        const since = orphanSince.get(id);
+        if (since === undefined) orphanSince.set(id, now);
+        else if (now - since >= finishedMs && taken < limit) {
+          orphanSince.delete(id);
+          out.push({ tasks: [], run: null, records: index.recordKeys(id) });
+          taken++;
+        }
+      }
+      return out;
+    },
+  };
+}
