@@ -319,7 +319,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       store.write(
         batch.map((r) => ({ kind: 'end', key: agentAttemptKey(r.task, r.epoch, r.agent), value: { ...r } })),
       );
-      for (const r of batch) history?.record(r);
+      history?.record(batch);
     };
     if (store.transact === undefined) write();
     else store.transact(write);

@@ -4,14 +4,25 @@ import type { AgentStats } from './scoring.ts';
 
 /** Past success and latency of agents, recorded as attempts end, read when scoring. */
 export interface AgentHistory {
-  record(end: AttemptEnd): void;
+  /** Records attempts that ended (together, so a batch costs a few points per agent, not one per attempt). */
+  record(ends: readonly AttemptEnd[]): void;
   stats(agent: AgentId, now: number): AgentStats;
 }
 
+interface Tally {
+  attempts: number;
+  successes: number;
+  latencyMs: number;
+  at: number;
+}
+
 /**
- * Agent history in a TimeSeries member: per agent, one point per attempt for its outcome
- * (1 succeeded, 0 failed) and its run time. Scoring reads a rollup over `windowMs`, cached
- * for `cacheMs`, so every replica ranks agents by the same mesh-wide history.
+ * Agent history in a TimeSeries member. Each batch of ended attempts adds, per agent, one
+ * point for the attempts that counted (succeeded, failed or timed out), one for the
+ * successes and one for their summed run time, so the cost follows the batches rather than
+ * the tasks. Scoring reads sums over `windowMs`, cached for `cacheMs`, so every replica ranks
+ * agents by the same mesh-wide history. Points older than the window are dropped (the
+ * series' retention mark, advanced at most once a minute).
  */
 export function createDocumentHistory(
   doc: Document,
@@ -21,30 +32,47 @@ export function createDocumentHistory(
   const windowMs = options.windowMs ?? 3_600_000;
   const cacheMs = options.cacheMs ?? 1000;
   const cache = new Map<AgentId, { at: number; stats: AgentStats }>();
+  const sum = (name: string, from: number, to: number): number =>
+    series.range(name, from, to).reduce((t, p) => t + p.value, 0);
   return {
-    record(end) {
-      if (end.outcome !== 'succeeded' && end.outcome !== 'failed' && end.outcome !== 'timed-out') return;
+    record(ends) {
+      const tallies = new Map<AgentId, Tally>();
+      for (const end of ends) {
+        if (end.outcome !== 'succeeded' && end.outcome !== 'failed' && end.outcome !== 'timed-out') continue;
+        let t = tallies.get(end.agent);
+        if (t === undefined) tallies.set(end.agent, (t = { attempts: 0, successes: 0, latencyMs: 0, at: 0 }));
+        t.attempts++;
+        t.at = Math.max(t.at, Math.round(end.endedAt));
+        if (end.outcome === 'succeeded') {
+          t.successes++;
+          t.latencyMs += end.endedAt - end.startedAt;
+        }
+      }
+      if (tallies.size === 0) return;
       doc.transact(() => {
-        const at = Math.round(end.endedAt);
-        series.append(`${end.agent}/outcome`, end.outcome === 'succeeded' ? 1 : 0, at);
-        if (end.outcome === 'succeeded')
-          series.append(`${end.agent}/latency`, end.endedAt - end.startedAt, at);
+        let latest = 0;
+        for (const [agent, t] of tallies) {
+          series.append(`${agent}/attempts`, t.attempts, t.at);
+          if (t.successes > 0) {
+            series.append(`${agent}/successes`, t.successes, t.at);
+            series.append(`${agent}/latency`, t.latencyMs, t.at);
+          }
+          latest = Math.max(latest, t.at);
+        }
+        if (latest - windowMs - series.mark > 60_000) series.retain(latest - windowMs);
       });
     },
     stats(agent, now) {
       const hit = cache.get(agent);
       if (hit !== undefined && now - hit.at < cacheMs) return hit.stats;
       const from = Math.max(0, now - windowMs);
-      const total = (name: string): { count: number; sum: number } =>
-        series
-          .rollup(`${agent}/${name}`, windowMs, from, now + 1)
-          .reduce((t, b) => ({ count: t.count + b.count, sum: t.sum + b.sum }), { count: 0, sum: 0 });
-      const outcomes = total('outcome');
-      const latency = total('latency');
+      const attempts = sum(`${agent}/attempts`, from, now + 1);
+      const successes = sum(`${agent}/successes`, from, now + 1);
+      const latency = sum(`${agent}/latency`, from, now + 1);
       const stats: AgentStats = {
-        successes: outcomes.sum,
-        failures: outcomes.count - outcomes.sum,
-        meanLatencyMs: latency.count === 0 ? null : latency.sum / latency.count,
+        successes,
+        failures: attempts - successes,
+        meanLatencyMs: successes === 0 ? null : latency / successes,
       };
       cache.set(agent, { at: now, stats });
       return stats;
