@@ -214,8 +214,9 @@ clientOptions(
     return;
   }
   const path = `/v1/tasks/${encodeURIComponent(created.id)}`;
-  let task = created as TaskRow & { result?: unknown; error?: string | null };
-  while (!['succeeded', 'failed', 'cancelled'].includes(task.status)) {
+  let task = created as TaskRow & { result?: unknown; error?: string | null; removed?: boolean };
+  // A removed task is finished: its status is null only when this node did not see it end.
+  while (task.removed !== true && !['succeeded', 'failed', 'cancelled'].includes(task.status)) {
     await new Promise((r) => setTimeout(r, 200));
     task = await c.get(path);
   }
@@ -268,7 +269,11 @@ clientOptions(
 ).action(async (id: string, flags: ClientFlags) => {
   const c = client(flags);
   const shown = await c.get<Record<string, unknown>>(`/v1/tasks/${encodeURIComponent(id)}`);
-  print(flags, shown, () => JSON.stringify(shown, null, 2));
+  print(flags, shown, () =>
+    shown.removed === true
+      ? `${id} finished${typeof shown.status === 'string' ? ` (${shown.status})` : ''} and was removed from the mesh after the retention period; this node's archive:\n${JSON.stringify(shown, null, 2)}`
+      : JSON.stringify(shown, null, 2),
+  );
 });
 
 clientOptions(

@@ -13,6 +13,13 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an enviro
 /** A positive whole number (milliseconds, bytes) with a default. */
 const positive = (fallback: number) => z.number().int().positive().default(fallback);
 
+/** A whole number >= 0 with a default. */
+const nonNegative = (fallback: number) =>
+  z.number().int('expected a whole number').min(0, 'expected a number >= 0').default(fallback);
+
+/** The coordinator's retention defaults: finished tasks stay 5 minutes, at most 100,000 of them. */
+const defaultRetention = { finishedMs: 300_000, maxFinished: 100_000 };
+
 const shellSettings = z.strictObject({
   /** Working directory for commands that name none (relative to the config file). */
   cwd: z.string().optional(),
@@ -86,6 +93,16 @@ export const configSchema = z.strictObject({
   eventLog: z
     .strictObject({ maxEvents: positive(1_000_000), maxBytes: positive(128 * 1024 * 1024) })
     .default({ maxEvents: 1_000_000, maxBytes: 128 * 1024 * 1024 }),
+  /**
+   * When finished tasks leave the shared state: after `finishedMs`, or sooner when more than
+   * `maxFinished` are held. This node's `task_history` and `task_results` keep what it saw of them.
+   */
+  retention: z
+    .strictObject({
+      finishedMs: nonNegative(defaultRetention.finishedMs),
+      maxFinished: nonNegative(defaultRetention.maxFinished),
+    })
+    .default(() => ({ ...defaultRetention })),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z.array(agentSchema).default([]),

@@ -113,6 +113,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       store: records,
       resources: pools,
       presence: mesh.presence,
+      retention: config.retention,
     });
     cleanups.unshift(() => coordinator.stop({ drainMs: 0 }));
     registerAgents(coordinator, config.agents, config.name, logger);
@@ -133,6 +134,12 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       if (localAgents.has(e.agent)) metrics.attemptEnded(e.outcome);
     });
     coordinator.events.on('failover', () => metrics.failover());
+    coordinator.events.on('removed', (e) =>
+      logger.debug(
+        { tasks: e.tasks.length, run: e.run },
+        'finished tasks removed after the retention period',
+      ),
+    );
     mesh.metrics.on((e) => {
       if (e.type === 'rejected')
         logger.warn({ peer: e.peer, reason: e.reason, detail: e.detail }, 'peer message rejected');

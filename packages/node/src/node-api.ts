@@ -12,18 +12,12 @@ import type { ListTasksQuery, StartWorkflowBody, SubmitTaskBody } from './api-sc
 import type { ResolvedConfig } from './config.ts';
 import { executorCapability, executorOf } from './executors/index.ts';
 import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
+import { toJson } from './json.ts';
 import type { MeshDocument } from './mesh-state.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodeStore } from './store.ts';
 
 const TASK_STATES = ['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-
-/** Plain JSON: byte arrays become base64 strings. */
-function toJson(v: unknown): Json {
-  return JSON.parse(
-    JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)),
-  ) as Json;
-}
 
 function taskJson(t: TaskView): Json {
   return toJson({
@@ -59,6 +53,26 @@ function coordinatorCall<T>(fn: () => T): T {
     const status = err.code === 'unknown-task' ? 404 : err.code === 'stopped' ? 503 : 400;
     throw new ApiError(status, status === 400 ? 'invalid_request' : err.code, err.message, err.field);
   }
+}
+
+/**
+ * A task gone from the shared state (finished, then removed after the retention period) as this
+ * node archived it; `undefined` when this node has no record of it.
+ */
+function removedTaskJson(store: NodeStore, id: string): Json | undefined {
+  const result = store.result(id);
+  const history = store.attempts(id);
+  if (result === undefined && history.length === 0) return undefined;
+  return toJson({
+    id,
+    removed: true,
+    // Null when this node saw attempts but not the end (it was offline when the task finished).
+    status: result?.status ?? null,
+    result: result?.result ?? null,
+    error: result?.error ?? null,
+    finishedAt: result?.finishedAt ?? null,
+    history,
+  });
 }
 
 export function tasksByState(coordinator: Coordinator): Record<string, number> {
@@ -163,9 +177,8 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         .map(taskJson),
     getTask: (id) => {
       const t = coordinator.get(id);
-      return t === null
-        ? undefined
-        : toJson({ ...(taskJson(t) as object), history: coordinator.attempts(id) });
+      if (t !== null) return toJson({ ...(taskJson(t) as object), history: coordinator.attempts(id) });
+      return removedTaskJson(store, id);
     },
     taskHistory: (id) => toJson(store.attempts(id)),
     submitTask: (body: SubmitTaskBody) => {

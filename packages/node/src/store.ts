@@ -14,6 +14,18 @@ export interface AttemptRecord {
   outcome: string;
 }
 
+/** How a task ended, as kept in the `task_results` table once this replica saw it finish. */
+export interface TaskResultRecord {
+  task: string;
+  /** `succeeded`, `failed` or `cancelled`. */
+  status: string;
+  /** The accepted result (plain JSON), or null. */
+  result: unknown;
+  error: string | null;
+  /** When this replica first saw the task finished (epoch ms). */
+  finishedAt: number;
+}
+
 export interface StoredSnapshot {
   chunks: Uint8Array[];
   /** Highest event-log sequence number the snapshot covers. */
@@ -42,6 +54,9 @@ export interface NodeStore {
   /** Inserts or updates an attempt (keyed by task, attempt, agent). */
   recordAttempt(record: AttemptRecord): void;
   attempts(task?: string): AttemptRecord[];
+  /** Inserts or updates how a task ended; `finishedAt` stays the first one recorded. */
+  recordResult(record: TaskResultRecord): void;
+  result(task: string): TaskResultRecord | undefined;
   close(): void;
 }
 
@@ -69,6 +84,13 @@ CREATE TABLE IF NOT EXISTS task_history (
   ended_at INTEGER,
   outcome TEXT NOT NULL,
   PRIMARY KEY (task, attempt, agent)
+) STRICT;
+CREATE TABLE IF NOT EXISTS task_results (
+  task TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  result TEXT,
+  error TEXT,
+  finished_at INTEGER NOT NULL
 ) STRICT;
 `;
 
@@ -107,6 +129,12 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
       ended_at = excluded.ended_at, outcome = excluded.outcome`);
   const allAttempts = stmt('SELECT * FROM task_history ORDER BY started_at, task, attempt');
   const taskAttempts = stmt('SELECT * FROM task_history WHERE task = ? ORDER BY attempt');
+  // The first time a task was seen finished is kept: a restart reports its tasks finished again.
+  const upsertResult = stmt(`
+    INSERT INTO task_results (task, status, result, error, finished_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (task) DO UPDATE SET
+      status = excluded.status, result = excluded.result, error = excluded.error`);
+  const taskResult = stmt('SELECT * FROM task_results WHERE task = ?');
 
   const toAttempt = (r: Row): AttemptRecord => ({
     task: String(r.task),
@@ -169,6 +197,22 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
     attempts(task) {
       const rows = (task === undefined ? allAttempts.all() : taskAttempts.all(task)) as Row[];
       return rows.map(toAttempt);
+    },
+    recordResult(r) {
+      // Stored as JSON text, so operators can read it with SQLite's JSON functions.
+      const result = r.result === null ? null : JSON.stringify(r.result);
+      upsertResult.run(r.task, r.status, result, r.error, r.finishedAt);
+    },
+    result(task) {
+      const r = taskResult.get(task) as Row | undefined;
+      if (r === undefined) return undefined;
+      return {
+        task: String(r.task),
+        status: String(r.status),
+        result: typeof r.result === 'string' ? (JSON.parse(r.result) as unknown) : null,
+        error: typeof r.error === 'string' ? r.error : null,
+        finishedAt: Number(r.finished_at),
+      };
     },
     close() {
       if (db.isOpen) db.close();

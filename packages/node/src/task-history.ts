@@ -1,6 +1,12 @@
-import type { AttemptRow, CoordinationStore, Coordinator } from '@meshwork/coordinator';
+import {
+  terminalStatuses,
+  type CoordinationStore,
+  type Coordinator,
+  type TaskView,
+} from '@meshwork/coordinator';
 import type { Value } from '@meshwork/core';
-import type { NodeStore } from './store.ts';
+import { toJson } from './json.ts';
+import type { AttemptRecord, NodeStore, TaskResultRecord } from './store.ts';
 
 /** A field of a record read from shared state, if the record is a plain object. */
 function fieldOf(record: Value | undefined, name: string): Value | undefined {
@@ -23,16 +29,19 @@ export interface TaskHistory {
 
 /**
  * Keeps the SQLite `task_history` table in step with the attempts this replica learns of,
- * mesh-wide. An attempt that never reported an end but whose epoch was closed is recorded as
- * `released` (its own node handed it back while draining) or `expired` (declared lost).
+ * mesh-wide, and `task_results` with how each task ended. An attempt that never reported an end
+ * but whose epoch was closed is recorded as `released` (its own node handed it back while
+ * draining) or `expired` (declared lost). Both tables keep a task once it is removed from the
+ * shared state, so the node can still answer for it.
  */
 export function trackTaskHistory(
   coordinator: Coordinator,
   records: CoordinationStore,
   store: NodeStore,
 ): TaskHistory {
-  const record = (rows: readonly AttemptRow[]): void => {
-    for (const r of rows) {
+  /** The task's attempts as history rows, read now: its expiry records go when the task is removed. */
+  const rowsOf = (task: string): AttemptRecord[] =>
+    coordinator.attempts(task).map((r) => {
       let { endedAt, outcome }: { endedAt: number | null; outcome: string } = r;
       if (outcome === 'running') {
         // The coordinator keys an epoch's expiry by `<task>|<epoch>`.
@@ -43,7 +52,7 @@ export function trackTaskHistory(
           outcome = fieldOf(expiry, 'by') === r.node ? 'released' : 'expired';
         }
       }
-      store.recordAttempt({
+      return {
         task: r.task,
         attempt: r.attempt,
         agent: r.agent,
@@ -51,26 +60,47 @@ export function trackTaskHistory(
         startedAt: r.startedAt,
         endedAt,
         outcome,
-      });
-    }
+      };
+    });
+  const resultOf = (t: TaskView, at: number): TaskResultRecord => ({
+    task: t.id,
+    status: t.status,
+    result: toJson(t.result),
+    error: t.error,
+    finishedAt: at,
+  });
+  const write = (rows: readonly AttemptRecord[]): void => {
+    for (const r of rows) store.recordAttempt(r);
   };
+
   // One transaction per batch: a single commit (and fsync) instead of one per attempt row.
   const syncAll = (): void => {
+    const now = Date.now();
     store.transaction(() => {
-      for (const t of coordinator.list()) record(coordinator.attempts(t.id));
+      for (const t of coordinator.list()) {
+        write(rowsOf(t.id));
+        if (terminalStatuses.has(t.status)) store.recordResult(resultOf(t, now));
+      }
     });
   };
 
   // Attempt records arrive from anywhere on the mesh; the tasks they touch are refreshed once the
   // coordinator has indexed the change (its store listener was registered before this one).
   const due = new Set<string>();
+  /** Tasks that finished since the last flush, read when they did: they may be removed before it. */
+  const settled = new Map<string, { rows: AttemptRecord[]; result: TaskResultRecord }>();
   let timer: NodeJS.Immediate | undefined;
   const flush = (): void => {
     timer = undefined;
     store.transaction(() => {
+      for (const { rows, result } of settled.values()) {
+        write(rows);
+        store.recordResult(result);
+      }
       // A task removed meanwhile (finished and past retention) keeps the rows it has.
-      for (const task of due) if (coordinator.get(task) !== null) record(coordinator.attempts(task));
+      for (const task of due) if (coordinator.get(task) !== null) write(rowsOf(task));
     });
+    settled.clear();
     due.clear();
   };
   const unsubscribe = records.onChange((changes) => {
@@ -82,14 +112,23 @@ export function trackTaskHistory(
     }
     if (due.size > 0) timer ??= setImmediate(flush);
   });
+  const unsubscribeSettled = coordinator.events.on('settled', (e) => {
+    const t = coordinator.get(e.task);
+    if (t === null) return;
+    settled.set(e.task, { rows: rowsOf(e.task), result: resultOf(t, e.at) });
+    timer ??= setImmediate(flush);
+  });
   syncAll();
 
   return {
     syncAll,
     stop() {
       unsubscribe();
-      if (timer !== undefined) clearImmediate(timer);
-      timer = undefined;
+      unsubscribeSettled();
+      if (timer !== undefined) {
+        clearImmediate(timer);
+        flush();
+      }
     },
   };
 }

@@ -36,6 +36,7 @@ describe('config', () => {
     expect(config.http).toEqual({ host: '127.0.0.1', port: 9090, maxBodyBytes: 1024 * 1024 });
     expect(config.logLevel).toBe('debug');
     expect(config.eventLog).toEqual({ maxEvents: 1_000_000, maxBytes: 128 * 1024 * 1024 });
+    expect(config.retention).toEqual({ finishedMs: 300_000, maxFinished: 100_000 });
     expect(config.agents[0]).toMatchObject({
       capacity: 1,
       executors: { shell: { cwd: join(dir, 'work'), timeoutMs: 60_000 } },
@@ -79,6 +80,20 @@ describe('config', () => {
     expect(configError(() => loadConfig(undefined, {})).message).toContain('name:');
     expect(configError(() => loadConfig(configFile('{ nope').file)).message).toContain('expected JSON');
     expect(configError(() => loadConfig('/no/such/file.json')).message).toContain('cannot be read');
+  });
+
+  it('checks the retention of finished tasks', () => {
+    const retention = (value: unknown) => loadConfig(configFile({ name: 'a', retention: value }).file);
+    expect(retention({ finishedMs: 0 }).retention).toEqual({ finishedMs: 0, maxFinished: 100_000 });
+    const err = configError(() => retention({ finishedMs: -1, maxFinished: 1.5 }));
+    expect(err.issues).toEqual([
+      'retention.finishedMs: expected a number >= 0',
+      'retention.maxFinished: expected a whole number',
+    ]);
+    expect(configError(() => retention({ finishedMs: '5m' })).message).toContain(
+      'retention.finishedMs: Invalid input: expected number, received string',
+    );
+    expect(configError(() => retention({ ttl: 1 })).message).toContain('retention.ttl: unknown key');
   });
 
   it('checks workflow templates', () => {

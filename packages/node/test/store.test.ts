@@ -17,6 +17,11 @@ describe('SQLite store', () => {
     const attempt = { task: 't1', attempt: 1, agent: 'a', epoch: 1, startedAt: 10 };
     store.recordAttempt({ ...attempt, endedAt: null, outcome: 'running' });
     store.recordAttempt({ ...attempt, endedAt: 20, outcome: 'succeeded' });
+    // How a task ended; a later report of the same end keeps the first time it was seen.
+    const ended = { task: 't1', status: 'succeeded', result: { out: [1, 'x'] }, error: null };
+    store.recordResult({ ...ended, finishedAt: 30 });
+    store.recordResult({ ...ended, finishedAt: 99 });
+    store.recordResult({ task: 't2', status: 'failed', result: null, error: 'boom', finishedAt: 40 });
     store.close();
 
     const again = openStore(dir);
@@ -30,6 +35,15 @@ describe('SQLite store', () => {
     expect(again.eventCount('tasks')).toBe(2);
     expect(again.eventCount('other')).toBe(1);
     expect(again.attempts('t1')).toEqual([{ ...attempt, endedAt: 20, outcome: 'succeeded' }]);
+    expect(again.result('t1')).toEqual({ ...ended, finishedAt: 30 });
+    expect(again.result('t2')).toEqual({
+      task: 't2',
+      status: 'failed',
+      result: null,
+      error: 'boom',
+      finishedAt: 40,
+    });
+    expect(again.result('t3')).toBeUndefined();
     again.close();
 
     // The history is plain SQL for operators.
