@@ -408,7 +408,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     for (let i = 0; i < due.length; i += removalBatch) {
       const batch = due.slice(i, i + removalBatch);
       store.remove(batch.flatMap((r) => r.records));
-      for (const r of batch) events.emit('removed', { tasks: r.tasks, run: r.run, at: now });
+      for (const r of batch)
+        if (r.tasks.length > 0) events.emit('removed', { tasks: r.tasks, run: r.run, at: now });
     }
   }
 

@@ -1,4 +1,5 @@
 import type { ReplicaId } from '@meshwork/core';
+import { DueQueue } from './due-queue.ts';
 import { invalid } from './errors.ts';
 import type { TaskId } from './model.ts';
 import type { RecordChange } from './store.ts';
@@ -27,8 +28,8 @@ export interface Removal {
  * (its accepted result, its cancellation, its timeout; else its submitter) removes it once it
  * has been finished for `finishedMs`, or earlier when more than `maxFinished` are held. Any
  * other replica steps in at twice either limit, so a task outlives a dead remover. A task
- * stays while an open task depends on it or an attempt of it still runs here; a workflow's
- * tasks go together with their run, once the run is over.
+ * stays while a task that depends on it is held or an attempt of it still runs here; a
+ * workflow's tasks go together with their run, once the run is over.
  */
 export interface Retention {
   /** A task this replica saw reach a final status. */
@@ -60,18 +61,26 @@ export function parseRetention(options: Partial<RetentionOptions> | undefined): 
   return r;
 }
 
+const noTasks: ReadonlySet<TaskId> = new Set();
+/** A task kept for another's sake is looked at again this often (its dependent may go any time). */
+const blockedRecheckMs = 1000;
+
 export function createRetention(deps: RetentionDeps, options: RetentionOptions): Retention {
   const { index, workflows, replica } = deps;
   const { finishedMs, maxFinished } = options;
   /** When each finished task was seen finishing. */
   const finishedAt = new Map<TaskId, number>();
-  /** When to look at each finished task next; insertion order is (about) that order. */
-  const due = new Map<TaskId, number>();
+  /** When to look at each finished task next. */
+  const due = new DueQueue<TaskId>();
   const orphanSince = new Map<TaskId, number>();
 
-  const blocked = (id: TaskId): boolean => {
+  /**
+   * A task stays while an attempt of it runs here, and while any task depending on it is held
+   * (a dependent's status is derived from it), unless that dependent goes in the same removal.
+   */
+  const blocked = (id: TaskId, alongside: ReadonlySet<TaskId> = noTasks): boolean => {
     if (deps.runningHere(id)) return true;
-    for (const t of index.dependents(id)) if (index.openTasks().has(t)) return true;
+    for (const t of index.dependents(id)) if (index.spec(t) !== null && !alongside.has(t)) return true;
     return false;
   };
 
@@ -85,10 +94,11 @@ export function createRetention(deps: RetentionDeps, options: RetentionOptions):
     const view = workflows.get(run);
     if (view === null || view.status === 'running') return null;
     let last = -Infinity;
+    const members = new Set(view.tasks);
     for (const t of view.tasks) {
       if (index.spec(t) === null) continue;
       const at = finishedAt.get(t);
-      if (at === undefined || blocked(t)) return null;
+      if (at === undefined || blocked(t, members)) return null;
       last = Math.max(last, at);
     }
     const remover = deps.runRemover(run);
@@ -117,22 +127,26 @@ export function createRetention(deps: RetentionDeps, options: RetentionOptions):
       let taken = 0;
       let excess = finishedAt.size - maxFinished;
       const take = (r: Removal): void => {
-        for (const t of r.tasks) forget(t);
+        for (const t of r.tasks) {
+          forget(t);
+          // Its dependencies waited for it: look at them again at once.
+          for (const dep of index.spec(t)?.dependsOn ?? []) if (due.delete(dep)) later.push([dep, now]);
+        }
         out.push(r);
         taken += r.tasks.length;
         excess -= r.tasks.length;
       };
-      for (const [id, at] of due) {
-        if (taken >= limit) break;
+      for (let next = due.peek(); next !== undefined && taken < limit; next = due.peek()) {
+        // Nothing further is due, unless too many finished tasks are held.
+        if (next.at > now && excess <= 0) break;
+        const id = next.key;
+        due.shift();
         const spec = index.spec(id);
         if (spec === null) {
           forget(id);
           excess--;
           continue;
         }
-        // Later entries are due later: nothing past here is due unless too many are held.
-        if (at > now && excess <= 0) break;
-        due.delete(id);
         const run = spec.workflow?.run;
         if (run !== undefined && workflows.get(run) !== null) {
           const r = runRemoval(run, now, excess);
@@ -143,8 +157,11 @@ export function createRetention(deps: RetentionDeps, options: RetentionOptions):
         const remover = deps.remover(id);
         const since = finishedAt.get(id)!;
         if (now - since < wait(remover) && !over(remover, excess)) later.push([id, since + wait(remover)]);
-        else if (blocked(id)) later.push([id, now + finishedMs]);
-        else take({ tasks: [id], run: null, records: index.recordKeys(id) });
+        else if (blocked(id)) {
+          // Kept for a dependent: the others' wait for the remover starts over once it is free to go.
+          if (remover !== replica) finishedAt.set(id, now);
+          later.push([id, now + Math.min(finishedMs, blockedRecheckMs)]);
+        } else take({ tasks: [id], run: null, records: index.recordKeys(id) });
       }
       for (const [id, at] of later) due.set(id, at);
       // Records whose task never arrived, or arrived after the task was removed: cleared after the same wait.

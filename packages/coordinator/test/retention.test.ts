@@ -169,7 +169,7 @@ describe.each(backends)('retention of finished tasks (%s backend)', (backend) =>
     expect(m.removedTasks(1)).toEqual([]);
   });
 
-  it('keeps a finished task while an open task depends on it, then both go after finishedMs', async () => {
+  it('keeps a finished task while a task depends on it, then both go after finishedMs', async () => {
     const finishedMs = 1000;
     const m = mesh(1, backend, { retention: { finishedMs } });
     const [c] = m.coords as [Coordinator];
@@ -199,6 +199,28 @@ describe.each(backends)('retention of finished tasks (%s backend)', (backend) =>
     expect(c.get(second)).toBeNull();
     expect(m.held(0)).toEqual([]);
     expect(m.removedTasks(0).sort()).toEqual([first, second]);
+  });
+
+  it('keeps a task while a finished dependent is held, so the dependent keeps its derived status', async () => {
+    const m = mesh(1, backend, { retention: { finishedMs: 600_000, maxFinished: 1 } });
+    const [c] = m.coords as [Coordinator];
+    c.registerAgent({
+      id: 'a',
+      capabilities: ['bad'],
+      handler: () => {
+        throw new PermanentTaskError('no');
+      },
+    });
+    const seen: string[] = [];
+    c.watch((t) => seen.push(`${t.id}:${t.status}`));
+    c.submit({ id: 'dep', type: 'bad' });
+    c.submit({ id: 'child', type: 'bad', dependsOn: ['dep'] });
+    await m.run(3000);
+    // Past maxFinished the oldest goes first, but 'dep' must outlive 'child', whose failure is derived from it.
+    expect(c.get('child')).toBeNull();
+    expect(c.get('dep')!.status).toBe('failed');
+    expect(seen.slice(seen.indexOf('child:failed'))).not.toContain('child:pending');
+    expect(m.removedTasks(0)).toEqual(['child']);
   });
 
   it('keeps a cancelled task while its attempt still runs on this replica', async () => {
