@@ -26,7 +26,7 @@ export type Report =
       readonly type: 'starts';
       readonly starts: [task: string, submittedAt: number, at: number, agent: string, epoch: number][];
     }
-  | { readonly type: 'done'; readonly count: number }
+  | { readonly type: 'done'; readonly count: number; readonly cpuMs: number }
   | {
       readonly type: 'query';
       /** Per task: status, epoch, agent, accepted result as JSON with sorted keys. */
@@ -36,6 +36,7 @@ export type Report =
 
 const index = Number(process.argv[2] ?? 0);
 const capacity = Number(process.argv[3] ?? 64);
+const retainMs = Number(process.argv[4] ?? 2000);
 const send = (r: Report): void => void process.send!(r);
 
 const mesh = await createMeshNode({
@@ -57,6 +58,8 @@ const now = (): number => performance.timeOrigin + performance.now();
 const coord = createCoordinator({
   document: doc,
   presence: mesh.presence,
+  // Finished tasks leave the Document during the run, so the figures include removing them.
+  retention: { finishedMs: retainMs },
   clock: {
     now,
     setTimer(fn, ms) {
@@ -116,7 +119,8 @@ setInterval(() => {
     send({ type: 'starts', starts });
     starts = [];
   }
-  send({ type: 'done', count: done });
+  const cpu = process.cpuUsage();
+  send({ type: 'done', count: done, cpuMs: (cpu.user + cpu.system) / 1000 });
   if (process.env['COORD_BENCH_DEBUG'] !== undefined && ++ticks % 40 === 0) {
     const byStatus: Record<string, number> = {};
     for (const t of coord.list()) byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;

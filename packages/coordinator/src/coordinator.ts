@@ -9,6 +9,8 @@ import { hashId } from './hash.ts';
 import {
   checkName,
   parseSubmit,
+  storedRecord,
+  taskRecord,
   type AgentId,
   type AgentInfo,
   type AttemptEnd,
@@ -287,6 +289,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const allRecords = (): RecordChange[] =>
     recordKinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key })));
 
+  /** Writes records as one transaction, each without the fields its key holds. */
+  const write = (records: readonly RecordWrite[]): void =>
+    store.write(records.map((r) => ({ kind: r.kind, key: r.key, value: storedRecord(r.kind, r.value) })));
+
   const unsubscribeStore = store.onChange(onChanges);
   const unsubscribePresence = presence.onPresence((peer, state) => {
     if (state === null) phi.forget(peer);
@@ -315,14 +321,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   function flushFinished(): void {
     if (finished.length === 0) return;
     const batch = finished.splice(0);
-    const write = (): void => {
-      store.write(
+    const writeEnds = (): void => {
+      write(
         batch.map((r) => ({ kind: 'end', key: agentAttemptKey(r.task, r.epoch, r.agent), value: { ...r } })),
       );
       history?.record(batch);
     };
-    if (store.transact === undefined) write();
-    else store.transact(write);
+    if (store.transact === undefined) writeEnds();
+    else store.transact(writeEnds);
   }
 
   /** Schedules the scheduling pass; passes are at least `tickMs` apart, so bursts of changes share one. */
@@ -392,7 +398,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
 
     if (!stopping && local.size > 0 && claimable.length > 0) claim(claimable, now, writes, wakeAt);
-    if (writes.length > 0) store.write(writes);
+    if (writes.length > 0) write(writes);
     if (now >= nextSweep) {
       nextSweep = now + sweepMs;
       removeFinished(now);
@@ -572,7 +578,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     running.set(key, attempt);
     const renew = (): void => {
       if (attempt.abortReason !== null || !running.has(key)) return;
-      store.write([{ kind: 'lease', key, value: { ...base, until: clock.now() + leaseMs } }]);
+      write([{ kind: 'lease', key, value: { ...base, until: clock.now() + leaseMs } }]);
       timers.push(clock.setTimer(renew, leaseMs / 3));
     };
     timers.push(clock.setTimer(renew, leaseMs / 3));
@@ -595,7 +601,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       progress(data) {
         if (attempt.abortReason !== null || !running.has(key)) return;
         if (!isValue(data)) throw invalid('progress', 'must be plain data');
-        store.write([{ kind: 'progress', key: spec.id, value: { ...base, at: clock.now(), data } }]);
+        write([{ kind: 'progress', key: spec.id, value: { ...base, at: clock.now(), data } }]);
       },
     };
     const taskView = view(spec.id, d);
@@ -675,7 +681,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     index,
     now: () => clock.now(),
     replica,
-    write: (w) => store.write(w),
+    write: (w) => write(w),
     submitSpec: (input, id, ref) =>
       parseSubmit(input, { now: clock.now(), replica, randomId: newId, id, workflow: ref }),
   });
@@ -753,12 +759,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         retired: false,
       };
       local.set(id, { info, handler: reg.handler });
-      store.write([{ kind: 'agent', key: id, value: { ...info } }]);
+      write([{ kind: 'agent', key: id, value: { ...info } }]);
       return {
         id,
         unregister() {
           if (!local.delete(id)) return;
-          store.write([{ kind: 'agent', key: id, value: { ...info, retired: true } }]);
+          write([{ kind: 'agent', key: id, value: { ...info, retired: true } }]);
         },
       };
     },
@@ -766,7 +772,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       assertRunning();
       const spec = parseSubmit(input, { now: clock.now(), replica, randomId: newId });
       if (index.spec(spec.id) !== null) return spec.id;
-      store.write([{ kind: 'task', key: spec.id, value: spec as unknown as Value }]);
+      write([{ kind: 'task', key: spec.id, value: taskRecord(spec) }]);
       events.emit('submit', { task: spec.id, at: spec.submittedAt });
       return spec.id;
     },
@@ -792,7 +798,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     cancel(id, reason = 'cancelled') {
       const d = requireTask(id);
       if (terminalStatuses.has(d.status)) return;
-      store.write([
+      write([
         {
           kind: 'cancel',
           key: id,
@@ -852,7 +858,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       }
       for (const { info } of local.values())
         writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
-      store.write(writes);
+      write(writes);
       flushFinished();
       local.clear();
       stopped = true;

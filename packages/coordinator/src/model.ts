@@ -1,7 +1,7 @@
 import type { ReplicaId, Value } from '@meshwork/core';
 import { CoordinatorError, invalid } from './errors.ts';
 import { isValue } from '@meshwork/core';
-import { parseRetry, type RetryPolicy } from './retry.ts';
+import { defaultRetry, parseRetry, type RetryPolicy } from './retry.ts';
 
 export type TaskId = string;
 export type AgentId = string;
@@ -228,13 +228,50 @@ export function parseSubmit(
 }
 
 /**
+ * A task as stored in shared state: the spec without the fields that hold their defaults
+ * (readTaskSpec fills them in again), so a plain task's record is a few dozen bytes, not hundreds.
+ */
+export function taskRecord(spec: TaskSpec): Value {
+  const out: { [key: string]: Value } = {
+    id: spec.id,
+    type: spec.type,
+    submittedAt: spec.submittedAt,
+    submittedBy: spec.submittedBy,
+  };
+  if (spec.needs.length !== 1 || spec.needs[0] !== spec.type) out['needs'] = [...spec.needs];
+  if (spec.input !== null) out['input'] = spec.input;
+  if (spec.priority !== 0) out['priority'] = spec.priority;
+  if (spec.dependsOn.length > 0) out['dependsOn'] = [...spec.dependsOn];
+  if (Object.keys(spec.resources).length > 0) out['resources'] = { ...spec.resources };
+  if (!sameRetry(spec.retry, defaultRetry))
+    out['retry'] = { maxAttempts: spec.retry.maxAttempts, backoff: { ...spec.retry.backoff } };
+  if (spec.timeouts.scheduleToStartMs !== null || spec.timeouts.runMs !== null)
+    out['timeouts'] = { ...spec.timeouts };
+  if (spec.idempotencyKey !== spec.id) out['idempotencyKey'] = spec.idempotencyKey;
+  if (spec.workflow !== null) out['workflow'] = { ...spec.workflow };
+  return out;
+}
+
+function sameRetry(a: RetryPolicy, b: RetryPolicy): boolean {
+  const x = a.backoff;
+  const y = b.backoff;
+  return (
+    a.maxAttempts === b.maxAttempts &&
+    x.initialMs === y.initialMs &&
+    x.factor === y.factor &&
+    x.maxMs === y.maxMs &&
+    x.jitter === y.jitter
+  );
+}
+
+/**
  * A task record from shared state, checked like a submission (another replica may run other
  * code, or be faulty). Returns null when it is not a well-formed task.
  */
 export function readTaskSpec(v: unknown): TaskSpec | null {
   if (typeof v !== 'object' || v === null) return null;
   const r = v as { [k in keyof TaskSpec]?: unknown };
-  const wf = r.workflow as Partial<WorkflowRef> | null | undefined;
+  const wf = (r.workflow ?? null) as Partial<WorkflowRef> | null;
   if (
     wf !== null &&
     (typeof wf !== 'object' ||
@@ -277,4 +314,48 @@ export function readAgentInfo(v: unknown): AgentInfo | null {
     typeof a.metadata === 'object' &&
     a.metadata !== null;
   return ok ? (v as AgentInfo) : null;
+}
+
+/** Fields of a task's records that the record key ("task|epoch|agent") already holds. */
+const keyFields: { readonly [kind: string]: readonly ('task' | 'epoch' | 'agent')[] } = {
+  claim: ['task', 'epoch', 'agent'],
+  start: ['task', 'epoch', 'agent'],
+  end: ['task', 'epoch', 'agent'],
+  lease: ['task', 'epoch'],
+  expiry: ['task', 'epoch'],
+  cancel: ['task'],
+  timeout: ['task'],
+  progress: ['task'],
+};
+
+/** A record as stored: without the fields its key holds (see loadRecord). */
+export function storedRecord(kind: string, value: Value): Value {
+  const fields = keyFields[kind];
+  if (fields === undefined || typeof value !== 'object' || value === null || Array.isArray(value))
+    return value;
+  const out = { ...(value as { [key: string]: Value }) };
+  for (const f of fields) delete out[f];
+  return out;
+}
+
+/**
+ * A stored record with the fields its key holds put back, taken from the key (never from the
+ * value, so a record cannot claim another task or epoch than its key). Null when the key is
+ * not of its kind's shape.
+ */
+export function loadRecord(kind: string, key: string, value: Value): Value | null {
+  const fields = keyFields[kind];
+  if (fields === undefined) return value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
+    return null;
+  const parts = key.split('|');
+  if (parts.length !== fields.length) return null;
+  const out: { [key: string]: Value } = { ...(value as { [key: string]: Value }), task: parts[0]! };
+  if (fields.length > 1) {
+    const epoch = Number(parts[1]);
+    if (!Number.isSafeInteger(epoch) || epoch < 1) return null;
+    out['epoch'] = epoch;
+  }
+  if (fields.length > 2) out['agent'] = parts[2]!;
+  return out;
 }

@@ -1,5 +1,5 @@
 import type { Value } from '@meshwork/core';
-import { readAgentInfo, readTaskSpec } from './model.ts';
+import { loadRecord, readAgentInfo, readTaskSpec } from './model.ts';
 import type {
   AgentId,
   AgentInfo,
@@ -59,10 +59,7 @@ function hasFields(v: Value | undefined, strings: readonly string[], numbers: re
 }
 
 const shapes: Record<string, [string[], string[]]> = {
-  task: [
-    ['id', 'type', 'submittedBy', 'idempotencyKey'],
-    ['priority', 'submittedAt'],
-  ],
+  task: [['id', 'type', 'submittedBy'], ['submittedAt']],
   agent: [
     ['id', 'node'],
     ['capacity', 'registeredAt'],
@@ -229,7 +226,12 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       let agentsChanged = false;
       let malformed = 0;
       for (const { kind, key } of changes) {
-        const v = store.get(kind, key);
+        const stored = store.get(kind, key);
+        const v = stored === undefined ? undefined : loadRecord(kind, key, stored);
+        if (v === null) {
+          malformed++;
+          continue;
+        }
         if (v === undefined) {
           if (kind === 'agent') agentsChanged = agents.delete(key) || agentsChanged;
           else if (kind === 'workflow') {
@@ -264,11 +266,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
           touchedWorkflows.add(key);
           continue;
         }
-        const task = (v as { task?: string; id?: string }).task ?? (v as { id: string }).id;
-        if (task !== key.split('|', 1)[0]) {
-          malformed++;
-          continue;
-        }
+        const task = kind === 'task' ? key : (v as { task: string }).task;
         const e = entry(task);
         switch (kind) {
           case 'task': {

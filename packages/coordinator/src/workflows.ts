@@ -1,7 +1,14 @@
 import type { ReplicaId, Value } from '@meshwork/core';
 import { CoordinatorError, invalid } from './errors.ts';
 import { hashId } from './hash.ts';
-import { checkName, type SubmitInput, type TaskId, type TaskSpec, type WorkflowRef } from './model.ts';
+import {
+  checkName,
+  taskRecord,
+  type SubmitInput,
+  type TaskId,
+  type TaskSpec,
+  type WorkflowRef,
+} from './model.ts';
 import type { RecordWrite } from './store.ts';
 import type { TaskIndex } from './task-index.ts';
 import { planWorkflow, type StepState } from './workflow/plan.ts';
@@ -120,7 +127,7 @@ export function createWorkflows(deps: Deps): Workflows {
         for (const task of p.plan.tasks) {
           if (index.spec(task.id) !== null) continue;
           const spec = deps.submitSpec(task.submit, task.id, task.ref);
-          writes.push({ kind: 'task', key: spec.id, value: spec as unknown as Value });
+          writes.push({ kind: 'task', key: spec.id, value: taskRecord(spec) });
         }
       }
       dirty.clear();

@@ -106,9 +106,8 @@ export function trackTaskHistory(
   const unsubscribe = records.onChange((changes) => {
     if (changes === 'all') return syncAll();
     for (const c of changes) {
-      if (c.kind !== 'start' && c.kind !== 'end' && c.kind !== 'expiry') continue;
-      const task = fieldOf(records.get(c.kind, c.key), 'task');
-      if (typeof task === 'string') due.add(task);
+      // Record keys start with their task id ("task|epoch|agent").
+      if (c.kind === 'start' || c.kind === 'end' || c.kind === 'expiry') due.add(c.key.split('|', 1)[0]!);
     }
     if (due.size > 0) timer ??= setImmediate(flush);
   });

@@ -1,0 +1,50 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseSubmit, readTaskSpec, taskRecord, type SubmitInput } from '../src/model.ts';
+
+const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
+
+const submission: fc.Arbitrary<SubmitInput> = fc.record(
+  {
+    type: name,
+    needs: fc.array(name, { maxLength: 3 }),
+    input: fc.oneof(fc.constant(null), fc.integer(), fc.dictionary(name, fc.string(), { maxKeys: 3 })),
+    priority: fc.integer({ min: -5, max: 5 }),
+    dependsOn: fc.array(
+      name.map((n) => `dep-${n}`),
+      { maxLength: 3 },
+    ),
+    resources: fc.dictionary(name, fc.integer({ min: 1, max: 4 }), { maxKeys: 2 }),
+    retry: fc.record(
+      { maxAttempts: fc.integer({ min: 1, max: 9 }), backoff: fc.record({ initialMs: fc.nat(2000) }) },
+      { requiredKeys: [] },
+    ),
+    timeouts: fc.record(
+      { scheduleToStartMs: fc.integer({ min: 1, max: 9999 }), runMs: fc.integer({ min: 1, max: 9999 }) },
+      { requiredKeys: [] },
+    ),
+    idempotencyKey: fc.string({ maxLength: 12 }),
+  },
+  { requiredKeys: ['type'] },
+);
+
+describe('task records', () => {
+  it('store a spec without its defaults and read back the same spec', () => {
+    fc.assert(
+      fc.property(submission, fc.boolean(), (input, inWorkflow) => {
+        const spec = parseSubmit(input, {
+          now: 1000,
+          replica: 'node-a',
+          randomId: () => 't-1',
+          ...(inWorkflow && { workflow: { run: 'wf-1', step: 'fetch', iteration: '0' } }),
+        });
+        expect(readTaskSpec(JSON.parse(JSON.stringify(taskRecord(spec))))).toEqual(spec);
+      }),
+    );
+  });
+
+  it('leave a plain task with only its id, type, submitter and time', () => {
+    const spec = parseSubmit({ type: 'noop' }, { now: 5, replica: 'node-a', randomId: () => 't-1' });
+    expect(taskRecord(spec)).toEqual({ id: 't-1', type: 'noop', submittedAt: 5, submittedBy: 'node-a' });
+  });
+});
