@@ -271,7 +271,7 @@ function sameRetry(a: RetryPolicy, b: RetryPolicy): boolean {
 export function readTaskSpec(v: unknown): TaskSpec | null {
   if (typeof v !== 'object' || v === null) return null;
   const r = v as { [k in keyof TaskSpec]?: unknown };
-  const wf = (r.workflow ?? null);
+  const wf: Partial<WorkflowRef> | null = (r.workflow as Partial<WorkflowRef> | undefined) ?? null;
   if (
     wf !== null &&
     (typeof wf !== 'object' ||
