@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { CoordinatorError, parseTemplate, type WorkflowTemplate } from '@meshwork/coordinator';
+import {
+  CoordinatorError,
+  defaultRetention,
+  parseTemplate,
+  type WorkflowTemplate,
+} from '@meshwork/coordinator';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
 
@@ -16,9 +21,6 @@ const positive = (fallback: number) => z.number().int().positive().default(fallb
 /** A whole number >= 0 with a default. */
 const nonNegative = (fallback: number) =>
   z.number().int('expected a whole number').min(0, 'expected a number >= 0').default(fallback);
-
-/** The coordinator's retention defaults: finished tasks stay 5 minutes, at most 100,000 of them. */
-const defaultRetention = { finishedMs: 300_000, maxFinished: 100_000 };
 
 const shellSettings = z.strictObject({
   /** Working directory for commands that name none (relative to the config file). */
