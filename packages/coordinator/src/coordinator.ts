@@ -242,7 +242,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   function view(id: TaskId, d: DerivedTask): TaskView {
     const spec = index.spec(id)!;
-    const records = index.records(id)!;
     const agent = d.accepted?.agent ?? d.winner?.agent ?? null;
     return {
       id,
@@ -253,7 +252,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       agent,
       result: d.accepted?.result ?? null,
       error: d.status === 'succeeded' ? null : (d.accepted?.error ?? d.reason),
-      progress: records.progress?.data ?? null,
+      progress: index.progress(id)?.data ?? null,
     };
   }
 
@@ -434,11 +433,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (d.status !== 'pending') heldBack.delete(attemptKey(id, d.epoch));
     if (d.status !== 'claimed')
       for (const agent of local.keys()) ownClaims.delete(agentAttemptKey(id, d.epoch, agent));
-    const v = view(id, d);
-    const signature = `${v.status}|${v.epoch}|${v.agent ?? ''}|${index.records(id)!.progress?.at ?? ''}`;
+    const agent = d.accepted?.agent ?? d.winner?.agent ?? '';
+    const signature = `${d.status}|${d.epoch}|${agent}|${index.progress(id)?.at ?? ''}`;
     if (lastSeen.get(id) !== signature) {
       lastSeen.set(id, signature);
-      for (const w of [...watchers]) if (w.task === undefined || w.task === id) w.listener(v);
+      if (watchers.size > 0) {
+        const v = view(id, d);
+        for (const w of [...watchers]) if (w.task === undefined || w.task === id) w.listener(v);
+      }
       if (terminalStatuses.has(d.status)) {
         events.emit('settled', { task: id, status: d.status, at: clock.now() });
         retention.finished(id, clock.now());

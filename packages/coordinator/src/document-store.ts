@@ -41,8 +41,15 @@ export function createDocumentStore(
       });
     },
     remove(records) {
+      const byKind = new Map<RecordKind, string[]>();
+      for (const r of records) {
+        const keys = byKind.get(r.kind);
+        if (keys === undefined) byKind.set(r.kind, [r.key]);
+        else keys.push(r.key);
+      }
+      // One delta per kind: a removal of many tasks costs a few deltas, not one per record.
       doc.transact(() => {
-        for (const r of records) map(r.kind).delete(r.key);
+        for (const [kind, keys] of byKind) map(kind).deleteAll(keys);
       });
     },
     onChange(listener) {

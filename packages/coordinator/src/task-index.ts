@@ -110,6 +110,8 @@ export interface TaskIndex {
   clear(): void;
   spec(id: TaskId): TaskSpec | null;
   records(id: TaskId): TaskRecords | null;
+  /** The task's latest progress record (cheaper than `records(id).progress`). */
+  progress(id: TaskId): Progress | null;
   derive(id: TaskId): DerivedTask | null;
   /** Drops cached derivations of `id` and everything depending on it; returns all ids touched. */
   invalidate(id: TaskId): TaskId[];
@@ -349,6 +351,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         progress: e.progress,
       };
     },
+    progress: (id) => tasks.get(id)?.progress ?? null,
     derive(id) {
       const e = tasks.get(id);
       if (e === undefined || e.spec === null) return null;

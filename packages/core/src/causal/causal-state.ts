@@ -72,24 +72,26 @@ export function causalType<S extends DotStore>(name: string, kind: StoreKind): C
 }
 
 /**
- * Removes `key` from a causal map state (an ORSet element, an ORMap key).
- * The delta lists the key with an empty store of `valueKind` and holds the
- * dots observed beneath it in its context, so a concurrent update (an
- * unobserved dot) survives. Undefined when the key is absent.
+ * Removes `keys` from a causal map state (ORSet elements, ORMap keys) as one delta.
+ * The delta lists each present key with an empty store of `valueKind` and holds the
+ * dots observed beneath them in its context, so a concurrent update (an unobserved
+ * dot) survives. Undefined when no key is present.
  */
-export function removeKey<S extends DotStore>(
+export function removeKeys<S extends DotStore>(
   state: Causal<DotMap<S>>,
-  key: string,
+  keys: Iterable<string>,
   valueKind: StoreKind,
 ): Causal<DotMap<S>> | undefined {
-  const child = state.store.entries.get(key);
-  if (child === undefined) return undefined;
-  state.store.entries.delete(key);
-  const ctx = new CausalContext();
-  collectStoredDots(child, ctx);
   const store = new DotMap<S>(true);
-  store.entries.set(key, emptyStore(valueKind) as Stored<S>);
-  return { store, ctx };
+  const ctx = new CausalContext();
+  for (const key of keys) {
+    const child = state.store.entries.get(key);
+    if (child === undefined) continue;
+    state.store.entries.delete(key);
+    collectStoredDots(child, ctx);
+    store.entries.set(key, emptyStore(valueKind) as Stored<S>);
+  }
+  return store.entries.size === 0 ? undefined : { store, ctx };
 }
 
 /** Most context dots outside the store for which the compact form is used. */

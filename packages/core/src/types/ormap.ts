@@ -1,5 +1,5 @@
 import { CausalContext } from '../causal/causal-context.ts';
-import { removeKey, type Causal } from '../causal/causal-state.ts';
+import { removeKeys, type Causal } from '../causal/causal-state.ts';
 import {
   DotMap,
   emptyStore,
@@ -124,8 +124,14 @@ export class ORMap<H> extends Handle<ORMapState> {
   }
 
   delete(key: string): void {
-    checkString(key, 'ORMap.delete');
-    const delta = removeKey(this.state, key, this.valueKind);
+    this.deleteAll([key]);
+  }
+
+  /** Removes the keys given (absent ones are skipped) as one delta: far cheaper than one delete per key. */
+  deleteAll(keys: Iterable<string>): void {
+    const list = [...keys];
+    for (const key of list) checkString(key, 'ORMap.delete');
+    const delta = removeKeys(this.state, list, this.valueKind);
     if (delta !== undefined) this.sink.emit(delta);
   }
 

@@ -1,5 +1,5 @@
 import { CausalContext } from '../causal/causal-context.ts';
-import { causalType, removeKey, type Causal } from '../causal/causal-state.ts';
+import { causalType, removeKeys, type Causal } from '../causal/causal-state.ts';
 import { collectStoredDots, DotMap, DotSet, mapKind, setKind, singleDot } from '../causal/dot-store.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
@@ -41,7 +41,7 @@ export class ORSet<V extends Value = Value> extends Handle<ORSetState> {
   remove(v: V): void {
     checkValue(v, 'ORSet.remove');
     // The delta holds no dot, only the observed ones in its context.
-    const delta = removeKey(this.state, elementKey(v), setKind);
+    const delta = removeKeys(this.state, [elementKey(v)], setKind);
     if (delta !== undefined) this.sink.emit(delta);
   }
 

@@ -95,6 +95,26 @@ describe('local transactions', () => {
     expect(c.ormap('tasks', lww()).keys()).toEqual(['t2']);
   });
 
+  it('remove many ORMap keys as one delta, keeping a concurrent update', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const sent = recorder(a);
+    const tasks = a.ormap('tasks', lww());
+    a.transact(() => {
+      for (const k of ['t1', 't2', 't3']) tasks.get(k).set(k);
+    });
+    b.apply(sent[0]!.update);
+    b.ormap('tasks', lww()).get('t2').set('b wrote this concurrently');
+    tasks.deleteAll(['t1', 't2', 'absent']);
+    tasks.deleteAll(['absent']);
+    expect(sent).toHaveLength(2);
+    expect([...sent[1]!.keys.get('tasks')!].sort()).toEqual(['t1', 't2']);
+    b.apply(sent[1]!.update);
+    expect(b.ormap('tasks', lww()).keys()).toEqual(['t2', 't3']);
+    expect(b.ormap('tasks', lww()).get('t2').get()).toBe('b wrote this concurrently');
+    expect(tasks.keys()).toEqual(['t3']);
+  });
+
   it('calls listeners synchronously in registration order, queueing changes made by listeners', () => {
     const a = doc('a');
     const seen: string[] = [];
