@@ -36,7 +36,10 @@ afterAll(() => {
 describe('coordinator over the libp2p mesh', () => {
   it('finishes 500 tasks and a workflow with one accepted result each after a node is SIGKILLed', async () => {
     for (let i = 0; i < 3; i++) {
-      const child = fork(script, [String(i), '8'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // Capacity 8 per agent; finished tasks kept 10 minutes, so every result can be read at the end.
+      const child = fork(script, [String(i), '8', '600000'], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       const node: Node = { child, addr: '', alive: 0, done: 0, query: null };
       child.on('message', (r: Report) => {
         if (r.type === 'ready') node.addr = r.addr;
