@@ -264,9 +264,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const now = clock.now();
       for (const c of changes) {
         if (c.kind !== 'claim' && c.kind !== 'start' && c.kind !== 'lease') continue;
-        const v = store.get(c.kind, c.key) as { at?: Value; startedAt?: Value; node?: Value } | undefined;
+        const v = store.get(c.kind, c.key) as { at?: Value; startedAt?: Value } | undefined;
         const at = c.kind === 'claim' ? v?.at : c.kind === 'start' ? v?.startedAt : undefined;
-        if (typeof at === 'number' && v?.node !== replica) delay.sample(now - at);
+        if (typeof at === 'number' && store.writer(c.kind, c.key) !== replica) delay.sample(now - at);
       }
     }
     const { tasks, workflows, malformed } = index.apply(changes);

@@ -27,6 +27,10 @@ export function createDocumentStore(
       const m = map(kind);
       return m.has(key) ? m.get(key).get() : undefined;
     },
+    writer(kind, key) {
+      const m = map(kind);
+      return m.has(key) ? m.get(key).timestamp?.replica : undefined;
+    },
     *entries(kind) {
       const m = map(kind);
       for (const key of m.keys()) {

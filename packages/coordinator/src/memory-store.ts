@@ -100,6 +100,10 @@ export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>)
   return {
     replica,
     get: (kind, key) => kinds.get(kind)?.get(key)?.value,
+    writer(kind, key) {
+      const r = kinds.get(kind)?.get(key);
+      return r?.value === undefined ? undefined : r.stamp.replica;
+    },
     *entries(kind) {
       for (const [k, r] of table(kind)) if (r.value !== undefined) yield [k, r.value] as const;
     },

@@ -328,29 +328,61 @@ const keyFields: { readonly [kind: string]: readonly ('task' | 'epoch' | 'agent'
   progress: ['task'],
 };
 
-/** A record as stored: without the fields its key holds (see loadRecord). */
+/** The field of a record that names the replica that wrote it: its writer, known from the write itself. */
+const writerField: { readonly [kind: string]: string } = {
+  task: 'submittedBy',
+  claim: 'node',
+  start: 'node',
+  end: 'node',
+  lease: 'node',
+  expiry: 'by',
+  cancel: 'by',
+  timeout: 'by',
+};
+
+/**
+ * A record as stored: without the fields its key holds and without the field naming its
+ * writer (see loadRecord). A node id is 52 characters; claims, starts and ends would
+ * otherwise carry one each.
+ */
 export function storedRecord(kind: string, value: Value): Value {
-  const fields = keyFields[kind];
-  if (fields === undefined || typeof value !== 'object' || value === null || Array.isArray(value))
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
     return value;
+  const fields = keyFields[kind];
+  const writer = writerField[kind];
+  if (fields === undefined && writer === undefined) return value;
   const out = { ...(value as { [key: string]: Value }) };
-  for (const f of fields) delete out[f];
+  for (const f of fields ?? []) delete out[f];
+  if (writer !== undefined) delete out[writer];
   return out;
 }
 
 /**
- * A stored record with the fields its key holds put back, taken from the key (never from the
- * value, so a record cannot claim another task or epoch than its key). Null when the key is
- * not of its kind's shape.
+ * A stored record with the fields its key holds put back, taken from the key, and the field
+ * naming its writer taken from the write (never from the value, so a record cannot claim
+ * another task, epoch or node than its key and its writer). Null when the key is not of its
+ * kind's shape or the writer is unknown.
  */
-export function loadRecord(kind: string, key: string, value: Value): Value | null {
+export function loadRecord(
+  kind: string,
+  key: string,
+  value: Value,
+  writer: string | undefined,
+): Value | null {
   const fields = keyFields[kind];
-  if (fields === undefined) return value;
+  const writerKey = writerField[kind];
+  if (fields === undefined && writerKey === undefined) return value;
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
     return null;
+  const out: { [key: string]: Value } = { ...(value as { [key: string]: Value }) };
+  if (writerKey !== undefined) {
+    if (writer === undefined) return null;
+    out[writerKey] = writer;
+  }
+  if (fields === undefined) return out;
   const parts = key.split('|');
   if (parts.length !== fields.length) return null;
-  const out: { [key: string]: Value } = { ...(value as { [key: string]: Value }), task: parts[0]! };
+  out['task'] = parts[0]!;
   if (fields.length > 1) {
     const epoch = Number(parts[1]);
     if (!Number.isSafeInteger(epoch) || epoch < 1) return null;

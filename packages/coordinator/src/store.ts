@@ -44,6 +44,8 @@ export type StoreChanges = readonly RecordChange[] | 'all';
 export interface CoordinationStore {
   readonly replica: ReplicaId;
   get(kind: RecordKind, key: string): Value | undefined;
+  /** The replica that wrote the record's current value (a record's node or author is its writer). */
+  writer(kind: RecordKind, key: string): ReplicaId | undefined;
   entries(kind: RecordKind): Iterable<readonly [string, Value]>;
   /** Writes records as one transaction (one event on the mesh). */
   write(records: readonly RecordWrite[]): void;

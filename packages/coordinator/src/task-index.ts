@@ -229,7 +229,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       let malformed = 0;
       for (const { kind, key } of changes) {
         const stored = store.get(kind, key);
-        const v = stored === undefined ? undefined : loadRecord(kind, key, stored);
+        const v = stored === undefined ? undefined : loadRecord(kind, key, stored, store.writer(kind, key));
         if (v === null) {
           malformed++;
           continue;

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSubmit, readTaskSpec, taskRecord, type SubmitInput } from '../src/model.ts';
+import {
+  loadRecord,
+  parseSubmit,
+  readTaskSpec,
+  storedRecord,
+  taskRecord,
+  type SubmitInput,
+} from '../src/model.ts';
 
 const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
 
@@ -46,5 +53,27 @@ describe('task records', () => {
   it('leave a plain task with only its id, type, submitter and time', () => {
     const spec = parseSubmit({ type: 'noop' }, { now: 5, replica: 'node-a', randomId: () => 't-1' });
     expect(taskRecord(spec)).toEqual({ id: 't-1', type: 'noop', submittedAt: 5, submittedBy: 'node-a' });
+  });
+
+  it('store attempt records without what their key and writer say, and take those from key and writer', () => {
+    const claim = { task: 't-1', epoch: 2, agent: 'a', node: 'node-a', at: 5, score: 1, settleMs: 20 };
+    const stored = storedRecord('claim', claim);
+    expect(stored).toEqual({ at: 5, score: 1, settleMs: 20 });
+    expect(loadRecord('claim', 't-1|2|a', stored, 'node-a')).toEqual(claim);
+    // A value naming another task, epoch or node does not win over the key and the writer.
+    expect(loadRecord('claim', 't-1|2|a', { ...claim, task: 't-9', node: 'node-z' }, 'node-a')).toEqual(
+      claim,
+    );
+    expect(loadRecord('claim', 't-1|x|a', stored, 'node-a')).toBeNull();
+    expect(loadRecord('claim', 't-1|2', stored, 'node-a')).toBeNull();
+    expect(loadRecord('claim', 't-1|2|a', stored, undefined)).toBeNull();
+    expect(
+      loadRecord('cancel', 't-1', storedRecord('cancel', { task: 't-1', at: 1, by: 'n', reason: 'r' }), 'n'),
+    ).toEqual({
+      task: 't-1',
+      at: 1,
+      by: 'n',
+      reason: 'r',
+    });
   });
 });

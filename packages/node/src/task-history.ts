@@ -45,11 +45,12 @@ export function trackTaskHistory(
       let { endedAt, outcome }: { endedAt: number | null; outcome: string } = r;
       if (outcome === 'running') {
         // The coordinator keys an epoch's expiry by `<task>|<epoch>`.
-        const expiry = records.get('expiry', `${r.task}|${r.epoch}`);
-        const at = fieldOf(expiry, 'at');
+        const key = `${r.task}|${r.epoch}`;
+        const at = fieldOf(records.get('expiry', key), 'at');
         if (typeof at === 'number') {
           endedAt = at;
-          outcome = fieldOf(expiry, 'by') === r.node ? 'released' : 'expired';
+          // The replica that wrote the expiry: the attempt's own node when it handed the task back.
+          outcome = records.writer('expiry', key) === r.node ? 'released' : 'expired';
         }
       }
       return {
