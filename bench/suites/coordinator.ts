@@ -1,9 +1,11 @@
 /**
  * `pnpm bench coordinator`: three Meshwork nodes, each its own process on the real libp2p
- * transport over loopback, two agents per node, no-op tasks. Measures throughput with
- * 1,000 tasks in flight, the time from submit to start (under that load, and under light
- * load in `noop-3-nodes-light`), duplicate starts over 20,000 fault-free tasks, and
- * failover when a node holding running tasks is SIGKILLed. Peers (BullMQ) join later.
+ * transport over loopback, two agents per node, no-op tasks. Measures throughput and CPU time
+ * per task with 1,000 tasks in flight and with 3,000 (`noop-3-nodes-saturated`: past what the
+ * nodes turn over, so throughput shows capacity), the time from submit to start (under those
+ * loads, and under light load in `noop-3-nodes-light`), duplicate starts over 20,000
+ * fault-free tasks per run, and failover when a node holding running tasks is SIGKILLed.
+ * Peers (BullMQ) join later.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +17,8 @@ const TASKS = Number(process.env['COORD_BENCH_TASKS'] ?? 20_000);
 const WARMUP = 1_000;
 /** Tasks submitted but not yet finished, at most; the submitters keep this many in flight. */
 const IN_FLIGHT = Number(process.env['COORD_BENCH_IN_FLIGHT'] ?? 1_000);
+/** The saturated run: more in flight than the nodes can turn over, so throughput shows their capacity. */
+const SATURATED_IN_FLIGHT = 3_000;
 /** The light-load run: few tasks in flight, so submit→start shows coordination, not queueing. */
 const LIGHT_TASKS = 2_000;
 const LIGHT_IN_FLIGHT = 32;
@@ -135,6 +139,7 @@ export const suite: Suite = {
       };
       await runTasks('warm', WARMUP, 'warm-up');
       const heavy = await runTasks('task', TASKS, 'no-op tasks');
+      const saturated = await runTasks('sat', TASKS, 'saturated', SATURATED_IN_FLIGHT);
       progress.step('waiting for finished tasks to be removed');
       await new Promise((r) => setTimeout(r, 2 * RETAIN_MS + 500));
       await runTasks('light', LIGHT_TASKS, 'light load', LIGHT_IN_FLIGHT);
@@ -156,6 +161,7 @@ export const suite: Suite = {
         return { latencies, duplicates };
       };
       const loaded = measure('task', TASKS);
+      const overloaded = measure('sat', TASKS);
       const light = measure('light', LIGHT_TASKS);
 
       progress.step('failover: 6 long tasks, then SIGKILL a node holding some');
@@ -200,6 +206,16 @@ export const suite: Suite = {
         row('submit_to_start_p99_ms', 'ms', 'lower', percentile(loaded.latencies, 99)),
         row('failover_ms', 'ms', 'lower', failoverMs),
         row('duplicate_starts', 'starts', 'lower', loaded.duplicates),
+        row('tasks_per_s', 'tasks/s', 'higher', saturated.perSecond, 'noop-3-nodes-saturated'),
+        row('cpu_ms_per_task', 'ms', 'lower', saturated.cpuMsPerTask, 'noop-3-nodes-saturated'),
+        row(
+          'submit_to_start_p50_ms',
+          'ms',
+          'lower',
+          percentile(overloaded.latencies, 50),
+          'noop-3-nodes-saturated',
+        ),
+        row('duplicate_starts', 'starts', 'lower', overloaded.duplicates, 'noop-3-nodes-saturated'),
         row('submit_to_start_p50_ms', 'ms', 'lower', percentile(light.latencies, 50), 'noop-3-nodes-light'),
         row('submit_to_start_p99_ms', 'ms', 'lower', percentile(light.latencies, 99), 'noop-3-nodes-light'),
         row('duplicate_starts', 'starts', 'lower', light.duplicates, 'noop-3-nodes-light'),
