@@ -357,6 +357,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     writes.push(...workflowsApi.advance());
 
     const claimable: TaskId[] = [];
+    /** Tasks this replica has won, by what it has read so far. */
+    const decided: TaskId[] = [];
     for (const id of index.openTasks()) {
       const d = index.derive(id);
       if (d === null) continue;
@@ -377,7 +379,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const winner = d.winner!;
       const key = attemptKey(id, d.epoch);
       if (d.status === 'claimed' && ownClaims.has(agentAttemptKey(id, d.epoch, winner.agent))) {
-        if (now >= d.decidesAt!) startAttempt(spec, d, winner, writes);
+        if (now >= d.decidesAt!) decided.push(id);
         else wakeAt(d.decidesAt!);
         continue;
       }
@@ -398,6 +400,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
     if (!stopping && local.size > 0 && claimable.length > 0) claim(claimable, now, writes, wakeAt);
     if (writes.length > 0) write(writes);
+    // A pass runs off a timer, before the event loop reads the network: claims that arrived while
+    // this replica was busy are still unread. Starting after they are read keeps a busy replica
+    // from starting a task that a claim it has not read yet gives to another node.
+    if (decided.length > 0) clock.setTimer(() => startDecided(decided), 0);
     if (now >= nextSweep) {
       nextSweep = now + sweepMs;
       removeFinished(now);
@@ -405,6 +411,21 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const retaining = index.size > index.openTasks().size || index.orphans().size > 0;
     if (retaining) wakeAt(nextSweep);
     if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
+  }
+
+  /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
+  function startDecided(ids: readonly TaskId[]): void {
+    if (stopped) return;
+    const now = clock.now();
+    const writes: RecordWrite[] = [];
+    for (const id of ids) {
+      const d = index.derive(id);
+      const winner = d?.winner;
+      if (d?.status !== 'claimed' || winner == null || now < d.decidesAt!) continue;
+      if (!ownClaims.has(agentAttemptKey(id, d.epoch, winner.agent))) continue;
+      startAttempt(index.spec(id)!, d, winner, writes);
+    }
+    if (writes.length > 0) write(writes);
   }
 
   /** Removes the finished tasks that are due, a bounded batch per event. */
