@@ -343,6 +343,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   function tick(): void {
     cancelTick = null;
+    const planned = tickAt;
     tickAt = Infinity;
     if (stopped) return;
     const now = clock.now();
@@ -399,11 +400,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
 
     if (!stopping && local.size > 0 && claimable.length > 0) claim(claimable, now, writes, wakeAt);
-    if (writes.length > 0) write(writes);
     // A pass runs off a timer, before the event loop reads the network: claims that arrived while
-    // this replica was busy are still unread. Starting after they are read keeps a busy replica
-    // from starting a task that a claim it has not read yet gives to another node.
-    if (decided.length > 0) clock.setTimer(() => startDecided(decided), 0);
+    // this replica was busy are still unread. When the pass ran late by more than the settle
+    // margin allows for, it starts its tasks only once those are read, so a busy replica does not
+    // start a task that a claim it has not read yet gives to another node.
+    if (decided.length > 0) {
+      if (now - planned > delay.settleMs() / 4) clock.setTimer(() => startDecided(decided), 0);
+      else startDecided(decided, writes);
+    }
+    if (writes.length > 0) write(writes);
     if (now >= nextSweep) {
       nextSweep = now + sweepMs;
       removeFinished(now);
@@ -414,10 +419,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
-  function startDecided(ids: readonly TaskId[]): void {
+  function startDecided(ids: readonly TaskId[], into?: RecordWrite[]): void {
     if (stopped) return;
     const now = clock.now();
-    const writes: RecordWrite[] = [];
+    const writes = into ?? [];
     for (const id of ids) {
       const d = index.derive(id);
       const winner = d?.winner;
@@ -425,7 +430,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (!ownClaims.has(agentAttemptKey(id, d.epoch, winner.agent))) continue;
       startAttempt(index.spec(id)!, d, winner, writes);
     }
-    if (writes.length > 0) write(writes);
+    if (into === undefined && writes.length > 0) write(writes);
   }
 
   /** Removes the finished tasks that are due, a bounded batch per event. */

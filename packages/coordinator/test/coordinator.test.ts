@@ -14,7 +14,13 @@ import {
 } from '../src/index.ts';
 
 /** A small mesh on virtual time: `nodes` coordinators over the simulated network. */
-function mesh(nodes = 1, backend: 'memory' | 'document' = 'memory', extra: Partial<CoordinatorOptions> = {}) {
+/** `timerLagMs` makes every timer of the coordinators fire that much late, as on a busy event loop. */
+function mesh(
+  nodes = 1,
+  backend: 'memory' | 'document' = 'memory',
+  extra: Partial<CoordinatorOptions> = {},
+  timerLagMs = 0,
+) {
   const sched = createScheduler();
   const net = createSimNetwork({
     rng: createRng(7),
@@ -32,7 +38,13 @@ function mesh(nodes = 1, backend: 'memory' | 'document' = 'memory', extra: Parti
       createCoordinator({
         ...(node.state.document === null ? { store: node.state.store } : { document: node.state.document }),
         presence: node.presence,
-        clock: node.clock,
+        clock:
+          timerLagMs === 0
+            ? node.clock
+            : {
+                now: () => node.clock.now(),
+                setTimer: (fn, ms) => node.clock.setTimer(fn, ms + timerLagMs),
+              },
         lease: { durationMs: 2000, graceMs: 200 },
         heartbeatMs: 200,
         ...extra,
@@ -172,6 +184,24 @@ describe('coordinator', () => {
     expect(c.get(second)!.status).toBe('succeeded');
     expect(c.get(bad)!.status).toBe('failed');
     expect(c.get(orphan)).toMatchObject({ status: 'failed', error: 'dependency bad failed' });
+  });
+
+  it('still starts every task once when its scheduling passes run late', async () => {
+    const { coords, run } = mesh(2, 'memory', {}, 120);
+    const starts: string[] = [];
+    coords.forEach((c, i) =>
+      c.registerAgent({
+        id: `busy-${i}`,
+        capabilities: ['job'],
+        capacity: 4,
+        handler: (task) => void starts.push(task.id),
+      }),
+    );
+    await run(1000);
+    const ids = Array.from({ length: 12 }, (_, i) => coords[i % 2]!.submit({ id: `job-${i}`, type: 'job' }));
+    await run(10_000);
+    for (const c of coords) expect(ids.map((id) => c.get(id)?.status)).toEqual(ids.map(() => 'succeeded'));
+    expect(starts.sort()).toEqual([...ids].sort());
   });
 
   it('moves the tasks of a crashed node to another agent within seconds', async () => {
