@@ -9,8 +9,6 @@ import { hashId } from './hash.ts';
 import {
   checkName,
   parseSubmit,
-  storedRecord,
-  taskRecord,
   type AgentId,
   type AgentInfo,
   type AttemptEnd,
@@ -21,6 +19,7 @@ import {
   type TaskSpec,
 } from './model.ts';
 import { createPhiDetector, type PhiOptions } from './phi.ts';
+import { storedRecord, taskRecord } from './stored-records.ts';
 import { createRetention, parseRetention, type RetentionOptions } from './retention.ts';
 import { createDocumentPools } from './document-pools.ts';
 import { createDocumentStore } from './document-store.ts';

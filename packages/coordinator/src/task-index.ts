@@ -1,5 +1,6 @@
 import type { Value } from '@meshwork/core';
-import { loadRecord, readAgentInfo, readTaskSpec } from './model.ts';
+import { readAgentInfo, readTaskSpec } from './model.ts';
+import { loadRecord } from './stored-records.ts';
 import type {
   AgentId,
   AgentInfo,

@@ -1,15 +1,9 @@
 import type { ReplicaId, Value } from '@meshwork/core';
 import { CoordinatorError, invalid } from './errors.ts';
 import { hashId } from './hash.ts';
-import {
-  checkName,
-  taskRecord,
-  type SubmitInput,
-  type TaskId,
-  type TaskSpec,
-  type WorkflowRef,
-} from './model.ts';
+import { checkName, type SubmitInput, type TaskId, type TaskSpec, type WorkflowRef } from './model.ts';
 import type { RecordWrite } from './store.ts';
+import { taskRecord } from './stored-records.ts';
 import type { TaskIndex } from './task-index.ts';
 import { planWorkflow, type StepState } from './workflow/plan.ts';
 import { checkParams, parseTemplate, type Template, type WorkflowTemplate } from './workflow/template.ts';

@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  loadRecord,
-  parseSubmit,
-  readTaskSpec,
-  storedRecord,
-  taskRecord,
-  type SubmitInput,
-} from '../src/model.ts';
+import { parseSubmit, readTaskSpec, type SubmitInput } from '../src/model.ts';
+import { loadRecord, storedRecord, taskRecord } from '../src/stored-records.ts';
 
 const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
 
