@@ -196,8 +196,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const tickMs = options.tickMs ?? 10;
   const retentionOptions = parseRetention(options.retention);
   /** Finished tasks are looked at this often; at most `removalLimit` go per look, `removalBatch` per event. */
-  const sweepMs = Math.min(1000, Math.max(tickMs, retentionOptions.finishedMs / 4));
-  const removalLimit = 10_000;
+  const sweepMs = Math.min(250, Math.max(tickMs, retentionOptions.finishedMs / 4));
+  const removalLimit = 2_500;
   const removalBatch = 200;
   const pools = options.resources ?? (document === undefined ? noPools : createDocumentPools(document));
   const history = options.history ?? (document === undefined ? undefined : createDocumentHistory(document));

@@ -36,7 +36,7 @@ export interface Retention {
   finished(id: TaskId, now: number): void;
   /** A task that is gone (removed here or by another replica). */
   forget(id: TaskId): void;
-  /** The removals due at `now`, at most `limit` tasks. */
+  /** The removals due at `now`: at most `limit` tasks, out of at most `limit` looked at. */
   sweep(now: number, limit: number): Removal[];
 }
 
@@ -136,7 +136,13 @@ export function createRetention(deps: RetentionDeps, options: RetentionOptions):
         taken += r.tasks.length;
         excess -= r.tasks.length;
       };
-      for (let next = due.peek(); next !== undefined && taken < limit; next = due.peek()) {
+      // Looks at most `limit` tasks per sweep: past `maxFinished`, tasks not yet due are looked at too.
+      let looked = 0;
+      for (
+        let next = due.peek();
+        next !== undefined && taken < limit && looked++ < limit;
+        next = due.peek()
+      ) {
         // Nothing further is due, unless too many finished tasks are held.
         if (next.at > now && excess <= 0) break;
         const id = next.key;
