@@ -287,7 +287,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const allRecords = (): RecordChange[] =>
     recordKinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key })));
 
-  /** Writes records as one transaction, each without the fields its key holds. */
+  /** Writes records as one transaction, each in its stored form (see stored-records.ts). */
   const write = (records: readonly RecordWrite[]): void =>
     store.write(records.map((r) => ({ kind: r.kind, key: r.key, value: storedRecord(r.kind, r.value) })));
 
@@ -424,10 +424,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const writes = into ?? [];
     for (const id of ids) {
       const d = index.derive(id);
-      const winner = d?.winner;
-      if (d?.status !== 'claimed' || winner == null || now < d.decidesAt!) continue;
-      if (!ownClaims.has(agentAttemptKey(id, d.epoch, winner.agent))) continue;
-      startAttempt(index.spec(id)!, d, winner, writes);
+      if (d === null || d.status !== 'claimed' || d.winner === null || now < d.decidesAt!) continue;
+      if (!ownClaims.has(agentAttemptKey(id, d.epoch, d.winner.agent))) continue;
+      startAttempt(index.spec(id)!, d, d.winner, writes);
     }
     if (into === undefined && writes.length > 0) write(writes);
   }
