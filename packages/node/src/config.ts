@@ -105,6 +105,13 @@ export const configSchema = z.strictObject({
       maxFinished: nonNegative(defaultRetention.maxFinished),
     })
     .default(() => ({ ...defaultRetention })),
+  /**
+   * How long this node's SQLite archive (`task_history`, `task_results`) keeps a finished task;
+   * 0 keeps everything.
+   */
+  archive: z
+    .strictObject({ keepMs: nonNegative(7 * 24 * 3_600_000) })
+    .default({ keepMs: 7 * 24 * 3_600_000 }),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z.array(agentSchema).default([]),

@@ -117,7 +117,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     });
     cleanups.unshift(() => coordinator.stop({ drainMs: 0 }));
     registerAgents(coordinator, config.agents, config.name, logger);
-    const history = trackTaskHistory(coordinator, records, store);
+    const history = trackTaskHistory(coordinator, records, store, config.archive);
     cleanups.unshift(() => history.stop());
 
     const metrics = createMetrics({

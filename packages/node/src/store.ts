@@ -57,6 +57,12 @@ export interface NodeStore {
   /** Inserts or updates how a task ended; `finishedAt` stays the first one recorded. */
   recordResult(record: TaskResultRecord): void;
   result(task: string): TaskResultRecord | undefined;
+  /**
+   * Deletes archive rows of tasks that finished before `before` (attempts by their end, or their
+   * start when they never reported one; results by when they were seen finishing), at most
+   * `limit` rows per table, oldest first. Returns how many rows went.
+   */
+  pruneArchive(before: number, limit: number): number;
   close(): void;
 }
 
@@ -92,6 +98,8 @@ CREATE TABLE IF NOT EXISTS task_results (
   error TEXT,
   finished_at INTEGER NOT NULL
 ) STRICT;
+CREATE INDEX IF NOT EXISTS task_history_age ON task_history (coalesce(ended_at, started_at));
+CREATE INDEX IF NOT EXISTS task_results_age ON task_results (finished_at);
 `;
 
 type Row = Record<string, unknown>;
@@ -135,6 +143,13 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
     ON CONFLICT (task) DO UPDATE SET
       status = excluded.status, result = excluded.result, error = excluded.error`);
   const taskResult = stmt('SELECT * FROM task_results WHERE task = ?');
+  const pruneAttempts = stmt(`
+    DELETE FROM task_history WHERE rowid IN (
+      SELECT rowid FROM task_history WHERE coalesce(ended_at, started_at) < ?
+      ORDER BY coalesce(ended_at, started_at) LIMIT ?)`);
+  const pruneResults = stmt(`
+    DELETE FROM task_results WHERE rowid IN (
+      SELECT rowid FROM task_results WHERE finished_at < ? ORDER BY finished_at LIMIT ?)`);
 
   const toAttempt = (r: Row): AttemptRecord => ({
     task: String(r.task),
@@ -202,6 +217,14 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
       // Stored as JSON text, so operators can read it with SQLite's JSON functions.
       const result = r.result === null ? null : JSON.stringify(r.result);
       upsertResult.run(r.task, r.status, result, r.error, r.finishedAt);
+    },
+    pruneArchive(before, limit) {
+      let removed = 0;
+      transaction(() => {
+        removed += Number(pruneAttempts.run(before, limit).changes);
+        removed += Number(pruneResults.run(before, limit).changes);
+      });
+      return removed;
     },
     result(task) {
       const r = taskResult.get(task) as Row | undefined;

@@ -21,6 +21,11 @@ function fieldOf(record: Value | undefined, name: string): Value | undefined {
   return (record as { readonly [key: string]: Value })[name];
 }
 
+/** Old archive rows go in steps of this many per table, so no one SQLite transaction is long. */
+const PRUNE_BATCH = 5_000;
+/** How often the archive is looked at for old rows once it is pruned down. */
+const PRUNE_EVERY_MS = 60_000;
+
 export interface TaskHistory {
   /** Rewrites the rows of every task this replica knows. */
   syncAll(): void;
@@ -32,12 +37,14 @@ export interface TaskHistory {
  * mesh-wide, and `task_results` with how each task ended. An attempt that never reported an end
  * but whose epoch was closed is recorded as `released` (its own node handed it back while
  * draining) or `expired` (declared lost). Both tables keep a task once it is removed from the
- * shared state, so the node can still answer for it.
+ * shared state, so the node can still answer for it, until it has been finished for `keepMs`
+ * (0: for good).
  */
 export function trackTaskHistory(
   coordinator: Coordinator,
   records: CoordinationStore,
   store: NodeStore,
+  options: { readonly keepMs: number },
 ): TaskHistory {
   /** The task's attempts as history rows, read now: its expiry records go when the task is removed. */
   const rowsOf = (task: string): AttemptRecord[] =>
@@ -112,6 +119,14 @@ export function trackTaskHistory(
     }
     if (due.size > 0) timer ??= setImmediate(flush);
   });
+  // Rows of tasks finished more than `keepMs` ago go, a batch per step, with steps back to back
+  // while a backlog lasts.
+  let pruneTimer: NodeJS.Timeout | undefined;
+  const prune = (): void => {
+    const full = store.pruneArchive(Date.now() - options.keepMs, PRUNE_BATCH) >= PRUNE_BATCH;
+    pruneTimer = setTimeout(prune, full ? 0 : PRUNE_EVERY_MS).unref();
+  };
+  if (options.keepMs > 0) prune();
   const unsubscribeSettled = coordinator.events.on('settled', (e) => {
     const t = coordinator.get(e.task);
     if (t === null) return;
@@ -125,6 +140,7 @@ export function trackTaskHistory(
     stop() {
       unsubscribe();
       unsubscribeSettled();
+      clearTimeout(pruneTimer);
       if (timer !== undefined) {
         clearImmediate(timer);
         flush();

@@ -96,6 +96,16 @@ describe('config', () => {
     expect(configError(() => retention({ ttl: 1 })).message).toContain('retention.ttl: unknown key');
   });
 
+  it('checks how long the archive keeps finished tasks', () => {
+    const archive = (value: unknown) => loadConfig(configFile({ name: 'a', archive: value }).file);
+    expect(loadConfig(configFile({ name: 'a' }).file).archive).toEqual({ keepMs: 604_800_000 });
+    expect(archive({ keepMs: 0 }).archive).toEqual({ keepMs: 0 });
+    expect(configError(() => archive({ keepMs: -5 })).message).toContain(
+      'archive.keepMs: expected a number >= 0',
+    );
+    expect(configError(() => archive({ keepDays: 7 })).message).toContain('archive.keepDays: unknown key');
+  });
+
   it('checks workflow templates', () => {
     const workflows = { w: { name: 'w', steps: [{ id: 'a', type: 't', after: ['missing'] }] } };
     const err = configError(() => loadConfig(configFile({ name: 'a', workflows }).file));

@@ -5,6 +5,32 @@ import { openStore } from '../src/store.ts';
 import { tempDir } from './support/processes.ts';
 
 describe('SQLite store', () => {
+  it('prunes archive rows of tasks finished before a time, oldest first, a bounded batch at a time', () => {
+    const store = openStore(tempDir('prune'));
+    const attempt = (task: string, startedAt: number, endedAt: number | null) =>
+      store.recordAttempt({ task, attempt: 1, agent: 'a', epoch: 1, startedAt, endedAt, outcome: 'x' });
+    const result = (task: string, finishedAt: number) =>
+      store.recordResult({ task, status: 'succeeded', result: null, error: null, finishedAt });
+    attempt('old', 10, 20);
+    attempt('older', 5, 8);
+    attempt('never-ended', 15, null);
+    attempt('new', 90, 110);
+    result('old', 20);
+    result('older', 8);
+    result('new', 110);
+    // One row per table per step: the oldest attempt ('older') and the oldest result.
+    expect(store.pruneArchive(100, 1)).toBe(2);
+    expect(store.attempts('older')).toEqual([]);
+    expect(store.result('older')).toBeUndefined();
+    expect(store.attempts('old')).toHaveLength(1);
+    expect(store.pruneArchive(100, 10)).toBe(3);
+    expect(store.attempts().map((a) => a.task)).toEqual(['new']);
+    expect(store.result('old')).toBeUndefined();
+    expect(store.result('new')?.finishedAt).toBe(110);
+    expect(store.pruneArchive(100, 10)).toBe(0);
+    store.close();
+  });
+
   it('keeps meta, events, snapshots and task history across reopen', () => {
     const dir = tempDir('store');
     const store = openStore(dir);
