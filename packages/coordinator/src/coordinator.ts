@@ -447,7 +447,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const d = index.derive(id);
     if (d === null) {
       if (index.spec(id) === null) {
-        lastSeen.delete(id);
+        if (lastSeen.delete(id)) events.emit('gone', { task: id, at: clock.now() });
         retention.forget(id);
       }
       return;

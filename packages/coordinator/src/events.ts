@@ -15,6 +15,8 @@ export interface CoordinatorEvents {
   settled: { task: TaskId; status: TaskStatus; at: number };
   /** This replica removed finished tasks (with their workflow run, if any) from the shared state. */
   removed: { tasks: readonly TaskId[]; run: string | null; at: number };
+  /** A task this replica knew left its state: removed here or by another replica once finished. */
+  gone: { task: TaskId; at: number };
   /** Records from the shared state that did not have the expected shape and were ignored. */
   malformed: { count: number };
 }

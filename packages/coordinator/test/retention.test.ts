@@ -98,6 +98,8 @@ describe.each(backends)('retention of finished tasks (%s backend)', (backend) =>
         },
       }),
     );
+    const gone = m.coords.map(() => [] as string[]);
+    m.coords.forEach((c, i) => c.events.on('gone', (e) => void gone[i]!.push(e.task)));
     await m.run(500);
     const id = m.coords[0]!.submit({ type: 'work' });
     await m.run(1000);
@@ -130,6 +132,8 @@ describe.each(backends)('retention of finished tasks (%s backend)', (backend) =>
     const runner = ran[0]!;
     m.removed.forEach((events, i) => expect(events.map((e) => e.tasks)).toEqual(i === runner ? [[id]] : []));
     expect(m.removed[runner]![0]).toMatchObject({ run: null });
+    // Every replica saw it go, once.
+    expect(gone).toEqual([[id], [id], [id]]);
   });
 
   it('leaves a cancelled task to its canceller to remove', async () => {

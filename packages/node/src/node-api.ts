@@ -117,6 +117,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       if (wf) broadcast({ type: 'workflow', data: workflowJson(wf) });
     }
   });
+  const stopGone = coordinator.events.on('gone', (e) => broadcast({ type: 'removed', data: { id: e.task } }));
   const stopPeers = mesh.metrics.on((e) => {
     if (e.type === 'peers') broadcast({ type: 'peers', data: { connected: e.connected } });
   });
@@ -252,6 +253,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
     stop() {
       stopWatch();
       stopPeers();
+      stopGone();
       subscribers.clear();
     },
   };

@@ -40,6 +40,21 @@ describe('retention of finished tasks', () => {
       return status === 200 && body.removed === true ? body : undefined;
     });
 
+  it('reports the removal over SSE', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${daemon.url}/v1/events`, { signal: ac.signal });
+    const reader = res.body!.getReader();
+    await api(daemon.url, '/v1/tasks', {
+      body: { id: 'streamed-away', input: { executor: 'shell', argv: ['true'] } },
+    });
+    let text = '';
+    while (!text.includes('event: removed\ndata: {"id":"streamed-away"}')) {
+      text += new TextDecoder().decode((await reader.read()).value as Uint8Array);
+    }
+    expect(text.indexOf('"status":"succeeded"')).toBeLessThan(text.indexOf('event: removed'));
+    ac.abort();
+  });
+
   it('removes a finished task from the mesh and answers for it from the archive', async () => {
     await api(daemon.url, '/v1/tasks', {
       body: { id: 'kept', input: { executor: 'shell', argv: ['echo', 'kept'] } },
