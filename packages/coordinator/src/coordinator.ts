@@ -259,16 +259,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   function onChanges(changes: StoreChanges, isLocal: boolean): void {
     if (changes === 'all') return reload();
+    const { tasks, workflows, malformed, claims, starts } = index.apply(changes);
     if (!isLocal) {
+      // Delivery delay: receive time minus the writer's stamp, for claims and starts of other nodes.
       const now = clock.now();
-      for (const c of changes) {
-        if (c.kind !== 'claim' && c.kind !== 'start' && c.kind !== 'lease') continue;
-        const v = store.get(c.kind, c.key) as { at?: Value; startedAt?: Value } | undefined;
-        const at = c.kind === 'claim' ? v?.at : c.kind === 'start' ? v?.startedAt : undefined;
-        if (typeof at === 'number' && store.writer(c.kind, c.key) !== replica) delay.sample(now - at);
-      }
+      for (const c of claims) if (c.node !== replica) delay.sample(now - c.at);
+      for (const a of starts) if (a.node !== replica) delay.sample(now - a.startedAt);
     }
-    const { tasks, workflows, malformed } = index.apply(changes);
     if (malformed > 0) events.emit('malformed', { count: malformed });
     for (const t of tasks) for (const id of index.invalidate(t)) dirty.add(id);
     for (const run of workflows) workflowsApi.markDirty(run);

@@ -23,13 +23,13 @@ export function createDocumentStore(
 
   return {
     replica: doc.replica,
-    get(kind, key) {
+    read(kind, key) {
       const m = map(kind);
-      return m.has(key) ? m.get(key).get() : undefined;
-    },
-    writer(kind, key) {
-      const m = map(kind);
-      return m.has(key) ? m.get(key).timestamp?.replica : undefined;
+      if (!m.has(key)) return undefined;
+      const register = m.get(key);
+      const value = register.get();
+      const writer = register.timestamp?.replica;
+      return value === undefined || writer === undefined ? undefined : { value, writer };
     },
     *entries(kind) {
       const m = map(kind);

@@ -30,7 +30,14 @@ export { defaultRetention, type RetentionOptions } from './retention.ts';
 export { backoffDelay, defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
 export { effectivePriority, rankAgents, rendezvous, scoreAgent, type AgentStats } from './scoring.ts';
 export { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
-export type { CoordinationStore, RecordChange, RecordKind, RecordWrite, StoreChanges } from './store.ts';
+export type {
+  CoordinationStore,
+  RecordChange,
+  RecordKind,
+  RecordWrite,
+  StoreChanges,
+  StoredValue,
+} from './store.ts';
 export { decisionTime, firstClaim, selectWinner } from './winner.ts';
 export { planWorkflow, workflowTaskId, type WorkflowPlan } from './workflow/plan.ts';
 export { parseTemplate, type StepTemplate, type WorkflowTemplate } from './workflow/template.ts';

@@ -99,10 +99,9 @@ export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>)
 
   return {
     replica,
-    get: (kind, key) => kinds.get(kind)?.get(key)?.value,
-    writer(kind, key) {
+    read(kind, key) {
       const r = kinds.get(kind)?.get(key);
-      return r?.value === undefined ? undefined : r.stamp.replica;
+      return r?.value === undefined ? undefined : { value: r.value, writer: r.stamp.replica };
     },
     *entries(kind) {
       for (const [k, r] of table(kind)) if (r.value !== undefined) yield [k, r.value] as const;

@@ -23,6 +23,11 @@ export interface RecordChange {
   readonly key: string;
 }
 
+export interface StoredValue {
+  readonly value: Value;
+  readonly writer: ReplicaId;
+}
+
 export interface RecordWrite extends RecordChange {
   readonly value: Value;
 }
@@ -43,9 +48,8 @@ export type StoreChanges = readonly RecordChange[] | 'all';
  */
 export interface CoordinationStore {
   readonly replica: ReplicaId;
-  get(kind: RecordKind, key: string): Value | undefined;
-  /** The replica that wrote the record's current value (a record's node or author is its writer). */
-  writer(kind: RecordKind, key: string): ReplicaId | undefined;
+  /** The record's current value and the replica that wrote it (a record's node or author is its writer). */
+  read(kind: RecordKind, key: string): StoredValue | undefined;
   entries(kind: RecordKind): Iterable<readonly [string, Value]>;
   /** Writes records as one transaction (one event on the mesh). */
   write(records: readonly RecordWrite[]): void;

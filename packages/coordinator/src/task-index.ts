@@ -100,12 +100,17 @@ const shapes: Record<string, [string[], string[]]> = {
  * any of its records changes.
  */
 export interface TaskIndex {
-  /** Loads changed (or removed) records from the store; returns the tasks whose records changed. */
+  /**
+   * Loads changed (or removed) records from the store; returns the tasks whose records changed,
+   * and the claims and starts it loaded (their stamps measure delivery delay).
+   */
   apply(changes: readonly RecordChange[]): {
     tasks: Set<TaskId>;
     agents: boolean;
     workflows: Set<string>;
     malformed: number;
+    claims: Claim[];
+    starts: AttemptStart[];
   };
   /** Forgets everything, before the store's state is loaded again. */
   clear(): void;
@@ -228,9 +233,11 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       const touchedWorkflows = new Set<string>();
       let agentsChanged = false;
       let malformed = 0;
+      const claims: Claim[] = [];
+      const starts: AttemptStart[] = [];
       for (const { kind, key } of changes) {
-        const stored = store.get(kind, key);
-        const v = stored === undefined ? undefined : loadRecord(kind, key, stored, store.writer(kind, key));
+        const stored = store.read(kind, key);
+        const v = stored === undefined ? undefined : loadRecord(kind, key, stored.value, stored.writer);
         if (v === null) {
           malformed++;
           continue;
@@ -290,15 +297,21 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
             if (spec.workflow !== null) touchedWorkflows.add(spec.workflow.run);
             break;
           }
-          case 'claim':
-            e.claims.set(key, v as unknown as Claim);
+          case 'claim': {
+            const c = v as unknown as Claim;
+            e.claims.set(key, c);
+            claims.push(c);
             break;
+          }
           case 'lease':
             e.leases.set(key, v as unknown as Lease);
             break;
-          case 'start':
-            e.starts.set(key, v as unknown as AttemptStart);
+          case 'start': {
+            const s = v as unknown as AttemptStart;
+            e.starts.set(key, s);
+            starts.push(s);
             break;
+          }
           case 'end': {
             const end = v as unknown as AttemptEnd;
             if (!e.ends.has(key)) {
@@ -328,7 +341,14 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         settleEntry(task, e);
         touched.add(task);
       }
-      return { tasks: touched, agents: agentsChanged, workflows: touchedWorkflows, malformed };
+      return {
+        tasks: touched,
+        agents: agentsChanged,
+        workflows: touchedWorkflows,
+        malformed,
+        claims,
+        starts,
+      };
     },
     clear() {
       for (const m of [tasks, agents, workflows, dependents, stats, loads]) m.clear();

@@ -52,12 +52,12 @@ export function trackTaskHistory(
       let { endedAt, outcome }: { endedAt: number | null; outcome: string } = r;
       if (outcome === 'running') {
         // The coordinator keys an epoch's expiry by `<task>|<epoch>`.
-        const key = `${r.task}|${r.epoch}`;
-        const at = fieldOf(records.get('expiry', key), 'at');
+        const expiry = records.read('expiry', `${r.task}|${r.epoch}`);
+        const at = fieldOf(expiry?.value, 'at');
         if (typeof at === 'number') {
           endedAt = at;
           // The replica that wrote the expiry: the attempt's own node when it handed the task back.
-          outcome = records.writer('expiry', key) === r.node ? 'released' : 'expired';
+          outcome = expiry?.writer === r.node ? 'released' : 'expired';
         }
       }
       return {
