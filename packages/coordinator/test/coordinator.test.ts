@@ -1,56 +1,24 @@
 import type { Value } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
-import { createSimNetwork, healthy } from '../../../test/sim/network.ts';
-import { createRng } from '../../../test/sim/prng.ts';
-import { createScheduler } from '../../../test/sim/scheduler.ts';
 import {
   CoordinatorError,
-  createCoordinator,
   PermanentTaskError,
   type Coordinator,
   type CoordinatorOptions,
   type DocumentPools,
   type TaskContext,
 } from '../src/index.ts';
+import { virtualMesh } from './fixtures.ts';
 
-/** A small mesh on virtual time: `nodes` coordinators over the simulated network. */
-/** `timerLagMs` makes every timer of the coordinators fire that much late, as on a busy event loop. */
+/** A small mesh on virtual time (see virtualMesh), with a sleep that ends on abort. */
 function mesh(
   nodes = 1,
   backend: 'memory' | 'document' = 'memory',
   extra: Partial<CoordinatorOptions> = {},
   timerLagMs = 0,
 ) {
-  const sched = createScheduler();
-  const net = createSimNetwork({
-    rng: createRng(7),
-    now: () => sched.now(),
-    after: (ms, fn) => void sched.at(sched.now() + ms, fn),
-    nodeClock: (skew) => sched.nodeClock(skew),
-    antiEntropyMs: 300,
-    backend,
-  });
-  net.setFaults(healthy);
-  const coords: Coordinator[] = [];
-  for (let i = 0; i < nodes; i++) {
-    const node = net.addNode(`n${i}`);
-    coords.push(
-      createCoordinator({
-        ...(node.state.document === null ? { store: node.state.store } : { document: node.state.document }),
-        presence: node.presence,
-        clock:
-          timerLagMs === 0
-            ? node.clock
-            : {
-                now: () => node.clock.now(),
-                setTimer: (fn, ms) => node.clock.setTimer(fn, ms + timerLagMs),
-              },
-        lease: { durationMs: 2000, graceMs: 200 },
-        heartbeatMs: 200,
-        ...extra,
-      }),
-    );
-  }
+  const m = virtualMesh({ nodes, backend, seed: 7, coordinator: extra, timerLagMs });
+  const { net } = m;
   const sleep = (ctx: TaskContext, ms: number, clockOf = net.node('n0').clock) =>
     new Promise<void>((resolve, reject) => {
       const cancel = clockOf.setTimer(resolve, ms);
@@ -59,7 +27,7 @@ function mesh(
         reject(ctx.signal.reason as Error);
       });
     });
-  return { sched, net, coords, sleep, run: (ms: number) => sched.run(sched.now() + ms) };
+  return { ...m, sleep };
 }
 
 describe('coordinator', () => {

@@ -1,5 +1,15 @@
-import type { AgentInfo, Claim, TaskRecords, TaskSpec } from '../src/index.ts';
-import { defaultRetry } from '../src/index.ts';
+import { createSimNetwork, healthy } from '../../../test/sim/network.ts';
+import { createRng } from '../../../test/sim/prng.ts';
+import { createScheduler } from '../../../test/sim/scheduler.ts';
+import type {
+  AgentInfo,
+  Claim,
+  Coordinator,
+  CoordinatorOptions,
+  TaskRecords,
+  TaskSpec,
+} from '../src/index.ts';
+import { createCoordinator, defaultRetry } from '../src/index.ts';
 
 export function spec(overrides: Partial<TaskSpec> = {}): TaskSpec {
   return {
@@ -50,4 +60,47 @@ export function records(overrides: Partial<TaskRecords> = {}): TaskRecords {
     progress: null,
     ...overrides,
   };
+}
+
+/**
+ * `nodes` coordinators over the simulated network on virtual time (healthy links, leases of 2 s,
+ * heartbeats every 200 ms). With `timerLagMs`, every timer of the coordinators fires that much
+ * late, as on a busy event loop.
+ */
+export function virtualMesh(options: {
+  readonly nodes: number;
+  readonly backend: 'memory' | 'document';
+  readonly seed: number;
+  readonly coordinator?: Partial<CoordinatorOptions>;
+  readonly timerLagMs?: number;
+}) {
+  const lag = options.timerLagMs ?? 0;
+  const sched = createScheduler();
+  const net = createSimNetwork({
+    rng: createRng(options.seed),
+    now: () => sched.now(),
+    after: (ms, fn) => void sched.at(sched.now() + ms, fn),
+    nodeClock: (skew) => sched.nodeClock(skew),
+    antiEntropyMs: 300,
+    backend: options.backend,
+  });
+  net.setFaults(healthy);
+  const coords: Coordinator[] = [];
+  for (let i = 0; i < options.nodes; i++) {
+    const node = net.addNode(`n${i}`);
+    coords.push(
+      createCoordinator({
+        ...(node.state.document === null ? { store: node.state.store } : { document: node.state.document }),
+        presence: node.presence,
+        clock:
+          lag === 0
+            ? node.clock
+            : { now: () => node.clock.now(), setTimer: (fn, ms) => node.clock.setTimer(fn, ms + lag) },
+        lease: { durationMs: 2000, graceMs: 200 },
+        heartbeatMs: 200,
+        ...options.coordinator,
+      }),
+    );
+  }
+  return { sched, net, coords, run: (ms: number) => sched.run(sched.now() + ms) };
 }

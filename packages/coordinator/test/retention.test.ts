@@ -1,64 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { createSimNetwork, healthy } from '../../../test/sim/network.ts';
-import { createRng } from '../../../test/sim/prng.ts';
-import { createScheduler } from '../../../test/sim/scheduler.ts';
 import {
   CoordinatorError,
-  createCoordinator,
   PermanentTaskError,
   type Coordinator,
   type CoordinatorEvents,
   type CoordinatorOptions,
-  type RecordKind,
   type WorkflowTemplate,
 } from '../src/index.ts';
+import { recordKinds } from '../src/store.ts';
+import { virtualMesh } from './fixtures.ts';
 
 type Backend = 'memory' | 'document';
 type Removed = CoordinatorEvents['removed'];
 
-/** Every record kind that belongs to a task (agents are not removed with tasks). */
-const taskKinds: readonly RecordKind[] = [
-  'task',
-  'claim',
-  'lease',
-  'start',
-  'end',
-  'expiry',
-  'cancel',
-  'timeout',
-  'progress',
-];
+/** Every record kind that belongs to a task (agents and workflow runs are not removed with tasks). */
+const taskKinds = recordKinds.filter((k) => k !== 'agent' && k !== 'workflow');
 
 /** A mesh on virtual time whose coordinators record the 'removed' events they emit. */
 function mesh(nodes: number, backend: Backend, extra: Partial<CoordinatorOptions> = {}) {
-  const sched = createScheduler();
-  const net = createSimNetwork({
-    rng: createRng(11),
-    now: () => sched.now(),
-    after: (ms, fn) => void sched.at(sched.now() + ms, fn),
-    nodeClock: (skew) => sched.nodeClock(skew),
-    antiEntropyMs: 300,
-    backend,
-  });
-  net.setFaults(healthy);
-  const coords: Coordinator[] = [];
+  const { sched, net, coords } = virtualMesh({ nodes, backend, seed: 11, coordinator: extra });
   /** The 'removed' events each node emitted, by node index. */
-  const removed: Removed[][] = [];
-  for (let i = 0; i < nodes; i++) {
-    const node = net.addNode(`n${i}`);
-    const c = createCoordinator({
-      ...(node.state.document === null ? { store: node.state.store } : { document: node.state.document }),
-      presence: node.presence,
-      clock: node.clock,
-      lease: { durationMs: 2000, graceMs: 200 },
-      heartbeatMs: 200,
-      ...extra,
-    });
+  const removed: Removed[][] = coords.map((c) => {
     const mine: Removed[] = [];
     c.events.on('removed', (e) => mine.push(e));
-    removed.push(mine);
-    coords.push(c);
-  }
+    return mine;
+  });
   /** Resolves after `ms` of node `i`'s time. */
   const sleep = (i: number, ms: number) =>
     new Promise<void>((resolve) => net.node(`n${i}`).clock.setTimer(resolve, ms));
@@ -376,17 +342,8 @@ describe.each(backends)('retention of finished tasks (%s backend)', (backend) =>
 
 describe('retention options', () => {
   const field = (retention: Record<string, number>): string => {
-    const sched = createScheduler();
-    const net = createSimNetwork({
-      rng: createRng(1),
-      now: () => sched.now(),
-      after: (ms, fn) => void sched.at(sched.now() + ms, fn),
-      nodeClock: (skew) => sched.nodeClock(skew),
-      antiEntropyMs: 300,
-    });
-    const node = net.addNode('n0');
     try {
-      createCoordinator({ store: node.state.store, presence: node.presence, clock: node.clock, retention });
+      virtualMesh({ nodes: 1, backend: 'memory', seed: 1, coordinator: { retention } });
     } catch (e) {
       expect(e).toBeInstanceOf(CoordinatorError);
       expect((e as CoordinatorError).code).toBe('invalid-input');
