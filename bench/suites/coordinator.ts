@@ -7,9 +7,7 @@
  * fault-free tasks per run, and failover when a node holding running tasks is SIGKILLed.
  * Peers (BullMQ) join later.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { Command, Report } from '../coordinator/mesh-node-process.ts';
+import { startCluster, until, type ClusterNode } from '../coordinator/mesh-cluster.ts';
 import { percentile, type Progress, type Row, type Suite } from '../report.ts';
 
 const NODES = 3;
@@ -28,28 +26,6 @@ const CAPACITY = 256;
  * removing them; the light-load run starts once the previous run's tasks are gone.
  */
 const RETAIN_MS = Number(process.env['COORD_BENCH_RETAIN_MS'] ?? 2000);
-const childPath = fileURLToPath(new URL('../coordinator/mesh-node-process.ts', import.meta.url));
-
-interface Node {
-  readonly child: ChildProcess;
-  addr: string;
-  done: number;
-  alive: number;
-  /** CPU time the process has used, user and system. */
-  cpuMs: number;
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) {
-      console.error(`coordinator bench: timed out waiting for ${what}`);
-      return false;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
 
 export const suite: Suite = {
   name: 'coordinator',
@@ -58,42 +34,28 @@ export const suite: Suite = {
   async run(progress: Progress): Promise<Row[]> {
     const starts = new Map<string, { submittedAt: number; at: number; agent: string; epoch: number }[]>();
     const now = (): number => performance.timeOrigin + performance.now();
-    const nodes: Node[] = [];
+    const nodes: ClusterNode[] = [];
     /** Set once the suite kills nodes on purpose. */
     let finishing = false;
-    const send = (n: Node, c: Command): void => void n.child.send(c);
     try {
       progress.step('starting 3 mesh nodes');
-      for (let i = 0; i < NODES; i++) {
-        const child = fork(childPath, [String(i), String(CAPACITY), String(RETAIN_MS)], {
-          execArgv: process.env['COORD_BENCH_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/coordprof'] : [],
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        });
-        const node: Node = { child, addr: '', done: 0, alive: 0, cpuMs: 0 };
-        child.on('message', (r: Report) => {
-          if (r.type === 'ready') node.addr = r.addr;
-          else if (r.type === 'agents') node.alive = r.alive;
-          else if (r.type === 'done') {
-            node.done = r.count;
-            node.cpuMs = r.cpuMs;
-          } else if (r.type === 'starts')
+      await startCluster({
+        size: NODES,
+        capacity: CAPACITY,
+        retainMs: RETAIN_MS,
+        into: nodes,
+        timeoutMs: 60_000,
+        execArgv: process.env['COORD_BENCH_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/coordprof'] : [],
+        onReport: (_node, r) => {
+          if (r.type === 'starts')
             for (const [task, submittedAt, at, agent, epoch] of r.starts)
               starts.set(task, [...(starts.get(task) ?? []), { submittedAt, at, agent, epoch }]);
-        });
-        child.on('exit', (code, signal) => {
-          if (!finishing) console.error(`coordinator bench: node ${i} exited (${signal ?? `code ${code}`})`);
-        });
-        nodes.push(node);
-      }
-      await until('nodes to start', () => nodes.every((n) => n.addr !== ''), 60_000);
-      for (const n of nodes) send(n, { cmd: 'dial', addrs: nodes.filter((m) => m !== n).map((m) => m.addr) });
-      await until(
-        'every node to see all 6 agents alive',
-        () => {
-          for (const n of nodes) send(n, { cmd: 'agents' });
-          return nodes.every((n) => n.alive === NODES * 2);
         },
-        60_000,
+      });
+      nodes.forEach((n, i) =>
+        n.child.on('exit', (code, signal) => {
+          if (!finishing) console.error(`coordinator bench: node ${i} exited (${signal ?? `code ${code}`})`);
+        }),
       );
 
       const completed = (): number => nodes.reduce((s, n) => s + n.done, 0);
@@ -121,7 +83,7 @@ export const suite: Suite = {
           while (submitted < count && submitted - (completed() - base) < inFlight) {
             const batch = Math.min(100, count - submitted, inFlight);
             const ids = Array.from({ length: batch }, (_, i) => `${prefix}-${submitted + i}`);
-            send(nodes[Math.floor(submitted / batch) % NODES]!, { cmd: 'submit', ids, type: 'noop' });
+            nodes[Math.floor(submitted / batch) % NODES]!.send({ cmd: 'submit', ids, type: 'noop' });
             submitted += batch;
           }
           const done = completed() - base;
@@ -166,7 +128,7 @@ export const suite: Suite = {
 
       progress.step('failover: 6 long tasks, then SIGKILL a node holding some');
       const fo = Array.from({ length: 6 }, (_, i) => `failover-${i}`);
-      send(nodes[0]!, { cmd: 'submit', ids: fo, type: 'sleep' });
+      nodes[0]!.send({ cmd: 'submit', ids: fo, type: 'sleep' });
       await until('long tasks to start', () => fo.every((t) => starts.has(t)), 30_000);
       const holder = (t: string): string => starts.get(t)![0]!.agent;
       const victimIndex = [1, 2, 0].find((i) => fo.some((t) => holder(t).startsWith(`node${i}-`)))!;
@@ -181,6 +143,12 @@ export const suite: Suite = {
             starts.get(t)!.some((s) => s.at > killedAt && !s.agent.startsWith(`node${victimIndex}-`)),
           ),
         60_000,
+      ).then(
+        () => true,
+        (e: unknown) => {
+          console.error(`coordinator bench: ${String(e)}`);
+          return false;
+        },
       );
       const failoverMs = movedAll
         ? Math.max(...lost.map((t) => starts.get(t)!.find((s) => s.at > killedAt)!.at)) - killedAt
@@ -222,7 +190,7 @@ export const suite: Suite = {
       ];
     } finally {
       for (const n of nodes)
-        if (n.child.exitCode === null && n.child.signalCode === null) send(n, { cmd: 'exit' });
+        if (n.child.exitCode === null && n.child.signalCode === null) n.send({ cmd: 'exit' });
       await new Promise((r) => setTimeout(r, 500));
       for (const n of nodes) n.child.kill('SIGKILL');
     }
