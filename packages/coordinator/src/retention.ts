@@ -4,7 +4,7 @@ import { invalid } from './errors.ts';
 import type { TaskId } from './model.ts';
 import type { RecordChange } from './store.ts';
 import type { TaskIndex } from './task-index.ts';
-import type { Workflows } from './workflows.ts';
+import type { WorkflowView, Workflows } from './workflows.ts';
 
 export interface RetentionOptions {
   /** How long a finished task (or workflow run) is kept after this replica saw it finish. Default 5 minutes. */
@@ -90,9 +90,9 @@ export function createRetention(deps: RetentionDeps, options: RetentionOptions):
     excess > (remover === replica ? 0 : maxFinished);
 
   /** A finished run with all its tasks, when all of it may go now. */
-  const runRemoval = (run: string, now: number, excess: number): Removal | null => {
-    const view = workflows.get(run);
-    if (view === null || view.status === 'running') return null;
+  const runRemoval = (view: WorkflowView, now: number, excess: number): Removal | null => {
+    if (view.status === 'running') return null;
+    const run = view.run;
     let last = -Infinity;
     const members = new Set(view.tasks);
     for (const t of view.tasks) {
@@ -153,8 +153,8 @@ export function createRetention(deps: RetentionDeps, options: RetentionOptions):
           excess--;
           continue;
         }
-        const run = spec.workflow?.run;
-        if (run !== undefined && workflows.get(run) !== null) {
+        const run = spec.workflow === null ? null : workflows.get(spec.workflow.run);
+        if (run !== null) {
           const r = runRemoval(run, now, excess);
           if (r === null) later.push([id, now + finishedMs]);
           else take(r);

@@ -105,8 +105,9 @@ export function trackTaskHistory(
         write(rows);
         store.recordResult(result);
       }
-      // A task removed meanwhile (finished and past retention) keeps the rows it has.
-      for (const task of due) if (coordinator.get(task) !== null) write(rowsOf(task));
+      // A task removed meanwhile (finished and past retention) keeps the rows it has; one that
+      // settled is written above, from what it held when it did.
+      for (const task of due) if (!settled.has(task) && coordinator.get(task) !== null) write(rowsOf(task));
     });
     settled.clear();
     due.clear();
