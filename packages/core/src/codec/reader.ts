@@ -122,6 +122,11 @@ export class Reader {
     return id;
   }
 
+  /** Starts a new interning scope: replica ids read from here on are numbered from 0 again. */
+  restartInterning(): void {
+    this.replicas.length = 0;
+  }
+
   /** Runs `read` one nesting level deeper, enforcing the depth limit. */
   nested<T>(what: string, read: () => T): T {
     if (++this.depth > this.limits.maxDepth) {

@@ -34,6 +34,11 @@ export class Writer {
     encoding.writeVarUint8Array(this.encoder, b);
   }
 
+  /** Appends bytes encoded elsewhere, without a length. */
+  raw(b: Uint8Array): void {
+    encoding.writeUint8Array(this.encoder, b);
+  }
+
   replica(id: ReplicaId): void {
     const index = this.replicas.get(id);
     if (index !== undefined) {

@@ -27,15 +27,14 @@ import { MessageKind, messageKind, writeHeader } from './messages.ts';
 import { chunkSnapshot, MIN_CHUNK_BYTES, SnapshotAssembler } from './snapshot-chunks.ts';
 import {
   decodeUpdate,
-  encodeRecord,
   endEvent,
   MAX_MEMBER_NAME,
   readMemberName,
   MemberTable,
   SINGLE_EVENT_PREFIX,
+  updateFromRecords,
   writeEventStart,
 } from './update.ts';
-import { updateFromRecords } from './merge.ts';
 
 export interface DocumentOptions {
   /** This replica's id (on the mesh: the node's peer id). */
@@ -407,7 +406,7 @@ class DocumentImpl implements Document {
     this.log.forEach((replica, seq, record) => {
       if (!digest.has(replica, seq)) records.push(record());
     });
-    return { covered: true, update: updateFromRecords(records, this.limits) };
+    return { covered: true, update: updateFromRecords(records) };
   }
 
   snapshot(options: SnapshotOptions = {}): Uint8Array[] {
@@ -450,8 +449,11 @@ class DocumentImpl implements Document {
     }
   }
 
-  private applyUpdate(bytes: Uint8Array, origin: unknown, onlyFrom: ReplicaId | undefined): ApplyResult {
-    const { events, firstEvent } = decodeUpdate(bytes, readMemberType, this.checkMember, this.limits);
+  private applyUpdate(message: Uint8Array, origin: unknown, onlyFrom: ReplicaId | undefined): ApplyResult {
+    // The log keeps views into the message: into a copy, since the caller may reuse its buffer
+    // or hand a view into a much larger network buffer.
+    const bytes = message.slice();
+    const { events, records: eventRecords } = decodeUpdate(bytes, readMemberType, this.checkMember, this.limits);
     if (onlyFrom !== undefined) {
       const foreign = events.find((e) => e.replica !== onlyFrom);
       if (foreign !== undefined) {
@@ -469,13 +471,12 @@ class DocumentImpl implements Document {
     const records: Uint8Array[] = [];
     let wall = -1;
     let logical = 0;
-    for (const e of events) {
+    events.forEach((e, i) => {
       if (this.context.has(e.replica, e.seq)) {
         duplicates++;
-        continue;
+        return;
       }
-      // The record is taken before the join, which may keep parts of the delta inside the state.
-      const record = events.length === 1 ? bytes.subarray(firstEvent) : encodeRecord(e);
+      const record = eventRecords[i] as Uint8Array;
       for (const d of e.deltas) {
         const m = this.memberFor(d.name, d.type);
         if (!m.type.crdt.join(m.state, d.delta)) continue;
@@ -490,12 +491,12 @@ class DocumentImpl implements Document {
       }
       dots.push({ replica: e.replica, seq: e.seq });
       records.push(record);
-    }
+    });
     const members = [...changed];
     if (dots.length > 0) {
       this.observeClock(wall, logical);
       if (this.listeners.length > 0) {
-        const update = duplicates === 0 ? bytes : updateFromRecords(records, this.limits);
+        const update = duplicates === 0 ? bytes : updateFromRecords(records);
         this.notify({ update, local: false, origin, members, keys, dots, snapshot: false });
       }
     }

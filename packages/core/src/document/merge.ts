@@ -1,17 +1,9 @@
 import { CausalContext } from '../causal/causal-context.ts';
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
+import { Reader } from '../codec/reader.ts';
 import type { ReplicaId } from '../replica.ts';
 import { readMemberType } from './member-type.ts';
-import { decodeRecord, decodeUpdate, encodeUpdate, recordToUpdate, type DocEvent } from './update.ts';
-
-/** One update message holding the given log records. */
-export function updateFromRecords(
-  records: readonly Uint8Array[],
-  limits: DecodeLimits = defaultDecodeLimits,
-): Uint8Array {
-  if (records.length === 1) return recordToUpdate(records[0] as Uint8Array);
-  return encodeUpdate(records.map((record) => decodeRecord(record, readMemberType, limits)));
-}
+import { decodeUpdate, SINGLE_EVENT_PREFIX, updateFromRecords } from './update.ts';
 
 /** The replicas whose events an update message carries (for checking them against a gossip signer). Throws only DecodeError. */
 export function updateOrigins(
@@ -23,20 +15,34 @@ export function updateOrigins(
   return origins;
 }
 
+const isSingleEvent = (update: Uint8Array): boolean =>
+  update.byteLength > SINGLE_EVENT_PREFIX.byteLength &&
+  SINGLE_EVENT_PREFIX.every((b, i) => update[i] === b);
+
 /**
- * Batches update messages into one, each event once, in first-seen order, with
- * replica ids and members interned across the batch. Throws only DecodeError.
+ * Batches update messages into one, each event once, in first-seen order.
+ * A one-event message (what a local transaction produces) is only framed: its
+ * record is copied without decoding its deltas, which the receiver's `apply`
+ * validates. Throws only DecodeError.
  */
 export function mergeUpdates(
   updates: readonly Uint8Array[],
   limits: DecodeLimits = defaultDecodeLimits,
 ): Uint8Array {
   const seen = new CausalContext();
-  const events: DocEvent[] = [];
+  const records: Uint8Array[] = [];
+  const keep = (replica: ReplicaId, seq: number, record: Uint8Array): void => {
+    if (seen.add(replica, seq)) records.push(record);
+  };
   for (const update of updates) {
-    for (const e of decodeUpdate(update, readMemberType, undefined, limits).events) {
-      if (seen.add(e.replica, e.seq)) events.push(e);
+    if (isSingleEvent(update)) {
+      const record = update.subarray(SINGLE_EVENT_PREFIX.byteLength);
+      const r = new Reader(record, limits);
+      keep(r.replica('event replica'), r.uint('event seq'), record);
+      continue;
     }
+    const { events, records: own } = decodeUpdate(update, readMemberType, undefined, limits);
+    events.forEach((e, i) => keep(e.replica, e.seq, own[i] as Uint8Array));
   }
-  return encodeUpdate(events);
+  return updateFromRecords(records);
 }

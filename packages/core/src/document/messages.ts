@@ -3,7 +3,14 @@ import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 
 /** Wire format version written as the first byte of every Document message. */
-export const MESSAGE_VERSION = 1;
+export const MESSAGE_VERSION = 2;
+/**
+ * Version 1, still read: it differs only in update messages holding several events, whose
+ * replica ids and members were interned across the whole message rather than per event.
+ */
+export const LEGACY_VERSION = 1;
+const readable = (version: number | undefined): boolean =>
+  version === MESSAGE_VERSION || version === LEGACY_VERSION;
 
 /** The second byte of every Document message: what follows. */
 export const MessageKind = {
@@ -27,7 +34,7 @@ export function writeHeader(w: Writer, kind: MessageKind): void {
 /** Reads the version and kind bytes; throws DecodeError unless the kind is one of `expected`. */
 export function readHeader(r: Reader, ...expected: MessageKind[]): MessageKind {
   const version = r.byte('message version');
-  if (version !== MESSAGE_VERSION) {
+  if (!readable(version)) {
     throw new DecodeError('version', `message version ${version}, expected ${MESSAGE_VERSION}`);
   }
   const kind = r.byte('message kind');
@@ -41,7 +48,7 @@ export function readHeader(r: Reader, ...expected: MessageKind[]): MessageKind {
 /** The kind of a Document message, read from its first two bytes without decoding the rest. */
 export function messageKind(bytes: Uint8Array): MessageKind {
   if (bytes.byteLength < 2) throw new DecodeError('truncated', 'message shorter than its header');
-  if (bytes[0] !== MESSAGE_VERSION) {
+  if (!readable(bytes[0])) {
     throw new DecodeError('version', `message version ${bytes[0]}, expected ${MESSAGE_VERSION}`);
   }
   const kind = bytes[1] as number;

@@ -4,7 +4,7 @@ import { Reader } from '../codec/reader.ts';
 import { Writer } from '../codec/writer.ts';
 import type { ReplicaId } from '../replica.ts';
 import { writeMemberType, type MemberType } from './member-type.ts';
-import { MessageKind, readHeader, writeHeader } from './messages.ts';
+import { LEGACY_VERSION, MESSAGE_VERSION, MessageKind, readHeader, writeHeader } from './messages.ts';
 
 /** The delta one event made to one member. */
 export interface EventDelta {
@@ -97,21 +97,11 @@ function writeEvent(w: Writer, members: MemberTable, event: DocEvent): void {
 }
 
 /** Bytes of the update header up to the first event when it carries exactly one event. */
-export const SINGLE_EVENT_PREFIX = Uint8Array.of(1, MessageKind.Update, 1);
-
-/** One update message holding `events`, replica ids and members interned across all of them. */
-export function encodeUpdate(events: readonly DocEvent[]): Uint8Array {
-  const w = new Writer();
-  writeHeader(w, MessageKind.Update);
-  w.uint(events.length);
-  const members = new MemberTable();
-  for (const e of events) writeEvent(w, members, e);
-  return w.finish();
-}
+export const SINGLE_EVENT_PREFIX = Uint8Array.of(MESSAGE_VERSION, MessageKind.Update, 1);
 
 /**
  * An event on its own, in its own interning scope: the form kept in the delta
- * log. An update message with one event is {@link SINGLE_EVENT_PREFIX} + record.
+ * log and the form each event takes inside an update message.
  */
 export function encodeRecord(event: DocEvent): Uint8Array {
   const w = new Writer();
@@ -119,11 +109,22 @@ export function encodeRecord(event: DocEvent): Uint8Array {
   return w.finish();
 }
 
-export function recordToUpdate(record: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SINGLE_EVENT_PREFIX.byteLength + record.byteLength);
-  out.set(SINGLE_EVENT_PREFIX, 0);
-  out.set(record, SINGLE_EVENT_PREFIX.byteLength);
-  return out;
+/**
+ * One update message holding the given records. Every record carries its own
+ * replica and member tables, so records are copied in as they are: batching
+ * events, relaying received ones and serving the log never re-encode them.
+ */
+export function updateFromRecords(records: readonly Uint8Array[]): Uint8Array {
+  const w = new Writer();
+  writeHeader(w, MessageKind.Update);
+  w.uint(records.length);
+  for (const record of records) w.raw(record);
+  return w.finish();
+}
+
+/** One update message holding `events`. */
+export function encodeUpdate(events: readonly DocEvent[]): Uint8Array {
+  return updateFromRecords(events.map(encodeRecord));
 }
 
 /** Reads a member name, rejecting empty and overlong ones. */
@@ -181,10 +182,10 @@ function readEvent(
   return { replica, seq, wall, logical, deltas };
 }
 
-/** A decoded update message: its events, and where the first event starts in the bytes. */
+/** A decoded update message: its events, and each event's record (a view into the message). */
 export interface DecodedUpdate {
   readonly events: DocEvent[];
-  readonly firstEvent: number;
+  readonly records: Uint8Array[];
 }
 
 /** Decodes and validates a whole update message; throws only DecodeError. */
@@ -196,13 +197,24 @@ export function decodeUpdate(
 ): DecodedUpdate {
   const r = new Reader(bytes, limits);
   readHeader(r, MessageKind.Update);
+  const legacy = bytes[0] === LEGACY_VERSION;
   const n = r.count('update events', MIN_EVENT_BYTES);
-  const firstEvent = r.position;
-  const table: ReadTable = { members: [], names: new Set() };
+  let table: ReadTable = { members: [], names: new Set() };
   const events: DocEvent[] = [];
-  for (let i = 0; i < n; i++) events.push(readEvent(r, bytes, table, readType, check));
+  const records: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = r.position;
+    if (!legacy) {
+      r.restartInterning();
+      if (i > 0) table = { members: [], names: new Set() };
+    }
+    const event = readEvent(r, bytes, table, readType, check);
+    events.push(event);
+    // A legacy event after the first may refer to tables earlier events filled: it is re-encoded alone.
+    records.push(legacy && i > 0 ? encodeRecord(event) : bytes.subarray(start, r.position));
+  }
   r.end('update');
-  return { events, firstEvent };
+  return { events, records };
 }
 
 /** Decodes one log record (an event in its own interning scope). */
