@@ -12,6 +12,7 @@ import {
   type AgentId,
   type AgentInfo,
   type AttemptEnd,
+  type AttemptStart,
   type AttemptOutcome,
   type Claim,
   type SubmitInput,
@@ -165,6 +166,8 @@ interface RunningAttempt {
   readonly epoch: number;
   readonly agent: AgentId;
   readonly startedAt: number;
+  /** The start record, until the next pass writes it (see flushAttempts). */
+  start: RecordWrite | null;
   readonly controller: AbortController;
   abortReason: 'cancelled' | 'timed-out' | 'fenced' | 'released' | null;
   readonly timers: (() => void)[];
@@ -217,8 +220,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
    */
   const heldBack = new Map<string, number>();
   const dirty = new Set<TaskId>();
-  /** Attempts that ended here and are not written yet (see flushFinished). */
+  /** Attempts that ended here and are not written yet (see flushAttempts). */
   const finished: AttemptEnd[] = [];
+  /** Attempts started here whose start record is not written yet (see flushAttempts). */
+  const unwrittenStarts = new Set<RunningAttempt>();
   /** Claims this incarnation made and has not acted on yet; only these may start here. */
   const ownClaims = new Set<string>();
   let idCounter = 0;
@@ -310,16 +315,21 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   // ---- scheduling ----------------------------------------------------------
 
   /**
-   * Writes the attempts that ended since the last pass, with their history points, as one
-   * transaction: one event for many results instead of two per task.
+   * Writes the attempts that started or ended since the last pass, with their history points, as
+   * one transaction: one event for many attempts instead of two per task. An attempt that ended
+   * before this gets no start record: its end, written in the same event, says all the start would.
    */
-  function flushFinished(): void {
-    if (finished.length === 0) return;
+  function flushAttempts(): void {
+    if (finished.length === 0 && unwrittenStarts.size === 0) return;
     const batch = finished.splice(0);
+    const starts = [...unwrittenStarts].map((a) => a.start!);
+    for (const a of unwrittenStarts) a.start = null;
+    unwrittenStarts.clear();
     const writeEnds = (): void => {
-      write(
-        batch.map((r) => ({ kind: 'end', key: agentAttemptKey(r.task, r.epoch, r.agent), value: { ...r } })),
-      );
+      write([
+        ...starts,
+        ...batch.map((r) => ({ kind: 'end' as const, key: agentAttemptKey(r.task, r.epoch, r.agent), value: { ...r } })),
+      ]);
       history?.record(batch);
     };
     if (store.transact === undefined) writeEnds();
@@ -348,7 +358,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     let wake = now + heartbeatMs;
     const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
 
-    flushFinished();
+    flushAttempts();
     for (const id of dirty) refresh(id);
     dirty.clear();
     writes.push(...workflowsApi.advance());
@@ -362,7 +372,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const spec = index.spec(id)!;
       if (terminalStatuses.has(d.status)) continue;
       const toStart = spec.timeouts.scheduleToStartMs;
-      if (toStart !== null && d.start === null && index.records(id)!.startTimeout === null) {
+      if (toStart !== null && !d.started && index.records(id)!.startTimeout === null) {
         const deadline = spec.submittedAt + toStart;
         if (now >= deadline)
           writes.push({ kind: 'timeout', key: id, value: { task: id, at: now, by: replica } });
@@ -409,6 +419,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       nextSweep = now + sweepMs;
       removeFinished(now);
     }
+    if (unwrittenStarts.size > 0) wakeAt(now);
     const retaining = index.size > index.openTasks().size || index.orphans().size > 0;
     if (retaining) wakeAt(nextSweep);
     if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
@@ -579,11 +590,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return;
     }
     const base = { task: spec.id, epoch: d.epoch, agent: winner.agent, node: replica };
-    writes.push({
-      kind: 'start',
-      key: agentAttemptKey(spec.id, d.epoch, winner.agent),
-      value: { ...base, startedAt: now, until: now + leaseMs },
-    });
     const controller = new AbortController();
     const timers: (() => void)[] = [];
     let finish: () => void = () => {};
@@ -592,6 +598,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       epoch: d.epoch,
       agent: winner.agent,
       startedAt: now,
+      // Written by the next pass, with the ends of the attempts that finished by then.
+      start: {
+        kind: 'start',
+        key: agentAttemptKey(spec.id, d.epoch, winner.agent),
+        value: { ...base, startedAt: now, until: now + leaseMs },
+      },
       controller,
       abortReason: null,
       timers,
@@ -599,6 +611,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       done: new Promise<void>((resolve) => (finish = resolve)),
     };
     running.set(key, attempt);
+    unwrittenStarts.add(attempt);
     const renew = (): void => {
       if (attempt.abortReason !== null || !running.has(key)) return;
       write([{ kind: 'lease', key, value: { ...base, until: clock.now() + leaseMs } }]);
@@ -661,6 +674,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const key = attemptKey(a.task, a.epoch);
     if (running.get(key) !== a) return;
     running.delete(key);
+    unwrittenStarts.delete(a);
     for (const cancel of a.timers) cancel();
     a.release();
     const record: AttemptEnd = {
@@ -679,7 +693,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     // A task removed meanwhile (finished and retained long enough) needs no record of it.
     if ((a.abortReason !== 'released' || outcome === 'succeeded') && index.spec(a.task) !== null) {
       finished.push(record);
-      if (stopped) flushFinished();
+      if (stopped) flushAttempts();
     }
     // The history row is the record without the handler's result and retry flag.
     const { result: _result, retryable: _retryable, ...row } = record;
@@ -832,19 +846,29 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     attempts(id) {
       requireTask(id);
       const r = index.records(id)!;
-      return r.starts
-        .map((s): AttemptRow => {
-          const e = r.ends.find((x) => x.epoch === s.epoch && x.agent === s.agent);
+      // An attempt that ended before its start record was written has only its end.
+      const attempts = new Map<string, { start?: AttemptStart; end?: AttemptEnd }>();
+      const at = (x: { epoch: number; agent: AgentId }): { start?: AttemptStart; end?: AttemptEnd } => {
+        const key = `${x.epoch}|${x.agent}`;
+        let a = attempts.get(key);
+        if (a === undefined) attempts.set(key, (a = {}));
+        return a;
+      };
+      for (const s of r.starts) at(s).start = s;
+      for (const e of r.ends) at(e).end = e;
+      return [...attempts.values()]
+        .map(({ start, end }): AttemptRow => {
+          const first = (start ?? end)!;
           return {
             task: id,
-            attempt: s.epoch,
-            epoch: s.epoch,
-            agent: s.agent,
-            node: s.node,
-            startedAt: s.startedAt,
-            endedAt: e?.endedAt ?? null,
-            outcome: e?.outcome ?? 'running',
-            error: e?.error ?? null,
+            attempt: first.epoch,
+            epoch: first.epoch,
+            agent: first.agent,
+            node: first.node,
+            startedAt: first.startedAt,
+            endedAt: end?.endedAt ?? null,
+            outcome: end?.outcome ?? 'running',
+            error: end?.error ?? null,
           };
         })
         .sort((a, b) => a.epoch - b.epoch || (a.agent < b.agent ? -1 : 1));
@@ -869,6 +893,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         new Promise<void>((resolve) => (cancelDrain = clock.setTimer(resolve, drainMs))),
       ]);
       cancelDrain();
+      flushAttempts();
       const writes: RecordWrite[] = [];
       for (const a of running.values()) {
         abort(a, 'released');
@@ -882,7 +907,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       for (const { info } of local.values())
         writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
       write(writes);
-      flushFinished();
       local.clear();
       stopped = true;
       cancelTick?.();

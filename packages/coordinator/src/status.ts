@@ -19,6 +19,11 @@ export interface DerivedTask {
   readonly decidesAt: number | null;
   readonly lease: Lease | null;
   readonly start: AttemptStart | null;
+  /**
+   * Whether any attempt has started, in any epoch. An attempt that ended before its start
+   * record was written has only an end record, which counts.
+   */
+  readonly started: boolean;
   /** Attempts that have ended, whatever their outcome (failed, timed out, lost or succeeded). */
   readonly attemptsUsed: number;
   /** The one accepted result: the successful attempt with the lowest epoch (then agent id), or the final failure. */
@@ -58,7 +63,8 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
   const expired = r.expiries.some((x) => x.epoch === epoch);
   const epochClosed = epoch > 0 && (endNow !== null || expired);
   const attemptsUsed = Math.max(0, epoch - 1) + (epochClosed ? 1 : 0);
-  const base = { epoch, epochClosed, winner, decidesAt, lease, start, attemptsUsed };
+  const started = r.starts.length > 0 || r.ends.length > 0;
+  const base = { epoch, epochClosed, winner, decidesAt, lease, start, started, attemptsUsed };
   const done = (status: TaskStatus, accepted: AttemptEnd | null, reason: string | null): DerivedTask => ({
     ...base,
     status,
@@ -74,7 +80,7 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
     const s = dependency(dep);
     if (s === 'failed' || s === 'cancelled') return done('failed', null, `dependency ${dep} ${s}`);
   }
-  if (r.startTimeout !== null && r.starts.length === 0)
+  if (r.startTimeout !== null && !started)
     return done('failed', null, 'schedule-to-start timeout');
   const permanent = r.ends.filter((e) => e.outcome === 'failed' && !e.retryable).sort(byEpochThenAgent)[0];
   if (permanent !== undefined) return done('failed', permanent, permanent.error);

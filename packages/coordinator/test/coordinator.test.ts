@@ -62,6 +62,30 @@ describe('coordinator', () => {
     expect(c.list({ status: 'succeeded' }).map((t) => t.id)).toEqual([id]);
   });
 
+  it('writes no start record for an attempt that ends before the next pass: its end stands for it', async () => {
+    const { coords, run, net, sleep } = mesh(2);
+    const [a, b] = coords as [Coordinator, Coordinator];
+    a.registerAgent({
+      id: 'a',
+      capabilities: ['quick', 'slow'],
+      capacity: 2,
+      handler: async (task, ctx) => (task.spec.type === 'slow' ? sleep(ctx, 1000).then(() => 'slow') : 'quick'),
+    });
+    await run(500);
+    const quick = a.submit({ type: 'quick' });
+    const slow = a.submit({ type: 'slow' });
+    await run(500);
+    expect(b.get(slow)).toMatchObject({ status: 'running', agent: 'a' });
+    expect(b.get(quick)).toMatchObject({ status: 'succeeded', result: 'quick' });
+    const started = [...net.node('n1').state.store.entries('start')].map(([key]) => key.split('|')[0]);
+    expect(started).toEqual([slow]);
+    const [attempt] = b.attempts(quick);
+    expect(attempt).toMatchObject({ attempt: 1, agent: 'a', outcome: 'succeeded' });
+    expect(attempt!.startedAt).toBeLessThanOrEqual(attempt!.endedAt!);
+    await run(1500);
+    expect(b.attempts(slow)).toMatchObject([{ attempt: 1, agent: 'a', outcome: 'succeeded' }]);
+  });
+
   it('retries failures with backoff up to maxAttempts; a permanent error fails at once', async () => {
     const { coords, run } = mesh(1);
     const [c] = coords as [Coordinator];

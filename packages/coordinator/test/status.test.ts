@@ -102,6 +102,16 @@ describe('deriveTask', () => {
     expect(deriveTask(records({ startTimeout: { task: 't1', at: 9, by: 'n1' } }), none).status).toBe(
       'failed',
     );
+    // An attempt that ended before its start record was written started all the same.
+    const endedOnly = deriveTask(
+      records({
+        claims: [claim()],
+        ends: [end({ outcome: 'failed', error: 'flaky' })],
+        startTimeout: { task: 't1', at: 9, by: 'n1' },
+      }),
+      none,
+    );
+    expect(endedOnly).toMatchObject({ status: 'pending', started: true, start: null });
   });
 
   it('the accepted result is the successful attempt with the lowest epoch', () => {
