@@ -328,7 +328,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const writeEnds = (): void => {
       write([
         ...starts,
-        ...batch.map((r) => ({ kind: 'end' as const, key: agentAttemptKey(r.task, r.epoch, r.agent), value: { ...r } })),
+        ...batch.map((r) => ({
+          kind: 'end' as const,
+          key: agentAttemptKey(r.task, r.epoch, r.agent),
+          value: { ...r },
+        })),
       ]);
       history?.record(batch);
     };

@@ -80,8 +80,7 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
     const s = dependency(dep);
     if (s === 'failed' || s === 'cancelled') return done('failed', null, `dependency ${dep} ${s}`);
   }
-  if (r.startTimeout !== null && !started)
-    return done('failed', null, 'schedule-to-start timeout');
+  if (r.startTimeout !== null && !started) return done('failed', null, 'schedule-to-start timeout');
   const permanent = r.ends.filter((e) => e.outcome === 'failed' && !e.retryable).sort(byEpochThenAgent)[0];
   if (permanent !== undefined) return done('failed', permanent, permanent.error);
   if (epochClosed) {

@@ -69,7 +69,8 @@ describe('coordinator', () => {
       id: 'a',
       capabilities: ['quick', 'slow'],
       capacity: 2,
-      handler: async (task, ctx) => (task.spec.type === 'slow' ? sleep(ctx, 1000).then(() => 'slow') : 'quick'),
+      handler: async (task, ctx) =>
+        task.spec.type === 'slow' ? sleep(ctx, 1000).then(() => 'slow') : 'quick',
     });
     await run(500);
     const quick = a.submit({ type: 'quick' });

@@ -453,7 +453,12 @@ class DocumentImpl implements Document {
     // The log keeps views into the message: into a copy, since the caller may reuse its buffer
     // or hand a view into a much larger network buffer.
     const bytes = message.slice();
-    const { events, records: eventRecords } = decodeUpdate(bytes, readMemberType, this.checkMember, this.limits);
+    const { events, records: eventRecords } = decodeUpdate(
+      bytes,
+      readMemberType,
+      this.checkMember,
+      this.limits,
+    );
     if (onlyFrom !== undefined) {
       const foreign = events.find((e) => e.replica !== onlyFrom);
       if (foreign !== undefined) {

@@ -16,8 +16,7 @@ export function updateOrigins(
 }
 
 const isSingleEvent = (update: Uint8Array): boolean =>
-  update.byteLength > SINGLE_EVENT_PREFIX.byteLength &&
-  SINGLE_EVENT_PREFIX.every((b, i) => update[i] === b);
+  update.byteLength > SINGLE_EVENT_PREFIX.byteLength && SINGLE_EVENT_PREFIX.every((b, i) => update[i] === b);
 
 /**
  * Batches update messages into one, each event once, in first-seen order.

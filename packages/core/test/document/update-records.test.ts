@@ -35,7 +35,9 @@ function history(): { a: ReturnType<typeof writer>; b: ReturnType<typeof writer>
       tasks(a.doc).get(`a${i}`).set({ n: i });
       a.doc.orset<string>('seen').add(`a${i}`);
     });
-    tasks(b.doc).get(`b${i}`).set({ n: 10 + i });
+    tasks(b.doc)
+      .get(`b${i}`)
+      .set({ n: 10 + i });
   }
   return { a, b };
 }
