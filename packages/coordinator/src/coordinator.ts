@@ -207,7 +207,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const statsOf = (agent: AgentId, now: number): AgentStats =>
     history?.stats(agent, now) ?? index.stats(agent);
   const phi = createPhiDetector(options.phi);
-  const delay = createDelayEstimator(settleOptions);
+  const delay = createDelayEstimator(settleOptions, () => clock.now());
   const index = createTaskIndex(store);
   const events = createEmitter<CoordinatorEvents>();
   const local = new Map<AgentId, LocalAgent>();
@@ -264,12 +264,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   function onChanges(changes: StoreChanges, isLocal: boolean): void {
     if (changes === 'all') return reload();
-    const { tasks, workflows, malformed, claims, starts } = index.apply(changes);
+    const { tasks, workflows, malformed, claims } = index.apply(changes);
     if (!isLocal) {
-      // Delivery delay: receive time minus the writer's stamp, for claims and starts of other nodes.
+      // Delivery delay: receive time minus the writer's stamp, for claims of other nodes. Not starts:
+      // a start record is written with the pass after the attempt started.
       const now = clock.now();
       for (const c of claims) if (c.node !== replica) delay.sample(now - c.at);
-      for (const a of starts) if (a.node !== replica) delay.sample(now - a.startedAt);
     }
     if (malformed > 0) events.emit('malformed', { count: malformed });
     for (const t of tasks) for (const id of index.invalidate(t)) dirty.add(id);

@@ -21,26 +21,56 @@ export interface DelayEstimator {
   settleMs(): number;
 }
 
-export function createDelayEstimator(options: SettleOptions, windowSize = 512): DelayEstimator {
-  const samples: number[] = [];
+/** Which samples the p99 is taken over. */
+export interface SampleWindow {
+  /** At most this many, the newest. */
+  readonly size: number;
+  /** Samples older than this no longer count once `keep` newer ones exist, ms. */
+  readonly horizonMs: number;
+  /** The newest this many count whatever their age, so a quiet spell keeps the last known delay. */
+  readonly keep: number;
+}
+
+export const defaultSampleWindow: SampleWindow = { size: 512, horizonMs: 2000, keep: 32 };
+
+/**
+ * p99 over the newest samples. Under load the count bounds the window; when records slow
+ * down, the age bound lets delays measured in a busy spell stop counting once fresher ones
+ * exist, instead of keeping the window wide until hundreds of new samples have arrived.
+ */
+export function createDelayEstimator(
+  options: SettleOptions,
+  now: () => number,
+  window: SampleWindow = defaultSampleWindow,
+): DelayEstimator {
+  const delays: number[] = [];
+  const times: number[] = [];
   let next = 0;
   let cached: number | null = null;
+  /** The cached p99 holds until a new sample, or until its oldest counted sample ages out. */
+  let cachedUntil = -Infinity;
   return {
     sample(delayMs) {
-      const d = Math.max(0, delayMs);
-      if (samples.length < windowSize) samples.push(d);
-      else {
-        samples[next] = d;
-        next = (next + 1) % windowSize;
-      }
+      delays[next] = Math.max(0, delayMs);
+      times[next] = now();
+      next = (next + 1) % window.size;
       cached = null;
     },
     p99() {
-      if (samples.length === 0) return null;
-      if (cached === null) {
-        const sorted = [...samples].sort((a, b) => a - b);
-        cached = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+      if (delays.length === 0) return null;
+      const t = now();
+      if (cached !== null && t < cachedUntil) return cached;
+      const counted: number[] = [];
+      let oldest = t;
+      for (let i = 1; i <= delays.length; i++) {
+        const j = (next - i + window.size) % window.size;
+        if (counted.length >= window.keep && t - times[j]! > window.horizonMs) break;
+        counted.push(delays[j]!);
+        oldest = times[j]!;
       }
+      counted.sort((a, b) => a - b);
+      cached = counted[Math.min(counted.length - 1, Math.floor(counted.length * 0.99))]!;
+      cachedUntil = counted.length > window.keep ? oldest + window.horizonMs : Infinity;
       return cached;
     },
     settleMs() {

@@ -102,7 +102,7 @@ const shapes: Record<string, [string[], string[]]> = {
 export interface TaskIndex {
   /**
    * Loads changed (or removed) records from the store; returns the tasks whose records changed,
-   * and the claims and starts it loaded (their stamps measure delivery delay).
+   * and the claims it loaded (their stamps measure delivery delay).
    */
   apply(changes: readonly RecordChange[]): {
     tasks: Set<TaskId>;
@@ -110,7 +110,6 @@ export interface TaskIndex {
     workflows: Set<string>;
     malformed: number;
     claims: Claim[];
-    starts: AttemptStart[];
   };
   /** Forgets everything, before the store's state is loaded again. */
   clear(): void;
@@ -234,7 +233,6 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       let agentsChanged = false;
       let malformed = 0;
       const claims: Claim[] = [];
-      const starts: AttemptStart[] = [];
       for (const { kind, key } of changes) {
         const stored = store.read(kind, key);
         const v = stored === undefined ? undefined : loadRecord(kind, key, stored.value, stored.writer);
@@ -306,12 +304,9 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
           case 'lease':
             e.leases.set(key, v as unknown as Lease);
             break;
-          case 'start': {
-            const s = v as unknown as AttemptStart;
-            e.starts.set(key, s);
-            starts.push(s);
+          case 'start':
+            e.starts.set(key, v as unknown as AttemptStart);
             break;
-          }
           case 'end': {
             const end = v as unknown as AttemptEnd;
             if (!e.ends.has(key)) {
@@ -347,7 +342,6 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         workflows: touchedWorkflows,
         malformed,
         claims,
-        starts,
       };
     },
     clear() {

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { createDelayEstimator, defaultSettle } from '../src/delay.ts';
+
+function estimator(window = { size: 100, horizonMs: 1000, keep: 10 }) {
+  let t = 0;
+  const e = createDelayEstimator(defaultSettle, () => t, window);
+  return { e, at: (ms: number) => void (t = ms) };
+}
+
+describe('delay estimator', () => {
+  it('sets the settle window to twice the p99 delay, within its bounds, and the initial window before any sample', () => {
+    const { e } = estimator();
+    expect(e.p99()).toBeNull();
+    expect(e.settleMs()).toBe(defaultSettle.initialMs);
+    for (let i = 1; i <= 100; i++) e.sample(i);
+    expect(e.p99()).toBe(100);
+    expect(e.settleMs()).toBe(200);
+    e.sample(-5);
+    expect(e.p99()).toBe(100);
+    for (let i = 0; i < 100; i++) e.sample(1);
+    expect(e.settleMs()).toBe(defaultSettle.minMs);
+    for (let i = 0; i < 100; i++) e.sample(10_000);
+    expect(e.settleMs()).toBe(defaultSettle.maxMs);
+  });
+
+  it('keeps only the newest samples', () => {
+    const { e } = estimator();
+    for (let i = 0; i < 100; i++) e.sample(300);
+    for (let i = 0; i < 100; i++) e.sample(20);
+    expect(e.p99()).toBe(20);
+  });
+
+  it('stops counting delays of a busy spell once enough fresh samples follow a quiet one', () => {
+    const { e, at } = estimator();
+    for (let i = 0; i < 50; i++) e.sample(300);
+    at(5000);
+    // Fewer fresh samples than `keep`: the busy spell's delays still count.
+    for (let i = 0; i < 9; i++) e.sample(20);
+    expect(e.p99()).toBe(300);
+    e.sample(20);
+    expect(e.p99()).toBe(20);
+    // Samples within the horizon all count, however many newer ones exist.
+    at(5500);
+    for (let i = 0; i < 20; i++) e.sample(40);
+    expect(e.p99()).toBe(40);
+    at(6001);
+    expect(e.p99()).toBe(40);
+    // After a quiet spell with no sample at all, the last ones stay: the window does not shrink on silence.
+    at(60_000);
+    expect(e.p99()).toBe(40);
+  });
+
+  it('ages out counted samples as time passes, without a new sample', () => {
+    const { e, at } = estimator();
+    for (let i = 0; i < 20; i++) e.sample(300);
+    at(900);
+    for (let i = 0; i < 20; i++) e.sample(30);
+    expect(e.p99()).toBe(300);
+    at(1500);
+    expect(e.p99()).toBe(30);
+  });
+});
