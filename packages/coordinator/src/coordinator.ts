@@ -5,6 +5,7 @@ import { createDelayEstimator, defaultSettle, type SettleOptions } from './delay
 import { covers, ineligibility } from './eligibility.ts';
 import { CoordinatorError, invalid } from './errors.ts';
 import { createEmitter, type CoordinatorEvents, type Emitter } from './events.ts';
+import { DueQueue } from './due-queue.ts';
 import { hashId } from './hash.ts';
 import {
   checkName,
@@ -234,6 +235,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let lastTick = -Infinity;
   let cancelHeartbeat: (() => void) | null = null;
   let nextSweep = -Infinity;
+  /** Open tasks by when a pass must look at them again though none of their records changed. */
+  const checkAt = new DueQueue<TaskId>();
+  /** Pending tasks whose next attempt may be claimed now: every pass offers them to claim(). */
+  const ready = new Set<TaskId>();
+  /** The nodes suspected at the last pass. */
+  let lastSuspects = '';
 
   const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
   /** One agent's part in an epoch: the key of its claim, start and end records, and of `ownClaims`. */
@@ -363,52 +370,22 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
 
     flushAttempts();
-    for (const id of dirty) refresh(id);
+    const changed = [...dirty];
+    for (const id of changed) refresh(id);
     dirty.clear();
     writes.push(...workflowsApi.advance());
 
     const claimable: TaskId[] = [];
     /** Tasks this replica has won, by what it has read so far. */
     const decided: TaskId[] = [];
-    for (const id of index.openTasks()) {
-      const d = index.derive(id);
-      if (d === null) continue;
-      const spec = index.spec(id)!;
-      if (terminalStatuses.has(d.status)) continue;
-      const toStart = spec.timeouts.scheduleToStartMs;
-      if (toStart !== null && !d.started && index.records(id)!.startTimeout === null) {
-        const deadline = spec.submittedAt + toStart;
-        if (now >= deadline)
-          writes.push({ kind: 'timeout', key: id, value: { task: id, at: now, by: replica } });
-        else wakeAt(deadline);
-      }
-      if (d.status === 'pending') {
-        if (d.nextAttemptAt !== null && d.nextAttemptAt <= now) claimable.push(id);
-        else if (d.nextAttemptAt !== null) wakeAt(d.nextAttemptAt);
-        continue;
-      }
-      const winner = d.winner!;
-      const key = attemptKey(id, d.epoch);
-      if (d.status === 'claimed' && ownClaims.has(agentAttemptKey(id, d.epoch, winner.agent))) {
-        if (now >= d.decidesAt!) decided.push(id);
-        else wakeAt(d.decidesAt!);
-        continue;
-      }
-      if (running.has(key)) continue;
-      // The holder went silent: lease past due (or never taken), its node suspected, or it is this
-      // node's former incarnation (a restart), whose attempts and claims died with it.
-      const holder = d.lease?.node ?? d.start?.node ?? winner.node;
-      const leaseEnd = (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs;
-      const lost =
-        holder === replica
-          ? d.status === 'running' || now >= leaseEnd
-          : now >= leaseEnd || nodeSuspected(holder, now);
-      if (lost) {
-        writes.push({ kind: 'expiry', key, value: { task: id, epoch: d.epoch, at: now, by: replica } });
-        events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
-      } else wakeAt(leaseEnd);
+    for (const id of tasksToExamine(changed, now)) {
+      ready.delete(id);
+      const next = examine(id, now, writes, claimable, decided);
+      if (next === Infinity) checkAt.delete(id);
+      else checkAt.set(id, next);
     }
-
+    const due = checkAt.peek();
+    if (due !== undefined) wakeAt(due.at);
     if (!stopping && local.size > 0 && claimable.length > 0) claim(claimable, now, writes, wakeAt);
     // A pass runs off a timer, before the event loop reads the network: claims that arrived while
     // this replica was busy are still unread. When the pass ran late by more than the settle
@@ -427,6 +404,77 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const retaining = index.size > index.openTasks().size || index.orphans().size > 0;
     if (retaining) wakeAt(nextSweep);
     if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
+  }
+
+  /**
+   * The open tasks a pass looks at: those whose records changed, those ready for a claim, and
+   * those due by time (a decision, a lease end, a backoff, a deadline). All of them when a node
+   * turned suspected or alive again, since that decides whether its tasks are lost.
+   */
+  function tasksToExamine(changed: readonly TaskId[], now: number): Iterable<TaskId> {
+    const suspects = [...phi.peers()].filter((node) => nodeSuspected(node, now)).join(' ');
+    if (suspects !== lastSuspects) {
+      lastSuspects = suspects;
+      return [...index.openTasks()];
+    }
+    const out = new Set<TaskId>(changed);
+    for (const id of ready) out.add(id);
+    for (let due = checkAt.peek(); due !== undefined && due.at <= now; due = checkAt.peek())
+      out.add(checkAt.shift()!.key);
+    return out;
+  }
+
+  /**
+   * Looks at one task: collects it into `claimable` or `decided`, or writes what its state calls
+   * for (a schedule-to-start timeout, an expiry of a silent holder). Returns when it must be looked
+   * at again if none of its records changes meanwhile (Infinity: only on a change).
+   */
+  function examine(
+    id: TaskId,
+    now: number,
+    writes: RecordWrite[],
+    claimable: TaskId[],
+    decided: TaskId[],
+  ): number {
+    const d = index.derive(id);
+    if (d === null || terminalStatuses.has(d.status)) return Infinity;
+    const spec = index.spec(id)!;
+    let next = Infinity;
+    const toStart = spec.timeouts.scheduleToStartMs;
+    if (toStart !== null && !d.started && index.records(id)!.startTimeout === null) {
+      const deadline = spec.submittedAt + toStart;
+      if (now >= deadline)
+        writes.push({ kind: 'timeout', key: id, value: { task: id, at: now, by: replica } });
+      else next = deadline;
+    }
+    if (d.status === 'pending') {
+      if (d.nextAttemptAt !== null && d.nextAttemptAt <= now) {
+        claimable.push(id);
+        ready.add(id);
+      } else if (d.nextAttemptAt !== null) next = Math.min(next, d.nextAttemptAt);
+      return next;
+    }
+    const winner = d.winner!;
+    const key = attemptKey(id, d.epoch);
+    if (d.status === 'claimed' && ownClaims.has(agentAttemptKey(id, d.epoch, winner.agent))) {
+      if (now < d.decidesAt!) return Math.min(next, d.decidesAt!);
+      decided.push(id);
+      // Looked at again next pass, in case the start is deferred (see tick) and then not made.
+      return now;
+    }
+    if (running.has(key)) return next;
+    // The holder went silent: lease past due (or never taken), its node suspected, or it is this
+    // node's former incarnation (a restart), whose attempts and claims died with it.
+    const holder = d.lease?.node ?? d.start?.node ?? winner.node;
+    const leaseEnd = (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs;
+    const lost =
+      holder === replica
+        ? d.status === 'running' || now >= leaseEnd
+        : now >= leaseEnd || nodeSuspected(holder, now);
+    if (!lost) return Math.min(next, leaseEnd);
+    writes.push({ kind: 'expiry', key, value: { task: id, epoch: d.epoch, at: now, by: replica } });
+    events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
+    return next;
   }
 
   /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
