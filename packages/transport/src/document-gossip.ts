@@ -1,5 +1,6 @@
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
+import { ENVELOPE_BYTES, GossipEnvelopeError, type GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 import type { ApplyResult, DocumentChange, DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
@@ -11,6 +12,8 @@ const isForeignOrigin = (err: unknown): boolean =>
 
 export interface DocumentGossipOptions {
   readonly pubsub: GossipSub;
+  /** Signs what this node publishes and checks the author of what it receives. */
+  readonly envelope: GossipEnvelope;
   readonly runtime: DocumentRuntime;
   readonly metrics: MeshMetricsRecorder;
   /** Largest gossip message published or accepted, in bytes. */
@@ -59,12 +62,19 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
   const validate = (from: PeerId, msg: Message): TopicValidatorResult => {
     const bytes = msg.data.byteLength;
     o.metrics.record({ type: 'message', direction: 'in', protocol: 'gossip', bytes, peer: from.toString() });
-    if (msg.type !== 'signed') return reject(from, 'unsigned', `${topic}: unsigned message`);
-    if (bytes > o.maxMessageBytes) return reject(from, 'oversized', `${topic}: ${bytes} bytes`);
-    const signer = msg.from.toString();
+    if (bytes > o.maxMessageBytes + ENVELOPE_BYTES)
+      return reject(from, 'oversized', `${topic}: ${bytes} bytes`);
+    let signer: string;
+    let data: Uint8Array;
+    try {
+      ({ author: signer, data } = o.envelope.open(topic, msg.data));
+    } catch (err) {
+      if (!(err instanceof GossipEnvelopeError)) throw err;
+      return reject(from, err.reason, `${topic}: ${err.message}`);
+    }
     let result: ApplyResult;
     try {
-      result = doc.apply(msg.data, { via: 'gossip', peer: signer }, { onlyFrom: signer });
+      result = doc.apply(data, { via: 'gossip', peer: signer }, { onlyFrom: signer });
     } catch (err) {
       return isForeignOrigin(err)
         ? reject(from, 'forged-origin', `${topic}: ${String(err)} signed by ${signer}`)
@@ -99,7 +109,7 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
     }
     o.metrics.record({ type: 'message', direction: 'out', protocol: 'gossip', bytes: batch.byteLength });
     // Failures (no peers yet, stopping) are covered by anti-entropy.
-    o.pubsub.publish(topic, batch).catch(() => undefined);
+    o.pubsub.publish(topic, o.envelope.seal(topic, batch)).catch(() => undefined);
   };
 
   const onChange = (change: DocumentChange): void => {

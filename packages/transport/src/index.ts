@@ -24,6 +24,12 @@ export {
 export { PRESENCE_TOPIC, type MeshPresence } from './presence.ts';
 export { documentTopic } from './document-gossip.ts';
 export {
+  createGossipEnvelope,
+  GossipEnvelopeError,
+  type GossipEnvelope,
+  type OpenedGossip,
+} from './gossip-envelope.ts';
+export {
   SYNC_PROTOCOL,
   decodeSyncFrame,
   encodeSyncFrame,

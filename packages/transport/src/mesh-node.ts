@@ -1,6 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import { identify } from '@libp2p/identify';
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
 import type { Identify } from '@libp2p/identify';
@@ -17,6 +18,7 @@ import { createAdmission } from './admission.ts';
 import { createAntiEntropy } from './anti-entropy.ts';
 import { coreRuntime } from './core-runtime.ts';
 import { documentTopic, startDocumentGossip, type DocumentGossip } from './document-gossip.ts';
+import { createGossipEnvelope } from './gossip-envelope.ts';
 import { MeshConfigError, MeshStoppedError } from './errors.ts';
 import { loadOrCreateIdentity } from './identity.ts';
 import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
@@ -73,13 +75,15 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
   const runtime: DocumentRuntime = options.runtime ?? coreRuntime;
   const limits = o.limits;
   const metrics = createMeshMetrics();
-  const privateKey: PrivateKey | undefined =
+  const privateKey: PrivateKey =
     options.privateKey ??
-    (options.keyFile !== undefined ? await loadOrCreateIdentity(options.keyFile) : undefined);
+    (options.keyFile !== undefined
+      ? await loadOrCreateIdentity(options.keyFile)
+      : await generateKeyPair('Ed25519'));
   const admission = createAdmission(o.allow, (peer) => metrics.record({ type: 'denied', peer }));
 
   const libp2p = await createLibp2p({
-    ...(privateKey !== undefined ? { privateKey } : {}),
+    privateKey,
     addresses: { listen: o.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -96,7 +100,8 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       identify: identify(),
       ping: ping(),
       pubsub: gossipsub({
-        globalSignaturePolicy: 'StrictSign',
+        // Messages are signed inside their payload (see gossip-envelope.ts).
+        globalSignaturePolicy: 'StrictNoSign',
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         emitSelf: false,
@@ -130,7 +135,8 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     maxMs: o.redialMaxMs,
     maxKnownPeers: limits.maxKnownPeers,
   });
-  const presence = createMeshPresence(replica, pubsub, metrics, limits.maxPresenceBytes);
+  const envelope = createGossipEnvelope(libp2p.peerId, privateKey);
+  const presence = createMeshPresence(replica, pubsub, envelope, metrics, limits.maxPresenceBytes);
   let stopped = false;
 
   await libp2p.handle(
@@ -193,6 +199,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       doc.name,
       startDocumentGossip(doc, {
         pubsub,
+        envelope,
         runtime,
         metrics,
         maxMessageBytes: limits.maxGossipBytes,

@@ -9,7 +9,7 @@ export type RejectReason =
   | 'oversized' // over the frame or message size cap
   | 'invalid-update' // a well-formed frame whose Document update does not decode
   | 'forged-origin' // gossip whose events claim another origin than the signer
-  | 'unsigned' // gossip without a signature
+  | 'unsigned' // gossip whose signature does not hold (for its topic)
   | 'protocol-violation' // a frame that is not expected at this point of a round
   | 'timeout'; // a round that did not finish in time
 export const rejectReasons: readonly RejectReason[] = [

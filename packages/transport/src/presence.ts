@@ -11,6 +11,7 @@ import {
 } from '@meshwork/core';
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
+import { ENVELOPE_BYTES, GossipEnvelopeError, type GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 
 export const PRESENCE_TOPIC = 'meshwork/presence/1';
@@ -81,6 +82,7 @@ export interface MeshPresence extends PresenceChannel {
 export function createMeshPresence(
   self: ReplicaId,
   pubsub: GossipSub,
+  envelope: GossipEnvelope,
   metrics: MeshMetricsRecorder,
   maxBytes: number,
 ): MeshPresence {
@@ -115,16 +117,25 @@ export function createMeshPresence(
       bytes: msg.data.byteLength,
       peer: from.toString(),
     });
-    if (msg.type !== 'signed') return reject(from, 'unsigned', 'unsigned presence');
-    if (msg.data.byteLength > maxBytes) return reject(from, 'oversized', `${msg.data.byteLength} bytes`);
+    if (msg.data.byteLength > maxBytes + ENVELOPE_BYTES)
+      return reject(from, 'oversized', `${msg.data.byteLength} bytes`);
+    let signer: string;
+    let data: Uint8Array;
+    try {
+      ({ author: signer, data } = envelope.open(PRESENCE_TOPIC, msg.data));
+    } catch (err) {
+      if (!(err instanceof GossipEnvelopeError)) throw err;
+      return reject(from, err.reason, `presence: ${err.message}`);
+    }
+    if (data.byteLength > maxBytes) return reject(from, 'oversized', `${data.byteLength} bytes`);
     let u: PresenceUpdate;
     try {
-      u = decodePresence(msg.data, maxBytes);
+      u = decodePresence(data, maxBytes);
     } catch (err) {
       return reject(from, 'malformed', String(err));
     }
-    if (u.replica !== msg.from.toString()) {
-      return reject(from, 'forged-origin', `presence of ${u.replica} signed by ${msg.from.toString()}`);
+    if (u.replica !== signer) {
+      return reject(from, 'forged-origin', `presence of ${u.replica} signed by ${signer}`);
     }
     if ((lastClock.get(u.replica) ?? -1) >= u.clock) return TopicValidatorResult.Ignore;
     // Remembered replicas are bounded: a flood of fresh identities cannot grow memory.
@@ -143,7 +154,7 @@ export function createMeshPresence(
   const send = async (bytes: Uint8Array): Promise<void> => {
     metrics.record({ type: 'message', direction: 'out', protocol: 'presence', bytes: bytes.byteLength });
     // Nobody subscribed yet, or stopping: presence is ephemeral, the next heartbeat follows.
-    await pubsub.publish(PRESENCE_TOPIC, bytes).catch(() => undefined);
+    await pubsub.publish(PRESENCE_TOPIC, envelope.seal(PRESENCE_TOPIC, bytes)).catch(() => undefined);
   };
 
   pubsub.topicValidators.set(PRESENCE_TOPIC, validate);

@@ -127,8 +127,22 @@ describe('a hostile raw libp2p peer', () => {
     await publishTo(raw, a.peerId, topic, new Uint8Array([1, 2, 3]));
     await waitFor('malformed gossip', () => rejected(a, 'malformed') === 1);
 
-    await publishTo(raw, a.peerId, topic, new Uint8Array(MAX_GOSSIP + 100));
+    await publishTo(raw, a.peerId, topic, new Uint8Array(MAX_GOSSIP + 1000));
     await waitFor('oversized gossip', () => rejected(a, 'oversized') === 1);
+
+    // Not in a signed envelope; in one whose data was altered; in one signed for another topic.
+    const honest = updateOf(raw.peerId.toString(), 'tampered', 'yes');
+    await publishTo(raw, a.peerId, topic, honest, { sealed: false });
+    await waitFor('gossip outside an envelope', () => rejected(a, 'malformed') === 2);
+    const tampered = raw.envelope.seal(topic, honest);
+    tampered[tampered.length - 1]! ^= 1;
+    await publishTo(raw, a.peerId, topic, tampered, { sealed: false });
+    await waitFor('tampered gossip', () => rejected(a, 'unsigned') === 1);
+    await publishTo(raw, a.peerId, topic, raw.envelope.seal(documentTopic('other'), honest), {
+      sealed: false,
+    });
+    await waitFor('gossip signed for another topic', () => rejected(a, 'unsigned') === 2);
+    expect(getKey(a.document('tasks'), 'tampered')).toBeUndefined();
 
     // Events that claim to be b's, signed by the raw peer.
     await publishTo(raw, a.peerId, topic, updateOf(b.replica, 'owned', 'by-forger'));
