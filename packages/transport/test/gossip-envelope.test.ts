@@ -1,0 +1,56 @@
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { describe, expect, it } from 'vitest';
+import { createGossipEnvelope, GossipEnvelopeError, MeshConfigError } from '../src/index.ts';
+
+async function author() {
+  const key = await generateKeyPair('Ed25519');
+  const peerId = peerIdFromPrivateKey(key);
+  return { peerId, envelope: createGossipEnvelope(peerId, key) };
+}
+
+const reason = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof GossipEnvelopeError) return err.reason;
+    throw err;
+  }
+  return undefined;
+};
+
+describe('gossip envelope', () => {
+  it('opens what its author sealed, naming the author, on any node', async () => {
+    const a = await author();
+    const b = await author();
+    const data = new Uint8Array([1, 2, 3, 250]);
+    const sealed = a.envelope.seal('meshwork/doc/1/tasks', data);
+    expect(b.envelope.open('meshwork/doc/1/tasks', sealed)).toEqual({ author: a.peerId.toString(), data });
+    expect(b.envelope.open('t', b.envelope.seal('t', new Uint8Array(0))).data).toEqual(new Uint8Array(0));
+  });
+
+  it('refuses altered data, another topic, a borrowed author, and bytes that are no envelope', async () => {
+    const a = await author();
+    const b = await author();
+    const sealed = a.envelope.seal('t', new Uint8Array([7, 7, 7]));
+    const altered = sealed.slice();
+    altered[altered.length - 1] = 8;
+    expect(reason(() => b.envelope.open('t', altered))).toBe('unsigned');
+    expect(reason(() => b.envelope.open('other', sealed))).toBe('unsigned');
+    // b's signature under a's name: the author field swapped for another id of the same length.
+    const byB = b.envelope.seal('t', new Uint8Array([7, 7, 7]));
+    const aId = new TextEncoder().encode(a.peerId.toString());
+    const forged = byB.slice();
+    forged.set(aId, 1);
+    expect(reason(() => b.envelope.open('t', forged))).toBe('unsigned');
+    expect(reason(() => b.envelope.open('t', new Uint8Array([1, 2, 3])))).toBe('malformed');
+    expect(reason(() => b.envelope.open('t', sealed.subarray(0, 40)))).toBe('malformed');
+    const notAPeer = new Uint8Array([5, 104, 101, 108, 108, 111, ...new Uint8Array(64)]);
+    expect(reason(() => b.envelope.open('t', notAPeer))).toBe('malformed');
+  });
+
+  it('needs an Ed25519 key', async () => {
+    const key = await generateKeyPair('secp256k1');
+    expect(() => createGossipEnvelope(peerIdFromPrivateKey(key), key)).toThrow(MeshConfigError);
+  });
+});
