@@ -23,8 +23,8 @@ export function taskRecord(spec: TaskSpec): Value {
   if (spec.priority !== 0) out['priority'] = spec.priority;
   if (spec.dependsOn.length > 0) out['dependsOn'] = [...spec.dependsOn];
   if (Object.keys(spec.resources).length > 0) out['resources'] = { ...spec.resources };
-  if (!sameRetry(spec.retry, defaultRetry))
-    out['retry'] = { maxAttempts: spec.retry.maxAttempts, backoff: { ...spec.retry.backoff } };
+  const retry = retryRecord(spec.retry);
+  if (retry !== null) out['retry'] = retry;
   if (spec.timeouts.scheduleToStartMs !== null || spec.timeouts.runMs !== null)
     out['timeouts'] = { ...spec.timeouts };
   if (spec.idempotencyKey !== spec.id) out['idempotencyKey'] = spec.idempotencyKey;
@@ -32,20 +32,20 @@ export function taskRecord(spec: TaskSpec): Value {
   return out;
 }
 
-function sameRetry(a: RetryPolicy, b: RetryPolicy): boolean {
-  const x = a.backoff;
-  const y = b.backoff;
-  return (
-    a.maxAttempts === b.maxAttempts &&
-    x.initialMs === y.initialMs &&
-    x.factor === y.factor &&
-    x.maxMs === y.maxMs &&
-    x.jitter === y.jitter
-  );
+/** The parts of a retry policy that differ from the default; null when none does. */
+function retryRecord(retry: RetryPolicy): { [key: string]: Value } | null {
+  const out: { [key: string]: Value } = {};
+  if (retry.maxAttempts !== defaultRetry.maxAttempts) out['maxAttempts'] = retry.maxAttempts;
+  const backoff: { [key: string]: Value } = {};
+  for (const k of ['initialMs', 'factor', 'maxMs', 'jitter'] as const)
+    if (retry.backoff[k] !== defaultRetry.backoff[k]) backoff[k] = retry.backoff[k];
+  if (Object.keys(backoff).length > 0) out['backoff'] = backoff;
+  return Object.keys(out).length > 0 ? out : null;
 }
 
-/** Fields of a task's records that the record key ("task|epoch|agent") already holds. */
-const keyFields: { readonly [kind: string]: readonly ('task' | 'epoch' | 'agent')[] } = {
+/** Fields of a record that its key ("task|epoch|agent", or a task's id) already holds. */
+const keyFields: { readonly [kind: string]: readonly ('id' | 'task' | 'epoch' | 'agent')[] } = {
+  task: ['id'],
   claim: ['task', 'epoch', 'agent'],
   start: ['task', 'epoch', 'agent'],
   end: ['task', 'epoch', 'agent'],
@@ -68,10 +68,15 @@ const writerField: { readonly [kind: string]: string } = {
   timeout: 'by',
 };
 
+/** Fields a record leaves out when they hold these values (an end's result and error of a success). */
+const defaults: { readonly [kind: string]: { readonly [field: string]: Value } } = {
+  end: { result: null, error: null, retryable: true },
+};
+
 /**
- * A record as stored: without the fields its key holds and without the field naming its
- * writer (see loadRecord). A node id is 52 characters; claims, starts and ends would
- * otherwise carry one each.
+ * A record as stored: without the fields its key holds, without the field naming its
+ * writer (see loadRecord), and without fields at their defaults. A node id is 52 characters;
+ * claims, starts and ends would otherwise carry one each.
  */
 export function storedRecord(kind: string, value: Value): Value {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
@@ -82,6 +87,7 @@ export function storedRecord(kind: string, value: Value): Value {
   const out = { ...(value as { [key: string]: Value }) };
   for (const f of fields ?? []) delete out[f];
   if (writer !== undefined) delete out[writer];
+  for (const [f, v] of Object.entries(defaults[kind] ?? {})) if (out[f] === v) delete out[f];
   return out;
 }
 
@@ -102,7 +108,7 @@ export function loadRecord(
   if (fields === undefined && writerKey === undefined) return value;
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
     return null;
-  const out: { [key: string]: Value } = { ...(value as { [key: string]: Value }) };
+  const out: { [key: string]: Value } = { ...defaults[kind], ...(value as { [key: string]: Value }) };
   if (writerKey !== undefined) {
     if (writer === undefined) return null;
     out[writerKey] = writer;
@@ -110,12 +116,13 @@ export function loadRecord(
   if (fields === undefined) return out;
   const parts = key.split('|');
   if (parts.length !== fields.length) return null;
-  out['task'] = parts[0]!;
-  if (fields.length > 1) {
-    const epoch = Number(parts[1]);
-    if (!Number.isSafeInteger(epoch) || epoch < 1) return null;
-    out['epoch'] = epoch;
+  for (const [i, field] of fields.entries()) {
+    if (field !== 'epoch') out[field] = parts[i]!;
+    else {
+      const epoch = Number(parts[i]);
+      if (!Number.isSafeInteger(epoch) || epoch < 1) return null;
+      out[field] = epoch;
+    }
   }
-  if (fields.length > 2) out['agent'] = parts[2]!;
   return out;
 }

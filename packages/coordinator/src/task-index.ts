@@ -280,7 +280,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
           case 'task': {
             // Concurrent workflow advances write the same task; versions differ only in submitter and time.
             const spec = readTaskSpec(v);
-            if (spec === null || spec.id !== key) {
+            if (spec === null) {
               malformed++;
               continue;
             }

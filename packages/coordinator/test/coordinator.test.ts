@@ -406,10 +406,8 @@ describe('coordinator', () => {
         kind: 'task',
         key: 'bad-2',
         value: {
-          id: 'other',
           type: 'x',
-          submittedAt: 0,
-          submittedBy: 'evil',
+          submittedAt: 'at dawn',
           idempotencyKey: 'k',
           priority: 0,
         },

@@ -61,6 +61,28 @@ describe('task records', () => {
     expect(loadRecord('claim', 't-1|x|a', stored, 'node-a')).toBeNull();
     expect(loadRecord('claim', 't-1|2', stored, 'node-a')).toBeNull();
     expect(loadRecord('claim', 't-1|2|a', stored, undefined)).toBeNull();
+    // A task's id is its key; an end of a success leaves out its null result and error.
+    const task = { id: 't-1', type: 'noop', submittedAt: 5, submittedBy: 'node-a' };
+    expect(storedRecord('task', task)).toEqual({ type: 'noop', submittedAt: 5 });
+    expect(
+      loadRecord('task', 't-1', { ...(storedRecord('task', task) as object), id: 't-9' }, 'node-a'),
+    ).toEqual(task);
+    const end = {
+      task: 't-1',
+      epoch: 1,
+      agent: 'a',
+      node: 'node-a',
+      startedAt: 5,
+      endedAt: 6,
+      outcome: 'succeeded',
+      result: null,
+      error: null,
+      retryable: true,
+    };
+    expect(storedRecord('end', end)).toEqual({ startedAt: 5, endedAt: 6, outcome: 'succeeded' });
+    expect(loadRecord('end', 't-1|1|a', storedRecord('end', end), 'node-a')).toEqual(end);
+    const failed = { ...end, outcome: 'failed', error: 'boom', retryable: false };
+    expect(loadRecord('end', 't-1|1|a', storedRecord('end', failed), 'node-a')).toEqual(failed);
     expect(
       loadRecord('cancel', 't-1', storedRecord('cancel', { task: 't-1', at: 1, by: 'n', reason: 'r' }), 'n'),
     ).toEqual({
