@@ -213,20 +213,26 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const events = createEmitter<CoordinatorEvents>();
   const local = new Map<AgentId, LocalAgent>();
   const running = new Map<string, RunningAttempt>();
+  /** Attempts running here, per task: which tasks `running` holds, without building its keys. */
+  const runningPerTask = new Map<TaskId, number>();
   const watchers = new Set<{ listener: (t: TaskView) => void; task: TaskId | undefined }>();
   const lastSeen = new Map<TaskId, string>();
   /**
    * Claims held back because another node ranks first: when this replica may step in. Not
    * re-ranked before then, which keeps a pass cheap however many tasks are waiting.
    */
-  const heldBack = new Map<string, number>();
+  const heldBack = new Map<TaskId, { readonly epoch: number; readonly until: number }>();
   const dirty = new Set<TaskId>();
   /** Attempts that ended here and are not written yet (see flushAttempts). */
   const finished: AttemptEnd[] = [];
   /** Attempts started here whose start record is not written yet (see flushAttempts). */
   const unwrittenStarts = new Set<RunningAttempt>();
-  /** Claims this incarnation made and has not acted on yet; only these may start here. */
-  const ownClaims = new Set<string>();
+  /** Claims this incarnation made and has not acted on yet, one per task; only these may start here. */
+  const ownClaims = new Map<TaskId, { readonly epoch: number; readonly agent: AgentId }>();
+  const isOwnClaim = (id: TaskId, epoch: number, agent: AgentId): boolean => {
+    const own = ownClaims.get(id);
+    return own !== undefined && own.epoch === epoch && own.agent === agent;
+  };
   let idCounter = 0;
   let stopping = false;
   let stopped = false;
@@ -243,7 +249,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let lastSuspects = '';
 
   const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
-  /** One agent's part in an epoch: the key of its claim, start and end records, and of `ownClaims`. */
+  /** One agent's part in an epoch: the key of its claim, start and end records. */
   const agentAttemptKey = (task: TaskId, epoch: number, agent: AgentId): string =>
     `${attemptKey(task, epoch)}|${agent}`;
   const nodeAlive = (node: ReplicaId, now: number): boolean => node === replica || phi.isAlive(node, now);
@@ -456,7 +462,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
     const winner = d.winner!;
     const key = attemptKey(id, d.epoch);
-    if (d.status === 'claimed' && ownClaims.has(agentAttemptKey(id, d.epoch, winner.agent))) {
+    if (d.status === 'claimed' && isOwnClaim(id, d.epoch, winner.agent)) {
       if (now < d.decidesAt!) return Math.min(next, d.decidesAt!);
       decided.push(id);
       // Looked at again next pass, in case the start is deferred (see tick) and then not made.
@@ -485,7 +491,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     for (const id of ids) {
       const d = index.derive(id);
       if (d === null || d.status !== 'claimed' || d.winner === null || now < d.decidesAt!) continue;
-      if (!ownClaims.has(agentAttemptKey(id, d.epoch, d.winner.agent))) continue;
+      if (!isOwnClaim(id, d.epoch, d.winner.agent)) continue;
       startAttempt(index.spec(id)!, d, d.winner, writes);
     }
     if (into === undefined && writes.length > 0) write(writes);
@@ -514,9 +520,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     }
     const run = index.spec(id)!.workflow?.run;
     if (run !== undefined) workflowsApi.markDirty(run);
-    if (d.status !== 'pending') heldBack.delete(attemptKey(id, d.epoch));
-    if (d.status !== 'claimed')
-      for (const agent of local.keys()) ownClaims.delete(agentAttemptKey(id, d.epoch, agent));
+    if (d.status !== 'pending' && heldBack.get(id)?.epoch === d.epoch) heldBack.delete(id);
+    if (d.status !== 'claimed' && ownClaims.get(id)?.epoch === d.epoch) ownClaims.delete(id);
     const agent = d.accepted?.agent ?? d.winner?.agent ?? '';
     const signature = `${d.status}|${d.epoch}|${agent}|${index.progress(id)?.at ?? ''}`;
     if (lastSeen.get(id) !== signature) {
@@ -531,6 +536,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       }
     }
     // This node runs at most one attempt per epoch of a task, and only epochs up to the current one.
+    if (!runningPerTask.has(id)) return;
     for (let epoch = 1; epoch <= d.epoch; epoch++) {
       const a = running.get(attemptKey(id, epoch));
       if (a === undefined || a.abortReason !== null) continue;
@@ -564,8 +570,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     for (const spec of specs) {
       if (!hasRoom()) break;
       const epoch = index.derive(spec.id)!.epoch + 1;
-      const key = attemptKey(spec.id, epoch);
-      const until = heldBack.get(key);
+      const held = heldBack.get(spec.id);
+      const until = held?.epoch === epoch ? held.until : undefined;
       if (until !== undefined && now < until) {
         wakeAt(until);
         continue;
@@ -602,7 +608,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       }
       const rank = ahead.size;
       if (rank > 0 && until === undefined) {
-        heldBack.set(key, now + rank * settleMs);
+        heldBack.set(spec.id, { epoch, until: now + rank * settleMs });
         wakeAt(now + rank * settleMs);
         continue;
       }
@@ -610,8 +616,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         spec,
         scored.filter((r) => r.agent.node === replica),
       )[0]!;
-      heldBack.delete(key);
-      ownClaims.add(agentAttemptKey(spec.id, epoch, mine.agent.id));
+      heldBack.delete(spec.id);
+      ownClaims.set(spec.id, { epoch, agent: mine.agent.id });
       const c: Claim = {
         task: spec.id,
         epoch,
@@ -632,7 +638,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   function startAttempt(spec: TaskSpec, d: DerivedTask, winner: Claim, writes: RecordWrite[]): void {
     const key = attemptKey(spec.id, d.epoch);
     if (running.has(key)) return;
-    ownClaims.delete(agentAttemptKey(spec.id, d.epoch, winner.agent));
+    ownClaims.delete(spec.id);
     const now = clock.now();
     const agent = local.get(winner.agent);
     const release = agent === undefined || stopping ? null : pools.tryAcquire(spec.resources);
@@ -663,6 +669,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       done: new Promise<void>((resolve) => (finish = resolve)),
     };
     running.set(key, attempt);
+    runningPerTask.set(spec.id, (runningPerTask.get(spec.id) ?? 0) + 1);
     unwrittenStarts.add(attempt);
     const renew = (): void => {
       if (attempt.abortReason !== null || !running.has(key)) return;
@@ -726,6 +733,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const key = attemptKey(a.task, a.epoch);
     if (running.get(key) !== a) return;
     running.delete(key);
+    const others = runningPerTask.get(a.task)! - 1;
+    if (others > 0) runningPerTask.set(a.task, others);
+    else runningPerTask.delete(a.task);
     unwrittenStarts.delete(a);
     for (const cancel of a.timers) cancel();
     a.release();
@@ -775,19 +785,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       parseSubmit(input, { now: clock.now(), replica, randomId: newId, id, workflow: ref }),
   });
 
-  const runningHere = (id: TaskId): boolean => {
-    const d = index.derive(id);
-    for (let epoch = 1; epoch <= (d?.epoch ?? 0); epoch++)
-      if (running.has(attemptKey(id, epoch))) return true;
-    return false;
-  };
-
   const retention = createRetention(
     {
       index,
       workflows: workflowsApi,
       replica,
-      runningHere,
+      runningHere: (id) => runningPerTask.has(id),
       remover(id) {
         const records = index.records(id)!;
         return (
