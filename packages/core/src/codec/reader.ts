@@ -12,7 +12,7 @@ const MAX_REPLICA_ID_BYTES = 256;
  */
 export class Reader {
   private readonly decoder: decoding.Decoder;
-  private readonly replicas: ReplicaId[] = [];
+  private replicas: ReplicaId[] = [];
   private depth = 0;
   readonly limits: DecodeLimits;
 
@@ -122,9 +122,19 @@ export class Reader {
     return id;
   }
 
-  /** Starts a new interning scope: replica ids read from here on are numbered from 0 again. */
-  restartInterning(): void {
-    this.replicas.length = 0;
+  /**
+   * Enters the scope of one record inside a message: replica ids read from here on are
+   * numbered in a table of the record's own, which starts with `first`. Returns the table
+   * left, for {@link leaveRecordScope}.
+   */
+  enterRecordScope(first: ReplicaId): ReplicaId[] {
+    const left = this.replicas;
+    this.replicas = [first];
+    return left;
+  }
+
+  leaveRecordScope(table: ReplicaId[]): void {
+    this.replicas = table;
   }
 
   /** Runs `read` one nesting level deeper, enforcing the depth limit. */

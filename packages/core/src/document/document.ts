@@ -449,10 +449,7 @@ class DocumentImpl implements Document {
     }
   }
 
-  private applyUpdate(message: Uint8Array, origin: unknown, onlyFrom: ReplicaId | undefined): ApplyResult {
-    // The log keeps views into the message: into a copy, since the caller may reuse its buffer
-    // or hand a view into a much larger network buffer.
-    const bytes = message.slice();
+  private applyUpdate(bytes: Uint8Array, origin: unknown, onlyFrom: ReplicaId | undefined): ApplyResult {
     const { events, records: eventRecords } = decodeUpdate(
       bytes,
       readMemberType,

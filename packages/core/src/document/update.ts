@@ -110,15 +110,27 @@ export function encodeRecord(event: DocEvent): Uint8Array {
 }
 
 /**
- * One update message holding the given records. Every record carries its own
- * replica and member tables, so records are copied in as they are: batching
- * events, relaying received ones and serving the log never re-encode them.
+ * One update message holding the given records. A record has its own replica and member
+ * tables, so it is copied in as it is, except its leading replica id, which the message
+ * interns: events of one replica (what a gossip batch holds) name it once. Batching events,
+ * relaying received ones and serving the log never re-encode them.
  */
 export function updateFromRecords(records: readonly Uint8Array[]): Uint8Array {
   const w = new Writer();
   writeHeader(w, MessageKind.Update);
   w.uint(records.length);
-  for (const record of records) w.raw(record);
+  for (const record of records) {
+    const r = new Reader(record);
+    w.replica(r.replica('record replica'));
+    w.raw(record.subarray(r.position));
+  }
+  return w.finish();
+}
+
+/** The bytes a record of `replica`'s starts with: the replica, first id of the record's table. */
+function recordPrefix(replica: ReplicaId): Uint8Array {
+  const w = new Writer();
+  w.replica(replica);
   return w.finish();
 }
 
@@ -154,7 +166,18 @@ function readEvent(
   readType: TypeReader,
   check: MemberCheck | undefined,
 ): DocEvent {
-  const replica = r.replica('event replica');
+  return readEventBody(r, r.replica('event replica'), bytes, table, readType, check);
+}
+
+/** An event after its replica: seq, HLC reading and deltas. */
+function readEventBody(
+  r: Reader,
+  replica: ReplicaId,
+  bytes: Uint8Array,
+  table: ReadTable,
+  readType: TypeReader,
+  check: MemberCheck | undefined,
+): DocEvent {
   const seq = r.uint('event seq');
   if (seq === 0) throw new DecodeError('invalid', 'event seq 0 (seqs start at 1)');
   const wall = r.uint('event wall time');
@@ -204,17 +227,35 @@ export function decodeUpdate(
   const records: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const start = r.position;
-    if (!legacy) {
-      r.restartInterning();
-      if (i > 0) table = { members: [], names: new Set() };
+    const replica = r.replica('event replica');
+    const body = r.position;
+    if (legacy) {
+      const event = readEventBody(r, replica, bytes, table, readType, check);
+      events.push(event);
+      // A legacy event after the first may refer to tables earlier events filled: it is re-encoded alone.
+      records.push(i === 0 ? bytes.subarray(start, r.position) : encodeRecord(event));
+      continue;
     }
-    const event = readEvent(r, bytes, table, readType, check);
-    events.push(event);
-    // A legacy event after the first may refer to tables earlier events filled: it is re-encoded alone.
-    records.push(legacy && i > 0 ? encodeRecord(event) : bytes.subarray(start, r.position));
+    // The replica is interned by the message; the rest of the event has tables of its own.
+    const messageTable = r.enterRecordScope(replica);
+    if (i > 0) table = { members: [], names: new Set() };
+    events.push(readEventBody(r, replica, bytes, table, readType, check));
+    r.leaveRecordScope(messageTable);
+    records.push(
+      i === 0
+        ? bytes.subarray(start, r.position)
+        : concat(recordPrefix(replica), bytes.subarray(body, r.position)),
+    );
   }
   r.end('update');
   return { events, records };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
 }
 
 /** Decodes one log record (an event in its own interning scope). */

@@ -42,6 +42,13 @@ function history(): { a: ReturnType<typeof writer>; b: ReturnType<typeof writer>
   return { a, b };
 }
 
+function occurrences(bytes: Uint8Array, text: string): number {
+  const needle = new TextEncoder().encode(text);
+  let n = 0;
+  for (let i = 0; i + needle.length <= bytes.length; i++) if (needle.every((b, j) => bytes[i + j] === b)) n++;
+  return n;
+}
+
 const everything = {
   tasks: { a0: { n: 0 }, a1: { n: 1 }, a2: { n: 2 }, b0: { n: 10 }, b1: { n: 11 }, b2: { n: 12 } },
   seen: ['a0', 'a1', 'a2'],
@@ -51,6 +58,8 @@ describe('update messages of several events', () => {
   it('are relayed and served from the log record for record, as their writers encoded them', () => {
     const { a, b } = history();
     const merged = mergeUpdates([...a.updates, ...b.updates, a.updates[0]!]);
+    // Each replica is named once in the message, however many of its events it holds.
+    for (const id of ['replica-a', 'replica-b']) expect(occurrences(merged, id)).toBe(1);
     const c = createDocument({ replica: 'replica-c', name: 'd' });
     expect(c.apply(merged)).toMatchObject({ events: 6, duplicates: 0 });
     // c never saw a's second event on its own, yet serves exactly the bytes a wrote for it.
