@@ -13,6 +13,8 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { lww, type Document, type LWWRegister, type ORMap, type Value } from '@meshwork/core';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { createMeshNode, type MeshNode } from '@meshwork/transport';
 import * as Y from 'yjs';
 import { percentile, type Progress, type Row, type Suite } from '../report.ts';
@@ -126,16 +128,40 @@ interface PlainPubSub {
   ): void;
 }
 
+/**
+ * Yjs over the same libp2p stack. Its updates are signed the way gossipsub's StrictSign signs
+ * (libp2p's own Ed25519 keys, which build a key object for every signature and check): the mesh
+ * node's gossipsub runs StrictNoSign, so the peer carries `author | signature | update` itself,
+ * as Meshwork's envelope does.
+ */
 async function yjsNode(): Promise<BenchNode> {
   // Same libp2p stack; no Meshwork Document and no anti-entropy rounds.
-  const node = await createMeshNode({ ...nodeOptions, syncIntervalMs: 0 });
+  const privateKey = await generateKeyPair('Ed25519');
+  const node = await createMeshNode({ ...nodeOptions, syncIntervalMs: 0, privateKey });
+  const author = new TextEncoder().encode(node.replica);
   const pubsub = node.libp2p.services.pubsub as unknown as PlainPubSub;
   const topic = 'yjs/bench';
   const ydoc = new Y.Doc();
   const map = ydoc.getMap<string>('kv');
   const listeners: ((key: string) => void)[] = [];
+  const publish = async (update: Uint8Array): Promise<void> => {
+    const signature = await privateKey.sign(update);
+    const data = new Uint8Array(1 + author.length + signature.length + update.length);
+    data[0] = author.length;
+    data.set(author, 1);
+    data.set(signature, 1 + author.length);
+    data.set(update, 1 + author.length + signature.length);
+    await pubsub.publish(topic, data);
+  };
+  const receive = async (data: Uint8Array): Promise<void> => {
+    const end = 1 + (data[0] ?? 0);
+    const key = peerIdFromString(new TextDecoder().decode(data.subarray(1, end))).publicKey;
+    const update = data.subarray(end + 64);
+    if (key !== undefined && (await key.verify(update, data.subarray(end, end + 64))))
+      Y.applyUpdate(ydoc, update, 'remote');
+  };
   ydoc.on('update', (update: Uint8Array, origin: unknown) => {
-    if (origin !== 'remote') pubsub.publish(topic, update).catch(() => undefined);
+    if (origin !== 'remote') publish(update).catch(() => undefined);
   });
   map.observe((event) => {
     if (event.transaction.local) return;
@@ -143,7 +169,7 @@ async function yjsNode(): Promise<BenchNode> {
   });
   pubsub.subscribe(topic);
   pubsub.addEventListener('message', (evt) => {
-    if (evt.detail.topic === topic) Y.applyUpdate(ydoc, evt.detail.data, 'remote');
+    if (evt.detail.topic === topic) receive(evt.detail.data).catch(() => undefined);
   });
   return {
     node,
