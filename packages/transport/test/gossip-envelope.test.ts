@@ -45,6 +45,10 @@ describe('gossip envelope', () => {
     expect(reason(() => b.envelope.open('t', forged))).toBe('unsigned');
     expect(reason(() => b.envelope.open('t', new Uint8Array([1, 2, 3])))).toBe('malformed');
     expect(reason(() => b.envelope.open('t', sealed.subarray(0, 40)))).toBe('malformed');
+    // Cut short inside a larger buffer: the bytes after the view are not part of it.
+    const inBuffer = new Uint8Array(1024);
+    inBuffer.set(sealed);
+    expect(reason(() => b.envelope.open('t', inBuffer.subarray(0, 80)))).toBe('malformed');
     const notAPeer = new Uint8Array([5, 104, 101, 108, 108, 111, ...new Uint8Array(64)]);
     expect(reason(() => b.envelope.open('t', notAPeer))).toBe('malformed');
   });
