@@ -167,8 +167,6 @@ interface RunningAttempt {
   readonly epoch: number;
   readonly agent: AgentId;
   readonly startedAt: number;
-  /** The start record, until the next pass writes it (see flushAttempts). */
-  start: RecordWrite | null;
   readonly controller: AbortController;
   abortReason: 'cancelled' | 'timed-out' | 'fenced' | 'released' | null;
   readonly timers: (() => void)[];
@@ -226,7 +224,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   /** Attempts that ended here and are not written yet (see flushAttempts). */
   const finished: AttemptEnd[] = [];
   /** Attempts started here whose start record is not written yet (see flushAttempts). */
-  const unwrittenStarts = new Set<RunningAttempt>();
+  const unwrittenStarts = new Map<RunningAttempt, RecordWrite>();
   /** Claims this incarnation made and has not acted on yet, one per task; only these may start here. */
   const ownClaims = new Map<TaskId, { readonly epoch: number; readonly agent: AgentId }>();
   const isOwnClaim = (id: TaskId, epoch: number, agent: AgentId): boolean => {
@@ -335,8 +333,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   function flushAttempts(): void {
     if (finished.length === 0 && unwrittenStarts.size === 0) return;
     const batch = finished.splice(0);
-    const starts = [...unwrittenStarts].map((a) => a.start!);
-    for (const a of unwrittenStarts) a.start = null;
+    const starts = [...unwrittenStarts.values()];
     unwrittenStarts.clear();
     const writeEnds = (): void => {
       write([
@@ -656,12 +653,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       epoch: d.epoch,
       agent: winner.agent,
       startedAt: now,
-      // Written by the next pass, with the ends of the attempts that finished by then.
-      start: {
-        kind: 'start',
-        key: agentAttemptKey(spec.id, d.epoch, winner.agent),
-        value: { ...base, startedAt: now, until: now + leaseMs },
-      },
       controller,
       abortReason: null,
       timers,
@@ -670,7 +661,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     };
     running.set(key, attempt);
     runningPerTask.set(spec.id, (runningPerTask.get(spec.id) ?? 0) + 1);
-    unwrittenStarts.add(attempt);
+    // The start record goes out with the next pass, with the ends of the attempts that finished by then.
+    unwrittenStarts.set(attempt, {
+      kind: 'start',
+      key: agentAttemptKey(spec.id, d.epoch, winner.agent),
+      value: { ...base, startedAt: now, until: now + leaseMs },
+    });
     const renew = (): void => {
       if (attempt.abortReason !== null || !running.has(key)) return;
       write([{ kind: 'lease', key, value: { ...base, until: clock.now() + leaseMs } }]);
