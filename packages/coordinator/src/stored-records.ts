@@ -84,10 +84,15 @@ export function storedRecord(kind: string, value: Value): Value {
   const fields = keyFields[kind];
   const writer = writerField[kind];
   if (fields === undefined && writer === undefined) return value;
-  const out = { ...(value as { [key: string]: Value }) };
-  for (const f of fields ?? []) delete out[f];
-  if (writer !== undefined) delete out[writer];
-  for (const [f, v] of Object.entries(defaults[kind] ?? {})) if (out[f] === v) delete out[f];
+  const left = defaults[kind] ?? {};
+  // Built field by field rather than copied and pruned: deleting properties puts V8 objects into
+  // their slow dictionary form, and every write encodes one of these.
+  const out: { [key: string]: Value } = {};
+  for (const [f, v] of Object.entries(value)) {
+    if (f === writer || (fields as readonly string[] | undefined)?.includes(f)) continue;
+    if (Object.hasOwn(left, f) && left[f] === v) continue;
+    out[f] = v;
+  }
   return out;
 }
 
