@@ -1,6 +1,6 @@
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
-import { ENVELOPE_BYTES, GossipEnvelopeError, type GossipEnvelope } from './gossip-envelope.ts';
+import { openReceived, type GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 import type { ApplyResult, DocumentChange, DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
@@ -62,16 +62,9 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
   const validate = (from: PeerId, msg: Message): TopicValidatorResult => {
     const bytes = msg.data.byteLength;
     o.metrics.record({ type: 'message', direction: 'in', protocol: 'gossip', bytes, peer: from.toString() });
-    if (bytes > o.maxMessageBytes + ENVELOPE_BYTES)
-      return reject(from, 'oversized', `${topic}: ${bytes} bytes`);
-    let signer: string;
-    let data: Uint8Array;
-    try {
-      ({ author: signer, data } = o.envelope.open(topic, msg.data));
-    } catch (err) {
-      if (!(err instanceof GossipEnvelopeError)) throw err;
-      return reject(from, err.reason, `${topic}: ${err.message}`);
-    }
+    const opened = openReceived(o.envelope, topic, msg.data, o.maxMessageBytes);
+    if ('reason' in opened) return reject(from, opened.reason, `${topic}: ${opened.detail}`);
+    const { author: signer, data } = opened;
     let result: ApplyResult;
     try {
       result = doc.apply(data, { via: 'gossip', peer: signer }, { onlyFrom: signer });

@@ -8,7 +8,7 @@ import { MeshConfigError } from './errors.ts';
 const DOMAIN = 'meshwork/gossip/1';
 const SIGNATURE_BYTES = 64;
 /** Room an envelope takes around its data, at most: the author's peer id and the signature. */
-export const ENVELOPE_BYTES = 256;
+const ENVELOPE_BYTES = 256;
 /** Authors whose public key objects are kept; past this the cache starts over. */
 const MAX_CACHED_KEYS = 1024;
 
@@ -117,4 +117,35 @@ export function createGossipEnvelope(peerId: PeerId, privateKey: PrivateKey): Go
       return { author: id, data };
     },
   };
+}
+
+/** Why a received message was refused, as the transport's metrics name it. */
+export interface Refusal {
+  readonly reason: 'oversized' | 'malformed' | 'unsigned';
+  readonly detail: string;
+}
+
+/**
+ * Opens a received gossip message whose data may hold at most `maxDataBytes`: its author and
+ * data, or why it was refused. Shared by the Document and presence topics.
+ */
+export function openReceived(
+  envelope: GossipEnvelope,
+  topic: string,
+  message: Uint8Array,
+  maxDataBytes: number,
+): OpenedGossip | Refusal {
+  // Checked before the signature, so an oversized message costs no verification.
+  if (message.byteLength > maxDataBytes + ENVELOPE_BYTES)
+    return { reason: 'oversized', detail: `${message.byteLength} bytes` };
+  let opened: OpenedGossip;
+  try {
+    opened = envelope.open(topic, message);
+  } catch (err) {
+    if (!(err instanceof GossipEnvelopeError)) throw err;
+    return { reason: err.reason, detail: err.message };
+  }
+  if (opened.data.byteLength > maxDataBytes)
+    return { reason: 'oversized', detail: `${opened.data.byteLength} bytes of data` };
+  return opened;
 }

@@ -11,7 +11,7 @@ import {
 } from '@meshwork/core';
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
-import { ENVELOPE_BYTES, GossipEnvelopeError, type GossipEnvelope } from './gossip-envelope.ts';
+import { openReceived, type GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 
 export const PRESENCE_TOPIC = 'meshwork/presence/1';
@@ -117,17 +117,9 @@ export function createMeshPresence(
       bytes: msg.data.byteLength,
       peer: from.toString(),
     });
-    if (msg.data.byteLength > maxBytes + ENVELOPE_BYTES)
-      return reject(from, 'oversized', `${msg.data.byteLength} bytes`);
-    let signer: string;
-    let data: Uint8Array;
-    try {
-      ({ author: signer, data } = envelope.open(PRESENCE_TOPIC, msg.data));
-    } catch (err) {
-      if (!(err instanceof GossipEnvelopeError)) throw err;
-      return reject(from, err.reason, `presence: ${err.message}`);
-    }
-    if (data.byteLength > maxBytes) return reject(from, 'oversized', `${data.byteLength} bytes`);
+    const opened = openReceived(envelope, PRESENCE_TOPIC, msg.data, maxBytes);
+    if ('reason' in opened) return reject(from, opened.reason, `presence: ${opened.detail}`);
+    const { author: signer, data } = opened;
     let u: PresenceUpdate;
     try {
       u = decodePresence(data, maxBytes);

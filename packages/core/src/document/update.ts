@@ -134,11 +134,6 @@ function recordPrefix(replica: ReplicaId): Uint8Array {
   return w.finish();
 }
 
-/** One update message holding `events`. */
-export function encodeUpdate(events: readonly DocEvent[]): Uint8Array {
-  return updateFromRecords(events.map(encodeRecord));
-}
-
 /** Reads a member name, rejecting empty and overlong ones. */
 export function readMemberName(r: Reader): string {
   const name = r.string('member name');
@@ -157,16 +152,6 @@ interface ReadMember {
 interface ReadTable {
   readonly members: ReadMember[];
   readonly names: Set<string>;
-}
-
-function readEvent(
-  r: Reader,
-  bytes: Uint8Array,
-  table: ReadTable,
-  readType: TypeReader,
-  check: MemberCheck | undefined,
-): DocEvent {
-  return readEventBody(r, r.replica('event replica'), bytes, table, readType, check);
 }
 
 /** An event after its replica: seq, HLC reading and deltas. */
@@ -225,6 +210,13 @@ export function decodeUpdate(
   let table: ReadTable = { members: [], names: new Set() };
   const events: DocEvent[] = [];
   const records: Uint8Array[] = [];
+  /** Per replica, the bytes its records start with (a message mostly holds one replica's events). */
+  const prefixes = new Map<ReplicaId, Uint8Array>();
+  const prefixOf = (replica: ReplicaId): Uint8Array => {
+    let prefix = prefixes.get(replica);
+    if (prefix === undefined) prefixes.set(replica, (prefix = recordPrefix(replica)));
+    return prefix;
+  };
   for (let i = 0; i < n; i++) {
     const start = r.position;
     const replica = r.replica('event replica');
@@ -244,7 +236,7 @@ export function decodeUpdate(
     records.push(
       i === 0
         ? bytes.subarray(start, r.position)
-        : concat(recordPrefix(replica), bytes.subarray(body, r.position)),
+        : concat(prefixOf(replica), bytes.subarray(body, r.position)),
     );
   }
   r.end('update');
@@ -256,16 +248,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a, 0);
   out.set(b, a.byteLength);
   return out;
-}
-
-/** Decodes one log record (an event in its own interning scope). */
-export function decodeRecord(
-  record: Uint8Array,
-  readType: TypeReader,
-  limits: DecodeLimits = defaultDecodeLimits,
-): DocEvent {
-  const r = new Reader(record, limits);
-  const event = readEvent(r, record, { members: [], names: new Set() }, readType, undefined);
-  r.end('event record');
-  return event;
 }
