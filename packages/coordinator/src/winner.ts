@@ -13,22 +13,31 @@ export function firstClaim(claims: readonly Claim[]): Claim | null {
 }
 
 /**
- * Claims made more than half a settle window after the opening claim never win. A candidate
- * thus has a whole window (two p99 delivery delays) to reach everyone before the decision,
- * so a decision does not flip once made, and late claims (a lower-ranked agent stepping in,
- * a slow replica) cannot displace a winner that has already started.
+ * Share of the settle window after the opening claim within which claims are candidates. Small,
+ * because candidates are claims raced concurrently by nodes that had not yet seen the opening one;
+ * every millisecond of it is added to the wait before any task starts.
+ */
+export const CANDIDATE_SHARE = 1 / 8;
+
+/**
+ * Claims made more than an eighth of a settle window after the opening claim never win, so a
+ * decision does not flip once made, and late claims (a lower-ranked agent stepping in, a slow
+ * replica) cannot displace a winner that has already started.
  */
 export function candidates(claims: readonly Claim[]): Claim[] {
   const first = firstClaim(claims);
   if (first === null) return [];
-  const closes = first.at + first.settleMs / 2;
+  const closes = first.at + first.settleMs * CANDIDATE_SHARE;
   return claims.filter((c) => c.at <= closes);
 }
 
-/** Local time from which the winner may start: the candidate window plus a whole settle window for delivery. */
+/**
+ * Local time from which the winner may start: the candidate window, then a whole settle window
+ * (two p99 delivery delays) in which the last candidate reaches everyone.
+ */
 export function decisionTime(claims: readonly Claim[]): number | null {
   const first = firstClaim(claims);
-  return first === null ? null : first.at + first.settleMs * 1.5;
+  return first === null ? null : first.at + first.settleMs * (1 + CANDIDATE_SHARE);
 }
 
 function better(a: Claim, b: Claim): boolean {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { candidates, selectWinner } from '../src/winner.ts';
+import { candidates, decisionTime, selectWinner } from '../src/winner.ts';
 import type { Claim } from '../src/index.ts';
 import { claim } from './fixtures.ts';
 
@@ -47,6 +47,15 @@ describe('selectWinner', () => {
         expect(selectWinner([...claims, intruder])).toEqual(before);
       }),
     );
+  });
+
+  it('candidates are the claims of the first eighth of a window; the decision comes a whole window later', () => {
+    const first = claim({ agent: 'a', at: 100, settleMs: 80, score: 0.1 });
+    const inside = claim({ agent: 'b', at: 110, score: 0.9 });
+    const outside = claim({ agent: 'c', at: 111, score: 0.9 });
+    expect(selectWinner([first, inside])!.agent).toBe('b');
+    expect(selectWinner([first, outside])!.agent).toBe('a');
+    expect(decisionTime([outside, inside, first])).toBe(190);
   });
 
   it('breaks score ties by rendezvous hash, spreading tasks over agents', () => {
