@@ -622,7 +622,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         node: replica,
         at: now,
         score: mine.score,
-        settleMs,
+        // A node stepping in for higher-ranked ones claims without having seen whether they did, and
+        // a claim it missed is on its way: its own claim decides after a doubled window.
+        settleMs: until === undefined ? settleMs : 2 * settleMs,
       };
       writes.push({ kind: 'claim', key: agentAttemptKey(spec.id, epoch, mine.agent.id), value: { ...c } });
       extra.set(mine.agent.id, (extra.get(mine.agent.id) ?? 0) + 1);

@@ -179,6 +179,29 @@ describe('coordinator', () => {
     expect(c.get(orphan)).toMatchObject({ status: 'failed', error: 'dependency bad failed' });
   });
 
+  it('a node stepping in for a higher-ranked one that never claimed decides after a doubled window', async () => {
+    const { coords, run, net } = mesh(2);
+    const [a, b] = coords as [Coordinator, Coordinator];
+    for (const [c, id] of [[a, 'a'], [b, 'b']] as const)
+      c.registerAgent({ id, capabilities: ['job'], capacity: 20, handler: () => 'done' });
+    await run(500);
+    // n1 still looks alive to n0 but sees none of its tasks: where n1's agent ranks first, n0 holds back, then steps in.
+    net.partition([['n0'], ['n1']]);
+    const ids = Array.from({ length: 20 }, () => a.submit({ type: 'job' }));
+    await run(400);
+    const windows = [...net.node('n0').state.store.entries('claim')].map(
+      ([, v]) => (v as { settleMs: number }).settleMs,
+    );
+    const direct = Math.min(...windows);
+    expect(windows).toHaveLength(20);
+    expect(windows.filter((w) => w === direct).length).toBeGreaterThan(0);
+    expect(windows.filter((w) => w === 2 * direct).length).toBeGreaterThan(0);
+    expect(windows.every((w) => w === direct || w === 2 * direct)).toBe(true);
+    net.heal();
+    await run(2000);
+    for (const id of ids) expect(b.get(id)).toMatchObject({ status: 'succeeded', agent: 'a', epoch: 1 });
+  });
+
   it('still starts every task once when its scheduling passes run late', async () => {
     const { coords, run } = mesh(2, 'memory', {}, 120);
     const starts: string[] = [];

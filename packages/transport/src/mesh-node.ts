@@ -107,6 +107,10 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
         emitSelf: false,
         heartbeatInterval: o.gossipHeartbeatMs,
         maxInboundDataLength: limits.maxGossipBytes + 64 * 1024,
+        // No IDONTWANT: a peer forwards a message as soon as it has validated it, in the same turn
+        // of its event loop, so an IDONTWANT rarely arrives in time to stop a duplicate; meanwhile
+        // each received message cost one more RPC to every mesh peer (see README).
+        idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
       }),
     },
   }).catch((err: unknown) => {
