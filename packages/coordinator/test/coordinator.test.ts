@@ -182,7 +182,10 @@ describe('coordinator', () => {
   it('a node stepping in for a higher-ranked one that never claimed decides after a doubled window', async () => {
     const { coords, run, net } = mesh(2);
     const [a, b] = coords as [Coordinator, Coordinator];
-    for (const [c, id] of [[a, 'a'], [b, 'b']] as const)
+    for (const [c, id] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const)
       c.registerAgent({ id, capabilities: ['job'], capacity: 20, handler: () => 'done' });
     await run(500);
     // n1 still looks alive to n0 but sees none of its tasks: where n1's agent ranks first, n0 holds back, then steps in.
