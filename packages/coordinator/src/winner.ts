@@ -31,13 +31,16 @@ export function candidates(claims: readonly Claim[]): Claim[] {
   return claims.filter((c) => c.at <= closes);
 }
 
+/** Wait past a whole window after the candidates: under overload, delays run past the measured p99. */
+const DECISION_MARGIN = 1 / 8;
+
 /**
  * Local time from which the winner may start: the candidate window, then a whole settle window
- * (two p99 delivery delays) in which the last candidate reaches everyone.
+ * (two p99 delivery delays) in which the last candidate reaches everyone, then the margin.
  */
 export function decisionTime(claims: readonly Claim[]): number | null {
   const first = firstClaim(claims);
-  return first === null ? null : first.at + first.settleMs * (1 + CANDIDATE_SHARE);
+  return first === null ? null : first.at + first.settleMs * (CANDIDATE_SHARE + 1 + DECISION_MARGIN);
 }
 
 function better(a: Claim, b: Claim): boolean {

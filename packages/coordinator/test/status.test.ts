@@ -27,7 +27,7 @@ describe('deriveTask', () => {
   it('walks pending → claimed → running → succeeded as records arrive', () => {
     expect(deriveTask(records(), none).status).toBe('pending');
     const claimed = records({ claims: [claim()] });
-    expect(deriveTask(claimed, none)).toMatchObject({ status: 'claimed', epoch: 1, decidesAt: 156.25 });
+    expect(deriveTask(claimed, none)).toMatchObject({ status: 'claimed', epoch: 1, decidesAt: 162.5 });
     const running = { ...claimed, starts: [start(1)] };
     expect(deriveTask(running, none).status).toBe('running');
     const done = deriveTask({ ...running, ends: [end()] }, none);

@@ -49,13 +49,13 @@ describe('selectWinner', () => {
     );
   });
 
-  it('candidates are the claims of the first eighth of a window; the decision comes a whole window later', () => {
+  it('candidates are the claims of the first eighth of a window; the decision comes a window and an eighth later', () => {
     const first = claim({ agent: 'a', at: 100, settleMs: 80, score: 0.1 });
     const inside = claim({ agent: 'b', at: 110, score: 0.9 });
     const outside = claim({ agent: 'c', at: 111, score: 0.9 });
     expect(selectWinner([first, inside])!.agent).toBe('b');
     expect(selectWinner([first, outside])!.agent).toBe('a');
-    expect(decisionTime([outside, inside, first])).toBe(190);
+    expect(decisionTime([outside, inside, first])).toBe(200);
   });
 
   it('breaks score ties by rendezvous hash, spreading tasks over agents', () => {
