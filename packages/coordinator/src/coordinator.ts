@@ -202,7 +202,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const removalLimit = 2_500;
   const removalBatch = 200;
   const pools = options.resources ?? (document === undefined ? noPools : createDocumentPools(document));
-  const history = options.history ?? (document === undefined ? undefined : createDocumentHistory(document));
+  const history =
+    options.history ?? (document === undefined ? undefined : createDocumentHistory(document, { clock }));
   const statsOf = (agent: AgentId, now: number): AgentStats =>
     history?.stats(agent, now) ?? index.stats(agent);
   const phi = createPhiDetector(options.phi);
@@ -947,6 +948,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       ]);
       cancelDrain();
       flushAttempts();
+      history?.flush();
       const writes: RecordWrite[] = [];
       for (const a of running.values()) {
         abort(a, 'released');

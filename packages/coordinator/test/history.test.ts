@@ -1,0 +1,69 @@
+import { createDocument } from '@meshwork/core';
+import { describe, expect, it } from 'vitest';
+import { createDocumentHistory, type AttemptEnd, type Clock } from '../src/index.ts';
+
+const end = (agent: string, endedAt: number, outcome: AttemptEnd['outcome'] = 'succeeded'): AttemptEnd => ({
+  task: `t-${endedAt}`,
+  epoch: 1,
+  agent,
+  node: 'n1',
+  startedAt: endedAt - 10,
+  endedAt,
+  outcome,
+  result: null,
+  error: null,
+  retryable: true,
+});
+
+/** A clock whose timers run when `advance` passes them. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 1000;
+  const timers: { at: number; fn: () => void }[] = [];
+  return {
+    now: () => now,
+    setTimer(fn, ms) {
+      const t = { at: now + ms, fn };
+      timers.push(t);
+      return () => void timers.splice(timers.indexOf(t), 1);
+    },
+    advance(ms) {
+      now += ms;
+      for (const t of timers.filter((x) => x.at <= now)) {
+        timers.splice(timers.indexOf(t), 1);
+        t.fn();
+      }
+    },
+  };
+}
+
+describe('createDocumentHistory', () => {
+  it('writes the attempts of each flushMs as one point per agent and series, so points follow time, not load', () => {
+    const doc = createDocument({ replica: 'n1', name: 'h' });
+    const clock = manualClock();
+    const history = createDocumentHistory(doc, { clock, flushMs: 1000, cacheMs: 0 });
+    const events: number[] = [];
+    doc.on('change', () => events.push(1));
+    for (let i = 0; i < 50; i++) history.record([end('a', 1000 + i), end('b', 1000 + i, 'failed')]);
+    expect(events).toHaveLength(0);
+    clock.advance(1000);
+    expect(events).toHaveLength(1);
+    const series = doc.timeSeries('agent-history');
+    expect(series.range('a/attempts', 0, 5000).map((p) => p.value)).toEqual([50]);
+    expect(series.range('b/attempts', 0, 5000).map((p) => p.value)).toEqual([50]);
+    expect(history.stats('a', 3000)).toEqual({ successes: 50, failures: 0, meanLatencyMs: 10 });
+    expect(history.stats('b', 3000)).toEqual({ successes: 0, failures: 50, meanLatencyMs: null });
+  });
+
+  it('flush() writes what is pending at once; without a clock every record writes at once', () => {
+    const doc = createDocument({ replica: 'n1', name: 'h' });
+    const history = createDocumentHistory(doc, { clock: manualClock(), cacheMs: 0 });
+    history.record([end('a', 1000)]);
+    expect(history.stats('a', 2000).successes).toBe(0);
+    history.flush();
+    expect(history.stats('a', 2000).successes).toBe(1);
+
+    const direct = createDocumentHistory(createDocument({ replica: 'n2', name: 'h' }), { cacheMs: 0 });
+    direct.record([end('a', 1000)]);
+    expect(direct.stats('a', 2000).successes).toBe(1);
+  });
+});
