@@ -754,7 +754,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     // A task removed meanwhile (finished and retained long enough) needs no record of it.
     if ((a.abortReason !== 'released' || outcome === 'succeeded') && index.spec(a.task) !== null) {
       finished.push(record);
-      if (stopped) flushAttempts();
+      // No pass runs after stop(): this attempt's end and its history go out now.
+      if (stopped) {
+        flushAttempts();
+        history?.flush();
+      }
     }
     // The history row is the record without the handler's result and retry flag.
     const { result: _result, retryable: _retryable, ...row } = record;

@@ -17,7 +17,7 @@ export function firstClaim(claims: readonly Claim[]): Claim | null {
  * because candidates are claims raced concurrently by nodes that had not yet seen the opening one;
  * every millisecond of it is added to the wait before any task starts.
  */
-export const CANDIDATE_SHARE = 1 / 8;
+const CANDIDATE_SHARE = 1 / 8;
 
 /**
  * Claims made more than an eighth of a settle window after the opening claim never win, so a
