@@ -351,6 +351,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     else store.transact(writeEnds);
   }
 
+  /** Writes started and ended attempts and the history tallies at once, not with the next pass. */
+  function flushNow(): void {
+    flushAttempts();
+    history?.flush();
+  }
+
   /** Schedules the scheduling pass; passes are at least `tickMs` apart, so bursts of changes share one. */
   function schedule(inMs: number): void {
     if (stopped) return;
@@ -755,10 +761,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if ((a.abortReason !== 'released' || outcome === 'succeeded') && index.spec(a.task) !== null) {
       finished.push(record);
       // No pass runs after stop(): this attempt's end and its history go out now.
-      if (stopped) {
-        flushAttempts();
-        history?.flush();
-      }
+      if (stopped) flushNow();
     }
     // The history row is the record without the handler's result and retry flag.
     const { result: _result, retryable: _retryable, ...row } = record;
@@ -907,7 +910,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       // An attempt that ended before its start record was written has only its end.
       const attempts = new Map<string, { start?: AttemptStart; end?: AttemptEnd }>();
       const at = (x: { epoch: number; agent: AgentId }): { start?: AttemptStart; end?: AttemptEnd } => {
-        const key = `${x.epoch}|${x.agent}`;
+        const key = agentAttemptKey(id, x.epoch, x.agent);
         let a = attempts.get(key);
         if (a === undefined) attempts.set(key, (a = {}));
         return a;
@@ -951,8 +954,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         new Promise<void>((resolve) => (cancelDrain = clock.setTimer(resolve, drainMs))),
       ]);
       cancelDrain();
-      flushAttempts();
-      history?.flush();
+      flushNow();
       const writes: RecordWrite[] = [];
       for (const a of running.values()) {
         abort(a, 'released');

@@ -4,12 +4,16 @@ import { createDelayEstimator, defaultSettle } from '../src/delay.ts';
 function estimator(window = { size: 100, horizonMs: 1000, keep: 10 }) {
   let t = 0;
   const e = createDelayEstimator(defaultSettle, () => t, window);
-  return { e, at: (ms: number) => void (t = ms) };
+  /** Takes `count` samples of `delayMs`. */
+  const samples = (count: number, delayMs: number): void => {
+    for (let i = 0; i < count; i++) e.sample(delayMs);
+  };
+  return { e, at: (ms: number) => void (t = ms), samples };
 }
 
 describe('delay estimator', () => {
   it('sets the settle window to twice the p99 delay, within its bounds, and the initial window before any sample', () => {
-    const { e } = estimator();
+    const { e, samples } = estimator();
     expect(e.p99()).toBeNull();
     expect(e.settleMs()).toBe(defaultSettle.initialMs);
     for (let i = 1; i <= 100; i++) e.sample(i);
@@ -17,31 +21,31 @@ describe('delay estimator', () => {
     expect(e.settleMs()).toBe(200);
     e.sample(-5);
     expect(e.p99()).toBe(100);
-    for (let i = 0; i < 100; i++) e.sample(1);
+    samples(100, 1);
     expect(e.settleMs()).toBe(defaultSettle.minMs);
-    for (let i = 0; i < 100; i++) e.sample(10_000);
+    samples(100, 10_000);
     expect(e.settleMs()).toBe(defaultSettle.maxMs);
   });
 
   it('keeps only the newest samples', () => {
-    const { e } = estimator();
-    for (let i = 0; i < 100; i++) e.sample(300);
-    for (let i = 0; i < 100; i++) e.sample(20);
+    const { e, samples } = estimator();
+    samples(100, 300);
+    samples(100, 20);
     expect(e.p99()).toBe(20);
   });
 
   it('stops counting delays of a busy spell once enough fresh samples follow a quiet one', () => {
-    const { e, at } = estimator();
-    for (let i = 0; i < 50; i++) e.sample(300);
+    const { e, at, samples } = estimator();
+    samples(50, 300);
     at(5000);
     // Fewer fresh samples than `keep`: the busy spell's delays still count.
-    for (let i = 0; i < 9; i++) e.sample(20);
+    samples(9, 20);
     expect(e.p99()).toBe(300);
     e.sample(20);
     expect(e.p99()).toBe(20);
     // Samples within the horizon all count, however many newer ones exist.
     at(5500);
-    for (let i = 0; i < 20; i++) e.sample(40);
+    samples(20, 40);
     expect(e.p99()).toBe(40);
     at(6001);
     expect(e.p99()).toBe(40);
@@ -51,10 +55,10 @@ describe('delay estimator', () => {
   });
 
   it('ages out counted samples as time passes, without a new sample', () => {
-    const { e, at } = estimator();
-    for (let i = 0; i < 20; i++) e.sample(300);
+    const { e, at, samples } = estimator();
+    samples(20, 300);
     at(900);
-    for (let i = 0; i < 20; i++) e.sample(30);
+    samples(20, 30);
     expect(e.p99()).toBe(300);
     at(1500);
     expect(e.p99()).toBe(30);
