@@ -416,6 +416,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
   }
 
+  /** Whether this node may claim now: it has a local agent with room and is not stopping. */
+  function canClaim(): boolean {
+    if (stopping) return false;
+    for (const a of local.values()) if (index.load(a.info.id) < a.info.capacity) return true;
+    return false;
+  }
+
   /**
    * The open tasks a pass looks at: those whose records changed, those ready for a claim, and
    * those due by time (a decision, a lease end, a backoff, a deadline). All of them when a node
@@ -428,7 +435,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return [...index.openTasks()];
     }
     const out = new Set<TaskId>(changed);
-    for (const id of ready) out.add(id);
+    // Waiting tasks are offered again only when this node could take one: with a backlog and full
+    // agents, a pass would otherwise look at (and sort) every waiting task for nothing.
+    if (canClaim()) for (const id of ready) out.add(id);
     for (let due = checkAt.peek(); due !== undefined && due.at <= now; due = checkAt.peek())
       out.add(checkAt.shift()!.key);
     return out;
