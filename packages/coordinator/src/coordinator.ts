@@ -416,10 +416,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
   }
 
-  /** Whether this node may claim now: it has a local agent with room and is not stopping. */
-  function canClaim(): boolean {
-    if (stopping) return false;
-    for (const a of local.values()) if (index.load(a.info.id) < a.info.capacity) return true;
+  /** Whether a local agent has room, by `load` (the index's, or the index's plus this pass's claims). */
+  function localRoom(load: (agent: AgentId) => number): boolean {
+    for (const a of local.values()) if (load(a.info.id) < a.info.capacity) return true;
     return false;
   }
 
@@ -437,7 +436,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const out = new Set<TaskId>(changed);
     // Waiting tasks are offered again only when this node could take one: with a backlog and full
     // agents, a pass would otherwise look at (and sort) every waiting task for nothing.
-    if (canClaim()) for (const id of ready) out.add(id);
+    if (!stopping && localRoom((a) => index.load(a))) for (const id of ready) out.add(id);
     for (let due = checkAt.peek(); due !== undefined && due.at <= now; due = checkAt.peek())
       out.add(checkAt.shift()!.key);
     return out;
@@ -569,7 +568,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   function claim(ids: TaskId[], now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
     const extra = new Map<AgentId, number>();
     const loadOf = (a: AgentId): number => index.load(a) + (extra.get(a) ?? 0);
-    const hasRoom = (): boolean => [...local.values()].some((a) => loadOf(a.info.id) < a.info.capacity);
     const settleMs = delay.settleMs();
     const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
     // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most urgent.
@@ -581,7 +579,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       .map((x) => x.spec);
     specs.length = Math.min(specs.length, 2 * freeSlots + 16);
     for (const spec of specs) {
-      if (!hasRoom()) break;
+      if (!localRoom(loadOf)) break;
       const epoch = index.derive(spec.id)!.epoch + 1;
       const held = heldBack.get(spec.id);
       const until = held?.epoch === epoch ? held.until : undefined;
