@@ -21,14 +21,21 @@ import { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from 
 import type { CoordinationStore, RecordChange, RecordKind } from './store.ts';
 
 const noTasks: ReadonlySet<TaskId> = new Set();
+const noRecords: readonly never[] = [];
+
+const valuesOf = <T>(m: Records<T>): readonly T[] => (m === null ? noRecords : [...m.values()]);
+const sizeOf = (m: Records<unknown>): number => m?.size ?? 0;
+
+/** Records of one kind by record key; null until the task has one (most tasks never get some kinds). */
+type Records<T> = Map<string, T> | null;
 
 interface TaskEntry {
   spec: TaskSpec | null;
-  claims: Map<string, Claim>;
-  leases: Map<string, Lease>;
-  starts: Map<string, AttemptStart>;
-  ends: Map<string, AttemptEnd>;
-  expiries: Map<string, EpochExpiry>;
+  claims: Records<Claim>;
+  leases: Records<Lease>;
+  starts: Records<AttemptStart>;
+  ends: Records<AttemptEnd>;
+  expiries: Records<EpochExpiry>;
   cancel: Cancellation | null;
   startTimeout: StartTimeout | null;
   progress: Progress | null;
@@ -152,11 +159,11 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
     if (e === undefined) {
       e = {
         spec: null,
-        claims: new Map(),
-        leases: new Map(),
-        starts: new Map(),
-        ends: new Map(),
-        expiries: new Map(),
+        claims: null,
+        leases: null,
+        starts: null,
+        ends: null,
+        expiries: null,
         cancel: null,
         startTimeout: null,
         progress: null,
@@ -179,7 +186,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
 
   const isEmpty = (e: TaskEntry): boolean =>
     e.spec === null &&
-    e.claims.size + e.leases.size + e.starts.size + e.ends.size + e.expiries.size === 0 &&
+    sizeOf(e.claims) + sizeOf(e.leases) + sizeOf(e.starts) + sizeOf(e.ends) + sizeOf(e.expiries) === 0 &&
     e.cancel === null &&
     e.startTimeout === null &&
     e.progress === null;
@@ -197,15 +204,15 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         return true;
       }
       case 'claim':
-        return e.claims.delete(key);
+        return e.claims?.delete(key) ?? false;
       case 'lease':
-        return e.leases.delete(key);
+        return e.leases?.delete(key) ?? false;
       case 'start':
-        return e.starts.delete(key);
+        return e.starts?.delete(key) ?? false;
       case 'end':
-        return e.ends.delete(key);
+        return e.ends?.delete(key) ?? false;
       case 'expiry':
-        return e.expiries.delete(key);
+        return e.expiries?.delete(key) ?? false;
       case 'cancel':
         return e.cancel !== null && ((e.cancel = null), true);
       case 'timeout':
@@ -297,19 +304,19 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
           }
           case 'claim': {
             const c = v as unknown as Claim;
-            e.claims.set(key, c);
+            (e.claims ??= new Map()).set(key, c);
             claims.push(c);
             break;
           }
           case 'lease':
-            e.leases.set(key, v as unknown as Lease);
+            (e.leases ??= new Map()).set(key, v as unknown as Lease);
             break;
           case 'start':
-            e.starts.set(key, v as unknown as AttemptStart);
+            (e.starts ??= new Map()).set(key, v as unknown as AttemptStart);
             break;
           case 'end': {
             const end = v as unknown as AttemptEnd;
-            if (!e.ends.has(key)) {
+            if (e.ends?.has(key) !== true) {
               const s = stats.get(end.agent) ?? { successes: 0, failures: 0, latencySum: 0 };
               if (end.outcome === 'succeeded') {
                 s.successes++;
@@ -317,11 +324,11 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
               } else if (end.outcome === 'failed' || end.outcome === 'timed-out') s.failures++;
               stats.set(end.agent, s);
             }
-            e.ends.set(key, end);
+            (e.ends ??= new Map()).set(key, end);
             break;
           }
           case 'expiry':
-            e.expiries.set(key, v as unknown as EpochExpiry);
+            (e.expiries ??= new Map()).set(key, v as unknown as EpochExpiry);
             break;
           case 'cancel':
             e.cancel = v as unknown as Cancellation;
@@ -356,11 +363,11 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       if (e === undefined || e.spec === null) return null;
       return {
         spec: e.spec,
-        claims: [...e.claims.values()],
-        leases: [...e.leases.values()],
-        starts: [...e.starts.values()],
-        ends: [...e.ends.values()],
-        expiries: [...e.expiries.values()],
+        claims: valuesOf(e.claims),
+        leases: valuesOf(e.leases),
+        starts: valuesOf(e.starts),
+        ends: valuesOf(e.ends),
+        expiries: valuesOf(e.expiries),
         cancel: e.cancel,
         startTimeout: e.startTimeout,
         progress: e.progress,
@@ -409,11 +416,11 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         for (const key of keys) out.push({ kind, key });
       };
       if (e.spec !== null) add('task', [id]);
-      add('claim', e.claims.keys());
-      add('lease', e.leases.keys());
-      add('start', e.starts.keys());
-      add('end', e.ends.keys());
-      add('expiry', e.expiries.keys());
+      add('claim', e.claims?.keys() ?? noRecords);
+      add('lease', e.leases?.keys() ?? noRecords);
+      add('start', e.starts?.keys() ?? noRecords);
+      add('end', e.ends?.keys() ?? noRecords);
+      add('expiry', e.expiries?.keys() ?? noRecords);
       if (e.cancel !== null) add('cancel', [id]);
       if (e.startTimeout !== null) add('timeout', [id]);
       if (e.progress !== null) add('progress', [id]);
