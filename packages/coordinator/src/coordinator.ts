@@ -183,6 +183,14 @@ function documentStore(document: Document | undefined): CoordinationStore {
   return createDocumentStore(document);
 }
 
+/** What watchers and the `settled` event were last told of a task. */
+interface SeenState {
+  readonly status: TaskStatus;
+  readonly epoch: number;
+  readonly agent: AgentId | null;
+  readonly progressAt: number | null;
+}
+
 export function createCoordinator(options: CoordinatorOptions): Coordinator {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'must be an object');
   const { document, presence } = options;
@@ -215,7 +223,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   /** Attempts running here, per task: which tasks `running` holds, without building its keys. */
   const runningPerTask = new Map<TaskId, number>();
   const watchers = new Set<{ listener: (t: TaskView) => void; task: TaskId | undefined }>();
-  const lastSeen = new Map<TaskId, string>();
+  const lastSeen = new Map<TaskId, SeenState>();
   /**
    * Claims held back because another node ranks first: when this replica may step in. Not
    * re-ranked before then, which keeps a pass cheap however many tasks are waiting.
@@ -534,10 +542,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (run !== undefined) workflowsApi.markDirty(run);
     if (d.status !== 'pending' && heldBack.get(id)?.epoch === d.epoch) heldBack.delete(id);
     if (d.status !== 'claimed' && ownClaims.get(id)?.epoch === d.epoch) ownClaims.delete(id);
-    const agent = d.accepted?.agent ?? d.winner?.agent ?? '';
-    const signature = `${d.status}|${d.epoch}|${agent}|${index.progress(id)?.at ?? ''}`;
-    if (lastSeen.get(id) !== signature) {
-      lastSeen.set(id, signature);
+    const agent = d.accepted?.agent ?? d.winner?.agent ?? null;
+    const progressAt = index.progress(id)?.at ?? null;
+    const seen = lastSeen.get(id);
+    if (
+      seen === undefined ||
+      seen.status !== d.status ||
+      seen.epoch !== d.epoch ||
+      seen.agent !== agent ||
+      seen.progressAt !== progressAt
+    ) {
+      lastSeen.set(id, { status: d.status, epoch: d.epoch, agent, progressAt });
       if (watchers.size > 0) {
         const v = view(id, d);
         for (const w of [...watchers]) if (w.task === undefined || w.task === id) w.listener(v);

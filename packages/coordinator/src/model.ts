@@ -159,7 +159,12 @@ export function checkName(field: string, v: unknown): string {
 function checkNames(field: string, v: unknown): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) throw invalid(field, 'must be an array of names');
-  return [...new Set(v.map((x, i) => checkName(`${field}[${i}]`, x)))].sort();
+  // Each element's field name is built only for the error: every replica checks every task it hears of.
+  v.forEach((x: unknown, i) => {
+    if (typeof x !== 'string' || !namePattern.test(x)) checkName(`${field}[${i}]`, x);
+  });
+  const names = v as string[];
+  return names.length === 1 ? [names[0]!] : [...new Set(names)].sort();
 }
 
 function checkTimeout(field: string, v: unknown): number | null {

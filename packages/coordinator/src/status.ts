@@ -38,71 +38,90 @@ function byEpochThenAgent<T extends { epoch: number; agent: string }>(a: T, b: T
 }
 
 /**
+ * The first (or, with `last`, the final) record by epoch then agent among those `keep` accepts.
+ * A loop, not filter and sort: every replica derives every task it hears of several times.
+ */
+function pick<T extends { epoch: number; agent: string }>(
+  records: readonly T[],
+  keep: (r: T) => boolean,
+  last = false,
+): T | null {
+  let out: T | null = null;
+  for (const r of records) {
+    if (!keep(r)) continue;
+    if (out === null || byEpochThenAgent(r, out) < 0 !== last) out = r;
+  }
+  return out;
+}
+
+/**
  * Derives a task's status from its records and its dependencies' statuses. A pure
  * function of sets, so replicas holding the same records agree, whatever the order
  * in which the records arrived.
  */
 export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatus | undefined): DerivedTask {
-  const epoch = r.claims.reduce((m, c) => Math.max(m, c.epoch), 0);
-  const current = r.claims.filter((c) => c.epoch === epoch);
+  let epoch = 0;
+  for (const c of r.claims) if (c.epoch > epoch) epoch = c.epoch;
+  const current = r.claims.every((c) => c.epoch === epoch)
+    ? r.claims
+    : r.claims.filter((c) => c.epoch === epoch);
   const winner = selectWinner(current);
   const decidesAt = decisionTime(current);
-  const startsNow = r.starts.filter((s) => s.epoch === epoch);
-  const start = startsNow.find((s) => s.agent === winner?.agent) ?? startsNow[0] ?? null;
+  let start: AttemptStart | null = null;
   // A start carries the attempt's first lease; renewals are lease records. The latest one counts.
-  const startLeases = startsNow.flatMap((s): Lease[] =>
-    typeof s.until === 'number'
-      ? [{ task: s.task, epoch: s.epoch, agent: s.agent, node: s.node, until: s.until }]
-      : [],
-  );
-  const lease = [...r.leases.filter((l) => l.epoch === epoch), ...startLeases].reduce<Lease | null>(
-    (m, l) => (m === null || l.until > m.until ? l : m),
-    null,
-  );
-  const endNow = r.ends.filter((e) => e.epoch === epoch).sort(byEpochThenAgent)[0] ?? null;
+  let lease: Lease | null = null;
+  for (const l of r.leases) if (l.epoch === epoch && (lease === null || l.until > lease.until)) lease = l;
+  for (const s of r.starts) {
+    if (s.epoch !== epoch) continue;
+    if (start === null || (s.agent === winner?.agent && start.agent !== winner.agent)) start = s;
+    if (typeof s.until === 'number' && (lease === null || s.until > lease.until))
+      lease = { task: s.task, epoch: s.epoch, agent: s.agent, node: s.node, until: s.until };
+  }
+  const endNow = pick(r.ends, (e) => e.epoch === epoch);
   const expired = r.expiries.some((x) => x.epoch === epoch);
   const epochClosed = epoch > 0 && (endNow !== null || expired);
   const attemptsUsed = Math.max(0, epoch - 1) + (epochClosed ? 1 : 0);
   const started = r.starts.length > 0 || r.ends.length > 0;
-  const base = { epoch, epochClosed, winner, decidesAt, lease, start, started, attemptsUsed };
-  const done = (status: TaskStatus, accepted: AttemptEnd | null, reason: string | null): DerivedTask => ({
-    ...base,
+  const derived = (
+    status: TaskStatus,
+    accepted: AttemptEnd | null,
+    reason: string | null,
+    nextAttemptAt: number | null = null,
+  ): DerivedTask => ({
     status,
+    epoch,
+    epochClosed,
+    winner,
+    decidesAt,
+    lease,
+    start,
+    started,
+    attemptsUsed,
     accepted,
-    nextAttemptAt: null,
+    nextAttemptAt,
     reason,
   });
 
-  const success = r.ends.filter((e) => e.outcome === 'succeeded').sort(byEpochThenAgent)[0];
-  if (success !== undefined) return done('succeeded', success, null);
-  if (r.cancel !== null) return done('cancelled', null, r.cancel.reason);
+  const success = pick(r.ends, (e) => e.outcome === 'succeeded');
+  if (success !== null) return derived('succeeded', success, null);
+  if (r.cancel !== null) return derived('cancelled', null, r.cancel.reason);
   for (const dep of r.spec.dependsOn) {
     const s = dependency(dep);
-    if (s === 'failed' || s === 'cancelled') return done('failed', null, `dependency ${dep} ${s}`);
+    if (s === 'failed' || s === 'cancelled') return derived('failed', null, `dependency ${dep} ${s}`);
   }
-  if (r.startTimeout !== null && !started) return done('failed', null, 'schedule-to-start timeout');
-  const permanent = r.ends.filter((e) => e.outcome === 'failed' && !e.retryable).sort(byEpochThenAgent)[0];
-  if (permanent !== undefined) return done('failed', permanent, permanent.error);
+  if (r.startTimeout !== null && !started) return derived('failed', null, 'schedule-to-start timeout');
+  const permanent = pick(r.ends, (e) => e.outcome === 'failed' && !e.retryable);
+  if (permanent !== null) return derived('failed', permanent, permanent.error);
   if (epochClosed) {
-    const lastEnd =
-      r.ends
-        .filter((e) => e.epoch === epoch)
-        .sort(byEpochThenAgent)
-        .at(-1) ?? null;
+    const lastEnd = pick(r.ends, (e) => e.epoch === epoch, true);
     if (attemptsUsed >= r.spec.retry.maxAttempts) {
-      return done('failed', lastEnd, lastEnd?.error ?? `lost after ${attemptsUsed} attempts`);
+      return derived('failed', lastEnd, lastEnd?.error ?? `lost after ${attemptsUsed} attempts`);
     }
     // A failed handler backs off; a lost agent is replaced at once.
     const nextAttemptAt =
       endNow === null ? 0 : endNow.endedAt + backoffDelay(r.spec.retry.backoff, r.spec.id, epoch);
-    return { ...base, status: 'pending', accepted: null, nextAttemptAt, reason: lastEnd?.error ?? null };
+    return derived('pending', null, lastEnd?.error ?? null, nextAttemptAt);
   }
-  if (epoch === 0) return { ...base, status: 'pending', accepted: null, nextAttemptAt: 0, reason: null };
-  return {
-    ...base,
-    status: start === null ? 'claimed' : 'running',
-    accepted: null,
-    nextAttemptAt: null,
-    reason: null,
-  };
+  if (epoch === 0) return derived('pending', null, null, 0);
+  return derived(start === null ? 'claimed' : 'running', null, null);
 }

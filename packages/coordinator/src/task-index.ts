@@ -309,10 +309,10 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
             break;
           }
           case 'lease':
-            (e.leases ??= new Map()).set(key, v as unknown as Lease);
+            (e.leases ??= new Map()).set(key, v);
             break;
           case 'start':
-            (e.starts ??= new Map()).set(key, v as unknown as AttemptStart);
+            (e.starts ??= new Map()).set(key, v);
             break;
           case 'end': {
             const end = v as unknown as AttemptEnd;
@@ -328,7 +328,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
             break;
           }
           case 'expiry':
-            (e.expiries ??= new Map()).set(key, v as unknown as EpochExpiry);
+            (e.expiries ??= new Map()).set(key, v);
             break;
           case 'cancel':
             e.cancel = v as unknown as Cancellation;

@@ -24,7 +24,8 @@ const CANDIDATE_SHARE = 1 / 8;
  * decision does not flip once made, and late claims (a lower-ranked agent stepping in, a slow
  * replica) cannot displace a winner that has already started.
  */
-export function candidates(claims: readonly Claim[]): Claim[] {
+export function candidates(claims: readonly Claim[]): readonly Claim[] {
+  if (claims.length <= 1) return claims;
   const first = firstClaim(claims);
   if (first === null) return [];
   const closes = first.at + first.settleMs * CANDIDATE_SHARE;
