@@ -48,9 +48,12 @@ export const suite: Suite = {
         timeoutMs: 60_000,
         execArgv: process.env['COORD_BENCH_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/coordprof'] : [],
         onReport: (_node, r) => {
-          if (r.type === 'starts')
-            for (const [task, submittedAt, at, agent, epoch] of r.starts)
-              starts.set(task, [...(starts.get(task) ?? []), { submittedAt, at, agent, epoch }]);
+          if (r.type !== 'starts') return;
+          for (const line of r.starts.split('\n')) {
+            const [task = '', submittedAt, at, agent = '', epoch] = line.split('\t');
+            const start = { submittedAt: Number(submittedAt), at: Number(at), agent, epoch: Number(epoch) };
+            starts.set(task, [...(starts.get(task) ?? []), start]);
+          }
         },
       });
       nodes.forEach((n, i) =>

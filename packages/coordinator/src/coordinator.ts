@@ -474,6 +474,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       else next = deadline;
     }
     if (d.status === 'pending') {
+      // Held back for a higher-ranked node: looked at again when the hold ends, not in every pass.
+      const held = heldBack.get(id);
+      if (held?.epoch === d.epoch + 1 && now < held.until) return Math.min(next, held.until);
       if (d.nextAttemptAt !== null && d.nextAttemptAt <= now) {
         claimable.push(id);
         ready.add(id);
@@ -597,11 +600,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (!localRoom(loadOf)) break;
       const epoch = index.derive(spec.id)!.epoch + 1;
       const held = heldBack.get(spec.id);
+      // Set when this node held back and the hold has ended (examine leaves out tasks still held).
       const until = held?.epoch === epoch ? held.until : undefined;
-      if (until !== undefined && now < until) {
-        wakeAt(until);
-        continue;
-      }
       if (!dependenciesSucceeded(spec)) continue;
       const scored: Ranked[] = [];
       let anyLocal = false;
@@ -635,6 +635,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const rank = ahead.size;
       if (rank > 0 && until === undefined) {
         heldBack.set(spec.id, { epoch, until: now + rank * settleMs });
+        ready.delete(spec.id);
+        checkAt.set(spec.id, now + rank * settleMs);
         wakeAt(now + rank * settleMs);
         continue;
       }

@@ -156,8 +156,16 @@ export function checkName(field: string, v: unknown): string {
   return v;
 }
 
-function checkNames(field: string, v: unknown): string[] {
-  if (v === undefined) return [];
+/*
+ * Shared, frozen values for a task's absent fields: every replica parses every task it hears of,
+ * and most tasks leave these out.
+ */
+const noNames: readonly string[] = Object.freeze([]);
+const noResources: { readonly [pool: string]: number } = Object.freeze({});
+const noTimeouts: TaskSpec['timeouts'] = Object.freeze({ scheduleToStartMs: null, runMs: null });
+
+function checkNames(field: string, v: unknown): readonly string[] {
+  if (v === undefined) return noNames;
   if (!Array.isArray(v)) throw invalid(field, 'must be an array of names');
   // Each element's field name is built only for the error: every replica checks every task it hears of.
   v.forEach((x: unknown, i) => {
@@ -174,8 +182,8 @@ function checkTimeout(field: string, v: unknown): number | null {
   return v;
 }
 
-export function checkResources(field: string, v: unknown): Record<string, number> {
-  if (v === undefined) return {};
+export function checkResources(field: string, v: unknown): { readonly [pool: string]: number } {
+  if (v === undefined) return noResources;
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     throw invalid(field, 'must be an object of pool: amount');
   const out: Record<string, number> = {};
@@ -221,10 +229,13 @@ export function parseSubmit(
     dependsOn,
     resources: checkResources('resources', input.resources),
     retry: parseRetry(input.retry),
-    timeouts: {
-      scheduleToStartMs: checkTimeout('timeouts.scheduleToStartMs', timeouts.scheduleToStartMs),
-      runMs: checkTimeout('timeouts.runMs', timeouts.runMs),
-    },
+    timeouts:
+      input.timeouts === undefined
+        ? noTimeouts
+        : {
+            scheduleToStartMs: checkTimeout('timeouts.scheduleToStartMs', timeouts.scheduleToStartMs),
+            runMs: checkTimeout('timeouts.runMs', timeouts.runMs),
+          },
     idempotencyKey: input.idempotencyKey ?? id,
     submittedAt: context.now,
     submittedBy: context.replica,
