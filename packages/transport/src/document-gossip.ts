@@ -28,6 +28,8 @@ export interface DocumentGossipOptions {
   readonly batchMaxBytes: number;
   /** A batch too large for gossip was left to anti-entropy. */
   readonly onDeferred: (document: string) => void;
+  /** Whether every node is connected to every other (see mesh-shape.ts). */
+  readonly fullMesh: () => boolean;
 }
 
 export interface DocumentGossip {
@@ -82,6 +84,13 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
         events: result.events,
         duplicates: result.duplicates,
       });
+    }
+    // Straight from its author in a full mesh: every other node had it from the author too, so
+    // forwarding would only send each of them a duplicate. Ignore is gossipsub's "valid, but do
+    // not forward" (no penalty for the sender); the message is already applied.
+    if (from.toString() === signer && o.fullMesh()) {
+      o.metrics.record({ type: 'unforwarded', document: doc.name });
+      return TopicValidatorResult.Ignore;
     }
     return TopicValidatorResult.Accept;
   };

@@ -23,12 +23,19 @@ import { MeshConfigError, MeshStoppedError } from './errors.ts';
 import { loadOrCreateIdentity } from './identity.ts';
 import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
 import { resolveOptions, type MeshNodeOptions } from './options.ts';
+import { createMeshShape } from './mesh-shape.ts';
 import { createMeshPresence, type MeshPresence } from './presence.ts';
 import { createRedialer } from './redial.ts';
 import { isDocumentName, SYNC_PROTOCOL } from './sync-frames.ts';
 import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
 export type MeshLibp2p = Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
+
+/**
+ * A member whose presence has not been heard for this long no longer counts towards the mesh
+ * being full. Presence comes with the application's heartbeats (every 250 ms from a coordinator).
+ */
+const PRESENCE_FRESH_MS = 3000;
 
 export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
   readonly peerId: PeerId;
@@ -105,6 +112,9 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         emitSelf: false,
+        // A node sends what it publishes to every subscribed peer, not only its mesh: in a full
+        // mesh every node then has each message from its author, and nobody forwards (mesh-shape.ts).
+        floodPublish: true,
         heartbeatInterval: o.gossipHeartbeatMs,
         maxInboundDataLength: limits.maxGossipBytes + 64 * 1024,
         // No IDONTWANT: a peer forwards a message as soon as it has validated it, in the same turn
@@ -140,7 +150,16 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     maxKnownPeers: limits.maxKnownPeers,
   });
   const envelope = createGossipEnvelope(libp2p.peerId, privateKey);
-  const presence = createMeshPresence(replica, pubsub, envelope, metrics, limits.maxPresenceBytes);
+  const presence = createMeshPresence(replica, pubsub, envelope, metrics, limits.maxPresenceBytes, () =>
+    shape.links(),
+  );
+  const shape = createMeshShape({
+    self: replica,
+    connected: () => libp2p.getPeers().map((p) => p.toString()),
+    members: () => presence.links(),
+    freshMs: PRESENCE_FRESH_MS,
+    now: () => performance.now(),
+  });
   let stopped = false;
 
   await libp2p.handle(
@@ -210,6 +229,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
         batchMs: o.batchMs,
         batchMaxBytes: Math.min(o.batchMaxBytes, limits.maxGossipBytes),
         onDeferred: syncWithAllPeers,
+        fullMesh: () => shape.full(),
       }),
     );
     syncWithAllPeers();

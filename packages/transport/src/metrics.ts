@@ -58,7 +58,9 @@ export type MeshEvent =
       type: 'deferred';
       document: string;
       bytes: number;
-    };
+    }
+  /** A gossip message applied and not forwarded: in a full mesh every node has it from its author. */
+  | { type: 'unforwarded'; document: string };
 
 export interface MeshCounters {
   messagesIn: Record<MeshProtocol, number>;
@@ -72,6 +74,7 @@ export interface MeshCounters {
   eventsApplied: { gossip: number; sync: number };
   duplicates: number;
   deferredBatches: number;
+  unforwarded: number;
 }
 
 export type MeshEventListener = (event: MeshEvent) => void;
@@ -102,6 +105,7 @@ export function createMeshMetrics(): MeshMetricsRecorder {
     eventsApplied: { gossip: 0, sync: 0 },
     duplicates: 0,
     deferredBatches: 0,
+    unforwarded: 0,
   };
   const listeners = new Set<MeshEventListener>();
 
@@ -135,6 +139,9 @@ export function createMeshMetrics(): MeshMetricsRecorder {
         break;
       case 'deferred':
         c.deferredBatches++;
+        break;
+      case 'unforwarded':
+        c.unforwarded++;
         break;
     }
   };

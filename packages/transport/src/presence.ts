@@ -12,18 +12,22 @@ import {
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import { openReceived, type GossipEnvelope } from './gossip-envelope.ts';
+import { LINKS_DIGEST_BYTES, type MemberLinks } from './mesh-shape.ts';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 
 export const PRESENCE_TOPIC = 'meshwork/presence/1';
-const VERSION = 1;
+const VERSION = 2;
 /** Most replicas whose presence a node tracks. */
 export const MAX_PRESENCE_PEERS = 10_000;
 const STATE = 1;
 const LEFT = 2;
 
-/** One presence update: awareness-style, the latest clock per replica wins. */
+/**
+ * One presence update: awareness-style, the latest clock per replica wins. A state update also
+ * carries the sender's links (see mesh-shape.ts), so every node can tell whether the mesh is full.
+ */
 export type PresenceUpdate =
-  | { kind: 'state'; replica: ReplicaId; clock: number; state: PresenceState }
+  | { kind: 'state'; replica: ReplicaId; clock: number; links: Uint8Array; state: PresenceState }
   | { kind: 'left'; replica: ReplicaId; clock: number };
 
 export function encodePresence(u: PresenceUpdate): Uint8Array {
@@ -32,7 +36,10 @@ export function encodePresence(u: PresenceUpdate): Uint8Array {
   w.byte(u.kind === 'state' ? STATE : LEFT);
   w.string(u.replica);
   w.uint(u.clock);
-  if (u.kind === 'state') writeValue(w, u.state);
+  if (u.kind === 'state') {
+    w.bytes(u.links);
+    writeValue(w, u.state);
+  }
   return w.finish();
 }
 
@@ -50,9 +57,12 @@ export function decodePresence(bytes: Uint8Array, maxBytes: number): PresenceUpd
   const clock = r.uint('clock');
   let update: PresenceUpdate;
   if (kind === STATE) {
+    const links = r.bytes('links');
+    if (links.byteLength !== LINKS_DIGEST_BYTES)
+      throw new DecodeError('invalid', `presence links of ${links.byteLength} bytes`);
     const state = readValue(r);
     if (!isPresenceState(state)) throw new DecodeError('invalid', 'presence state is not an object');
-    update = { kind: 'state', replica, clock, state };
+    update = { kind: 'state', replica, clock, links, state };
   } else if (kind === LEFT) {
     update = { kind: 'left', replica, clock };
   } else {
@@ -69,6 +79,8 @@ function isPresenceState(v: unknown): v is PresenceState {
 export interface MeshPresence extends PresenceChannel {
   /** The latest state of every peer heard from and not left. */
   peers(): ReadonlyMap<ReplicaId, PresenceState>;
+  /** The links every peer heard from and not left announced last, and when. */
+  links(): ReadonlyMap<ReplicaId, MemberLinks>;
   /** Announces that this replica leaves, then stops. */
   close(): Promise<void>;
 }
@@ -85,9 +97,12 @@ export function createMeshPresence(
   envelope: GossipEnvelope,
   metrics: MeshMetricsRecorder,
   maxBytes: number,
+  /** This node's links, sent with each state. */
+  ownLinks: () => Uint8Array,
 ): MeshPresence {
   const listeners = new Set<(peer: ReplicaId, state: PresenceState | null) => void>();
   const latest = new Map<ReplicaId, PresenceState>();
+  const links = new Map<ReplicaId, MemberLinks>();
   const lastClock = new Map<ReplicaId, number>();
   let clock = 0;
   let closed = false;
@@ -135,9 +150,11 @@ export function createMeshPresence(
     lastClock.set(u.replica, u.clock);
     if (u.kind === 'state') {
       latest.set(u.replica, u.state);
+      links.set(u.replica, { links: u.links, heardAt: performance.now() });
       emit(u.replica, u.state);
     } else {
       latest.delete(u.replica);
+      links.delete(u.replica);
       emit(u.replica, null);
     }
     return TopicValidatorResult.Accept;
@@ -158,7 +175,13 @@ export function createMeshPresence(
       if (closed) return;
       if (!isPresenceState(state) || !isValue(state))
         throw new TypeError('presence state: not a Value object');
-      const bytes = encodePresence({ kind: 'state', replica: self, clock: nextClock(), state });
+      const bytes = encodePresence({
+        kind: 'state',
+        replica: self,
+        clock: nextClock(),
+        links: ownLinks(),
+        state,
+      });
       if (bytes.byteLength > maxBytes) {
         throw new RangeError(`presence state: ${bytes.byteLength} bytes exceed ${maxBytes}`);
       }
@@ -169,6 +192,7 @@ export function createMeshPresence(
       return () => listeners.delete(listener);
     },
     peers: () => new Map(latest),
+    links: () => links,
     async close() {
       if (closed) return;
       closed = true;

@@ -8,6 +8,7 @@ import {
   type RejectReason,
 } from '../src/index.ts';
 import { encodePresence } from '../src/presence.ts';
+import { linksDigest } from '../src/mesh-shape.ts';
 import { createDocument, encodeDigest, type Document } from '@meshwork/core';
 import { getKey, setKey, startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 import { publishTo, startRawPeer, type RawPeer } from './support/raw-peer.ts';
@@ -158,7 +159,13 @@ describe('a hostile raw libp2p peer', () => {
       raw,
       a.peerId,
       PRESENCE_TOPIC,
-      encodePresence({ kind: 'state', replica: b.replica, clock: Date.now(), state: { load: 1 } }),
+      encodePresence({
+        kind: 'state',
+        replica: b.replica,
+        clock: Date.now(),
+        links: linksDigest([b.replica]),
+        state: { load: 1 },
+      }),
     );
     await waitFor('forged presence', () => rejected(a, 'forged-origin') === 2);
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PresenceState } from '@meshwork/core';
 import { decodePresence, encodePresence } from '../src/presence.ts';
+import { linksDigest } from '../src/mesh-shape.ts';
 import { startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 
 describe('presence', () => {
@@ -35,9 +36,12 @@ describe('presence', () => {
   });
 
   it('round-trips its encoding and refuses bad bytes with DecodeError', () => {
-    const u = { kind: 'state', replica: 'r1', clock: 5, state: { a: 1, b: [true, null] } } as const;
+    const links = linksDigest(['r1', 'r2']);
+    const u = { kind: 'state', replica: 'r1', clock: 5, links, state: { a: 1, b: [true, null] } } as const;
     expect(decodePresence(encodePresence(u), 1024)).toEqual(u);
-    expect(() => decodePresence(new Uint8Array([1, 1]), 1024)).toThrow(/truncated/);
-    expect(() => decodePresence(new Uint8Array([2]), 1024)).toThrow(/version/);
+    expect(() => decodePresence(new Uint8Array([2, 1]), 1024)).toThrow(/truncated/);
+    expect(() => decodePresence(new Uint8Array([1]), 1024)).toThrow(/version/);
+    const shortLinks = encodePresence({ ...u, links: links.subarray(0, 4) });
+    expect(() => decodePresence(shortLinks, 1024)).toThrow(/links of 4 bytes/);
   });
 });
