@@ -48,7 +48,7 @@ export const suite: Suite = {
         timeoutMs: 60_000,
         execArgv: process.env['COORD_BENCH_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/coordprof'] : [],
         onReport: (_node, r) => {
-          if (r.type !== 'starts') return;
+          if (r.type !== 'done' || r.starts === '') return;
           for (const line of r.starts.split('\n')) {
             const [task = '', submittedAt, at, agent = '', epoch] = line.split('\t');
             const start = { submittedAt: Number(submittedAt), at: Number(at), agent, epoch: Number(epoch) };
