@@ -64,7 +64,7 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
   const validate = (from: PeerId, msg: Message): TopicValidatorResult => {
     const bytes = msg.data.byteLength;
     o.metrics.record({ type: 'message', direction: 'in', protocol: 'gossip', bytes, peer: from.toString() });
-    const opened = openReceived(o.envelope, topic, msg.data, o.maxMessageBytes);
+    const opened = openReceived(o.envelope, topic, msg.data, o.maxMessageBytes, from.toString());
     if ('reason' in opened) return reject(from, opened.reason, `${topic}: ${opened.detail}`);
     const { author: signer, data } = opened;
     let result: ApplyResult;
@@ -85,11 +85,12 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
         duplicates: result.duplicates,
       });
     }
-    // Straight from its author in a full mesh: every other node had it from the author too, so
+    // Unsigned (see flush): nobody but its author can vouch for it, so it goes no further. Signed,
+    // straight from its author in a full mesh: every other node had it from the author too, so
     // forwarding would only send each of them a duplicate. Ignore is gossipsub's "valid, but do
     // not forward" (no penalty for the sender); the message is already applied.
-    if (from.toString() === signer && o.fullMesh()) {
-      o.metrics.record({ type: 'unforwarded', document: doc.name });
+    if (!opened.signed || (from.toString() === signer && o.fullMesh())) {
+      o.metrics.record({ type: 'unforwarded', document: doc.name, signed: opened.signed });
       return TopicValidatorResult.Ignore;
     }
     return TopicValidatorResult.Accept;
@@ -110,8 +111,10 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
       return;
     }
     o.metrics.record({ type: 'message', direction: 'out', protocol: 'gossip', bytes: batch.byteLength });
+    // In a full mesh every reader gets this straight from this node, over a connection that already
+    // authenticates it: the signature, which lets relays vouch for the author, is left out.
     // Failures (no peers yet, stopping) are covered by anti-entropy.
-    o.pubsub.publish(topic, o.envelope.seal(topic, batch)).catch(() => undefined);
+    o.pubsub.publish(topic, o.envelope.seal(topic, batch, !o.fullMesh())).catch(() => undefined);
   };
 
   const onChange = (change: DocumentChange): void => {

@@ -7,15 +7,20 @@ import { MeshConfigError } from './errors.ts';
 
 const DOMAIN = 'meshwork/gossip/1';
 const SIGNATURE_BYTES = 64;
+const noSignature = new Uint8Array(0);
 /** Room an envelope takes around its data, at most: the author's peer id and the signature. */
 const ENVELOPE_BYTES = 256;
 /** Authors whose public key objects are kept; past this the cache starts over. */
 const MAX_CACHED_KEYS = 1024;
 
-/** An opened envelope: who wrote the data, checked against their signature. */
+/**
+ * An opened envelope: who wrote the data, checked against their signature. Without a signature
+ * the author is only a claim, which holds when the author itself delivered it (see openReceived).
+ */
 export interface OpenedGossip {
   readonly author: string;
   readonly data: Uint8Array;
+  readonly signed: boolean;
 }
 
 /** Why an envelope was refused: `malformed` when it does not parse, `unsigned` when its signature does not hold. */
@@ -33,12 +38,15 @@ export class GossipEnvelopeError extends Error {
  * Signs gossip payloads for their author and checks them on receipt. Gossipsub runs without its
  * own signatures (`StrictNoSign`): each message carries `author peer id | Ed25519 signature |
  * data`, signed over a domain tag, the topic and the data, so a message cannot be replayed on
- * another topic. The point is cost: libp2p's Ed25519 keys build a Node key object on every sign
+ * another topic. The signature may be left out (zero bytes) when the author sends the data
+ * straight to every reader: their connection to the author already authenticates it, and only
+ * relays need the signature to vouch for an author they are not. The point is cost: libp2p's Ed25519 keys build a Node key object on every sign
  * and every verify, which was a tenth of a busy node's gossip handling; here the node's own key
  * object is built once and authors' public key objects are cached.
  */
 export interface GossipEnvelope {
-  seal(topic: string, data: Uint8Array): Uint8Array;
+  /** `signed: false` leaves the signature out, for data only sent straight to its readers. */
+  seal(topic: string, data: Uint8Array, signed?: boolean): Uint8Array;
   /** Throws GossipEnvelopeError. */
   open(topic: string, envelope: Uint8Array): OpenedGossip;
 }
@@ -88,10 +96,10 @@ export function createGossipEnvelope(peerId: PeerId, privateKey: PrivateKey): Go
   };
 
   return {
-    seal(topic, data) {
+    seal(topic, data, signed = true) {
       const e = encoding.createEncoder();
       encoding.writeVarString(e, author);
-      encoding.writeUint8Array(e, sign(null, signedBytes(topic, data), ownKey));
+      encoding.writeVarUint8Array(e, signed ? sign(null, signedBytes(topic, data), ownKey) : noSignature);
       encoding.writeUint8Array(e, data);
       return encoding.toUint8Array(e);
     },
@@ -102,19 +110,19 @@ export function createGossipEnvelope(peerId: PeerId, privateKey: PrivateKey): Go
       try {
         const d = decoding.createDecoder(envelope);
         id = decoding.readVarString(d);
-        signature = decoding.readUint8Array(d, SIGNATURE_BYTES);
+        signature = decoding.readVarUint8Array(d);
         data = envelope.subarray(d.pos);
       } catch {
-        throw new GossipEnvelopeError(
-          'malformed',
-          `${envelope.byteLength} bytes: not a signed gossip envelope`,
-        );
+        throw new GossipEnvelopeError('malformed', `${envelope.byteLength} bytes: not a gossip envelope`);
       }
+      // The author must be an Ed25519 peer id, signed or not (throws `malformed`; cached).
+      const key = publicKeyOf(id);
+      if (signature.byteLength === 0) return { author: id, data, signed: false };
       if (signature.byteLength !== SIGNATURE_BYTES)
         throw new GossipEnvelopeError('malformed', 'signature cut short');
-      if (!verify(null, signedBytes(topic, data), publicKeyOf(id), signature))
+      if (!verify(null, signedBytes(topic, data), key, signature))
         throw new GossipEnvelopeError('unsigned', `signature of ${id} does not hold`);
-      return { author: id, data };
+      return { author: id, data, signed: true };
     },
   };
 }
@@ -134,6 +142,11 @@ export function openReceived(
   topic: string,
   message: Uint8Array,
   maxDataBytes: number,
+  /**
+   * The peer that delivered it, authenticated by the connection. An unsigned envelope is
+   * accepted only from its author; without `from`, only signed ones are.
+   */
+  from?: string,
 ): OpenedGossip | Refusal {
   // Checked before the signature, so an oversized message costs no verification.
   if (message.byteLength > maxDataBytes + ENVELOPE_BYTES)
@@ -145,6 +158,12 @@ export function openReceived(
     if (!(err instanceof GossipEnvelopeError)) throw err;
     return { reason: err.reason, detail: err.message };
   }
+  if (!opened.signed && opened.author !== from)
+    return {
+      reason: 'unsigned',
+      detail:
+        from === undefined ? 'no signature' : `no signature, and ${from} is not its author ${opened.author}`,
+    };
   if (opened.data.byteLength > maxDataBytes)
     return { reason: 'oversized', detail: `${opened.data.byteLength} bytes of data` };
   return opened;

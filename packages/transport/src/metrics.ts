@@ -59,8 +59,11 @@ export type MeshEvent =
       document: string;
       bytes: number;
     }
-  /** A gossip message applied and not forwarded: in a full mesh every node has it from its author. */
-  | { type: 'unforwarded'; document: string };
+  /**
+   * A gossip message applied and not forwarded: in a full mesh every node has it from its
+   * author. Unsigned when its author sent it so (only straight to its readers).
+   */
+  | { type: 'unforwarded'; document: string; signed: boolean };
 
 export interface MeshCounters {
   messagesIn: Record<MeshProtocol, number>;
@@ -74,7 +77,7 @@ export interface MeshCounters {
   eventsApplied: { gossip: number; sync: number };
   duplicates: number;
   deferredBatches: number;
-  unforwarded: number;
+  unforwarded: { signed: number; unsigned: number };
 }
 
 export type MeshEventListener = (event: MeshEvent) => void;
@@ -105,7 +108,7 @@ export function createMeshMetrics(): MeshMetricsRecorder {
     eventsApplied: { gossip: 0, sync: 0 },
     duplicates: 0,
     deferredBatches: 0,
-    unforwarded: 0,
+    unforwarded: { signed: 0, unsigned: 0 },
   };
   const listeners = new Set<MeshEventListener>();
 
@@ -141,7 +144,7 @@ export function createMeshMetrics(): MeshMetricsRecorder {
         c.deferredBatches++;
         break;
       case 'unforwarded':
-        c.unforwarded++;
+        c.unforwarded[e.signed ? 'signed' : 'unsigned']++;
         break;
     }
   };

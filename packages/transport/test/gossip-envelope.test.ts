@@ -2,6 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { describe, expect, it } from 'vitest';
 import { createGossipEnvelope, GossipEnvelopeError, MeshConfigError } from '../src/index.ts';
+import { openReceived } from '../src/gossip-envelope.ts';
 
 async function author() {
   const key = await generateKeyPair('Ed25519');
@@ -25,7 +26,11 @@ describe('gossip envelope', () => {
     const b = await author();
     const data = new Uint8Array([1, 2, 3, 250]);
     const sealed = a.envelope.seal('meshwork/doc/1/tasks', data);
-    expect(b.envelope.open('meshwork/doc/1/tasks', sealed)).toEqual({ author: a.peerId.toString(), data });
+    expect(b.envelope.open('meshwork/doc/1/tasks', sealed)).toEqual({
+      author: a.peerId.toString(),
+      data,
+      signed: true,
+    });
     expect(b.envelope.open('t', b.envelope.seal('t', new Uint8Array(0))).data).toEqual(new Uint8Array(0));
   });
 
@@ -49,8 +54,26 @@ describe('gossip envelope', () => {
     const inBuffer = new Uint8Array(1024);
     inBuffer.set(sealed);
     expect(reason(() => b.envelope.open('t', inBuffer.subarray(0, 80)))).toBe('malformed');
-    const notAPeer = new Uint8Array([5, 104, 101, 108, 108, 111, ...new Uint8Array(64)]);
+    const notAPeer = new Uint8Array([5, 104, 101, 108, 108, 111, 64, ...new Uint8Array(64)]);
     expect(reason(() => b.envelope.open('t', notAPeer))).toBe('malformed');
+  });
+
+  it('leaves the signature out on request; such an envelope holds only from its author', async () => {
+    const a = await author();
+    const b = await author();
+    const data = new Uint8Array([9, 9]);
+    const bare = a.envelope.seal('t', data, false);
+    expect(bare.byteLength).toBe(a.envelope.seal('t', data).byteLength - 64);
+    expect(b.envelope.open('t', bare)).toEqual({ author: a.peerId.toString(), data, signed: false });
+    const aId = a.peerId.toString();
+    expect(openReceived(b.envelope, 't', bare, 1024, aId)).toEqual({ author: aId, data, signed: false });
+    expect(openReceived(b.envelope, 't', bare, 1024, b.peerId.toString())).toMatchObject({
+      reason: 'unsigned',
+    });
+    expect(openReceived(b.envelope, 't', bare, 1024)).toMatchObject({ reason: 'unsigned' });
+    // A signed envelope holds whoever relays it.
+    const signed = a.envelope.seal('t', data);
+    expect(openReceived(b.envelope, 't', signed, 1024, b.peerId.toString())).toMatchObject({ signed: true });
   });
 
   it('needs an Ed25519 key', async () => {

@@ -1,4 +1,5 @@
 import { lpStream, byteStream } from '@libp2p/utils';
+import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   documentTopic,
@@ -16,8 +17,10 @@ import { publishTo, startRawPeer, type RawPeer } from './support/raw-peer.ts';
 const MAX_FRAME = 16 * 1024;
 
 /** The update message of one write by `replica`. */
-function updateOf(replica: string, key: string, value: string): Uint8Array {
+/** The update of `replica` that sets `key`, as its event number `1 + earlier`. */
+function updateOf(replica: string, key: string, value: string, earlier = 0): Uint8Array {
   const doc: Document = createDocument({ name: 'tasks', replica });
+  for (let i = 0; i < earlier; i++) setKey(doc, `earlier-${i}`, i);
   let update: Uint8Array | undefined;
   doc.on('change', (c) => (update = c.update));
   setKey(doc, key, value);
@@ -153,6 +156,20 @@ describe('a hostile raw libp2p peer', () => {
     // Its own events, properly signed, are fine.
     await publishTo(raw, a.peerId, topic, updateOf(raw.peerId.toString(), 'honest', 'yes'));
     await waitFor('honest gossip applied', () => getKey(a.document('tasks'), 'honest') === 'yes');
+
+    // Unsigned envelopes hold only when their author delivers them: not when naming b as author,
+    const asB = encoding.createEncoder();
+    encoding.writeVarString(asB, b.replica);
+    encoding.writeVarUint8Array(asB, new Uint8Array(0));
+    encoding.writeUint8Array(asB, updateOf(b.replica, 'relayed', 'by-forger'));
+    await publishTo(raw, a.peerId, topic, encoding.toUint8Array(asB), { sealed: false });
+    await waitFor('unsigned gossip relayed for another', () => rejected(a, 'unsigned') === 3);
+    expect(getKey(a.document('tasks'), 'relayed')).toBeUndefined();
+    // but when sent by the raw peer as itself.
+    // (Its event 1 was the honest write above.)
+    const direct = raw.envelope.seal(topic, updateOf(raw.peerId.toString(), 'direct', 'yes', 1), false);
+    await publishTo(raw, a.peerId, topic, direct, { sealed: false });
+    await waitFor('unsigned gossip from its author', () => getKey(a.document('tasks'), 'direct') === 'yes');
 
     // Presence that speaks for someone else.
     await publishTo(
