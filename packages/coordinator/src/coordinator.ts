@@ -603,8 +603,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       // Set when this node held back and the hold has ended (examine leaves out tasks still held).
       const until = held?.epoch === epoch ? held.until : undefined;
       if (!dependenciesSucceeded(spec)) continue;
-      const scored: Ranked[] = [];
-      let anyLocal = false;
+      // Which node claims first follows the rendezvous hash over agents with room, not the scores:
+      // scores depend on each replica's view of load and history, and differing views would leave
+      // every node waiting for another. Lower-ranked nodes hold back and step in if nobody claims.
+      // The claim itself is for this node's best-scoring agent, and scores decide among claims, so
+      // only this node's agents are scored.
+      const mineScored: Ranked[] = [];
+      let bestHere = -Infinity;
+      const others: { readonly node: ReplicaId; readonly h: number }[] = [];
       for (const agent of agents) {
         const isLocal = agent.node === replica && local.has(agent.id);
         if (agent.node === replica && !isLocal) continue;
@@ -617,21 +623,16 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           resourcesAvailable: isLocal ? pools.available(spec.resources) : true,
         });
         if (why !== null) continue;
-        anyLocal ||= isLocal;
-        scored.push({ agent, score: scoreAgent(spec, agent, load, statsOf(agent.id, now)) });
+        const h = rendezvous(spec.id, agent.id);
+        if (!isLocal) others.push({ node: agent.node, h });
+        else {
+          mineScored.push({ agent, score: scoreAgent(spec, agent, load, statsOf(agent.id, now)) });
+          bestHere = Math.max(bestHere, h);
+        }
       }
-      if (!anyLocal) continue;
-      // Which node claims first follows the rendezvous hash over agents with room, not the scores:
-      // scores depend on each replica's view of load and history, and differing views would leave
-      // every node waiting for another. Lower-ranked nodes hold back and step in if nobody claims.
-      // The claim itself is for this node's best-scoring agent, and scores decide among claims.
+      if (mineScored.length === 0) continue;
       const ahead = new Set<ReplicaId>();
-      for (const r of scored
-        .map((x) => ({ x, h: rendezvous(spec.id, x.agent.id) }))
-        .sort((a, b) => b.h - a.h)) {
-        if (r.x.agent.node === replica) break;
-        ahead.add(r.x.agent.node);
-      }
+      for (const o of others) if (o.h > bestHere) ahead.add(o.node);
       const rank = ahead.size;
       if (rank > 0 && until === undefined) {
         heldBack.set(spec.id, { epoch, until: now + rank * settleMs });
@@ -640,10 +641,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         wakeAt(now + rank * settleMs);
         continue;
       }
-      const mine = rankAgents(
-        spec,
-        scored.filter((r) => r.agent.node === replica),
-      )[0]!;
+      const mine = rankAgents(spec, mineScored)[0]!;
       heldBack.delete(spec.id);
       ownClaims.set(spec.id, { epoch, agent: mine.agent.id });
       const c: Claim = {
