@@ -424,6 +424,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
   }
 
+  /** Whether a local agent with room covers the task's needs (its other conditions come with ranking). */
+  function takesHere(spec: TaskSpec, load: (agent: AgentId) => number): boolean {
+    for (const a of local.values())
+      if (load(a.info.id) < a.info.capacity && covers(a.info.capabilities, spec.needs)) return true;
+    return false;
+  }
+
   /** Whether a local agent has room, by `load` (the index's, or the index's plus this pass's claims). */
   function localRoom(load: (agent: AgentId) => number): boolean {
     for (const a of local.values()) if (load(a.info.id) < a.info.capacity) return true;
@@ -588,16 +595,20 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const loadOf = (a: AgentId): number => index.load(a) + (extra.get(a) ?? 0);
     const settleMs = delay.settleMs();
     const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
-    // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most urgent.
-    const freeSlots = agents.reduce((n, a) => n + Math.max(0, a.capacity - index.load(a.id)), 0);
     const specs = ids
       .map((id) => index.spec(id)!)
       .map((spec) => ({ spec, p: effectivePriority(spec, now, agingMs) }))
       .sort((a, b) => b.p - a.p || (a.spec.id < b.spec.id ? -1 : 1))
       .map((x) => x.spec);
-    specs.length = Math.min(specs.length, 2 * freeSlots + 16);
+    // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most
+    // urgent among those a local agent with room could take. The others are passed over without
+    // counting, so a backlog this node cannot run does not hide the tasks it can.
+    const limit = 2 * agents.reduce((n, a) => n + Math.max(0, a.capacity - index.load(a.id)), 0) + 16;
+    let ranked = 0;
     for (const spec of specs) {
-      if (!localRoom(loadOf)) break;
+      if (ranked >= limit || !localRoom(loadOf)) break;
+      if (!takesHere(spec, loadOf)) continue;
+      ranked++;
       const epoch = index.derive(spec.id)!.epoch + 1;
       const held = heldBack.get(spec.id);
       // Set when this node held back and the hold has ended (examine leaves out tasks still held).

@@ -416,6 +416,26 @@ describe('coordinator', () => {
     expect(order).toEqual(['busy', 'old', 'new']);
   });
 
+  it('a backlog of urgent tasks this node cannot run does not hide the ones it can', async () => {
+    const { coords, run, sleep } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const ran: string[] = [];
+    c.registerAgent({
+      id: 'gpu',
+      capabilities: ['gpu'],
+      handler: async (task, ctx) => {
+        ran.push(task.id);
+        await sleep(ctx, 10_000);
+      },
+    });
+    c.registerAgent({ id: 'cpu', capabilities: ['cpu'], handler: (task) => void ran.push(task.id) });
+    for (let i = 0; i < 40; i++) c.submit({ id: `gpu-${i}`, type: 'gpu', priority: 5 });
+    c.submit({ id: 'cpu-0', type: 'cpu' });
+    await run(2000);
+    // The gpu agent is busy for 10 s; the cpu agent is free and takes its task at once.
+    expect(ran).toEqual(['gpu-0', 'cpu-0']);
+  });
+
   it('ignores malformed records from other replicas instead of crashing', async () => {
     const { coords, net, run } = mesh(1);
     const [c] = coords as [Coordinator];
