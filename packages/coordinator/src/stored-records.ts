@@ -113,13 +113,13 @@ export function loadRecord(
   if (fields === undefined && writerKey === undefined) return value;
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
     return null;
-  // Copied field by field into a fresh literal: the decoded value is a null-prototype object, which
-  // V8 keeps in dictionary mode, and spreading one costs several times more.
+  // Copied field by field into a fresh literal, which measured cheaper than spreading the decoded
+  // (null-prototype) object. A "__proto__" field is dropped: assigned, it would set the prototype.
   const out: { [key: string]: Value } = {};
   const d = defaults[kind];
   if (d !== undefined) for (const f in d) out[f] = d[f]!;
   const v = value as { readonly [key: string]: Value };
-  for (const f in v) out[f] = v[f]!;
+  for (const f in v) if (f !== '__proto__') out[f] = v[f]!;
   if (writerKey !== undefined) {
     if (writer === undefined) return null;
     out[writerKey] = writer;

@@ -58,6 +58,11 @@ describe('task records', () => {
     expect(loadRecord('claim', 't-1|2|a', { ...claim, task: 't-9', node: 'node-z' }, 'node-a')).toEqual(
       claim,
     );
+    // A "__proto__" field (a decoded object can hold one) stays data and is dropped, never a prototype.
+    const hostile = JSON.parse('{"at": 5, "score": 1, "settleMs": 20, "__proto__": {"extra": 1}}') as object;
+    const loaded = loadRecord('claim', 't-1|2|a', hostile as never, 'node-a') as object;
+    expect(Object.getPrototypeOf(loaded)).toBe(Object.prototype);
+    expect(loaded).toEqual(claim);
     expect(loadRecord('claim', 't-1|x|a', stored, 'node-a')).toBeNull();
     expect(loadRecord('claim', 't-1|2', stored, 'node-a')).toBeNull();
     expect(loadRecord('claim', 't-1|2|a', stored, undefined)).toBeNull();
