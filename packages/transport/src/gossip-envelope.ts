@@ -40,9 +40,10 @@ export class GossipEnvelopeError extends Error {
  * data`, signed over a domain tag, the topic and the data, so a message cannot be replayed on
  * another topic. The signature may be left out (zero bytes) when the author sends the data
  * straight to every reader: their connection to the author already authenticates it, and only
- * relays need the signature to vouch for an author they are not. The point is cost: libp2p's Ed25519 keys build a Node key object on every sign
- * and every verify, which was a tenth of a busy node's gossip handling; here the node's own key
- * object is built once and authors' public key objects are cached.
+ * relays need the signature to vouch for an author they are not. The point is cost: libp2p's
+ * Ed25519 keys build a Node key object on every sign and every verify, which was a tenth of a
+ * busy node's gossip handling; here the node's own key object is built once and authors' public
+ * key objects are cached.
  */
 export interface GossipEnvelope {
   /** `signed: false` leaves the signature out, for data only sent straight to its readers. */

@@ -21,9 +21,9 @@ import { documentTopic, startDocumentGossip, type DocumentGossip } from './docum
 import { createGossipEnvelope } from './gossip-envelope.ts';
 import { MeshConfigError, MeshStoppedError } from './errors.ts';
 import { loadOrCreateIdentity } from './identity.ts';
+import { createMeshShape } from './mesh-shape.ts';
 import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
 import { resolveOptions, type MeshNodeOptions } from './options.ts';
-import { createMeshShape } from './mesh-shape.ts';
 import { createMeshPresence, type MeshPresence } from './presence.ts';
 import { createRedialer } from './redial.ts';
 import { isDocumentName, SYNC_PROTOCOL } from './sync-frames.ts';
