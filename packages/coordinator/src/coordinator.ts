@@ -27,14 +27,7 @@ import { createDocumentPools } from './document-pools.ts';
 import { createDocumentStore } from './document-store.ts';
 import { createDocumentHistory, type AgentHistory } from './history.ts';
 import { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
-import {
-  effectivePriority,
-  rankAgents,
-  rendezvous,
-  scoreAgent,
-  type AgentStats,
-  type Ranked,
-} from './scoring.ts';
+import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
 import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import {
   recordKinds,
@@ -250,8 +243,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let nextSweep = -Infinity;
   /** Open tasks by when a pass must look at them again though none of their records changed. */
   const checkAt = new DueQueue<TaskId>();
-  /** Pending tasks whose next attempt may be claimed now: every pass offers them to claim(). */
-  const ready = new Set<TaskId>();
+  /**
+   * Pending tasks whose next attempt may be claimed now, most urgent first. Urgency is priority
+   * plus one point per `agingMs` waited, and tasks age alike, so their order holds over time:
+   * keyed by submit time in aging periods minus priority, a pass takes the few it can claim from
+   * the front instead of sorting every waiting task.
+   */
+  const ready = new DueQueue<TaskId>();
+  const urgency = (spec: TaskSpec): number => spec.submittedAt / agingMs - spec.priority;
   /** The nodes suspected at the last pass. */
   let lastSuspects = '';
 
@@ -393,18 +392,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     dirty.clear();
     writes.push(...workflowsApi.advance());
 
-    const claimable: TaskId[] = [];
     /** Tasks this replica has won, by what it has read so far. */
     const decided: TaskId[] = [];
     for (const id of tasksToExamine(changed, now)) {
       ready.delete(id);
-      const next = examine(id, now, writes, claimable, decided);
+      const next = examine(id, now, writes, decided);
       if (next === Infinity) checkAt.delete(id);
       else checkAt.set(id, next);
     }
     const due = checkAt.peek();
     if (due !== undefined) wakeAt(due.at);
-    if (!stopping && local.size > 0 && claimable.length > 0) claim(claimable, now, writes, wakeAt);
+    if (!stopping && ready.size > 0 && localRoom((a) => index.load(a))) claim(now, writes, wakeAt);
     // A pass runs off a timer, before the event loop reads the network: claims that arrived while
     // this replica was busy are still unread. When the pass ran late by more than the settle
     // margin allows for, it starts its tasks only once those are read, so a busy replica does not
@@ -438,9 +436,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   /**
-   * The open tasks a pass looks at: those whose records changed, those ready for a claim, and
-   * those due by time (a decision, a lease end, a backoff, a deadline). All of them when a node
-   * turned suspected or alive again, since that decides whether its tasks are lost.
+   * The open tasks a pass looks at: those whose records changed and those due by time (a
+   * decision, a lease end, a backoff, a deadline). All of them when a node turned suspected or
+   * alive again, since that decides whether its tasks are lost. Tasks ready for a claim wait in
+   * `ready`, and claim() takes them from its front.
    */
   function tasksToExamine(changed: readonly TaskId[], now: number): Iterable<TaskId> {
     const suspects = [...phi.peers()].filter((node) => nodeSuspected(node, now)).join(' ');
@@ -449,26 +448,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return [...index.openTasks()];
     }
     const out = new Set<TaskId>(changed);
-    // Waiting tasks are offered again only when this node could take one: with a backlog and full
-    // agents, a pass would otherwise look at (and sort) every waiting task for nothing.
-    if (!stopping && localRoom((a) => index.load(a))) for (const id of ready) out.add(id);
     for (let due = checkAt.peek(); due !== undefined && due.at <= now; due = checkAt.peek())
       out.add(checkAt.shift()!.key);
     return out;
   }
 
   /**
-   * Looks at one task: collects it into `claimable` or `decided`, or writes what its state calls
+   * Looks at one task: queues it in `ready` or collects it into `decided`, or writes what its state calls
    * for (a schedule-to-start timeout, an expiry of a silent holder). Returns when it must be looked
    * at again if none of its records changes meanwhile (Infinity: only on a change).
    */
-  function examine(
-    id: TaskId,
-    now: number,
-    writes: RecordWrite[],
-    claimable: TaskId[],
-    decided: TaskId[],
-  ): number {
+  function examine(id: TaskId, now: number, writes: RecordWrite[], decided: TaskId[]): number {
     const d = index.derive(id);
     if (d === null || terminalStatuses.has(d.status)) return Infinity;
     const spec = index.spec(id)!;
@@ -484,9 +474,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       // Held back for a higher-ranked node: looked at again when the hold ends, not in every pass.
       const held = heldBack.get(id);
       if (held?.epoch === d.epoch + 1 && now < held.until) return Math.min(next, held.until);
+      // A task waiting for its dependencies is queued once they have succeeded (their change re-examines it).
       if (d.nextAttemptAt !== null && d.nextAttemptAt <= now) {
-        claimable.push(id);
-        ready.add(id);
+        if (dependenciesSucceeded(spec)) ready.set(id, urgency(spec));
       } else if (d.nextAttemptAt !== null) next = Math.min(next, d.nextAttemptAt);
       return next;
     }
@@ -590,30 +580,34 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     return spec.dependsOn.every((dep) => index.derive(dep)?.status === 'succeeded');
   }
 
-  function claim(ids: TaskId[], now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
+  function claim(now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
     const extra = new Map<AgentId, number>();
     const loadOf = (a: AgentId): number => index.load(a) + (extra.get(a) ?? 0);
     const settleMs = delay.settleMs();
     const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
-    const specs = ids
-      .map((id) => index.spec(id)!)
-      .map((spec) => ({ spec, p: effectivePriority(spec, now, agingMs) }))
-      .sort((a, b) => b.p - a.p || (a.spec.id < b.spec.id ? -1 : 1))
-      .map((x) => x.spec);
     // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most
     // urgent among those a local agent with room could take. The others are passed over without
     // counting, so a backlog this node cannot run does not hide the tasks it can.
     const limit = 2 * agents.reduce((n, a) => n + Math.max(0, a.capacity - index.load(a.id)), 0) + 16;
+    /** Taken from the front of `ready` and not claimed: queued again after the pass. */
+    const passed: { readonly at: number; readonly key: TaskId }[] = [];
     let ranked = 0;
-    for (const spec of specs) {
-      if (ranked >= limit || !localRoom(loadOf)) break;
-      if (!takesHere(spec, loadOf)) continue;
+    while (ranked < limit && localRoom(loadOf)) {
+      const next = ready.shift();
+      if (next === undefined) break;
+      const spec = index.spec(next.key);
+      const d = index.derive(next.key);
+      // No longer waiting: a change to it, or to a dependency, brings it back through examine().
+      if (spec === null || d?.status !== 'pending' || !dependenciesSucceeded(spec)) continue;
+      if (!takesHere(spec, loadOf)) {
+        passed.push(next);
+        continue;
+      }
       ranked++;
-      const epoch = index.derive(spec.id)!.epoch + 1;
+      const epoch = d.epoch + 1;
       const held = heldBack.get(spec.id);
       // Set when this node held back and the hold has ended (examine leaves out tasks still held).
       const until = held?.epoch === epoch ? held.until : undefined;
-      if (!dependenciesSucceeded(spec)) continue;
       // Which node claims first follows the rendezvous hash over agents with room, not the scores:
       // scores depend on each replica's view of load and history, and differing views would leave
       // every node waiting for another. Lower-ranked nodes hold back and step in if nobody claims.
@@ -641,13 +635,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
           bestHere = Math.max(bestHere, h);
         }
       }
-      if (mineScored.length === 0) continue;
+      if (mineScored.length === 0) {
+        passed.push(next);
+        continue;
+      }
       const ahead = new Set<ReplicaId>();
       for (const o of others) if (o.h > bestHere) ahead.add(o.node);
       const rank = ahead.size;
       if (rank > 0 && until === undefined) {
         heldBack.set(spec.id, { epoch, until: now + rank * settleMs });
-        ready.delete(spec.id);
         checkAt.set(spec.id, now + rank * settleMs);
         wakeAt(now + rank * settleMs);
         continue;
@@ -670,6 +666,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       extra.set(mine.agent.id, (extra.get(mine.agent.id) ?? 0) + 1);
       events.emit('claim', { task: spec.id, epoch, agent: mine.agent.id, score: mine.score, at: now });
     }
+    for (const p of passed) ready.set(p.key, p.at);
   }
 
   // ---- running -------------------------------------------------------------
