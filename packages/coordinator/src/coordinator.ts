@@ -422,16 +422,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
   }
 
-  /** Whether a local agent with room covers the task's needs (its other conditions come with ranking). */
-  function takesHere(spec: TaskSpec, load: (agent: AgentId) => number): boolean {
+  /**
+   * Whether a local agent has room, by `load` (the index's, or the index's plus this pass's claims),
+   * and covers `needs` (a task's other conditions come with ranking).
+   */
+  function localRoom(load: (agent: AgentId) => number, needs: readonly string[] = []): boolean {
     for (const a of local.values())
-      if (load(a.info.id) < a.info.capacity && covers(a.info.capabilities, spec.needs)) return true;
-    return false;
-  }
-
-  /** Whether a local agent has room, by `load` (the index's, or the index's plus this pass's claims). */
-  function localRoom(load: (agent: AgentId) => number): boolean {
-    for (const a of local.values()) if (load(a.info.id) < a.info.capacity) return true;
+      if (load(a.info.id) < a.info.capacity && covers(a.info.capabilities, needs)) return true;
     return false;
   }
 
@@ -597,9 +594,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (next === undefined) break;
       const spec = index.spec(next.key);
       const d = index.derive(next.key);
-      // No longer waiting: a change to it, or to a dependency, brings it back through examine().
-      if (spec === null || d?.status !== 'pending' || !dependenciesSucceeded(spec)) continue;
-      if (!takesHere(spec, loadOf)) {
+      // No longer waiting: a change to it, or to a dependency, brings it back through examine(),
+      // which queues only tasks whose dependencies have succeeded.
+      if (spec === null || d?.status !== 'pending') continue;
+      if (!localRoom(loadOf, spec.needs)) {
         passed.push(next);
         continue;
       }

@@ -27,7 +27,23 @@ function mesh(
         reject(ctx.signal.reason as Error);
       });
     });
-  return { ...m, sleep };
+  /** Registers an agent that notes each task it starts in `order`, then works on it for `ms(task)`. */
+  const noting = (
+    c: Coordinator,
+    id: string,
+    capability: string,
+    order: string[],
+    ms: (task: string) => number,
+  ) =>
+    c.registerAgent({
+      id,
+      capabilities: [capability],
+      handler: async (task, ctx) => {
+        order.push(task.id);
+        await sleep(ctx, ms(task.id));
+      },
+    });
+  return { ...m, sleep, noting };
 }
 
 describe('coordinator', () => {
@@ -373,17 +389,10 @@ describe('coordinator', () => {
   });
 
   it('runs higher priorities first', async () => {
-    const { coords, run, sleep } = mesh(1);
+    const { coords, run, noting } = mesh(1);
     const [c] = coords as [Coordinator];
     const order: string[] = [];
-    c.registerAgent({
-      id: 'solo',
-      capabilities: ['p'],
-      handler: async (task, ctx) => {
-        order.push(task.id);
-        await sleep(ctx, 1000);
-      },
-    });
+    noting(c, 'solo', 'p', order, () => 1000);
     c.submit({ id: 'busy', type: 'p' });
     await run(100);
     c.submit({ id: 'old-low', type: 'p', priority: 0 });
@@ -395,17 +404,10 @@ describe('coordinator', () => {
   });
 
   it('ages waiting tasks: an old low-priority task overtakes a newer high-priority one', async () => {
-    const { coords, run, sleep } = mesh(1, 'memory', { agingMs: 1000 });
+    const { coords, run, noting } = mesh(1, 'memory', { agingMs: 1000 });
     const [c] = coords as [Coordinator];
     const order: string[] = [];
-    c.registerAgent({
-      id: 'solo',
-      capabilities: ['p'],
-      handler: async (task, ctx) => {
-        order.push(task.id);
-        await sleep(ctx, task.id === 'busy' ? 3000 : 100);
-      },
-    });
+    noting(c, 'solo', 'p', order, (task) => (task === 'busy' ? 3000 : 100));
     c.submit({ id: 'busy', type: 'p' });
     await run(100);
     c.submit({ id: 'old', type: 'p', priority: 0 });
@@ -417,17 +419,10 @@ describe('coordinator', () => {
   });
 
   it('a backlog of urgent tasks this node cannot run does not hide the ones it can', async () => {
-    const { coords, run, sleep } = mesh(1);
+    const { coords, run, noting } = mesh(1);
     const [c] = coords as [Coordinator];
     const ran: string[] = [];
-    c.registerAgent({
-      id: 'gpu',
-      capabilities: ['gpu'],
-      handler: async (task, ctx) => {
-        ran.push(task.id);
-        await sleep(ctx, 10_000);
-      },
-    });
+    noting(c, 'gpu', 'gpu', ran, () => 10_000);
     c.registerAgent({ id: 'cpu', capabilities: ['cpu'], handler: (task) => void ran.push(task.id) });
     for (let i = 0; i < 40; i++) c.submit({ id: `gpu-${i}`, type: 'gpu', priority: 5 });
     c.submit({ id: 'cpu-0', type: 'cpu' });

@@ -63,8 +63,9 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
 
   const validate = (from: PeerId, msg: Message): TopicValidatorResult => {
     const bytes = msg.data.byteLength;
-    o.metrics.record({ type: 'message', direction: 'in', protocol: 'gossip', bytes, peer: from.toString() });
-    const opened = openReceived(o.envelope, topic, msg.data, o.maxMessageBytes, from.toString());
+    const peer = from.toString();
+    o.metrics.record({ type: 'message', direction: 'in', protocol: 'gossip', bytes, peer });
+    const opened = openReceived(o.envelope, topic, msg.data, o.maxMessageBytes, peer);
     if ('reason' in opened) return reject(from, opened.reason, `${topic}: ${opened.detail}`);
     const { author: signer, data } = opened;
     let result: ApplyResult;
@@ -89,7 +90,7 @@ export function startDocumentGossip(doc: SyncedDocument, o: DocumentGossipOption
     // straight from its author in a full mesh: every other node had it from the author too, so
     // forwarding would only send each of them a duplicate. Ignore is gossipsub's "valid, but do
     // not forward" (no penalty for the sender); the message is already applied.
-    if (!opened.signed || (from.toString() === signer && o.fullMesh())) {
+    if (!opened.signed || (peer === signer && o.fullMesh())) {
       o.metrics.record({ type: 'unforwarded', document: doc.name, signed: opened.signed });
       return TopicValidatorResult.Ignore;
     }

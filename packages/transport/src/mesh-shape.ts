@@ -53,28 +53,28 @@ const VERDICT_MS = 100;
 export function createMeshShape(o: MeshShapeOptions): MeshShape {
   let verdict = { full: false, at: -Infinity };
 
-  const fresh = (): Set<ReplicaId> => {
+  const fresh = (announced: ReadonlyMap<ReplicaId, MemberLinks>): Set<ReplicaId> => {
     const since = o.now() - o.freshMs;
     const out = new Set<ReplicaId>();
-    for (const [id, m] of o.members()) if (id !== o.self && m.heardAt >= since) out.add(id);
+    for (const [id, m] of announced) if (id !== o.self && m.heardAt >= since) out.add(id);
     return out;
   };
 
   const decide = (): boolean => {
-    const members = fresh();
+    const announced = o.members();
+    const members = fresh(announced);
     if (members.size === 0) return false;
     const connected = new Set(o.connected());
     if (connected.size !== members.size) return false;
     for (const id of members) if (!connected.has(id)) return false;
     const whole = linksDigest([o.self, ...members]);
-    const announced = o.members();
     for (const id of members) if (!sameBytes(announced.get(id)!.links, whole)) return false;
     return true;
   };
 
   return {
     links() {
-      const members = fresh();
+      const members = fresh(o.members());
       return linksDigest([o.self, ...[...o.connected()].filter((id) => members.has(id))]);
     },
     full() {
