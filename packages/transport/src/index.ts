@@ -1,4 +1,5 @@
 export { createMeshNode, type MeshLibp2p, type MeshNode } from './mesh-node.ts';
+export type { CatchUpOptions, CatchUpReport } from './catch-up.ts';
 export { coreRuntime } from './core-runtime.ts';
 export { defaultLimits, type MeshLimits, type MeshNodeOptions } from './options.ts';
 export type {
@@ -13,14 +14,17 @@ export { loadOrCreateIdentity, saveIdentity } from './identity.ts';
 export { createSwarmKey } from './swarm-key.ts';
 export {
   meshProtocols,
+  refusalReasons,
   rejectReasons,
   type MeshCounters,
   type MeshEvent,
   type MeshEventListener,
   type MeshMetrics,
   type MeshProtocol,
+  type RefusalReason,
   type RejectReason,
 } from './metrics.ts';
+export type { MeshLogger } from './refusal-log.ts';
 export { PRESENCE_TOPIC, type MeshPresence } from './presence.ts';
 export { documentTopic } from './document-gossip.ts';
 export {

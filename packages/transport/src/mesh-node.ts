@@ -9,7 +9,6 @@ import type { Ping } from '@libp2p/ping';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
-import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import type { Document, ReplicaId } from '@meshwork/core';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -87,7 +86,13 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     (options.keyFile !== undefined
       ? await loadOrCreateIdentity(options.keyFile)
       : await generateKeyPair('Ed25519'));
-  const admission = createAdmission(o.allow, (peer) => metrics.record({ type: 'denied', peer }));
+  const admission = createAdmission({
+    allow: o.allow,
+    psk: options.psk,
+    metrics,
+    logger: options.logger,
+    logIntervalMs: o.refusalLogIntervalMs,
+  });
 
   const libp2p = await createLibp2p({
     privateKey,
@@ -95,7 +100,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(options.psk !== undefined ? { connectionProtector: preSharedKey({ psk: options.psk }) } : {}),
+    ...(admission.protector !== undefined ? { connectionProtector: admission.protector } : {}),
     connectionGater: admission.gater,
     connectionManager: {
       maxConnections: limits.maxConnections,
@@ -282,6 +287,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       antiEntropy.stop();
       redialer.stop();
       await libp2p.stop();
+      admission.close();
     },
   };
 }

@@ -23,6 +23,15 @@ export const rejectReasons: readonly RejectReason[] = [
   'timeout',
 ];
 
+/**
+ * Why a connection was refused: `pnet` when it closed before the pre-shared key was proven (the
+ * peer has another key or none: the private-network handshake turns its messages into noise),
+ * `allow-list` when the authenticated peer is not on the allow-list, `denied` when it was refused
+ * with `deny(peer)`.
+ */
+export type RefusalReason = 'pnet' | 'allow-list' | 'denied';
+export const refusalReasons: readonly RefusalReason[] = ['pnet', 'allow-list', 'denied'];
+
 /** Everything the node reports, for logs and the daemon's Prometheus metrics. */
 export type MeshEvent =
   | {
@@ -34,8 +43,15 @@ export type MeshEvent =
     }
   | { type: 'rejected'; protocol: MeshProtocol; reason: RejectReason; peer: string; detail: string }
   | { type: 'peers'; connected: number }
-  /** A connection refused after the handshake: the peer is not on the allow-list, or denied. */
-  | { type: 'denied'; peer: string }
+  | {
+      /** A connection refused at admission. `peer` is known once Noise has authenticated it (not for `pnet`). */
+      type: 'refused';
+      reason: RefusalReason;
+      direction: 'inbound' | 'outbound';
+      /** The remote multiaddr. */
+      address: string;
+      peer?: string;
+    }
   | {
       type: 'sync-round';
       peer: string;
@@ -72,7 +88,7 @@ export interface MeshCounters {
   bytesOut: Record<MeshProtocol, number>;
   rejected: Record<RejectReason, number>;
   peers: number;
-  deniedConnections: number;
+  connectionsRefused: Record<RefusalReason, number>;
   syncRounds: { completed: number; failed: number; snapshots: number };
   eventsApplied: { gossip: number; sync: number };
   duplicates: number;
@@ -103,7 +119,10 @@ export function createMeshMetrics(): MeshMetricsRecorder {
     bytesOut: perProtocol(),
     rejected: Object.fromEntries(rejectReasons.map((r) => [r, 0])) as Record<RejectReason, number>,
     peers: 0,
-    deniedConnections: 0,
+    connectionsRefused: Object.fromEntries(refusalReasons.map((r) => [r, 0])) as Record<
+      RefusalReason,
+      number
+    >,
     syncRounds: { completed: 0, failed: 0, snapshots: 0 },
     eventsApplied: { gossip: 0, sync: 0 },
     duplicates: 0,
@@ -129,8 +148,8 @@ export function createMeshMetrics(): MeshMetricsRecorder {
       case 'peers':
         c.peers = e.connected;
         break;
-      case 'denied':
-        c.deniedConnections++;
+      case 'refused':
+        c.connectionsRefused[e.reason]++;
         break;
       case 'sync-round':
         c.syncRounds[e.outcome]++;

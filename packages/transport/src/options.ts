@@ -1,6 +1,7 @@
 import type { PrivateKey } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { MeshConfigError } from './errors.ts';
+import type { MeshLogger } from './refusal-log.ts';
 import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
 /** Caps that bound what a peer can make this node hold or do. */
@@ -80,6 +81,10 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
   redial?: { baseMs?: number; maxMs?: number };
   /** Gossipsub heartbeat; its message cache holds 5 heartbeats of messages. Default 1000 ms. */
   gossipHeartbeatMs?: number;
+  /** Where refused connections are logged (a pino logger fits); without it they are only counted. */
+  logger?: MeshLogger;
+  /** Refused connections are logged at most once per reason per interval. Default 60 s. */
+  refusalLogIntervalMs?: number;
   /** How Documents are created and their messages handled. Default: @meshwork/core. */
   runtime?: DocumentRuntime<Doc>;
 }
@@ -95,6 +100,7 @@ export interface ResolvedOptions {
   redialBaseMs: number;
   redialMaxMs: number;
   gossipHeartbeatMs: number;
+  refusalLogIntervalMs: number;
 }
 
 /** Checks every option, naming the first bad one in a {@link MeshConfigError}. */
@@ -125,6 +131,7 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
     redialBaseMs: o.redial?.baseMs ?? 500,
     redialMaxMs: o.redial?.maxMs ?? 30_000,
     gossipHeartbeatMs: o.gossipHeartbeatMs ?? 1000,
+    refusalLogIntervalMs: o.refusalLogIntervalMs ?? 60_000,
   };
   nonNegative(r.syncIntervalMs, 'syncIntervalMs');
   nonNegative(r.batchMs, 'batchMs');
@@ -132,6 +139,9 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
   positive(r.redialBaseMs, 'redial.baseMs');
   positive(r.redialMaxMs, 'redial.maxMs');
   positive(r.gossipHeartbeatMs, 'gossipHeartbeatMs');
+  positive(r.refusalLogIntervalMs, 'refusalLogIntervalMs');
+  if (o.logger !== undefined && typeof o.logger.warn !== 'function')
+    throw new MeshConfigError('logger', 'must have a warn(fields, message) method');
   return r;
 }
 

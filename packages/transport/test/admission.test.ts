@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSwarmKey } from '../src/index.ts';
+import { createSwarmKey, type MeshLogger } from '../src/index.ts';
 import { getKey, setKey, startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 
 describe('redial', () => {
@@ -54,7 +54,7 @@ describe('admission', () => {
     // The stranger's own handshake may complete; a closes the connection once
     // Noise has shown who it is.
     await stranger.dial(a.multiaddrs[0]!).catch(() => undefined);
-    await waitFor('denial counted', () => a.metrics.snapshot().deniedConnections > 0);
+    await waitFor('denial counted', () => a.metrics.snapshot().connectionsRefused['allow-list'] > 0);
     await waitFor('stranger dropped', () => !stranger.peers().includes(a.replica));
     expect(a.peers()).toEqual([friend.replica]);
     // Outbound too: a does not even dial a peer off its list.
@@ -72,9 +72,62 @@ describe('admission', () => {
     await b.dial(a.multiaddrs[0]!).catch(() => undefined);
     await waitFor(
       'refused again',
-      () => a.metrics.snapshot().deniedConnections > 0 && !b.peers().includes(a.replica),
+      () => a.metrics.snapshot().connectionsRefused.denied > 0 && !b.peers().includes(a.replica),
     );
     a.undeny(b.replica);
     await waitFor('redialled', () => a.peers().includes(b.replica));
+  });
+});
+
+describe('refused connections', () => {
+  const nodes: TestNode[] = [];
+  afterEach(() => stopAll(nodes.splice(0)));
+
+  /** Keeps what a node logs. */
+  const capture = (): MeshLogger & { lines: { fields: Record<string, unknown>; message: string }[] } => {
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    return { lines, warn: (fields, message) => void lines.push({ fields, message }) };
+  };
+
+  it('are counted by reason on the refusing node, and logged once per reason per interval', async () => {
+    const key = createSwarmKey();
+    const friendKey = await generateKeyPair('Ed25519');
+    const logger = capture();
+    const a = await startNode({
+      psk: key,
+      allow: [peerIdFromPrivateKey(friendKey).toString()],
+      logger,
+      refusalLogIntervalMs: 600_000,
+    });
+    const friend = await startNode({ psk: key, privateKey: friendKey });
+    const wrongKey = await startNode({ psk: createSwarmKey() });
+    const noKey = await startNode();
+    const offList = await startNode({ psk: key });
+    nodes.push(a, friend, wrongKey, noKey, offList);
+
+    await friend.dial(a.multiaddrs[0]!);
+    for (let i = 0; i < 3; i++) await expect(wrongKey.dial(a.multiaddrs[0]!)).rejects.toThrow();
+    await expect(noKey.dial(a.multiaddrs[0]!)).rejects.toThrow();
+    await offList.dial(a.multiaddrs[0]!).catch(() => undefined);
+    await offList.dial(a.multiaddrs[0]!).catch(() => undefined);
+
+    const refused = () => a.metrics.snapshot().connectionsRefused;
+    await waitFor('every refusal counted', () => refused().pnet === 4 && refused()['allow-list'] === 2);
+    expect(refused().denied).toBe(0);
+    expect(a.peers()).toEqual([friend.replica]);
+
+    // One line per reason so far, with the details of the first refusal.
+    const byReason = (reason: string) => logger.lines.filter((l) => l.fields['reason'] === reason);
+    expect(logger.lines).toHaveLength(2);
+    expect(byReason('pnet')[0]!.fields).toMatchObject({ direction: 'inbound' });
+    expect(byReason('allow-list')[0]!.fields).toMatchObject({
+      direction: 'inbound',
+      peer: offList.replica,
+    });
+
+    // What the interval held back is written when the node stops.
+    await a.stop();
+    expect(byReason('pnet').map((l) => l.fields['suppressed'])).toEqual([undefined, 3]);
+    expect(byReason('allow-list').map((l) => l.fields['suppressed'])).toEqual([undefined, 1]);
   });
 });
