@@ -128,6 +128,14 @@ export interface CoordinatorOptions {
   readonly history?: AgentHistory;
   /** When finished tasks are removed from the shared state (see the README's "Retention"). */
   readonly retention?: Partial<RetentionOptions>;
+  /**
+   * Settles once this replica has caught up with the peers it can reach (on a mesh node:
+   * `mesh.catchUp()`). Until then the coordinator claims nothing and declares no attempt lost
+   * or timed out, since its state may be a restored one that misses what others did meanwhile:
+   * acting on it would start finished tasks again or give two attempts one epoch. A rejection
+   * counts as settled. Default: caught up from the start.
+   */
+  readonly catchUp?: PromiseLike<unknown>;
 }
 
 export interface Coordinator {
@@ -135,6 +143,8 @@ export interface Coordinator {
   readonly events: Emitter<CoordinatorEvents>;
   readonly workflows: Workflows;
   readonly pools: ResourcePools;
+  /** False until `options.catchUp` settles: no claims, expiries or timeouts are written before. */
+  readonly caughtUp: boolean;
   registerAgent(registration: AgentRegistration): { readonly id: AgentId; unregister(): void };
   submit(task: SubmitInput): TaskId;
   get(id: TaskId): TaskView | null;
@@ -234,6 +244,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     return own !== undefined && own.epoch === epoch && own.agent === agent;
   };
   let idCounter = 0;
+  let caughtUp = options.catchUp === undefined;
   let stopping = false;
   let stopped = false;
   let cancelTick: (() => void) | null = null;
@@ -394,15 +405,18 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
     /** Tasks this replica has won, by what it has read so far. */
     const decided: TaskId[] = [];
-    for (const id of tasksToExamine(changed, now)) {
-      ready.delete(id);
-      const next = examine(id, now, writes, decided);
-      if (next === Infinity) checkAt.delete(id);
-      else checkAt.set(id, next);
+    // Before catching up, nothing is decided from what may be a stale state (see options.catchUp).
+    if (caughtUp) {
+      for (const id of tasksToExamine(changed, now)) {
+        ready.delete(id);
+        const next = examine(id, now, writes, decided);
+        if (next === Infinity) checkAt.delete(id);
+        else checkAt.set(id, next);
+      }
+      const due = checkAt.peek();
+      if (due !== undefined) wakeAt(due.at);
+      if (!stopping && ready.size > 0 && localRoom((a) => index.load(a))) claim(now, writes, wakeAt);
     }
-    const due = checkAt.peek();
-    if (due !== undefined) wakeAt(due.at);
-    if (!stopping && ready.size > 0 && localRoom((a) => index.load(a))) claim(now, writes, wakeAt);
     // A pass runs off a timer, before the event loop reads the network: claims that arrived while
     // this replica was busy are still unread. When the pass ran late by more than the settle
     // margin allows for, it starts its tasks only once those are read, so a busy replica does not
@@ -858,6 +872,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     events,
     workflows: workflowsApi,
     pools,
+    get caughtUp() {
+      return caughtUp;
+    },
     registerAgent(reg) {
       assertRunning();
       if (typeof reg !== 'object' || reg === null) throw invalid('agent', 'must be an object');
@@ -1006,5 +1023,16 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   };
   // State already in the store (restored from disk, or synced before we started) counts as received.
   onChanges(allRecords(), true);
+  if (!caughtUp) {
+    const open = (): void => {
+      if (caughtUp || stopped) return;
+      caughtUp = true;
+      // Every open task is looked at afresh, now that the state is current.
+      for (const id of index.openTasks()) dirty.add(id);
+      events.emit('ready', { at: clock.now() });
+      schedule(0);
+    };
+    options.catchUp!.then(open, open);
+  }
   return coordinator;
 }

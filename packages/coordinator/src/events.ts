@@ -5,6 +5,8 @@ import type { TaskStatus } from './status.ts';
 
 /** Events for metrics and task history. Emitted on the replica where they happen. */
 export interface CoordinatorEvents {
+  /** This replica caught up with its peers (`options.catchUp` settled): from now on it claims. */
+  ready: { at: number };
   submit: { task: TaskId; at: number };
   claim: { task: TaskId; epoch: number; agent: AgentId; score: number; at: number };
   start: { task: TaskId; epoch: number; agent: AgentId; submittedAt: number; at: number };

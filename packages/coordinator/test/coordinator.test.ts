@@ -171,6 +171,33 @@ describe('coordinator', () => {
     expect(c.get(id)).toMatchObject({ status: 'failed', error: 'schedule-to-start timeout' });
   });
 
+  it('claims, expires and times out nothing before options.catchUp settles, then resumes', async () => {
+    let caughtUp!: () => void;
+    const catchUp = new Promise<void>((resolve) => (caughtUp = resolve));
+    const { coords, run } = mesh(1, 'memory', { catchUp });
+    const [c] = coords as [Coordinator];
+    const claims: string[] = [];
+    const ready: number[] = [];
+    c.events.on('claim', (e) => claims.push(e.task));
+    c.events.on('ready', (e) => ready.push(e.at));
+    c.registerAgent({ id: 'a', capabilities: ['echo'], handler: () => 'done' });
+    const id = c.submit({ type: 'echo' });
+    const late = c.submit({ type: 'nobody-can', timeouts: { scheduleToStartMs: 1000 } });
+    await run(5000);
+    expect(c.caughtUp).toBe(false);
+    expect(claims).toEqual([]);
+    expect(c.get(id)!.status).toBe('pending');
+    // Its deadline passed while catching up: the timeout is written after, from the current state.
+    expect(c.get(late)!.status).toBe('pending');
+    caughtUp();
+    await run(1000);
+    expect(c.caughtUp).toBe(true);
+    expect(ready).toHaveLength(1);
+    expect(claims).toEqual([id]);
+    expect(c.get(id)).toMatchObject({ status: 'succeeded', result: 'done', epoch: 1 });
+    expect(c.get(late)).toMatchObject({ status: 'failed', error: 'schedule-to-start timeout' });
+  });
+
   it('runs dependencies first and fails dependents of a failed task', async () => {
     const { coords, run } = mesh(1);
     const [c] = coords as [Coordinator];

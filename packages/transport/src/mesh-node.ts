@@ -15,6 +15,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { createAdmission } from './admission.ts';
 import { createAntiEntropy } from './anti-entropy.ts';
+import { catchUp, type CatchUpOptions, type CatchUpReport } from './catch-up.ts';
 import { coreRuntime } from './core-runtime.ts';
 import { documentTopic, startDocumentGossip, type DocumentGossip } from './document-gossip.ts';
 import { createGossipEnvelope } from './gossip-envelope.ts';
@@ -57,6 +58,12 @@ export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
   dial(addr: string | Multiaddr): Promise<void>;
   /** Runs one anti-entropy round with `peer` now; rejects if it fails. */
   sync(peer: string): Promise<void>;
+  /**
+   * Resolves once this node has caught up with the peers it can reach: the bootstrap dials
+   * settled (or `connectMs` passed), then a completed sync round of the open Documents with every
+   * connected peer. A node that restarts passes this to its coordinator before it claims.
+   */
+  catchUp(options?: CatchUpOptions): Promise<CatchUpReport>;
   /** Connected peers' ids. */
   peers(): string[];
   /** Refuses a peer from now on and closes its connections; `undeny` lifts it. */
@@ -271,6 +278,17 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     sync(peer) {
       live('sync');
       return antiEntropy.syncWith(peer);
+    },
+    catchUp(catchUpOptions) {
+      live('catchUp');
+      return catchUp(
+        {
+          libp2p,
+          bootstrapDialled: () => redialer.bootstrapDialled(),
+          syncWith: (peer) => (stopped ? Promise.resolve() : antiEntropy.syncWith(peer)),
+        },
+        catchUpOptions,
+      );
     },
     peers: () => libp2p.getPeers().map((p) => p.toString()),
     async deny(peer) {

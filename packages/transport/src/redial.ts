@@ -17,6 +17,8 @@ interface Target {
   failures: number;
   timer: NodeJS.Timeout | undefined;
   readonly bootstrap: boolean;
+  /** Resolved once the first dial has connected or failed. */
+  readonly dialled: PromiseWithResolvers<void>;
 }
 
 export interface Redialer {
@@ -24,6 +26,8 @@ export interface Redialer {
   watchAddress(addr: Multiaddr): void;
   /** Keeps a connection to a peer met on the mesh (its addresses come from the peer store). */
   watchPeer(peer: PeerId): void;
+  /** Settles when every bootstrap address has been dialled once, connected or not (or on stop). */
+  bootstrapDialled(): Promise<void>;
   stop(): void;
 }
 
@@ -53,7 +57,7 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
   };
 
   const attempt = async (t: Target): Promise<void> => {
-    if (stopped || connected(t)) return;
+    if (stopped || connected(t)) return t.dialled.resolve();
     try {
       const connection = await libp2p.dial(t.dialable);
       t.peer = connection.remotePeer.toString();
@@ -62,6 +66,7 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
       t.failures++;
       schedule(t, backoff(t.failures));
     }
+    t.dialled.resolve();
   };
 
   const onDisconnect = (evt: CustomEvent<PeerId>): void => {
@@ -81,7 +86,14 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
   return {
     watchAddress(addr) {
       const peer = addr.getComponents().find((c) => c.name === 'p2p')?.value;
-      add(addr.toString(), { dialable: addr, peer, failures: 0, timer: undefined, bootstrap: true });
+      add(addr.toString(), {
+        dialable: addr,
+        peer,
+        failures: 0,
+        timer: undefined,
+        bootstrap: true,
+        dialled: Promise.withResolvers(),
+      });
     },
     watchPeer(peer) {
       const key = peer.toString();
@@ -95,12 +107,26 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
         clearTimeout(victim[1].timer);
         targets.delete(victim[0]);
       }
-      add(key, { dialable: peer, peer: key, failures: 0, timer: undefined, bootstrap: false });
+      add(key, {
+        dialable: peer,
+        peer: key,
+        failures: 0,
+        timer: undefined,
+        bootstrap: false,
+        dialled: Promise.withResolvers(),
+      });
+    },
+    async bootstrapDialled() {
+      const bootstrap = [...targets.values()].filter((t) => t.bootstrap);
+      await Promise.all(bootstrap.map((t) => t.dialled.promise));
     },
     stop() {
       stopped = true;
       libp2p.removeEventListener('peer:disconnect', onDisconnect);
-      for (const t of targets.values()) clearTimeout(t.timer);
+      for (const t of targets.values()) {
+        clearTimeout(t.timer);
+        t.dialled.resolve();
+      }
       targets.clear();
     },
   };
