@@ -2,6 +2,7 @@ import { DecodeError } from '../codec/decode-error.ts';
 import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import type { ReplicaId } from '../replica.ts';
+import { LimitExceededError } from '../types/errors.ts';
 import { MAX_SEQ, type Dot } from './dot.ts';
 
 /**
@@ -77,6 +78,14 @@ export class CausalContext {
     if (this.looseReplica === replica && this.looseSeq > top) top = this.looseSeq;
     const extra = this.cloud.get(replica);
     if (extra !== undefined) for (const s of extra) if (s > top) top = s;
+    // Peers refuse seqs past MAX_SEQ: refuse to make one rather than publish it.
+    if (top >= MAX_SEQ) {
+      throw new LimitExceededError(
+        'maxSeq',
+        MAX_SEQ,
+        `replica ${replica} has used every seq up to ${MAX_SEQ}`,
+      );
+    }
     return top + 1;
   }
 

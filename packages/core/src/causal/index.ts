@@ -1,6 +1,6 @@
 export { CausalContext } from './causal-context.ts';
 export { causalType, type Causal } from './causal-state.ts';
-export { compareDots, type Dot } from './dot.ts';
+export { compareDots, MAX_SEQ, type Dot } from './dot.ts';
 export {
   DotFun,
   DotMap,

@@ -2,4 +2,4 @@ export { DecodeError, type DecodeErrorCode } from './decode-error.ts';
 export { defaultDecodeLimits, type DecodeLimits } from './limits.ts';
 export { Reader } from './reader.ts';
 export { Writer } from './writer.ts';
-export { isValue, readValue, writeValue, type Value } from './value.ts';
+export { isValue, readValue, validateString, validateValue, writeValue, type Value } from './value.ts';

@@ -226,7 +226,7 @@ class DocumentImpl implements Document {
       ...(options.clock !== undefined && { clock: options.clock }),
       ...(options.maxDriftMs !== undefined && { maxDriftMs: options.maxDriftMs }),
     });
-    this.limits = options.limits ?? defaultDecodeLimits;
+    this.limits = checkLimits(options.limits ?? defaultDecodeLimits);
     this.log = new EventLog({ maxEvents, maxBytes });
     this.assembler = new SnapshotAssembler(this.limits);
   }
@@ -302,6 +302,7 @@ class DocumentImpl implements Document {
     return {
       replica: this.replica,
       hlc: this.hlc,
+      limits: this.limits,
       emit: (delta) => this.emit(m, delta),
     };
   }
@@ -578,6 +579,30 @@ class DocumentImpl implements Document {
       this.pending.length = 0;
     }
   }
+}
+
+/** Limits a Document can work under: positive integers, with room for every member spec. */
+function checkLimits(limits: DecodeLimits): DecodeLimits {
+  if (typeof limits !== 'object' || limits === null) {
+    throw new DocumentArgumentError('createDocument: limits must be an object');
+  }
+  const fields = ['maxMessageBytes', 'maxDepth', 'maxEntries', 'maxStringBytes'] as const;
+  for (const field of fields) {
+    const n = limits[field];
+    if (!Number.isSafeInteger(n) || n <= 0) {
+      throw new DocumentArgumentError(`createDocument: limits.${field} must be a positive integer`);
+    }
+  }
+  const valueDepth = limits.maxValueDepth;
+  if (valueDepth !== undefined && (!Number.isSafeInteger(valueDepth) || valueDepth < 0)) {
+    throw new DocumentArgumentError('createDocument: limits.maxValueDepth must be a non-negative integer');
+  }
+  if (limits.maxDepth < specs.MAX_STRUCTURE_DEPTH) {
+    throw new DocumentArgumentError(
+      `createDocument: limits.maxDepth must be at least ${specs.MAX_STRUCTURE_DEPTH}, the nesting of the deepest member spec`,
+    );
+  }
+  return limits;
 }
 
 function checkListener(type: string, listener: unknown): void {

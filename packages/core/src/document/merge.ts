@@ -1,4 +1,6 @@
 import { CausalContext } from '../causal/causal-context.ts';
+import { MAX_SEQ } from '../causal/dot.ts';
+import { DecodeError } from '../codec/decode-error.ts';
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
 import { Reader } from '../codec/reader.ts';
 import type { ReplicaId } from '../replica.ts';
@@ -37,7 +39,10 @@ export function mergeUpdates(
     if (isSingleEvent(update)) {
       const record = update.subarray(SINGLE_EVENT_PREFIX.byteLength);
       const r = new Reader(record, limits);
-      keep(r.replica('event replica'), r.uint('event seq'), record);
+      const replica = r.replica('event replica');
+      const seq = r.uint('event seq');
+      if (seq === 0 || seq > MAX_SEQ) throw new DecodeError('invalid', `event seq ${seq} out of range`);
+      keep(replica, seq, record);
       continue;
     }
     const { events, records: own } = decodeUpdate(update, readMemberType, undefined, limits);

@@ -1,3 +1,4 @@
+import { MAX_SEQ } from '../causal/dot.ts';
 import { DecodeError } from '../codec/decode-error.ts';
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
 import { Reader } from '../codec/reader.ts';
@@ -165,6 +166,7 @@ function readEventBody(
 ): DocEvent {
   const seq = r.uint('event seq');
   if (seq === 0) throw new DecodeError('invalid', 'event seq 0 (seqs start at 1)');
+  if (seq > MAX_SEQ) throw new DecodeError('invalid', `event seq ${seq} exceeds ${MAX_SEQ}`);
   const wall = r.uint('event wall time');
   const logical = r.uint('event logical time');
   const deltas: EventDelta[] = [];

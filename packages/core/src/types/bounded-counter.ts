@@ -133,7 +133,7 @@ export class BoundedCounter extends Handle<BoundedCounterState> {
 
   /** Gives `n` of this replica's rights to `to`. Throws {@link InsufficientRights} when it holds fewer. */
   transfer(to: ReplicaId, n: number): void {
-    checkString(to, 'BoundedCounter.transfer');
+    checkString(to, 'BoundedCounter.transfer', this.sink.limits);
     checkAmount(n, 'BoundedCounter.transfer');
     const replica = this.sink.replica;
     if (to === replica || to.length === 0)

@@ -1,9 +1,21 @@
-import { isValue, type Value } from '../codec/value.ts';
+import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
+import { validateString, validateValue, type Value } from '../codec/value.ts';
 import { InvalidArgumentError } from './errors.ts';
 
-export function checkValue(v: unknown, what: string): asserts v is Value {
-  if (typeof v === 'string' || typeof v === 'number' ? Number.isNaN(v) : !isValue(v)) {
-    throw new InvalidArgumentError(`${what}: not a storable value (JSON or Uint8Array)`);
+/**
+ * Refuses, before anything changes, a value that is not storable or that peers would refuse
+ * under `limits` (see validateValue). The error is prefixed with `what`.
+ */
+export function checkValue(
+  v: unknown,
+  what: string,
+  limits: DecodeLimits = defaultDecodeLimits,
+): asserts v is Value {
+  try {
+    validateValue(v, limits);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) error.message = `${what}: ${error.message}`;
+    throw error;
   }
 }
 
@@ -14,6 +26,11 @@ export function checkAmount(n: unknown, what: string): asserts n is number {
   }
 }
 
-export function checkString(s: unknown, what: string): asserts s is string {
-  if (typeof s !== 'string') throw new InvalidArgumentError(`${what}: expected a string, got ${typeof s}`);
+/** A string that travels unchanged and within `limits` (a key, id or name). */
+export function checkString(
+  s: unknown,
+  what: string,
+  limits: DecodeLimits = defaultDecodeLimits,
+): asserts s is string {
+  validateString(s, limits, what);
 }

@@ -6,6 +6,26 @@ export class InvalidArgumentError extends TypeError {
   }
 }
 
+/** The limit of {@link DecodeLimits} (or the seq bound) a local write would break. */
+export type LimitName =
+  'maxValueDepth' | 'maxStringBytes' | 'maxEntries' | 'maxMessageBytes' | 'maxDepth' | 'maxSeq';
+
+/**
+ * A local write refused because peers (and this replica's own restore) would refuse what it
+ * produces: nothing was changed. `limit` names the bound, `max` its value.
+ */
+export class LimitExceededError extends InvalidArgumentError {
+  readonly limit: LimitName;
+  readonly max: number;
+
+  constructor(limit: LimitName, max: number, message: string) {
+    super(message);
+    this.name = 'LimitExceededError';
+    this.limit = limit;
+    this.max = max;
+  }
+}
+
 /** A bounded-counter decrement or transfer asked for more than the replica's local rights. */
 export class InsufficientRights extends Error {
   readonly requested: number;

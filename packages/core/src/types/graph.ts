@@ -1,3 +1,4 @@
+import type { DecodeLimits } from '../codec/limits.ts';
 import { CausalContext } from '../causal/causal-context.ts';
 import { causalType, type Causal } from '../causal/causal-state.ts';
 import { collectDots, DotFun, DotMap, mapKind } from '../causal/dot-store.ts';
@@ -163,7 +164,11 @@ function attrsOf(item: Item): Record<string, Value> {
   return attrs;
 }
 
-function attrWrites(attrs: Record<string, Value> | undefined, presence: boolean): Map<string, Value> {
+function attrWrites(
+  attrs: Record<string, Value> | undefined,
+  presence: boolean,
+  limits: DecodeLimits | undefined,
+): Map<string, Value> {
   const writes = new Map<string, Value>();
   if (presence) writes.set(PRESENCE, null);
   if (attrs === undefined) return writes;
@@ -172,7 +177,8 @@ function attrWrites(attrs: Record<string, Value> | undefined, presence: boolean)
   }
   for (const name of Object.keys(attrs).sort()) {
     const value = attrs[name];
-    checkValue(value, `graph attribute ${name}`);
+    checkString(name, 'graph attribute name', limits);
+    checkValue(value, `graph attribute ${name}`, limits);
     writes.set('.' + name, value);
   }
   return writes;
@@ -186,46 +192,46 @@ function attrWrites(attrs: Record<string, Value> | undefined, presence: boolean)
  */
 export class Graph extends Handle<GraphState> {
   addVertex(id: string, attrs?: Record<string, Value>): void {
-    checkString(id, 'Graph.addVertex');
-    this.write(VERTICES, id, attrWrites(attrs, true));
+    checkString(id, 'Graph.addVertex', this.sink.limits);
+    this.write(VERTICES, id, attrWrites(attrs, true, this.sink.limits));
   }
 
   removeVertex(id: string): void {
-    checkString(id, 'Graph.removeVertex');
+    checkString(id, 'Graph.removeVertex', this.sink.limits);
     const delta = graphRemove(this.state, VERTICES, id);
     if (delta !== undefined) this.sink.emit(delta);
   }
 
   /** Adds an edge between present vertices; throws {@link GraphError} when an endpoint is absent. */
   addEdge(from: string, to: string, label?: string | null, attrs?: Record<string, Value>): void {
-    checkString(from, 'Graph.addEdge from');
-    checkString(to, 'Graph.addEdge to');
-    const l = normalLabel(label);
+    checkString(from, 'Graph.addEdge from', this.sink.limits);
+    checkString(to, 'Graph.addEdge to', this.sink.limits);
+    const l = normalLabel(label, this.sink.limits);
     for (const id of [from, to]) if (!this.hasVertex(id)) throw new GraphError(`addEdge: no vertex ${id}`);
-    this.write(EDGES, edgeKey(from, to, l), attrWrites(attrs, true));
+    this.write(EDGES, edgeKey(from, to, l), attrWrites(attrs, true, this.sink.limits));
   }
 
   removeEdge(from: string, to: string, label?: string | null): void {
-    checkString(from, 'Graph.removeEdge from');
-    checkString(to, 'Graph.removeEdge to');
-    const delta = graphRemove(this.state, EDGES, edgeKey(from, to, normalLabel(label)));
+    checkString(from, 'Graph.removeEdge from', this.sink.limits);
+    checkString(to, 'Graph.removeEdge to', this.sink.limits);
+    const delta = graphRemove(this.state, EDGES, edgeKey(from, to, normalLabel(label, this.sink.limits)));
     if (delta !== undefined) this.sink.emit(delta);
   }
 
   setVertexAttr(id: string, name: string, value: Value): void {
-    checkString(id, 'Graph.setVertexAttr');
-    checkString(name, 'Graph.setVertexAttr name');
+    checkString(id, 'Graph.setVertexAttr', this.sink.limits);
+    checkString(name, 'Graph.setVertexAttr name', this.sink.limits);
     if (!this.hasVertex(id)) throw new GraphError(`setVertexAttr: no vertex ${id}`);
-    this.write(VERTICES, id, attrWrites({ [name]: value }, false));
+    this.write(VERTICES, id, attrWrites({ [name]: value }, false, this.sink.limits));
   }
 
   setEdgeAttr(edge: EdgeRef, name: string, value: Value): void {
-    checkString(edge.from, 'Graph.setEdgeAttr from');
-    checkString(edge.to, 'Graph.setEdgeAttr to');
-    checkString(name, 'Graph.setEdgeAttr name');
-    const key = edgeKey(edge.from, edge.to, normalLabel(edge.label));
+    checkString(edge.from, 'Graph.setEdgeAttr from', this.sink.limits);
+    checkString(edge.to, 'Graph.setEdgeAttr to', this.sink.limits);
+    checkString(name, 'Graph.setEdgeAttr name', this.sink.limits);
+    const key = edgeKey(edge.from, edge.to, normalLabel(edge.label, this.sink.limits));
     if (itemOf(this.state, EDGES, key) === undefined) throw new GraphError(`setEdgeAttr: no edge ${key}`);
-    this.write(EDGES, key, attrWrites({ [name]: value }, false));
+    this.write(EDGES, key, attrWrites({ [name]: value }, false, this.sink.limits));
   }
 
   hasVertex(id: string): boolean {
@@ -235,7 +241,7 @@ export class Graph extends Handle<GraphState> {
   /** True when the edge exists and both its endpoints are present. */
   hasEdge(from: string, to: string, label?: string | null): boolean {
     return (
-      itemOf(this.state, EDGES, edgeKey(from, to, normalLabel(label))) !== undefined &&
+      itemOf(this.state, EDGES, edgeKey(from, to, normalLabel(label, this.sink.limits))) !== undefined &&
       this.hasVertex(from) &&
       this.hasVertex(to)
     );
@@ -268,8 +274,8 @@ export class Graph extends Handle<GraphState> {
   }
 }
 
-function normalLabel(label: string | null | undefined): string | null {
+function normalLabel(label: string | null | undefined, limits: DecodeLimits | undefined): string | null {
   if (label === undefined || label === null) return null;
-  checkString(label, 'graph edge label');
+  checkString(label, 'graph edge label', limits);
   return label;
 }

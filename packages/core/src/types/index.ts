@@ -11,7 +11,14 @@ export {
   type PNCounter,
   type PNCounterState,
 } from './counters.ts';
-export { GraphError, InsufficientRights, InvalidArgumentError, TypeSpecError } from './errors.ts';
+export {
+  GraphError,
+  InsufficientRights,
+  InvalidArgumentError,
+  LimitExceededError,
+  TypeSpecError,
+  type LimitName,
+} from './errors.ts';
 export { Handle } from './handle.ts';
 export { Graph, graphType, type Edge, type EdgeRef, type GraphState, type Vertex } from './graph.ts';
 export {
@@ -30,6 +37,8 @@ export {
   gcounter,
   graph,
   isNestable,
+  MAX_SPEC_DEPTH,
+  MAX_STRUCTURE_DEPTH,
   lww,
   mvregister,
   ormap,

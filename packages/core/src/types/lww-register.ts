@@ -62,7 +62,7 @@ function lwwSet(state: LWWState, now: Timestamp, value: Value): LWWState {
 /** A document member LWW register; ties on timestamp are impossible since timestamps carry the replica id. */
 export class LWWRegisterHandle<V extends Value = Value> extends Handle<LWWState> implements LWWRegister<V> {
   set(v: V): void {
-    checkValue(v, 'LWWRegister.set');
+    checkValue(v, 'LWWRegister.set', this.sink.limits);
     this.sink.emit(lwwSet(this.state, this.sink.hlc.now(), v));
   }
 
@@ -89,7 +89,7 @@ export class CausalLWWRegister<V extends Value = Value>
   implements LWWRegister<V>
 {
   set(v: V): void {
-    checkValue(v, 'LWWRegister.set');
+    checkValue(v, 'LWWRegister.set', this.sink.limits);
     const ts = laterThan(this.sink.hlc.now(), latest(this.state.store.entries)?.ts);
     this.sink.emit(funWrite<Stamped>(this.state, this.sink.replica, { ts, value: v }));
   }

@@ -1,3 +1,4 @@
+import type { DecodeLimits } from '../codec/limits.ts';
 import type { HLC } from '../clock/hlc.ts';
 import type { ReplicaId } from '../replica.ts';
 
@@ -11,6 +12,8 @@ export interface MutationSink<D> {
   readonly replica: ReplicaId;
   /** The replica's clock, for LWW registers, time series and leases. */
   readonly hlc: HLC;
+  /** The limits peers decode with: mutators refuse input beyond them before changing anything. Default `defaultDecodeLimits`. */
+  readonly limits?: DecodeLimits;
   /** Receives the delta of one mutation, after the state already includes it. */
   emit(delta: D): void;
 }

@@ -34,7 +34,7 @@ export function funWrite<V>(state: Causal<DotFun<V>>, replica: ReplicaId, value:
 /** Multi-value register: a read returns every value written concurrently and not yet overwritten. */
 export class MVRegister<V extends Value = Value> extends Handle<MVRegisterState> {
   set(v: V): void {
-    checkValue(v, 'MVRegister.set');
+    checkValue(v, 'MVRegister.set', this.sink.limits);
     this.sink.emit(funWrite<Value>(this.state, this.sink.replica, v));
   }
 

@@ -1,3 +1,4 @@
+import type { DecodeLimits } from '../codec/limits.ts';
 import { CausalContext } from '../causal/causal-context.ts';
 import { removeKeys, type Causal } from '../causal/causal-state.ts';
 import {
@@ -86,6 +87,10 @@ class NestedSink implements MutationSink<Causal> {
     return this.parent.hlc;
   }
 
+  get limits(): DecodeLimits | undefined {
+    return this.parent.limits;
+  }
+
   emit(delta: Causal): void {
     this.view.settle();
     this.parent.emit(wrapDelta(this.key, delta));
@@ -114,7 +119,7 @@ export class ORMap<H> extends Handle<ORMapState> {
 
   /** The value under `key`. An absent key reads as the empty value; mutating it creates the key. */
   get(key: string): H {
-    checkString(key, 'ORMap.get');
+    checkString(key, 'ORMap.get', this.sink.limits);
     const view = new NestedState(this.state, key, this.valueKind);
     return this.nested(view, new NestedSink(view, key, this.sink));
   }
@@ -130,7 +135,7 @@ export class ORMap<H> extends Handle<ORMapState> {
   /** Removes the keys given (absent ones are skipped) as one delta: far cheaper than one delete per key. */
   deleteAll(keys: Iterable<string>): void {
     const list = [...keys];
-    for (const key of list) checkString(key, 'ORMap.delete');
+    for (const key of list) checkString(key, 'ORMap.delete', this.sink.limits);
     const delta = removeKeys(this.state, list, this.valueKind);
     if (delta !== undefined) this.sink.emit(delta);
   }

@@ -3,7 +3,7 @@ import { causalType, removeKeys, type Causal } from '../causal/causal-state.ts';
 import { collectStoredDots, DotMap, DotSet, mapKind, setKind, singleDot } from '../causal/dot-store.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
-import { checkValue } from './check.ts';
+import { checkString, checkValue } from './check.ts';
 import { checkElementKey, elementKey, elementValue } from './element-key.ts';
 import { Handle } from './handle.ts';
 
@@ -34,19 +34,22 @@ function orsetAdd(state: ORSetState, replica: ReplicaId, key: string): ORSetStat
 /** Add-wins observed-remove set. Removes leave no tombstone, only causal context. */
 export class ORSet<V extends Value = Value> extends Handle<ORSetState> {
   add(v: V): void {
-    checkValue(v, 'ORSet.add');
-    this.sink.emit(orsetAdd(this.state, this.sink.replica, elementKey(v)));
+    checkValue(v, 'ORSet.add', this.sink.limits);
+    const key = elementKey(v);
+    // A non-string element travels as a key of its encoding, up to twice its size as UTF-8.
+    checkString(key, 'ORSet.add element key', this.sink.limits);
+    this.sink.emit(orsetAdd(this.state, this.sink.replica, key));
   }
 
   remove(v: V): void {
-    checkValue(v, 'ORSet.remove');
+    checkValue(v, 'ORSet.remove', this.sink.limits);
     // The delta holds no dot, only the observed ones in its context.
     const delta = removeKeys(this.state, [elementKey(v)], setKind);
     if (delta !== undefined) this.sink.emit(delta);
   }
 
   has(v: V): boolean {
-    checkValue(v, 'ORSet.has');
+    checkValue(v, 'ORSet.has', this.sink.limits);
     return this.state.store.entries.has(elementKey(v));
   }
 

@@ -70,9 +70,33 @@ export const timeSeries = (): Spec<TimeSeries> => ({ kind: 'timeseries' });
 export const ydoc = (): Spec<YDoc> => ({ kind: 'ydoc' });
 /** A map of string keys to values of type `value`, which must be nestable (see {@link isNestable}). */
 export const ormap = <H>(value: Spec<H>): Spec<ORMap<H>> => {
+  if (mapDepth(value) >= MAX_SPEC_DEPTH) {
+    throw new TypeSpecError(`ORMaps nest at most ${MAX_SPEC_DEPTH} deep`);
+  }
   storeKindOf(value);
   return { kind: 'ormap', value };
 };
+
+/**
+ * Most ORMaps nested in one spec. A member's state nests one level per ORMap plus two
+ * (the member, a set leaf), well within `DecodeLimits.maxDepth`, so every spec a program
+ * can build decodes on every peer.
+ */
+export const MAX_SPEC_DEPTH = 16;
+/** Structural depth the deepest member state needs: what `DecodeLimits.maxDepth` must allow. */
+export const MAX_STRUCTURE_DEPTH = MAX_SPEC_DEPTH + 2;
+
+/** ORMap levels in `spec` (walked iteratively: a hand-built spec may be any depth). */
+function mapDepth(spec: TypeSpec): number {
+  let depth = 0;
+  let s: TypeSpec | undefined = spec;
+  // Bounded, so a cyclic hand-built spec ends the walk too.
+  while (typeof s === 'object' && s !== null && s.kind === 'ormap' && depth <= MAX_SPEC_DEPTH) {
+    depth++;
+    s = s.value;
+  }
+  return depth;
+}
 
 const KINDS: readonly TypeKind[] = [
   'orset',
@@ -89,6 +113,10 @@ const KINDS: readonly TypeKind[] = [
 
 /** True when values of this spec can live in an ORMap (they are causal: removable by observed dots). */
 export function isNestable(spec: TypeSpec): boolean {
+  for (let i = 0; spec.kind === 'ormap'; i++) {
+    if (i > MAX_SPEC_DEPTH) return false;
+    spec = spec.value;
+  }
   switch (spec.kind) {
     case 'orset':
     case 'lww':
@@ -96,8 +124,6 @@ export function isNestable(spec: TypeSpec): boolean {
     case 'gcounter':
     case 'pncounter':
       return true;
-    case 'ormap':
-      return isNestable(spec.value);
     default:
       return false;
   }
@@ -123,8 +149,12 @@ function storeKindOf(spec: TypeSpec): StoreKind {
 }
 
 export function sameSpec(a: TypeSpec, b: TypeSpec): boolean {
-  if (a.kind !== b.kind) return false;
-  return a.kind === 'ormap' && b.kind === 'ormap' ? sameSpec(a.value, b.value) : true;
+  for (;;) {
+    if (a.kind !== b.kind) return false;
+    if (a.kind !== 'ormap' || b.kind !== 'ormap') return true;
+    a = a.value;
+    b = b.value;
+  }
 }
 
 /** A member kind whose CRDT type and handle do not depend on a nested spec. */
@@ -207,18 +237,33 @@ function nestedFactory(spec: TypeSpec): NestedHandleFactory<unknown> {
 
 /** Writes a spec: its kind's index, then nested value specs. */
 export function writeSpec(w: Writer, spec: TypeSpec): void {
-  w.uint(KINDS.indexOf(spec.kind));
-  if (spec.kind === 'ormap') writeSpec(w, spec.value);
+  if (mapDepth(spec) > MAX_SPEC_DEPTH) throw new TypeSpecError(`ORMaps nest at most ${MAX_SPEC_DEPTH} deep`);
+  for (let s = spec; ; s = s.value) {
+    w.uint(KINDS.indexOf(s.kind));
+    if (s.kind !== 'ormap') return;
+  }
 }
 
-/** Reads a spec, bounded by the reader's depth limit; nested specs must be nestable. */
+/** Reads a spec, at most {@link MAX_SPEC_DEPTH} ORMaps deep; nested specs must be nestable. */
 export function readSpec(r: Reader): TypeSpec {
-  const index = r.uint('type spec kind');
-  const kind = KINDS[index];
-  if (kind === undefined) throw new DecodeError('invalid', `type spec: unknown kind ${index}`);
-  if (kind !== 'ormap') return { kind };
-  const value = r.nested('type spec', () => readSpec(r));
-  if (!isNestable(value))
-    throw new DecodeError('invalid', `type spec: ${value.kind} cannot be an ORMap value`);
-  return { kind, value };
+  let maps = 0;
+  let kind: TypeKind;
+  for (;;) {
+    const index = r.uint('type spec kind');
+    const k = KINDS[index];
+    if (k === undefined) throw new DecodeError('invalid', `type spec: unknown kind ${index}`);
+    if (k !== 'ormap') {
+      kind = k;
+      break;
+    }
+    if (++maps > MAX_SPEC_DEPTH) {
+      throw new DecodeError('too-deep', `type spec: ORMaps nest deeper than ${MAX_SPEC_DEPTH}`);
+    }
+  }
+  let spec = { kind } as TypeSpec;
+  if (maps > 0 && !isNestable(spec)) {
+    throw new DecodeError('invalid', `type spec: ${kind} cannot be an ORMap value`);
+  }
+  for (let i = 0; i < maps; i++) spec = { kind: 'ormap', value: spec };
+  return spec;
 }

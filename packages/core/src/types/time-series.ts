@@ -194,7 +194,7 @@ export class TimeSeries extends Handle<TimeSeriesState> {
    * time `at` (ms) when given. A point older than the retention mark is dropped.
    */
   append(series: string, value: number, at?: number): void {
-    checkString(series, 'TimeSeries.append series');
+    checkString(series, 'TimeSeries.append series', this.sink.limits);
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new InvalidArgumentError('TimeSeries.append: value must be a finite number');
     }
