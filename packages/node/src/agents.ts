@@ -1,4 +1,5 @@
 import { PermanentTaskError, type Coordinator } from '@meshwork/coordinator';
+import type { Value } from '@meshwork/core';
 import type { AgentConfig } from './config.ts';
 import {
   allowedExecutors,
@@ -7,6 +8,7 @@ import {
   ExecutorError,
   ExecutorInputError,
 } from './executors/index.ts';
+import { checkValue } from './limits.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -29,15 +31,31 @@ export function registerAgents(
       handler: async (task, ctx) => {
         const log = logger.child({ task: task.id, agent: agent.id, epoch: ctx.epoch });
         log.info('attempt started');
+        // Results and progress enter the shared state: past its limits, peers and this node's
+        // own restore could not read them back.
+        const progress = (data: Value): void => {
+          const violation = checkValue(data, 'progress');
+          if (violation === undefined) ctx.progress(data);
+          else log.warn({ limit: violation.limit }, `progress dropped: ${violation.message}`);
+        };
         try {
-          const result = await execute(agent, ctx.input, ctx);
+          const result = await execute(agent, ctx.input, {
+            signal: ctx.signal,
+            epoch: ctx.epoch,
+            idempotencyKey: ctx.idempotencyKey,
+            progress,
+          });
+          const violation = checkValue(result, 'result');
+          if (violation !== undefined) throw new ExecutorError('limit_exceeded', violation.message);
           log.info('attempt succeeded');
           return result;
         } catch (err) {
           log.warn({ err }, 'attempt failed');
-          // Bad input and anything outside the agent's allow-lists fail the same way on every retry.
+          // Bad input, anything outside the agent's allow-lists and a result past the limits fail
+          // the same way on every retry.
           const permanent =
-            err instanceof ExecutorInputError || (err instanceof ExecutorError && err.code === 'not_allowed');
+            err instanceof ExecutorInputError ||
+            (err instanceof ExecutorError && (err.code === 'not_allowed' || err.code === 'limit_exceeded'));
           if (permanent) throw new PermanentTaskError((err as Error).message);
           throw err;
         }

@@ -22,6 +22,16 @@ const positive = (fallback: number) => z.number().int().positive().default(fallb
 const nonNegative = (fallback: number) =>
   z.number().int('expected a whole number').min(0, 'expected a number >= 0').default(fallback);
 
+/** Largest `http.maxBodyBytes`: half the transport's default sync frame (4 MiB). */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+export const defaultLimits = Object.freeze({
+  maxOpenTasks: 10_000,
+  maxWorkflowTasks: 1_000,
+  maxEventStreams: 100,
+  eventStreamBufferBytes: 256 * 1024,
+});
+
 const shellSettings = z.strictObject({
   /** Working directory for commands that name none (relative to the config file). */
   cwd: z.string().optional(),
@@ -77,7 +87,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(7070),
-      maxBodyBytes: positive(1024 * 1024),
+      // A body becomes one event in the shared state: past this, peers' sync frames could not carry it.
+      maxBodyBytes: positive(1024 * 1024).refine((n) => n <= MAX_BODY_BYTES, {
+        message: `expected at most ${MAX_BODY_BYTES} bytes`,
+      }),
     })
     .default({ host: '127.0.0.1', port: 7070, maxBodyBytes: 1024 * 1024 }),
   /** Bearer key for mutating API calls. When absent one is generated and stored in <dataDir>/api-key. */
@@ -123,6 +136,19 @@ export const configSchema = z.strictObject({
     )
     .default({}),
   /** Workflow templates by name, startable with POST /v1/workflows { template: "<name>" }. */
+  /** Backpressure: what a node accepts before it answers 429 (or 400 for a request that can never fit). */
+  limits: z
+    .strictObject({
+      /** Open (not yet finished) tasks this replica holds before submissions get 429. */
+      maxOpenTasks: positive(defaultLimits.maxOpenTasks),
+      /** Most tasks one step wave of a workflow (a forEach) may create at start. */
+      maxWorkflowTasks: positive(defaultLimits.maxWorkflowTasks),
+      /** Concurrent `GET /v1/events` clients. */
+      maxEventStreams: positive(defaultLimits.maxEventStreams),
+      /** Unsent bytes an event-stream client may fall behind by before it is dropped. */
+      eventStreamBufferBytes: positive(defaultLimits.eventStreamBufferBytes),
+    })
+    .default(() => ({ ...defaultLimits })),
   workflows: z
     .record(z.string().min(1), z.looseObject({ name: z.string().min(1), steps: z.array(z.unknown()).min(1) }))
     .default({}),

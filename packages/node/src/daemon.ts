@@ -6,7 +6,7 @@ import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
 import { ConfigError } from './config-error.ts';
 import type { ResolvedConfig } from './config.ts';
-import { startApiServer } from './http-server.ts';
+import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
@@ -97,6 +97,8 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         logger.flush();
         process.exit(70);
       },
+      onQuarantine: (item, err) =>
+        logger.error({ item, err, db: store.path }, 'stored state cannot be restored; moved to quarantine'),
     });
     cleanups.unshift(() => persistence.detach());
     logger.info({ restoredEvents: persistence.restoredEvents, db: store.path }, 'state restored');
@@ -137,6 +139,8 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     coordinator.events.on('removed', (e) =>
       logger.debug(
         { tasks: e.tasks.length, run: e.run },
+    metrics.quarantined('event', persistence.quarantined.events);
+    metrics.quarantined('snapshot', persistence.quarantined.snapshots);
         'finished tasks removed after the retention period',
       ),
     );
@@ -176,6 +180,12 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       pid: process.pid,
       url,
       peerId: replica,
+      readsNeedKey: !isLoopback(config.http.host),
+      maxEventStreams: config.limits.maxEventStreams,
+      eventStreamBufferBytes: config.limits.eventStreamBufferBytes,
+      onThrottled: (reason) => metrics.throttled(reason),
+      onStreamDropped: () => metrics.streamDropped(),
+      onEventStreams: (open) => metrics.eventStreams(open),
       multiaddrs: mesh.multiaddrs.map(String),
     };
     const infoFile = join(config.dataDir, 'daemon.json');

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import {
   listTasksQuery,
@@ -20,24 +20,35 @@ export interface LiveEvent {
   data: Json;
 }
 
-/** An error with its HTTP status; `field` names the offending request field. */
+/**
+ * An error with its HTTP status; `field` names the offending request field, `retryAfterS` (sent
+ * as `Retry-After`) tells a refused client when to try again.
+ */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: number;
   readonly code: string;
   readonly field: string | undefined;
-  constructor(status: number, code: string, message: string, field?: string) {
+  readonly retryAfterS: number | undefined;
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    field?: string,
+    options: { retryAfterS?: number } = {},
+  ) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 
 /** What the HTTP API serves; the daemon implements it over the mesh and coordinator. */
 export interface NodeApi {
   status(): Json;
-  /** True once state is restored, the mesh is up and the node is not draining. */
+  /** True once state is restored, the node has caught up with its peers and is not draining. */
   ready(): boolean;
   peers(): Json;
   agents(): Json;
@@ -65,6 +76,21 @@ export interface ApiServerOptions {
   onRequest?: (method: string, route: string, status: number, ms: number) => void;
   /** SSE comment interval keeping idle streams open through proxies. */
   heartbeatMs?: number;
+  /**
+   * Whether reads under `/v1/` need the key too (task inputs can hold secrets); set when the
+   * API listens beyond loopback. Probes and metrics stay open.
+   */
+  readsNeedKey?: boolean;
+  /** Most concurrent `GET /v1/events` clients; more get 429. Default 100. */
+  maxEventStreams?: number;
+  /** An event-stream client with this many bytes still unsent is dropped. Default 256 KiB. */
+  eventStreamBufferBytes?: number;
+  /** Called for every 429, with its error code. */
+  onThrottled?: (code: string) => void;
+  /** Called when an event-stream client is dropped for reading too slowly. */
+  onStreamDropped?: () => void;
+  /** Called with the number of event-stream clients whenever it changes. */
+  onEventStreams?: (open: number) => void;
 }
 
 export interface ApiServer {
@@ -84,12 +110,27 @@ interface RequestContext {
   body: <S extends z.ZodType>(schema: S) => Promise<z.output<S>>;
 }
 
+/** `open`: anyone who can reach the port; `read`: open on loopback, else keyed; `write`: keyed. */
+type Access = 'open' | 'read' | 'write';
+
 interface Route {
   method: string;
   pattern: RegExp;
   name: string;
-  mutating: boolean;
+  access: Access;
   handler: Handler;
+}
+
+/** How long a closing server waits for requests in flight before it cuts their connections. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** True for an address only this machine can reach: reads there need no key. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  if (h.startsWith('::ffff:')) return isIPv4(h.slice(7)) && h.slice(7).startsWith('127.');
+  return false;
 }
 
 function digest(s: string): Buffer {
@@ -143,21 +184,33 @@ async function readBody(req: IncomingMessage, max: number): Promise<string> {
 export async function startApiServer(api: NodeApi, options: ApiServerOptions): Promise<ApiServer> {
   const expectedKey = digest(options.apiKey);
   const streams = new Set<ServerResponse>();
+  const maxStreams = options.maxEventStreams ?? 100;
+  const maxUnsent = options.eventStreamBufferBytes ?? 256 * 1024;
   const routes: Route[] = [];
-  const route = (method: string, path: string, handler: Handler, mutating = method !== 'GET'): void => {
+  const route = (
+    method: string,
+    path: string,
+    handler: Handler,
+    access: Access = method === 'GET' ? 'read' : 'write',
+  ): void => {
     const pattern = new RegExp(`^${path.replace(/:[a-z]+/g, '([^/]+)')}$`);
-    routes.push({ method, pattern, name: path, mutating, handler });
+    routes.push({ method, pattern, name: path, access, handler });
   };
 
-  route('GET', '/healthz', () => [200, { ok: true }]);
-  route('GET', '/readyz', () => (api.ready() ? [200, { ready: true }] : [503, { ready: false }]));
-  route('GET', '/metrics', ({ res }) => {
-    void api.metrics().then(
-      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
-      (err: unknown) => res.writeHead(500).end(String(err)),
-    );
-    return 'stream';
-  });
+  route('GET', '/healthz', () => [200, { ok: true }], 'open');
+  route('GET', '/readyz', () => (api.ready() ? [200, { ready: true }] : [503, { ready: false }]), 'open');
+  route(
+    'GET',
+    '/metrics',
+    ({ res }) => {
+      void api.metrics().then(
+        ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+      return 'stream';
+    },
+    'open',
+  );
   route('GET', '/v1/status', () => [200, api.status()]);
   route('GET', '/v1/peers', () => [200, api.peers()]);
   route('GET', '/v1/agents', () => [200, api.agents()]);
@@ -186,7 +239,26 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     200,
     orNotFound(api.getWorkflow(params[0]!), `no workflow ${params[0]}`),
   ]);
-  route('GET', '/v1/events', ({ req, res }) => {
+  // One serialisation per event, however many clients stream it.
+  const frames = new WeakMap<LiveEvent, string>();
+  const frameOf = (event: LiveEvent): string => {
+    let frame = frames.get(event);
+    if (frame === undefined) {
+      frame = `event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`;
+      frames.set(event, frame);
+    }
+    return frame;
+  };
+  route('GET', '/v1/events', ({ res }) => {
+    if (streams.size >= maxStreams) {
+      throw new ApiError(
+        429,
+        'too_many_streams',
+        `${maxStreams} event streams are open (limit limits.maxEventStreams)`,
+        undefined,
+        { retryAfterS: 5 },
+      );
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -194,14 +266,25 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     });
     res.write('retry: 2000\n\n');
     streams.add(res);
-    const unsubscribe = api.subscribe((event) => {
-      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
-    });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), options.heartbeatMs ?? 15_000);
-    req.on('close', () => {
+    options.onEventStreams?.(streams.size);
+    // A client that does not read would make the server buffer every event for it: past the
+    // bound it is dropped (it may reconnect) instead of growing the heap.
+    const send = (frame: string): void => {
+      if (res.destroyed) return;
+      if (res.writableLength > maxUnsent) {
+        options.onStreamDropped?.();
+        res.destroy();
+        return;
+      }
+      res.write(frame);
+    };
+    const unsubscribe = api.subscribe((event) => send(frameOf(event)));
+    const heartbeat = setInterval(() => send(': keep-alive\n\n'), options.heartbeatMs ?? 15_000);
+    res.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
       streams.delete(res);
+      options.onEventStreams?.(streams.size);
     });
     return 'stream';
   });
@@ -214,12 +297,17 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
     let routeName = 'unknown';
     const send = (status: number, body: Json): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     try {
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        throw new ApiError(400, 'invalid_path', 'malformed request target');
+      }
       const matching = routes.filter((r) => r.pattern.test(url.pathname));
       if (matching.length === 0) throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
       const found = matching.find((r) => r.method === req.method);
@@ -228,11 +316,21 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
         throw new ApiError(405, 'method_not_allowed', `${req.method} not allowed on ${url.pathname}`);
       }
       routeName = found.name;
-      if (found.mutating && !authorized(req)) {
+      const needsKey = found.access === 'write' || (found.access === 'read' && options.readsNeedKey === true);
+      if (needsKey && !authorized(req)) {
         res.setHeader('www-authenticate', 'Bearer');
         throw new ApiError(401, 'unauthorized', 'missing or wrong API key (Authorization: Bearer <key>)');
       }
-      const params = found.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
+      const params = found.pattern
+        .exec(url.pathname)!
+        .slice(1)
+        .map((p) => {
+          try {
+            return decodeURIComponent(p);
+          } catch {
+            throw new ApiError(400, 'invalid_path', `malformed percent-escape in ${url.pathname}`);
+          }
+        });
       const body = async <S extends z.ZodType>(schema: S): Promise<z.output<S>> => {
         const text = await readBody(req, options.maxBodyBytes);
         let json: unknown;
@@ -251,6 +349,8 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
       if (res.headersSent) {
         res.destroy();
       } else if (err instanceof ApiError) {
+        if (err.retryAfterS !== undefined) res.setHeader('retry-after', String(err.retryAfterS));
+        if (err.status === 429) options.onThrottled?.(err.code);
         send(err.status, {
           error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) },
         });
@@ -282,10 +382,15 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     url: `http://${host}:${address.port}`,
     server,
     async close() {
-      for (const res of streams) res.end();
+      // Destroyed, not ended: a client that stopped reading would keep an ended stream open.
+      for (const res of streams) res.destroy();
       streams.clear();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       });
     },

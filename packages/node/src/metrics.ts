@@ -25,6 +25,14 @@ export interface NodeMetrics {
   failover(): void;
   attemptEnded(outcome: string): void;
   httpRequest(method: string, route: string, status: number): void;
+  /** A request was refused with 429; `reason` is its error code. */
+  throttled(reason: string): void;
+  /** An event-stream client was dropped for reading too slowly. */
+  streamDropped(): void;
+  /** Event-stream clients connected now. */
+  eventStreams(open: number): void;
+  /** Stored events or snapshot chunks that could not be restored and were set aside. */
+  quarantined(kind: 'event' | 'snapshot', count: number): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -108,6 +116,31 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
     labelNames: ['method', 'route', 'status'],
     registers: [registry],
   });
+  const throttled = new Counter({
+    name: 'meshwork_http_throttled_total',
+    help: 'API requests refused with 429, by reason (too_many_open_tasks, too_many_streams)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'meshwork_sse_dropped_total',
+    help: 'Event-stream clients dropped because they fell too far behind',
+    registers: [registry],
+  });
+  const streams = new Gauge({
+    name: 'meshwork_sse_clients',
+    help: 'Event-stream clients connected',
+    registers: [registry],
+  });
+  const quarantined = new Counter({
+    name: 'meshwork_quarantined_events_total',
+    help: 'Stored events (kind=event) or snapshot chunks (kind=snapshot) that could not be restored at startup and were moved to the quarantine table',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  // Present from the first scrape, so an alert on it needs no absent() clause.
+  quarantined.inc({ kind: 'event' }, 0);
+  quarantined.inc({ kind: 'snapshot' }, 0);
   const traffic = (field: 'bytes' | 'messages') => () =>
     (sources.transport()?.traffic ?? []).map((t) => ({
       labels: { protocol: t.protocol, direction: t.direction },
@@ -161,6 +194,18 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
     },
     httpRequest(method, route, status) {
       httpRequests.inc({ method, route, status: String(status) });
+    },
+    throttled(reason) {
+      throttled.inc({ reason });
+    },
+    streamDropped() {
+      dropped.inc();
+    },
+    eventStreams(open) {
+      streams.set(open);
+    },
+    quarantined(kind, count) {
+      quarantined.inc({ kind }, count);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

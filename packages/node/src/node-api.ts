@@ -1,5 +1,8 @@
 import {
   CoordinatorError,
+  parseTemplate,
+  planWorkflow,
+  terminalStatuses,
   type Coordinator,
   type DocumentPools,
   type TaskView,
@@ -13,6 +16,7 @@ import type { ResolvedConfig } from './config.ts';
 import { executorCapability, executorOf } from './executors/index.ts';
 import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
 import { toJson } from './json.ts';
+import { checkValue } from './limits.ts';
 import type { MeshDocument } from './mesh-state.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodeStore } from './store.ts';
@@ -75,6 +79,18 @@ function removedTaskJson(store: NodeStore, id: string): Json | undefined {
   });
 }
 
+/** Sent as `Retry-After` with a 429 for too many open tasks: about one settle-and-run cycle. */
+const OPEN_TASKS_RETRY_AFTER_S = 5;
+
+/** A 400 for a value that breaks the shared state's limits, or nothing. */
+function assertFits(value: unknown, field: string): void {
+  const violation = checkValue(value, field);
+  if (violation !== undefined) throw new ApiError(400, 'limit_exceeded', violation.message, violation.field);
+}
+
+/** Thrown from a dry-run plan as soon as it passes the limit, so a huge forEach is never built whole. */
+class FanOutExceeded extends Error {}
+
 export function tasksByState(coordinator: Coordinator): Record<string, number> {
   const counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
   for (const t of coordinator.list()) counts[t.status] = (counts[t.status] ?? 0) + 1;
@@ -122,8 +138,59 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
     if (e.type === 'peers') broadcast({ type: 'peers', data: { connected: e.connected } });
   });
 
+  // Tasks not yet finished, kept up to date from the coordinator's changes rather than counted
+  // per request (listing derives every task).
+  const open = new Set<string>();
+  const track = (t: TaskView): void => {
+    if (terminalStatuses.has(t.status)) open.delete(t.id);
+    else open.add(t.id);
+  };
+  const stopOpenWatch = coordinator.watch(track);
+  const stopOpenGone = coordinator.events.on('gone', (e) => open.delete(e.task));
+  for (const t of coordinator.list()) track(t);
+  const assertRoom = (): void => {
+    if (open.size < config.limits.maxOpenTasks) return;
+    throw new ApiError(
+      429,
+      'too_many_open_tasks',
+      `${open.size} tasks are open on this node (limit limits.maxOpenTasks = ${config.limits.maxOpenTasks}); retry later`,
+      undefined,
+      { retryAfterS: OPEN_TASKS_RETRY_AFTER_S },
+    );
+  };
+
+  /**
+   * Plans the run's first wave as the coordinator will, without writing anything, and refuses it
+   * when it would create more tasks than `limits.maxWorkflowTasks` or a task input past the
+   * value limits. Later waves depend on results and are planned by the coordinator.
+   */
+  const assertPlanFits = (template: WorkflowTemplate, params: { [k: string]: Value }): void => {
+    const max = config.limits.maxWorkflowTasks;
+    let planned = 0;
+    let tasks: ReturnType<typeof planWorkflow>['tasks'];
+    try {
+      tasks = planWorkflow('dry-run', parseTemplate(template), params, () => {
+        if (++planned > max) throw new FanOutExceeded();
+        return undefined;
+      }).tasks;
+    } catch (err) {
+      if (err instanceof FanOutExceeded) {
+        throw new ApiError(
+          400,
+          'limit_exceeded',
+          `template: the workflow would create more than ${max} tasks at once (limit limits.maxWorkflowTasks)`,
+          'template',
+        );
+      }
+      // An invalid template is reported by the coordinator's own start, with its field.
+      if (err instanceof CoordinatorError) return;
+      throw err;
+    }
+    for (const t of tasks) assertFits(t.submit.input, `template.steps.${t.ref.step}.input`);
+  };
+
   const api: NodeApi = {
-    ready: () => !deps.draining(),
+    ready: () => coordinator.caughtUp && !deps.draining(),
     status: () =>
       toJson({
         node: config.name,
@@ -131,7 +198,8 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         multiaddrs: mesh.multiaddrs.map(String),
         url: deps.url(),
         uptimeMs: Date.now() - startedAt,
-        ready: !deps.draining(),
+        ready: coordinator.caughtUp && !deps.draining(),
+        caughtUp: coordinator.caughtUp,
         draining: deps.draining(),
         peers: mesh.peers().length,
         agents: config.agents.map((a) => a.id),
@@ -183,6 +251,9 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
     },
     taskHistory: (id) => toJson(store.attempts(id)),
     submitTask: (body: SubmitTaskBody) => {
+      assertFits(body.input, 'input');
+      // A resubmission of a task this node holds changes nothing, so it is never refused.
+      if (body.id === undefined || coordinator.get(body.id) === null) assertRoom();
       const executor = executorCapability(executorOf(body.input));
       const id = coordinatorCall(() =>
         coordinator.submit({
@@ -231,13 +302,14 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         // template (a 400 naming it, through coordinatorCall) before starting anything.
         template = body.template as unknown as WorkflowTemplate;
       }
+      // Parsed from JSON, so every value is a Value.
+      const params = body.params as { [k: string]: Value };
+      assertFits(params, 'params');
+      assertFits(template, 'template');
+      assertRoom();
+      assertPlanFits(template, params);
       const id = coordinatorCall(() =>
-        coordinator.workflows.start(
-          template,
-          // Parsed from JSON, so every value is a Value.
-          body.params as { [k: string]: Value },
-          body.id !== undefined ? { id: body.id } : {},
-        ),
+        coordinator.workflows.start(template, params, body.id !== undefined ? { id: body.id } : {}),
       );
       return workflowJson(coordinator.workflows.get(id)!);
     },
@@ -252,6 +324,8 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
     api,
     stop() {
       stopWatch();
+      stopOpenWatch();
+      stopOpenGone();
       stopPeers();
       stopGone();
       subscribers.clear();

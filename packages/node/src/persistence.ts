@@ -9,9 +9,14 @@ export interface PersistableDocument {
   off(event: 'change', listener: (e: { update: Uint8Array }) => void): void;
 }
 
+/** A stored item restore set aside: a log event (by sequence number) or the whole snapshot. */
+export type QuarantinedItem = { kind: 'event'; seq: number } | { kind: 'snapshot' };
+
 export interface DocumentPersistence {
   /** Events restored at startup (snapshot chunks not counted). */
   readonly restoredEvents: number;
+  /** What restore moved to the quarantine table because it could not be decoded or applied. */
+  readonly quarantined: { readonly events: number; readonly snapshots: number };
   /** Writes a snapshot now and drops the log events it covers. */
   compact(): void;
   /** Stops recording; the store stays open. */
@@ -23,6 +28,9 @@ export const RESTORE_ORIGIN = Symbol('meshwork.restore');
 
 /**
  * Restores `doc` from the store (snapshot, then the log after it), then records every later change.
+ * A snapshot or event that cannot be decoded or applied (written by an older version, damaged,
+ * or past the limits) is moved to the store's quarantine table and the rest is restored: a
+ * node always starts from its own data, and peers can send what was lost again.
  *
  * Call it right after creating the document and before anything else listens: 'change' listeners
  * run synchronously in registration order, so the update is in SQLite before the transport sees it
@@ -40,14 +48,45 @@ export function persistDocument(
      * node. Default: rethrow, failing the mutation that made it.
      */
     onWriteError?: (err: unknown) => void;
+    /** Called for each item restore sets aside, after it is in the quarantine table. */
+    onQuarantine?: (item: QuarantinedItem, err: unknown) => void;
   } = {},
 ): DocumentPersistence {
   const compactAfter = options.compactAfterEvents ?? 5_000;
   const maxChunkBytes = options.maxChunkBytes ?? 256 * 1024;
+  const quarantined = { events: 0, snapshots: 0 };
+  const setAside = (item: QuarantinedItem, err: unknown): void => {
+    store.quarantine(doc.name, item, err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+    if (item.kind === 'event') quarantined.events++;
+    else quarantined.snapshots++;
+    options.onQuarantine?.(item, err);
+  };
+  // Any error, not only DecodeError: a value that overflows the stack while merging is as
+  // fatal to a start as one the decoder refuses.
+  const restore = (bytes: Uint8Array): unknown => {
+    try {
+      doc.apply(bytes, RESTORE_ORIGIN);
+      return undefined;
+    } catch (err) {
+      return err ?? new Error('apply failed');
+    }
+  };
   const snapshot = store.snapshot(doc.name);
-  if (snapshot) for (const chunk of snapshot.chunks) doc.apply(chunk, RESTORE_ORIGIN);
+  if (snapshot) {
+    // Its chunks are assembled and merged as one: a bad one spoils the whole snapshot.
+    for (const chunk of snapshot.chunks) {
+      const err = restore(chunk);
+      if (err !== undefined) {
+        setAside({ kind: 'snapshot' }, err);
+        break;
+      }
+    }
+  }
   const log = store.events(doc.name, snapshot?.uptoSeq ?? 0);
-  for (const { update } of log) doc.apply(update, RESTORE_ORIGIN);
+  for (const { seq, update } of log) {
+    const err = restore(update);
+    if (err !== undefined) setAside({ kind: 'event', seq }, err);
+  }
 
   let lastSeq = log.at(-1)?.seq ?? snapshot?.uptoSeq ?? 0;
   let sinceCompaction = log.length;
@@ -87,7 +126,8 @@ export function persistDocument(
   doc.on('change', onChange);
 
   return {
-    restoredEvents: log.length,
+    restoredEvents: log.length - quarantined.events,
+    quarantined,
     compact,
     detach() {
       doc.off('change', onChange);

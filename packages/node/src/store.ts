@@ -26,6 +26,19 @@ export interface TaskResultRecord {
   finishedAt: number;
 }
 
+/** A stored event or snapshot that could not be restored, as kept in the `quarantine` table. */
+export interface QuarantinedRecord {
+  doc: string;
+  /** `event`: one row of the log (`seq` its sequence number); `snapshot`: one chunk (`seq` its index). */
+  kind: 'event' | 'snapshot';
+  seq: number;
+  bytes: Uint8Array;
+  /** Why it could not be restored. */
+  error: string;
+  /** When it was set aside (epoch ms). */
+  at: number;
+}
+
 export interface StoredSnapshot {
   chunks: Uint8Array[];
   /** Highest event-log sequence number the snapshot covers. */
@@ -49,6 +62,12 @@ export interface NodeStore {
   snapshot(doc: string): StoredSnapshot | undefined;
   /** Replaces the document's snapshot and drops the log events it covers, in one transaction. */
   saveSnapshot(doc: string, chunks: readonly Uint8Array[], uptoSeq: number): void;
+  /**
+   * Moves a log event (by `seq`) or the document's whole snapshot to the `quarantine` table,
+   * in one transaction, so the next start does not trip on it again.
+   */
+  quarantine(doc: string, item: { kind: 'event'; seq: number } | { kind: 'snapshot' }, error: string): void;
+  quarantined(doc?: string): QuarantinedRecord[];
   /** Runs `fn` in one SQLite transaction: every write it makes (events included) lands, or none. */
   transaction(fn: () => void): void;
   /** Inserts or updates an attempt (keyed by task, attempt, agent). */
@@ -98,6 +117,15 @@ CREATE TABLE IF NOT EXISTS task_results (
   error TEXT,
   finished_at INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS quarantine (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  doc TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  error TEXT NOT NULL,
+  at INTEGER NOT NULL
+) STRICT;
 CREATE INDEX IF NOT EXISTS task_history_age ON task_history (coalesce(ended_at, started_at));
 CREATE INDEX IF NOT EXISTS task_results_age ON task_results (finished_at);
 `;
@@ -129,6 +157,15 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
   const dropSnapshot = stmt('DELETE FROM snapshots WHERE doc = ?');
   const putChunk = stmt('INSERT INTO snapshots (doc, chunk, upto_seq, bytes) VALUES (?, ?, ?, ?)');
   const dropEvents = stmt('DELETE FROM events WHERE doc = ? AND seq <= ?');
+  const quarantineEvent = stmt(`
+    INSERT INTO quarantine (doc, kind, seq, bytes, error, at)
+    SELECT doc, 'event', seq, bytes, ?, ? FROM events WHERE doc = ? AND seq = ?`);
+  const deleteEvent = stmt('DELETE FROM events WHERE doc = ? AND seq = ?');
+  const quarantineSnapshot = stmt(`
+    INSERT INTO quarantine (doc, kind, seq, bytes, error, at)
+    SELECT doc, 'snapshot', chunk, bytes, ?, ? FROM snapshots WHERE doc = ? ORDER BY chunk`);
+  const allQuarantined = stmt('SELECT * FROM quarantine ORDER BY id');
+  const docQuarantined = stmt('SELECT * FROM quarantine WHERE doc = ? ORDER BY id');
   const upsertAttempt = stmt(`
     INSERT INTO task_history (task, attempt, agent, epoch, started_at, ended_at, outcome)
     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -204,6 +241,29 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
         chunks.forEach((chunk, i) => putChunk.run(doc, i, uptoSeq, chunk));
         dropEvents.run(doc, uptoSeq);
       });
+    },
+    quarantine(doc, item, error) {
+      const at = Date.now();
+      transaction(() => {
+        if (item.kind === 'event') {
+          quarantineEvent.run(error, at, doc, item.seq);
+          deleteEvent.run(doc, item.seq);
+        } else {
+          quarantineSnapshot.run(error, at, doc);
+          dropSnapshot.run(doc);
+        }
+      });
+    },
+    quarantined(doc) {
+      const rows = (doc === undefined ? allQuarantined.all() : docQuarantined.all(doc)) as Row[];
+      return rows.map((r) => ({
+        doc: String(r.doc),
+        kind: r.kind === 'snapshot' ? 'snapshot' : 'event',
+        seq: Number(r.seq),
+        bytes: bytes(r.bytes),
+        error: String(r.error),
+        at: Number(r.at),
+      }));
     },
     transaction,
     recordAttempt(r) {

@@ -9,7 +9,14 @@ export const httpInput = z.strictObject({
   executor: z.literal('http'),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
-  headers: z.record(z.string(), z.string()).optional(),
+  // Checked here as fetch would check them, so a header that can never be sent is refused at
+  // submission instead of failing every attempt.
+  headers: z
+    .record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name'),
+      z.string().refine((v) => !/[\0\r\n]/.test(v), 'must not contain CR, LF or NUL'),
+    )
+    .optional(),
   /** A string is sent as-is; anything else as JSON. */
   body: z.unknown().optional(),
   /** At most the agent's configured retries. */

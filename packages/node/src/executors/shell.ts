@@ -6,14 +6,20 @@ import type { ShellSettings } from '../config.ts';
 import { parseInput } from './input.ts';
 import { abortError, ExecutorError, type ExecutionContext } from './types.ts';
 
+/** The OS takes C strings: one with a NUL byte can never be passed to a program. */
+const osString = z.string().refine((s) => !s.includes('\0'), 'must not contain a NUL character');
+
 export const shellInput = z.strictObject({
   executor: z.literal('shell'),
   /** Program and arguments, passed to the OS as-is: no shell, no globbing, no interpolation. */
-  argv: z.array(z.string()).min(1, 'expected at least the program name'),
+  argv: z
+    .array(osString)
+    .min(1, 'expected at least the program name')
+    .refine((argv) => argv[0] !== '', { message: 'expected a program name', path: [0] }),
   /** Relative to the agent's configured cwd. */
-  cwd: z.string().optional(),
+  cwd: osString.optional(),
   /** Extra variables; only names on the agent's envAllow list are accepted. */
-  env: z.record(z.string(), z.string()).optional(),
+  env: z.record(osString.regex(/^[^=]+$/, 'expected a variable name without "="'), osString).optional(),
   stdin: z.string().optional(),
   timeoutMs: z.number().int().positive().optional(),
   /** `json` parses stdout into `result.value`. */
