@@ -125,17 +125,6 @@ export const configSchema = z.strictObject({
   archive: z
     .strictObject({ keepMs: nonNegative(7 * 24 * 3_600_000) })
     .default({ keepMs: 7 * 24 * 3_600_000 }),
-  /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
-  sync: z.enum(['full', 'normal']).default('full'),
-  agents: z.array(agentSchema).default([]),
-  /** Resource pool units this node contributes to the mesh, e.g. `{ "gpu": 2 }`; tasks acquire them. */
-  resources: z
-    .record(
-      z.string().regex(/^[\w.:/@-]{1,128}$/, 'expected a pool name'),
-      z.number().int().min(0, 'expected units >= 0'),
-    )
-    .default({}),
-  /** Workflow templates by name, startable with POST /v1/workflows { template: "<name>" }. */
   /** Backpressure: what a node accepts before it answers 429 (or 400 for a request that can never fit). */
   limits: z
     .strictObject({
@@ -149,6 +138,17 @@ export const configSchema = z.strictObject({
       eventStreamBufferBytes: positive(defaultLimits.eventStreamBufferBytes),
     })
     .default(() => ({ ...defaultLimits })),
+  /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
+  sync: z.enum(['full', 'normal']).default('full'),
+  agents: z.array(agentSchema).default([]),
+  /** Resource pool units this node contributes to the mesh, e.g. `{ "gpu": 2 }`; tasks acquire them. */
+  resources: z
+    .record(
+      z.string().regex(/^[\w.:/@-]{1,128}$/, 'expected a pool name'),
+      z.number().int().min(0, 'expected units >= 0'),
+    )
+    .default({}),
+  /** Workflow templates by name, startable with POST /v1/workflows { template: "<name>" }. */
   workflows: z
     .record(z.string().min(1), z.looseObject({ name: z.string().min(1), steps: z.array(z.unknown()).min(1) }))
     .default({}),

@@ -127,6 +127,8 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       transport: () => transportStats(mesh),
       storeEvents: () => storeEvents,
     });
+    metrics.quarantined('event', persistence.quarantined.events);
+    metrics.quarantined('snapshot', persistence.quarantined.snapshots);
     const localAgents = new Set(config.agents.map((a) => a.id));
     coordinator.events.on('start', (e) => {
       if (localAgents.has(e.agent))
@@ -139,8 +141,6 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     coordinator.events.on('removed', (e) =>
       logger.debug(
         { tasks: e.tasks.length, run: e.run },
-    metrics.quarantined('event', persistence.quarantined.events);
-    metrics.quarantined('snapshot', persistence.quarantined.snapshots);
         'finished tasks removed after the retention period',
       ),
     );
@@ -168,6 +168,12 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       port: config.http.port,
       apiKey,
       maxBodyBytes: config.http.maxBodyBytes,
+      readsNeedKey: !isLoopback(config.http.host),
+      maxEventStreams: config.limits.maxEventStreams,
+      eventStreamBufferBytes: config.limits.eventStreamBufferBytes,
+      onThrottled: (reason) => metrics.throttled(reason),
+      onStreamDropped: () => metrics.streamDropped(),
+      onEventStreams: (open) => metrics.eventStreams(open),
       onRequest: (method, route, status, ms) => {
         metrics.httpRequest(method, route, status);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
@@ -180,12 +186,6 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       pid: process.pid,
       url,
       peerId: replica,
-      readsNeedKey: !isLoopback(config.http.host),
-      maxEventStreams: config.limits.maxEventStreams,
-      eventStreamBufferBytes: config.limits.eventStreamBufferBytes,
-      onThrottled: (reason) => metrics.throttled(reason),
-      onStreamDropped: () => metrics.streamDropped(),
-      onEventStreams: (open) => metrics.eventStreams(open),
       multiaddrs: mesh.multiaddrs.map(String),
     };
     const infoFile = join(config.dataDir, 'daemon.json');
