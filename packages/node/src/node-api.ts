@@ -271,7 +271,10 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
           ...(body.idempotencyKey !== undefined ? { idempotencyKey: body.idempotencyKey } : {}),
         }),
       );
-      return taskJson(coordinator.get(id)!);
+      const task = coordinator.get(id)!;
+      // Counted now: the coordinator reports the new task to watchers on its next pass.
+      track(task);
+      return taskJson(task);
     },
     cancelTask: (id) => {
       if (coordinator.get(id) === null) return undefined;
