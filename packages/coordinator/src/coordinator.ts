@@ -28,7 +28,7 @@ import { createDocumentStore } from './document-store.ts';
 import { createDocumentHistory, type AgentHistory } from './history.ts';
 import { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
 import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
-import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
+import { fenced, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import {
   recordKinds,
   type CoordinationStore,
@@ -176,6 +176,9 @@ interface RunningAttempt {
   readonly release: () => void;
   readonly done: Promise<void>;
 }
+
+/** Outcomes a handler reports itself, as opposed to an abort. */
+const isVerdict = (o: AttemptOutcome): boolean => o === 'succeeded' || o === 'failed';
 
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -973,8 +976,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
             node: first.node,
             startedAt: first.startedAt,
             endedAt: end?.endedAt ?? null,
-            outcome: end?.outcome ?? 'running',
-            error: end?.error ?? null,
+            ...(end !== undefined && isVerdict(end.outcome) && fenced(r, end.epoch)
+              ? {
+                  outcome: 'fenced' as const,
+                  error: `epoch ${end.epoch} was declared lost before this attempt's ${end.outcome === 'succeeded' ? 'result' : 'failure'} arrived; it was refused`,
+                }
+              : { outcome: end?.outcome ?? 'running', error: end?.error ?? null }),
           };
         })
         .sort((a, b) => a.epoch - b.epoch || (a.agent < b.agent ? -1 : 1));

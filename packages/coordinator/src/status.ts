@@ -26,7 +26,10 @@ export interface DerivedTask {
   readonly started: boolean;
   /** Attempts that have ended, whatever their outcome (failed, timed out, lost or succeeded). */
   readonly attemptsUsed: number;
-  /** The one accepted result: the successful attempt with the lowest epoch (then agent id), or the final failure. */
+  /**
+   * The one accepted result: the successful attempt with the lowest epoch (then agent id) among
+   * the epochs not declared lost, or the final failure.
+   */
   readonly accepted: AttemptEnd | null;
   /** Earliest time a claim for `epoch + 1` may be made, when the task waits for its next attempt. */
   readonly nextAttemptAt: number | null;
@@ -54,6 +57,12 @@ function pick<T extends { epoch: number; agent: string }>(
   return out;
 }
 
+/** Whether `epoch` was declared lost (an expiry record): no result of it is accepted. */
+export function fenced(r: TaskRecords, epoch: number): boolean {
+  for (const x of r.expiries) if (x.epoch === epoch) return true;
+  return false;
+}
+
 /**
  * Derives a task's status from its records and its dependencies' statuses. A pure
  * function of sets, so replicas holding the same records agree, whatever the order
@@ -77,8 +86,9 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
     if (typeof s.until === 'number' && (lease === null || s.until > lease.until))
       lease = { task: s.task, epoch: s.epoch, agent: s.agent, node: s.node, until: s.until };
   }
-  const endNow = pick(r.ends, (e) => e.epoch === epoch);
   const expired = r.expiries.some((x) => x.epoch === epoch);
+  // A lost epoch's late end does not count: the next attempt starts at once, with no backoff.
+  const endNow = expired ? null : pick(r.ends, (e) => e.epoch === epoch);
   const epochClosed = epoch > 0 && (endNow !== null || expired);
   const attemptsUsed = Math.max(0, epoch - 1) + (epochClosed ? 1 : 0);
   const started = r.starts.length > 0 || r.ends.length > 0;
@@ -102,7 +112,9 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
     reason,
   });
 
-  const success = pick(r.ends, (e) => e.outcome === 'succeeded');
+  // An epoch declared lost is fenced: a success that arrives for it (from a holder that crashed
+  // before its result got out, or was cut off) is refused, and the next epoch's attempt counts.
+  const success = pick(r.ends, (e) => e.outcome === 'succeeded' && !fenced(r, e.epoch));
   if (success !== null) return derived('succeeded', success, null);
   if (r.cancel !== null) return derived('cancelled', null, r.cancel.reason);
   for (const dep of r.spec.dependsOn) {
@@ -110,7 +122,7 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
     if (s === 'failed' || s === 'cancelled') return derived('failed', null, `dependency ${dep} ${s}`);
   }
   if (r.startTimeout !== null && !started) return derived('failed', null, 'schedule-to-start timeout');
-  const permanent = pick(r.ends, (e) => e.outcome === 'failed' && !e.retryable);
+  const permanent = pick(r.ends, (e) => e.outcome === 'failed' && !e.retryable && !fenced(r, e.epoch));
   if (permanent !== null) return derived('failed', permanent, permanent.error);
   if (epochClosed) {
     const lastEnd = pick(r.ends, (e) => e.epoch === epoch, true);

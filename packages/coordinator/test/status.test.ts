@@ -169,9 +169,9 @@ describe('deriveTask', () => {
     );
   });
 
-  it('once succeeded, no later record changes the status', () => {
+  it('once succeeded in an epoch not declared lost, no later record changes the status', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.boolean(), (epoch, cancelled) => {
+      fc.property(fc.integer({ min: 2, max: 5 }), fc.boolean(), (epoch, cancelled) => {
         const r = records({
           claims: [claim(), claim({ epoch })],
           ends: [end(), end({ epoch, outcome: 'failed' })],
@@ -181,5 +181,23 @@ describe('deriveTask', () => {
         expect(deriveTask(r, none).status).toBe('succeeded');
       }),
     );
+  });
+
+  it('refuses the result of an epoch declared lost: the next epoch runs, and its result is the one', () => {
+    // The holder of epoch 1 crashed after its handler ran and before its result got out; another
+    // replica declared the epoch lost. The result arrives when the holder restarts.
+    const lateSuccess = end({ epoch: 1, agent: 'a1', result: 'late' });
+    const expiry = { task: 't1', epoch: 1, at: 1, by: 'n2' };
+    const lost = deriveTask(records({ claims: [claim()], ends: [lateSuccess], expiries: [expiry] }), none);
+    expect(lost).toMatchObject({ status: 'pending', accepted: null, nextAttemptAt: 0, attemptsUsed: 1 });
+    const rerun = deriveTask(
+      records({
+        claims: [claim(), claim({ epoch: 2, agent: 'a2' })],
+        ends: [lateSuccess, end({ epoch: 2, agent: 'a2', result: 'fresh' })],
+        expiries: [expiry],
+      }),
+      none,
+    );
+    expect(rerun).toMatchObject({ status: 'succeeded', accepted: { epoch: 2, result: 'fresh' } });
   });
 });
