@@ -99,6 +99,17 @@ export const configSchema = z.strictObject({
   /** Log file; default stdout. */
   logFile: z.string().min(1).optional(),
   drainTimeoutMs: z.number().int().min(0).default(30_000),
+  /**
+   * Before its agents claim, a starting node catches up with the peers it can reach: it waits up
+   * to `connectMs` for its bootstrap dials and a first connection, then completes a sync round
+   * with every connected peer (giving up after `timeoutMs`).
+   */
+  catchUp: z
+    .strictObject({
+      connectMs: z.number().int().min(0).default(3_000),
+      timeoutMs: z.number().int().min(0).default(30_000),
+    })
+    .default({ connectMs: 3_000, timeoutMs: 30_000 }),
   /** Events in the SQLite log before it is compacted into a snapshot. */
   compactAfterEvents: z.number().int().min(10).default(5_000),
   /**

@@ -102,12 +102,23 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     });
     cleanups.unshift(() => persistence.detach());
     logger.info({ restoredEvents: persistence.restoredEvents, db: store.path }, 'state restored');
+    // A first start with nobody to dial has no state to be stale about: it need not wait for peers.
+    const firstAndAlone = config.bootstrap.length === 0 && doc.digest().size === 0;
     let storeEvents = 0;
     doc.on('change', () => storeEvents++);
     // Before the transport listens, so the contribution is committed before it can be gossiped.
     const pools = createDocumentPools(doc);
     contributeResources(config, store, pools, logger);
     mesh.attach(doc);
+    // Claims wait for this: a restored state misses what the others did while this node was away.
+    const caughtUp = mesh
+      .catchUp(firstAndAlone ? { ...config.catchUp, connectMs: 0 } : config.catchUp)
+      .then((report) =>
+        logger.info(
+          { peers: report.peers.length, timedOut: report.timedOut, ms: Math.round(report.durationMs) },
+          'caught up with peers; claiming',
+        ),
+      );
 
     const records = createDocumentStore(doc);
     const coordinator = createCoordinator({
@@ -116,6 +127,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       resources: pools,
       presence: mesh.presence,
       retention: config.retention,
+      catchUp: caughtUp,
     });
     cleanups.unshift(() => coordinator.stop({ drainMs: 0 }));
     registerAgents(coordinator, config.agents, config.name, logger);

@@ -86,6 +86,9 @@ export async function runShell(
     }
     env[name] = v;
   }
+  // The attempt's fencing token and idempotency key, as the HTTP executor sends them in headers.
+  env.MESHWORK_EPOCH = String(ctx.epoch);
+  env.MESHWORK_IDEMPOTENCY_KEY = ctx.idempotencyKey;
   const base = settings.cwd ?? process.cwd();
   const cwd = spec.cwd === undefined ? base : isAbsolute(spec.cwd) ? spec.cwd : resolve(base, spec.cwd);
   const timeoutMs = Math.min(spec.timeoutMs ?? settings.timeoutMs, settings.timeoutMs);
