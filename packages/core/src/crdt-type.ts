@@ -17,6 +17,14 @@ export interface CrdtType<S> {
    * Must be commutative, associative and idempotent as a join on states.
    */
   join(state: S, delta: S): boolean;
+  /**
+   * For types whose join can fail on bytes that decode (a Yjs update that does not fit the
+   * state): tries `delta` against `state` without changing what `state` shows, throwing
+   * DecodeError when it cannot be joined. Once it passed, joining that delta cannot fail.
+   */
+  check?(state: S, delta: S): void;
+  /** Forgets what `check` prepared, when the message holding the delta is refused. */
+  release?(state: S): void;
   /** Deterministic encoding: equal states encode to equal bytes. */
   encode(w: Writer, state: S): void;
   /** Bounded decoding; throws only DecodeError. */

@@ -8,7 +8,11 @@ export type DecodeErrorCode =
   | 'invalid'
   | 'trailing-bytes'
   /** An event of another replica than the one the message must come from. */
-  | 'origin';
+  | 'origin'
+  /** An event whose dot is known here with other content: its replica id is used twice. */
+  | 'equivocation'
+  /** A timestamp further ahead of local time than the clock allows (HLC drift cap). */
+  | 'clock';
 
 /**
  * The only error decoding raises. Decoding is all-or-nothing: when it throws,
@@ -21,5 +25,22 @@ export class DecodeError extends Error {
     super(`${code}: ${message}`);
     this.name = 'DecodeError';
     this.code = code;
+  }
+}
+
+/**
+ * An event whose dot (replica, seq) this replica already holds with different content: two
+ * Documents wrote under one replica id (a twin, or a restart that lost its state and reused
+ * its seqs). The message is refused whole, as with any DecodeError.
+ */
+export class EquivocationError extends DecodeError {
+  readonly replica: string;
+  readonly seq: number;
+
+  constructor(replica: string, seq: number) {
+    super('equivocation', `event ${replica}:${seq} differs from the one already merged under that dot`);
+    this.name = 'EquivocationError';
+    this.replica = replica;
+    this.seq = seq;
   }
 }

@@ -1,4 +1,4 @@
-export { DecodeError, type DecodeErrorCode } from './decode-error.ts';
+export { DecodeError, EquivocationError, type DecodeErrorCode } from './decode-error.ts';
 export { defaultDecodeLimits, type DecodeLimits } from './limits.ts';
 export { Reader } from './reader.ts';
 export { Writer } from './writer.ts';

@@ -1,7 +1,9 @@
 import { CausalContext } from '../causal/causal-context.ts';
 import type { Dot } from '../causal/dot.ts';
 import { ClockDriftError, HLC } from '../clock/hlc.ts';
-import { DecodeError } from '../codec/decode-error.ts';
+import { MAX_SEQ } from '../causal/dot.ts';
+import { DecodeError, EquivocationError } from '../codec/decode-error.ts';
+import type { CrdtType } from '../crdt-type.ts';
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
 import { Reader } from '../codec/reader.ts';
 import { Writer } from '../codec/writer.ts';
@@ -28,6 +30,7 @@ import { chunkSnapshot, MIN_CHUNK_BYTES, SnapshotAssembler } from './snapshot-ch
 import {
   decodeUpdate,
   endEvent,
+  type DocEvent,
   MAX_MEMBER_NAME,
   readMemberName,
   MemberTable,
@@ -47,8 +50,15 @@ export interface DocumentOptions {
   readonly maxDriftMs?: number;
   /** Bounds of the delta log. */
   readonly log?: Partial<EventLogLimits>;
-  /** Bounds applied when decoding messages. */
+  /** Bounds applied when decoding messages and to every local write. Default `defaultDecodeLimits`. */
   readonly limits?: DecodeLimits;
+  /**
+   * Local events get seqs above this one (and above every event of this replica merged so
+   * far). For a replica that restarted without its state: pass the highest seq of its own
+   * that its peers' digests name (`digest.nextSeq(replica) - 1`), so it never reuses one.
+   * A Document restored from its own snapshot or log needs nothing: it continues after them.
+   */
+  readonly startSeq?: number;
 }
 
 /** Reported to 'change' listeners after every local transaction and every apply that merged something. */
@@ -144,6 +154,11 @@ export interface Document {
   snapshot(options?: SnapshotOptions): Uint8Array[];
   /** Merges an update or snapshot chunk message. Throws DecodeError, changing nothing, on bad bytes. */
   apply(bytes: Uint8Array, origin?: unknown, options?: ApplyOptions): ApplyResult;
+  /**
+   * Messages refused because an event's dot was known here with other content
+   * (EquivocationError): a replica id written by two Documents. For a metric.
+   */
+  readonly equivocations: number;
   on(type: 'change', listener: ChangeListener): void;
   off(type: 'change', listener: ChangeListener): void;
 }
@@ -153,6 +168,12 @@ interface Member {
   readonly type: MemberType;
   readonly state: unknown;
   handle: unknown;
+}
+
+interface MemberState {
+  readonly name: string;
+  readonly type: MemberType;
+  readonly state: unknown;
 }
 
 interface Transaction {
@@ -201,6 +222,11 @@ class DocumentImpl implements Document {
   private tx: Transaction | undefined;
   /** Encodes local events; reused, since one event is encoded at a time. */
   private readonly writer = new Writer();
+  /** Per replica, seq → fingerprint of the record, for events in the log (equivocation check). */
+  private readonly prints = new Map<ReplicaId, Map<number, number>>();
+  private equivocationCount = 0;
+  /** Local seqs start above this (see DocumentOptions.startSeq). */
+  private readonly seqFloor: number;
 
   constructor(options: DocumentOptions) {
     if (typeof options !== 'object' || options === null)
@@ -227,6 +253,11 @@ class DocumentImpl implements Document {
       ...(options.maxDriftMs !== undefined && { maxDriftMs: options.maxDriftMs }),
     });
     this.limits = checkLimits(options.limits ?? defaultDecodeLimits);
+    const startSeq = options.startSeq ?? 0;
+    if (!Number.isSafeInteger(startSeq) || startSeq < 0 || startSeq >= MAX_SEQ) {
+      throw new DocumentArgumentError(`createDocument: startSeq must be an integer in [0, ${MAX_SEQ})`);
+    }
+    this.seqFloor = startSeq;
     this.log = new EventLog({ maxEvents, maxBytes });
     this.assembler = new SnapshotAssembler(this.limits);
   }
@@ -349,7 +380,7 @@ class DocumentImpl implements Document {
       w.reset();
       writeHeader(w, MessageKind.Update);
       w.uint(1);
-      tx.seq = this.context.nextSeq(this.replica);
+      tx.seq = Math.max(this.context.nextSeq(this.replica), this.seqFloor + 1);
       const ts = this.hlc.now();
       writeEventStart(w, this.replica, tx.seq, ts.wall, ts.logical);
     }
@@ -378,13 +409,69 @@ class DocumentImpl implements Document {
   }
 
   private logEvent(replica: ReplicaId, seq: number, record: Uint8Array): void {
+    let prints = this.prints.get(replica);
+    if (prints === undefined) this.prints.set(replica, (prints = new Map<number, number>()));
+    prints.set(seq, fingerprint(record));
     this.log.append(replica, seq, record, this.forget);
   }
 
   /** An event dropped from the log stays in the context; remember that the log can no longer serve it. */
   private readonly forget = (replica: ReplicaId, seq: number): void => {
     this.unlogged.add(replica, seq);
+    const prints = this.prints.get(replica);
+    prints?.delete(seq);
+    if (prints?.size === 0) this.prints.delete(replica);
   };
+
+  get equivocations(): number {
+    return this.equivocationCount;
+  }
+
+  /**
+   * Everything about a decoded update that depends on this replica's state, before any of it
+   * merges: known dots must carry the record merged under them (equivocation), and deltas of
+   * types whose join can fail are tried first (`CrdtType.check`). Throws DecodeError, having
+   * changed nothing.
+   */
+  private checkEvents(events: readonly DocEvent[], records: readonly Uint8Array[], legacy: boolean): void {
+    const fresh = new Map<string, number>();
+    const scratch = new Map<string, unknown>();
+    const checked: { readonly crdt: CrdtType<unknown>; readonly state: unknown }[] = [];
+    try {
+      events.forEach((e, i) => {
+        // A version 1 message re-encodes its records, so their bytes prove nothing.
+        const print = legacy ? undefined : fingerprint(records[i] as Uint8Array);
+        if (this.context.has(e.replica, e.seq)) {
+          const known = this.prints.get(e.replica)?.get(e.seq);
+          if (print !== undefined && known !== undefined && known !== print) {
+            throw new EquivocationError(e.replica, e.seq);
+          }
+          return;
+        }
+        const key = `${e.seq} ${e.replica}`;
+        if (fresh.has(key)) {
+          if (print !== undefined && fresh.get(key) !== print) throw new EquivocationError(e.replica, e.seq);
+          return;
+        }
+        fresh.set(key, print ?? 0);
+        for (const d of e.deltas) {
+          const crdt = d.type.crdt;
+          if (crdt.check === undefined) continue;
+          let state = this.members.get(d.name)?.state;
+          if (state === undefined) {
+            state = scratch.get(d.name);
+            if (state === undefined) scratch.set(d.name, (state = crdt.empty()));
+          }
+          checked.push({ crdt, state });
+          crdt.check(state, d.delta);
+        }
+      });
+    } catch (error) {
+      for (const c of checked) c.crdt.release?.(c.state);
+      if (error instanceof EquivocationError) this.equivocationCount++;
+      throw error;
+    }
+  }
 
   private observeClock(wall: number, logical: number): void {
     try {
@@ -451,12 +538,11 @@ class DocumentImpl implements Document {
   }
 
   private applyUpdate(bytes: Uint8Array, origin: unknown, onlyFrom: ReplicaId | undefined): ApplyResult {
-    const { events, records: eventRecords } = decodeUpdate(
-      bytes,
-      readMemberType,
-      this.checkMember,
-      this.limits,
-    );
+    const {
+      events,
+      records: eventRecords,
+      legacy,
+    } = decodeUpdate(bytes, readMemberType, this.checkMember, this.limits);
     if (onlyFrom !== undefined) {
       const foreign = events.find((e) => e.replica !== onlyFrom);
       if (foreign !== undefined) {
@@ -466,6 +552,7 @@ class DocumentImpl implements Document {
         );
       }
     }
+    this.checkEvents(events, eventRecords, legacy);
     // Everything is validated; from here on nothing throws before the listeners run.
     let duplicates = 0;
     const changed = new Set<string>();
@@ -519,7 +606,7 @@ class DocumentImpl implements Document {
     const logical = r.uint('snapshot logical time');
     const context = r.nested('snapshot context', () => CausalContext.decode(r));
     const n = r.count('snapshot members', 3);
-    const states: { name: string; type: MemberType; state: unknown }[] = [];
+    const states: MemberState[] = [];
     let last: string | undefined;
     for (let i = 0; i < n; i++) {
       const name = readMemberName(r);
@@ -531,6 +618,18 @@ class DocumentImpl implements Document {
       states.push({ name, type, state });
     }
     r.end('snapshot');
+    const checked: MemberState[] = [];
+    try {
+      for (const s of states) {
+        if (s.type.crdt.check === undefined) continue;
+        const state = this.members.get(s.name)?.state ?? s.type.crdt.empty();
+        checked.push({ name: s.name, type: s.type, state });
+        s.type.crdt.check(state, s.state);
+      }
+    } catch (error) {
+      for (const c of checked) c.type.crdt.release?.(c.state);
+      throw error;
+    }
     // Validated: merge.
     const before = this.context.size;
     const members: string[] = [];
@@ -579,6 +678,13 @@ class DocumentImpl implements Document {
       this.pending.length = 0;
     }
   }
+}
+
+/** FNV-1a over a record: tells records apart for the equivocation check without keeping them. */
+function fingerprint(record: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < record.byteLength; i++) h = Math.imul(h ^ (record[i] as number), 0x01000193);
+  return h >>> 0;
 }
 
 /** Limits a Document can work under: positive integers, with room for every member spec. */

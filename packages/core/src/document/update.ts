@@ -196,6 +196,8 @@ function readEventBody(
 export interface DecodedUpdate {
   readonly events: DocEvent[];
   readonly records: Uint8Array[];
+  /** A version 1 message, whose records after the first are re-encoded rather than copied. */
+  readonly legacy: boolean;
 }
 
 /** Decodes and validates a whole update message; throws only DecodeError. */
@@ -242,7 +244,7 @@ export function decodeUpdate(
     );
   }
   r.end('update');
-  return { events, records };
+  return { events, records, legacy };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -4,6 +4,7 @@ import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import type { CrdtType } from '../crdt-type.ts';
 import type { MutationSink } from './mutation-sink.ts';
+import { checkYjsUpdate } from './yjs-update.ts';
 
 /** Transaction origin of merges, so they are not mistaken for local edits. */
 const MERGE_ORIGIN = Symbol('meshwork merge');
@@ -21,6 +22,15 @@ export class YDocState {
   pending: Uint8Array | undefined;
   /** Detaches the current handle's update listener. */
   unbind: (() => void) | undefined;
+  /**
+   * A copy of the live document that remote updates are applied to first (`check`): Yjs can
+   * throw half-way through integrating a corrupted update, so the live document only gets
+   * updates that already applied to an equal state. Kept in step with local edits; dropped
+   * (and rebuilt on the next check) whenever it might differ from the live document.
+   */
+  shadow: Y.Doc | undefined;
+  /** Updates applied to the shadow and not yet joined into the live document. */
+  readonly checked = new Set<Uint8Array>();
 
   constructor(pending?: Uint8Array) {
     this.pending = pending;
@@ -43,14 +53,45 @@ export class YDocState {
     if (this.pending !== undefined) Y.applyUpdate(scratch, this.pending);
     return Y.encodeStateAsUpdate(scratch);
   }
+
+  /** Forgets the shadow and what was checked on it. */
+  dropShadow(): void {
+    this.shadow = undefined;
+    this.checked.clear();
+  }
+}
+
+function updateOf(delta: YDocState): Uint8Array | undefined {
+  return delta.doc !== undefined ? Y.encodeStateAsUpdate(delta.doc) : delta.pending;
 }
 
 export const ydocType: CrdtType<YDocState> = {
   name: 'ydoc',
   empty: () => new YDocState(),
+  check(state, delta) {
+    const update = updateOf(delta);
+    if (update === undefined) return;
+    if (state.shadow === undefined) {
+      const shadow = new Y.Doc();
+      Y.applyUpdate(shadow, state.toUpdate());
+      state.shadow = shadow;
+    }
+    try {
+      Y.applyUpdate(state.shadow, update);
+    } catch {
+      state.dropShadow();
+      throw new DecodeError('invalid', 'ydoc: the Yjs update does not apply to this document');
+    }
+    state.checked.add(update);
+  },
+  release(state) {
+    state.dropShadow();
+  },
   join(state, delta) {
-    const update = delta.doc !== undefined ? Y.encodeStateAsUpdate(delta.doc) : delta.pending;
+    const update = updateOf(delta);
     if (update === undefined) return false;
+    // An update the shadow has not seen puts it out of step: drop it.
+    if (!state.checked.delete(update)) state.dropShadow();
     // Applying to the live document tells exactly whether anything was new.
     const doc = state.materialize();
     let changed = false;
@@ -70,12 +111,8 @@ export const ydocType: CrdtType<YDocState> = {
   },
   decode(r: Reader) {
     const update = r.bytes('ydoc update');
-    // Yjs throws assorted errors on malformed updates: try it on a scratch document first.
-    try {
-      Y.applyUpdate(new Y.Doc(), update);
-    } catch {
-      throw new DecodeError('invalid', 'ydoc: malformed Yjs update');
-    }
+    // Structure only: whether it applies depends on the state it meets (see `check`).
+    checkYjsUpdate(update, r.limits);
     return new YDocState(update);
   },
 };
@@ -91,7 +128,10 @@ export class YDoc {
     this.state = state;
     const doc = state.materialize();
     const onUpdate = (update: Uint8Array, origin: unknown): void => {
-      if (origin !== MERGE_ORIGIN) sink.emit(new YDocState(update));
+      if (origin === MERGE_ORIGIN) return;
+      // A local edit made by Yjs itself applies to the shadow as it did to the live document.
+      if (state.shadow !== undefined) Y.applyUpdate(state.shadow, update);
+      sink.emit(new YDocState(update));
     };
     state.unbind?.();
     doc.on('update', onUpdate);
