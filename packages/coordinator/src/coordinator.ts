@@ -1,5 +1,4 @@
 import type { Document, PresenceChannel, ReplicaId, Value } from '@meshwork/core';
-import { isValue } from '@meshwork/core';
 import { systemClock, type Clock } from './clock.ts';
 import { createDelayEstimator, defaultSettle, type SettleOptions } from './delay.ts';
 import { covers, ineligibility } from './eligibility.ts';
@@ -8,6 +7,7 @@ import { createEmitter, type CoordinatorEvents, type Emitter } from './events.ts
 import { DueQueue } from './due-queue.ts';
 import { hashId } from './hash.ts';
 import {
+  checkData,
   checkName,
   parseSubmit,
   type AgentId,
@@ -745,7 +745,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       idempotencyKey: spec.idempotencyKey,
       progress(data) {
         if (attempt.abortReason !== null || !running.has(key)) return;
-        if (!isValue(data)) throw invalid('progress', 'must be plain data');
+        checkData('progress', data);
         write([{ kind: 'progress', key: spec.id, value: { ...base, at: clock.now(), data } }]);
       },
     };
@@ -755,8 +755,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       .then(
         (result) => {
           const value = result ?? null;
-          if (!isValue(value)) end(attempt, 'failed', null, 'handler result is not plain data', false);
-          else end(attempt, 'succeeded', value, null, true);
+          try {
+            checkData('result', value);
+          } catch (e) {
+            // Retrying would produce the same result: the attempt fails for good.
+            end(attempt, 'failed', null, errorText(e), false);
+            return;
+          }
+          end(attempt, 'succeeded', value, null, true);
         },
         (e: unknown) => {
           const reason = attempt.abortReason;
@@ -892,7 +898,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > 100_000)
         throw invalid('capacity', 'must be an integer from 1 to 100000');
       const metadata = reg.metadata ?? {};
-      if (!isValue(metadata) || typeof metadata !== 'object' || Array.isArray(metadata))
+      checkData('metadata', metadata);
+      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
         throw invalid('metadata', 'must be an object of plain data');
       if (typeof reg.handler !== 'function') throw invalid('handler', 'must be a function');
       const info: AgentInfo = {

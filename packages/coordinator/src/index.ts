@@ -22,6 +22,7 @@ export {
   type StoredRecord,
 } from './memory-store.ts';
 export type * from './model.ts';
+export { dataLimits } from './model.ts';
 export { createPhiDetector, defaultPhiOptions, type PhiDetector, type PhiOptions } from './phi.ts';
 export { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
 export { createDocumentPools, type DocumentPools } from './document-pools.ts';
@@ -39,7 +40,7 @@ export type {
   StoredValue,
 } from './store.ts';
 export { decisionTime, firstClaim, selectWinner } from './winner.ts';
-export { planWorkflow, workflowTaskId, type WorkflowPlan } from './workflow/plan.ts';
+export { MAX_RUN_TASKS, planWorkflow, workflowTaskId, type WorkflowPlan } from './workflow/plan.ts';
 export { parseTemplate, type StepTemplate, type WorkflowTemplate } from './workflow/template.ts';
 export type { WorkflowView, Workflows } from './workflows.ts';
 export { createDocumentStore } from './document-store.ts';

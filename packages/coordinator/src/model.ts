@@ -1,6 +1,6 @@
 import type { ReplicaId, Value } from '@meshwork/core';
+import { defaultDecodeLimits, InvalidArgumentError, validateValue, type DecodeLimits } from '@meshwork/core';
 import { CoordinatorError, invalid } from './errors.ts';
-import { isValue } from '@meshwork/core';
 import { parseRetry, type RetryPolicy } from './retry.ts';
 
 export type TaskId = string;
@@ -147,6 +147,31 @@ export interface SubmitInput {
   readonly idempotencyKey?: string;
 }
 
+/** Levels a record puts above the data it carries (the record object), with headroom. */
+const RECORD_DEPTH = 4;
+
+/**
+ * Limits of the data a task carries (input, result, progress, agent metadata, workflow params):
+ * the Document's, less the levels of the record around it.
+ */
+export const dataLimits: Required<DecodeLimits> = Object.freeze({
+  ...defaultDecodeLimits,
+  maxValueDepth: defaultDecodeLimits.maxValueDepth - RECORD_DEPTH,
+});
+
+/**
+ * Asserts that `v` is plain data (JSON values and byte arrays) within the shared state's limits,
+ * so every replica, and this node's own restart, reads it back: a typed error names the field.
+ */
+export function checkData(field: string, v: unknown): asserts v is Value {
+  try {
+    validateValue(v, dataLimits);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw invalid(field, e.message);
+    throw e;
+  }
+}
+
 const namePattern = /^[\w.:/@-]{1,128}$/;
 
 export function checkName(field: string, v: unknown): string {
@@ -207,7 +232,7 @@ export function parseSubmit(
   if (typeof priority !== 'number' || !Number.isFinite(priority))
     throw invalid('priority', 'must be a finite number');
   const value = input.input ?? null;
-  if (!isValue(value)) throw invalid('input', 'must be plain data (JSON values and byte arrays)');
+  checkData('input', value);
   if (
     input.idempotencyKey !== undefined &&
     (typeof input.idempotencyKey !== 'string' || input.idempotencyKey.length > 256)

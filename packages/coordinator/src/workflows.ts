@@ -1,7 +1,14 @@
 import type { ReplicaId, Value } from '@meshwork/core';
 import { CoordinatorError, invalid } from './errors.ts';
 import { hashId } from './hash.ts';
-import { checkName, type SubmitInput, type TaskId, type TaskSpec, type WorkflowRef } from './model.ts';
+import {
+  checkData,
+  checkName,
+  type SubmitInput,
+  type TaskId,
+  type TaskSpec,
+  type WorkflowRef,
+} from './model.ts';
 import type { RecordWrite } from './store.ts';
 import { taskRecord } from './stored-records.ts';
 import type { TaskIndex } from './task-index.ts';
@@ -92,6 +99,9 @@ export function createWorkflows(deps: Deps): Workflows {
 
   return {
     start(template, params = {}, options = {}) {
+      // Both are stored as plain data: held to the limits before anything walks them.
+      checkData('template', template);
+      checkData('params', params);
       const t = parseTemplate(template);
       checkParams(t, params);
       const run =

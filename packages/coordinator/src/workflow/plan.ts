@@ -28,6 +28,12 @@ export interface WorkflowPlan {
   readonly reason: string | null;
 }
 
+/**
+ * Most tasks one run may create, over all its steps and iterations. Part of the plan, so every
+ * replica refuses the same step: a forEach past it fails its step instead of flooding the mesh.
+ */
+export const MAX_RUN_TASKS = 10_000;
+
 /** Deterministic id of a workflow task: concurrent advances on different nodes produce the same ids and merge. */
 export function workflowTaskId(run: string, step: string, iteration: string): TaskId {
   return `wf-${hashId(`${run}\u0000${step}\u0000${iteration}`)}`;
@@ -55,6 +61,13 @@ export function planWorkflow(
   const stepsScope: Record<string, Value> = {};
 
   const plan = (step: Step, iteration: string, extra: Scope): PlannedTaskState | undefined => {
+    if (tasks.length >= MAX_RUN_TASKS) {
+      throw new CoordinatorError(
+        'workflow',
+        `the run would create more than ${MAX_RUN_TASKS} tasks (limit MAX_RUN_TASKS)`,
+        step.id,
+      );
+    }
     const scope: Scope = { params, steps: stepsScope, ...extra };
     const input: Record<string, Value> = {};
     for (const [field, src] of Object.entries(step.input ?? {}))
@@ -103,6 +116,14 @@ export function planWorkflow(
       const items = compile(step.forEach, `${step.id}.forEach`)(scope);
       if (!Array.isArray(items))
         throw new CoordinatorError('workflow', 'forEach did not produce an array', `${step.id}.forEach`);
+      // Checked before planning any item, so an oversized list creates nothing.
+      if (tasks.length + items.length > MAX_RUN_TASKS) {
+        throw new CoordinatorError(
+          'workflow',
+          `forEach produced ${items.length} items; the run may create at most ${MAX_RUN_TASKS} tasks (limit MAX_RUN_TASKS)`,
+          `${step.id}.forEach`,
+        );
+      }
       return collect(items.map((item: Value, index) => plan(step, String(index), { item, index })));
     }
     if (step.repeatWhile !== undefined) {
