@@ -25,6 +25,11 @@ export interface CrdtType<S> {
   check?(state: S, delta: S): void;
   /** Forgets what `check` prepared, when the message holding the delta is refused. */
   release?(state: S): void;
+  /**
+   * The latest wall time (ms) `delta` acts on, for types where a time far ahead does lasting
+   * harm (a retention mark); a receiver refuses it beyond its clock's drift cap.
+   */
+  wallOf?(delta: S): number;
   /** Deterministic encoding: equal states encode to equal bytes. */
   encode(w: Writer, state: S): void;
   /** Bounded decoding; throws only DecodeError. */

@@ -77,6 +77,16 @@ export class HLC {
     return { wall: this.wall, logical: this.logical, replica: this.replica };
   }
 
+  /** The wall time a reading taken now would have, without taking it. */
+  wallNow(): number {
+    return Math.max(this.wall, this.physical());
+  }
+
+  /** The latest wall time a remote timestamp may carry: local physical time plus `maxDriftMs`. */
+  horizon(): number {
+    return this.physical() + this.maxDriftMs;
+  }
+
   /** The latest reading without advancing the clock. */
   peek(): Timestamp {
     return { wall: this.wall, logical: this.logical, replica: this.replica };

@@ -436,6 +436,7 @@ class DocumentImpl implements Document {
   private checkEvents(events: readonly DocEvent[], records: readonly Uint8Array[], legacy: boolean): void {
     const fresh = new Map<string, number>();
     const scratch = new Map<string, unknown>();
+    const horizon = this.hlc.horizon();
     const checked: { readonly crdt: CrdtType<unknown>; readonly state: unknown }[] = [];
     try {
       events.forEach((e, i) => {
@@ -456,6 +457,7 @@ class DocumentImpl implements Document {
         fresh.set(key, print ?? 0);
         for (const d of e.deltas) {
           const crdt = d.type.crdt;
+          checkWall(crdt, d.delta, horizon, d.name);
           if (crdt.check === undefined) continue;
           let state = this.members.get(d.name)?.state;
           if (state === undefined) {
@@ -618,6 +620,8 @@ class DocumentImpl implements Document {
       states.push({ name, type, state });
     }
     r.end('snapshot');
+    const horizon = this.hlc.horizon();
+    for (const s of states) checkWall(s.type.crdt, s.state, horizon, s.name);
     const checked: MemberState[] = [];
     try {
       for (const s of states) {
@@ -677,6 +681,17 @@ class DocumentImpl implements Document {
       this.notifying = false;
       this.pending.length = 0;
     }
+  }
+}
+
+/** Refuses a delta acting on a wall time past `horizon` (the receiver's clock plus its drift cap). */
+function checkWall(crdt: CrdtType<unknown>, delta: unknown, horizon: number, member: string): void {
+  const wall = crdt.wallOf?.(delta);
+  if (wall !== undefined && wall > horizon) {
+    throw new DecodeError(
+      'clock',
+      `member "${member}": wall time ${wall} is more than the drift cap ahead of local time`,
+    );
   }
 }
 

@@ -74,6 +74,11 @@ function insertPoint(points: Point[], p: Point): boolean {
 export const timeSeriesType: CrdtType<TimeSeriesState> = {
   name: 'timeseries',
   empty: () => ({ mark: 0, series: new Map() }),
+  // A mark deletes what lies below it on every replica, for good: receivers refuse one
+  // ahead of their clock's drift cap rather than clamp it, since a clamp would depend on
+  // each receiver's clock and leave replicas with different marks. Refused, the event
+  // comes again by anti-entropy and merges once the receiver's clock has caught up.
+  wallOf: (delta) => delta.mark,
   join(state, delta) {
     let changed = false;
     if (delta.mark > state.mark) {
@@ -254,10 +259,19 @@ export class TimeSeries extends Handle<TimeSeriesState> {
     return [...this.state.series.keys()].sort();
   }
 
-  /** Drops points before wall time `markMs` everywhere; the largest mark any replica set wins. */
+  /**
+   * Drops points before wall time `markMs` everywhere; the largest mark any replica set wins.
+   * A mark may not lie ahead of this replica's HLC (InvalidArgumentError, nothing changed):
+   * peers refuse marks beyond their clock's drift cap.
+   */
   retain(markMs: number): void {
     checkAmount(markMs, 'TimeSeries.retain');
     if (markMs <= this.state.mark) return;
+    // Read the clock only for a mark past its last reading: most marks lie well behind it.
+    const now = markMs > this.sink.hlc.peek().wall ? this.sink.hlc.wallNow() : markMs;
+    if (markMs > now) {
+      throw new InvalidArgumentError(`TimeSeries.retain: mark ${markMs} is ahead of the clock (${now})`);
+    }
     this.state.mark = markMs;
     applyMark(this.state);
     this.sink.emit({ mark: markMs, series: new Map() });

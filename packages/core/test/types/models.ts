@@ -368,7 +368,8 @@ export const timeSeriesModel: Model<TimeSeries, TSOp, TSSpec> = {
       weight: 1,
       arbitrary: fc.record({
         kind: fc.constant('retain' as const),
-        mark: fc.integer({ min: 990, max: 1100 }),
+        // Marks behind every clock: a mark ahead of the HLC is refused.
+        mark: fc.integer({ min: 900, max: 999 }),
       }),
     },
   ),
@@ -387,6 +388,9 @@ export const timeSeriesModel: Model<TimeSeries, TSOp, TSSpec> = {
     init: () => ({ mark: 0, points: [] }),
     step(m, op) {
       if (op.kind === 'retain') {
+        // A mark past the HLC's last reading makes it look at the physical clock (one tick).
+        const clock = m as ClockModel;
+        if (op.mark > m.mark && op.mark > (clock.wall ?? 0)) clock.readings = (clock.readings ?? 0) + 1;
         m.mark = Math.max(m.mark, op.mark);
         m.points = m.points.filter((p) => p.at >= m.mark);
         return;
@@ -423,9 +427,13 @@ export const timeSeriesModel: Model<TimeSeries, TSOp, TSSpec> = {
 };
 
 /** The solo clock of the sequential check reads 1000, 1001, ... once per `now()`. */
-function clockReading(m: TSSpec & { readings?: number }): number {
+/** The solo run's clock: physical ticks taken, and the HLC's last reading. */
+type ClockModel = TSSpec & { readings?: number; wall?: number };
+
+function clockReading(m: ClockModel): number {
   m.readings = (m.readings ?? 0) + 1;
-  return 999 + m.readings;
+  m.wall = 999 + m.readings;
+  return m.wall;
 }
 
 type YOp = { readonly key: string; readonly v: number | null };
