@@ -167,12 +167,12 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
   const assertPlanFits = (template: WorkflowTemplate, params: { [k: string]: Value }): void => {
     const max = config.limits.maxWorkflowTasks;
     let planned = 0;
-    let tasks: ReturnType<typeof planWorkflow>['tasks'];
+    let plan: ReturnType<typeof planWorkflow>;
     try {
-      tasks = planWorkflow('dry-run', parseTemplate(template), params, () => {
+      plan = planWorkflow('dry-run', parseTemplate(template), params, () => {
         if (++planned > max) throw new FanOutExceeded();
         return undefined;
-      }).tasks;
+      });
     } catch (err) {
       if (err instanceof FanOutExceeded) {
         throw new ApiError(
@@ -186,7 +186,16 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       if (err instanceof CoordinatorError) return;
       throw err;
     }
-    for (const t of tasks) assertFits(t.submit.input, `template.steps.${t.ref.step}.input`);
+    // A run whose first wave already fails (a forEach past MAX_RUN_TASKS, an expression that
+    // cannot be evaluated) would only leave a failed workflow behind.
+    if (plan.status === 'failed')
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `template: the run would fail at once: ${plan.reason}`,
+        'template',
+      );
+    for (const t of plan.tasks) assertFits(t.submit.input, `template.steps.${t.ref.step}.input`);
   };
 
   const api: NodeApi = {

@@ -159,26 +159,32 @@ describe('submission backpressure on a real daemon', () => {
 
   it('refuses a workflow whose forEach would create more than limits.maxWorkflowTasks tasks, creating nothing', async () => {
     const before = (await api<unknown[]>(daemon.url, '/v1/tasks?limit=10000')).body.length;
-    const res = await api<ErrorBody>(daemon.url, '/v1/workflows', {
-      body: {
-        template: {
-          name: 'fan-out',
-          params: ['items'],
-          steps: [
-            {
-              id: 'each',
-              type: 'executor:shell',
-              forEach: 'params.items',
-              input: { executor: '"shell"', argv: '("echo", "item")' },
-            },
-          ],
+    const start = (n: number) =>
+      api<ErrorBody>(daemon.url, '/v1/workflows', {
+        body: {
+          template: {
+            name: 'fan-out',
+            params: ['items'],
+            steps: [
+              {
+                id: 'each',
+                type: 'executor:shell',
+                forEach: 'params.items',
+                input: { executor: '"shell"', argv: '("echo", "item")' },
+              },
+            ],
+          },
+          params: { items: Array.from({ length: n }, (_, i) => i) },
         },
-        params: { items: Array.from({ length: 20_000 }, (_, i) => i) },
-      },
-    });
+      });
+    const res = await start(5_000);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('limit_exceeded');
     expect(res.body.error.message).toContain('limits.maxWorkflowTasks');
+    // Past the mesh-wide bound of a run, the plan itself refuses the step: no node would run it.
+    const huge = await start(20_000);
+    expect(huge.status).toBe(400);
+    expect(huge.body.error.message).toContain('MAX_RUN_TASKS');
     expect((await api<unknown[]>(daemon.url, '/v1/workflows')).body).toEqual([]);
     expect((await api<unknown[]>(daemon.url, '/v1/tasks?limit=10000')).body.length).toBe(before);
     expect((await api(daemon.url, '/healthz')).status).toBe(200);

@@ -147,10 +147,13 @@ export function planWorkflow(
   let reason: string | null = null;
   for (const step of template.steps) {
     let outcome: StepOutcome;
+    const planned = tasks.length;
     try {
       outcome = runStep(step);
     } catch (e) {
       if (!(e instanceof CoordinatorError)) throw e;
+      // A step that failed while planning creates none of its tasks.
+      tasks.length = planned;
       outcome = { state: 'failed', result: null, results: [], reason: e.message };
     }
     if (outcome.state === 'failed' && reason === null)
