@@ -71,8 +71,12 @@ export interface LoopOptions {
   readonly onFailure: (f: FuzzFailure) => void;
 }
 
-/** Failures kept per target; past them the same bug tends to repeat. */
-const MAX_FAILURES = 10;
+/** Failures that differ only in figures are of one kind. */
+export const failureKind = (f: { check: string; message: string }): string =>
+  `${f.check} ${f.message.split('\n')[0]!.replace(/[0-9]+/g, 'N')}`;
+
+/** Kinds of failure reported per target before it stops. */
+export const MAX_FAILURES = 10;
 
 function measure(
   target: ByteTarget,
@@ -129,9 +133,12 @@ export function checkInput(
  * target checks these), and time and heap within bounds.
  */
 export function runLoop(target: ByteTarget, o: LoopOptions): void {
-  let failures = 0;
+  // One report per kind of failure: a bug that many inputs reach would hide the others.
+  const seen = new Set<string>();
   const fail = (index: number, input: Uint8Array, f: { check: string; message: string }): void => {
-    failures++;
+    const kind = failureKind(f);
+    if (seen.has(kind)) return;
+    seen.add(kind);
     o.onFailure({ target: target.name, seed: o.seed, index, ...f, hex: toHex(input) });
   };
 
@@ -151,7 +158,7 @@ export function runLoop(target: ByteTarget, o: LoopOptions): void {
 
   const rng = createRng(o.seed).fork(target.name);
   const deadline = performance.now() + o.budgetMs;
-  for (let i = 0; i < o.frames && failures < MAX_FAILURES; i++) {
+  for (let i = 0; i < o.frames && seen.size < MAX_FAILURES; i++) {
     const base = rng.pick(target.corpus);
     // A few inputs go as they are, between damaged ones: state left over by one would show.
     const input = rng.chance(0.05) ? base : mutate(rng, base, target.corpus).bytes;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { parseConfig, startDaemon } from '@meshwork/node';
 import { createRng, type Rng } from '../sim/prng.ts';
-import type { Bounds, FuzzFailure } from './byte-loop.ts';
+import { failureKind, MAX_FAILURES, type Bounds, type FuzzFailure } from './byte-loop.ts';
 import { mutate, toHex } from './mutate.ts';
 
 const API_KEY = 'fuzz-api-key-0123456789abcdef0123';
@@ -226,12 +226,12 @@ export async function runHttpTarget(o: {
     const deadline = performance.now() + o.budgetMs;
     const inputs = o.inputs ?? [];
     const total = o.inputs?.length ?? o.frames;
-    let failures = 0;
-    for (let i = 0; i < total && failures < 10 && performance.now() < deadline; i++) {
+    const seen = new Set<string>();
+    for (let i = 0; i < total && seen.size < MAX_FAILURES && performance.now() < deadline; i++) {
       const input = inputs[i] ?? generate(rng, encoded);
       const f = await check(input);
-      if (f !== undefined) {
-        failures++;
+      if (f !== undefined && !seen.has(failureKind(f))) {
+        seen.add(failureKind(f));
         o.onFailure({ target: 'http-api', seed: o.seed, index: i, ...f, hex: toHex(input) });
       }
     }
