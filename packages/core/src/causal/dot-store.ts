@@ -64,9 +64,14 @@ export class DotSet {
     this.rest = undefined;
   }
 
-  /** The lone dot packed (see {@link PackedDot}); undefined unless exactly one dot that packs. */
-  packed(): PackedDot | undefined {
-    return this.first !== undefined && this.rest === undefined ? pack(this.first, this.firstSeq) : undefined;
+  /**
+   * The lone dot packed (see {@link PackedDot}); undefined unless exactly one dot that packs.
+   * With `allocate` false, only a replica that already has a slot packs.
+   */
+  packed(allocate = true): PackedDot | undefined {
+    return this.first !== undefined && this.rest === undefined
+      ? pack(this.first, this.firstSeq, allocate)
+      : undefined;
   }
 
   /** The dots, as a new array. */
@@ -165,11 +170,15 @@ const SLOTS = 64;
 const slotOf = new Map<ReplicaId, number>();
 const slotReplica: ReplicaId[] = [];
 
-function pack(replica: ReplicaId, seq: number): PackedDot | undefined {
+/**
+ * Slots are taken only by dots that enter a live state (`allocate`), never while decoding: a
+ * message that is then refused must not use up the process-wide slots.
+ */
+function pack(replica: ReplicaId, seq: number, allocate: boolean): PackedDot | undefined {
   if (seq >= SEQ_SPAN) return undefined;
   let slot = slotOf.get(replica);
   if (slot === undefined) {
-    if (slotReplica.length >= SLOTS) return undefined;
+    if (!allocate || slotReplica.length >= SLOTS) return undefined;
     slot = slotReplica.length;
     slotOf.set(replica, slot);
     slotReplica.push(replica);
@@ -187,7 +196,7 @@ function packedSeq(p: PackedDot): number {
 
 /** A one-dot set, packed when it can be. */
 export function singleDot(replica: ReplicaId, seq: number): DotSet | PackedDot {
-  return pack(replica, seq) ?? DotSet.of(replica, seq);
+  return pack(replica, seq, true) ?? DotSet.of(replica, seq);
 }
 
 /** A map child as a store (unpacking a packed dot into a new DotSet). */
@@ -195,9 +204,14 @@ export function load<S extends DotStore>(v: Stored<S>): S {
   return (typeof v === 'number' ? DotSet.of(packedReplica(v), packedSeq(v)) : v) as S;
 }
 
-/** A store as a map child (packing a one-dot DotSet). */
-export function save<S extends DotStore>(s: S): Stored<S> {
-  return (s instanceof DotSet ? (s.packed() ?? s) : s) as Stored<S>;
+/** A store as a map child (packing a one-dot DotSet; see {@link pack} for `allocate`). */
+export function save<S extends DotStore>(s: S, allocate = true): Stored<S> {
+  return (s instanceof DotSet ? (s.packed(allocate) ?? s) : s) as Stored<S>;
+}
+
+/** Replica ids holding a packed-dot slot in this process (for tests of what takes one). */
+export function packedSlots(): number {
+  return slotReplica.length;
 }
 
 /** Encodes the values of a {@link DotFun}. */
@@ -450,7 +464,7 @@ export function decodeStore(kind: StoreKind, r: Reader): DotStore {
           ) {
             throw new DecodeError('invalid', 'dot map: a full state holds an empty or partial entry');
           }
-          map.entries.set(key, typeof child === 'number' ? child : save(child));
+          map.entries.set(key, typeof child === 'number' ? child : save(child, false));
         }
         return map;
       });
@@ -504,7 +518,7 @@ function readStoredDotSet(r: Reader): DotSet | PackedDot {
   const replica = r.replica('dot replica');
   const seq = 1 + r.uint('dot seq gap');
   if (seq > MAX_SEQ) throw new DecodeError('invalid', 'dots: seq too large');
-  return singleDot(replica, seq);
+  return pack(replica, seq, false) ?? DotSet.of(replica, seq);
 }
 
 function readDots(r: Reader): Dot[] {
