@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDocument, DecodeError, lww, type Document } from '../../src/index.ts';
+import { createDocument, lww, type Document } from '../../src/index.ts';
 import { packedSlots } from '../../src/causal/dot-store.ts';
 import { fingerprint } from './fingerprint.ts';
 
@@ -31,7 +31,7 @@ describe('snapshot chunks', () => {
     const a = populated();
     const chunks = a.snapshot({ maxChunkBytes: 300 });
     const bad = (chunks[0] as Uint8Array).slice();
-    bad[bad.byteLength - 5] ^= 0xff; // a byte of the piece
+    bad[bad.byteLength - 5] = (bad[bad.byteLength - 5] as number) ^ 0xff; // a byte of the piece
     const b = createDocument({ replica: 'b', name: 'n' });
     const check = fingerprint(b);
     expect(() => b.apply(bad)).toThrow(/chunk 0 of \d+ is corrupt/);
@@ -44,7 +44,7 @@ describe('snapshot chunks', () => {
   it('take no packed-dot slots for messages that are refused', () => {
     const b = createDocument({ replica: 'b', name: 'n' });
     const writer = createDocument({ replica: 'stranger-00', name: 'n' });
-    let update = new Uint8Array();
+    let update: Uint8Array = new Uint8Array();
     writer.on('change', (e) => (update = e.update));
     writer.orset('s').add('x');
     const id = new TextEncoder().encode('stranger-00');
