@@ -58,6 +58,7 @@ function transportStats(mesh: MeshNode<MeshDocument>): TransportStats {
   return {
     traffic,
     rejected: Object.entries(c.rejected).map(([reason, count]) => ({ reason, count })),
+    refused: Object.entries(c.connectionsRefused).map(([reason, count]) => ({ reason, count })),
     peers: c.peers,
     syncRounds: c.syncRounds.completed,
   };
@@ -77,6 +78,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       privateKey: await nodeKey(store),
       ...(config.pskFile !== undefined ? { psk: readPsk(config.pskFile) } : {}),
       ...(config.allowList !== undefined ? { allow: config.allowList } : {}),
+      logger,
     }).catch((err: unknown) => {
       // The transport names the option it rejected (listen[0], bootstrap[1], ...): a config error.
       if (err instanceof MeshConfigError) throw new ConfigError([err.message]);

@@ -5,6 +5,8 @@ export interface TransportStats {
   /** Per protocol (e.g. gossip, sync) and direction (in, out). */
   traffic: { protocol: string; direction: 'in' | 'out'; messages: number; bytes: number }[];
   rejected: { reason: string; count: number }[];
+  /** Connections refused at admission, by reason (pnet, allow-list, denied). */
+  refused: { reason: string; count: number }[];
   peers: number;
   syncRounds: number;
 }
@@ -167,6 +169,14 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
     ['reason'],
     () =>
       (sources.transport()?.rejected ?? []).map((r) => ({ labels: { reason: r.reason }, value: r.count })),
+  );
+  mirroredCounter(
+    registry,
+    'meshwork_connections_refused_total',
+    'Connections refused at admission, by reason (pnet: wrong or missing pre-shared key, allow-list, denied)',
+    ['reason'],
+    () =>
+      (sources.transport()?.refused ?? []).map((r) => ({ labels: { reason: r.reason }, value: r.count })),
   );
   new Gauge({
     name: 'meshwork_peers',
