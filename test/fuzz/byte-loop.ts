@@ -2,7 +2,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createRng } from '../sim/prng.ts';
 import { mutate, toHex } from './mutate.ts';
-import { FuzzViolation, type ByteTarget } from './targets.ts';
+import { FuzzViolation, type ByteTarget, type Outcome } from './targets.ts';
 
 /** Bounds per input; an input over either fails. */
 export interface Bounds {
@@ -82,13 +82,13 @@ function measure(
   target: ByteTarget,
   input: Uint8Array,
   counters: Int32Array,
-): { ms: number; heap: number; violation?: FuzzViolation } {
+): { ms: number; heap: number; outcome?: Outcome; violation?: FuzzViolation } {
   const heap0 = heapUsed();
   const t0 = performance.now();
   try {
     const outcome = target.run(input);
     Atomics.add(counters, outcome === 'accepted' ? 1 : 2, 1);
-    return { ms: performance.now() - t0, heap: heapUsed() - heap0 };
+    return { ms: performance.now() - t0, heap: heapUsed() - heap0, outcome };
   } catch (err) {
     const violation =
       err instanceof FuzzViolation
@@ -108,6 +108,8 @@ export function checkInput(
   index: number,
   bounds: Bounds,
   state: LoopState,
+  /** An undamaged corpus input, which must be accepted. */
+  valid = false,
 ): { check: string; message: string } | undefined {
   const { counters, maxima } = state;
   counters[3] = input.length <= MAX_INPUT_BYTES ? input.length : -1;
@@ -121,6 +123,11 @@ export function checkInput(
   maxima[0] = Math.max(maxima[0]!, m.ms);
   maxima[1] = Math.max(maxima[1]!, m.heap);
   if (m.violation !== undefined) return { check: m.violation.check, message: m.violation.detail };
+  if (valid && m.outcome === 'rejected')
+    return {
+      check: 'leaked-state',
+      message: 'a valid input was refused after the inputs before it: a rejected one left state behind',
+    };
   if (m.ms > bounds.timeMs) return { check: 'time', message: `${m.ms.toFixed(0)} ms for one input` };
   if (m.heap > bounds.heapBytes)
     return { check: 'memory', message: `heap grew by ${(m.heap / 2 ** 20).toFixed(1)} MiB for one input` };
@@ -161,10 +168,11 @@ export function runLoop(target: ByteTarget, o: LoopOptions): void {
   for (let i = 0; i < o.frames && seen.size < MAX_FAILURES; i++) {
     const base = rng.pick(target.corpus);
     // A few inputs go as they are, between damaged ones: state left over by one would show.
-    const input = rng.chance(0.05) ? base : mutate(rng, base, target.corpus).bytes;
+    const valid = rng.chance(0.05);
+    const input = valid ? base : mutate(rng, base, target.corpus).bytes;
     if (i < o.skip) continue;
     if (performance.now() > deadline) break;
-    const f = checkInput(target, input, i, o.bounds, o.state);
+    const f = checkInput(target, input, i, o.bounds, o.state, valid);
     if (f !== undefined) fail(i, input, f);
   }
   Atomics.store(o.state.counters, 0, -1);

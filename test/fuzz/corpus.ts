@@ -121,13 +121,14 @@ export async function buildCorpus(): Promise<Corpus> {
     }),
   ].filter((u) => u.length > 0);
 
-  const single = (member: (d: Document) => void): Document => {
-    const d = newDocument(author.replica);
+  // Replicas of their own: other events under the author's dots would be equivocation, refused.
+  const single = (replica: string, member: (d: Document) => void): Document => {
+    const d = newDocument(replica);
     member(d);
     return d;
   };
-  const ydocOnly = single((d) => d.ydoc('notes').doc.getText('t').insert(0, 'hello, world'));
-  const seriesOnly = single((d) => d.timeSeries('latency').append('claim', 1.25, FIXED_NOW));
+  const ydocOnly = single('fuzz-ydoc', (d) => d.ydoc('notes').doc.getText('t').insert(0, 'hello, world'));
+  const seriesOnly = single('fuzz-series', (d) => d.timeSeries('latency').append('claim', 1.25, FIXED_NOW));
   const snapshots = [
     doc.snapshot({ maxChunkBytes: 1024 * 1024 }),
     doc.snapshot({ maxChunkBytes: 512 }),

@@ -83,7 +83,8 @@ function mutateOnce(rng: Rng, input: Uint8Array, kind: Mutation, other: Uint8Arr
   switch (kind) {
     case 'bit-flip': {
       if (n === 0) return input;
-      const out = input.slice();
+      // A copy: on a Buffer, slice() would be a view, and the flips would damage the corpus.
+      const out = Uint8Array.from(input);
       const flips = rng.int(1, 4);
       for (let i = 0; i < flips; i++) out[pos()]! ^= 1 << rng.int(0, 7);
       return out;

@@ -138,7 +138,7 @@ function fresh(h: Harness, fn: () => Outcome): Outcome {
 
 /** Several chunks as one input: each a varint length and its bytes. */
 export function frameChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  return concat(chunks.flatMap((c) => [encodeVarint(BigInt(c.length)), c]));
+  return Uint8Array.from(concat(chunks.flatMap((c) => [encodeVarint(BigInt(c.length)), c])));
 }
 
 /** Splits an input back into chunks; a damaged length takes the rest as one chunk. */
