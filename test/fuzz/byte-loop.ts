@@ -23,7 +23,7 @@ export interface FuzzFailure {
 
 /** Shared with the thread that watches the loop: where it is, and its figures so far. */
 export class LoopState {
-  /** [next input index, accepted, rejected, input length] */
+  /** [inputs started (-1 when done), accepted, rejected, input length, input index] */
   readonly counters: Int32Array;
   /** [max ms per input, max heap bytes per input] */
   readonly maxima: Float64Array;
@@ -32,11 +32,11 @@ export class LoopState {
 
   readonly buffer: SharedArrayBuffer;
 
-  constructor(buffer = new SharedArrayBuffer(4 * 4 + 2 * 8 + MAX_INPUT_BYTES)) {
+  constructor(buffer = new SharedArrayBuffer(40 + MAX_INPUT_BYTES)) {
     this.buffer = buffer;
-    this.counters = new Int32Array(buffer, 0, 4);
-    this.maxima = new Float64Array(buffer, 16, 2);
-    this.input = new Uint8Array(buffer, 32, MAX_INPUT_BYTES);
+    this.counters = new Int32Array(buffer, 0, 5);
+    this.maxima = new Float64Array(buffer, 24, 2);
+    this.input = new Uint8Array(buffer, 40, MAX_INPUT_BYTES);
   }
 
   /** The input being run, or undefined if it was too long to keep. */
@@ -64,8 +64,11 @@ export interface LoopOptions {
   readonly seed: number;
   readonly frames: number;
   readonly budgetMs: number;
-  /** Inputs of the sequence to generate without running (resuming after a hang or crash). */
-  readonly skip: number;
+  /**
+   * Resuming after an input hung or killed the worker: the corpus is not run again, and the
+   * sequence's inputs before this index are generated without being run.
+   */
+  readonly resumeAt?: number;
   readonly bounds: Bounds;
   readonly state: LoopState;
   readonly onFailure: (f: FuzzFailure) => void;
@@ -114,7 +117,8 @@ export function checkInput(
   const { counters, maxima } = state;
   counters[3] = input.length <= MAX_INPUT_BYTES ? input.length : -1;
   if (input.length <= MAX_INPUT_BYTES) state.input.set(input);
-  Atomics.store(counters, 0, index + 1);
+  counters[4] = index;
+  Atomics.add(counters, 0, 1);
   let m = measure(target, input, counters);
   if (m.heap > bounds.heapBytes && m.violation === undefined) {
     collect();
@@ -124,10 +128,12 @@ export function checkInput(
   maxima[1] = Math.max(maxima[1]!, m.heap);
   if (m.violation !== undefined) return { check: m.violation.check, message: m.violation.detail };
   if (valid && m.outcome === 'rejected')
-    return {
-      check: 'leaked-state',
-      message: 'a valid input was refused after the inputs before it: a rejected one left state behind',
-    };
+    return index < 0
+      ? { check: 'corpus', message: 'a valid corpus input was refused: the corpus tests nothing' }
+      : {
+          check: 'leaked-state',
+          message: 'a valid input was refused after the inputs before it: a rejected one left state behind',
+        };
   if (m.ms > bounds.timeMs) return { check: 'time', message: `${m.ms.toFixed(0)} ms for one input` };
   if (m.heap > bounds.heapBytes)
     return { check: 'memory', message: `heap grew by ${(m.heap / 2 ** 20).toFixed(1)} MiB for one input` };
@@ -149,17 +155,11 @@ export function runLoop(target: ByteTarget, o: LoopOptions): void {
     o.onFailure({ target: target.name, seed: o.seed, index, ...f, hex: toHex(input) });
   };
 
-  // Valid inputs must be accepted as they are: a corpus that is rejected tests nothing.
-  if (o.skip === 0) {
+  // Valid inputs must be accepted as they are: a corpus that is refused tests nothing.
+  if (o.resumeAt === undefined) {
     for (const valid of target.corpus) {
-      let outcome;
-      try {
-        outcome = target.run(valid);
-      } catch (err) {
-        outcome = String(err);
-      }
-      if (outcome !== 'accepted')
-        fail(-1, valid, { check: 'corpus', message: `a valid input was not accepted (${outcome})` });
+      const f = checkInput(target, valid, -1, o.bounds, o.state, true);
+      if (f !== undefined) fail(-1, valid, f);
     }
   }
 
@@ -170,7 +170,7 @@ export function runLoop(target: ByteTarget, o: LoopOptions): void {
     // A few inputs go as they are, between damaged ones: state left over by one would show.
     const valid = rng.chance(0.05);
     const input = valid ? base : mutate(rng, base, target.corpus).bytes;
-    if (i < o.skip) continue;
+    if (i < (o.resumeAt ?? 0)) continue;
     if (performance.now() > deadline) break;
     const f = checkInput(target, input, i, o.bounds, o.state, valid);
     if (f !== undefined) fail(i, input, f);

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { checkInput, LoopState, type Bounds, type FuzzFailure } from './byte-loop.ts';
+import { checkInput, failureKind, LoopState, type Bounds, type FuzzFailure } from './byte-loop.ts';
 import { runHttpTarget } from './http-target.ts';
 import { fromHex } from './mutate.ts';
 import { byteTargetNames, byteTargets, type ByteTargetName } from './targets.ts';
@@ -54,14 +54,15 @@ async function runByteTarget(
 ): Promise<Omit<TargetReport, 'target' | 'seconds'>> {
   const state = new LoopState();
   const started = performance.now();
-  let skip = 0;
+  let resumeAt: number | undefined;
+  const died = new Set<string>();
   for (;;) {
     const job: WorkerJob = {
       target,
       seed: o.seed,
       frames: o.frames,
       budgetMs: Math.max(0, budgetMs - (performance.now() - started)),
-      skip,
+      ...(resumeAt !== undefined ? { resumeAt } : {}),
       bounds: o.bounds,
       state: state.buffer,
     };
@@ -69,7 +70,7 @@ async function runByteTarget(
       workerData: job,
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     });
-    const died = await new Promise<string | undefined>((resolve) => {
+    const death = await new Promise<string | undefined>((resolve) => {
       let last = Atomics.load(state.counters, 0);
       let since = performance.now();
       const watch = setInterval(() => {
@@ -100,15 +101,18 @@ async function runByteTarget(
       });
     });
     await worker.terminate();
-    if (died === undefined) break;
-    const index = Atomics.load(state.counters, 0) - 1;
+    if (death === undefined) break;
+    const index = state.counters[4]!;
     const input = state.current();
-    const [check, message] = died.split(/: (.*)/s) as [string, string];
-    if (index < 0) {
+    const [check, message] = death.split(/: (.*)/s) as [string, string];
+    if (Atomics.load(state.counters, 0) === 0) {
       // Before any input: the target itself could not be set up.
-      onFailure({ target, seed: o.seed, index, check: 'setup', message: died, hex: '' });
+      onFailure({ target, seed: o.seed, index, check: 'setup', message: death, hex: '' });
       break;
     }
+    // Each kind once, as inside the worker; a worker that keeps dying stops the target.
+    if (died.has(failureKind({ check, message }))) break;
+    died.add(failureKind({ check, message }));
     onFailure({
       target,
       seed: o.seed,
@@ -117,7 +121,8 @@ async function runByteTarget(
       message,
       hex: input ? Buffer.from(input).toString('hex') : '',
     });
-    skip = index + 1;
+    // Past the input that hung or killed the worker (after a corpus input: past the corpus).
+    resumeAt = index + 1;
   }
   return {
     inputs: Atomics.load(state.counters, 1) + Atomics.load(state.counters, 2),

@@ -8,7 +8,7 @@ export interface WorkerJob {
   readonly seed: number;
   readonly frames: number;
   readonly budgetMs: number;
-  readonly skip: number;
+  readonly resumeAt?: number;
   readonly bounds: Bounds;
   readonly state: SharedArrayBuffer;
 }
