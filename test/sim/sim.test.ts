@@ -33,7 +33,8 @@ describe.each([
     }
     expect(failures).toEqual([]);
     expect(dup.get('fault-free')?.duplicates).toBe(0);
-  });
+    // A run of a few hundred seeds takes a minute or more on a loaded 2-core machine.
+  }, 600_000);
 
   it('replays a seed exactly', async () => {
     const a = await runSimulation(13, backend);

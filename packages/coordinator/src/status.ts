@@ -28,7 +28,7 @@ export interface DerivedTask {
   readonly attemptsUsed: number;
   /**
    * The one accepted result: the successful attempt with the lowest epoch (then agent id) among
-   * the epochs not declared lost, or the final failure.
+   * the epochs not fenced (see {@link fenced}), or the final failure.
    */
   readonly accepted: AttemptEnd | null;
   /** Earliest time a claim for `epoch + 1` may be made, when the task waits for its next attempt. */
@@ -57,10 +57,14 @@ function pick<T extends { epoch: number; agent: string }>(
   return out;
 }
 
-/** Whether `epoch` was declared lost (an expiry record): no result of it is accepted. */
+/**
+ * Whether the results of `epoch` are refused: it was declared lost (an expiry record) and an
+ * attempt of a later epoch has started. A late result that arrives before the next attempt
+ * starts is still taken, so the task is not run again for nothing.
+ */
 export function fenced(r: TaskRecords, epoch: number): boolean {
-  for (const x of r.expiries) if (x.epoch === epoch) return true;
-  return false;
+  if (!r.expiries.some((x) => x.epoch === epoch)) return false;
+  return r.starts.some((s) => s.epoch > epoch) || r.ends.some((e) => e.epoch > epoch);
 }
 
 /**
@@ -112,8 +116,8 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
     reason,
   });
 
-  // An epoch declared lost is fenced: a success that arrives for it (from a holder that crashed
-  // before its result got out, or was cut off) is refused, and the next epoch's attempt counts.
+  // A success of an epoch declared lost (its holder crashed before the result got out, or was cut
+  // off) is refused once a later attempt has started: that attempt's result is the one.
   const success = pick(r.ends, (e) => e.outcome === 'succeeded' && !fenced(r, e.epoch));
   if (success !== null) return derived('succeeded', success, null);
   if (r.cancel !== null) return derived('cancelled', null, r.cancel.reason);

@@ -183,21 +183,34 @@ describe('deriveTask', () => {
     );
   });
 
-  it('refuses the result of an epoch declared lost: the next epoch runs, and its result is the one', () => {
+  it('refuses the result of an epoch declared lost once a later attempt started; takes it before', () => {
     // The holder of epoch 1 crashed after its handler ran and before its result got out; another
     // replica declared the epoch lost. The result arrives when the holder restarts.
     const lateSuccess = end({ epoch: 1, agent: 'a1', result: 'late' });
     const expiry = { task: 't1', epoch: 1, at: 1, by: 'n2' };
-    const lost = deriveTask(records({ claims: [claim()], ends: [lateSuccess], expiries: [expiry] }), none);
-    expect(lost).toMatchObject({ status: 'pending', accepted: null, nextAttemptAt: 0, attemptsUsed: 1 });
+    const second = claim({ epoch: 2, agent: 'a2', node: 'n2' });
+    const secondStart = { task: 't1', epoch: 2, agent: 'a2', node: 'n2', startedAt: 200, until: 3200 };
+    // Epoch 2 has started: the late result is refused and epoch 2's attempt decides.
+    const running = deriveTask(
+      records({ claims: [claim(), second], starts: [secondStart], ends: [lateSuccess], expiries: [expiry] }),
+      none,
+    );
+    expect(running).toMatchObject({ status: 'running', accepted: null, epoch: 2 });
     const rerun = deriveTask(
       records({
-        claims: [claim(), claim({ epoch: 2, agent: 'a2' })],
+        claims: [claim(), second],
+        starts: [secondStart],
         ends: [lateSuccess, end({ epoch: 2, agent: 'a2', result: 'fresh' })],
         expiries: [expiry],
       }),
       none,
     );
     expect(rerun).toMatchObject({ status: 'succeeded', accepted: { epoch: 2, result: 'fresh' } });
+    // Nothing started after the expiry: the late result stands and nothing runs again.
+    const early = deriveTask(
+      records({ claims: [claim(), second], ends: [lateSuccess], expiries: [expiry] }),
+      none,
+    );
+    expect(early).toMatchObject({ status: 'succeeded', accepted: { epoch: 1, result: 'late' } });
   });
 });
