@@ -27,6 +27,7 @@ interface ReasonState {
  */
 export function createRefusalLog(logger: MeshLogger, intervalMs: number): RefusalLog {
   const states = new Map<RefusalReason, ReasonState>();
+  let closed = false;
 
   const summarize = (reason: RefusalReason, s: ReasonState): void => {
     logger.warn(
@@ -49,6 +50,8 @@ export function createRefusalLog(logger: MeshLogger, intervalMs: number): Refusa
 
   return {
     refused(r) {
+      // Connections cut while the node stops are counted, not logged after its last line.
+      if (closed) return;
       let s = states.get(r.reason);
       if (s === undefined) states.set(r.reason, (s = { timer: undefined, suppressed: 0 }));
       if (s.timer !== undefined) {
@@ -67,6 +70,7 @@ export function createRefusalLog(logger: MeshLogger, intervalMs: number): Refusa
       open(r.reason, s);
     },
     close() {
+      closed = true;
       for (const [reason, s] of states) {
         clearTimeout(s.timer);
         s.timer = undefined;

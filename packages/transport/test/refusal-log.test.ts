@@ -40,5 +40,10 @@ describe('refusal log', () => {
     log.close();
     expect(lines).toHaveLength(5);
     expect(vi.getTimerCount()).toBe(0);
+
+    // Connections cut while the node stops come after its last line: not logged.
+    log.refused(refusal('allow-list', 10));
+    expect(lines).toHaveLength(5);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
