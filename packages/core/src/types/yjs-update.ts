@@ -76,9 +76,18 @@ export function checkYjsUpdate(update: Uint8Array, limits: DecodeLimits): YjsUpd
     if (n === 0 || clock + n > MAX_CLOCK) throw new DecodeError('invalid', `ydoc: ${what} ${n}`);
     return n;
   };
-  const id = (what: string): void => {
-    uint(`${what} client`);
-    if (uint(`${what} clock`) > MAX_CLOCK) throw new DecodeError('invalid', `ydoc: ${what} clock`);
+  /**
+   * A reference from a struct of `client` at `clock`. One to the same client must point below
+   * `clock`: Yjs writes only to structs that existed when the item was made, and integrating a
+   * reference to the item itself or a later one throws inside Yjs.
+   */
+  const id = (what: string, client: number, clock: number): void => {
+    const refClient = uint(`${what} client`);
+    const refClock = uint(`${what} clock`);
+    if (refClock > MAX_CLOCK) throw new DecodeError('invalid', `ydoc: ${what} clock`);
+    if (refClient === client && refClock >= clock) {
+      throw new DecodeError('invalid', `ydoc: ${what} ${refClock} is not before its item ${clock}`);
+    }
   };
   const maxDepth = valueDepthOf(limits);
   /** lib0 `any` values, walked with a counter of open containers instead of recursion. */
@@ -195,7 +204,7 @@ export function checkYjsUpdate(update: Uint8Array, limits: DecodeLimits): YjsUpd
   const clients = count('client count', 3);
   for (let c = 0; c < clients; c++) {
     const n = count('struct count', 2);
-    uint('client');
+    const client = uint('client');
     let clock = uint('clock');
     if (clock > MAX_CLOCK) throw new DecodeError('invalid', 'ydoc: clock');
     for (let i = 0; i < n; i++) {
@@ -208,11 +217,11 @@ export function checkYjsUpdate(update: Uint8Array, limits: DecodeLimits): YjsUpd
         continue;
       }
       if (ref > CONTENT_REFS) throw new DecodeError('invalid', `ydoc: content ref ${ref}`);
-      if (info & 0b1000_0000) id('origin');
-      if (info & 0b0100_0000) id('right origin');
+      if (info & 0b1000_0000) id('origin', client, clock);
+      if (info & 0b0100_0000) id('right origin', client, clock);
       if ((info & 0b1100_0000) === 0) {
         if (uint('parent info') === 1) string('parent key');
-        else id('parent');
+        else id('parent', client, clock);
         if (info & 0b0010_0000) string('parent sub');
       }
       clock += content(ref, clock);

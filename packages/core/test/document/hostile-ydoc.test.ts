@@ -67,6 +67,46 @@ describe('YDoc members under hostile Yjs updates', () => {
     expect(victim.ydoc('notes').doc.getArray('a').toArray()).toEqual([1, 2]);
   });
 
+  it('refuses an item referring to its own client at or after its clock', () => {
+    // Found by the YDoc property test: a one-byte change turned an origin into the item's own id.
+    // Yjs throws a TypeError integrating it, so it must not decode at all.
+    const selfOrigin = hex(
+      '0103a287f3830c002801016d026b32017d002101016d026b3101a8a287f3830c02017d0001a287f3830c010101',
+    );
+    expect(() => Y.applyUpdate(new Y.Doc(), selfOrigin)).toThrow(TypeError);
+    expect(() => checkYjsUpdate(selfOrigin, defaultDecodeLimits)).toThrow(DecodeError);
+  });
+
+  it('refuses a bad item Yjs would defer, so it cannot block the honest update it waits for', () => {
+    // Client 5's first item follows an item of client 7 that the victim lacks, so Yjs keeps both
+    // of client 5's items pending; the second names itself as origin and throws once integrated.
+    const hostile = yjsBytes((e) => {
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint(e, 2);
+      encoding.writeVarUint(e, 5); // client
+      encoding.writeVarUint(e, 0); // clock
+      for (const [client, clock, text] of [
+        [7, 0, 'a'],
+        [5, 1, 'b'],
+      ] as const) {
+        encoding.writeUint8(e, 0b1000_0100); // origin, string content
+        encoding.writeVarUint(e, client);
+        encoding.writeVarUint(e, clock);
+        encoding.writeVarString(e, text);
+      }
+      encoding.writeVarUint(e, 0);
+    });
+    const victim = createDocument({ replica: 'victim', name: 'n' });
+    const check = fingerprint(victim);
+    expect(() => victim.apply(ydocEvent('evil', 1, hostile))).toThrow(DecodeError);
+    check();
+    const honest = createDocument({ replica: 'honest', name: 'n' });
+    honest.ydoc('notes').doc.clientID = 7;
+    honest.on('change', (e) => victim.apply(e.update));
+    honest.ydoc('notes').doc.getText('t').insert(0, 'z');
+    expect(victim.ydoc('notes').doc.getText('t').toJSON()).toBe('z');
+  });
+
   it('rejects a tiny frame declaring millions of structs before Yjs decodes it', () => {
     const victim = createDocument({ replica: 'victim', name: 'n' });
     const bomb = yjsBytes((e) => {
