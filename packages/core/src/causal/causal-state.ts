@@ -72,7 +72,7 @@ export function causalType<S extends DotStore>(name: string, kind: StoreKind): C
 }
 
 /**
- * Removes `keys` from a causal map state (ORSet elements, ORMap keys) as one delta.
+ * The delta removing `keys` from a causal map state (ORSet elements, ORMap keys), leaving the state as it is.
  * The delta lists each present key with an empty store of `valueKind` and holds the
  * dots observed beneath them in its context, so a concurrent update (an unobserved
  * dot) survives. Undefined when no key is present.
@@ -87,7 +87,6 @@ export function removeKeys<S extends DotStore>(
   for (const key of keys) {
     const child = state.store.entries.get(key);
     if (child === undefined) continue;
-    state.store.entries.delete(key);
     collectStoredDots(child, ctx);
     store.entries.set(key, emptyStore(valueKind) as Stored<S>);
   }

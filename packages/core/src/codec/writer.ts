@@ -1,6 +1,13 @@
 import * as encoding from 'lib0/encoding';
 import type { ReplicaId } from '../replica.ts';
 
+export interface WriterMark {
+  readonly bufs: number;
+  readonly cbuf: encoding.Encoder['cbuf'];
+  readonly cpos: number;
+  readonly replicas: number;
+}
+
 /**
  * Binary writer over lib0's encoder. Replica ids are interned per message:
  * the first occurrence writes its table index followed by the id, later ones
@@ -59,6 +66,22 @@ export class Writer {
     const e = this.encoder;
     // One copy when everything fits the current buffer (the common, small-message case).
     return e.bufs.length === 0 ? e.cbuf.slice(0, e.cpos) : encoding.toUint8Array(e);
+  }
+
+  /** A position to `rewind` to, undoing what was written after it (replica interning too). */
+  mark(): WriterMark {
+    const e = this.encoder;
+    return { bufs: e.bufs.length, cbuf: e.cbuf, cpos: e.cpos, replicas: this.replicas.size };
+  }
+
+  rewind(m: WriterMark): void {
+    // lib0 only appends: finished buffers are pushed whole and left untouched, so the
+    // buffer current at the mark still holds its first `cpos` bytes.
+    const e = this.encoder;
+    e.bufs.length = m.bufs;
+    e.cbuf = m.cbuf;
+    e.cpos = m.cpos;
+    for (const [id, index] of this.replicas) if (index >= m.replicas) this.replicas.delete(id);
   }
 
   /** Empties the writer (bytes and replica table) so a hot path can reuse its buffer. */

@@ -20,6 +20,7 @@ import type { ORSet } from '../types/orset.ts';
 import * as specs from '../types/spec.ts';
 import type { HandleOf, Spec, TypeSpec } from '../types/spec.ts';
 import type { TimeSeries } from '../types/time-series.ts';
+import { LimitExceededError } from '../types/errors.ts';
 import type { YDoc } from '../types/ydoc.ts';
 import type { Digest } from './digest.ts';
 import { DocumentArgumentError, MemberTypeError } from './errors.ts';
@@ -373,10 +374,16 @@ class DocumentImpl implements Document {
     this.write(tx, m, delta);
   }
 
-  /** Appends one delta to the transaction's event, encoding it at once so later in-place changes cannot alter it. */
+  /**
+   * Appends one delta to the transaction's event, encoding it at once so later in-place changes
+   * cannot alter it, then joins it into the member. A delta that would take the event past
+   * `maxMessageBytes` (which every peer would refuse) is refused first: LimitExceededError,
+   * the member and the event so far unchanged.
+   */
   private write(tx: Transaction, m: Member, delta: unknown): void {
     const w = this.writer;
-    if (tx.seq === 0) {
+    const opens = tx.seq === 0;
+    if (opens) {
       w.reset();
       writeHeader(w, MessageKind.Update);
       w.uint(1);
@@ -384,8 +391,23 @@ class DocumentImpl implements Document {
       const ts = this.hlc.now();
       writeEventStart(w, this.replica, tx.seq, ts.wall, ts.logical);
     }
+    const mark = w.mark();
+    const names = tx.table.size;
     tx.table.write(w, m.name, m.type);
     m.type.crdt.encode(w, delta);
+    // The event ends with one more byte (endEvent).
+    const max = this.limits.maxMessageBytes;
+    if (w.length + 1 > max) {
+      w.rewind(mark);
+      tx.table.rewind(names);
+      if (opens) tx.seq = 0;
+      throw new LimitExceededError(
+        'maxMessageBytes',
+        max,
+        `member "${m.name}": this write would take its transaction's event past maxMessageBytes (${max})`,
+      );
+    }
+    m.type.crdt.join(m.state, delta);
     tx.keys.add(m.name, m.type, delta);
   }
 

@@ -60,6 +60,15 @@ export class MemberTable {
     writeMemberType(w, type);
   }
 
+  /** How many names are written, to `rewind` to when a delta is refused. */
+  get size(): number {
+    return this.names.length;
+  }
+
+  rewind(size: number): void {
+    for (const name of this.names.splice(size)) this.index?.delete(name);
+  }
+
   private indexOf(name: string): number {
     if (this.index !== undefined) return this.index.get(name) ?? -1;
     if (this.names.length > 16) {

@@ -105,11 +105,7 @@ function boundedValue(state: BoundedCounterState): number {
 }
 
 function grant(state: BoundedCounterState, from: ReplicaId, to: ReplicaId, n: number): BoundedCounterState {
-  let row = state.transfers.get(from);
-  if (row === undefined) {
-    row = new Map();
-    state.transfers.set(from, row);
-  }
+  const row = state.transfers.get(from) ?? new Map<ReplicaId, number>();
   return { transfers: new Map([[from, countsAdd(row, to, n)]]), spent: new Map() };
 }
 

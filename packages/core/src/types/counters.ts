@@ -128,19 +128,14 @@ export class CausalCounter extends Handle<CausalCounterState> implements PNCount
 
   private add(n: number): void {
     const replica = this.sink.replica;
-    const entries = this.state.store.entries;
     let own = 0;
-    const others = [];
-    for (const e of entries) {
-      if (e.replica === replica) own += e.value;
-      else others.push(e);
-    }
     // Replace only this replica's entries: the others stay, and stay out of the delta's context.
     const mine = { store: new DotFun<number>(), ctx: this.state.ctx };
-    for (const e of entries) if (e.replica === replica) mine.store.entries.push(e);
-    const delta = funWrite(mine, replica, own + n);
-    entries.length = 0;
-    entries.push(...others, ...mine.store.entries);
-    this.sink.emit(delta);
+    for (const e of this.state.store.entries) {
+      if (e.replica !== replica) continue;
+      own += e.value;
+      mine.store.entries.push(e);
+    }
+    this.sink.emit(funWrite(mine, replica, own + n));
   }
 }

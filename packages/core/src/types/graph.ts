@@ -108,39 +108,25 @@ function graphWrite(
   key: string,
   writes: ReadonlyMap<string, Value>,
 ): GraphState {
-  let items = state.store.entries.get(section);
-  if (items === undefined) {
-    items = new DotMap<Item>();
-    state.store.entries.set(section, items);
-  }
-  let item = items.entries.get(key);
-  if (item === undefined) {
-    item = new DotMap<DotFun<Stamped>>();
-    items.entries.set(key, item);
-  }
+  const item = state.store.entries.get(section)?.entries.get(key);
   const ctx = new CausalContext();
   const deltaItem = new DotMap<DotFun<Stamped>>(true);
+  // Each write takes the next fresh dot: the state's context learns them only at the join.
+  let seq = state.ctx.nextSeq(replica);
   for (const [attr, value] of writes) {
-    let fun = item.entries.get(attr);
-    if (fun === undefined) {
-      fun = new DotFun<Stamped>();
-      item.entries.set(attr, fun);
-    }
+    const fun = item?.entries.get(attr) ?? new DotFun<Stamped>();
     const ts = laterThan(now, latest(fun.entries)?.ts);
-    const delta = funWrite<Stamped>({ store: fun, ctx: state.ctx }, replica, { ts, value });
+    const delta = funWrite<Stamped>({ store: fun, ctx: state.ctx }, replica, { ts, value }, seq++);
     ctx.join(delta.ctx);
     deltaItem.entries.set(attr, delta.store);
   }
   return sectionDelta(section, key, deltaItem, ctx);
 }
 
-/** Removes an item: the delta's context holds every dot observed under it. */
+/** The delta removing an item: its context holds every dot observed under it. */
 function graphRemove(state: GraphState, section: string, key: string): GraphState | undefined {
-  const items = state.store.entries.get(section);
-  const item = items?.entries.get(key);
-  if (items === undefined || item === undefined) return undefined;
-  items.entries.delete(key);
-  if (items.entries.size === 0) state.store.entries.delete(section);
+  const item = state.store.entries.get(section)?.entries.get(key);
+  if (item === undefined) return undefined;
   const ctx = new CausalContext();
   collectDots(item, ctx);
   return sectionDelta(section, key, new DotMap<DotFun<Stamped>>(), ctx);

@@ -51,12 +51,9 @@ export const lwwType: CrdtType<LWWState> = {
   },
 };
 
-/** Writes `value` stamped later than both the clock reading `now` and the current write. */
+/** The delta writing `value` stamped later than both the clock reading `now` and the current write. */
 function lwwSet(state: LWWState, now: Timestamp, value: Value): LWWState {
-  const ts = laterThan(now, state.ts);
-  state.ts = ts;
-  state.value = value;
-  return { ts, value };
+  return { ts: laterThan(now, state.ts), value };
 }
 
 /** A document member LWW register; ties on timestamp are impossible since timestamps carry the replica id. */

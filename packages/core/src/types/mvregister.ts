@@ -14,18 +14,19 @@ export const mvregisterKind = funKind(valueCodec);
 export const mvregisterType = causalType<DotFun<Value>>('mvregister', mvregisterKind);
 
 /**
- * Writes `value` under a fresh dot, superseding every write seen (their dots
- * go into the delta's context). Concurrent writes all survive.
+ * The delta writing `value` under a fresh dot (`seq`), superseding every write seen (their
+ * dots go into the delta's context). Concurrent writes all survive.
  */
-export function funWrite<V>(state: Causal<DotFun<V>>, replica: ReplicaId, value: V): Causal<DotFun<V>> {
-  const dot = state.ctx.nextDot(replica);
+export function funWrite<V>(
+  state: Causal<DotFun<V>>,
+  replica: ReplicaId,
+  value: V,
+  seq = state.ctx.nextSeq(replica),
+): Causal<DotFun<V>> {
   const ctx = new CausalContext();
-  ctx.add(dot.replica, dot.seq);
-  const entries = state.store.entries;
-  for (const e of entries) ctx.add(e.replica, e.seq);
-  const entry = { replica: dot.replica, seq: dot.seq, value };
-  entries.length = 0;
-  entries.push(entry);
+  ctx.add(replica, seq);
+  for (const e of state.store.entries) ctx.add(e.replica, e.seq);
+  const entry = { replica, seq, value };
   const store = new DotFun<V>();
   store.entries.push(entry);
   return { store, ctx };

@@ -1,14 +1,7 @@
 import type { DecodeLimits } from '../codec/limits.ts';
 import { CausalContext } from '../causal/causal-context.ts';
 import { removeKeys, type Causal } from '../causal/causal-state.ts';
-import {
-  DotMap,
-  emptyStore,
-  isEmptyStore,
-  load,
-  type DotStore,
-  type StoreKind,
-} from '../causal/dot-store.ts';
+import { DotMap, emptyStore, load, type DotStore, type StoreKind } from '../causal/dot-store.ts';
 import type { HLC } from '../clock/hlc.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkString } from './check.ts';
@@ -29,9 +22,9 @@ function wrapDelta(key: string, delta: Causal): ORMapState {
 }
 
 /**
- * The causal state of the value under `key`, as seen through its parent map:
- * reads the parent's current store for the key (or a detached empty one), and
- * `settle` attaches it after a mutation or drops it when left empty.
+ * The causal state of the value under `key`, as seen through its parent map: the
+ * parent's current store for the key, or an empty one while the key is absent. Nested
+ * mutators only read it; their deltas reach the map through the parent's sink.
  */
 class NestedState implements Causal {
   private readonly parent: Causal<DotMap<DotStore>>;
@@ -55,26 +48,13 @@ class NestedState implements Causal {
     if (attached !== undefined) return load(attached);
     return (this.detached ??= emptyStore(this.kind));
   }
-
-  settle(): void {
-    const entries = this.parent.store.entries;
-    const attached = entries.get(this.key);
-    if (attached !== undefined) {
-      if (isEmptyStore(load(attached))) entries.delete(this.key);
-    } else if (this.detached !== undefined && !isEmptyStore(this.detached)) {
-      entries.set(this.key, this.detached);
-    }
-    this.detached = undefined;
-  }
 }
 
 class NestedSink implements MutationSink<Causal> {
-  private readonly view: NestedState;
   private readonly key: string;
   private readonly parent: MutationSink<ORMapState>;
 
-  constructor(view: NestedState, key: string, parent: MutationSink<ORMapState>) {
-    this.view = view;
+  constructor(key: string, parent: MutationSink<ORMapState>) {
     this.key = key;
     this.parent = parent;
   }
@@ -91,8 +71,8 @@ class NestedSink implements MutationSink<Causal> {
     return this.parent.limits;
   }
 
+  /** The map's join attaches the key's store, or drops the key when the delta empties it. */
   emit(delta: Causal): void {
-    this.view.settle();
     this.parent.emit(wrapDelta(this.key, delta));
   }
 }
@@ -121,7 +101,7 @@ export class ORMap<H> extends Handle<ORMapState> {
   get(key: string): H {
     checkString(key, 'ORMap.get', this.sink.limits);
     const view = new NestedState(this.state, key, this.valueKind);
-    return this.nested(view, new NestedSink(view, key, this.sink));
+    return this.nested(view, new NestedSink(key, this.sink));
   }
 
   has(key: string): boolean {

@@ -14,18 +14,15 @@ export const orsetKind = mapKind(setKind, checkElementKey);
 export const orsetType = causalType<DotMap<DotSet>>('orset', orsetKind);
 
 /**
- * Adds element `key` with a fresh dot, replacing the dots it had (they are
- * now observed). Returns the delta: the new dot, with the old ones in its
- * context so receivers drop them too.
+ * The delta adding element `key` with a fresh dot, replacing the dots it had (they are
+ * now observed): the new dot, with the old ones in its context so receivers drop them too.
  */
 function orsetAdd(state: ORSetState, replica: ReplicaId, key: string): ORSetState {
   const seq = state.ctx.nextSeq(replica);
-  state.ctx.add(replica, seq);
   const ctx = new CausalContext();
   ctx.add(replica, seq);
   const old = state.store.entries.get(key);
   if (old !== undefined) collectStoredDots(old, ctx);
-  state.store.entries.set(key, singleDot(replica, seq));
   const store = new DotMap<DotSet>(true);
   store.entries.set(key, singleDot(replica, seq));
   return { store, ctx };

@@ -17,10 +17,9 @@ export function joinCounts(state: ReplicaCounts, delta: ReplicaCounts): boolean 
   return changed;
 }
 
-/** Adds `n` to the count of `replica`. Returns the delta: that replica's new count alone. */
+/** The delta adding `n` to the count of `replica`: that replica's new count alone. */
 export function countsAdd(state: ReplicaCounts, replica: ReplicaId, n: number): ReplicaCounts {
   const total = (state.get(replica) ?? 0) + n;
-  state.set(replica, total);
   const delta: ReplicaCounts = new Map();
   delta.set(replica, total);
   return delta;

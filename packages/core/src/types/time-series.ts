@@ -170,7 +170,7 @@ export function mergeRollups(a: readonly Bucket[], b: readonly Bucket[]): Bucket
   return [...byStart.values()].sort((x, y) => x.start - y.start);
 }
 
-/** Appends a point (dropped when older than the retention mark). Returns the delta, or undefined. */
+/** The delta appending a point, or undefined when it is older than the retention mark. */
 function timeSeriesAppend(
   state: TimeSeriesState,
   series: string,
@@ -178,14 +178,7 @@ function timeSeriesAppend(
   value: number,
 ): TimeSeriesState | undefined {
   if (ts.wall < state.mark) return undefined;
-  const p = { ts, value };
-  let points = state.series.get(series);
-  if (points === undefined) {
-    points = [];
-    state.series.set(series, points);
-  }
-  insertPoint(points, p);
-  return { mark: 0, series: new Map([[series, [p]]]) };
+  return { mark: 0, series: new Map([[series, [{ ts, value }]]]) };
 }
 
 /**
@@ -272,8 +265,6 @@ export class TimeSeries extends Handle<TimeSeriesState> {
     if (markMs > now) {
       throw new InvalidArgumentError(`TimeSeries.retain: mark ${markMs} is ahead of the clock (${now})`);
     }
-    this.state.mark = markMs;
-    applyMark(this.state);
     this.sink.emit({ mark: markMs, series: new Map() });
   }
 

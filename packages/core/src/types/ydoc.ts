@@ -129,9 +129,17 @@ export class YDoc {
     const doc = state.materialize();
     const onUpdate = (update: Uint8Array, origin: unknown): void => {
       if (origin === MERGE_ORIGIN) return;
-      // A local edit made by Yjs itself applies to the shadow as it did to the live document.
-      if (state.shadow !== undefined) Y.applyUpdate(state.shadow, update);
-      sink.emit(new YDocState(update));
+      // A local edit made by Yjs itself applies to the shadow as it did to the live document,
+      // so the sink's join (a no-op on the live document) keeps the shadow.
+      if (state.shadow !== undefined) {
+        Y.applyUpdate(state.shadow, update);
+        state.checked.add(update);
+      }
+      try {
+        sink.emit(new YDocState(update));
+      } finally {
+        state.checked.delete(update);
+      }
     };
     state.unbind?.();
     doc.on('update', onUpdate);

@@ -61,8 +61,8 @@ interface Replica<H> {
   readonly id: string;
   readonly state: unknown;
   readonly handle: H;
-  /** Deltas emitted by the operation in progress. */
-  readonly emitted: unknown[];
+  /** Deltas emitted by the operation in progress, encoded. */
+  readonly emitted: Uint8Array[];
 }
 
 export type Action<Op> =
@@ -95,10 +95,15 @@ export function simulate<H, Op, M>(
   for (let i = 0; i < n; i++) {
     const id = REPLICAS[i] as string;
     const state = type.empty();
-    const emitted: unknown[] = [];
+    const emitted: Uint8Array[] = [];
     // Skewed virtual clocks, so HLC order and physical order disagree.
     const hlc = new HLC(id, { clock: () => time + i * 7 });
-    const sink: MutationSink<unknown> = { replica: id, hlc, emit: (d) => emitted.push(d) };
+    const emit = (d: unknown): void => {
+      // Encoded at once, as the Document does: the join may share parts of the delta with the state.
+      emitted.push(encode(type, d));
+      type.join(state, d);
+    };
+    const sink: MutationSink<unknown> = { replica: id, hlc, emit };
     replicas.push({ id, state, handle: createHandle(model.spec, state, sink), emitted });
   }
   const messages: Uint8Array[] = [];
@@ -112,9 +117,9 @@ export function simulate<H, Op, M>(
       } catch (e) {
         if (!model.allowed?.(e)) throw e;
       }
-      for (const d of r.emitted) {
-        messages.push(encode(type, d));
-        if (before !== undefined) type.join(before, d);
+      for (const bytes of r.emitted) {
+        messages.push(bytes);
+        if (before !== undefined) type.join(before, decode(type, bytes));
       }
       r.emitted.length = 0;
       if (before !== undefined) {
@@ -186,7 +191,8 @@ export function checkCrdtLaws<H, Op, M>(model: Model<H, Op, M>): void {
       const state = type.empty();
       let time = 1_000;
       const hlc = new HLC('solo', { clock: () => time++ });
-      const h = createHandle(model.spec, state, { replica: 'solo', hlc, emit: () => {} }) as H;
+      const emit = (d: unknown): boolean => type.join(state, d);
+      const h = createHandle(model.spec, state, { replica: 'solo', hlc, emit }) as H;
       const m = model.seq.init();
       for (const op of ops) {
         let implError: unknown;
@@ -229,7 +235,8 @@ export function checkCrdtLaws<H, Op, M>(model: Model<H, Op, M>): void {
           const decoded = expectOnlyDecodeError(type, mutated);
           if (decoded !== undefined) {
             // Whatever decodes can be read through a handle without surprises.
-            const sink: MutationSink<unknown> = { replica: 'reader', hlc: new HLC('reader'), emit: () => {} };
+            const emit = (d: unknown): boolean => type.join(decoded, d);
+            const sink: MutationSink<unknown> = { replica: 'reader', hlc: new HLC('reader'), emit };
             model.view(createHandle(model.spec, decoded, sink));
           }
           expectOnlyDecodeError(type, bytes.subarray(0, bytes.length - 1));

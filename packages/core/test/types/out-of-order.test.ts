@@ -18,7 +18,10 @@ function replica<S extends TypeSpec>(spec: S, id: string) {
   const sink: MutationSink<unknown> = {
     replica: id,
     hlc: new HLC(id),
-    emit: (d) => out.push(encode(type, d)),
+    emit: (d) => {
+      out.push(encode(type, d));
+      type.join(state, d);
+    },
   };
   const handle = createHandle(spec, state, sink);
   return { state, handle, out, apply: (bytes: Uint8Array) => type.join(state, decode(type, bytes)) };

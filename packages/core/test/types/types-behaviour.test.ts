@@ -33,7 +33,11 @@ function member<S extends TypeSpec>(spec: S, id = 'a', clock?: () => number) {
   const state = type.empty();
   const deltas: unknown[] = [];
   const hlc = new HLC(id, clock ? { clock } : {});
-  const handle = createHandle(spec, state, { replica: id, hlc, emit: (d) => deltas.push(d) });
+  const emit = (d: unknown): void => {
+    deltas.push(d);
+    type.join(state, d);
+  };
+  const handle = createHandle(spec, state, { replica: id, hlc, emit });
   return { type, state, handle, deltas };
 }
 
