@@ -3,7 +3,7 @@ import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import type { CrdtType } from '../crdt-type.ts';
 import type { ReplicaId } from '../replica.ts';
-import { checkAmount, checkString } from './check.ts';
+import { checkAmount, checkRoom, checkString } from './check.ts';
 import { InsufficientRights, InvalidArgumentError } from './errors.ts';
 import {
   countsAdd,
@@ -136,7 +136,10 @@ export class BoundedCounter extends Handle<BoundedCounterState> {
       throw new InvalidArgumentError('BoundedCounter.transfer: bad recipient');
     const available = boundedRights(this.state, replica);
     if (n > available) throw new InsufficientRights(n, available);
-    if (n > 0) this.sink.emit(grant(this.state, replica, to, n));
+    if (n === 0) return;
+    const row = this.state.transfers.get(replica);
+    if (row?.has(to) !== true) checkRoom(row?.size ?? 0, 'BoundedCounter.transfer', this.sink.limits);
+    this.sink.emit(grant(this.state, replica, to, n));
   }
 
   get value(): number {

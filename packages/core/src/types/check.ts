@@ -1,6 +1,6 @@
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
 import { validateString, validateValue, type Value } from '../codec/value.ts';
-import { InvalidArgumentError } from './errors.ts';
+import { InvalidArgumentError, LimitExceededError } from './errors.ts';
 
 /**
  * Refuses, before anything changes, a value that is not storable or that peers would refuse
@@ -33,4 +33,18 @@ export function checkString(
   limits: DecodeLimits = defaultDecodeLimits,
 ): asserts s is string {
   validateString(s, limits, what);
+}
+
+/**
+ * Refuses, before anything changes, a new entry in a collection that already holds `size`:
+ * peers decode each map, set, series and row with at most `maxEntries` entries.
+ */
+export function checkRoom(size: number, what: string, limits: DecodeLimits = defaultDecodeLimits): void {
+  if (size >= limits.maxEntries) {
+    throw new LimitExceededError(
+      'maxEntries',
+      limits.maxEntries,
+      `${what}: a collection of ${size} entries is at maxEntries (${limits.maxEntries})`,
+    );
+  }
 }

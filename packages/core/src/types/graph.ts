@@ -6,7 +6,7 @@ import { DecodeError } from '../codec/decode-error.ts';
 import type { Value } from '../codec/value.ts';
 import type { CrdtType } from '../crdt-type.ts';
 import type { ReplicaId } from '../replica.ts';
-import { checkString, checkValue } from './check.ts';
+import { checkRoom, checkString, checkValue } from './check.ts';
 import { GraphError, InvalidArgumentError } from './errors.ts';
 import { causalLwwKind } from './lww-register.ts';
 import { funWrite } from './mvregister.ts';
@@ -256,6 +256,13 @@ export class Graph extends Handle<GraphState> {
   }
 
   private write(section: string, key: string, writes: Map<string, Value>): void {
+    const limits = this.sink.limits;
+    const items = this.state.store.entries.get(section);
+    const item = items?.entries.get(key);
+    if (item === undefined) checkRoom(items?.entries.size ?? 0, 'Graph', limits);
+    let attrs = item?.entries.size ?? 0;
+    for (const attr of writes.keys())
+      if (item?.entries.has(attr) !== true) checkRoom(attrs++, 'Graph attributes', limits);
     this.sink.emit(graphWrite(this.state, this.sink.replica, this.sink.hlc.now(), section, key, writes));
   }
 }

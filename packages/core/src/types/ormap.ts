@@ -1,10 +1,10 @@
 import type { DecodeLimits } from '../codec/limits.ts';
 import { CausalContext } from '../causal/causal-context.ts';
 import { removeKeys, type Causal } from '../causal/causal-state.ts';
-import { DotMap, emptyStore, load, type DotStore, type StoreKind } from '../causal/dot-store.ts';
+import { DotMap, emptyStore, countDots, load, type DotStore, type StoreKind } from '../causal/dot-store.ts';
 import type { HLC } from '../clock/hlc.ts';
 import type { ReplicaId } from '../replica.ts';
-import { checkString } from './check.ts';
+import { checkRoom, checkString } from './check.ts';
 import type { MutationSink } from './mutation-sink.ts';
 import { Handle } from './handle.ts';
 
@@ -51,10 +51,12 @@ class NestedState implements Causal {
 }
 
 class NestedSink implements MutationSink<Causal> {
+  private readonly map: ORMapState;
   private readonly key: string;
   private readonly parent: MutationSink<ORMapState>;
 
-  constructor(key: string, parent: MutationSink<ORMapState>) {
+  constructor(map: ORMapState, key: string, parent: MutationSink<ORMapState>) {
+    this.map = map;
     this.key = key;
     this.parent = parent;
   }
@@ -73,6 +75,11 @@ class NestedSink implements MutationSink<Causal> {
 
   /** The map's join attaches the key's store, or drops the key when the delta empties it. */
   emit(delta: Causal): void {
+    const entries = this.map.store.entries;
+    // A delta with a dot adds to the value; one without only removes.
+    if (!entries.has(this.key) && countDots(delta.store) > 0) {
+      checkRoom(entries.size, 'ORMap.get', this.parent.limits);
+    }
     this.parent.emit(wrapDelta(this.key, delta));
   }
 }
@@ -101,7 +108,7 @@ export class ORMap<H> extends Handle<ORMapState> {
   get(key: string): H {
     checkString(key, 'ORMap.get', this.sink.limits);
     const view = new NestedState(this.state, key, this.valueKind);
-    return this.nested(view, new NestedSink(key, this.sink));
+    return this.nested(view, new NestedSink(this.state, key, this.sink));
   }
 
   has(key: string): boolean {

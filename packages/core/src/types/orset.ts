@@ -3,7 +3,7 @@ import { causalType, removeKeys, type Causal } from '../causal/causal-state.ts';
 import { collectStoredDots, DotMap, DotSet, mapKind, setKind, singleDot } from '../causal/dot-store.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
-import { checkString, checkValue } from './check.ts';
+import { checkRoom, checkString, checkValue } from './check.ts';
 import { checkElementKey, elementKey, elementValue } from './element-key.ts';
 import { Handle } from './handle.ts';
 
@@ -35,6 +35,8 @@ export class ORSet<V extends Value = Value> extends Handle<ORSetState> {
     const key = elementKey(v);
     // A non-string element travels as a key of its encoding, up to twice its size as UTF-8.
     checkString(key, 'ORSet.add element key', this.sink.limits);
+    const entries = this.state.store.entries;
+    if (!entries.has(key)) checkRoom(entries.size, 'ORSet.add', this.sink.limits);
     this.sink.emit(orsetAdd(this.state, this.sink.replica, key));
   }
 

@@ -3,7 +3,7 @@ import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import { compareTimestamps, readTimestamp, writeTimestamp, type Timestamp } from '../clock/timestamp.ts';
 import type { CrdtType } from '../crdt-type.ts';
-import { checkAmount, checkString } from './check.ts';
+import { checkAmount, checkRoom, checkString } from './check.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { Handle } from './handle.ts';
 
@@ -197,15 +197,19 @@ export class TimeSeries extends Handle<TimeSeriesState> {
       throw new InvalidArgumentError('TimeSeries.append: value must be a finite number');
     }
     if (at !== undefined) checkAmount(at, 'TimeSeries.append at');
+    const points = this.state.series.get(series);
+    if (points === undefined) checkRoom(this.state.series.size, 'TimeSeries.append', this.sink.limits);
+    else checkRoom(points.length, 'TimeSeries.append points', this.sink.limits);
     const now = at === undefined ? this.sink.hlc.now() : undefined;
     const wall = at ?? (now as Timestamp).wall;
     // (series, wall, logical, replica) must name one point: step past this replica's points at that wall.
-    const points = this.state.series.get(series) ?? [];
     let logical = now?.logical ?? 0;
-    for (let i = lowerBound(points, { wall, logical: 0, replica: '' }); i < points.length; i++) {
-      const p = points[i] as Point;
-      if (p.ts.wall !== wall) break;
-      if (p.ts.replica === this.sink.replica) logical = Math.max(logical, p.ts.logical + 1);
+    if (points !== undefined) {
+      for (let i = lowerBound(points, { wall, logical: 0, replica: '' }); i < points.length; i++) {
+        const p = points[i] as Point;
+        if (p.ts.wall !== wall) break;
+        if (p.ts.replica === this.sink.replica) logical = Math.max(logical, p.ts.logical + 1);
+      }
     }
     const ts: Timestamp = { wall, logical, replica: this.sink.replica };
     const delta = timeSeriesAppend(this.state, series, ts, value);
