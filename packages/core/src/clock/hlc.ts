@@ -1,5 +1,5 @@
 import type { ReplicaId } from '../replica.ts';
-import { compareTimestamps, type Timestamp } from './timestamp.ts';
+import { compareTimestamps, MAX_LOGICAL, type Timestamp } from './timestamp.ts';
 
 /** A remote timestamp ran further ahead of local physical time than the clock allows. */
 export class ClockDriftError extends Error {
@@ -52,7 +52,15 @@ export class HLC {
     } else {
       this.logical++;
     }
+    this.carry();
     return { wall: this.wall, logical: this.logical, replica: this.replica };
+  }
+
+  /** A counter past {@link MAX_LOGICAL} moves the clock to the next millisecond: still later, and writable. */
+  private carry(): void {
+    if (this.logical <= MAX_LOGICAL) return;
+    this.wall++;
+    this.logical = 0;
   }
 
   /**
@@ -74,6 +82,7 @@ export class HLC {
       this.logical = 0;
     }
     this.wall = wall;
+    this.carry();
     return { wall: this.wall, logical: this.logical, replica: this.replica };
   }
 

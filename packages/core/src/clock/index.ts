@@ -1,2 +1,8 @@
 export { ClockDriftError, HLC, type HLCOptions } from './hlc.ts';
-export { compareTimestamps, readTimestamp, writeTimestamp, type Timestamp } from './timestamp.ts';
+export {
+  compareTimestamps,
+  MAX_LOGICAL,
+  readTimestamp,
+  writeTimestamp,
+  type Timestamp,
+} from './timestamp.ts';

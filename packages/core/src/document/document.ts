@@ -1,6 +1,7 @@
 import { CausalContext } from '../causal/causal-context.ts';
 import type { Dot } from '../causal/dot.ts';
 import { ClockDriftError, HLC } from '../clock/hlc.ts';
+import { readLogical } from '../clock/timestamp.ts';
 import { MAX_SEQ } from '../causal/dot.ts';
 import { DecodeError, EquivocationError } from '../codec/decode-error.ts';
 import type { CrdtType } from '../crdt-type.ts';
@@ -627,7 +628,7 @@ class DocumentImpl implements Document {
   private applySnapshot(payload: Uint8Array, origin: unknown): ApplyResult {
     const r = new Reader(payload, this.limits);
     const wall = r.uint('snapshot wall time');
-    const logical = r.uint('snapshot logical time');
+    const logical = readLogical(r, 'snapshot logical time');
     const context = r.nested('snapshot context', () => CausalContext.decode(r));
     const n = r.count('snapshot members', 3);
     const states: MemberState[] = [];

@@ -1,4 +1,5 @@
 import { MAX_SEQ } from '../causal/dot.ts';
+import { readLogical } from '../clock/timestamp.ts';
 import { DecodeError } from '../codec/decode-error.ts';
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
 import { Reader } from '../codec/reader.ts';
@@ -177,7 +178,7 @@ function readEventBody(
   if (seq === 0) throw new DecodeError('invalid', 'event seq 0 (seqs start at 1)');
   if (seq > MAX_SEQ) throw new DecodeError('invalid', `event seq ${seq} exceeds ${MAX_SEQ}`);
   const wall = r.uint('event wall time');
-  const logical = r.uint('event logical time');
+  const logical = readLogical(r, 'event logical time');
   const deltas: EventDelta[] = [];
   for (;;) {
     const ref = r.uint('event member');

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClockDriftError, compareTimestamps, HLC } from '../../src/index.ts';
+import {
+  ClockDriftError,
+  compareTimestamps,
+  createDocument,
+  DecodeError,
+  HLC,
+  MAX_LOGICAL,
+} from '../../src/index.ts';
 
 describe('HLC', () => {
   it('readings strictly increase even when physical time stalls or goes back', () => {
@@ -56,5 +63,33 @@ describe('HLC', () => {
     expect(
       compareTimestamps({ wall: 1, logical: 0, replica: 'a' }, { wall: 1, logical: 0, replica: 'a' }),
     ).toBe(0);
+  });
+
+  it('never reads a logical counter past MAX_LOGICAL: it carries into the next millisecond', () => {
+    const t = 1000;
+    const hlc = new HLC('a', { clock: () => t });
+    const got = hlc.receive({ wall: t, logical: MAX_LOGICAL, replica: 'b' });
+    expect(got).toMatchObject({ wall: t + 1, logical: 0 });
+    const next = hlc.now();
+    expect(compareTimestamps(next, got)).toBe(1);
+    expect(next.logical).toBeLessThanOrEqual(MAX_LOGICAL);
+  });
+
+  it('refuses an event whose logical counter is past MAX_LOGICAL, so no accepted clock becomes unwritable', () => {
+    const now = 1_700_000_000_000;
+    const b = createDocument({ name: 'd', replica: 'b', clock: () => now });
+    const before = b.digest();
+    // Replica "a", event 1 at wall `now` with logical 2^53 - 1, setting `x` to 1: a peer's update
+    // found by the fuzzer. Accepted, it moved b's clock past what a snapshot can carry.
+    const hostile = Buffer.from(
+      '0201010001610180d095ffbc31ffffffffffffff0f010178010180d095ffbc310000030100',
+      'hex',
+    );
+    expect(() => b.apply(hostile)).toThrow(DecodeError);
+    expect(b.digest().equals(before)).toBe(true);
+    b.lww('x').set(2);
+    const c = createDocument({ name: 'd', replica: 'c', clock: () => now });
+    for (const chunk of b.snapshot()) c.apply(chunk);
+    expect(c.lww('x').get()).toBe(2);
   });
 });
