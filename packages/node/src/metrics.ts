@@ -175,8 +175,7 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
     'meshwork_connections_refused_total',
     'Connections refused at admission, by reason (pnet: wrong or missing pre-shared key, allow-list, denied)',
     ['reason'],
-    () =>
-      (sources.transport()?.refused ?? []).map((r) => ({ labels: { reason: r.reason }, value: r.count })),
+    () => (sources.transport()?.refused ?? []).map((r) => ({ labels: { reason: r.reason }, value: r.count })),
   );
   new Gauge({
     name: 'meshwork_peers',
