@@ -15,6 +15,7 @@ import {
   type AttemptEnd,
   type AttemptStart,
   type AttemptOutcome,
+  type AttemptRow,
   type Claim,
   type SubmitInput,
   type TaskId,
@@ -87,19 +88,6 @@ export interface AgentView extends AgentInfo {
   readonly alive: boolean;
   readonly load: number;
   readonly stats: AgentStats;
-}
-
-/** One row of task history: an attempt that ended. */
-export interface AttemptRow {
-  readonly task: TaskId;
-  readonly attempt: number;
-  readonly epoch: number;
-  readonly agent: AgentId;
-  readonly node: ReplicaId;
-  readonly startedAt: number;
-  readonly endedAt: number | null;
-  readonly outcome: AttemptOutcome | 'running';
-  readonly error: string | null;
 }
 
 export interface CoordinatorOptions {

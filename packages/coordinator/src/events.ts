@@ -1,6 +1,5 @@
 import type { ReplicaId } from '@meshwork/core';
-import type { AttemptRow } from './coordinator.ts';
-import type { AgentId, AttemptOutcome, TaskId } from './model.ts';
+import type { AgentId, AttemptOutcome, AttemptRow, TaskId } from './model.ts';
 import type { TaskStatus } from './status.ts';
 
 /** Events for metrics and task history. Emitted on the replica where they happen. */

@@ -2,7 +2,6 @@ export { createCoordinator, PermanentTaskError } from './coordinator.ts';
 export type {
   AgentRegistration,
   AgentView,
-  AttemptRow,
   Coordinator,
   CoordinatorOptions,
   TaskContext,

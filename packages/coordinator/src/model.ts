@@ -91,6 +91,19 @@ export interface AttemptEnd {
   readonly retryable: boolean;
 }
 
+/** One row of task history: an attempt, running (`endedAt` null) or ended. */
+export interface AttemptRow {
+  readonly task: TaskId;
+  readonly attempt: number;
+  readonly epoch: number;
+  readonly agent: AgentId;
+  readonly node: ReplicaId;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  readonly outcome: AttemptOutcome | 'running';
+  readonly error: string | null;
+}
+
 /** Written by any replica that saw an epoch's winner go silent (lease expired or node suspected). */
 export interface EpochExpiry {
   readonly task: TaskId;
