@@ -144,7 +144,10 @@ export interface Coordinator {
   agents(): AgentView[];
   /** The current settle window, from measured delivery delay. */
   settleMs(): number;
-  /** Stops claiming, waits up to `drainMs` for running attempts, then aborts the rest and releases their leases. */
+  /**
+   * Stops claiming, waits up to `drainMs` for running attempts, then aborts the rest and releases their
+   * leases. Later calls return the first call's promise (their `drainMs` is ignored).
+   */
   stop(options?: { readonly drainMs?: number }): Promise<void>;
 }
 
@@ -238,6 +241,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let caughtUp = options.catchUp === undefined;
   let stopping = false;
   let stopped = false;
+  let stopDone: Promise<void> | null = null;
   let cancelTick: (() => void) | null = null;
   let tickAt = Infinity;
   let lastTick = -Infinity;
@@ -991,38 +995,41 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       }));
     },
     settleMs: () => delay.settleMs(),
-    async stop({ drainMs = 5000 } = {}) {
-      if (stopping) return;
-      stopping = true;
-      const drained = Promise.all([...running.values()].map((a) => a.done));
-      let cancelDrain = (): void => {};
-      await Promise.race([
-        drained,
-        new Promise<void>((resolve) => (cancelDrain = clock.setTimer(resolve, drainMs))),
-      ]);
-      cancelDrain();
-      flushNow();
-      const writes: RecordWrite[] = [];
-      for (const a of running.values()) {
-        abort(a, 'released');
-        const key = attemptKey(a.task, a.epoch);
-        writes.push({
-          kind: 'expiry',
-          key,
-          value: { task: a.task, epoch: a.epoch, at: clock.now(), by: replica },
-        });
-      }
-      for (const { info } of local.values())
-        writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
-      write(writes);
-      local.clear();
-      stopped = true;
-      cancelTick?.();
-      cancelHeartbeat?.();
-      unsubscribeStore();
-      unsubscribePresence();
+    stop({ drainMs = 5000 } = {}) {
+      // Every call waits for the one drain the first call started.
+      return (stopDone ??= shutdown(drainMs));
     },
   };
+  async function shutdown(drainMs: number): Promise<void> {
+    stopping = true;
+    const drained = Promise.all([...running.values()].map((a) => a.done));
+    let cancelDrain = (): void => {};
+    await Promise.race([
+      drained,
+      new Promise<void>((resolve) => (cancelDrain = clock.setTimer(resolve, drainMs))),
+    ]);
+    cancelDrain();
+    flushNow();
+    const writes: RecordWrite[] = [];
+    for (const a of running.values()) {
+      abort(a, 'released');
+      const key = attemptKey(a.task, a.epoch);
+      writes.push({
+        kind: 'expiry',
+        key,
+        value: { task: a.task, epoch: a.epoch, at: clock.now(), by: replica },
+      });
+    }
+    for (const { info } of local.values())
+      writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
+    write(writes);
+    local.clear();
+    stopped = true;
+    cancelTick?.();
+    cancelHeartbeat?.();
+    unsubscribeStore();
+    unsubscribePresence();
+  }
   // State already in the store (restored from disk, or synced before we started) counts as received.
   onChanges(allRecords(), true);
   if (!caughtUp) {

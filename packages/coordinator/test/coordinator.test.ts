@@ -328,6 +328,35 @@ describe('coordinator', () => {
     expect(() => coords[holder]!.submit({ type: 'job' })).toThrow(CoordinatorError);
   });
 
+  it('a second stop() resolves only once the drain the first one started is over', async () => {
+    const { coords, net, run } = mesh(1);
+    const coord = coords[0]!;
+    let aborted = false;
+    coord.registerAgent({
+      id: 'a',
+      capabilities: ['job'],
+      handler: (_t, ctx) =>
+        new Promise<Value>((resolve, reject) => {
+          const cancel = net.node('n0').clock.setTimer(() => resolve('done'), 20_000);
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            cancel();
+            reject(new Error('aborted'));
+          });
+        }),
+    });
+    await run(1000);
+    const id = coord.submit({ type: 'job' });
+    await run(500);
+    expect(coord.get(id)!.status).toBe('running');
+    const first = coord.stop({ drainMs: 1000 });
+    // What the caller of the second stop() finds when it resumes.
+    const second = coord.stop().then(() => ({ aborted, agents: coord.agents().filter((a) => a.alive) }));
+    await run(2000);
+    await first;
+    expect(await second).toEqual({ aborted: true, agents: [] });
+  });
+
   it('runs a workflow across nodes and shows agents mesh-wide with load and history', async () => {
     const { coords, run } = mesh(2);
     coords.forEach((c, i) =>
