@@ -112,7 +112,8 @@ describe('refused connections', () => {
     await offList.dial(a.multiaddrs[0]!).catch(() => undefined);
 
     const refused = () => a.metrics.snapshot().connectionsRefused;
-    await waitFor('every refusal counted', () => refused().pnet === 4 && refused()['allow-list'] === 2);
+    // At least these; a peer that got through Noise may redial and be refused again.
+    await waitFor('every refusal counted', () => refused().pnet >= 4 && refused()['allow-list'] >= 2);
     expect(refused().denied).toBe(0);
     expect(a.peers()).toEqual([friend.replica]);
 
@@ -125,9 +126,13 @@ describe('refused connections', () => {
       peer: offList.replica,
     });
 
-    // What the interval held back is written when the node stops.
+    // What the interval held back is written when the node stops: every refusal but the first.
     await a.stop();
-    expect(byReason('pnet').map((l) => l.fields['suppressed'])).toEqual([undefined, 3]);
-    expect(byReason('allow-list').map((l) => l.fields['suppressed'])).toEqual([undefined, 1]);
+    const total = refused();
+    expect(byReason('pnet').map((l) => l.fields['suppressed'])).toEqual([undefined, total.pnet - 1]);
+    expect(byReason('allow-list').map((l) => l.fields['suppressed'])).toEqual([
+      undefined,
+      total['allow-list'] - 1,
+    ]);
   });
 });
