@@ -1,10 +1,13 @@
-import { runSimulation, type SimResult } from './run.ts';
+import { membershipBoundMs, modes, runSimulation, type SimOptions, type SimResult } from './run.ts';
+import { topologies, type TopologyKind } from './topology.ts';
 
 /**
  * `pnpm sim --seeds N [--from S]` runs seeds S..S+N-1; `pnpm sim --seed N` replays one
  * seed and prints its details; `--backend memory` runs on the in-memory store instead of
- * Documents. Exit code 1 when any invariant failed. `SIM_TRACE=<task id>` prints that task's
- * claims, leases, starts, ends and expiries at each of its starts, and the crashes.
+ * Documents; `--nodes N [--topology random|star|line|full]` runs N nodes linked that way
+ * (default: 3–5 nodes in a full mesh). Exit code 1 when any invariant failed.
+ * `SIM_TRACE=<task id>` prints that task's claims, leases, starts, ends and expiries at each of
+ * its starts, and the crashes.
  */
 const args = process.argv.slice(2);
 const flag = (name: string): number | undefined => {
@@ -17,14 +20,32 @@ const flag = (name: string): number | undefined => {
   }
   return n;
 };
+const text = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+};
 
 const one = flag('--seed');
-const bi = args.indexOf('--backend');
-const backend = bi < 0 ? 'document' : args[bi + 1];
+const backend = text('--backend') ?? 'document';
 if (backend !== 'document' && backend !== 'memory') {
   console.error('--backend is document or memory');
   process.exit(2);
 }
+const nodes = flag('--nodes');
+if (nodes !== undefined && nodes < 2) {
+  console.error('--nodes needs at least 2');
+  process.exit(2);
+}
+const topology = text('--topology') ?? 'random';
+if (!topologies.includes(topology as TopologyKind)) {
+  console.error(`--topology is one of ${topologies.join(', ')}`);
+  process.exit(2);
+}
+const options: SimOptions = {
+  backend,
+  ...(nodes === undefined ? {} : { nodes, topology: topology as TopologyKind }),
+};
+const replayFlags = `${backend === 'memory' ? ' --backend memory' : ''}${nodes === undefined ? '' : ` --nodes ${nodes} --topology ${topology}`}`;
 const seeds =
   one !== undefined
     ? [one]
@@ -33,28 +54,39 @@ const seeds =
 const results: SimResult[] = [];
 const started = Date.now();
 for (const seed of seeds) {
-  const r = await runSimulation(seed, backend);
+  const r = await runSimulation(seed, options);
   results.push(r);
   if (r.violations.length > 0) {
     console.log(`FAIL seed ${seed} (${r.mode}): ${r.violations.slice(0, 5).join('; ')}`);
-    console.log(`  replay: pnpm sim --seed ${seed}${backend === 'memory' ? ' --backend memory' : ''}`);
+    console.log(`  replay: pnpm sim --seed ${seed}${replayFlags}`);
   } else if (one !== undefined) {
     console.log(JSON.stringify(r));
   }
-  if (one === undefined && results.length % 50 === 0)
-    process.stderr.write(`${results.length}/${seeds.length} seeds\n`);
+  if (one === undefined && (nodes !== undefined || results.length % 50 === 0))
+    process.stderr.write(
+      `${results.length}/${seeds.length} seeds, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
 }
 const failed = results.filter((r) => r.violations.length > 0);
-for (const mode of ['fault-free', 'lossy', 'partition', 'crash']) {
+const sum = (rs: readonly SimResult[], f: (r: SimResult) => number): number =>
+  rs.reduce((s, r) => s + f(r), 0);
+const mean = (rs: readonly SimResult[], f: (r: SimResult) => number): string =>
+  (sum(rs, f) / rs.length).toFixed(1);
+console.log(
+  `${nodes === undefined ? '3-5 nodes, full mesh' : `${nodes} nodes, ${topology}`}; membership bound ${membershipBoundMs} ms; messages per node per second until every task finished`,
+);
+for (const mode of modes) {
   const rs = results.filter((r) => r.mode === mode);
   if (rs.length === 0) continue;
-  const starts = rs.reduce((s, r) => s + r.starts, 0);
-  const dup = rs.reduce((s, r) => s + r.duplicateStarts, 0);
-  const tasks = rs.reduce((s, r) => s + r.tasks, 0);
-  const removed = rs.reduce((s, r) => s + r.removed, 0);
-  const twice = rs.reduce((s, r) => s + r.duplicateRemovals, 0);
+  const tasks = sum(rs, (r) => r.tasks);
+  const dup = sum(rs, (r) => r.duplicateStarts);
+  const membership = rs.map((r) => r.membershipMs);
+  const worst = membership.includes(null) ? 'never' : `${Math.max(...(membership as number[]))} ms`;
   console.log(
-    `${mode.padEnd(10)} seeds=${String(rs.length).padStart(4)} tasks=${tasks} starts=${starts} duplicate_starts=${dup} (${((100 * dup) / Math.max(1, tasks)).toFixed(2)}% of tasks) removed=${removed} removed_twice=${twice}`,
+    `${mode.padEnd(10)} seeds=${rs.length} tasks=${tasks} starts=${sum(rs, (r) => r.starts)} duplicate_starts=${dup} (${((100 * dup) / Math.max(1, tasks)).toFixed(2)}% of tasks) failed_seeds=${rs.filter((r) => r.violations.length > 0).length} removed=${sum(rs, (r) => r.removed)} removed_twice=${sum(rs, (r) => r.duplicateRemovals)}`,
+  );
+  console.log(
+    `${''.padEnd(10)} membership_max=${worst} msgs/node/s: deltas=${mean(rs, (r) => r.messagesPerNodePerSecond.delta)} anti_entropy=${mean(rs, (r) => r.messagesPerNodePerSecond.antiEntropy)} presence=${mean(rs, (r) => r.messagesPerNodePerSecond.presence)}`,
   );
 }
 console.log(

@@ -2,6 +2,7 @@ import type { PresenceChannel, PresenceState, ReplicaId } from '@meshwork/core';
 import type { Clock } from '@meshwork/coordinator';
 import type { Rng } from './prng.ts';
 import { createSyncedState, type Backend, type Payload, type SyncedState } from './replica.ts';
+import type { Links } from './topology.ts';
 
 /** Message faults; all randomness comes from the network's seeded generator. */
 export interface Faults {
@@ -15,6 +16,7 @@ export const healthy: Faults = { lossRate: 0, duplicateRate: 0, minLatencyMs: 1,
 
 type Message =
   | { readonly kind: 'delta'; readonly payload: Payload }
+  | { readonly kind: 'flood'; readonly flood: Flood }
   | { readonly kind: 'digest'; readonly digest: Payload; readonly reply: boolean }
   | { readonly kind: 'repair'; readonly payload: Payload }
   | { readonly kind: 'presence'; readonly state: PresenceState | null };
@@ -28,6 +30,19 @@ export interface SimNode {
   readonly up: boolean;
 }
 
+/** A delta on its way through a sparse mesh, with the nodes it reached (gossipsub's seen cache). */
+interface Flood {
+  readonly payload: Payload;
+  readonly seen: Uint8Array;
+}
+
+/** Messages sent per kind, each hop counted, lost ones too. */
+export interface MessageCounts {
+  delta: number;
+  antiEntropy: number;
+  presence: number;
+}
+
 export interface SimNetwork {
   addNode(id: ReplicaId, skewMs?: number): SimNode;
   node(id: ReplicaId): SimNode;
@@ -39,7 +54,15 @@ export interface SimNetwork {
   /** Stops the node at once: timers die, messages to it are lost. Its state survives, as on disk. */
   crash(id: ReplicaId): void;
   restart(id: ReplicaId): SimNode;
-  readonly stats: { sent: number; delivered: number; dropped: number; duplicated: number };
+  /** Connected parts of the up nodes, as links and partitions allow. */
+  parts(): number;
+  readonly stats: {
+    sent: number;
+    delivered: number;
+    dropped: number;
+    duplicated: number;
+    readonly messages: MessageCounts;
+  };
 }
 
 export interface NetworkDeps {
@@ -56,10 +79,17 @@ export interface NetworkDeps {
   readonly backend?: Backend;
   /** Bound of each Document's event log (default: the Document's). */
   readonly logEvents?: number;
+  /**
+   * Links between the nodes, by the order they are added. Without it every node reaches every
+   * other directly (a full mesh), deltas are relayed once by every node and presence is not.
+   */
+  readonly links?: Links;
 }
 
 interface NodeState {
   id: ReplicaId;
+  index: number;
+  links: NodeState[];
   skewMs: number;
   state: SyncedState;
   clock: Clock & { crash(): void };
@@ -70,23 +100,39 @@ interface NodeState {
 }
 
 /**
- * A seeded in-memory mesh: gossip of store deltas (relayed once by every node, like a
- * gossip mesh), periodic digest-based anti-entropy that heals losses and partitions, and
- * presence heartbeats, all subject to latency, loss, duplication, reordering and partitions.
+ * A seeded in-memory mesh: gossip of store deltas, periodic digest-based anti-entropy that heals
+ * losses and partitions, and presence heartbeats, all subject to latency, loss, duplication,
+ * reordering and partitions. Without `links` it is a full mesh, every node one hop from every
+ * other. With `links` messages go hop by hop, as on a libp2p mesh: a node forwards a delta or a
+ * heartbeat it sees for the first time to its other neighbours and drops the copies that follow
+ * (gossipsub's seen cache), anti-entropy runs with neighbours, and every hop has its own latency,
+ * loss and duplication.
  */
 export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   const nodes = new Map<ReplicaId, NodeState>();
+  const byIndex: NodeState[] = [];
+  const sparse = deps.links !== undefined;
   let faults = healthy;
-  const stats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0 };
+  const messages: MessageCounts = { delta: 0, antiEntropy: 0, presence: 0 };
+  const stats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, messages };
 
   const reachable = (a: NodeState, b: NodeState): boolean => a.up && b.up && a.group === b.group;
+  const kindOf = (msg: Message): keyof MessageCounts =>
+    msg.kind === 'delta' || msg.kind === 'flood'
+      ? 'delta'
+      : msg.kind === 'presence'
+        ? 'presence'
+        : 'antiEntropy';
 
   function send(from: NodeState, to: NodeState, msg: Message): void {
     stats.sent++;
     if (!reachable(from, to) || deps.rng.chance(faults.lossRate)) {
+      // A node sends nothing over a link that is down; a lost message did go out.
+      if (reachable(from, to)) messages[kindOf(msg)]++;
       stats.dropped++;
       return;
     }
+    messages[kindOf(msg)]++;
     const copies = deps.rng.chance(faults.duplicateRate) ? 2 : 1;
     if (copies === 2) stats.duplicated++;
     for (let i = 0; i < copies; i++) {
@@ -107,10 +153,20 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     for (const to of nodes.values()) if (to !== from && to.id !== except) send(from, to, msg);
   }
 
+  function forward(from: NodeState, flood: Flood, except: NodeState | null): void {
+    for (const to of from.links) if (to !== except) send(from, to, { kind: 'flood', flood });
+  }
+
   function receive(node: NodeState, from: NodeState, msg: Message): void {
     switch (msg.kind) {
       case 'delta':
         if (node.state.merge(msg.payload)) broadcast(node, msg, from.id);
+        return;
+      case 'flood':
+        if (msg.flood.seen[node.index] === 1) return;
+        msg.flood.seen[node.index] = 1;
+        node.state.merge(msg.flood.payload);
+        forward(node, msg.flood, from);
         return;
       case 'digest':
         for (const payload of node.state.missing(msg.digest)) send(node, from, { kind: 'repair', payload });
@@ -125,6 +181,74 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     }
   }
 
+  /**
+   * Heartbeats arriving in a sparse mesh, by the virtual millisecond they arrive in: one event
+   * per millisecond delivers them all, since at 1,000 nodes a node hears thousands a second.
+   */
+  const arriving = new Map<number, { to: NodeState; from: NodeState; state: PresenceState | null }[]>();
+
+  /**
+   * Floods a heartbeat over a sparse mesh as gossipsub does: every node forwards the first copy
+   * it gets to its other neighbours. Copies travel in virtual time, so a node's first copy is the
+   * one on its fastest path; they are worked out here (Dijkstra over the links up now, each hop
+   * with its drawn latency, loss and duplication) rather than run as one event per hop, which at
+   * 1,000 nodes would be tens of millions of events a second. Each hop is counted as a message.
+   */
+  function floodPresence(origin: NodeState, state: PresenceState | null): void {
+    const start = deps.now();
+    const done = new Uint8Array(byIndex.length);
+    const heap = new MinHeap();
+    heap.push(start, origin.index, -1);
+    while (heap.size > 0) {
+      const { time, node, from } = heap.pop();
+      if (done[node] === 1) continue;
+      done[node] = 1;
+      const u = byIndex[node]!;
+      if (u !== origin) {
+        const slot = Math.ceil(time);
+        let list = arriving.get(slot);
+        if (list === undefined) {
+          arriving.set(slot, (list = []));
+          deps.after(slot - start, () => deliverPresence(slot));
+        }
+        list.push({ to: u, from: origin, state });
+      }
+      for (const v of u.links) {
+        if (v.index === from || !reachable(u, v)) continue;
+        stats.sent++;
+        messages.presence++;
+        if (deps.rng.chance(faults.lossRate)) {
+          stats.dropped++;
+          continue;
+        }
+        if (deps.rng.chance(faults.duplicateRate)) {
+          stats.duplicated++;
+          messages.presence++;
+        }
+        if (done[v.index] === 1) continue;
+        heap.push(
+          time + faults.minLatencyMs + deps.rng.next() * (faults.maxLatencyMs - faults.minLatencyMs),
+          v.index,
+          node,
+        );
+      }
+    }
+  }
+
+  function deliverPresence(slot: number): void {
+    const list = arriving.get(slot)!;
+    arriving.delete(slot);
+    for (const { to, from, state } of list) {
+      // A node that crashed, or was cut off from the sender, meanwhile hears nothing.
+      if (!to.up || to.group !== from.group) {
+        stats.dropped++;
+        continue;
+      }
+      stats.delivered++;
+      for (const l of to.listeners) l(from.id, state);
+    }
+  }
+
   /** What the transport does on every new connection: exchange digests, then whatever the other lacks. */
   function connect(a: NodeState, b: NodeState): void {
     send(a, b, { kind: 'digest', digest: a.state.digest(), reply: true });
@@ -134,10 +258,15 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     n.up = true;
     n.clock = deps.nodeClock(n.skewMs);
     n.listeners = new Set();
-    n.state.onLocal((payload) => broadcast(n, { kind: 'delta', payload }));
+    n.state.onLocal((payload) => {
+      if (!sparse) return broadcast(n, { kind: 'delta', payload });
+      const flood: Flood = { payload, seen: new Uint8Array(byIndex.length) };
+      flood.seen[n.index] = 1;
+      forward(n, flood, null);
+    });
     const clock = n.clock;
     const antiEntropy = (): void => {
-      const peers = [...nodes.values()].filter((p) => p !== n);
+      const peers = sparse ? n.links : [...nodes.values()].filter((p) => p !== n);
       if (peers.length > 0)
         send(n, deps.rng.pick(peers), { kind: 'digest', digest: n.state.digest(), reply: true });
       clock.setTimer(antiEntropy, deps.antiEntropyMs * (0.75 + deps.rng.next() / 2));
@@ -147,7 +276,9 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     const presence: PresenceChannel = {
       self: n.id,
       publish: (state) => {
-        if (n.clock === clock) broadcast(n, { kind: 'presence', state });
+        if (n.clock !== clock) return;
+        if (sparse) floodPresence(n, state);
+        else broadcast(n, { kind: 'presence', state });
       },
       onPresence(listener) {
         listeners.add(listener);
@@ -165,11 +296,29 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     };
   }
 
+  const neighbours = (n: NodeState): Iterable<NodeState> => (sparse ? n.links : nodes.values());
+
   return {
     addNode(id, skewMs = 0) {
-      const n = { id, skewMs, group: 0, up: false, listeners: new Set() } as unknown as NodeState;
+      const index = byIndex.length;
+      const n = {
+        id,
+        index,
+        links: [],
+        skewMs,
+        group: 0,
+        up: false,
+        listeners: new Set(),
+      } as unknown as NodeState;
       n.state = createSyncedState(deps.backend ?? 'memory', id, () => deps.now() + skewMs, deps.logEvents);
       nodes.set(id, n);
+      byIndex.push(n);
+      // Links to the nodes added before; those to later ones are made when they are added.
+      for (const j of deps.links?.[index] ?? [])
+        if (j < index) {
+          n.links.push(byIndex[j]!);
+          byIndex[j]!.links.push(n);
+        }
       incarnate(n);
       return n.view;
     },
@@ -183,7 +332,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       const before = new Map([...nodes.values()].map((n) => [n, n.group]));
       for (const n of nodes.values()) n.group = 0;
       for (const a of nodes.values())
-        for (const b of nodes.values()) if (a.id < b.id && before.get(a) !== before.get(b)) connect(a, b);
+        for (const b of neighbours(a)) if (a.id < b.id && before.get(a) !== before.get(b)) connect(a, b);
     },
     crash(id) {
       const n = nodes.get(id)!;
@@ -198,9 +347,78 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       // The state a durable node reloads from disk.
       n.state = n.state.reload();
       incarnate(n);
-      for (const peer of nodes.values()) if (peer !== n) connect(n, peer);
+      for (const peer of neighbours(n)) if (peer !== n) connect(n, peer);
       return n.view;
+    },
+    parts() {
+      const seen = new Set<NodeState>();
+      let parts = 0;
+      for (const n of nodes.values()) {
+        if (!n.up || seen.has(n)) continue;
+        parts++;
+        seen.add(n);
+        const stack = [n];
+        for (let u = stack.pop(); u !== undefined; u = stack.pop())
+          for (const v of neighbours(u))
+            if (!seen.has(v) && reachable(u, v)) {
+              seen.add(v);
+              stack.push(v);
+            }
+      }
+      return parts;
     },
     stats,
   };
+}
+
+/** Binary min-heap of (time, node, from) in parallel arrays: the presence flood's frontier. */
+class MinHeap {
+  private readonly times: number[] = [];
+  private readonly nodes: number[] = [];
+  private readonly froms: number[] = [];
+  get size(): number {
+    return this.times.length;
+  }
+  push(time: number, node: number, from: number): void {
+    const { times, nodes, froms } = this;
+    let i = times.length;
+    times.push(time);
+    nodes.push(node);
+    froms.push(from);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (times[p]! <= time) break;
+      times[i] = times[p]!;
+      nodes[i] = nodes[p]!;
+      froms[i] = froms[p]!;
+      i = p;
+    }
+    times[i] = time;
+    nodes[i] = node;
+    froms[i] = from;
+  }
+  pop(): { time: number; node: number; from: number } {
+    const { times, nodes, froms } = this;
+    const top = { time: times[0]!, node: nodes[0]!, from: froms[0]! };
+    const time = times.pop()!;
+    const node = nodes.pop()!;
+    const from = froms.pop()!;
+    const n = times.length;
+    if (n === 0) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const c = l + 1 < n && times[l + 1]! < times[l]! ? l + 1 : l;
+      if (times[c]! >= time) break;
+      times[i] = times[c]!;
+      nodes[i] = nodes[c]!;
+      froms[i] = froms[c]!;
+      i = c;
+    }
+    times[i] = time;
+    nodes[i] = node;
+    froms[i] = from;
+    return top;
+  }
 }

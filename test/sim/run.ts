@@ -5,17 +5,28 @@ import {
   type TaskContext,
   type WorkflowTemplate,
 } from '@meshwork/coordinator';
-import { createSimNetwork, healthy, type Faults } from './network.ts';
+import { createSimNetwork, healthy, type Faults, type MessageCounts } from './network.ts';
 import { createRng, type Rng } from './prng.ts';
 import type { Backend } from './replica.ts';
 import { createScheduler } from './scheduler.ts';
+import { buildLinks, regions, type TopologyKind } from './topology.ts';
 
 export type FaultMode = 'fault-free' | 'lossy' | 'partition' | 'crash';
 export const modes: readonly FaultMode[] = ['fault-free', 'lossy', 'partition', 'crash'];
 
+export interface SimOptions {
+  readonly backend?: Backend;
+  /** Nodes in the mesh; by default 3–5 drawn from the seed, in a full mesh. */
+  readonly nodes?: number;
+  /** How the nodes are linked when `nodes` is given (default `random`). */
+  readonly topology?: TopologyKind;
+}
+
 export interface SimResult {
   readonly seed: number;
   readonly mode: FaultMode;
+  readonly nodes: number;
+  readonly topology: TopologyKind;
   readonly violations: string[];
   readonly tasks: number;
   readonly starts: number;
@@ -28,10 +39,26 @@ export interface SimResult {
   readonly removed: number;
   /** Removals of a task another replica had already removed. */
   readonly duplicateRemovals: number;
+  /** Virtual ms from the start until every node saw every agent alive; null if that never happened. */
+  readonly membershipMs: number | null;
+  /** Messages each node sent per virtual second, by kind, until every task finished and replicas converged. */
+  readonly messagesPerNodePerSecond: MessageCounts;
 }
 
-/** Retention in the simulation: finished tasks go after this long, so the run ends with empty stores. */
-const finishedMs = 60_000;
+/**
+ * Every node sees every agent of every up node alive (`agents()`) within this long after the
+ * last node joined, while the network is whole: heartbeats cross the mesh in a few hops of at
+ * most 30 ms each, and the agents' records come with the first deltas or anti-entropy round.
+ */
+export const membershipBoundMs = 2000;
+
+/**
+ * Retention in the simulation: finished tasks go after this long, so the run ends with empty
+ * stores. Runs of a given size keep them for less: at hundreds of nodes each virtual second
+ * costs seconds, and the wait for removal would be most of the run.
+ */
+const finishedMsByDefault = 60_000;
+const finishedMsSized = 10_000;
 
 interface StartLog {
   task: string;
@@ -56,10 +83,18 @@ const workflow: WorkflowTemplate = {
 };
 
 /** Runs one seeded scenario and checks the invariants. A pure function of `seed`. */
-export async function runSimulation(seed: number, backend: Backend = 'document'): Promise<SimResult> {
+export async function runSimulation(seed: number, options: SimOptions = {}): Promise<SimResult> {
+  const backend = options.backend ?? 'document';
   const rng = createRng(seed);
   const mode = modes[seed % modes.length]!;
   const sched = createScheduler();
+  const topology = options.nodes === undefined ? 'full' : (options.topology ?? 'random');
+  const finishedMs = options.nodes === undefined ? finishedMsByDefault : finishedMsSized;
+  // A full mesh is the network without links: every node one hop from every other.
+  const links =
+    options.nodes === undefined || topology === 'full'
+      ? undefined
+      : buildLinks(topology, options.nodes, rng.fork('topology'));
   const net = createSimNetwork({
     rng: rng.fork('net'),
     now: () => sched.now(),
@@ -69,8 +104,11 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
     backend,
     // Every third seed keeps a short event log, so anti-entropy often sends whole snapshots.
     ...(seed % 3 === 1 ? { logEvents: 64 } : {}),
+    ...(links === undefined ? {} : { links }),
   });
-  const nodeIds = Array.from({ length: rng.int(3, 5) }, (_, i) => `n${i}`);
+  // Drawn even when `nodes` is given, so the rest of the run draws as it would by default.
+  const drawn = rng.int(3, 5);
+  const nodeIds = Array.from({ length: options.nodes ?? drawn }, (_, i) => `n${i}`);
   const agentPlan = new Map<string, { id: string; caps: string[]; capacity: number }[]>();
   for (const [i, id] of nodeIds.entries()) {
     net.addNode(id, rng.int(-5, 5));
@@ -193,8 +231,10 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
   } else if (mode === 'partition') {
     const parts = Math.min(nodeIds.length, faultRng.int(2, 3));
     maxParts = parts;
-    const groups: string[][] = Array.from({ length: parts }, () => []);
-    nodeIds.forEach((id, i) => groups[i < parts ? i : faultRng.int(0, parts - 1)]!.push(id));
+    let groups: string[][] = Array.from({ length: parts }, () => []);
+    if (links === undefined)
+      nodeIds.forEach((id, i) => groups[i < parts ? i : faultRng.int(0, parts - 1)]!.push(id));
+    else groups = regions(links, parts, faultRng).map((g) => g.map((i) => nodeIds[i]!));
     const from = faultRng.int(1000, 2000);
     sched.at(from, () => net.partition(groups));
     sched.at(from + faultRng.int(1000, 4000), () => net.heal());
@@ -206,6 +246,8 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
       sched.at(at, () => {
         if (process.env['SIM_TRACE'] !== undefined) console.log(`t=${sched.now()} crash ${id}`);
         net.crash(id);
+        // In a sparse mesh a crash can cut the others apart: each part may start a task once.
+        maxParts = Math.max(maxParts, net.parts());
       });
       sched.at(back, () => {
         if (!net.node(id).up) {
@@ -216,7 +258,28 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
     }
   }
 
-  await sched.run(8000);
+  /** Whether every up node sees every agent of every up node alive. */
+  const fullMembership = (): boolean => {
+    const live = nodeIds.filter((id) => net.node(id).up).flatMap((id) => agentPlan.get(id)!.map((a) => a.id));
+    for (const id of nodeIds) {
+      if (!net.node(id).up) continue;
+      const alive = new Set(
+        coords
+          .get(id)!
+          .agents()
+          .filter((a) => a.alive)
+          .map((a) => a.id),
+      );
+      if (live.some((a) => !alive.has(a))) return false;
+    }
+    return true;
+  };
+  // Run in short steps to time membership: reading state between events changes nothing.
+  let membershipMs: number | null = null;
+  while (sched.now() < 8000) {
+    await sched.run(Math.min(8000, sched.now() + 25));
+    if (membershipMs === null && fullMembership()) membershipMs = sched.now();
+  }
   const settled = (): boolean => {
     for (const id of nodeIds) {
       const c = coords.get(id)!;
@@ -235,8 +298,21 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
     return digests.size === 1;
   };
   while (sched.now() < 120_000 && !settled()) await sched.run(sched.now() + 500);
+  const perNodeSecond = 1000 / nodeIds.length / sched.now();
+  const messages = net.stats.messages;
+  const messagesPerNodePerSecond: MessageCounts = {
+    delta: messages.delta * perNodeSecond,
+    antiEntropy: messages.antiEntropy * perNodeSecond,
+    presence: messages.presence * perNodeSecond,
+  };
 
   const violations = check({ coords, nodeIds, taskIds, starts, mode, maxParts, settled: settled(), run });
+  if (membershipMs === null || membershipMs > membershipBoundMs)
+    violations.push(
+      `membership: every node saw every agent alive ${membershipMs === null ? 'never in the first 8 s' : `only after ${membershipMs} ms`} (bound ${membershipBoundMs} ms)`,
+    );
+  if (!fullMembership())
+    violations.push('membership: at the end, some node does not see some live agent alive');
 
   // Retention: once everything is finished and synced, every finished task (and the workflow run)
   // goes from every replica, nothing runs again, and the replicas still agree.
@@ -271,6 +347,8 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
   return {
     seed,
     mode,
+    nodes: nodeIds.length,
+    topology,
     violations,
     tasks: taskIds.length,
     starts: starts.length,
@@ -280,6 +358,8 @@ export async function runSimulation(seed: number, backend: Backend = 'document')
     events: sched.executed,
     removed: removed.size,
     duplicateRemovals,
+    membershipMs,
+    messagesPerNodePerSecond,
   };
 }
 

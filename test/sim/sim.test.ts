@@ -12,7 +12,7 @@ describe.each([
     const failures: string[] = [];
     const dup = new Map<string, { starts: number; duplicates: number; tasks: number }>();
     for (let seed = 0; seed < count; seed++) {
-      const r = await runSimulation(seed, backend);
+      const r = await runSimulation(seed, { backend });
       const d = dup.get(r.mode) ?? { starts: 0, duplicates: 0, tasks: 0 };
       dup.set(r.mode, {
         starts: d.starts + r.starts,
@@ -37,8 +37,8 @@ describe.each([
   }, 600_000);
 
   it('replays a seed exactly', async () => {
-    const a = await runSimulation(13, backend);
-    const b = await runSimulation(13, backend);
+    const a = await runSimulation(13, { backend });
+    const b = await runSimulation(13, { backend });
     expect(b).toEqual(a);
   });
 });
