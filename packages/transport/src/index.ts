@@ -1,4 +1,5 @@
-export { createMeshNode, type MeshLibp2p, type MeshNode } from './mesh-node.ts';
+export { createMeshNode, PEERS_TOPIC, type MeshLibp2p, type MeshNode } from './mesh-node.ts';
+export { PRUNE_PROTOCOL } from './topology.ts';
 export type { CatchUpOptions, CatchUpReport } from './catch-up.ts';
 export { coreRuntime } from './core-runtime.ts';
 export { defaultLimits, type MeshLimits, type MeshNodeOptions } from './options.ts';

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { identify } from '@libp2p/identify';
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
@@ -9,6 +10,7 @@ import type { Ping } from '@libp2p/ping';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
 import { tcp } from '@libp2p/tcp';
 import type { Document, ReplicaId } from '@meshwork/core';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -27,6 +29,7 @@ import { resolveOptions, type MeshNodeOptions } from './options.ts';
 import { createMeshPresence, type MeshPresence } from './presence.ts';
 import { createRedialer } from './redial.ts';
 import { isDocumentName, SYNC_PROTOCOL } from './sync-frames.ts';
+import { startTopology } from './topology.ts';
 import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
 export type MeshLibp2p = Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
@@ -36,6 +39,11 @@ export type MeshLibp2p = Libp2p<{ identify: Identify; ping: Ping; pubsub: Gossip
  * being full. Presence comes with the application's heartbeats (every 250 ms from a coordinator).
  */
 const PRESENCE_FRESH_MS = 3000;
+
+/** Where nodes announce themselves (pubsub peer discovery): their public key and addresses. */
+export const PEERS_TOPIC = 'meshwork/peers/1';
+/** An announcement is a key and a few addresses; anything larger is not one. */
+const MAX_ANNOUNCEMENT_BYTES = 4096;
 
 export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
   readonly peerId: PeerId;
@@ -114,7 +122,10 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       inboundConnectionThreshold: limits.inboundConnectionThreshold,
       maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
     },
-    peerDiscovery: options.mdns === true ? [mdns()] : [],
+    peerDiscovery: [
+      ...(o.announceMs > 0 ? [pubsubPeerDiscovery({ interval: o.announceMs, topics: [PEERS_TOPIC] })] : []),
+      ...(options.mdns === true ? [mdns()] : []),
+    ],
     services: {
       identify: identify(),
       ping: ping(),
@@ -128,6 +139,17 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
         // mesh every node then has each message from its author, and nobody forwards (mesh-shape.ts).
         floodPublish: true,
         heartbeatInterval: o.gossipHeartbeatMs,
+        // Gossipsub scores down peers that share an IP beyond 10 of them, which graylists every
+        // peer of a node with more than 14 on one host (daemons on one machine, or behind one NAT):
+        // their messages and subscriptions are then ignored. Admission is our trust boundary.
+        scoreParams: { IPColocationFactorWeight: 0 },
+        msgIdFn: (msg) => {
+          const id = createHash('sha256').update(msg.data);
+          // Pubsub peer discovery repeats the same bytes every announceMs, and gossipsub drops a
+          // message it saw in the last 2 minutes: newcomers would not hear established peers.
+          if (msg.topic === PEERS_TOPIC) id.update(String(Math.floor(Date.now() / o.announceMs)));
+          return new Uint8Array(id.digest());
+        },
         maxInboundDataLength: limits.maxGossipBytes + 64 * 1024,
         // No IDONTWANT: a peer forwards a message as soon as it has validated it, in the same turn
         // of its event loop, so an IDONTWANT rarely arrives in time to stop a duplicate; meanwhile
@@ -159,8 +181,24 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
   const redialer = createRedialer(libp2p, {
     baseMs: o.redialBaseMs,
     maxMs: o.redialMaxMs,
+    reconnectMaxMs: o.reconnectMaxMs,
+    reconnectWindowMs: o.reconnectWindowMs,
     maxKnownPeers: limits.maxKnownPeers,
+    onRetry: (target, delayMs, reconnecting) =>
+      metrics.record({ type: 'redial', target, delayMs, reconnecting }),
   });
+  const topology = await startTopology(libp2p, redialer, {
+    minPeers: o.minPeers,
+    maxPeers: o.maxPeers,
+    graceMs: o.graceMs,
+    cooldownMs: Math.max(o.redialMaxMs, o.graceMs),
+    isAdmitted: (peer) => admission.isAdmitted(peer),
+    onPrune: (peer, by) => metrics.record({ type: 'pruned', peer, by }),
+  });
+  // Announcements are unsigned like all our gossip; Noise still authenticates every dial they lead to.
+  pubsub.topicValidators.set(PEERS_TOPIC, (_from, msg) =>
+    msg.data.byteLength <= MAX_ANNOUNCEMENT_BYTES ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
+  );
   const envelope = createGossipEnvelope(libp2p.peerId, privateKey);
   const presence = createMeshPresence(replica, pubsub, envelope, metrics, limits.maxPresenceBytes, () =>
     shape.links(),
@@ -198,9 +236,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     redialer.watchPeer(evt.detail);
   });
   libp2p.addEventListener('peer:disconnect', countPeers);
-  libp2p.addEventListener('peer:discovery', (evt) => {
-    if (admission.isAdmitted(evt.detail.id.toString())) redialer.watchPeer(evt.detail.id);
-  });
+  libp2p.addEventListener('peer:discovery', (evt) => topology.discovered(evt.detail.id));
 
   for (const addr of o.bootstrap) redialer.watchAddress(addr);
 
@@ -303,6 +339,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       gossip.clear();
       await presence.close();
       antiEntropy.stop();
+      topology.stop();
       redialer.stop();
       await libp2p.stop();
       admission.close();

@@ -79,7 +79,19 @@ export type MeshEvent =
    * A gossip message applied and not forwarded: in a full mesh every node has it from its
    * author. Unsigned when its author sent it so (only straight to its readers).
    */
-  | { type: 'unforwarded'; document: string; signed: boolean };
+  | { type: 'unforwarded'; document: string; signed: boolean }
+  | {
+      /**
+       * A redial scheduled: `target` is a peer id or a bootstrap address. `reconnecting` when the
+       * peer was connected lately, whose retries are then at most `redial.reconnectMaxMs` apart.
+       */
+      type: 'redial';
+      target: string;
+      delayMs: number;
+      reconnecting: boolean;
+    }
+  /** A link closed for having too many peers: `by` this node (`self`) or by the other (`peer`). */
+  | { type: 'pruned'; peer: string; by: 'self' | 'peer' };
 
 export interface MeshCounters {
   messagesIn: Record<MeshProtocol, number>;
@@ -94,6 +106,10 @@ export interface MeshCounters {
   duplicates: number;
   deferredBatches: number;
   unforwarded: { signed: number; unsigned: number };
+  /** Redials scheduled after a failed dial or a lost connection. */
+  redials: number;
+  /** Links pruned by either side for having too many peers. */
+  pruned: number;
 }
 
 export type MeshEventListener = (event: MeshEvent) => void;
@@ -128,6 +144,8 @@ export function createMeshMetrics(): MeshMetricsRecorder {
     duplicates: 0,
     deferredBatches: 0,
     unforwarded: { signed: 0, unsigned: 0 },
+    redials: 0,
+    pruned: 0,
   };
   const listeners = new Set<MeshEventListener>();
 
@@ -164,6 +182,12 @@ export function createMeshMetrics(): MeshMetricsRecorder {
         break;
       case 'unforwarded':
         c.unforwarded[e.signed ? 'signed' : 'unsigned']++;
+        break;
+      case 'redial':
+        c.redials++;
+        break;
+      case 'pruned':
+        c.pruned++;
         break;
     }
   };

@@ -77,8 +77,19 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
   batchMs?: number;
   /** A batch is published as soon as it holds this many bytes. Default 64 KiB. */
   batchMaxBytes?: number;
-  /** Redial backoff: first delay and cap. Default 500 ms and 30 s. */
-  redial?: { baseMs?: number; maxMs?: number };
+  /**
+   * Redial backoff: first delay and cap (default 500 ms and 30 s). A peer whose connection was lost
+   * less than `reconnectWindowMs` ago (default 5 min) is retried at most `reconnectMaxMs` apart
+   * (default 1 s), so it is back within about a second of being reachable again.
+   */
+  redial?: { baseMs?: number; maxMs?: number; reconnectMaxMs?: number; reconnectWindowMs?: number };
+  /**
+   * The mesh's shape. Each node keeps between `minPeers` (default 6) and `maxPeers` (default 10)
+   * connected peers, chosen at random among those it knows of. Peers announce themselves over
+   * gossipsub (pubsub peer discovery) every `announceMs` (default 20 s; 0 turns discovery off).
+   * A link younger than `graceMs` (default 60 s) is never pruned.
+   */
+  topology?: { minPeers?: number; maxPeers?: number; announceMs?: number; graceMs?: number };
   /** Gossipsub heartbeat; its message cache holds 5 heartbeats of messages. Default 1000 ms. */
   gossipHeartbeatMs?: number;
   /** Where refused connections are logged (a pino logger fits); without it they are only counted. */
@@ -99,6 +110,12 @@ export interface ResolvedOptions {
   batchMaxBytes: number;
   redialBaseMs: number;
   redialMaxMs: number;
+  reconnectMaxMs: number;
+  reconnectWindowMs: number;
+  minPeers: number;
+  maxPeers: number;
+  announceMs: number;
+  graceMs: number;
   gossipHeartbeatMs: number;
   refusalLogIntervalMs: number;
 }
@@ -130,6 +147,12 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
     batchMaxBytes: o.batchMaxBytes ?? 64 * 1024,
     redialBaseMs: o.redial?.baseMs ?? 500,
     redialMaxMs: o.redial?.maxMs ?? 30_000,
+    reconnectMaxMs: o.redial?.reconnectMaxMs ?? 1000,
+    reconnectWindowMs: o.redial?.reconnectWindowMs ?? 300_000,
+    minPeers: o.topology?.minPeers ?? 6,
+    maxPeers: o.topology?.maxPeers ?? 10,
+    announceMs: o.topology?.announceMs ?? 20_000,
+    graceMs: o.topology?.graceMs ?? 60_000,
     gossipHeartbeatMs: o.gossipHeartbeatMs ?? 1000,
     refusalLogIntervalMs: o.refusalLogIntervalMs ?? 60_000,
   };
@@ -138,6 +161,16 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
   positive(r.batchMaxBytes, 'batchMaxBytes');
   positive(r.redialBaseMs, 'redial.baseMs');
   positive(r.redialMaxMs, 'redial.maxMs');
+  positive(r.reconnectMaxMs, 'redial.reconnectMaxMs');
+  nonNegative(r.reconnectWindowMs, 'redial.reconnectWindowMs');
+  positiveInteger(r.minPeers, 'topology.minPeers');
+  positiveInteger(r.maxPeers, 'topology.maxPeers');
+  if (r.maxPeers < r.minPeers)
+    throw new MeshConfigError('topology.maxPeers', 'must be at least topology.minPeers');
+  if (r.maxPeers > limits.maxConnections)
+    throw new MeshConfigError('topology.maxPeers', 'must be at most limits.maxConnections');
+  nonNegative(r.announceMs, 'topology.announceMs');
+  nonNegative(r.graceMs, 'topology.graceMs');
   positive(r.gossipHeartbeatMs, 'gossipHeartbeatMs');
   positive(r.refusalLogIntervalMs, 'refusalLogIntervalMs');
   if (o.logger !== undefined && typeof o.logger.warn !== 'function')
@@ -156,6 +189,11 @@ function parseAddr(a: string, field: string): Multiaddr {
 function positive(v: unknown, field: string): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
     throw new MeshConfigError(field, 'must be a positive number');
+}
+
+function positiveInteger(v: unknown, field: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new MeshConfigError(field, 'must be a positive integer');
 }
 
 function nonNegative(v: unknown, field: string): void {

@@ -6,15 +6,29 @@ export interface RedialOptions {
   readonly baseMs: number;
   /** Retry delays double up to this. */
   readonly maxMs: number;
+  /**
+   * The cap instead of `maxMs` for a peer whose connection was lost less than
+   * `reconnectWindowMs` ago, so that a peer back from a partition or a restart
+   * is reached again within about this long.
+   */
+  readonly reconnectMaxMs: number;
+  readonly reconnectWindowMs: number;
   /** Most peers remembered besides the bootstrap addresses. */
   readonly maxKnownPeers: number;
+  /** Told of every retry scheduled, for metrics. */
+  readonly onRetry?: (target: string, delayMs: number, reconnecting: boolean) => void;
 }
 
 interface Target {
+  readonly key: string;
   readonly dialable: PeerId | Multiaddr;
   /** The peer behind the target, once a connection showed it. */
   peer: string | undefined;
   failures: number;
+  /** When its connection was last lost (performance.now()); undefined if it never was. */
+  lostAt: number | undefined;
+  /** Released by the topology: not redialled until it connects again (or, for bootstrap, is resumed). */
+  parked: boolean;
   timer: NodeJS.Timeout | undefined;
   readonly bootstrap: boolean;
   /** Resolved once the first dial has connected or failed. */
@@ -26,6 +40,13 @@ export interface Redialer {
   watchAddress(addr: Multiaddr): void;
   /** Keeps a connection to a peer met on the mesh (its addresses come from the peer store). */
   watchPeer(peer: PeerId): void;
+  /**
+   * Stops redialling `peer`: the topology pruned the link, on this side or the other. A bootstrap
+   * address is only parked, for {@link Redialer.resumeBootstrap}.
+   */
+  release(peer: string): void;
+  /** Dials parked bootstrap addresses again: the node is short of peers it could dial otherwise. */
+  resumeBootstrap(): void;
   /** Settles when every bootstrap address has been dialled once, connected or not (or on stop). */
   bootstrapDialled(): Promise<void>;
   stop(): void;
@@ -34,7 +55,9 @@ export interface Redialer {
 /**
  * Our own redial loop: libp2p gives up reconnecting after about 30 s, but a
  * mesh node must rejoin its bootstrap and known peers however long they were
- * gone. Retries back off exponentially with jitter, up to `maxMs`.
+ * gone. Retries back off exponentially with jitter, up to `maxMs`; for a peer
+ * lost lately only up to `reconnectMaxMs`, so a healed partition reconnects
+ * within about that long.
  */
 export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
   const targets = new Map<string, Target>();
@@ -44,27 +67,34 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
     t.peer !== undefined && libp2p.getConnections().some((c) => c.remotePeer.toString() === t.peer);
 
   const schedule = (t: Target, delayMs: number): void => {
-    if (stopped || t.timer !== undefined) return;
+    if (stopped || t.parked || t.timer !== undefined) return;
     t.timer = setTimeout(() => {
       t.timer = undefined;
       void attempt(t);
     }, delayMs);
   };
 
-  const backoff = (failures: number): number => {
-    const ms = Math.min(o.maxMs, o.baseMs * 2 ** Math.min(failures, 30));
-    return ms * (0.5 + Math.random());
+  const reconnecting = (t: Target): boolean =>
+    t.lostAt !== undefined && performance.now() - t.lostAt < o.reconnectWindowMs;
+
+  /** Between half and all of the doubled delay, so that peers cut off together do not dial in step. */
+  const retry = (t: Target): void => {
+    const fast = reconnecting(t);
+    const cap = fast ? Math.min(o.reconnectMaxMs, o.maxMs) : o.maxMs;
+    const delayMs = Math.min(cap, o.baseMs * 2 ** Math.min(t.failures, 30)) * (0.5 + Math.random() / 2);
+    o.onRetry?.(t.key, delayMs, fast);
+    schedule(t, delayMs);
   };
 
   const attempt = async (t: Target): Promise<void> => {
-    if (stopped || connected(t)) return t.dialled.resolve();
+    if (stopped || t.parked || connected(t)) return t.dialled.resolve();
     try {
       const connection = await libp2p.dial(t.dialable);
       t.peer = connection.remotePeer.toString();
       t.failures = 0;
     } catch {
       t.failures++;
-      schedule(t, backoff(t.failures));
+      retry(t);
     }
     t.dialled.resolve();
   };
@@ -72,49 +102,74 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
   const onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const peer = evt.detail.toString();
     for (const t of targets.values()) {
-      if (t.peer === peer) schedule(t, backoff(t.failures));
+      if (t.peer !== peer || t.parked) continue;
+      t.lostAt = performance.now();
+      t.failures = 0;
+      retry(t);
     }
   };
   libp2p.addEventListener('peer:disconnect', onDisconnect);
 
-  const add = (key: string, t: Target): void => {
-    if (stopped || targets.has(key)) return;
-    targets.set(key, t);
+  const add = (t: Target): void => {
+    if (stopped || targets.has(t.key)) return;
+    targets.set(t.key, t);
     schedule(t, 0);
   };
+
+  const target = (
+    key: string,
+    dialable: PeerId | Multiaddr,
+    peer: string | undefined,
+    bootstrap: boolean,
+  ) => ({
+    key,
+    dialable,
+    peer,
+    failures: 0,
+    lostAt: undefined,
+    parked: false,
+    timer: undefined,
+    bootstrap,
+    dialled: Promise.withResolvers<void>(),
+  });
 
   return {
     watchAddress(addr) {
       const peer = addr.getComponents().find((c) => c.name === 'p2p')?.value;
-      add(addr.toString(), {
-        dialable: addr,
-        peer,
-        failures: 0,
-        timer: undefined,
-        bootstrap: true,
-        dialled: Promise.withResolvers(),
-      });
+      add(target(addr.toString(), addr, peer, true));
     },
     watchPeer(peer) {
       const key = peer.toString();
-      if ([...targets.values()].some((t) => t.peer === key)) return;
+      const watched = [...targets.values()].filter((t) => t.peer === key);
+      // Connected again: a parked target is kept from now on.
+      for (const t of watched) t.parked = false;
+      if (watched.length > 0) return;
       if (targets.size >= o.maxKnownPeers) {
         // Make room by forgetting the known (not bootstrap) peer that failed most.
-        const victim = [...targets]
-          .filter(([, t]) => !t.bootstrap)
-          .sort(([, a], [, b]) => b.failures - a.failures)[0];
+        const victim = [...targets.values()]
+          .filter((t) => !t.bootstrap)
+          .sort((a, b) => b.failures - a.failures)[0];
         if (victim === undefined) return;
-        clearTimeout(victim[1].timer);
-        targets.delete(victim[0]);
+        clearTimeout(victim.timer);
+        targets.delete(victim.key);
       }
-      add(key, {
-        dialable: peer,
-        peer: key,
-        failures: 0,
-        timer: undefined,
-        bootstrap: false,
-        dialled: Promise.withResolvers(),
-      });
+      add(target(key, peer, key, false));
+    },
+    release(peer) {
+      for (const t of [...targets.values()]) {
+        if (t.peer !== peer) continue;
+        clearTimeout(t.timer);
+        t.timer = undefined;
+        if (t.bootstrap) t.parked = true;
+        else targets.delete(t.key);
+      }
+    },
+    resumeBootstrap() {
+      for (const t of targets.values()) {
+        if (!t.bootstrap || !t.parked) continue;
+        t.parked = false;
+        schedule(t, 0);
+      }
     },
     async bootstrapDialled() {
       const bootstrap = [...targets.values()].filter((t) => t.bootstrap);

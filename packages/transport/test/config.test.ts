@@ -46,6 +46,11 @@ describe('options', () => {
     [{ syncIntervalMs: Number.NaN }, 'syncIntervalMs'],
     [{ batchMs: -5 }, 'batchMs'],
     [{ redial: { maxMs: 0 } }, 'redial.maxMs'],
+    [{ redial: { reconnectMaxMs: 0 } }, 'redial.reconnectMaxMs'],
+    [{ topology: { minPeers: 2.5 } }, 'topology.minPeers'],
+    [{ topology: { minPeers: 8, maxPeers: 4 } }, 'topology.maxPeers'],
+    [{ topology: { maxPeers: 20 }, limits: { maxConnections: 10 } }, 'topology.maxPeers'],
+    [{ topology: { announceMs: -1 } }, 'topology.announceMs'],
   ])('%j is refused, naming %s', (options, field) => {
     expect(() => resolveOptions(options)).toThrow(MeshConfigError);
     try {

@@ -32,7 +32,8 @@ describe('gossip forwarding', () => {
   };
 
   const start = async (edges: [number, number][]): Promise<TestNode[]> => {
-    nodes = await startNodes(3, () => startNode({ syncIntervalMs: 60_000 }));
+    // Discovery off: the links are the test's edges and nothing else.
+    nodes = await startNodes(3, () => startNode({ syncIntervalMs: 60_000, topology: { announceMs: 0 } }));
     for (const n of nodes) n.document('tasks');
     await link(nodes, edges);
     for (const n of nodes) heartbeat(n);
