@@ -366,8 +366,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   /** Writes started and ended attempts and the history tallies at once, not with the next pass. */
   function flushNow(): void {
-    flushAttempts();
-    history?.flush();
+    try {
+      flushAttempts();
+    } finally {
+      // Also when the store refuses the attempts: no history timer may outlive stop().
+      history?.flush();
+    }
   }
 
   /** Schedules the scheduling pass; passes are at least `tickMs` apart, so bursts of changes share one. */
@@ -804,7 +808,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     if ((a.abortReason !== 'released' || outcome === 'succeeded') && index.spec(a.task) !== null) {
       finished.push(record);
       // No pass runs after stop(): this attempt's end and its history go out now.
-      if (stopped) flushNow();
+      if (stopped) {
+        try {
+          flushNow();
+        } catch {
+          // The store refuses writes after stop() (its event log failed): the end is lost as in a crash.
+        }
+      }
     }
     // The history row is the record without the handler's result and retry flag.
     const { result: _result, retryable: _retryable, ...row } = record;
@@ -1009,26 +1019,32 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       new Promise<void>((resolve) => (cancelDrain = clock.setTimer(resolve, drainMs))),
     ]);
     cancelDrain();
-    flushNow();
-    const writes: RecordWrite[] = [];
-    for (const a of running.values()) {
-      abort(a, 'released');
-      const key = attemptKey(a.task, a.epoch);
-      writes.push({
-        kind: 'expiry',
-        key,
-        value: { task: a.task, epoch: a.epoch, at: clock.now(), by: replica },
-      });
+    try {
+      flushNow();
+      const writes: RecordWrite[] = [];
+      for (const a of running.values()) {
+        abort(a, 'released');
+        const key = attemptKey(a.task, a.epoch);
+        writes.push({
+          kind: 'expiry',
+          key,
+          value: { task: a.task, epoch: a.epoch, at: clock.now(), by: replica },
+        });
+      }
+      for (const { info } of local.values())
+        writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
+      write(writes);
+    } finally {
+      // Stopped even when the store refuses these writes (a node whose event log failed): stop()
+      // rejects with that error, but no handler, timer or subscription outlives it.
+      for (const a of running.values()) abort(a, 'released');
+      local.clear();
+      stopped = true;
+      cancelTick?.();
+      cancelHeartbeat?.();
+      unsubscribeStore();
+      unsubscribePresence();
     }
-    for (const { info } of local.values())
-      writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
-    write(writes);
-    local.clear();
-    stopped = true;
-    cancelTick?.();
-    cancelHeartbeat?.();
-    unsubscribeStore();
-    unsubscribePresence();
   }
   // State already in the store (restored from disk, or synced before we started) counts as received.
   onChanges(allRecords(), true);

@@ -357,6 +357,47 @@ describe('coordinator', () => {
     expect(await second).toEqual({ aborted: true, agents: [] });
   });
 
+  it('stop() stops the node even when the store refuses its final writes', async () => {
+    const { coords, net, sched, run } = mesh(2, 'document');
+    const coord = coords[0]!;
+    // A later 'change' listener that throws, as the daemon's persistence does once its event log failed.
+    let refuse = false;
+    net.node('n0').state.document!.on('change', (e) => {
+      if (refuse && e.local) throw new Error('event log failed');
+    });
+    let aborted = false;
+    coord.registerAgent({
+      id: 'a',
+      capabilities: ['job'],
+      // It notes the abort but finishes anyway, after the stop: its result cannot be written either.
+      handler: (_t, ctx) =>
+        new Promise<Value>((resolve) => {
+          net.node('n0').clock.setTimer(() => resolve('done'), 20_000);
+          ctx.signal.addEventListener('abort', () => (aborted = true));
+        }),
+    });
+    await run(1000);
+    const id = coord.submit({ type: 'job' });
+    await run(500);
+    expect(coord.get(id)!.status).toBe('running');
+    refuse = true;
+    const stopped = coord.stop({ drainMs: 0 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await run(10);
+    expect(await stopped).toEqual(new Error('event log failed'));
+    expect(aborted).toBe(true);
+    // Its timers stopped too: no more heartbeats reach the other node (once those in flight are in).
+    await run(1000);
+    const heartbeats: number[] = [];
+    net.node('n1').presence.onPresence((peer, state) => {
+      if (peer === 'n0' && state !== null) heartbeats.push(sched.now());
+    });
+    await run(30_000);
+    expect(heartbeats).toEqual([]);
+  });
+
   it('runs a workflow across nodes and shows agents mesh-wide with load and history', async () => {
     const { coords, run } = mesh(2);
     coords.forEach((c, i) =>
