@@ -1,6 +1,12 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCoordinator, createDocumentPools, createDocumentStore } from '@meshwork/coordinator';
+import {
+  createCoordinator,
+  createDocumentPools,
+  createDocumentStore,
+  systemClock,
+  type Clock,
+} from '@meshwork/coordinator';
 import { createMeshNode, MeshConfigError, type MeshNode } from '@meshwork/transport';
 import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
@@ -12,7 +18,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
 import { createMetrics, type TransportStats } from './metrics.ts';
 import { createNodeApi, tasksByState } from './node-api.ts';
-import { persistDocument } from './persistence.ts';
+import { EventLogError, persistDocument } from './persistence.ts';
 import { contributeResources } from './resources.ts';
 import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
@@ -27,7 +33,11 @@ export interface Daemon {
   readonly logger: Logger;
   /** Graceful stop: stop claiming, drain running tasks, release leases, flush, leave the mesh. */
   stop(reason?: string): Promise<void>;
-  /** Resolves when the daemon has stopped. */
+  /**
+   * Resolves when the daemon has stopped. Rejects with an EventLogError when an event could not
+   * be written: the daemon then stopped itself at once (fail-stop), without acknowledging, gossiping
+   * or syncing that event; the process keeps running.
+   */
   readonly stopped: Promise<void>;
 }
 
@@ -64,6 +74,22 @@ function transportStats(mesh: MeshNode<MeshDocument>): TransportStats {
   };
 }
 
+/**
+ * The coordinator writes from its timers. Once the event log has failed, those writes are refused
+ * with the EventLogError that the fail-stop already handles: it must not end the process.
+ */
+const failStopClock: Clock = {
+  now: () => systemClock.now(),
+  setTimer: (fn, ms) =>
+    systemClock.setTimer(() => {
+      try {
+        fn();
+      } catch (err) {
+        if (!(err instanceof EventLogError)) throw err;
+      }
+    }, ms),
+};
+
 /** Starts a daemon from a validated config. Throws if the store, mesh or HTTP port cannot be opened. */
 export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
@@ -90,14 +116,17 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     // Persistence listens first, so an event is in SQLite before the transport can gossip it
     // and before the call that made it returns.
     const doc = coordinationDocument(replica, config.eventLog);
+    // Fail-stop: an event that is not durable must not be acknowledged, gossiped or synced, or a
+    // restart would reuse its sequence number for different content. Persistence refuses it (and
+    // every later one) before the transport sees it; failing before the daemon is up fails the start.
+    const failure: { error?: EventLogError } = {};
+    let failStop = (_err: EventLogError): void => {};
     const persistence = persistDocument(doc, store, {
       compactAfterEvents: config.compactAfterEvents,
-      // Fail-stop: an event that is not durable must not be acknowledged, gossiped or synced,
-      // or a restart would reuse its sequence number for different content.
       onWriteError: (err) => {
-        logger.fatal({ err }, 'cannot write to the event log; exiting');
-        logger.flush();
-        process.exit(70);
+        failure.error = err;
+        logger.fatal({ err }, 'cannot write to the event log; stopping');
+        failStop(err);
       },
       onQuarantine: (item, err) =>
         logger.error({ item, err, db: store.path }, 'stored state cannot be restored; moved to quarantine'),
@@ -130,6 +159,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       presence: mesh.presence,
       retention: config.retention,
       catchUp: caughtUp,
+      clock: failStopClock,
     });
     cleanups.unshift(() => coordinator.stop({ drainMs: 0 }));
     registerAgents(coordinator, config.agents, config.name, logger);
@@ -193,7 +223,10 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
       },
     });
+    cleanups.unshift(() => server.close());
     url = server.url;
+    // Failed while starting, from a write nobody awaited (a coordinator timer, a peer's update).
+    if (failure.error !== undefined) throw failure.error;
 
     const info: DaemonInfo = {
       node: config.name,
@@ -209,7 +242,13 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     logger.info({ ...info, agents: config.agents.map((a) => a.id) }, 'node started');
 
     let resolveStopped!: () => void;
-    const stopped = new Promise<void>((r) => (resolveStopped = r));
+    let rejectStopped!: (err: EventLogError) => void;
+    const stopped = new Promise<void>((resolve, reject) => {
+      resolveStopped = resolve;
+      rejectStopped = reject;
+    });
+    // An embedder that never awaits `stopped` must not have its process ended by the rejection.
+    stopped.catch(() => undefined);
     let stopping: Promise<void> | undefined;
 
     const stop = (reason = 'stop requested'): Promise<void> => {
@@ -250,6 +289,37 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       return stopping;
     };
 
+    failStop = (err: EventLogError) => {
+      // At once, in the write's own call stack: no further gossip or sync round reads the Document.
+      mesh.detach(doc.name);
+      draining = true;
+      const graceful = stopping ?? Promise.resolve();
+      stopping = graceful
+        .catch(() => undefined)
+        .then(async () => {
+          // Best effort, in the order of a graceful stop but without its writes (they would be refused).
+          history.stop();
+          const steps: (() => void | Promise<void>)[] = [
+            () => coordinator.stop({ drainMs: 0 }),
+            () => nodeApi.stop(),
+            () => server.close(),
+            () => mesh.stop(),
+            () => persistence.detach(),
+            () => store.close(),
+            () => rmSync(infoFile, { force: true }),
+          ];
+          for (const step of steps) {
+            try {
+              await step();
+            } catch {
+              // Already stopped, or refused like the write that failed: stopping goes on.
+            }
+          }
+          logger.flush();
+          rejectStopped(err);
+        });
+    };
+
     return { config, peerId: replica, url, multiaddrs: info.multiaddrs, apiKey, logger, stop, stopped };
   } catch (err) {
     for (const cleanup of cleanups) {
@@ -273,6 +343,8 @@ export async function runDaemon(
   // A shutdown step that throws would otherwise leave `stopped` pending and the process hanging.
   const stop = (reason: string): void => {
     daemon.stop(reason).catch((err: unknown) => {
+      // The event log failed while draining: `stopped` rejects once the fail-stop is done.
+      if (err instanceof EventLogError) return;
       daemon.logger.fatal({ err }, 'graceful shutdown failed; exiting');
       daemon.logger.flush();
       process.exit(1);
@@ -294,7 +366,13 @@ export async function runDaemon(
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  await daemon.stopped;
+  try {
+    await daemon.stopped;
+  } catch (err) {
+    // Already logged: the status tells a supervisor not to restart into the same failing disk blindly.
+    if (err instanceof EventLogError) process.exit(70);
+    throw err;
+  }
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   process.stdin.pause();

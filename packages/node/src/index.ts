@@ -4,7 +4,7 @@ export { configSchema, loadConfig, parseConfig } from './config.ts';
 export type { AgentConfig, ConfigFlags, NodeConfig, ResolvedConfig } from './config.ts';
 export { openStore } from './store.ts';
 export type { AttemptRecord, NodeStore, StoredSnapshot, TaskResultRecord } from './store.ts';
-export { persistDocument, RESTORE_ORIGIN } from './persistence.ts';
+export { EventLogError, persistDocument, RESTORE_ORIGIN } from './persistence.ts';
 export type { DocumentPersistence, PersistableDocument } from './persistence.ts';
 export { COORDINATION_DOCUMENT, coordinationDocument } from './mesh-state.ts';
 export {

@@ -23,6 +23,21 @@ export interface DocumentPersistence {
   detach(): void;
 }
 
+/**
+ * An event could not be appended to the event log (disk full, I/O error, store closed). Once raised,
+ * every later change is refused with it too: the log would have a gap, and a restart would give
+ * the lost event's sequence number to different content.
+ */
+export class EventLogError extends Error {
+  override readonly name = 'EventLogError';
+  constructor(document: string, cause: unknown) {
+    super(
+      `cannot write to the event log of "${document}": ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
 /** Origin passed to `apply` while restoring, so listeners can tell replayed state from new changes. */
 export const RESTORE_ORIGIN = Symbol('meshwork.restore');
 
@@ -43,11 +58,12 @@ export function persistDocument(
     compactAfterEvents?: number;
     maxChunkBytes?: number;
     /**
-     * Called when an event cannot be written. It runs before any later listener sees the event,
-     * so failing-stop here (the daemon exits) keeps an undurable event from ever leaving the
-     * node. Default: rethrow, failing the mutation that made it.
+     * Called once, when the first event cannot be written. That event and every later one is
+     * then refused with the EventLogError thrown from this listener, so no later 'change'
+     * listener (the transport) sees it and the mutation that made it fails: an undurable event
+     * is never acknowledged or gossiped. The owner should stop syncing the Document and stop.
      */
-    onWriteError?: (err: unknown) => void;
+    onWriteError?: (err: EventLogError) => void;
     /** Called for each item restore sets aside, after it is in the quarantine table. */
     onQuarantine?: (item: QuarantinedItem, err: unknown) => void;
   } = {},
@@ -100,13 +116,15 @@ export function persistDocument(
     sinceCompaction = 0;
   };
 
+  let failed: EventLogError | null = null;
   const onChange = (e: { update: Uint8Array }): void => {
+    if (failed !== null) throw failed;
     try {
       lastSeq = store.appendEvent(doc.name, e.update);
     } catch (err) {
-      if (options.onWriteError === undefined) throw err;
-      options.onWriteError(err);
-      return;
+      failed = new EventLogError(doc.name, err);
+      options.onWriteError?.(failed);
+      throw failed;
     }
     sinceCompaction++;
     // Compaction is deferred off the write path; a crash before it only leaves a longer log.

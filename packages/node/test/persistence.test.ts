@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDocument } from '@meshwork/core';
-import { persistDocument } from '../src/persistence.ts';
+import { EventLogError, persistDocument } from '../src/persistence.ts';
 import { openStore } from '../src/store.ts';
 import { tempDir } from './support/processes.ts';
 
@@ -75,19 +75,20 @@ describe('document persistence', () => {
     store.close();
   });
 
-  it('reports a failed write before any later listener sees the event', () => {
+  it('refuses the event it cannot write, and every later one, before any later listener sees them', () => {
     const store = openStore(tempDir('persist-fail'));
     const doc = createDocument({ replica: 'r1', name: 'd' });
     const failures: unknown[] = [];
     persistDocument(doc, store, { onWriteError: (err) => failures.push(err) });
-    const later: number[] = [];
-    doc.on('change', () => later.push(failures.length));
+    const later: string[] = [];
+    doc.on('change', () => later.push(`after ${failures.length} failures`));
     doc.orset<string>('s').add('durable');
     store.close();
-    doc.orset<string>('s').add('not durable');
+    expect(() => doc.orset<string>('s').add('not durable')).toThrow(EventLogError);
+    expect(() => doc.orset<string>('s').add('after the failure')).toThrow(EventLogError);
     expect(failures).toHaveLength(1);
-    // The later listener (the transport, in the daemon) ran for the first event only after it was stored,
-    // and for the second only after the failure was reported (the daemon exits there).
-    expect(later).toEqual([0, 1]);
+    expect(failures[0]).toBeInstanceOf(EventLogError);
+    // The later listener (the transport, in the daemon) saw the stored event only.
+    expect(later).toEqual(['after 0 failures']);
   });
 });
