@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ClientError, createClient, resolveTarget, type ClientTarget } from './client.ts';
+import { AddressInUseError } from './address-in-use.ts';
 import { ConfigError } from './config-error.ts';
 import type { ConfigFlags } from './config.ts';
 import { formatTable } from './format.ts';
@@ -334,14 +335,18 @@ clientOptions(
   print(flags, status, () => JSON.stringify(status, null, 2));
 });
 
+/** Exit status of `meshwork start` when an address it must listen on is held by another process. */
+const EXIT_ADDRESS_IN_USE = 75;
+
 function fail(err: unknown): void {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'EADDRINUSE' || code === 'EACCES') {
+  if (code === 'EACCES') {
     const { address, port } = err as NodeJS.ErrnoException & { address?: string; port?: number };
     console.error(
       `meshwork: cannot listen on ${address ?? ''}:${port ?? ''} (${code}); set http.port or --http-port`,
     );
   } else if (
+    err instanceof AddressInUseError ||
     err instanceof ConfigError ||
     err instanceof ClientError ||
     err instanceof InvalidArgumentError
@@ -350,7 +355,7 @@ function fail(err: unknown): void {
   } else {
     console.error(`meshwork: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  process.exit(err instanceof ConfigError ? 2 : err instanceof AddressInUseError ? EXIT_ADDRESS_IN_USE : 1);
 }
 
 program.parseAsync(process.argv).catch(fail);

@@ -7,7 +7,8 @@ import {
   systemClock,
   type Clock,
 } from '@meshwork/coordinator';
-import { createMeshNode, MeshConfigError, type MeshNode } from '@meshwork/transport';
+import { createMeshNode, ListenAddressInUseError, MeshConfigError, type MeshNode } from '@meshwork/transport';
+import { AddressInUseError } from './address-in-use.ts';
 import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
 import { ConfigError } from './config-error.ts';
@@ -90,7 +91,10 @@ const failStopClock: Clock = {
     }, ms),
 };
 
-/** Starts a daemon from a validated config. Throws if the store, mesh or HTTP port cannot be opened. */
+/**
+ * Starts a daemon from a validated config. Throws if the store, mesh or HTTP port cannot be opened:
+ * an AddressInUseError when a listen address is held by another process.
+ */
 export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
   const logger = createLogger({ level: config.logLevel, name: config.name, file: config.logFile });
@@ -108,6 +112,8 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     }).catch((err: unknown) => {
       // The transport names the option it rejected (listen[0], bootstrap[1], ...): a config error.
       if (err instanceof MeshConfigError) throw new ConfigError([err.message]);
+      if (err instanceof ListenAddressInUseError)
+        throw new AddressInUseError(err.address, 'listen', { cause: err });
       throw err;
     });
     cleanups.unshift(() => mesh.stop());
@@ -222,6 +228,10 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         metrics.httpRequest(method, route, status);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
       },
+    }).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new AddressInUseError(`${config.http.host}:${config.http.port}`, 'http.port', { cause: err });
+      throw err;
     });
     cleanups.unshift(() => server.close());
     url = server.url;

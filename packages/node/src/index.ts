@@ -1,4 +1,5 @@
 export { startDaemon, runDaemon, type Daemon } from './daemon.ts';
+export { AddressInUseError } from './address-in-use.ts';
 export { ConfigError } from './config-error.ts';
 export { configSchema, loadConfig, parseConfig } from './config.ts';
 export type { AgentConfig, ConfigFlags, NodeConfig, ResolvedConfig } from './config.ts';

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startDaemonProcess, tempDir, waitFor, type DaemonProcess } from './support/processes.ts';
@@ -57,6 +58,35 @@ describe('meshwork CLI', () => {
     expect(listen.stderr).toContain('invalid config: listen[0]: not a multiaddr');
     expect(psk.code).toBe(2);
     expect(psk.stderr).toContain('invalid config: pskFile: cannot read');
+  });
+
+  it('exits 75 naming the address when a listen address is held by another process', async () => {
+    const dir = tempDir('cli-in-use');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const common = (name: string) => [
+        '--name',
+        name,
+        '--data-dir',
+        join(dir, name),
+        '--log-level',
+        'silent',
+      ];
+      const [mesh, http] = await Promise.all([
+        runCli(['start', ...common('mesh'), '--http-port', '0', '--listen', `/ip4/127.0.0.1/tcp/${port}`]),
+        runCli(['start', ...common('http'), '--http-port', String(port)]),
+      ]);
+      expect(mesh.code).toBe(75);
+      expect(mesh.stderr).toContain(
+        `meshwork: listen address /ip4/127.0.0.1/tcp/${port} is in use (set listen)`,
+      );
+      expect(http.code).toBe(75);
+      expect(http.stderr).toContain(`meshwork: listen address 127.0.0.1:${port} is in use (set http.port)`);
+    } finally {
+      holder.close();
+    }
   });
 
   describe('against a running daemon', () => {

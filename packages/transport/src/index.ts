@@ -10,7 +10,7 @@ export type {
   DocumentRuntime,
   SyncedDocument,
 } from './synced-document.ts';
-export { KeyFileError, MeshConfigError, MeshStoppedError } from './errors.ts';
+export { KeyFileError, ListenAddressInUseError, MeshConfigError, MeshStoppedError } from './errors.ts';
 export { loadOrCreateIdentity, saveIdentity } from './identity.ts';
 export { createSwarmKey } from './swarm-key.ts';
 export {

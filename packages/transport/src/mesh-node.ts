@@ -21,7 +21,7 @@ import { catchUp, type CatchUpOptions, type CatchUpReport } from './catch-up.ts'
 import { coreRuntime } from './core-runtime.ts';
 import { documentTopic, startDocumentGossip, type DocumentGossip } from './document-gossip.ts';
 import { createGossipEnvelope } from './gossip-envelope.ts';
-import { MeshConfigError, MeshStoppedError } from './errors.ts';
+import { ListenAddressInUseError, listenAddressInUse, MeshConfigError, MeshStoppedError } from './errors.ts';
 import { loadOrCreateIdentity } from './identity.ts';
 import { createMeshShape } from './mesh-shape.ts';
 import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
@@ -158,6 +158,8 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       }),
     },
   }).catch((err: unknown) => {
+    const inUse = listenAddressInUse(err);
+    if (inUse !== undefined) throw new ListenAddressInUseError(inUse, { cause: err });
     throw new MeshConfigError('libp2p', err instanceof Error ? err.message : String(err));
   });
   const pubsub: GossipSub = libp2p.services.pubsub;
