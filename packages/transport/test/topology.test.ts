@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { getKey, setKey, startNode, startNodes, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 
-const topology = { minPeers: 4, maxPeers: 8, announceMs: 500, graceMs: 3000 };
+const topology = { minPeers: 4, maxPeers: 8, announceMs: 500, graceMs: 2000 };
 
 /** Whether the links the nodes report join them all, by a walk from the first. */
 function connected(nodes: TestNode[]): boolean {
@@ -32,7 +32,7 @@ describe('topology', () => {
     nodes.push(...(await startNodes(19, () => startNode({ topology, bootstrap: [hub.multiaddrs[0]!] }))));
     const bounded = (): boolean =>
       degrees(nodes).every((d) => d >= topology.minPeers && d <= topology.maxPeers);
-    await waitFor('a connected mesh of bounded degree', () => bounded() && connected(nodes), 25_000);
+    await waitFor('a connected mesh of bounded degree', () => bounded() && connected(nodes), 30_000);
 
     expect(hub.peers().length).toBeLessThanOrEqual(topology.maxPeers);
     // Nodes found peers besides the one they bootstrapped to, and the hub let some links go.
