@@ -32,7 +32,7 @@ describe('topology', () => {
     nodes.push(...(await startNodes(19, () => startNode({ topology, bootstrap: [hub.multiaddrs[0]!] }))));
     const bounded = (): boolean =>
       degrees(nodes).every((d) => d >= topology.minPeers && d <= topology.maxPeers);
-    await waitFor('a connected mesh of bounded degree', () => bounded() && connected(nodes), 30_000);
+    await waitFor('a connected mesh of bounded degree', () => bounded() && connected(nodes), 90_000);
 
     expect(hub.peers().length).toBeLessThanOrEqual(topology.maxPeers);
     // Nodes found peers besides the one they bootstrapped to, and the hub let some links go.
@@ -42,7 +42,8 @@ describe('topology', () => {
     const docs = nodes.map((n) => n.document('team'));
     setKey(docs[7]!, 'written', 'on node 7');
     await waitFor('the write on every node', () => docs.every((d) => getKey(d, 'written') === 'on node 7'));
-  });
+    // Settling takes seconds on a quiet machine; CI runs other suites beside it.
+  }, 150_000);
 
   it('a 3-node mesh bootstrapped in a line becomes full: below minPeers a node links to every peer it knows', async () => {
     const a = await startNode({ topology });
