@@ -41,9 +41,20 @@ if (!topologies.includes(topology as TopologyKind)) {
   console.error(`--topology is one of ${topologies.join(', ')}`);
   process.exit(2);
 }
+let lastProgress = Date.now();
 const options: SimOptions = {
   backend,
-  ...(nodes === undefined ? {} : { nodes, topology: topology as TopologyKind }),
+  ...(nodes === undefined
+    ? {}
+    : {
+        nodes,
+        topology: topology as TopologyKind,
+        progress: (virtualMs: number) => {
+          if (Date.now() - lastProgress < 15_000) return;
+          lastProgress = Date.now();
+          process.stderr.write(`  virtual time ${(virtualMs / 1000).toFixed(1)} s\n`);
+        },
+      }),
 };
 const replayFlags = `${backend === 'memory' ? ' --backend memory' : ''}${nodes === undefined ? '' : ` --nodes ${nodes} --topology ${topology}`}`;
 const seeds =
@@ -86,7 +97,7 @@ for (const mode of modes) {
     `${mode.padEnd(10)} seeds=${rs.length} tasks=${tasks} starts=${sum(rs, (r) => r.starts)} duplicate_starts=${dup} (${((100 * dup) / Math.max(1, tasks)).toFixed(2)}% of tasks) failed_seeds=${rs.filter((r) => r.violations.length > 0).length} removed=${sum(rs, (r) => r.removed)} removed_twice=${sum(rs, (r) => r.duplicateRemovals)}`,
   );
   console.log(
-    `${''.padEnd(10)} membership_max=${worst} msgs/node/s: deltas=${mean(rs, (r) => r.messagesPerNodePerSecond.delta)} anti_entropy=${mean(rs, (r) => r.messagesPerNodePerSecond.antiEntropy)} presence=${mean(rs, (r) => r.messagesPerNodePerSecond.presence)}`,
+    `${''.padEnd(10)} membership_max=${worst} msgs/node/s: deltas=${mean(rs, (r) => r.messagesPerNodePerSecond.delta)} anti_entropy=${mean(rs, (r) => r.messagesPerNodePerSecond.antiEntropy)} presence=${mean(rs, (r) => r.messagesPerNodePerSecond.presence)} busiest_node=${mean(rs, (r) => r.busiestNodePerSecond)}`,
   );
 }
 console.log(

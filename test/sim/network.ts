@@ -16,7 +16,6 @@ export const healthy: Faults = { lossRate: 0, duplicateRate: 0, minLatencyMs: 1,
 
 type Message =
   | { readonly kind: 'delta'; readonly payload: Payload }
-  | { readonly kind: 'flood'; readonly flood: Flood }
   | { readonly kind: 'digest'; readonly digest: Payload; readonly reply: boolean }
   | { readonly kind: 'repair'; readonly payload: Payload }
   | { readonly kind: 'presence'; readonly state: PresenceState | null };
@@ -30,11 +29,10 @@ export interface SimNode {
   readonly up: boolean;
 }
 
-/** A delta on its way through a sparse mesh, with the nodes it reached (gossipsub's seen cache). */
-interface Flood {
-  readonly payload: Payload;
-  readonly seen: Uint8Array;
-}
+/** What a node floods over a sparse mesh: a delta, or a heartbeat (null: it leaves). */
+type Flooded =
+  | { readonly kind: 'delta'; readonly origin: NodeState; readonly payload: Payload }
+  | { readonly kind: 'presence'; readonly origin: NodeState; readonly state: PresenceState | null };
 
 /** Messages sent per kind, each hop counted, lost ones too. */
 export interface MessageCounts {
@@ -62,6 +60,8 @@ export interface SimNetwork {
     dropped: number;
     duplicated: number;
     readonly messages: MessageCounts;
+    /** Messages each node sent, all kinds, by the order nodes were added. */
+    readonly sentBy: number[];
   };
 }
 
@@ -103,10 +103,10 @@ interface NodeState {
  * A seeded in-memory mesh: gossip of store deltas, periodic digest-based anti-entropy that heals
  * losses and partitions, and presence heartbeats, all subject to latency, loss, duplication,
  * reordering and partitions. Without `links` it is a full mesh, every node one hop from every
- * other. With `links` messages go hop by hop, as on a libp2p mesh: a node forwards a delta or a
- * heartbeat it sees for the first time to its other neighbours and drops the copies that follow
- * (gossipsub's seen cache), anti-entropy runs with neighbours, and every hop has its own latency,
- * loss and duplication.
+ * other. With `links` deltas and heartbeats go hop by hop, as on a libp2p mesh: a node forwards
+ * one it sees for the first time to its other neighbours and drops the copies that follow
+ * (gossipsub's seen cache), and every hop has its own latency, loss and duplication;
+ * anti-entropy runs with neighbours.
  */
 export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   const nodes = new Map<ReplicaId, NodeState>();
@@ -114,25 +114,26 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   const sparse = deps.links !== undefined;
   let faults = healthy;
   const messages: MessageCounts = { delta: 0, antiEntropy: 0, presence: 0 };
-  const stats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, messages };
+  const sentBy: number[] = [];
+  const stats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, messages, sentBy };
 
   const reachable = (a: NodeState, b: NodeState): boolean => a.up && b.up && a.group === b.group;
   const kindOf = (msg: Message): keyof MessageCounts =>
-    msg.kind === 'delta' || msg.kind === 'flood'
-      ? 'delta'
-      : msg.kind === 'presence'
-        ? 'presence'
-        : 'antiEntropy';
+    msg.kind === 'delta' ? 'delta' : msg.kind === 'presence' ? 'presence' : 'antiEntropy';
 
   function send(from: NodeState, to: NodeState, msg: Message): void {
     stats.sent++;
     if (!reachable(from, to) || deps.rng.chance(faults.lossRate)) {
       // A node sends nothing over a link that is down; a lost message did go out.
-      if (reachable(from, to)) messages[kindOf(msg)]++;
+      if (reachable(from, to)) {
+        messages[kindOf(msg)]++;
+        sentBy[from.index]!++;
+      }
       stats.dropped++;
       return;
     }
     messages[kindOf(msg)]++;
+    sentBy[from.index]!++;
     const copies = deps.rng.chance(faults.duplicateRate) ? 2 : 1;
     if (copies === 2) stats.duplicated++;
     for (let i = 0; i < copies; i++) {
@@ -153,20 +154,10 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     for (const to of nodes.values()) if (to !== from && to.id !== except) send(from, to, msg);
   }
 
-  function forward(from: NodeState, flood: Flood, except: NodeState | null): void {
-    for (const to of from.links) if (to !== except) send(from, to, { kind: 'flood', flood });
-  }
-
   function receive(node: NodeState, from: NodeState, msg: Message): void {
     switch (msg.kind) {
       case 'delta':
         if (node.state.merge(msg.payload)) broadcast(node, msg, from.id);
-        return;
-      case 'flood':
-        if (msg.flood.seen[node.index] === 1) return;
-        msg.flood.seen[node.index] = 1;
-        node.state.merge(msg.flood.payload);
-        forward(node, msg.flood, from);
         return;
       case 'digest':
         for (const payload of node.state.missing(msg.digest)) send(node, from, { kind: 'repair', payload });
@@ -182,51 +173,54 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   }
 
   /**
-   * Heartbeats arriving in a sparse mesh, by the virtual millisecond they arrive in: one event
-   * per millisecond delivers them all, since at 1,000 nodes a node hears thousands a second.
+   * Deltas and heartbeats arriving in a sparse mesh, by the virtual millisecond they arrive in:
+   * one event a millisecond delivers them all, since at 1,000 nodes a node hears thousands a second.
    */
-  const arriving = new Map<number, { to: NodeState; from: NodeState; state: PresenceState | null }[]>();
+  const arriving = new Map<number, { to: NodeState[]; what: Flooded[] }>();
+  const frontier = new MinHeap();
 
   /**
-   * Floods a heartbeat over a sparse mesh as gossipsub does: every node forwards the first copy
-   * it gets to its other neighbours. Copies travel in virtual time, so a node's first copy is the
-   * one on its fastest path; they are worked out here (Dijkstra over the links up now, each hop
-   * with its drawn latency, loss and duplication) rather than run as one event per hop, which at
-   * 1,000 nodes would be tens of millions of events a second. Each hop is counted as a message.
+   * Floods a delta or a heartbeat over a sparse mesh as gossipsub does: every node forwards the
+   * first copy it gets to its other neighbours. Copies travel in virtual time, so a node's first
+   * copy is the one on its fastest path; they are worked out here (Dijkstra over the links up
+   * now, each hop with its drawn loss, duplication and latency) rather than run as one event per
+   * hop, which at 1,000 nodes would be millions of events a second. Each hop counts as a message.
    */
-  function floodPresence(origin: NodeState, state: PresenceState | null): void {
+  function flood(what: Flooded): void {
     const start = deps.now();
     const done = new Uint8Array(byIndex.length);
-    const heap = new MinHeap();
-    heap.push(start, origin.index, -1);
-    while (heap.size > 0) {
-      const { time, node, from } = heap.pop();
+    frontier.push(start, what.origin.index, -1);
+    while (frontier.size > 0) {
+      const { time, node, from } = frontier.pop();
       if (done[node] === 1) continue;
       done[node] = 1;
       const u = byIndex[node]!;
-      if (u !== origin) {
+      if (u !== what.origin) {
         const slot = Math.ceil(time);
         let list = arriving.get(slot);
         if (list === undefined) {
-          arriving.set(slot, (list = []));
-          deps.after(slot - start, () => deliverPresence(slot));
+          arriving.set(slot, (list = { to: [], what: [] }));
+          deps.after(slot - start, () => deliver(slot));
         }
-        list.push({ to: u, from: origin, state });
+        list.to.push(u);
+        list.what.push(what);
       }
       for (const v of u.links) {
         if (v.index === from || !reachable(u, v)) continue;
         stats.sent++;
-        messages.presence++;
+        messages[what.kind]++;
+        sentBy[node]!++;
         if (deps.rng.chance(faults.lossRate)) {
           stats.dropped++;
           continue;
         }
         if (deps.rng.chance(faults.duplicateRate)) {
           stats.duplicated++;
-          messages.presence++;
+          messages[what.kind]++;
+          sentBy[node]!++;
         }
         if (done[v.index] === 1) continue;
-        heap.push(
+        frontier.push(
           time + faults.minLatencyMs + deps.rng.next() * (faults.maxLatencyMs - faults.minLatencyMs),
           v.index,
           node,
@@ -235,17 +229,20 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     }
   }
 
-  function deliverPresence(slot: number): void {
-    const list = arriving.get(slot)!;
+  function deliver(slot: number): void {
+    const { to, what } = arriving.get(slot)!;
     arriving.delete(slot);
-    for (const { to, from, state } of list) {
-      // A node that crashed, or was cut off from the sender, meanwhile hears nothing.
-      if (!to.up || to.group !== from.group) {
+    for (let i = 0; i < to.length; i++) {
+      const node = to[i]!;
+      const w = what[i]!;
+      // A node that crashed, or was cut off from the sender, meanwhile gets nothing.
+      if (!node.up || node.group !== w.origin.group) {
         stats.dropped++;
         continue;
       }
       stats.delivered++;
-      for (const l of to.listeners) l(from.id, state);
+      if (w.kind === 'delta') node.state.merge(w.payload);
+      else for (const l of node.listeners) l(w.origin.id, w.state);
     }
   }
 
@@ -260,9 +257,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     n.listeners = new Set();
     n.state.onLocal((payload) => {
       if (!sparse) return broadcast(n, { kind: 'delta', payload });
-      const flood: Flood = { payload, seen: new Uint8Array(byIndex.length) };
-      flood.seen[n.index] = 1;
-      forward(n, flood, null);
+      flood({ kind: 'delta', origin: n, payload });
     });
     const clock = n.clock;
     const antiEntropy = (): void => {
@@ -277,7 +272,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       self: n.id,
       publish: (state) => {
         if (n.clock !== clock) return;
-        if (sparse) floodPresence(n, state);
+        if (sparse) flood({ kind: 'presence', origin: n, state });
         else broadcast(n, { kind: 'presence', state });
       },
       onPresence(listener) {
@@ -313,6 +308,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       n.state = createSyncedState(deps.backend ?? 'memory', id, () => deps.now() + skewMs, deps.logEvents);
       nodes.set(id, n);
       byIndex.push(n);
+      sentBy.push(0);
       // Links to the nodes added before; those to later ones are made when they are added.
       for (const j of deps.links?.[index] ?? [])
         if (j < index) {
@@ -371,7 +367,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   };
 }
 
-/** Binary min-heap of (time, node, from) in parallel arrays: the presence flood's frontier. */
+/** Binary min-heap of (time, node, from) in parallel arrays: a flood's frontier. */
 class MinHeap {
   private readonly times: number[] = [];
   private readonly nodes: number[] = [];

@@ -20,6 +20,8 @@ export interface SimOptions {
   readonly nodes?: number;
   /** How the nodes are linked when `nodes` is given (default `random`). */
   readonly topology?: TopologyKind;
+  /** Told the virtual time as the run goes on: a run of hundreds of nodes takes minutes. */
+  readonly progress?: (virtualMs: number) => void;
 }
 
 export interface SimResult {
@@ -46,6 +48,8 @@ export interface SimResult {
   readonly membershipMs: number | null;
   /** Messages each node sent per virtual second, by kind, until every task finished and replicas converged. */
   readonly messagesPerNodePerSecond: MessageCounts;
+  /** Messages per virtual second, all kinds, of the node that sent the most (the hub of a star). */
+  readonly busiestNodePerSecond: number;
 }
 
 /**
@@ -305,6 +309,7 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
   // Run in short steps to time membership: reading state between events changes nothing.
   while (sched.now() < 8000) {
     await sched.run(Math.min(8000, sched.now() + 25));
+    options.progress?.(sched.now());
     seeJoin();
   }
   const settled = (): boolean => {
@@ -331,6 +336,7 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
   };
   while (sched.now() < 120_000 && !settled()) {
     await sched.run(sched.now() + 500);
+    options.progress?.(sched.now());
     seeJoin();
   }
   const membershipMs = joinedAt === null ? Math.max(0, ...joinMs) : null;
@@ -341,6 +347,7 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
     antiEntropy: messages.antiEntropy * perNodeSecond,
     presence: messages.presence * perNodeSecond,
   };
+  const busiestNodePerSecond = (Math.max(...net.stats.sentBy) * 1000) / sched.now();
 
   const violations = check({
     coords,
@@ -382,6 +389,7 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
     (leftover() > 0 || new Set(net.nodes().map((n) => n.state.fingerprint())).size > 1)
   )
     await sched.run(sched.now() + 1000);
+  options.progress?.(sched.now());
   if (violations.length === 0) {
     const left = leftover();
     if (left > 0)
@@ -407,6 +415,7 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
     duplicateRemovals,
     membershipMs,
     messagesPerNodePerSecond,
+    busiestNodePerSecond,
   };
 }
 
