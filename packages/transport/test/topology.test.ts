@@ -26,10 +26,10 @@ describe('topology', () => {
   const nodes: TestNode[] = [];
   afterEach(() => stopAll(nodes.splice(0)));
 
-  it('20 nodes that bootstrap to one keep a connected mesh of bounded degree, not a star', async () => {
+  it('16 nodes that bootstrap to one keep a connected mesh of bounded degree, not a star', async () => {
     const hub = await startNode({ topology });
     nodes.push(hub);
-    nodes.push(...(await startNodes(19, () => startNode({ topology, bootstrap: [hub.multiaddrs[0]!] }))));
+    nodes.push(...(await startNodes(15, () => startNode({ topology, bootstrap: [hub.multiaddrs[0]!] }))));
     const bounded = (): boolean =>
       degrees(nodes).every((d) => d >= topology.minPeers && d <= topology.maxPeers);
     await waitFor('a connected mesh of bounded degree', () => bounded() && connected(nodes), 90_000);
