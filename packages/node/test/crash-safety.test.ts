@@ -184,5 +184,10 @@ describe('crash safety', () => {
     ).toEqual([]);
     const shared = [...epochs].filter(([, list]) => new Set(list).size !== list.length);
     expect(shared, 'tasks with two attempts at one fencing token').toEqual([]);
+    const starts = [...epochs.values()].reduce((sum, list) => sum + list.length, 0);
+    const again = [...epochs.values()].filter((list) => list.length > 1).length;
+    console.log(
+      `${acked.length} tasks acknowledged, ${starts} attempts started, ${again} tasks started more than once (each at a new fencing token)`,
+    );
   }, 600_000);
 });
