@@ -25,6 +25,7 @@ import { LimitExceededError } from '../types/errors.ts';
 import type { YDoc } from '../types/ydoc.ts';
 import type { Digest } from './digest.ts';
 import { DocumentArgumentError, MemberTypeError } from './errors.ts';
+import { fingerprint, Fingerprints } from './fingerprints.ts';
 import { defaultEventLogLimits, EventLog, type EventLogLimits } from './event-log.ts';
 import { memberType, readMemberType, writeMemberType, type MemberType } from './member-type.ts';
 import { MessageKind, messageKind, writeHeader } from './messages.ts';
@@ -224,8 +225,8 @@ class DocumentImpl implements Document {
   private tx: Transaction | undefined;
   /** Encodes local events; reused, since one event is encoded at a time. */
   private readonly writer = new Writer();
-  /** Per replica, seq → fingerprint of the record, for events in the log (equivocation check). */
-  private readonly prints = new Map<ReplicaId, Map<number, number>>();
+  /** Fingerprints of the records of the events in the log (equivocation check). */
+  private readonly prints = new Fingerprints();
   private equivocationCount = 0;
   /** Local seqs start above this (see DocumentOptions.startSeq). */
   private readonly seqFloor: number;
@@ -432,18 +433,14 @@ class DocumentImpl implements Document {
   }
 
   private logEvent(replica: ReplicaId, seq: number, record: Uint8Array): void {
-    let prints = this.prints.get(replica);
-    if (prints === undefined) this.prints.set(replica, (prints = new Map<number, number>()));
-    prints.set(seq, fingerprint(record));
+    this.prints.set(replica, seq, fingerprint(record));
     this.log.append(replica, seq, record, this.forget);
   }
 
   /** An event dropped from the log stays in the context; remember that the log can no longer serve it. */
   private readonly forget = (replica: ReplicaId, seq: number): void => {
     this.unlogged.add(replica, seq);
-    const prints = this.prints.get(replica);
-    prints?.delete(seq);
-    if (prints?.size === 0) this.prints.delete(replica);
+    this.prints.delete(replica, seq);
   };
 
   get equivocations(): number {
@@ -463,21 +460,23 @@ class DocumentImpl implements Document {
     const checked: { readonly crdt: CrdtType<unknown>; readonly state: unknown }[] = [];
     try {
       events.forEach((e, i) => {
-        // A version 1 message re-encodes its records, so their bytes prove nothing.
-        const print = legacy ? undefined : fingerprint(records[i] as Uint8Array);
+        // A version 1 message re-encodes its records, so their bytes prove nothing. Hashed only
+        // where a known dot is met again: a fresh event is hashed once, when it is logged.
+        const differs = (known: number): boolean =>
+          !legacy && known !== fingerprint(records[i] as Uint8Array);
         if (this.context.has(e.replica, e.seq)) {
-          const known = this.prints.get(e.replica)?.get(e.seq);
-          if (print !== undefined && known !== undefined && known !== print) {
-            throw new EquivocationError(e.replica, e.seq);
-          }
+          const known = this.prints.get(e.replica, e.seq);
+          if (known !== undefined && differs(known)) throw new EquivocationError(e.replica, e.seq);
           return;
         }
         const key = `${e.seq} ${e.replica}`;
-        if (fresh.has(key)) {
-          if (print !== undefined && fresh.get(key) !== print) throw new EquivocationError(e.replica, e.seq);
+        const first = fresh.get(key);
+        if (first !== undefined) {
+          if (differs(fingerprint(records[first] as Uint8Array)))
+            throw new EquivocationError(e.replica, e.seq);
           return;
         }
-        fresh.set(key, print ?? 0);
+        fresh.set(key, i);
         for (const d of e.deltas) {
           const crdt = d.type.crdt;
           checkWall(crdt, d.delta, horizon, d.name);
@@ -716,13 +715,6 @@ function checkWall(crdt: CrdtType<unknown>, delta: unknown, horizon: number, mem
       `member "${member}": wall time ${wall} is more than the drift cap ahead of local time`,
     );
   }
-}
-
-/** FNV-1a over a record: tells records apart for the equivocation check without keeping them. */
-function fingerprint(record: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < record.byteLength; i++) h = Math.imul(h ^ (record[i] as number), 0x01000193);
-  return h >>> 0;
 }
 
 /** Limits a Document can work under: positive integers, with room for every member spec. */
