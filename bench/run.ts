@@ -2,14 +2,71 @@
  * `pnpm bench [suite...]`: runs each suite of `bench/suites/<name>.ts`, prints
  * its table and writes `bench/results/<name>.json`. With no argument it runs
  * every suite present. Re-runs itself with --expose-gc so suites can measure heap.
+ *
+ * `pnpm bench report`: runs nothing; rewrites the tables of `bench/RESULTS.md`
+ * from `bench/results/*.json`, keeping the page's other text.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createProgress, formatTable, writeResult, type Suite } from './report.ts';
+import {
+  createProgress,
+  formatResultsSection,
+  formatTable,
+  replaceGenerated,
+  writeResult,
+  type Suite,
+  type SuiteResult,
+} from './report.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+async function loadSuite(name: string): Promise<Suite | undefined> {
+  const module = (await import(pathToFileURL(join(here, 'suites', `${name}.ts`)).href)) as { suite?: Suite };
+  return module.suite;
+}
+
+/** Writes bench/RESULTS.md from the results present, formatted as `pnpm lint` expects. */
+async function writeResultsPage(): Promise<void> {
+  const dir = join(here, 'results');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  const order = ['core', 'mesh', 'coordinator'];
+  const names = files
+    .map((f) => f.slice(0, -5))
+    .sort((a, b) => {
+      const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
+      return rank(a) - rank(b) || a.localeCompare(b);
+    });
+  const entries = [];
+  for (const name of names) {
+    const result = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as SuiteResult;
+    const suite = existsSync(join(here, 'suites', `${name}.ts`)) ? await loadSuite(name) : undefined;
+    const systems = suite?.systems ?? [...new Set(result.rows.flatMap((r) => Object.keys(r.values)))];
+    entries.push({
+      suite: { name: result.suite, systems, baseline: suite?.baseline ?? systems[0]! },
+      result,
+    });
+  }
+  const path = join(here, 'RESULTS.md');
+  const page = replaceGenerated(
+    existsSync(path) ? readFileSync(path, 'utf8') : null,
+    formatResultsSection(entries),
+  );
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(path)) ?? {};
+  writeFileSync(path, await prettier.format(page, { ...options, filepath: path }));
+  console.log(`wrote ${path} from ${names.length} result file(s): ${names.join(', ')}`);
+}
+
+if (process.argv[2] === 'report') {
+  if (process.argv.length > 3) {
+    console.error('usage: pnpm bench report   (takes no arguments)');
+    process.exit(2);
+  }
+  await writeResultsPage();
+  process.exit(0);
+}
 
 if (typeof globalThis.gc !== 'function') {
   const child = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], {
@@ -25,6 +82,7 @@ const available = readdirSync(join(here, 'suites'))
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   console.log(`usage: pnpm bench [suite...]   suites: ${available.join(', ')} (default: all)`);
+  console.log('       pnpm bench report      rewrite bench/RESULTS.md from bench/results/*.json');
   process.exit(0);
 }
 const unknownFlag = args.find((a) => a.startsWith('-'));
@@ -42,8 +100,7 @@ for (const name of names) {
 }
 
 for (const name of names) {
-  const module = (await import(pathToFileURL(join(here, 'suites', `${name}.ts`)).href)) as { suite?: Suite };
-  const suite = module.suite;
+  const suite = await loadSuite(name);
   if (suite === undefined) {
     console.error(`bench/suites/${name}.ts does not export a suite`);
     process.exit(2);
