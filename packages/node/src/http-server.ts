@@ -10,6 +10,7 @@ import {
   type StartWorkflowBody,
   type SubmitTaskBody,
 } from './api-schema.ts';
+import { createWriteTurns } from './write-turns.ts';
 
 /** JSON the API returns. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -295,6 +296,8 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     return match !== null && timingSafeEqual(digest(match[1]!), expectedKey);
   };
 
+  const writeTurn = createWriteTurns();
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     let routeName = 'unknown';
@@ -333,6 +336,8 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
         });
       const body = async <S extends z.ZodType>(schema: S): Promise<z.output<S>> => {
         const text = await readBody(req, options.maxBodyBytes);
+        // Parsing, checking and writing a body is the costly part of a write: one per turn.
+        if (found.access === 'write') await writeTurn();
         let json: unknown;
         try {
           json = text === '' ? {} : JSON.parse(text);

@@ -288,7 +288,10 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
     cancelTask: (id) => {
       if (coordinator.get(id) === null) return undefined;
       coordinatorCall(() => coordinator.cancel(id, 'cancelled through the HTTP API'));
-      return taskJson(coordinator.get(id)!);
+      // Counted as finished at once, not at the coordinator's next pass: its place is free now.
+      const task = coordinator.get(id)!;
+      track(task);
+      return taskJson(task);
     },
     listWorkflows: () => coordinator.workflows.list().map(workflowJson),
     workflowTemplates: () => toJson([...templates.values()]),

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startApiServer,
@@ -123,5 +125,54 @@ describe('HTTP API server', () => {
       text += new TextDecoder().decode((await reader.read()).value as Uint8Array);
     expect(text).toContain('event: task\ndata: {"id":"live","status":"pending"}');
     ac.abort();
+  });
+});
+
+describe('writes under a burst', () => {
+  it('are taken one per event-loop turn, so a health probe is not held behind all of them', async () => {
+    const { api } = fakeApi();
+    // Each write holds the event loop for a while, as a synchronous durable commit does.
+    const busy: NodeApi = {
+      ...api,
+      submitTask: (body) => {
+        const until = performance.now() + 5;
+        while (performance.now() < until);
+        return api.submitTask(body);
+      },
+    };
+    const server = await startApiServer(busy, {
+      host: '127.0.0.1',
+      port: 0,
+      apiKey: KEY,
+      maxBodyBytes: 4096,
+    });
+    // The client runs in a process of its own, so the server's busy loop does not hold it too.
+    const client = `
+      const url = ${JSON.stringify(server.url)};
+      const done = [];
+      const writes = Array.from({ length: 40 }, (_, i) =>
+        fetch(url + '/v1/tasks', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer ${KEY}' },
+          body: JSON.stringify({ id: 'burst-' + i, input: { executor: 'shell', argv: ['true'] } }),
+        }).then((r) => r.text()).then(() => done.push('write')));
+      setTimeout(() => {
+        require('node:http').get(url + '/healthz', { agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => done.push('probe'));
+        });
+      }, 20);
+      Promise.all(writes).then(() => setTimeout(() => console.log(JSON.stringify(done)), 50));
+    `;
+    try {
+      const { stdout: out } = await promisify(execFile)(process.execPath, ['-e', client]);
+      const done = JSON.parse(out) as string[];
+      expect(done.filter((d) => d === 'write')).toHaveLength(40);
+      // Answered while most of the burst still waited for its turn.
+      expect(done.indexOf('probe')).toBeGreaterThanOrEqual(0);
+      expect(done.indexOf('probe')).toBeLessThan(20);
+    } finally {
+      await server.close();
+    }
   });
 });
