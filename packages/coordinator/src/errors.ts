@@ -13,13 +13,13 @@ export class CoordinatorError extends Error {
   override readonly name = 'CoordinatorError';
   readonly code: CoordinatorErrorCode;
   readonly field: string | undefined;
-  constructor(code: CoordinatorErrorCode, message: string, field?: string) {
-    super(field === undefined ? message : `${field}: ${message}`);
+  constructor(code: CoordinatorErrorCode, message: string, field?: string, options?: ErrorOptions) {
+    super(field === undefined ? message : `${field}: ${message}`, options);
     this.code = code;
     this.field = field;
   }
 }
 
-export function invalid(field: string, message: string): CoordinatorError {
-  return new CoordinatorError('invalid-input', message, field);
+export function invalid(field: string, message: string, options?: ErrorOptions): CoordinatorError {
+  return new CoordinatorError('invalid-input', message, field, options);
 }

@@ -21,7 +21,7 @@ export {
   type StoredRecord,
 } from './memory-store.ts';
 export type * from './model.ts';
-export { dataLimits } from './model.ts';
+export { checkData, dataLimits } from './model.ts';
 export { createPhiDetector, defaultPhiOptions, type PhiDetector, type PhiOptions } from './phi.ts';
 export { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
 export { createDocumentPools, type DocumentPools } from './document-pools.ts';

@@ -180,7 +180,8 @@ export function checkData(field: string, v: unknown): asserts v is Value {
   try {
     validateValue(v, dataLimits);
   } catch (e) {
-    if (e instanceof InvalidArgumentError) throw invalid(field, e.message);
+    // The core error stays as the cause: a caller can tell a limit (LimitExceededError) from bad data.
+    if (e instanceof InvalidArgumentError) throw invalid(field, e.message, { cause: e });
     throw e;
   }
 }

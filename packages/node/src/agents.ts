@@ -1,4 +1,4 @@
-import { PermanentTaskError, type Coordinator } from '@meshwork/coordinator';
+import { checkData, CoordinatorError, PermanentTaskError, type Coordinator } from '@meshwork/coordinator';
 import type { Value } from '@meshwork/core';
 import type { AgentConfig } from './config.ts';
 import {
@@ -8,7 +8,6 @@ import {
   ExecutorError,
   ExecutorInputError,
 } from './executors/index.ts';
-import { checkValue } from './limits.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -34,9 +33,12 @@ export function registerAgents(
         // Results and progress enter the shared state: past its limits, peers and this node's
         // own restore could not read them back.
         const progress = (data: Value): void => {
-          const violation = checkValue(data, 'progress');
-          if (violation === undefined) ctx.progress(data);
-          else log.warn({ limit: violation.limit }, `progress dropped: ${violation.message}`);
+          try {
+            ctx.progress(data);
+          } catch (err) {
+            if (!(err instanceof CoordinatorError)) throw err;
+            log.warn(`progress dropped: ${err.message}`);
+          }
         };
         try {
           const result = await execute(agent, ctx.input, {
@@ -45,8 +47,11 @@ export function registerAgents(
             idempotencyKey: ctx.idempotencyKey,
             progress,
           });
-          const violation = checkValue(result, 'result');
-          if (violation !== undefined) throw new ExecutorError('limit_exceeded', violation.message);
+          try {
+            checkData('result', result);
+          } catch (err) {
+            throw new ExecutorError('limit_exceeded', (err as Error).message);
+          }
           log.info('attempt succeeded');
           return result;
         } catch (err) {

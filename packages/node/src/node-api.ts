@@ -1,4 +1,5 @@
 import {
+  checkData,
   CoordinatorError,
   parseTemplate,
   planWorkflow,
@@ -9,14 +10,13 @@ import {
   type WorkflowTemplate,
   type WorkflowView,
 } from '@meshwork/coordinator';
-import type { Value } from '@meshwork/core';
+import { LimitExceededError, type Value } from '@meshwork/core';
 import type { MeshNode } from '@meshwork/transport';
 import type { ListTasksQuery, StartWorkflowBody, SubmitTaskBody } from './api-schema.ts';
 import type { ResolvedConfig } from './config.ts';
 import { executorCapability, executorOf } from './executors/index.ts';
 import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
 import { toJson } from './json.ts';
-import { checkValue } from './limits.ts';
 import type { MeshDocument } from './mesh-state.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodeStore } from './store.ts';
@@ -55,7 +55,8 @@ function coordinatorCall<T>(fn: () => T): T {
   } catch (err) {
     if (!(err instanceof CoordinatorError)) throw err;
     const status = err.code === 'unknown-task' ? 404 : err.code === 'stopped' ? 503 : 400;
-    throw new ApiError(status, status === 400 ? 'invalid_request' : err.code, err.message, err.field);
+    const code = err.cause instanceof LimitExceededError ? 'limit_exceeded' : 'invalid_request';
+    throw new ApiError(status, status === 400 ? code : err.code, err.message, err.field);
   }
 }
 
@@ -84,8 +85,7 @@ const OPEN_TASKS_RETRY_AFTER_S = 5;
 
 /** A 400 for a value that breaks the shared state's limits, or nothing. */
 function assertFits(value: unknown, field: string): void {
-  const violation = checkValue(value, field);
-  if (violation !== undefined) throw new ApiError(400, 'limit_exceeded', violation.message, violation.field);
+  coordinatorCall(() => checkData(field, value));
 }
 
 /** Thrown from a dry-run plan as soon as it passes the limit, so a huge forEach is never built whole. */
@@ -260,7 +260,6 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
     },
     taskHistory: (id) => toJson(store.attempts(id)),
     submitTask: (body: SubmitTaskBody) => {
-      assertFits(body.input, 'input');
       // A resubmission of a task this node holds changes nothing, so it is never refused.
       if (body.id === undefined || coordinator.get(body.id) === null) assertRoom();
       const executor = executorCapability(executorOf(body.input));

@@ -2,7 +2,6 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { isValue, type Value } from '@meshwork/core';
 import type { ModuleSettings } from '../config.ts';
-import { checkValue } from '../limits.ts';
 import { parseInput } from './input.ts';
 import { abortError, ExecutorError, type ExecutionContext } from './types.ts';
 
@@ -54,9 +53,6 @@ export async function runModule(
   const taskInput = spec.input === undefined ? null : spec.input;
   if (!isValue(taskInput)) throw new ExecutorError('bad_input', 'module input is not plain data');
   const result = await handler(taskInput, ctx);
-  // Bounded first: isValue walks the value recursively.
-  const violation = result === undefined ? undefined : checkValue(result, 'result');
-  if (violation !== undefined) throw new ExecutorError('limit_exceeded', violation.message);
   if (result !== undefined && !isValue(result)) {
     throw new ExecutorError('output', `handler ${spec.handler} returned something that is not plain data`);
   }
