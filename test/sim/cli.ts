@@ -97,7 +97,7 @@ for (const mode of modes) {
     `${mode.padEnd(10)} seeds=${rs.length} tasks=${tasks} starts=${sum(rs, (r) => r.starts)} duplicate_starts=${dup} (${((100 * dup) / Math.max(1, tasks)).toFixed(2)}% of tasks) failed_seeds=${rs.filter((r) => r.violations.length > 0).length} removed=${sum(rs, (r) => r.removed)} removed_twice=${sum(rs, (r) => r.duplicateRemovals)}`,
   );
   console.log(
-    `${''.padEnd(10)} membership_max=${worst} msgs/node/s: deltas=${mean(rs, (r) => r.messagesPerNodePerSecond.delta)} anti_entropy=${mean(rs, (r) => r.messagesPerNodePerSecond.antiEntropy)} presence=${mean(rs, (r) => r.messagesPerNodePerSecond.presence)} busiest_node=${mean(rs, (r) => r.busiestNodePerSecond)}`,
+    `${''.padEnd(10)} membership_max=${worst} msgs/node/s: deltas=${mean(rs, (r) => r.messagesPerNodePerSecond.delta)} anti_entropy=${mean(rs, (r) => r.messagesPerNodePerSecond.antiEntropy)} membership=${mean(rs, (r) => r.messagesPerNodePerSecond.membership)} busiest_node=${mean(rs, (r) => r.busiestNodePerSecond)}`,
   );
 }
 console.log(

@@ -1,4 +1,4 @@
-import type { PresenceChannel, PresenceState, ReplicaId } from '@meshwork/core';
+import { createMembership, type Membership, type MembershipOptions, type ReplicaId } from '@meshwork/core';
 import type { Clock } from '@meshwork/coordinator';
 import type { Rng } from './prng.ts';
 import { createSyncedState, type Backend, type Payload, type SyncedState } from './replica.ts';
@@ -18,27 +18,29 @@ type Message =
   | { readonly kind: 'delta'; readonly payload: Payload }
   | { readonly kind: 'digest'; readonly digest: Payload; readonly reply: boolean }
   | { readonly kind: 'repair'; readonly payload: Payload }
-  | { readonly kind: 'presence'; readonly state: PresenceState | null };
+  | { readonly kind: 'membership'; readonly frame: Uint8Array };
 
 /** One incarnation of a node: a crash ends it; a restart makes a new one on the persisted state. */
 export interface SimNode {
   readonly id: ReplicaId;
   readonly state: SyncedState;
-  readonly presence: PresenceChannel;
+  readonly presence: Membership;
   readonly clock: Clock;
   readonly up: boolean;
 }
 
-/** What a node floods over a sparse mesh: a delta, or a heartbeat (null: it leaves). */
-type Flooded =
-  | { readonly kind: 'delta'; readonly origin: NodeState; readonly payload: Payload }
-  | { readonly kind: 'presence'; readonly origin: NodeState; readonly state: PresenceState | null };
+/** What a node floods over a sparse mesh: a delta. */
+interface Flooded {
+  readonly kind: 'delta';
+  readonly origin: NodeState;
+  readonly payload: Payload;
+}
 
 /** Messages sent per kind, each hop counted, lost ones too. */
 export interface MessageCounts {
   delta: number;
   antiEntropy: number;
-  presence: number;
+  membership: number;
 }
 
 export interface SimNetwork {
@@ -75,6 +77,8 @@ export interface NetworkDeps {
   nodeClock(skewMs: number): Clock & { crash(): void };
   /** Anti-entropy period. */
   readonly antiEntropyMs: number;
+  /** Membership timing (probe interval, table sync interval), as the transport's options. */
+  readonly membership?: Partial<Pick<MembershipOptions, 'probeIntervalMs' | 'syncIntervalMs'>>;
   /** What each replica's shared state is built on. */
   readonly backend?: Backend;
   /** Bound of each Document's event log (default: the Document's). */
@@ -93,7 +97,7 @@ interface NodeState {
   skewMs: number;
   state: SyncedState;
   clock: Clock & { crash(): void };
-  listeners: Set<(peer: ReplicaId, state: PresenceState | null) => void>;
+  membership: Membership;
   up: boolean;
   group: number;
   view: SimNode;
@@ -101,9 +105,10 @@ interface NodeState {
 
 /**
  * A seeded in-memory mesh: gossip of store deltas, periodic digest-based anti-entropy that heals
- * losses and partitions, and presence heartbeats, all subject to latency, loss, duplication,
- * reordering and partitions. Without `links` it is a full mesh, every node one hop from every
- * other. With `links` deltas and heartbeats go hop by hop, as on a libp2p mesh: a node forwards
+ * losses and partitions, and membership frames between neighbours, all subject to latency, loss, duplication,
+ * reordering and partitions. Membership is the real one (@meshwork/core's), run over the links:
+ * every node is a neighbour of every other without `links` (a full mesh); with `links` only
+ * the linked ones are, and deltas go hop by hop, as on a libp2p mesh: a node forwards
  * one it sees for the first time to its other neighbours and drops the copies that follow
  * (gossipsub's seen cache), and every hop has its own latency, loss and duplication;
  * anti-entropy runs with neighbours.
@@ -113,13 +118,13 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   const byIndex: NodeState[] = [];
   const sparse = deps.links !== undefined;
   let faults = healthy;
-  const messages: MessageCounts = { delta: 0, antiEntropy: 0, presence: 0 };
+  const messages: MessageCounts = { delta: 0, antiEntropy: 0, membership: 0 };
   const sentBy: number[] = [];
   const stats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, messages, sentBy };
 
   const reachable = (a: NodeState, b: NodeState): boolean => a.up && b.up && a.group === b.group;
   const kindOf = (msg: Message): keyof MessageCounts =>
-    msg.kind === 'delta' ? 'delta' : msg.kind === 'presence' ? 'presence' : 'antiEntropy';
+    msg.kind === 'delta' ? 'delta' : msg.kind === 'membership' ? 'membership' : 'antiEntropy';
 
   function send(from: NodeState, to: NodeState, msg: Message): void {
     stats.sent++;
@@ -166,21 +171,21 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       case 'repair':
         node.state.merge(msg.payload);
         return;
-      case 'presence':
-        for (const l of [...node.listeners]) l(from.id, msg.state);
+      case 'membership':
+        node.membership.receive(from.id, msg.frame);
         return;
     }
   }
 
   /**
-   * Deltas and heartbeats arriving in a sparse mesh, by the virtual millisecond they arrive in:
+   * Deltas arriving in a sparse mesh, by the virtual millisecond they arrive in:
    * one event a millisecond delivers them all, since at 1,000 nodes a node hears thousands a second.
    */
   const arriving = new Map<number, { to: NodeState[]; what: Flooded[] }>();
   const frontier = new MinHeap();
 
   /**
-   * Floods a delta or a heartbeat over a sparse mesh as gossipsub does: every node forwards the
+   * Floods a delta over a sparse mesh as gossipsub does: every node forwards the
    * first copy it gets to its other neighbours. Copies travel in virtual time, so a node's first
    * copy is the one on its fastest path; they are worked out here (Dijkstra over the links up
    * now, each hop with its drawn loss, duplication and latency) rather than run as one event per
@@ -241,8 +246,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
         continue;
       }
       stats.delivered++;
-      if (w.kind === 'delta') node.state.merge(w.payload);
-      else for (const l of node.listeners) l(w.origin.id, w.state);
+      node.state.merge(w.payload);
     }
   }
 
@@ -251,10 +255,11 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
     send(a, b, { kind: 'digest', digest: a.state.digest(), reply: true });
   }
 
+  const neighbours = (n: NodeState): Iterable<NodeState> => (sparse ? n.links : nodes.values());
+
   function incarnate(n: NodeState): void {
     n.up = true;
     n.clock = deps.nodeClock(n.skewMs);
-    n.listeners = new Set();
     n.state.onLocal((payload) => {
       if (!sparse) return broadcast(n, { kind: 'delta', payload });
       flood({ kind: 'delta', origin: n, payload });
@@ -267,31 +272,32 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       clock.setTimer(antiEntropy, deps.antiEntropyMs * (0.75 + deps.rng.next() / 2));
     };
     clock.setTimer(antiEntropy, deps.antiEntropyMs * deps.rng.next());
-    const listeners = n.listeners;
-    const presence: PresenceChannel = {
+    const membership = createMembership({
       self: n.id,
-      publish: (state) => {
-        if (n.clock !== clock) return;
-        if (sparse) flood({ kind: 'presence', origin: n, state });
-        else broadcast(n, { kind: 'presence', state });
+      timers: clock,
+      links: {
+        send: (peer, frame) => {
+          if (n.clock === clock) send(n, nodes.get(peer)!, { kind: 'membership', frame });
+        },
       },
-      onPresence(listener) {
-        listeners.add(listener);
-        return () => void listeners.delete(listener);
-      },
-    };
+      ...deps.membership,
+    });
+    n.membership = membership;
+    for (const peer of neighbours(n))
+      if (peer !== n && peer.up) {
+        membership.linkUp(peer.id);
+        peer.membership.linkUp(n.id);
+      }
     n.view = {
       id: n.id,
       state: n.state,
-      presence,
+      presence: membership,
       clock,
       get up() {
         return n.up && n.clock === clock;
       },
     };
   }
-
-  const neighbours = (n: NodeState): Iterable<NodeState> => (sparse ? n.links : nodes.values());
 
   return {
     addNode(id, skewMs = 0) {
@@ -303,7 +309,6 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
         skewMs,
         group: 0,
         up: false,
-        listeners: new Set(),
       } as unknown as NodeState;
       n.state = createSyncedState(deps.backend ?? 'memory', id, () => deps.now() + skewMs, deps.logEvents);
       nodes.set(id, n);
@@ -335,7 +340,13 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       if (!n.up) return;
       n.up = false;
       n.clock.crash();
-      n.listeners.clear();
+      n.membership.stop();
+      // The kernel resets the dead process's connections: its neighbours see them close.
+      for (const peer of neighbours(n))
+        if (peer !== n && peer.up) {
+          const membership = peer.membership;
+          deps.after(faults.minLatencyMs, () => membership.linkDown(n.id));
+        }
     },
     restart(id) {
       const n = nodes.get(id)!;

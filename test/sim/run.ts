@@ -345,7 +345,7 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
   const messagesPerNodePerSecond: MessageCounts = {
     delta: messages.delta * perNodeSecond,
     antiEntropy: messages.antiEntropy * perNodeSecond,
-    presence: messages.presence * perNodeSecond,
+    membership: messages.membership * perNodeSecond,
   };
   const busiestNodePerSecond = (Math.max(...net.stats.sentBy) * 1000) / sched.now();
 

@@ -21,7 +21,6 @@ import {
   type TaskId,
   type TaskSpec,
 } from './model.ts';
-import { createPhiDetector, type PhiOptions } from './phi.ts';
 import { storedRecord, taskRecord } from './stored-records.ts';
 import { createRetention, parseRetention, type RetentionOptions } from './retention.ts';
 import { createDocumentPools } from './document-pools.ts';
@@ -104,8 +103,8 @@ export interface CoordinatorOptions {
   readonly settle?: Partial<SettleOptions>;
   /** Lease length and the grace other replicas add before treating it as expired (clock skew). */
   readonly lease?: { readonly durationMs?: number; readonly graceMs?: number };
+  /** How often this node re-announces what its agents want of resource pools. */
   readonly heartbeatMs?: number;
-  readonly phi?: Partial<PhiOptions>;
   /** Waiting this long adds one point of priority. */
   readonly agingMs?: number;
   /** Least time between two scheduling passes (claims, starts, expiry checks). Default 10 ms. */
@@ -211,7 +210,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     options.history ?? (document === undefined ? undefined : createDocumentHistory(document, { clock }));
   const statsOf = (agent: AgentId, now: number): AgentStats =>
     history?.stats(agent, now) ?? index.stats(agent);
-  const phi = createPhiDetector(options.phi);
   const delay = createDelayEstimator(settleOptions, () => clock.now());
   const index = createTaskIndex(store);
   const events = createEmitter<CoordinatorEvents>();
@@ -257,17 +255,19 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
    */
   const ready = new DueQueue<TaskId>();
   const urgency = (spec: TaskSpec): number => spec.submittedAt / agingMs - spec.priority;
-  /** The nodes suspected at the last pass. */
-  let lastSuspects = '';
+  /** Set when a node died, left or came back since the last pass: its tasks may change hands. */
+  let membershipChanged = false;
+  /** Nodes that membership reports dead or left. */
+  const gone = new Set<ReplicaId>();
 
   const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
   /** One agent's part in an epoch: the key of its claim, start and end records. */
   const agentAttemptKey = (task: TaskId, epoch: number, agent: AgentId): string =>
     `${attemptKey(task, epoch)}|${agent}`;
-  const nodeAlive = (node: ReplicaId, now: number): boolean => node === replica || phi.isAlive(node, now);
-  /** Heard from, then silent. A node never heard from (we just started) is left to its lease. */
-  const nodeSuspected = (node: ReplicaId, now: number): boolean =>
-    node !== replica && phi.knows(node) && !phi.isAlive(node, now);
+  /** Reachable over live links (see @meshwork/core's membership). */
+  const nodeAlive = (node: ReplicaId): boolean => node === replica || presence.status(node) === 'alive';
+  /** Unreachable or left. A node never heard of (we just started) is left to its lease. */
+  const nodeGone = (node: ReplicaId): boolean => node !== replica && gone.has(node);
 
   function view(id: TaskId, d: DerivedTask): TaskView {
     const spec = index.spec(id)!;
@@ -320,9 +320,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   const unsubscribeStore = store.onChange(onChanges);
   const unsubscribePresence = presence.onPresence((peer, state) => {
-    if (state === null) phi.forget(peer);
-    else {
-      phi.heartbeat(peer, clock.now());
+    if (state === null) {
+      if (!gone.has(peer)) membershipChanged = true;
+      gone.add(peer);
+    } else {
+      if (gone.delete(peer)) membershipChanged = true;
       const wants = state['wants'];
       if (
         pools.grant !== undefined &&
@@ -447,14 +449,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   /**
    * The open tasks a pass looks at: those whose records changed and those due by time (a
-   * decision, a lease end, a backoff, a deadline). All of them when a node turned suspected or
-   * alive again, since that decides whether its tasks are lost. Tasks ready for a claim wait in
+   * decision, a lease end, a backoff, a deadline). All of them when a node died, left or came
+   * back, since that decides whether its tasks are lost. Tasks ready for a claim wait in
    * `ready`, and claim() takes them from its front.
    */
   function tasksToExamine(changed: readonly TaskId[], now: number): Iterable<TaskId> {
-    const suspects = [...phi.peers()].filter((node) => nodeSuspected(node, now)).join(' ');
-    if (suspects !== lastSuspects) {
-      lastSuspects = suspects;
+    if (membershipChanged) {
+      membershipChanged = false;
       return [...index.openTasks()];
     }
     const out = new Set<TaskId>(changed);
@@ -504,9 +505,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const holder = d.lease?.node ?? d.start?.node ?? winner.node;
     const leaseEnd = (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs;
     const lost =
-      holder === replica
-        ? d.status === 'running' || now >= leaseEnd
-        : now >= leaseEnd || nodeSuspected(holder, now);
+      holder === replica ? d.status === 'running' || now >= leaseEnd : now >= leaseEnd || nodeGone(holder);
     if (!lost) return Math.min(next, leaseEnd);
     writes.push({ kind: 'expiry', key, value: { task: id, epoch: d.epoch, at: now, by: replica } });
     events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
@@ -594,7 +593,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const extra = new Map<AgentId, number>();
     const loadOf = (a: AgentId): number => index.load(a) + (extra.get(a) ?? 0);
     const settleMs = delay.settleMs();
-    const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
+    const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node));
     // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most
     // urgent among those a local agent with room could take. The others are passed over without
     // counting, so a backlog this node cannot run does not hide the tasks it can.
@@ -824,11 +823,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   // ---- presence ------------------------------------------------------------
 
+  /** Membership spreads a state only when it changed, so this costs nothing while wants stay put. */
   function heartbeat(): void {
     if (stopped) return;
-    const load: Record<string, number> = {};
-    for (const id of local.keys()) load[id] = index.load(id);
-    presence.publish({ at: clock.now(), load, wants: pools.wants?.() ?? {} });
+    presence.publish({ wants: pools.wants?.() ?? {} });
     cancelHeartbeat = clock.setTimer(heartbeat, heartbeatMs);
   }
   heartbeat();
@@ -999,7 +997,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const now = clock.now();
       return [...index.agents().values()].map((a) => ({
         ...a,
-        alive: !a.retired && nodeAlive(a.node, now),
+        alive: !a.retired && nodeAlive(a.node),
         load: index.load(a.id),
         stats: statsOf(a.id, now),
       }));

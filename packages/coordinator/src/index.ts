@@ -22,7 +22,6 @@ export {
 } from './memory-store.ts';
 export type * from './model.ts';
 export { checkData, dataLimits } from './model.ts';
-export { createPhiDetector, defaultPhiOptions, type PhiDetector, type PhiOptions } from './phi.ts';
 export { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
 export { createDocumentPools, type DocumentPools } from './document-pools.ts';
 export { createDocumentHistory, type AgentHistory } from './history.ts';

@@ -9,6 +9,8 @@ const quietPresence: PresenceChannel = {
   self: 'n',
   publish: () => undefined,
   onPresence: () => () => undefined,
+  status: () => undefined,
+  members: () => [],
 };
 
 describe('task archive', () => {

@@ -26,7 +26,7 @@ export {
   type RejectReason,
 } from './metrics.ts';
 export type { MeshLogger } from './refusal-log.ts';
-export { PRESENCE_TOPIC, type MeshPresence } from './presence.ts';
+export { MEMBERSHIP_PROTOCOL, type MeshMembership } from './membership.ts';
 export { documentTopic } from './document-gossip.ts';
 export {
   createGossipEnvelope,

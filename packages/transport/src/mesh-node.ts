@@ -26,7 +26,7 @@ import { loadOrCreateIdentity } from './identity.ts';
 import { createMeshShape } from './mesh-shape.ts';
 import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
 import { resolveOptions, type MeshNodeOptions } from './options.ts';
-import { createMeshPresence, type MeshPresence } from './presence.ts';
+import { startMeshMembership, type MeshMembership } from './membership.ts';
 import { createRedialer } from './redial.ts';
 import { isDocumentName, SYNC_PROTOCOL } from './sync-frames.ts';
 import { startTopology } from './topology.ts';
@@ -34,11 +34,8 @@ import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
 export type MeshLibp2p = Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
 
-/**
- * A member whose presence has not been heard for this long no longer counts towards the mesh
- * being full. Presence comes with the application's heartbeats (every 250 ms from a coordinator).
- */
-const PRESENCE_FRESH_MS = 3000;
+/** Links that change together (a node joining dials several peers) are announced once. */
+const LINKS_ANNOUNCE_DELAY_MS = 200;
 
 /** Where nodes announce themselves (pubsub peer discovery): their public key and addresses. */
 export const PEERS_TOPIC = 'meshwork/peers/1';
@@ -51,7 +48,8 @@ export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
   readonly replica: ReplicaId;
   /** Addresses peers can dial, each ending in `/p2p/<peer id>`. */
   readonly multiaddrs: Multiaddr[];
-  readonly presence: MeshPresence;
+  /** Who is in the mesh (see membership.ts); the coordinator's PresenceChannel. */
+  readonly presence: MeshMembership;
   readonly metrics: MeshMetrics;
   /** The underlying libp2p node, for diagnostics and for protocols of your own beside Meshwork's. */
   readonly libp2p: MeshLibp2p;
@@ -189,6 +187,23 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     onRetry: (target, delayMs, reconnecting) =>
       metrics.record({ type: 'redial', target, delayMs, reconnecting }),
   });
+  const envelope = createGossipEnvelope(libp2p.peerId, privateKey);
+  const shape = createMeshShape({
+    self: replica,
+    connected: () => libp2p.getPeers().map((p) => p.toString()),
+    members: () => presence.linkDigests(),
+  });
+  const presence = await startMeshMembership(
+    libp2p,
+    envelope,
+    metrics,
+    {
+      probeIntervalMs: o.membership.probeIntervalMs,
+      maxFrameBytes: limits.maxMembershipFrameBytes,
+      maxMembers: limits.maxMembers,
+    },
+    () => shape.links(),
+  );
   const topology = await startTopology(libp2p, redialer, {
     minPeers: o.minPeers,
     maxPeers: o.maxPeers,
@@ -201,17 +216,6 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
   pubsub.topicValidators.set(PEERS_TOPIC, (_from, msg) =>
     msg.data.byteLength <= MAX_ANNOUNCEMENT_BYTES ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
   );
-  const envelope = createGossipEnvelope(libp2p.peerId, privateKey);
-  const presence = createMeshPresence(replica, pubsub, envelope, metrics, limits.maxPresenceBytes, () =>
-    shape.links(),
-  );
-  const shape = createMeshShape({
-    self: replica,
-    connected: () => libp2p.getPeers().map((p) => p.toString()),
-    members: () => presence.links(),
-    freshMs: PRESENCE_FRESH_MS,
-    now: () => performance.now(),
-  });
   let stopped = false;
 
   await libp2p.handle(
@@ -232,12 +236,18 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     const peer = evt.detail.peerId.toString();
     if (joined) antiEntropy.request(peer, replica < peer ? 0 : 100 + Math.random() * 100);
   });
-  const countPeers = (): void => metrics.record({ type: 'peers', connected: libp2p.getPeers().length });
+  let linksTimer: NodeJS.Timeout | undefined;
+  const linksChanged = (): void => {
+    metrics.record({ type: 'peers', connected: libp2p.getPeers().length });
+    clearTimeout(linksTimer);
+    linksTimer = setTimeout(() => presence.linksChanged(), LINKS_ANNOUNCE_DELAY_MS);
+    linksTimer.unref();
+  };
   libp2p.addEventListener('peer:connect', (evt) => {
-    countPeers();
+    linksChanged();
     redialer.watchPeer(evt.detail);
   });
-  libp2p.addEventListener('peer:disconnect', countPeers);
+  libp2p.addEventListener('peer:disconnect', linksChanged);
   libp2p.addEventListener('peer:discovery', (evt) => topology.discovered(evt.detail.id));
 
   for (const addr of o.bootstrap) redialer.watchAddress(addr);
@@ -339,6 +349,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       stopped = true;
       for (const g of gossip.values()) g.close();
       gossip.clear();
+      clearTimeout(linksTimer);
       await presence.close();
       antiEntropy.stop();
       topology.stop();

@@ -12,8 +12,8 @@ export interface MeshLimits {
   maxStreamBufferBytes: number;
   /** Largest gossip message published or accepted; bigger local batches go by anti-entropy. */
   maxGossipBytes: number;
-  /** Largest presence update. */
-  maxPresenceBytes: number;
+  /** Largest membership frame (heartbeat, or member records: a node's state is one of them). */
+  maxMembershipFrameBytes: number;
   /** Sync streams a peer may have open to this node at once, per connection. */
   maxInboundSyncStreams: number;
   /** Sync rounds this node initiates at once. */
@@ -33,13 +33,15 @@ export interface MeshLimits {
   maxIncomingPendingConnections: number;
   /** Peers the redial loop remembers besides bootstrap addresses. */
   maxKnownPeers: number;
+  /** Most nodes the membership table tracks; records of more are refused. */
+  maxMembers: number;
 }
 
 export const defaultLimits: Readonly<MeshLimits> = Object.freeze({
   maxFrameBytes: 4 * 1024 * 1024,
   maxStreamBufferBytes: 8 * 1024 * 1024,
   maxGossipBytes: 512 * 1024,
-  maxPresenceBytes: 16 * 1024,
+  maxMembershipFrameBytes: 1024 * 1024,
   maxInboundSyncStreams: 2,
   maxConcurrentRounds: 4,
   roundTimeoutMs: 60_000,
@@ -49,6 +51,7 @@ export const defaultLimits: Readonly<MeshLimits> = Object.freeze({
   inboundConnectionThreshold: 1000,
   maxIncomingPendingConnections: 256,
   maxKnownPeers: 256,
+  maxMembers: 10_000,
 });
 
 export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
@@ -92,6 +95,11 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
   topology?: { minPeers?: number; maxPeers?: number; announceMs?: number; graceMs?: number };
   /** Gossipsub heartbeat; its message cache holds 5 heartbeats of messages. Default 1000 ms. */
   gossipHeartbeatMs?: number;
+  /**
+   * Failure detection: a heartbeat on each link every `probeIntervalMs` (default 500 ms), judged
+   * by phi-accrual. A node is live while a path of live links leads to it.
+   */
+  membership?: { probeIntervalMs?: number };
   /** Where refused connections are logged (a pino logger fits); without it they are only counted. */
   logger?: MeshLogger;
   /** Refused connections are logged at most once per reason per interval. Default 60 s. */
@@ -118,6 +126,7 @@ export interface ResolvedOptions {
   graceMs: number;
   gossipHeartbeatMs: number;
   refusalLogIntervalMs: number;
+  membership: { probeIntervalMs: number };
 }
 
 /** Checks every option, naming the first bad one in a {@link MeshConfigError}. */
@@ -154,6 +163,7 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
     announceMs: o.topology?.announceMs ?? 20_000,
     graceMs: o.topology?.graceMs ?? 60_000,
     gossipHeartbeatMs: o.gossipHeartbeatMs ?? 1000,
+    membership: { probeIntervalMs: o.membership?.probeIntervalMs ?? 500 },
     refusalLogIntervalMs: o.refusalLogIntervalMs ?? 60_000,
   };
   nonNegative(r.syncIntervalMs, 'syncIntervalMs');

@@ -38,7 +38,7 @@ describe('gossip forwarding', () => {
     await link(nodes, edges);
     for (const n of nodes) heartbeat(n);
     // Every node has heard every other's links.
-    await waitFor('presence', () => nodes.every((n) => n.presence.links().size === 2));
+    await waitFor('presence', () => nodes.every((n) => n.presence.linkDigests().size === 2));
     return nodes;
   };
 

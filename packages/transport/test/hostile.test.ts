@@ -1,15 +1,7 @@
 import { lpStream, byteStream } from '@libp2p/utils';
 import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  documentTopic,
-  encodeSyncFrame,
-  PRESENCE_TOPIC,
-  SYNC_PROTOCOL,
-  type RejectReason,
-} from '../src/index.ts';
-import { encodePresence } from '../src/presence.ts';
-import { linksDigest } from '../src/mesh-shape.ts';
+import { documentTopic, encodeSyncFrame, SYNC_PROTOCOL, type RejectReason } from '../src/index.ts';
 import { createDocument, encodeDigest, type Document } from '@meshwork/core';
 import { getKey, setKey, startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 import { publishTo, startRawPeer, type RawPeer } from './support/raw-peer.ts';
@@ -170,21 +162,6 @@ describe('a hostile raw libp2p peer', () => {
     const direct = raw.envelope.seal(topic, updateOf(raw.peerId.toString(), 'direct', 'yes', 1), false);
     await publishTo(raw, a.peerId, topic, direct, { sealed: false });
     await waitFor('unsigned gossip from its author', () => getKey(a.document('tasks'), 'direct') === 'yes');
-
-    // Presence that speaks for someone else.
-    await publishTo(
-      raw,
-      a.peerId,
-      PRESENCE_TOPIC,
-      encodePresence({
-        kind: 'state',
-        replica: b.replica,
-        clock: Date.now(),
-        links: linksDigest([b.replica]),
-        state: { load: 1 },
-      }),
-    );
-    await waitFor('forged presence', () => rejected(a, 'forged-origin') === 2);
 
     await stillWorks(a, b, 'after-gossip-attacks');
   });

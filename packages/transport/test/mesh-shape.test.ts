@@ -1,23 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { createMeshShape, linksDigest, type MemberLinks } from '../src/mesh-shape.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createMeshShape, linksDigest } from '../src/mesh-shape.ts';
 
-/** A node `self` connected to `connected`, having heard `members` announce their links. */
-function shapeOf(connected: string[], members: Record<string, { links: string[]; heardAt?: number }>) {
-  let now = 10_000;
-  const heard = new Map<string, MemberLinks>(
-    Object.entries(members).map(([id, m]) => [
-      id,
-      { links: linksDigest(m.links), heardAt: m.heardAt ?? now },
-    ]),
+/** A node `self` connected to `connected`, with live `members` that announced these links. */
+function shapeOf(connected: string[], members: Record<string, { links: string[] }>) {
+  const heard = new Map<string, Uint8Array>(
+    Object.entries(members).map(([id, m]) => [id, linksDigest(m.links)]),
   );
-  const shape = createMeshShape({
-    self: 'me',
-    connected: () => connected,
-    members: () => heard,
-    freshMs: 3000,
-    now: () => now,
-  });
-  return { shape, heard, later: (ms: number) => (now += ms) };
+  const shape = createMeshShape({ self: 'me', connected: () => connected, members: () => heard });
+  return { shape, heard };
 }
 
 describe('MeshShape', () => {
@@ -47,17 +37,21 @@ describe('MeshShape', () => {
     expect(shapeOf(['x'], {}).shape.full()).toBe(false);
   });
 
-  it('stops counting a member not heard from lately, and keeps a verdict for 100 ms', () => {
-    const { shape, heard, later } = shapeOf(['a'], {
+  afterEach(() => vi.useRealTimers());
+
+  it('stops counting a member that died, and keeps a verdict for 100 ms', () => {
+    vi.useFakeTimers();
+    const { shape, heard } = shapeOf(['a'], {
       a: { links: ['a', 'me'] },
-      gone: { links: ['a', 'gone', 'me'], heardAt: 9000 },
+      gone: { links: ['a', 'gone', 'me'] },
     });
     expect(shape.full()).toBe(false);
-    later(2500); // `gone` last heard 3.5 s ago
+    heard.delete('gone');
+    vi.advanceTimersByTime(100);
     expect(shape.full()).toBe(true);
-    heard.set('a', { links: linksDigest(['a']), heardAt: 12_500 });
+    heard.set('a', linksDigest(['a']));
     expect(shape.full()).toBe(true);
-    later(100);
+    vi.advanceTimersByTime(100);
     expect(shape.full()).toBe(false);
   });
 });

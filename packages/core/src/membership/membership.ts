@@ -1,0 +1,382 @@
+import { Writer } from '../codec/writer.ts';
+import { writeValue } from '../codec/value.ts';
+import type { ReplicaId } from '../replica.ts';
+import { decodeFrame, encodeFrame } from './frames.ts';
+import { isPresenceState, supersedes, versionHash, writeClaim, type MemberRecord } from './member-record.ts';
+import type { MemberStatus, PresenceChannel, PresenceState } from './presence-channel.ts';
+import { createPhiDetector, type PhiOptions } from './phi.ts';
+
+/** Virtual or real time; the simulation and the transport each pass their own. */
+export interface MembershipTimers {
+  now(): number;
+  setTimer(fn: () => void, ms: number): () => void;
+}
+
+/** The one thing membership needs from a network: a frame to a directly connected neighbour. */
+export interface MembershipLinks {
+  send(peer: ReplicaId, frame: Uint8Array): void;
+}
+
+export type MembershipRejectReason = 'malformed' | 'forged' | 'full';
+
+export interface MembershipOptions {
+  readonly self: ReplicaId;
+  readonly timers: MembershipTimers;
+  readonly links: MembershipLinks;
+  /** Heartbeat interval on each link. Default 500 ms. */
+  readonly probeIntervalMs?: number;
+  /** Link changes within this long are announced together. Default 50 ms. */
+  readonly announceDelayMs?: number;
+  /** Least time between two full tables sent to one neighbour. Default 1,000 ms. */
+  readonly syncIntervalMs?: number;
+  /** Most nodes tracked; past it the longest-unreachable record makes room, or a newcomer is refused. Default 10,000. */
+  readonly maxMembers?: number;
+  /** Largest frame accepted. Default 4 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Largest state this node may announce, encoded. Default 16 KiB. */
+  readonly maxStateBytes?: number;
+  /** Phi-accrual on each link's heartbeats; past the threshold the link counts as down. */
+  readonly phi?: Partial<PhiOptions>;
+  /** Signs this node's records; the transport passes its node key. */
+  readonly sign?: (claim: Uint8Array) => Uint8Array;
+  /** Checks another node's record; records that fail are refused as forged. */
+  readonly verify?: (node: ReplicaId, claim: Uint8Array, proof: Uint8Array) => boolean;
+  /** Called for every refused frame or record, for metrics and logs. */
+  readonly onReject?: (peer: ReplicaId, reason: MembershipRejectReason, detail: string) => void;
+}
+
+/**
+ * Link-state membership over a sparse mesh. Each node watches only its own links: a heartbeat
+ * per link per probe interval, judged by phi-accrual (or the link closing). It announces the
+ * links it hears heartbeats on in its own record, signed, which floods the mesh once (a node
+ * forwards a record only when it changed its table). Every node then computes who it can reach
+ * over links that both ends confirm: a node that died drops out as its neighbours drop it, and
+ * a partition's far side drops out as the links across it do, wherever they are. Records missed
+ * in flight are repaired by comparing table digests carried in the heartbeats.
+ *
+ * Steady-state cost per node is one heartbeat per link per interval, whatever the mesh's size;
+ * each change costs each node at most one record per link.
+ */
+export interface Membership extends PresenceChannel {
+  /** A link to `peer` is open: heartbeats start and the tables are exchanged. */
+  linkUp(peer: ReplicaId): void;
+  /** The link closed (for whatever reason): it no longer counts. */
+  linkDown(peer: ReplicaId): void;
+  /** A frame from a directly connected peer. Malformed ones are refused, never thrown. */
+  receive(peer: ReplicaId, frame: Uint8Array): void;
+  record(node: ReplicaId): MemberRecord | undefined;
+  /** Neighbours whose heartbeats arrive: this node's live links. */
+  neighbours(): ReadonlySet<ReplicaId>;
+  /** Announces that this node leaves, then stops. */
+  leave(): void;
+  stop(): void;
+}
+
+const TABLE_CHUNK = 500;
+/** Reachability is worked out again this long after a record that changes it, so bursts coalesce. */
+const REACHABILITY_DELAY_MS = 20;
+
+const sameLinks = (a: readonly ReplicaId[], b: readonly ReplicaId[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+function encodedState(state: PresenceState): Uint8Array {
+  const w = new Writer();
+  writeValue(w, state);
+  return w.finish();
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+
+export function createMembership(o: MembershipOptions): Membership {
+  const probeMs = o.probeIntervalMs ?? 500;
+  const announceDelayMs = o.announceDelayMs ?? 50;
+  const syncMs = o.syncIntervalMs ?? 1_000;
+  const maxMembers = o.maxMembers ?? 10_000;
+  const maxFrameBytes = o.maxFrameBytes ?? 4 * 1024 * 1024;
+  const maxStateBytes = o.maxStateBytes ?? 16 * 1024;
+  const { self, timers } = o;
+
+  const table = new Map<ReplicaId, MemberRecord>();
+  const digest: [number, number] = [0, 0];
+  /** Neighbours with an open link, and those of them whose heartbeats arrive. */
+  const linked = new Set<ReplicaId>();
+  const live = new Set<ReplicaId>();
+  const detector = createPhiDetector(o.phi);
+  let reachable = new Set<ReplicaId>([self]);
+  /** What listeners were last told of each node: its state, or null (gone). */
+  const told = new Map<ReplicaId, PresenceState | null>();
+  const mismatches = new Map<ReplicaId, number>();
+  const lastTableSent = new Map<ReplicaId, number>();
+  const listeners = new Set<(peer: ReplicaId, state: PresenceState | null) => void>();
+  let cancelAnnounce: (() => void) | null = null;
+  let cancelReachability: (() => void) | null = null;
+  let stopped = false;
+
+  const toggle = (r: MemberRecord): void => {
+    const [a, b] = versionHash(r);
+    digest[0] = (digest[0] ^ a) >>> 0;
+    digest[1] = (digest[1] ^ b) >>> 0;
+  };
+
+  /** Tells listeners what changed of `node`, if anything did. */
+  function tell(node: ReplicaId): void {
+    if (node === self) return;
+    const r = table.get(node);
+    const now = r !== undefined && r.status === 'alive' && reachable.has(node) ? r.state : null;
+    const before = told.get(node) ?? null;
+    if (now === before) return;
+    told.set(node, now);
+    for (const l of listeners) {
+      try {
+        l(node, now);
+      } catch {
+        // One listener's failure must not starve the others.
+      }
+    }
+  }
+
+  /** Who this node reaches over links both ends confirm (its own from `live`, the freshest). */
+  function computeReachable(): Set<ReplicaId> {
+    const seen = new Set<ReplicaId>([self]);
+    const queue: ReplicaId[] = [self];
+    for (let i = 0; i < queue.length; i++) {
+      const u = queue[i]!;
+      const links = u === self ? live : table.get(u)!.links;
+      for (const v of links) {
+        if (seen.has(v)) continue;
+        const rv = table.get(v);
+        if (rv === undefined || rv.status !== 'alive') continue;
+        if (!rv.links.includes(u)) continue;
+        seen.add(v);
+        queue.push(v);
+      }
+    }
+    return seen;
+  }
+
+  function updateReachability(): void {
+    cancelReachability = null;
+    if (stopped) return;
+    const before = reachable;
+    reachable = computeReachable();
+    for (const node of before) if (!reachable.has(node)) tell(node);
+    for (const node of reachable) if (!before.has(node)) tell(node);
+  }
+
+  const reachabilityChanged = (): void => {
+    cancelReachability ??= timers.setTimer(updateReachability, REACHABILITY_DELAY_MS);
+  };
+
+  function apply(r: MemberRecord): void {
+    const before = table.get(r.node);
+    if (before !== undefined) toggle(before);
+    table.set(r.node, r);
+    toggle(r);
+    if (before === undefined || before.status !== r.status || !sameLinks(before.links, r.links))
+      reachabilityChanged();
+    tell(r.node);
+  }
+
+  /** Records in frames of at most TABLE_CHUNK records and half the frame limit, so any peer takes them. */
+  const framesOf = (records: readonly MemberRecord[]): Uint8Array[] => {
+    if (records.length === 0) return [];
+    if (records.length > TABLE_CHUNK) {
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < records.length; i += TABLE_CHUNK)
+        out.push(...framesOf(records.slice(i, i + TABLE_CHUNK)));
+      return out;
+    }
+    const frame = encodeFrame({ kind: 'records', records });
+    if (frame.byteLength <= maxFrameBytes / 2 || records.length === 1) return [frame];
+    const half = Math.ceil(records.length / 2);
+    return [...framesOf(records.slice(0, half)), ...framesOf(records.slice(half))];
+  };
+
+  const spread = (records: readonly MemberRecord[], except?: ReplicaId): void => {
+    const frames = framesOf(records);
+    for (const peer of linked) if (peer !== except) for (const frame of frames) o.links.send(peer, frame);
+  };
+
+  function sendTable(peer: ReplicaId): void {
+    lastTableSent.set(peer, timers.now());
+    mismatches.delete(peer);
+    for (const frame of framesOf([...table.values()])) o.links.send(peer, frame);
+  }
+
+  const claimOf = (r: Omit<MemberRecord, 'proof'>): Uint8Array => {
+    const w = new Writer();
+    writeClaim(w, r);
+    return w.finish();
+  };
+
+  /** Incarnations follow the wall clock, so a restart supersedes the previous run. */
+  const nextIncarnation = (floor: number): number => Math.max(floor + 1, Math.floor(timers.now()));
+
+  function announce(state: PresenceState, status: 'alive' | 'left' = 'alive', floor = 0): void {
+    cancelAnnounce?.();
+    cancelAnnounce = null;
+    const current = table.get(self);
+    const unsigned = {
+      node: self,
+      incarnation:
+        status === 'left'
+          ? current!.incarnation
+          : nextIncarnation(Math.max(floor, current?.incarnation ?? 0)),
+      status,
+      state,
+      links: status === 'left' ? [] : [...live].sort(),
+      at: Math.floor(timers.now()),
+    };
+    const r: MemberRecord = { ...unsigned, proof: o.sign?.(claimOf(unsigned)) ?? new Uint8Array(0) };
+    apply(r);
+    spread([r]);
+  }
+
+  const own = (): MemberRecord => table.get(self)!;
+
+  /** Announces the live links after a short delay, once for a burst of link changes. */
+  function linksChanged(): void {
+    reachabilityChanged();
+    if (stopped || cancelAnnounce !== null) return;
+    cancelAnnounce = timers.setTimer(() => {
+      cancelAnnounce = null;
+      if (!sameLinks(own().links, [...live].sort())) announce(own().state);
+    }, announceDelayMs);
+  }
+
+  const verified = (r: MemberRecord): boolean =>
+    o.verify === undefined || o.verify(r.node, claimOf(r), r.proof);
+
+  /** Room for a newcomer: the record unreachable longest goes, never a reachable one. */
+  function makeRoom(): boolean {
+    if (table.size < maxMembers) return true;
+    let oldest: MemberRecord | undefined;
+    for (const r of table.values())
+      if (!reachable.has(r.node) && (oldest === undefined || r.at < oldest.at)) oldest = r;
+    if (oldest === undefined) return false;
+    toggle(oldest);
+    table.delete(oldest.node);
+    told.delete(oldest.node);
+    return true;
+  }
+
+  function receiveRecords(from: ReplicaId, records: readonly MemberRecord[]): void {
+    const changed: MemberRecord[] = [];
+    for (const r of records) {
+      if (r.node === self) {
+        // A record of this node newer than its own: its previous run's. Supersede it.
+        if (r.incarnation >= own().incarnation) announce(own().state, 'alive', r.incarnation);
+        continue;
+      }
+      const current = table.get(r.node);
+      if (!supersedes(r, current)) continue;
+      if (!verified(r)) {
+        o.onReject?.(from, 'forged', `record of ${r.node} with a bad signature`);
+        continue;
+      }
+      if (current === undefined && !makeRoom()) {
+        o.onReject?.(from, 'full', `membership holds ${maxMembers} reachable nodes`);
+        continue;
+      }
+      apply(r);
+      changed.push(r);
+    }
+    spread(changed, from);
+  }
+
+  function tick(): void {
+    if (stopped) return;
+    const now = timers.now();
+    const heartbeat = encodeFrame({ kind: 'heartbeat', digest });
+    for (const peer of linked) o.links.send(peer, heartbeat);
+    for (const peer of live)
+      if (!detector.isAlive(peer, now)) {
+        live.delete(peer);
+        linksChanged();
+      }
+    cancelTick = timers.setTimer(tick, probeMs);
+  }
+
+  announce({});
+  let cancelTick = timers.setTimer(tick, probeMs);
+
+  return {
+    self,
+    publish(state) {
+      if (stopped) return;
+      if (!isPresenceState(state)) throw new TypeError('presence state: not a Value object');
+      const bytes = encodedState(state);
+      if (bytes.byteLength > maxStateBytes)
+        throw new RangeError(`presence state: ${bytes.byteLength} bytes exceed ${maxStateBytes}`);
+      if (sameBytes(encodedState(own().state), bytes)) return;
+      announce(state);
+    },
+    onPresence(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    status(node): MemberStatus | undefined {
+      const r = table.get(node);
+      if (r === undefined) return undefined;
+      if (r.status === 'left') return 'left';
+      return reachable.has(node) ? 'alive' : 'unreachable';
+    },
+    members: () => table.keys(),
+    record: (node) => table.get(node),
+    neighbours: () => live,
+    linkUp(peer) {
+      if (stopped || peer === self) return;
+      linked.add(peer);
+      live.add(peer);
+      detector.forget(peer);
+      detector.heartbeat(peer, timers.now());
+      sendTable(peer);
+      linksChanged();
+    },
+    linkDown(peer) {
+      linked.delete(peer);
+      mismatches.delete(peer);
+      lastTableSent.delete(peer);
+      detector.forget(peer);
+      if (live.delete(peer)) linksChanged();
+    },
+    receive(peer, bytes) {
+      if (stopped) return;
+      let frame;
+      try {
+        frame = decodeFrame(bytes, maxFrameBytes, TABLE_CHUNK);
+      } catch (err) {
+        o.onReject?.(peer, 'malformed', String(err));
+        return;
+      }
+      if (linked.has(peer)) {
+        detector.heartbeat(peer, timers.now());
+        if (!live.has(peer)) {
+          live.add(peer);
+          linksChanged();
+        }
+      }
+      if (frame.kind === 'records') return receiveRecords(peer, frame.records);
+      if (frame.digest[0] === digest[0] && frame.digest[1] === digest[1]) {
+        mismatches.delete(peer);
+        return;
+      }
+      // Two heartbeats in a row: a single mismatch is usually a record still in flight.
+      const n = (mismatches.get(peer) ?? 0) + 1;
+      mismatches.set(peer, n);
+      if (n >= 2 && timers.now() - (lastTableSent.get(peer) ?? -Infinity) >= syncMs) sendTable(peer);
+    },
+    leave() {
+      if (stopped) return;
+      announce({}, 'left');
+      this.stop();
+    },
+    stop() {
+      stopped = true;
+      cancelTick();
+      cancelAnnounce?.();
+      cancelReachability?.();
+    },
+  };
+}

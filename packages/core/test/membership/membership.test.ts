@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest';
+import { createScheduler } from '../../../../test/sim/scheduler.ts';
+import {
+  createMembership,
+  type Membership,
+  type MembershipOptions,
+  type MembershipRejectReason,
+} from '../../src/index.ts';
+
+/**
+ * Nodes linked as `edges` say, frames delivered after 2 ms unless a link is cut. Counts frames
+ * by kind (the first byte after the version: 1 heartbeat, 2 records).
+ */
+function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOptions> = {}) {
+  const sched = createScheduler();
+  const time = sched.nodeClock(0);
+  const ids = Array.from({ length: n }, (_, i) => `n${String(i).padStart(3, '0')}`);
+  const nodes = new Map<string, Membership>();
+  const cut = new Set<string>();
+  const down = new Set<string>();
+  const frames = { heartbeat: 0, records: 0 };
+  const rejects: [string, MembershipRejectReason][] = [];
+  const linkKey = (a: string, b: string) => `${a}>${b}`;
+  const neighbours = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
+  for (const [a, b] of edges) {
+    neighbours.get(ids[a]!)!.add(ids[b]!);
+    neighbours.get(ids[b]!)!.add(ids[a]!);
+  }
+
+  const start = (id: string): Membership => {
+    const m = createMembership({
+      self: id,
+      timers: time,
+      links: {
+        send(peer, frame) {
+          if (down.has(id)) return;
+          frames[frame[1] === 1 ? 'heartbeat' : 'records']++;
+          time.setTimer(() => {
+            if (!down.has(peer) && !cut.has(linkKey(id, peer))) nodes.get(peer)?.receive(id, frame);
+          }, 2);
+        },
+      },
+      onReject: (peer, reason) => rejects.push([peer, reason]),
+      ...extra,
+    });
+    nodes.set(id, m);
+    down.delete(id);
+    for (const p of neighbours.get(id)!)
+      if (!down.has(p) && nodes.has(p)) {
+        m.linkUp(p);
+        nodes.get(p)!.linkUp(id);
+      }
+    return m;
+  };
+  for (const id of ids) start(id);
+
+  return {
+    advance: (ms: number) => sched.run(sched.now() + ms),
+    ids,
+    frames,
+    rejects,
+    node: (i: number) => nodes.get(ids[i]!)!,
+    /**
+     * The process dies. `closed`: its neighbours see its connections reset (a crash on a live
+     * host); `silent`: they hear nothing more (the host died, or a cable was cut).
+     */
+    kill(i: number, how: 'closed' | 'silent') {
+      const id = ids[i]!;
+      nodes.get(id)!.stop();
+      down.add(id);
+      if (how === 'closed') for (const p of neighbours.get(id)!) if (!down.has(p)) nodes.get(p)!.linkDown(id);
+    },
+    restart: (i: number) => start(ids[i]!),
+    /** Frames between a and b are lost both ways; the links stay up, as in a partition. */
+    sever(a: number, b: number) {
+      cut.add(linkKey(ids[a]!, ids[b]!));
+      cut.add(linkKey(ids[b]!, ids[a]!));
+    },
+    heal: () => cut.clear(),
+    /** Frames from a to b are lost, not the other way. */
+    cutOneWay: (a: number, b: number) => cut.add(linkKey(ids[a]!, ids[b]!)),
+    /** What node i believes of every node. */
+    view: (i: number) => ids.map((id) => nodes.get(ids[i]!)!.status(id)),
+    up: () => ids.map((_, i) => i).filter((i) => !down.has(ids[i]!)),
+  };
+}
+
+/** A ring with chords: connected, every node of degree 4, diameter about n/8. */
+function ringWithChords(n: number): [number, number][] {
+  const edges: [number, number][] = [];
+  for (let i = 0; i < n; i++) {
+    edges.push([i, (i + 1) % n]);
+    edges.push([i, (i + Math.floor(n / 4) + 1) % n]);
+  }
+  return edges;
+}
+
+const line = (n: number): [number, number][] => Array.from({ length: n - 1 }, (_, i) => [i, i + 1]);
+
+describe('membership', () => {
+  it('every node learns every node over a sparse multi-hop mesh', async () => {
+    const m = mesh(40, ringWithChords(40));
+    await m.advance(1000);
+    for (const i of m.up()) expect(m.view(i).every((s) => s === 'alive')).toBe(true);
+  });
+
+  it('costs each node a heartbeat per link per interval once converged, whatever the size', async () => {
+    const idle = async (n: number) => {
+      const m = mesh(n, ringWithChords(n));
+      await m.advance(5000);
+      const before = { ...m.frames };
+      await m.advance(10_000);
+      return {
+        heartbeatsPerNodePerS: (m.frames.heartbeat - before.heartbeat) / n / 10,
+        records: m.frames.records - before.records,
+      };
+    };
+    const small = await idle(16);
+    const large = await idle(128);
+    // Degree 4, a heartbeat each way every 500 ms: 8 a second, and nothing else.
+    expect(small).toEqual({ heartbeatsPerNodePerS: 8, records: 0 });
+    expect(large).toEqual(small);
+  });
+
+  it('spreads a state change to every node, once per link, and nothing for an unchanged state', async () => {
+    const m = mesh(30, ringWithChords(30));
+    await m.advance(2000);
+    const seen: unknown[] = [];
+    m.node(17).onPresence((peer, state) => peer === m.ids[3] && seen.push(state));
+    const before = m.frames.records;
+    m.node(3).publish({ wants: { gpu: 1 } });
+    await m.advance(500);
+    expect(seen).toEqual([{ wants: { gpu: 1 } }]);
+    // Each node forwards a record it did not have to its other links: at most one per link-direction.
+    expect(m.frames.records - before).toBeLessThanOrEqual(30 * 4);
+    const after = m.frames.records;
+    m.node(3).publish({ wants: { gpu: 1 } });
+    await m.advance(500);
+    expect(m.frames.records).toBe(after);
+  });
+
+  it('a node whose connections close is unreachable everywhere once its neighbours drop it', async () => {
+    const m = mesh(20, ringWithChords(20));
+    await m.advance(2000);
+    const gone: string[] = [];
+    m.node(10).onPresence((peer, state) => state === null && gone.push(peer));
+    m.kill(4, 'closed');
+    await m.advance(200);
+    for (const i of m.up()) expect(m.node(i).status(m.ids[4]!)).toBe('unreachable');
+    for (const i of m.up()) expect(m.view(i).filter((s) => s === 'alive')).toHaveLength(19);
+    expect(gone).toEqual([m.ids[4]]);
+  });
+
+  it('drops a silent neighbour by phi-accrual when no connection closes', async () => {
+    const m = mesh(12, ringWithChords(12));
+    await m.advance(3000);
+    m.kill(5, 'silent');
+    await m.advance(600);
+    expect(m.node(0).status(m.ids[5]!)).toBe('alive');
+    await m.advance(2000);
+    for (const i of m.up()) expect(m.node(i).status(m.ids[5]!)).toBe('unreachable');
+  });
+
+  it('keeps a node reachable while one of its links fails, over its other links', async () => {
+    const m = mesh(3, [
+      [0, 1],
+      [1, 2],
+      [0, 2],
+    ]);
+    await m.advance(3000);
+    m.cutOneWay(1, 0);
+    const statuses = new Set<string | undefined>();
+    for (let t = 0; t < 6000; t += 50) {
+      await m.advance(50);
+      for (const i of [0, 2]) statuses.add(m.node(i).status(m.ids[1]!));
+    }
+    expect([...statuses]).toEqual(['alive']);
+    // 0 no longer lists 1 among its live links.
+    expect(m.node(2).record(m.ids[0]!)!.links).toEqual([m.ids[2]]);
+  });
+
+  it('tells each side of a partition that the nodes beyond the cut are unreachable, however far', async () => {
+    const m = mesh(10, line(10));
+    await m.advance(2000);
+    m.sever(4, 5);
+    await m.advance(3000);
+    expect(m.view(0)).toEqual([...Array<string>(5).fill('alive'), ...Array<string>(5).fill('unreachable')]);
+    expect(m.view(9)).toEqual([...Array<string>(5).fill('unreachable'), ...Array<string>(5).fill('alive')]);
+    m.heal();
+    await m.advance(1000);
+    for (const i of m.up()) expect(m.view(i).every((s) => s === 'alive')).toBe(true);
+  });
+
+  it('a restarted node supersedes the record of its previous run', async () => {
+    const m = mesh(8, ringWithChords(8));
+    await m.advance(2000);
+    m.kill(2, 'closed');
+    await m.advance(3000);
+    expect(m.node(6).status(m.ids[2]!)).toBe('unreachable');
+    m.restart(2);
+    await m.advance(1000);
+    for (const i of m.up()) expect(m.view(i).every((s) => s === 'alive')).toBe(true);
+  });
+
+  it('repairs records lost in flight by comparing digests in the heartbeats', async () => {
+    const m = mesh(6, line(6), { syncIntervalMs: 2000 });
+    await m.advance(2000);
+    // The change is lost on the link 2–3; nodes past it learn it from the table 2 sends after
+    // two mismatched heartbeats.
+    m.sever(2, 3);
+    m.node(0).publish({ wants: { cpu: 2 } });
+    await m.advance(100);
+    m.heal();
+    expect(m.node(5).record(m.ids[0]!)!.state).toEqual({});
+    await m.advance(4000);
+    expect(m.node(5).record(m.ids[0]!)!.state).toEqual({ wants: { cpu: 2 } });
+  });
+
+  it('says goodbye: a node that leaves is `left` everywhere at once', async () => {
+    const m = mesh(6, line(6));
+    await m.advance(2000);
+    m.node(0).leave();
+    await m.advance(100);
+    for (const i of [1, 2, 3, 4, 5]) expect(m.node(i).status(m.ids[0]!)).toBe('left');
+  });
+
+  it('refuses malformed frames, forged alive records and more members than allowed', async () => {
+    const sched = createScheduler();
+    const time = sched.nodeClock(0);
+    const rejects: [string, MembershipRejectReason][] = [];
+    const sign = (claim: Uint8Array) => new Uint8Array([claim.length % 256, 7]);
+    const make = (self: string, maxMembers = 10) => {
+      const sent: Uint8Array[] = [];
+      const m = createMembership({
+        self,
+        timers: time,
+        links: { send: (_peer, frame) => void sent.push(frame) },
+        sign,
+        verify: (_node, claim, proof) => proof[0] === claim.length % 256 && proof[1] === 7,
+        onReject: (peer, reason) => rejects.push([peer, reason]),
+        maxMembers,
+      });
+      return { m, sent };
+    };
+    const a = make('a', 2);
+    const b = make('b');
+    const c = make('c');
+    a.m.linkUp('b');
+    b.m.linkUp('a');
+    c.m.linkUp('a');
+    // Both announce their link once the announce delay passes; a takes b's records in.
+    await sched.run(100);
+    for (const frame of b.sent) a.m.receive('b', frame);
+    await sched.run(200);
+    expect(a.m.status('b')).toBe('alive');
+
+    a.m.receive('b', new Uint8Array([1, 9, 9]));
+    a.m.receive('b', new Uint8Array([]));
+    expect(rejects.filter(([, r]) => r === 'malformed')).toHaveLength(2);
+
+    // c's table frame with its proof tampered: refused as forged.
+    const table = c.sent.at(-1)!.slice();
+    table[table.length - 1] = 0;
+    a.m.receive('b', table);
+    expect(rejects.at(-1)).toEqual(['b', 'forged']);
+    expect(a.m.status('c')).toBeUndefined();
+    // Untampered, c is one member too many for a table of 2.
+    a.m.receive('b', c.sent.at(-1)!);
+    expect(rejects.at(-1)).toEqual(['b', 'full']);
+    expect(a.m.status('c')).toBeUndefined();
+  });
+});

@@ -1,0 +1,235 @@
+import {
+  createMembership,
+  type Membership,
+  type PresenceChannel,
+  type PresenceState,
+  type ReplicaId,
+} from '@meshwork/core';
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
+import { GossipEnvelopeError, type GossipEnvelope } from './gossip-envelope.ts';
+import type { MeshMetricsRecorder } from './metrics.ts';
+
+/** One stream each way per link carries heartbeats and member records (see core's membership). */
+export const MEMBERSHIP_PROTOCOL = '/meshwork/members/1';
+/** Domain of the signatures on `alive` records. */
+const CLAIM_TOPIC = 'meshwork/members/1';
+/** Frames queued on one link past which heartbeats are dropped (records still go). */
+const MAX_QUEUED_FRAMES = 64;
+
+export interface MeshMembershipOptions {
+  readonly probeIntervalMs: number;
+  readonly maxFrameBytes: number;
+  readonly maxMembers: number;
+}
+
+/**
+ * The mesh's membership as the coordinator sees it (a {@link PresenceChannel}), plus the state
+ * of every member and what each announced of its links.
+ */
+export interface MeshMembership extends PresenceChannel {
+  /** Every member's last announced state (alive or suspected). */
+  peers(): ReadonlyMap<ReplicaId, PresenceState>;
+  /** The link digest each member announced last (see mesh-shape.ts). */
+  linkDigests(): ReadonlyMap<ReplicaId, Uint8Array>;
+  /** This node's links changed: announce the new digest. */
+  linksChanged(): void;
+  /** Announces that this node leaves, then stops. */
+  close(): Promise<void>;
+}
+
+interface Link {
+  readonly stream: Stream;
+  readonly lp: LengthPrefixedStream<Stream>;
+  queued: number;
+}
+
+const LINKS_KEY = 'links';
+
+/**
+ * Core membership over libp2p: a long-lived stream each way to every connected peer carries
+ * heartbeats and member records; records are signed by their node.
+ */
+export async function startMeshMembership(
+  libp2p: Libp2p,
+  envelope: GossipEnvelope,
+  metrics: MeshMetricsRecorder,
+  o: MeshMembershipOptions,
+  /** This node's link digest, announced with its state. */
+  ownLinks: () => Uint8Array,
+): Promise<MeshMembership> {
+  const self = libp2p.peerId.toString();
+  const outbound = new Map<ReplicaId, Link>();
+  let appState: PresenceState = {};
+  let stopped = false;
+
+  const membership: Membership = createMembership({
+    self,
+    timers: {
+      now: () => Date.now(),
+      setTimer(fn, ms) {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        return () => clearTimeout(t);
+      },
+    },
+    links: { send },
+    probeIntervalMs: o.probeIntervalMs,
+    maxFrameBytes: o.maxFrameBytes,
+    maxMembers: o.maxMembers,
+    sign: (claim) => envelope.seal(CLAIM_TOPIC, claim, true),
+    verify(node, claim, proof) {
+      try {
+        const opened = envelope.open(CLAIM_TOPIC, proof);
+        return opened.signed && opened.author === node && sameBytes(opened.data, claim);
+      } catch (err) {
+        if (err instanceof GossipEnvelopeError) return false;
+        throw err;
+      }
+    },
+    onReject(peer, reason, detail) {
+      metrics.record({
+        type: 'rejected',
+        protocol: 'presence',
+        reason: reason === 'forged' ? 'forged-origin' : reason === 'full' ? 'oversized' : 'malformed',
+        peer,
+        detail: `membership: ${detail}`,
+      });
+    },
+  });
+
+  function send(peer: ReplicaId, frame: Uint8Array): void {
+    const link = outbound.get(peer);
+    if (link === undefined) return;
+    // A heartbeat is the smallest frame: a slow link sheds those first.
+    if (link.queued >= MAX_QUEUED_FRAMES && frame.byteLength < 32) return;
+    if (link.stream.status !== 'open' || link.stream.writeStatus !== 'writable') return;
+    link.queued++;
+    metrics.record({
+      type: 'message',
+      direction: 'out',
+      protocol: 'presence',
+      bytes: frame.byteLength,
+      peer,
+    });
+    // The link may close between the check and the write: a lost frame, as on any dropped link.
+    Promise.resolve()
+      .then(() => link.lp.write(frame))
+      .catch(() => link.stream.abort(new Error('membership link write failed')))
+      .finally(() => link.queued--);
+  }
+
+  async function openLink(connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString();
+    if (stopped || outbound.has(peer)) return;
+    const stream = await connection.newStream(MEMBERSHIP_PROTOCOL, { signal: AbortSignal.timeout(5000) });
+    if (stopped || outbound.has(peer)) {
+      stream.abort(new Error('duplicate membership link'));
+      return;
+    }
+    outbound.set(peer, { stream, lp: lpStream(stream, { maxDataLength: o.maxFrameBytes }), queued: 0 });
+    stream.addEventListener('close', () => {
+      if (outbound.get(peer)?.stream !== stream) return;
+      outbound.delete(peer);
+      // The link lives on if another connection to the peer does.
+      const other = libp2p.getConnections(connection.remotePeer).find((c) => c.status === 'open');
+      if (other !== undefined) openLink(other).catch(() => undefined);
+    });
+    membership.linkUp(peer);
+  }
+
+  async function readLink(stream: Stream, peer: ReplicaId): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: o.maxFrameBytes });
+    for (;;) {
+      const frame = (await lp.read()).subarray();
+      metrics.record({
+        type: 'message',
+        direction: 'in',
+        protocol: 'presence',
+        bytes: frame.byteLength,
+        peer,
+      });
+      membership.receive(peer, frame);
+    }
+  }
+
+  await libp2p.handle(
+    MEMBERSHIP_PROTOCOL,
+    (stream, connection) => {
+      readLink(stream, connection.remotePeer.toString()).catch(() => stream.abort(new Error('link closed')));
+    },
+    { maxInboundStreams: 2, maxOutboundStreams: 2 },
+  );
+
+  const onConnect = (evt: CustomEvent<Connection>): void => {
+    openLink(evt.detail).catch(() => undefined);
+  };
+
+  const onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail.toString();
+    outbound.delete(peer);
+    if (!stopped) membership.linkDown(peer);
+  };
+
+  libp2p.addEventListener('connection:open', onConnect);
+  libp2p.addEventListener('peer:disconnect', onDisconnect);
+  for (const connection of libp2p.getConnections()) openLink(connection).catch(() => undefined);
+
+  const publishAll = (): void => membership.publish({ ...appState, [LINKS_KEY]: ownLinks() });
+
+  const withoutLinks = (state: PresenceState): PresenceState => {
+    const { [LINKS_KEY]: _links, ...rest } = state;
+    return rest;
+  };
+
+  return {
+    self,
+    publish(state) {
+      if (typeof state !== 'object' || state === null || Array.isArray(state) || state instanceof Uint8Array)
+        throw new TypeError('presence state: not a Value object');
+      const before = appState;
+      appState = state;
+      try {
+        publishAll();
+      } catch (err) {
+        appState = before;
+        throw err;
+      }
+    },
+    onPresence: (listener) =>
+      membership.onPresence((peer, state) => listener(peer, state === null ? null : withoutLinks(state))),
+    status: (node) => membership.status(node),
+    members: () => membership.members(),
+    peers() {
+      const out = new Map<ReplicaId, PresenceState>();
+      for (const node of membership.members()) {
+        const r = membership.record(node);
+        if (node !== self && r?.status === 'alive') out.set(node, withoutLinks(r.state));
+      }
+      return out;
+    },
+    linkDigests() {
+      const out = new Map<ReplicaId, Uint8Array>();
+      for (const node of membership.members()) {
+        const r = membership.record(node);
+        const links = r?.state[LINKS_KEY];
+        if (node !== self && r?.status === 'alive' && links instanceof Uint8Array) out.set(node, links);
+      }
+      return out;
+    },
+    linksChanged: publishAll,
+    async close() {
+      if (stopped) return;
+      membership.leave();
+      // Let the goodbye reach the links before libp2p closes them.
+      await new Promise((r) => setTimeout(r, 50));
+      stopped = true;
+      libp2p.removeEventListener('connection:open', onConnect);
+      libp2p.removeEventListener('peer:disconnect', onDisconnect);
+      await libp2p.unhandle(MEMBERSHIP_PROTOCOL);
+    },
+  };
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);

@@ -1,0 +1,88 @@
+import { lpStream } from '@libp2p/utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeMembershipFrame, encodeMembershipFrame, type PresenceState } from '@meshwork/core';
+import { MEMBERSHIP_PROTOCOL, type RejectReason } from '../src/index.ts';
+import { link, lineEdges, startNode, startNodes, stopAll, waitFor, type TestNode } from './support/mesh.ts';
+import { startRawPeer, type RawPeer } from './support/raw-peer.ts';
+
+describe('membership over libp2p', () => {
+  let nodes: TestNode[] = [];
+  const raws: RawPeer[] = [];
+  afterEach(async () => {
+    await stopAll(nodes);
+    nodes = [];
+    for (const r of raws.splice(0)) await r.stop();
+  });
+
+  // Discovery off: the links are the test's edges and nothing else.
+  const line = async (n: number): Promise<TestNode[]> => {
+    nodes = await startNodes(n, () => startNode({ topology: { announceMs: 0 } }));
+    await link(nodes, lineEdges(n));
+    return nodes;
+  };
+
+  const allAlive = (ns: TestNode[]) =>
+    ns.every((n) => ns.every((m) => n.presence.status(m.replica) === 'alive'));
+
+  it('every node learns every node and its state over several hops', async () => {
+    const [a, , , d] = await line(4);
+    await waitFor('everyone alive everywhere', () => allAlive(nodes));
+    const seen: [string, PresenceState | null][] = [];
+    d!.presence.onPresence((peer, state) => peer === a!.replica && seen.push([peer, state]));
+    a!.presence.publish({ wants: { gpu: 1 } });
+    await waitFor('state three hops away', () => seen.length > 0);
+    expect(seen[0]).toEqual([a!.replica, { wants: { gpu: 1 } }]);
+    expect(d!.presence.peers().get(a!.replica)).toEqual({ wants: { gpu: 1 } });
+    expect(() => a!.presence.publish({ blob: 'x'.repeat(20_000) })).toThrow(RangeError);
+    expect(() => a!.presence.publish([1] as unknown as PresenceState)).toThrow(TypeError);
+  });
+
+  it('a node that crashes becomes unreachable beyond its neighbours; one that stops leaves', async () => {
+    const [a, b, c, d] = await line(4);
+    await waitFor('everyone alive everywhere', () => allAlive(nodes));
+    // No goodbye: the process's connections just close.
+    await d!.libp2p.stop();
+    await waitFor('d unreachable at a', () => a!.presence.status(d!.replica) === 'unreachable');
+    expect(b!.presence.status(d!.replica)).toBe('unreachable');
+    await c!.stop();
+    await waitFor('c left, at a', () => a!.presence.status(c!.replica) === 'left');
+    nodes = [a!, b!];
+  });
+
+  it('refuses malformed frames and records that another node did not sign', async () => {
+    const [a, b] = await line(2);
+    await waitFor('alive', () => allAlive(nodes));
+    const raw = await startRawPeer();
+    raws.push(raw);
+    // What a sends the raw peer on the link it opens: its table, b's record in it.
+    const inbound = new Promise<Uint8Array>((resolve, reject) => {
+      void raw.handle(MEMBERSHIP_PROTOCOL, (s) => {
+        const reader = lpStream(s);
+        (async () => {
+          for (;;) {
+            const frame = (await reader.read()).subarray();
+            const decoded = decodeMembershipFrame(frame, 1 << 20, 500);
+            if (decoded.kind === 'records' && decoded.records.some((r) => r.node === b!.replica))
+              return resolve(frame);
+          }
+        })().catch(reject);
+      });
+    });
+    await raw.dial(a!.multiaddrs[0]!);
+    const rejected = (reason: RejectReason) => a!.metrics.snapshot().rejected[reason];
+
+    const stream = await raw.dialProtocol(a!.peerId, MEMBERSHIP_PROTOCOL);
+    const lp = lpStream(stream);
+    await lp.write(new Uint8Array([1, 77]));
+    await waitFor('malformed frame', () => rejected('malformed') === 1);
+
+    const table = decodeMembershipFrame(await inbound, 1 << 20, 500);
+    if (table.kind !== 'records') throw new Error('expected records');
+    const recordOfB = table.records.find((r) => r.node === b!.replica)!;
+    // A newer record of b that drops its links: a forger cutting b off, signed with b's old proof.
+    const forged = { ...recordOfB, incarnation: recordOfB.incarnation + 1, links: [] };
+    await lp.write(encodeMembershipFrame({ kind: 'records', records: [forged] }));
+    await waitFor('forged record', () => rejected('forged-origin') === 1);
+    expect(a!.presence.status(b!.replica)).toBe('alive');
+  });
+});
