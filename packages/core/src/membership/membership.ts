@@ -73,6 +73,10 @@ export interface Membership extends PresenceChannel {
 }
 
 const TABLE_CHUNK = 500;
+/** Records to forward wait this long, so that a burst goes to each neighbour in one frame. */
+const FORWARD_DELAY_MS = 10;
+/** A digest that differs this soon after a change of this node's table is not yet a gap. */
+const IN_FLIGHT_MS = 100;
 /** Reachability is worked out again this long after a record that changes it, so bursts coalesce. */
 const REACHABILITY_DELAY_MS = 20;
 
@@ -106,7 +110,8 @@ export function createMembership(o: MembershipOptions): Membership {
   let reachable = new Set<ReplicaId>([self]);
   /** What listeners were last told of each node: its state, or null (gone). */
   const told = new Map<ReplicaId, PresenceState | null>();
-  const mismatches = new Map<ReplicaId, number>();
+  /** When this node's table last changed: a digest that differs right after may be in flight. */
+  let lastChange = -Infinity;
   const lastTableSent = new Map<ReplicaId, number>();
   const listeners = new Set<(peer: ReplicaId, state: PresenceState | null) => void>();
   let cancelAnnounce: (() => void) | null = null;
@@ -169,6 +174,7 @@ export function createMembership(o: MembershipOptions): Membership {
   };
 
   function apply(r: MemberRecord): void {
+    lastChange = timers.now();
     const before = table.get(r.node);
     if (before !== undefined) toggle(before);
     table.set(r.node, r);
@@ -193,14 +199,30 @@ export function createMembership(o: MembershipOptions): Membership {
     return [...framesOf(records.slice(0, half)), ...framesOf(records.slice(half))];
   };
 
+  /** Records waiting to go to each neighbour: those of one short spell go in one frame. */
+  const outbox = new Map<ReplicaId, Map<ReplicaId, MemberRecord>>();
+  let cancelFlush: (() => void) | null = null;
+
+  function flush(): void {
+    cancelFlush = null;
+    for (const [peer, records] of outbox)
+      if (linked.has(peer)) for (const frame of framesOf([...records.values()])) o.links.send(peer, frame);
+    outbox.clear();
+  }
+
+  const queue = (peer: ReplicaId, records: readonly MemberRecord[]): void => {
+    let queued = outbox.get(peer);
+    if (queued === undefined) outbox.set(peer, (queued = new Map()));
+    for (const r of records) queued.set(r.node, r);
+    cancelFlush ??= timers.setTimer(flush, FORWARD_DELAY_MS);
+  };
+
   const spread = (records: readonly MemberRecord[], except?: ReplicaId): void => {
-    const frames = framesOf(records);
-    for (const peer of linked) if (peer !== except) for (const frame of frames) o.links.send(peer, frame);
+    if (records.length === 0 || stopped) return;
+    for (const peer of linked) if (peer !== except) queue(peer, records);
   };
 
   function sendTable(peer: ReplicaId): void {
-    lastTableSent.set(peer, timers.now());
-    mismatches.delete(peer);
     for (const frame of framesOf([...table.values()])) o.links.send(peer, frame);
   }
 
@@ -263,14 +285,20 @@ export function createMembership(o: MembershipOptions): Membership {
 
   function receiveRecords(from: ReplicaId, records: readonly MemberRecord[]): void {
     const changed: MemberRecord[] = [];
+    /** Records the sender holds older versions of: they go back to it, so one exchange heals both. */
+    const newer: MemberRecord[] = [];
     for (const r of records) {
       if (r.node === self) {
-        // A record of this node newer than its own: its previous run's. Supersede it.
-        if (r.incarnation >= own().incarnation) announce(own().state, 'alive', r.incarnation);
+        // A record of this node that would replace its own: its previous run's. Supersede it.
+        if (supersedes(r, own())) announce(own().state, 'alive', r.incarnation);
+        else if (supersedes(own(), r)) newer.push(own());
         continue;
       }
       const current = table.get(r.node);
-      if (!supersedes(r, current)) continue;
+      if (!supersedes(r, current)) {
+        if (current !== undefined && supersedes(current, r)) newer.push(current);
+        continue;
+      }
       if (!verified(r)) {
         o.onReject?.(from, 'forged', `record of ${r.node} with a bad signature`);
         continue;
@@ -283,6 +311,7 @@ export function createMembership(o: MembershipOptions): Membership {
       changed.push(r);
     }
     spread(changed, from);
+    if (newer.length > 0 && linked.has(from)) queue(from, newer);
   }
 
   function tick(): void {
@@ -331,12 +360,12 @@ export function createMembership(o: MembershipOptions): Membership {
       live.add(peer);
       detector.forget(peer);
       detector.heartbeat(peer, timers.now());
+      lastTableSent.delete(peer);
       sendTable(peer);
       linksChanged();
     },
     linkDown(peer) {
       linked.delete(peer);
-      mismatches.delete(peer);
       lastTableSent.delete(peer);
       detector.forget(peer);
       if (live.delete(peer)) linksChanged();
@@ -358,18 +387,18 @@ export function createMembership(o: MembershipOptions): Membership {
         }
       }
       if (frame.kind === 'records') return receiveRecords(peer, frame.records);
-      if (frame.digest[0] === digest[0] && frame.digest[1] === digest[1]) {
-        mismatches.delete(peer);
-        return;
-      }
-      // Two heartbeats in a row: a single mismatch is usually a record still in flight.
-      const n = (mismatches.get(peer) ?? 0) + 1;
-      mismatches.set(peer, n);
-      if (n >= 2 && timers.now() - (lastTableSent.get(peer) ?? -Infinity) >= syncMs) sendTable(peer);
+      if (frame.digest[0] === digest[0] && frame.digest[1] === digest[1]) return;
+      // Right after a change the peer may not have it yet: records in flight are not a gap.
+      const now = timers.now();
+      if (now - lastChange < IN_FLIGHT_MS) return;
+      if (now - (lastTableSent.get(peer) ?? -Infinity) < syncMs) return;
+      lastTableSent.set(peer, now);
+      sendTable(peer);
     },
     leave() {
       if (stopped) return;
       announce({}, 'left');
+      flush();
       this.stop();
     },
     stop() {
@@ -377,6 +406,7 @@ export function createMembership(o: MembershipOptions): Membership {
       cancelTick();
       cancelAnnounce?.();
       cancelReachability?.();
+      cancelFlush?.();
     },
   };
 }
