@@ -212,7 +212,7 @@ export function createMembership(o: MembershipOptions): Membership {
 
   const queue = (peer: ReplicaId, records: readonly MemberRecord[]): void => {
     let queued = outbox.get(peer);
-    if (queued === undefined) outbox.set(peer, (queued = new Map()));
+    if (queued === undefined) outbox.set(peer, (queued = new Map<ReplicaId, MemberRecord>()));
     for (const r of records) queued.set(r.node, r);
     cancelFlush ??= timers.setTimer(flush, FORWARD_DELAY_MS);
   };
