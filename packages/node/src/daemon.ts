@@ -17,7 +17,7 @@ import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
-import { createSharedMemory } from './memory/shared-memory.ts';
+import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts';
 import { createMetrics, type TransportStats } from './metrics.ts';
 import { createNodeApi, tasksByState } from './node-api.ts';
 import { EventLogError, persistDocument } from './persistence.ts';
@@ -33,6 +33,8 @@ export interface Daemon {
   readonly multiaddrs: string[];
   readonly apiKey: string;
   readonly logger: Logger;
+  /** The node's shared memory, as `/v1/memory` serves it, for callers in this process. */
+  readonly memory: SharedMemory;
   /** Graceful stop: stop claiming, drain running tasks, release leases, flush, leave the mesh. */
   stop(reason?: string): Promise<void>;
   /**
@@ -347,7 +349,17 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         });
     };
 
-    return { config, peerId: replica, url, multiaddrs: info.multiaddrs, apiKey, logger, stop, stopped };
+    return {
+      config,
+      peerId: replica,
+      url,
+      multiaddrs: info.multiaddrs,
+      apiKey,
+      logger,
+      memory,
+      stop,
+      stopped,
+    };
   } catch (err) {
     for (const cleanup of cleanups) {
       try {

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareTimestamps, type Timestamp } from '@meshwork/core';
 import { parseConfig } from '../src/config.ts';
 import { startDaemon, type Daemon } from '../src/daemon.ts';
+import { EventLogError } from '../src/persistence.ts';
 import {
   api,
   API_KEY,
@@ -318,4 +320,30 @@ describe('shared memory across a crash', () => {
     expect(before.set).toMatchObject({ size: 3 });
     expect(before.bounded).toMatchObject({ value: 9, rights: 9 });
   }, 60_000);
+});
+
+describe('shared memory when the event log cannot be written', () => {
+  it('refuses the write, stops the node, and keeps only what was acknowledged', async () => {
+    const dir = tempDir('memory-fail-stop');
+    let daemon = await startDaemon(config(dir, 'failing'));
+    try {
+      expect((await put(daemon.url, '/v1/memory/d/kept', { type: 'lww', value: 1 })).status).toBe(200);
+      // Another connection holds the write lock: the next append fails once its busy timeout ends.
+      const lock = new DatabaseSync(join(dir, 'failing', 'meshwork.db'));
+      lock.exec('BEGIN EXCLUSIVE');
+      try {
+        expect((await put(daemon.url, '/v1/memory/d/lost', { type: 'lww', value: 2 })).status).toBe(500);
+        await expect(daemon.stopped).rejects.toBeInstanceOf(EventLogError);
+      } finally {
+        lock.exec('ROLLBACK');
+        lock.close();
+      }
+      daemon = await startDaemon(config(dir, 'failing'));
+      expect(await read(daemon.url, '/v1/memory/d')).toMatchObject({
+        members: [{ name: 'kept', type: 'lww' }],
+      });
+    } finally {
+      await daemon.stop();
+    }
+  }, 30_000);
 });

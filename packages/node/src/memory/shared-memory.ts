@@ -258,7 +258,7 @@ export function createSharedMemory(options: SharedMemoryOptions): SharedMemory {
       if (entry !== undefined && entry.type !== op.type) {
         throw new MemoryError(
           'type_conflict',
-          `type: member ${member} of document ${document} is a ${entry.type}, not a ${op.type}`,
+          `type: member ${member} of document ${document} has type ${entry.type}; this write is of type ${op.type}`,
           'type',
         );
       }

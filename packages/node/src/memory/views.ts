@@ -161,6 +161,6 @@ export function memberView(
     createdAt: member.createdAt.wall,
     createdBy: member.createdAt.replica,
     ...valueView(member.type, access, query, self),
-    ...(member.conflicts.length > 0 ? { conflicts: member.conflicts.map(registrationJson) } : {}),
+    conflicts: member.conflicts.map(registrationJson),
   };
 }
