@@ -235,26 +235,22 @@ describe('shared memory across daemons', () => {
 
     // One name created with two types at once: every node shows the type created first, lists
     // the other as a conflict, and the Document keeps syncing.
-    const first = [wrote['thing-a']!, wrote['thing-b']!].sort((x, y) =>
-      compareTimestamps(
-        { wall: x.createdAt, logical: 0, replica: x.createdBy },
-        { wall: y.createdAt, logical: 0, replica: y.createdBy },
-      ),
-    )[0]!;
-    const other = first.type === 'lww' ? 'orset' : 'lww';
-    expect(at('thing')).toMatchObject({
-      type: first.type,
-      createdBy: first.createdBy,
-      conflicts: [{ type: other, createdBy: first.createdBy === a.peerId ? b.peerId : a.peerId }],
+    const thing = at('thing');
+    const [winner, loser] = thing.type === 'lww' ? [a, b] : [b, a];
+    const other = thing.type === 'lww' ? 'orset' : 'lww';
+    expect(thing).toMatchObject({
+      createdBy: winner.peerId,
+      conflicts: [{ type: other, createdBy: loser.peerId }],
     });
-    const loser = first.createdBy === a.peerId ? b : a;
+    const created = (n: Daemon): number => wrote[n === a ? 'thing-a' : 'thing-b']!.createdAt;
+    expect(created(winner)).toBeLessThanOrEqual(created(loser));
     const refused = await post(
       loser.url,
       `${m}/thing`,
       other === 'orset' ? { type: 'orset', op: 'add', values: [3] } : { type: 'lww', op: 'set', value: 3 },
     );
     expect(refused.status).toBe(409);
-    expect(views[m]!.members).toContainEqual({ name: 'thing', type: first.type, conflicts: [other] });
+    expect(views[m]!.members).toContainEqual({ name: 'thing', type: thing.type, conflicts: [other] });
   });
 
   it('streams a change made on one node to the other’s event stream', async () => {

@@ -269,11 +269,9 @@ export function createSharedMemory(options: SharedMemoryOptions): SharedMemory {
           'member',
         );
       }
-      const change = planOperation(
-        op,
-        entry === undefined ? undefined : access(existing!.doc, member),
-        replica,
-      );
+      const current =
+        entry === undefined || existing === undefined ? undefined : access(existing.doc, member);
+      const change = planOperation(op, current, replica);
       const open = existing ?? ensureOpen(document);
       open.doc.transact(() => {
         try {
