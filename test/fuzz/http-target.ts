@@ -8,7 +8,19 @@ import { failureKind, MAX_FAILURES, type Bounds, type FuzzFailure } from './byte
 import { mutate, toHex } from './mutate.ts';
 
 const API_KEY = 'fuzz-api-key-0123456789abcdef0123';
-const ROUTES = ['/v1/tasks', '/v1/workflows'] as const;
+/** Shared memory: one member per type, so most bodies meet a member of their own type. */
+const MEMORY = '/v1/memory/fuzz';
+const MEMBER_TYPES = [
+  'lww',
+  'mvregister',
+  'orset',
+  'pncounter',
+  'boundedcounter',
+  'graph',
+  'timeseries',
+  'text',
+];
+const ROUTES = ['/v1/tasks', '/v1/workflows', ...MEMBER_TYPES.map((t) => `${MEMORY}/${t}`)] as const;
 /** A request that takes longer is reported as hung. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -20,8 +32,11 @@ const template = {
   ],
 };
 
+/** The route of shared-memory member `type`. */
+const memoryRoute = (type: string): number => 2 + MEMBER_TYPES.indexOf(type);
+
 /** Valid request bodies, by route. The daemon has no agents: accepted tasks are stored, never run. */
-const bodies: readonly [route: 0 | 1, body: unknown][] = [
+const bodies: readonly [route: number, body: unknown][] = [
   [0, { input: { executor: 'shell', argv: ['echo', 'hello'] } }],
   [
     0,
@@ -43,6 +58,26 @@ const bodies: readonly [route: 0 | 1, body: unknown][] = [
   [0, { input: { executor: 'module', handler: 'summarize', input: { text: 'x', n: 3 } } }],
   [1, { template: 'pair', params: { word: 'two' } }],
   [1, { template, params: { word: 'inline' }, id: 'wf-1' }],
+  ...[
+    { type: 'lww', op: 'set', value: { a: [1, 2], b: 'x' } },
+    { type: 'mvregister', op: 'set', value: 'v' },
+    { type: 'orset', op: 'add', values: ['x', 1, { y: null }] },
+    { type: 'orset', op: 'remove', values: ['x'] },
+    { type: 'pncounter', op: 'decrement', by: 3 },
+    { type: 'boundedcounter', op: 'increment', by: 2 },
+    {
+      type: 'boundedcounter',
+      op: 'transfer',
+      to: '12D3KooWGzBY8dCjT1kxVxqYqmr6MtJ1kTnL9n8Sk6rZ9XbJvX4Y',
+      by: 1,
+    },
+    { type: 'graph', op: 'addVertex', id: 'v', attrs: { k: 1 } },
+    { type: 'graph', op: 'addEdge', from: 'v', to: 'v', label: 'self', attrs: { w: 2 } },
+    { type: 'timeseries', op: 'append', points: [{ series: 's', value: 1.5, at: 5 }] },
+    { type: 'timeseries', op: 'retain', before: 3 },
+    { type: 'text', op: 'insert', index: 0, text: 'hi' },
+    { type: 'text', op: 'delete', index: 0, length: 1 },
+  ].map((body): [number, unknown] => [memoryRoute(body.type), body]),
 ];
 
 /** Values that trip validators and the code behind them. */
@@ -99,7 +134,12 @@ function generate(rng: Rng, encoded: readonly Uint8Array[]): Uint8Array {
   else if (roll === 5) {
     // Nesting deeper than any recursive walk of the body can go.
     const nested = deep(rng.int(100, 100_000));
-    text = route === 0 ? `{"input":${nested}}` : `{"template":"pair","params":{"word":${nested}}}`;
+    text =
+      route === 0
+        ? `{"input":${nested}}`
+        : route === 1
+          ? `{"template":"pair","params":{"word":${nested}}}`
+          : `{"type":"orset","op":"add","values":[${nested}]}`;
   } else text = JSON.stringify(body);
   const bytes = Uint8Array.from([route, ...Buffer.from(text)]);
   return roll >= 7 ? mutate(rng, bytes, encoded).bytes : bytes;
@@ -119,9 +159,10 @@ export interface HttpReport {
 }
 
 /**
- * POSTs damaged bodies to the task and workflow routes of a daemon started in this process. Every
- * answer must be 2xx, or 4xx with a JSON error; a rejected request must leave the task and
- * workflow counts alone; `/healthz` must answer after every request.
+ * POSTs damaged bodies to the task, workflow and shared-memory routes of a daemon started in this
+ * process. Every answer must be 2xx, or 4xx with a JSON error; a rejected request must leave the
+ * task and workflow counts and every shared-memory member alone; `/healthz` must answer after every
+ * request.
  */
 export async function runHttpTarget(o: {
   seed: number;
@@ -163,15 +204,18 @@ export async function runHttpTarget(o: {
     return { status: res.status, json, text };
   };
   // Workflows started earlier create their tasks as they advance, so their tasks are left out.
-  const counts = async (): Promise<string> => {
+  // A write to a shared-memory member is checked against the documents and that member as read.
+  const counts = async (route: string): Promise<string> => {
     const tasks = (await call('GET', '/v1/tasks?limit=10000')).json as { workflow: unknown }[];
     const workflows = (await call('GET', '/v1/workflows')).json as unknown[];
-    return `${tasks.filter((t) => t.workflow === null).length} tasks, ${workflows.length} workflows`;
+    const counted = `${tasks.filter((t) => t.workflow === null).length} tasks, ${workflows.length} workflows`;
+    if (!route.startsWith(MEMORY)) return counted;
+    return `${counted}, ${(await call('GET', '/v1/memory')).text}, ${(await call('GET', route)).text}`;
   };
 
   const check = async (input: Uint8Array): Promise<{ check: string; message: string } | undefined> => {
-    const route = ROUTES[(input[0] ?? 0) & 1]!;
-    const before = await counts();
+    const route = ROUTES[(input[0] ?? 0) % ROUTES.length]!;
+    const before = await counts(route);
     const heap0 = getHeapStatistics().used_heap_size;
     const t0 = performance.now();
     let res;
@@ -198,7 +242,7 @@ export async function runHttpTarget(o: {
           check: 'error-body',
           message: `POST ${route} answered ${res.status} without a JSON error: ${res.text.slice(0, 300)}`,
         };
-      const after = await counts();
+      const after = await counts(route);
       if (after !== before)
         return {
           check: 'state-changed',

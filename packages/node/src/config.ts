@@ -30,7 +30,15 @@ export const defaultLimits = Object.freeze({
   maxWorkflowTasks: 1_000,
   maxEventStreams: 100,
   eventStreamBufferBytes: 256 * 1024,
+  maxMemoryDocuments: 100,
+  maxMemoryMembers: 1_000,
 });
+
+/**
+ * Most shared-memory documents a node may open: each is synced on its own, and a sync round
+ * carries one digest per open Document (the transport accepts at most 4096 in a round).
+ */
+const MAX_MEMORY_DOCUMENTS = 4_000;
 
 const shellSettings = z.strictObject({
   /** Working directory for commands that name none (relative to the config file). */
@@ -147,6 +155,13 @@ export const configSchema = z.strictObject({
       maxEventStreams: positive(defaultLimits.maxEventStreams),
       /** Unsent bytes an event-stream client may fall behind by before it is dropped. */
       eventStreamBufferBytes: positive(defaultLimits.eventStreamBufferBytes),
+      /** Shared-memory documents this node opens and lets its API create. */
+      maxMemoryDocuments: positive(defaultLimits.maxMemoryDocuments).refine(
+        (n) => n <= MAX_MEMORY_DOCUMENTS,
+        { message: `expected at most ${MAX_MEMORY_DOCUMENTS}` },
+      ),
+      /** Members a shared-memory document may have before this node's API refuses a new one. */
+      maxMemoryMembers: positive(defaultLimits.maxMemoryMembers),
     })
     .default(() => ({ ...defaultLimits })),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */

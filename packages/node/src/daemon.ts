@@ -16,6 +16,7 @@ import type { ResolvedConfig } from './config.ts';
 import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
 import { createMetrics, type TransportStats } from './metrics.ts';
 import { createNodeApi, tasksByState } from './node-api.ts';
@@ -32,6 +33,8 @@ export interface Daemon {
   readonly multiaddrs: string[];
   readonly apiKey: string;
   readonly logger: Logger;
+  /** The node's shared memory, as `/v1/memory` serves it, for callers in this process. */
+  readonly memory: SharedMemory;
   /** Graceful stop: stop claiming, drain running tasks, release leases, flush, leave the mesh. */
   stop(reason?: string): Promise<void>;
   /**
@@ -127,13 +130,14 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     // every later one) before the transport sees it; failing before the daemon is up fails the start.
     const failure: { error?: EventLogError } = {};
     let failStop = (_err: EventLogError): void => {};
+    const onWriteError = (err: EventLogError): void => {
+      failure.error = err;
+      logger.fatal({ err }, 'cannot write to the event log; stopping');
+      failStop(err);
+    };
     const persistence = persistDocument(doc, store, {
       compactAfterEvents: config.compactAfterEvents,
-      onWriteError: (err) => {
-        failure.error = err;
-        logger.fatal({ err }, 'cannot write to the event log; stopping');
-        failStop(err);
-      },
+      onWriteError,
       onQuarantine: (item, err) =>
         logger.error({ item, err, db: store.path }, 'stored state cannot be restored; moved to quarantine'),
     });
@@ -143,6 +147,17 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     const firstAndAlone = config.bootstrap.length === 0 && doc.digest().size === 0;
     let storeEvents = 0;
     doc.on('change', () => storeEvents++);
+    // Restored and attached before the catch-up, so its first rounds carry shared memory too.
+    const memory = createSharedMemory({
+      replica,
+      store,
+      mesh,
+      limits: { maxDocuments: config.limits.maxMemoryDocuments, maxMembers: config.limits.maxMemoryMembers },
+      compactAfterEvents: config.compactAfterEvents,
+      onWriteError,
+      logger,
+    });
+    cleanups.unshift(() => memory.close());
     // Before the transport listens, so the contribution is committed before it can be gossiped.
     const pools = createDocumentPools(doc);
     contributeResources(config, store, pools, logger);
@@ -175,10 +190,10 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     const metrics = createMetrics({
       tasksByState: () => tasksByState(coordinator),
       transport: () => transportStats(mesh),
-      storeEvents: () => storeEvents,
+      storeEvents: () => storeEvents + memory.storedEvents(),
     });
-    metrics.quarantined('event', persistence.quarantined.events);
-    metrics.quarantined('snapshot', persistence.quarantined.snapshots);
+    metrics.quarantined('event', persistence.quarantined.events + memory.quarantined.events);
+    metrics.quarantined('snapshot', persistence.quarantined.snapshots + memory.quarantined.snapshots);
     const localAgents = new Set(config.agents.map((a) => a.id));
     coordinator.events.on('start', (e) => {
       if (localAgents.has(e.agent))
@@ -209,6 +224,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       store,
       documentName: doc.name,
       metrics,
+      memory,
       draining: () => draining,
       url: () => url,
     });
@@ -290,6 +306,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         await server.close();
         await mesh.stop();
         persistence.detach();
+        memory.close();
         store.close();
         rmSync(infoFile, { force: true });
         logger.info('stopped');
@@ -302,6 +319,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     failStop = (err: EventLogError) => {
       // At once, in the write's own call stack: no further gossip or sync round reads the Document.
       mesh.detach(doc.name);
+      memory.stopSyncing();
       draining = true;
       const graceful = stopping ?? Promise.resolve();
       stopping = graceful
@@ -315,6 +333,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
             () => server.close(),
             () => mesh.stop(),
             () => persistence.detach(),
+            () => memory.close(),
             () => store.close(),
             () => rmSync(infoFile, { force: true }),
           ];
@@ -330,7 +349,17 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         });
     };
 
-    return { config, peerId: replica, url, multiaddrs: info.multiaddrs, apiKey, logger, stop, stopped };
+    return {
+      config,
+      peerId: replica,
+      url,
+      multiaddrs: info.multiaddrs,
+      apiKey,
+      logger,
+      memory,
+      stop,
+      stopped,
+    };
   } catch (err) {
     for (const cleanup of cleanups) {
       try {

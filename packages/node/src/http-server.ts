@@ -10,6 +10,16 @@ import {
   type StartWorkflowBody,
   type SubmitTaskBody,
 } from './api-schema.ts';
+import {
+  createDocumentBody,
+  memberReadQuery,
+  memoryOperation,
+  memoryPageQuery,
+  registerBody,
+  type MemberReadQuery,
+  type MemoryOperation,
+  type MemoryPageQuery,
+} from './memory/memory-schema.ts';
 import { createWriteTurns } from './write-turns.ts';
 
 /** JSON the API returns. */
@@ -46,6 +56,15 @@ export class ApiError extends Error {
   }
 }
 
+/** Shared memory under `/v1/memory`; the daemon implements it with memory/memory-api.ts. */
+export interface MemoryApi {
+  listDocuments(query: MemoryPageQuery): Json;
+  createDocument(document: string): { created: boolean; document: Json };
+  getDocument(document: string, query: MemoryPageQuery): Json;
+  getMember(document: string, member: string, query: MemberReadQuery): Json;
+  writeMember(document: string, member: string, operation: MemoryOperation): Json;
+}
+
 /** What the HTTP API serves; the daemon implements it over the mesh and coordinator. */
 export interface NodeApi {
   status(): Json;
@@ -66,6 +85,7 @@ export interface NodeApi {
   startWorkflow(body: StartWorkflowBody): Json | Promise<Json>;
   subscribe(listener: (event: LiveEvent) => void): () => void;
   metrics(): Promise<{ contentType: string; body: string }>;
+  memory: MemoryApi;
 }
 
 export interface ApiServerOptions {
@@ -159,6 +179,12 @@ function validationError(error: z.ZodError, prefix: string): ApiError {
   );
 }
 
+function parseQuery<S extends z.ZodType>(schema: S, query: URLSearchParams): z.output<S> {
+  const parsed = schema.safeParse(Object.fromEntries(query));
+  if (!parsed.success) throw validationError(parsed.error, 'query ');
+  return parsed.data;
+}
+
 /**
  * Reads a body of at most `max` bytes. A larger one is drained and discarded before the 413, so
  * the client reads the answer instead of a reset; one declared far larger is refused at once.
@@ -215,11 +241,7 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
   route('GET', '/v1/status', () => [200, api.status()]);
   route('GET', '/v1/peers', () => [200, api.peers()]);
   route('GET', '/v1/agents', () => [200, api.agents()]);
-  route('GET', '/v1/tasks', ({ query }) => {
-    const parsed = listTasksQuery.safeParse(Object.fromEntries(query));
-    if (!parsed.success) throw validationError(parsed.error, 'query ');
-    return [200, api.listTasks(parsed.data)];
-  });
+  route('GET', '/v1/tasks', ({ query }) => [200, api.listTasks(parseQuery(listTasksQuery, query))]);
   route('POST', '/v1/tasks', async ({ body }) => [201, await api.submitTask(await body(submitTaskBody))]);
   route('GET', '/v1/tasks/:id', ({ params }) => [
     200,
@@ -239,6 +261,31 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
   route('GET', '/v1/workflows/:id', ({ params }) => [
     200,
     orNotFound(api.getWorkflow(params[0]!), `no workflow ${params[0]}`),
+  ]);
+  route('GET', '/v1/memory', ({ query }) => [
+    200,
+    api.memory.listDocuments(parseQuery(memoryPageQuery, query)),
+  ]);
+  route('GET', '/v1/memory/:doc', ({ params, query }) => [
+    200,
+    api.memory.getDocument(params[0]!, parseQuery(memoryPageQuery, query)),
+  ]);
+  route('PUT', '/v1/memory/:doc', async ({ params, body }) => {
+    await body(createDocumentBody);
+    const { created, document } = api.memory.createDocument(params[0]!);
+    return [created ? 201 : 200, document];
+  });
+  route('GET', '/v1/memory/:doc/:member', ({ params, query }) => [
+    200,
+    api.memory.getMember(params[0]!, params[1]!, parseQuery(memberReadQuery, query)),
+  ]);
+  route('PUT', '/v1/memory/:doc/:member', async ({ params, body }) => [
+    200,
+    api.memory.writeMember(params[0]!, params[1]!, { ...(await body(registerBody)), op: 'set' }),
+  ]);
+  route('POST', '/v1/memory/:doc/:member', async ({ params, body }) => [
+    200,
+    api.memory.writeMember(params[0]!, params[1]!, await body(memoryOperation)),
   ]);
   // One serialisation per event, however many clients stream it.
   const frames = new WeakMap<LiveEvent, string>();

@@ -14,6 +14,7 @@ export {
   type ApiServer,
   type Json,
   type LiveEvent,
+  type MemoryApi,
   type NodeApi,
 } from './http-server.ts';
 export {
@@ -34,3 +35,4 @@ export {
 } from './client.ts';
 export { runDemo, type DemoOptions } from './demo.ts';
 export * from './executors/index.ts';
+export * from './memory/index.ts';

@@ -17,6 +17,8 @@ import type { ResolvedConfig } from './config.ts';
 import { executorCapability, executorOf } from './executors/index.ts';
 import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
 import { toJson } from './json.ts';
+import { createMemoryApi } from './memory/memory-api.ts';
+import type { SharedMemory } from './memory/shared-memory.ts';
 import type { MeshDocument } from './mesh-state.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodeStore } from './store.ts';
@@ -105,6 +107,7 @@ export interface NodeApiDeps {
   store: NodeStore;
   documentName: string;
   metrics: NodeMetrics;
+  memory: SharedMemory;
   draining(): boolean;
   url(): string;
 }
@@ -112,7 +115,7 @@ export interface NodeApiDeps {
 /**
  * The daemon's API over the coordinator and the mesh, and its live event feed: `task` when a
  * task's status, holder or progress changes here, `workflow` with it for workflow tasks,
- * `peers` when the connection count changes.
+ * `peers` when the connection count changes, `memory` when a shared-memory document changes.
  */
 export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void } {
   const { config, coordinator, mesh, pools, store, metrics } = deps;
@@ -137,6 +140,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
   const stopPeers = mesh.metrics.on((e) => {
     if (e.type === 'peers') broadcast({ type: 'peers', data: { connected: e.connected } });
   });
+  const stopMemory = deps.memory.watch((change) => broadcast({ type: 'memory', data: change }));
 
   // Tasks not yet finished, kept up to date from the coordinator's changes rather than counted
   // per request (listing derives every task).
@@ -332,6 +336,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       return () => subscribers.delete(listener);
     },
     metrics: () => metrics.render(),
+    memory: createMemoryApi(deps.memory),
   };
 
   return {
@@ -342,6 +347,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       stopOpenGone();
       stopPeers();
       stopGone();
+      stopMemory();
       subscribers.clear();
     },
   };

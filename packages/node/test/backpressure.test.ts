@@ -50,6 +50,13 @@ describe('event stream backpressure', () => {
         return () => listeners.delete(l);
       },
       metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
+      memory: {
+        listDocuments: notImplemented,
+        createDocument: notImplemented,
+        getDocument: notImplemented,
+        getMember: notImplemented,
+        writeMember: notImplemented,
+      },
     };
     let dropped = 0;
     const throttled: string[] = [];

@@ -15,6 +15,7 @@ const KEY = 'test-key-0123456789abcdef';
 function fakeApi() {
   const tasks = new Map<string, { [key: string]: Json }>();
   const listeners = new Set<(e: LiveEvent) => void>();
+  const memoryWrites: unknown[] = [];
   const emit = (e: LiveEvent) => listeners.forEach((l) => l(e));
   const api: NodeApi = {
     status: () => ({ node: 'n1', tasks: tasks.size }),
@@ -44,13 +45,23 @@ function fakeApi() {
       return () => listeners.delete(l);
     },
     metrics: () => Promise.resolve({ contentType: 'text/plain', body: 'x 1\n' }),
+    memory: {
+      listDocuments: () => ({ documents: [], next: null }),
+      createDocument: (name) => ({ created: true, document: { name, members: 0 } }),
+      getDocument: (document) => ({ document, members: [], next: null }),
+      getMember: (document, member) => ({ document, member }),
+      writeMember: (document, member, operation) => {
+        memoryWrites.push(operation);
+        return { document, member };
+      },
+    },
   };
-  return { api, tasks };
+  return { api, tasks, memoryWrites };
 }
 
 describe('HTTP API server', () => {
   let server: ApiServer;
-  const { api, tasks } = fakeApi();
+  const { api, tasks, memoryWrites } = fakeApi();
   beforeAll(async () => {
     server = await startApiServer(api, { host: '127.0.0.1', port: 0, apiKey: KEY, maxBodyBytes: 4096 });
   });
@@ -98,6 +109,60 @@ describe('HTTP API server', () => {
     expect((await post('/v1/tasks', '{not json')).status).toBe(400);
     expect((await fetch(`${server.url}/v1/tasks?limit=0`)).status).toBe(400);
     expect(tasks.size).toBe(0);
+  });
+
+  it('routes shared memory: writes need the key, bodies are validated naming the field', async () => {
+    const send = (method: string, path: string, body: unknown, key: string | null = KEY) =>
+      fetch(server.url + path, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(key !== null ? { authorization: `Bearer ${key}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    expect((await send('PUT', '/v1/memory/d/m', { type: 'lww', value: 1 }, null)).status).toBe(401);
+    expect(
+      (await send('POST', '/v1/memory/d/m', { type: 'pncounter', op: 'increment' }, 'wrong')).status,
+    ).toBe(401);
+    expect((await send('PUT', '/v1/memory/d', {}, null)).status).toBe(401);
+    const cases: [string, unknown, string][] = [
+      ['POST', { type: 'nope', op: 'set', value: 1 }, 'type'],
+      ['POST', { op: 'set', value: 1 }, 'type'],
+      ['POST', { type: 'orset', op: 'put', values: [1] }, 'op'],
+      ['POST', { type: 'orset', op: 'add' }, 'values'],
+      ['POST', { type: 'orset', op: 'add', values: [] }, 'values'],
+      ['POST', { type: 'pncounter', op: 'increment', by: 0 }, 'by'],
+      ['POST', { type: 'text', op: 'insert', index: -1, text: 'x' }, 'index'],
+      ['POST', { type: 'graph', op: 'addVertex', id: 'a', colour: 'red' }, 'colour'],
+      [
+        'POST',
+        { type: 'timeseries', op: 'append', points: [{ series: 's', value: 'high' }] },
+        'points.0.value',
+      ],
+      ['PUT', { type: 'orset', value: 1 }, 'type'],
+      ['PUT', { type: 'lww' }, 'value'],
+    ];
+    for (const [method, body, field] of cases) {
+      const res = await send(method, '/v1/memory/d/m', body);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; field: string; message: string } };
+      expect(error).toMatchObject({ code: 'invalid_request', field });
+      expect(error.message).toContain(field);
+    }
+    expect((await send('PUT', '/v1/memory/d', { shared: true })).status).toBe(400);
+    expect((await fetch(`${server.url}/v1/memory/d/m?limit=0`)).status).toBe(400);
+    expect((await fetch(`${server.url}/v1/memory/d/m?colour=red`)).status).toBe(400);
+    expect((await fetch(`${server.url}/v1/memory?limit=5000`)).status).toBe(400);
+    expect(memoryWrites).toEqual([]);
+
+    expect((await send('PUT', '/v1/memory/d', {})).status).toBe(201);
+    expect((await send('PUT', '/v1/memory/d/m', { type: 'mvregister', value: { a: 1 } })).status).toBe(200);
+    expect((await send('POST', '/v1/memory/d/m', { type: 'pncounter', op: 'decrement' })).status).toBe(200);
+    expect(memoryWrites).toEqual([
+      { type: 'mvregister', op: 'set', value: { a: 1 } },
+      { type: 'pncounter', op: 'decrement', by: 1 },
+    ]);
   });
 
   it('refuses oversized bodies with 413', async () => {

@@ -41,8 +41,13 @@ export class MVRegister<V extends Value = Value> extends Handle<MVRegisterState>
 
   /** Concurrent values, ordered by the dot that wrote them (replica, then seq). */
   values(): V[] {
+    return this.writes().map((w) => w.value);
+  }
+
+  /** The concurrent writes with the replica that made each, in the order of `values()`. */
+  writes(): { value: V; replica: ReplicaId }[] {
     return [...this.state.store.entries]
       .sort((a, b) => (a.replica !== b.replica ? (a.replica < b.replica ? -1 : 1) : a.seq - b.seq))
-      .map((e) => e.value as V);
+      .map((e) => ({ value: e.value as V, replica: e.replica }));
   }
 }

@@ -12,6 +12,7 @@ import {
   lww,
   lwwType,
   mergeRollups,
+  mvregister,
   ormap,
   orset,
   Reader,
@@ -147,6 +148,23 @@ describe('LWWRegister', () => {
     b.handle.set('from b');
     a.type.join(a.state, b.deltas[0]);
     expect(a.handle.get()).toBe('from b');
+  });
+});
+
+describe('MVRegister', () => {
+  it('keeps concurrent writes with their writers until a write that saw them', () => {
+    const a = member(mvregister<string>(), 'a');
+    const b = member(mvregister<string>(), 'b');
+    a.handle.set('from a');
+    b.handle.set('from b');
+    for (const d of b.deltas) a.type.join(a.state, d);
+    expect(a.handle.writes()).toEqual([
+      { value: 'from a', replica: 'a' },
+      { value: 'from b', replica: 'b' },
+    ]);
+    expect(a.handle.values()).toEqual(['from a', 'from b']);
+    a.handle.set('merged');
+    expect(a.handle.writes()).toEqual([{ value: 'merged', replica: 'a' }]);
   });
 });
 

@@ -1,0 +1,20 @@
+/** What went wrong with a shared-memory call, as a stable code callers can branch on. */
+export type MemoryErrorCode =
+  | 'invalid_request'
+  | 'limit_exceeded'
+  | 'not_found'
+  | 'type_conflict'
+  | 'insufficient_rights'
+  | 'missing_vertex';
+
+/** Every refusal of shared memory; nothing changed. `field` names the offending input. */
+export class MemoryError extends Error {
+  override readonly name = 'MemoryError';
+  readonly code: MemoryErrorCode;
+  readonly field: string | undefined;
+  constructor(code: MemoryErrorCode, message: string, field?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.field = field;
+  }
+}
