@@ -4,9 +4,11 @@ import { AddressInUseError } from './address-in-use.ts';
 import { ConfigError } from './config-error.ts';
 import type { ConfigFlags } from './config.ts';
 import { formatTable } from './format.ts';
+import { VERSION } from './version.ts';
 
 const program = new Command('meshwork')
   .description('Run and talk to a Meshwork mesh node: shared CRDT state, task assignment, executors.')
+  .version(VERSION, '-V, --version', 'print the version of meshwork')
   .showHelpAfterError()
   .exitOverride((err) => {
     // --help and --version exit 0; usage errors exit 2 like other CLIs.

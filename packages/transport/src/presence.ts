@@ -1,14 +1,11 @@
 import {
   DecodeError,
-  Reader,
-  Writer,
   isValue,
-  readValue,
-  writeValue,
   type PresenceChannel,
   type PresenceState,
   type ReplicaId,
 } from '@meshwork/core';
+import { Reader, Writer, readValue, writeValue } from '@meshwork/core/internal';
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import { openReceived, type GossipEnvelope } from './gossip-envelope.ts';

@@ -1,4 +1,5 @@
-import { DecodeError, Reader, Writer } from '@meshwork/core';
+import { DecodeError } from '@meshwork/core';
+import { Reader, Writer } from '@meshwork/core/internal';
 
 /** Frames of `/meshwork/sync/1`. Each is one length-prefixed message on the stream. */
 export type SyncFrame =

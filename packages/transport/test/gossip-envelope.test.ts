@@ -1,7 +1,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { describe, expect, it } from 'vitest';
-import { createGossipEnvelope, GossipEnvelopeError, MeshConfigError } from '../src/index.ts';
+import { MeshConfigError } from '../src/index.ts';
+import { createGossipEnvelope, GossipEnvelopeError } from '../src/internal.ts';
 import { openReceived } from '../src/gossip-envelope.ts';
 
 async function author() {

@@ -1,13 +1,8 @@
 import { lpStream, byteStream } from '@libp2p/utils';
 import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  documentTopic,
-  encodeSyncFrame,
-  PRESENCE_TOPIC,
-  SYNC_PROTOCOL,
-  type RejectReason,
-} from '../src/index.ts';
+import { documentTopic, PRESENCE_TOPIC, SYNC_PROTOCOL, type RejectReason } from '../src/index.ts';
+import { encodeSyncFrame } from '../src/internal.ts';
 import { encodePresence } from '../src/presence.ts';
 import { linksDigest } from '../src/mesh-shape.ts';
 import { createDocument, encodeDigest, type Document } from '@meshwork/core';
