@@ -36,6 +36,8 @@ if [ "$version" != "$expected" ]; then
   exit 1
 fi
 echo "pack-check: meshwork --version -> $version"
+./node_modules/.bin/meshwork init --data-dir "$work/node-data" --name packed --json >"$work/init.json"
+echo "pack-check: meshwork init made peer $(node -p "require('$work/init.json').peerId") in $work/node-data"
 
 cp "$root/scripts/pack-check/consumer.js" consumer.js
 node consumer.js

@@ -106,7 +106,11 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       listen: config.listen,
       bootstrap: config.bootstrap,
       privateKey: await nodeKey(store),
-      ...(config.pskFile !== undefined ? { psk: readPsk(config.pskFile) } : {}),
+      ...(config.swarmKey !== undefined
+        ? { psk: config.swarmKey }
+        : config.pskFile !== undefined
+          ? { psk: readPsk(config.pskFile) }
+          : {}),
       ...(config.allowList !== undefined ? { allow: config.allowList } : {}),
       logger,
     }).catch((err: unknown) => {
@@ -249,7 +253,11 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     // Written whole and renamed into place, so a client polling for it never reads half a file.
     writeFileSync(`${infoFile}.tmp`, JSON.stringify(info, null, 2));
     renameSync(`${infoFile}.tmp`, infoFile);
-    logger.info({ ...info, agents: config.agents.map((a) => a.id) }, 'node started');
+    // `node` and `pid` are on every line already (the logger's base): a JSON line names each key once.
+    logger.info(
+      { url, peerId: replica, multiaddrs: info.multiaddrs, agents: config.agents.map((a) => a.id) },
+      'node started',
+    );
 
     let resolveStopped!: () => void;
     let rejectStopped!: (err: EventLogError) => void;
