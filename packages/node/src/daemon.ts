@@ -189,7 +189,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         metrics.attemptStarted(e.epoch === 1 ? (e.at - e.submittedAt) / 1000 : undefined);
     });
     coordinator.events.on('attempt', (e) => {
-      if (localAgents.has(e.agent)) metrics.attemptEnded(e.outcome);
+      if (localAgents.has(e.agent)) metrics.attemptEnded(e.outcome, (e.endedAt - e.startedAt) / 1000);
     });
     coordinator.events.on('failover', () => metrics.failover());
     coordinator.events.on('removed', (e) =>
