@@ -12,7 +12,9 @@ import { openReceived, type GossipEnvelope } from './gossip-envelope.ts';
 import { LINKS_DIGEST_BYTES, type MemberLinks } from './mesh-shape.ts';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 
-export const PRESENCE_TOPIC = 'meshwork/presence/1';
+// The version changes with every wire-incompatible change (docs/design/transport-gossip.md). 2:
+// heartbeats carry the sender's links, in the envelope of doc/2.
+export const PRESENCE_TOPIC = 'meshwork/presence/2';
 const VERSION = 2;
 /** Most replicas whose presence a node tracks. */
 export const MAX_PRESENCE_PEERS = 10_000;
