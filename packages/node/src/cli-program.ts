@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ClientError, createClient, resolveTarget, type ClientTarget } from './client.ts';
@@ -432,11 +433,10 @@ clientOptions(
     flags: ClientFlags & { file?: string; params?: unknown; id?: string; wait?: true | number },
   ) => {
     if ((name === undefined) === (flags.file === undefined)) {
-      throw new InvalidArgumentError('give a template name or --file <template.json>, not both');
+      throw new InvalidArgumentError('give either a template name or --file <template.json>');
     }
     let template: unknown = name;
     if (flags.file !== undefined) {
-      const { readFileSync } = await import('node:fs');
       try {
         template = JSON.parse(readFileSync(flags.file, 'utf8')) as unknown;
       } catch (err) {
@@ -493,7 +493,7 @@ clientOptions(
     () =>
       `${workflowLine(run)}\n${formatTable(
         ['STEP', 'STATE'],
-        Object.entries(run.steps).map(([step, state]) => [step, state]),
+        Object.entries(run.steps),
       )}\ntasks: ${run.tasks.join(' ')}`,
   );
 });

@@ -456,7 +456,10 @@ describe('meshwork CLI', () => {
       expect(unknown.stderr).toContain('400 template: no template named nope');
       const both = await runCli(['workflow', 'start', 'greet', '--file', failing, ...target]);
       expect(both.code).toBe(1);
-      expect(both.stderr).toContain('give a template name or --file <template.json>, not both');
+      expect(both.stderr).toContain('give either a template name or --file <template.json>');
+      const neither = await runCli(['workflow', 'start', ...target]);
+      expect(neither.code).toBe(1);
+      expect(neither.stderr).toContain('give either a template name or --file <template.json>');
       const missing = await runCli(['workflow', 'show', 'nope', ...target]);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('404');
