@@ -1,11 +1,11 @@
 import { DecodeError, decodeDigest, encodeDigest, type Document } from '@meshwork/core';
+import { documentTopic } from '@meshwork/transport';
 import {
   createGossipEnvelope,
   decodeSyncFrame,
-  documentTopic,
   encodeSyncFrame,
   GossipEnvelopeError,
-} from '@meshwork/transport';
+} from '@meshwork/transport/internal';
 import { buildCorpus, DOC_NAME, identity, newDocument, type Corpus } from './corpus.ts';
 import { encodeVarint } from './mutate.ts';
 

@@ -10,24 +10,16 @@ export type {
 } from './coordinator.ts';
 export { systemClock, type Clock } from './clock.ts';
 export { defaultSettle, type SettleOptions } from './delay.ts';
-export { covers, ineligibility, type EligibilityFacts, type Ineligibility } from './eligibility.ts';
 export { CoordinatorError, type CoordinatorErrorCode } from './errors.ts';
 export type { CoordinatorEvents, Emitter } from './events.ts';
-export {
-  createMemoryStore,
-  type MemoryStore,
-  type Stamp,
-  type StoreDelta,
-  type StoredRecord,
-} from './memory-store.ts';
+export { createMemoryStore, type MemoryStore, type StoreDelta } from './memory-store.ts';
 export type * from './model.ts';
 export { checkData, dataLimits } from './model.ts';
 export { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
 export { createDocumentPools, type DocumentPools } from './document-pools.ts';
 export { createDocumentHistory, type AgentHistory } from './history.ts';
 export { defaultRetention, type RetentionOptions } from './retention.ts';
-export { backoffDelay, defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
-export { effectivePriority, rankAgents, rendezvous, scoreAgent, type AgentStats } from './scoring.ts';
+export { defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
 export { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 export type {
   CoordinationStore,
@@ -37,8 +29,7 @@ export type {
   StoreChanges,
   StoredValue,
 } from './store.ts';
-export { decisionTime, firstClaim, selectWinner } from './winner.ts';
-export { MAX_RUN_TASKS, planWorkflow, workflowTaskId, type WorkflowPlan } from './workflow/plan.ts';
+export { MAX_RUN_TASKS } from './workflow/plan.ts';
 export { parseTemplate, type StepTemplate, type WorkflowTemplate } from './workflow/template.ts';
 export type { WorkflowView, Workflows } from './workflows.ts';
 export { createDocumentStore } from './document-store.ts';

@@ -5,9 +5,9 @@ import {
   dataLimits,
   MAX_RUN_TASKS,
   parseTemplate,
-  planWorkflow,
   type Coordinator,
 } from '../src/index.ts';
+import { planWorkflow } from '../src/internal.ts';
 import { virtualMesh } from './fixtures.ts';
 
 /** A list nested `depth` levels deep, built without recursion. */

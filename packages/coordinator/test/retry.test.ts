@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../src/index.ts';
+import { backoffDelay } from '../src/internal.ts';
 
 describe('retry backoff', () => {
   const policy = { initialMs: 100, factor: 2, maxMs: 5000, jitter: 0.2 };

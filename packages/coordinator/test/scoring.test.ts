@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { covers, effectivePriority, ineligibility, rankAgents, scoreAgent } from '../src/index.ts';
+import { covers, effectivePriority, ineligibility, rankAgents, scoreAgent } from '../src/internal.ts';
 import { agent, spec } from './fixtures.ts';
 
 const ok = { alive: true, load: 0, dependenciesSucceeded: true, resourcesAvailable: true };

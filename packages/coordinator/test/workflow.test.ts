@@ -1,12 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  CoordinatorError,
-  parseTemplate,
-  planWorkflow,
-  workflowTaskId,
-  type WorkflowTemplate,
-} from '../src/index.ts';
+import { CoordinatorError, parseTemplate, type WorkflowTemplate } from '../src/index.ts';
+import { planWorkflow, workflowTaskId } from '../src/internal.ts';
 import { compile } from '../src/workflow/expression.ts';
 import type { PlannedTaskState } from '../src/workflow/plan.ts';
 

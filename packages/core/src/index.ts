@@ -1,8 +1,90 @@
-export * from './codec/index.ts';
+// The public API. Building blocks that Meshwork's own packages share but users need not see
+// (dot stores, the byte codec, type descriptors, message kinds) are in `./internal.ts`.
+export {
+  createDocument,
+  decodeDigest,
+  DocumentArgumentError,
+  encodeDigest,
+  MemberTypeError,
+  mergeUpdates,
+  updateOrigins,
+  type ApplyOptions,
+  type ApplyResult,
+  type ChangeEvent,
+  type ChangeListener,
+  type ChangesSince,
+  type Digest,
+  type Document,
+  type DocumentOptions,
+  type EventLogLimits,
+  type SnapshotOptions,
+} from './document/index.ts';
+export {
+  boundedCounter,
+  BoundedCounter,
+  createHandle,
+  gcounter,
+  graph,
+  Graph,
+  GraphError,
+  Handle,
+  InsufficientRights,
+  InvalidArgumentError,
+  isNestable,
+  LimitExceededError,
+  lww,
+  MAX_SPEC_DEPTH,
+  MAX_STRUCTURE_DEPTH,
+  mergeRollups,
+  mvregister,
+  MVRegister,
+  ormap,
+  ORMap,
+  orset,
+  ORSet,
+  pncounter,
+  sameSpec,
+  timeSeries,
+  TimeSeries,
+  typeFromSpec,
+  TypeSpecError,
+  ydoc,
+  YDoc,
+  type Bucket,
+  type Edge,
+  type EdgeRef,
+  type GCounter,
+  type HandleOf,
+  type LimitName,
+  type LWWRegister,
+  type MutationSink,
+  type PNCounter,
+  type Point,
+  type Spec,
+  type TypeKind,
+  type TypeSpec,
+  type Vertex,
+} from './types/index.ts';
+export {
+  DecodeError,
+  defaultDecodeLimits,
+  EquivocationError,
+  isValue,
+  validateString,
+  validateValue,
+  type DecodeErrorCode,
+  type DecodeLimits,
+  type Value,
+} from './codec/index.ts';
+export { CausalContext, MAX_SEQ, type Dot } from './causal/index.ts';
+export {
+  ClockDriftError,
+  compareTimestamps,
+  HLC,
+  MAX_LOGICAL,
+  type HLCOptions,
+  type Timestamp,
+} from './clock/index.ts';
 export type { CrdtType } from './crdt-type.ts';
 export * from './membership/index.ts';
 export type { ReplicaId } from './replica.ts';
-export * from './causal/index.ts';
-export * from './clock/index.ts';
-export * from './types/index.ts';
-export * from './document/index.ts';

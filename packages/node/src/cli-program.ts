@@ -1,12 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ClientError, createClient, resolveTarget, type ClientTarget } from './client.ts';
 import { AddressInUseError } from './address-in-use.ts';
+import { AlreadyInitialisedError } from './already-initialised.ts';
 import { ConfigError } from './config-error.ts';
 import type { ConfigFlags } from './config.ts';
 import { formatTable } from './format.ts';
+import { VERSION } from './version.ts';
+import { parseDuration, waitUntil, WaitDeadlineError } from './wait.ts';
 
 const program = new Command('meshwork')
   .description('Run and talk to a Meshwork mesh node: shared CRDT state, task assignment, executors.')
+  .version(VERSION, '-V, --version', 'print the version of meshwork')
   .showHelpAfterError()
   .exitOverride((err) => {
     // --help and --version exit 0; usage errors exit 2 like other CLIs.
@@ -23,6 +29,12 @@ function signedInteger(value: string): number {
   return Number(value);
 }
 
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 30s, 500ms, 5m or 1h');
+  return ms;
+}
+
 function json(value: string): unknown {
   try {
     return JSON.parse(value) as unknown;
@@ -35,20 +47,92 @@ interface StartOptions extends ConfigFlags {
   config?: string;
 }
 
+interface InitFlags {
+  name?: string;
+  dataDir?: string;
+  listen: string[];
+  bootstrap: string[];
+  httpPort: number;
+  swarmKey?: true | string;
+  json?: boolean;
+}
+
+program
+  .command('init')
+  .description(
+    'Create a data directory for a new node: its key, API key, optional swarm key and a config file; print its peer id and the address others bootstrap to',
+  )
+  .option('--name <name>', "node name (default: this machine's host name)")
+  .option('--data-dir <dir>', 'data directory to create (default ./.meshwork/<name>)')
+  // Every interface, on the port IPFS made familiar: a node others are to bootstrap to.
+  .option('--listen <multiaddr...>', 'libp2p listen addresses', ['/ip4/0.0.0.0/tcp/4001'])
+  .option('--bootstrap <multiaddr...>', 'peers to join (their /p2p/ multiaddrs)', [])
+  .option('--http-port <port>', 'HTTP API port', integer, 7070)
+  .option(
+    '--swarm-key [file]',
+    'private network: copy this swarm key file (every node needs the same key), or write a new one',
+  )
+  .option('--json', 'print the result as JSON')
+  .action(async (flags: InitFlags) => {
+    // Loaded here: the mesh and SQLite are for this command only.
+    const { defaultNodeName, initNode } = await import('./init.ts');
+    const name = flags.name ?? defaultNodeName();
+    const result = await initNode({
+      name,
+      dataDir: resolve(flags.dataDir ?? join('.meshwork', name)),
+      listen: flags.listen,
+      bootstrap: flags.bootstrap,
+      httpPort: flags.httpPort,
+      ...(flags.swarmKey !== undefined
+        ? { swarmKey: flags.swarmKey === true ? true : resolve(flags.swarmKey) }
+        : {}),
+    });
+    if (flags.json === true) {
+      console.log(JSON.stringify(result, null, 2));
+      return;
+    }
+    const lines = [
+      `initialised node ${result.name} in ${result.dataDir}`,
+      `  peer id    ${result.peerId}`,
+      `  config     ${result.configFile}`,
+      `  api key    ${result.apiKeyFile}`,
+      result.swarmKeyFile !== undefined
+        ? `  swarm key  ${result.swarmKeyFile} (give every node a copy: meshwork init --swarm-key <file>)`
+        : '  no swarm key: any peer that reaches the listen address can join (see --swarm-key)',
+      result.bootstrapAddrs.length > 0
+        ? `other nodes bootstrap to it with:\n${result.bootstrapAddrs.map((a) => `  ${a}`).join('\n')}`
+        : 'it listens on a port chosen at start: other nodes find its address in <data dir>/daemon.json then',
+      `start it: meshwork start --config ${result.configFile}`,
+    ];
+    console.log(lines.join('\n'));
+  });
+
 program
   .command('start')
   .description('Start a mesh node daemon in the foreground (SIGTERM/SIGINT drain and stop it)')
-  .option('-c, --config <file>', 'JSON config file (flags override its keys)')
+  .option('-c, --config <file>', 'JSON config file; flags override its keys (env MESHWORK_CONFIG)')
   .option('--name <name>', 'node name (config: name)')
   .option('--data-dir <dir>', 'data directory (config: dataDir; default ./.meshwork/<name>)')
   .option('--listen <multiaddr...>', 'libp2p listen addresses (config: listen)')
   .option('--bootstrap <multiaddr...>', 'peers to connect to and keep connected (config: bootstrap)')
-  .option('--psk-file <file>', 'private-network swarm key file (config: pskFile)')
+  .option(
+    '--psk-file <file>',
+    'private-network swarm key file (config: pskFile; or the key itself in env MESHWORK_SWARM_KEY)',
+  )
   .option('--allow <peerId...>', 'only these peers may connect (config: allowList)')
   .option('--http-host <host>', 'HTTP API bind address (config: http.host; default 127.0.0.1)')
   .option('--http-port <port>', 'HTTP API port, 0 = any free port (config: http.port; default 7070)')
-  .option('--api-key <key>', 'bearer key for mutating API calls (config: apiKey)')
-  .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (config: logLevel)')
+  .addOption(
+    new Option(
+      '--api-key <key>',
+      'bearer key for mutating API calls (config: apiKey); visible in the process list, so prefer --api-key-file or env MESHWORK_API_KEY',
+    ).conflicts('apiKeyFile'),
+  )
+  .option('--api-key-file <file>', 'file holding the bearer key')
+  .option(
+    '--log-level <level>',
+    'fatal|error|warn|info|debug|trace|silent (config: logLevel; env MESHWORK_LOG_LEVEL)',
+  )
   .option('--log-file <file>', 'write logs to this file instead of stdout (config: logFile)')
   .option('--drain-timeout <ms>', 'how long shutdown waits for running tasks (config: drainTimeoutMs)')
   // For supervisors (the demo): stop gracefully when the parent closes our stdin, e.g. by dying.
@@ -56,7 +140,7 @@ program
   .action(async (options: StartOptions & { stopOnStdinClose?: boolean }) => {
     // Loaded here so client commands and --help do not pay for the coordinator and the mesh.
     const { loadConfig } = await import('./config.ts');
-    const config = loadConfig(options.config, options);
+    const config = loadConfig(options.config, options, process.cwd(), process.env);
     const { runDaemon } = await import('./daemon.ts');
     await runDaemon(config, { stopOnStdinClose: options.stopOnStdinClose === true });
   });
@@ -92,7 +176,13 @@ function clientOptions(cmd: Command): Command {
     )
     .option('--node <name>', 'find the daemon through ./.meshwork/<name>/daemon.json')
     .option('--data-dir <dir>', 'find the daemon and its API key through this data directory')
-    .option('--api-key <key>', 'bearer key (env MESHWORK_API_KEY; default: <data dir>/api-key)')
+    .addOption(
+      new Option(
+        '--api-key <key>',
+        'bearer key (visible in the process list: prefer --api-key-file or env MESHWORK_API_KEY; default: <data dir>/api-key)',
+      ).conflicts('apiKeyFile'),
+    )
+    .option('--api-key-file <file>', 'file holding the bearer key')
     .option('--json', 'print raw JSON');
 }
 
@@ -136,8 +226,15 @@ interface SubmitFlags extends ClientFlags {
   dependsOn?: string[];
   maxAttempts?: number;
   idempotencyKey?: string;
-  wait?: boolean;
+  /** `true` waits as long as it takes; a number gives up after that many milliseconds. */
+  wait?: true | number;
 }
+
+/** Exit status when `--wait` gives up: the task or run goes on, only the wait ended (as with timeout(1)). */
+const EXIT_WAIT_DEADLINE = 124;
+
+const deadlineOf = (wait: true | number): number | undefined => (wait === true ? undefined : wait);
+const inSeconds = (ms: number | undefined): string => `${Number(((ms ?? 0) / 1000).toFixed(3))}s`;
 
 clientOptions(
   task
@@ -173,7 +270,11 @@ clientOptions(
     .option('--depends-on <id...>', 'tasks that must succeed first')
     .option('--max-attempts <n>', 'retry policy: attempts in all', integer)
     .option('--idempotency-key <key>', 'key passed to executors (default: the task id)')
-    .option('--wait', 'wait until the task ends; print it and exit 0 if it succeeded, 1 otherwise'),
+    .option(
+      '--wait [deadline]',
+      `wait until the task ends; print it and exit 0 if it succeeded, 1 otherwise; with a deadline (30s, 5m, 1h) exit ${EXIT_WAIT_DEADLINE} if it has not ended by then`,
+      duration,
+    ),
 ).action(async (argv: string[], flags: SubmitFlags) => {
   let body: Record<string, unknown>;
   if (flags.body !== undefined) {
@@ -208,19 +309,26 @@ clientOptions(
       ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
     };
   }
+  type WaitedTask = TaskRow & { result?: unknown; error?: string | null; removed?: boolean };
   const c = client(flags);
-  const created = await c.post<TaskRow>('/v1/tasks', body);
-  if (flags.wait !== true) {
+  const created = await c.post<WaitedTask>('/v1/tasks', body);
+  if (flags.wait === undefined) {
     print(flags, created, () => `submitted ${created.id} (${created.status})`);
     return;
   }
   const path = `/v1/tasks/${encodeURIComponent(created.id)}`;
-  let task = created as TaskRow & { result?: unknown; error?: string | null; removed?: boolean };
-  // A removed task is finished: its status is null only when this node did not see it end.
-  while (task.removed !== true && !['succeeded', 'failed', 'cancelled'].includes(task.status)) {
-    await new Promise((r) => setTimeout(r, 200));
-    task = await c.get(path);
-  }
+  const deadlineMs = deadlineOf(flags.wait);
+  const task = await waitUntil(
+    () => c.get<WaitedTask>(path),
+    // A removed task is finished: its status is null only when this node did not see it end.
+    (t) => t.removed === true || ['succeeded', 'failed', 'cancelled'].includes(t.status),
+    {
+      first: created,
+      deadlineMs,
+      describe: (t) =>
+        `task ${t.id} is still ${t.status} after ${inSeconds(deadlineMs)} (--wait); it goes on: meshwork task show ${t.id}, meshwork task cancel ${t.id}`,
+    },
+  );
   print(flags, task, () =>
     task.status === 'succeeded'
       ? `${task.id} succeeded on ${task.agent ?? '?'}: ${JSON.stringify(task.result)}`
@@ -287,6 +395,109 @@ clientOptions(
   print(flags, cancelled, () => `cancelled ${cancelled.id} (${cancelled.status})`);
 });
 
+interface WorkflowRow {
+  id: string;
+  name: string;
+  status: 'running' | 'succeeded' | 'failed';
+  steps: Record<string, string>;
+  tasks: string[];
+  reason: string | null;
+}
+
+const workflow = program
+  .command('workflow')
+  .description('Start, list and show workflow runs on a running daemon');
+
+function workflowLine(run: WorkflowRow): string {
+  return `${run.id} (${run.name}) ${run.status}${run.reason !== null ? `: ${run.reason}` : ''}`;
+}
+
+clientOptions(
+  workflow
+    .command('start')
+    .description(
+      'Start a run of a template: one configured on the daemon (see its config: workflows), or one in a JSON file',
+    )
+    .argument('[template]', 'name of a template configured on the daemon')
+    .option('--file <file>', 'a template definition in a JSON file instead of a configured name')
+    .option('--params <json>', 'parameters of the run (a JSON object)', json)
+    .option('--id <id>', 'run id (default: generated)')
+    .option(
+      '--wait [deadline]',
+      `wait until the run ends; exit 0 if it succeeded, 1 otherwise; with a deadline (30s, 5m, 1h) exit ${EXIT_WAIT_DEADLINE} if it has not ended by then`,
+      duration,
+    ),
+).action(
+  async (
+    name: string | undefined,
+    flags: ClientFlags & { file?: string; params?: unknown; id?: string; wait?: true | number },
+  ) => {
+    if ((name === undefined) === (flags.file === undefined)) {
+      throw new InvalidArgumentError('give either a template name or --file <template.json>');
+    }
+    let template: unknown = name;
+    if (flags.file !== undefined) {
+      try {
+        template = JSON.parse(readFileSync(flags.file, 'utf8')) as unknown;
+      } catch (err) {
+        throw new InvalidArgumentError(
+          `--file: cannot read a JSON template from ${flags.file} (${(err as Error).message})`,
+        );
+      }
+    }
+    const c = client(flags);
+    const started = await c.post<WorkflowRow>('/v1/workflows', {
+      template,
+      ...(flags.params !== undefined ? { params: flags.params } : {}),
+      ...(flags.id !== undefined ? { id: flags.id } : {}),
+    });
+    if (flags.wait === undefined) {
+      print(flags, started, () => `started ${workflowLine(started)}`);
+      return;
+    }
+    const deadlineMs = deadlineOf(flags.wait);
+    const run = await waitUntil(
+      () => c.get<WorkflowRow>(`/v1/workflows/${encodeURIComponent(started.id)}`),
+      (r) => r.status !== 'running',
+      {
+        first: started,
+        deadlineMs,
+        describe: (r) =>
+          `workflow ${r.id} is still running after ${inSeconds(deadlineMs)} (--wait); it goes on: meshwork workflow show ${r.id}`,
+      },
+    );
+    print(flags, run, () => workflowLine(run));
+    if (run.status !== 'succeeded') process.exitCode = 1;
+  },
+);
+
+clientOptions(workflow.command('list').description('List workflow runs')).action(
+  async (flags: ClientFlags) => {
+    const runs = await client(flags).get<WorkflowRow[]>('/v1/workflows');
+    print(flags, runs, () =>
+      formatTable(
+        ['RUN', 'TEMPLATE', 'STATUS', 'TASKS', 'REASON'],
+        runs.map((r) => [r.id, r.name, r.status, String(r.tasks.length), r.reason ?? '']),
+      ),
+    );
+  },
+);
+
+clientOptions(
+  workflow.command('show').description('Show one run: its steps and tasks').argument('<id>', 'run id'),
+).action(async (id: string, flags: ClientFlags) => {
+  const run = await client(flags).get<WorkflowRow>(`/v1/workflows/${encodeURIComponent(id)}`);
+  print(
+    flags,
+    run,
+    () =>
+      `${workflowLine(run)}\n${formatTable(
+        ['STEP', 'STATE'],
+        Object.entries(run.steps),
+      )}\ntasks: ${run.tasks.join(' ')}`,
+  );
+});
+
 interface AgentRow {
   id: string;
   node: string;
@@ -349,13 +560,23 @@ function fail(err: unknown): void {
     err instanceof AddressInUseError ||
     err instanceof ConfigError ||
     err instanceof ClientError ||
-    err instanceof InvalidArgumentError
+    err instanceof InvalidArgumentError ||
+    err instanceof WaitDeadlineError ||
+    err instanceof AlreadyInitialisedError
   ) {
     console.error(`meshwork: ${err.message}`);
   } else {
     console.error(`meshwork: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
-  process.exit(err instanceof ConfigError ? 2 : err instanceof AddressInUseError ? EXIT_ADDRESS_IN_USE : 1);
+  process.exit(
+    err instanceof ConfigError
+      ? 2
+      : err instanceof AddressInUseError
+        ? EXIT_ADDRESS_IN_USE
+        : err instanceof WaitDeadlineError
+          ? EXIT_WAIT_DEADLINE
+          : 1,
+  );
 }
 
 program.parseAsync(process.argv).catch(fail);

@@ -23,6 +23,8 @@ export class ClientError extends Error {
 export interface ClientTarget {
   url?: string;
   apiKey?: string;
+  /** A file holding the key, so it need not appear in the process list. */
+  apiKeyFile?: string;
   dataDir?: string;
   node?: string;
 }
@@ -51,7 +53,8 @@ export function readDaemonInfo(dataDir: string): DaemonInfo | undefined {
 /**
  * Finds the daemon to talk to: `--url`, then `MESHWORK_URL`, then `daemon.json` in the data dir
  * (`--data-dir`, or `./.meshwork/<node>`, or the only node under `./.meshwork`), then the default port.
- * The API key comes from `--api-key`, `MESHWORK_API_KEY` or the data dir's `api-key` file.
+ * The API key comes from `--api-key`, `--api-key-file`, `MESHWORK_API_KEY` or the data dir's
+ * `api-key` file.
  */
 export function resolveTarget(
   target: ClientTarget,
@@ -68,7 +71,16 @@ export function resolveTarget(
   }
   const info = dataDir !== undefined ? readDaemonInfo(dataDir) : undefined;
   const url = target.url ?? process.env.MESHWORK_URL ?? info?.url ?? 'http://127.0.0.1:7070';
-  let apiKey = target.apiKey ?? process.env.MESHWORK_API_KEY;
+  let apiKey = target.apiKey;
+  if (apiKey === undefined && target.apiKeyFile !== undefined) {
+    const file = resolve(cwd, target.apiKeyFile);
+    try {
+      apiKey = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ClientError(`cannot read the API key file ${file}: ${(err as Error).message}`);
+    }
+  }
+  apiKey ??= process.env.MESHWORK_API_KEY || undefined;
   if (apiKey === undefined && dataDir !== undefined && existsSync(join(dataDir, 'api-key'))) {
     apiKey = readFileSync(join(dataDir, 'api-key'), 'utf8').trim();
   }

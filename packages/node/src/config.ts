@@ -8,10 +8,13 @@ import {
 } from '@meshwork/coordinator';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
+import { parseSwarmKey } from './swarm-key.ts';
 
 const nodeName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_" or "-"');
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
@@ -103,7 +106,7 @@ export const configSchema = z.strictObject({
     .default({ host: '127.0.0.1', port: 7070, maxBodyBytes: 1024 * 1024 }),
   /** Bearer key for mutating API calls. When absent one is generated and stored in <dataDir>/api-key. */
   apiKey: z.string().min(16, 'expected at least 16 characters').optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logLevel: logLevel.default('info'),
   /** Log file; default stdout. */
   logFile: z.string().min(1).optional(),
   drainTimeoutMs: z.number().int().min(0).default(30_000),
@@ -197,9 +200,26 @@ export interface ConfigFlags {
   httpHost?: string;
   httpPort?: string;
   apiKey?: string;
+  /** A file holding the API key, so it need not appear in the process list. */
+  apiKeyFile?: string;
   logLevel?: string;
   logFile?: string;
   drainTimeout?: string;
+}
+
+/**
+ * Environment variables `meshwork start` reads. Each applies where its flag is not given and
+ * overrides the config file; empty ones count as unset.
+ */
+export interface ConfigEnv {
+  /** The config file, for `--config`. */
+  MESHWORK_CONFIG?: string;
+  /** For `--log-level` (`logLevel`). */
+  MESHWORK_LOG_LEVEL?: string;
+  /** The API key itself (`apiKey`); also what the client commands send. */
+  MESHWORK_API_KEY?: string;
+  /** The swarm key itself, as a swarm key file's contents or its 64 hex digits; replaces `pskFile`. */
+  MESHWORK_SWARM_KEY?: string;
 }
 
 /** A validated config with paths made absolute. */
@@ -207,6 +227,8 @@ export interface ResolvedConfig extends NodeConfig {
   dataDir: string;
   /** Directory relative paths in the file are resolved against. */
   baseDir: string;
+  /** The swarm key when it came from `MESHWORK_SWARM_KEY` rather than from `pskFile`. */
+  swarmKey?: Uint8Array;
 }
 
 function formatIssues(error: z.ZodError): string[] {
@@ -267,12 +289,26 @@ export function parseConfig(input: unknown, baseDir: string, cwd = process.cwd()
   };
 }
 
-/** Reads the optional JSON config file, applies flags over it and validates the result. */
+function readApiKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError([`apiKey: cannot read the key file ${file} (${(err as Error).message})`]);
+  }
+}
+
+/**
+ * Reads the optional JSON config file, applies `env` and then flags over it and validates the
+ * result. The CLI passes `process.env`; a library caller passes what it wants read, if anything.
+ */
 export function loadConfig(
-  file: string | undefined,
+  configFile: string | undefined,
   flags: ConfigFlags = {},
   cwd = process.cwd(),
+  env: ConfigEnv = {},
 ): ResolvedConfig {
+  const fromEnv = (name: keyof ConfigEnv): string | undefined => env[name] || undefined;
+  const file = configFile ?? fromEnv('MESHWORK_CONFIG');
   let raw: Record<string, unknown> = {};
   let baseDir = cwd;
   if (file !== undefined) {
@@ -306,8 +342,17 @@ export function loadConfig(
   set('bootstrap', flags.bootstrap);
   set('pskFile', flags.pskFile !== undefined ? resolve(cwd, flags.pskFile) : undefined);
   set('allowList', flags.allow);
-  set('apiKey', flags.apiKey);
-  set('logLevel', flags.logLevel);
+  set(
+    'apiKey',
+    flags.apiKey ??
+      (flags.apiKeyFile !== undefined ? readApiKeyFile(resolve(cwd, flags.apiKeyFile)) : undefined) ??
+      fromEnv('MESHWORK_API_KEY'),
+  );
+  const envLevel = fromEnv('MESHWORK_LOG_LEVEL');
+  if (flags.logLevel === undefined && envLevel !== undefined && !logLevel.safeParse(envLevel).success) {
+    throw new ConfigError([`MESHWORK_LOG_LEVEL: expected one of ${logLevel.options.join(', ')}`]);
+  }
+  set('logLevel', flags.logLevel ?? envLevel);
   set('logFile', flags.logFile !== undefined ? resolve(cwd, flags.logFile) : undefined);
   set('drainTimeoutMs', integerFlag(flags.drainTimeout));
   if (flags.httpHost !== undefined || flags.httpPort !== undefined) {
@@ -318,5 +363,14 @@ export function loadConfig(
       ...(flags.httpPort !== undefined ? { port: integerFlag(flags.httpPort) } : {}),
     };
   }
-  return parseConfig(merged, baseDir, cwd);
+  const envKey = flags.pskFile === undefined ? fromEnv('MESHWORK_SWARM_KEY') : undefined;
+  if (envKey === undefined) return parseConfig(merged, baseDir, cwd);
+  const swarmKey = parseSwarmKey(envKey);
+  if (swarmKey === undefined) {
+    throw new ConfigError([
+      'MESHWORK_SWARM_KEY: expected the contents of a swarm key file (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits) or the 64 hex digits alone',
+    ]);
+  }
+  delete merged.pskFile;
+  return { ...parseConfig(merged, baseDir, cwd), swarmKey };
 }

@@ -109,7 +109,11 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       listen: config.listen,
       bootstrap: config.bootstrap,
       privateKey: await nodeKey(store),
-      ...(config.pskFile !== undefined ? { psk: readPsk(config.pskFile) } : {}),
+      ...(config.swarmKey !== undefined
+        ? { psk: config.swarmKey }
+        : config.pskFile !== undefined
+          ? { psk: readPsk(config.pskFile) }
+          : {}),
       ...(config.allowList !== undefined ? { allow: config.allowList } : {}),
       logger,
     }).catch((err: unknown) => {
@@ -200,7 +204,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         metrics.attemptStarted(e.epoch === 1 ? (e.at - e.submittedAt) / 1000 : undefined);
     });
     coordinator.events.on('attempt', (e) => {
-      if (localAgents.has(e.agent)) metrics.attemptEnded(e.outcome);
+      if (localAgents.has(e.agent)) metrics.attemptEnded(e.outcome, (e.endedAt - e.startedAt) / 1000);
     });
     coordinator.events.on('failover', () => metrics.failover());
     coordinator.events.on('removed', (e) =>
@@ -265,7 +269,11 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     // Written whole and renamed into place, so a client polling for it never reads half a file.
     writeFileSync(`${infoFile}.tmp`, JSON.stringify(info, null, 2));
     renameSync(`${infoFile}.tmp`, infoFile);
-    logger.info({ ...info, agents: config.agents.map((a) => a.id) }, 'node started');
+    // `node` and `pid` are on every line already (the logger's base): a JSON line names each key once.
+    logger.info(
+      { url, peerId: replica, multiaddrs: info.multiaddrs, agents: config.agents.map((a) => a.id) },
+      'node started',
+    );
 
     let resolveStopped!: () => void;
     let rejectStopped!: (err: EventLogError) => void;

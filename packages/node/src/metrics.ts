@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { VERSION } from './version.ts';
 
 /** Cumulative transport counters, read at scrape time. */
 export interface TransportStats {
@@ -21,11 +22,15 @@ export interface MetricSources {
 
 export interface NodeMetrics {
   readonly registry: Registry;
-  /** An attempt started on one of this node's agents; `claimLatencySeconds` = submit → first start. */
-  attemptStarted(claimLatencySeconds: number | undefined): void;
+  /**
+   * An attempt started on one of this node's agents; `submitToStartSeconds` is set for a task's
+   * first attempt: the time from its submission to this start.
+   */
+  attemptStarted(submitToStartSeconds: number | undefined): void;
   /** This replica declared a task's holder lost, so another agent can take it. */
   failover(): void;
-  attemptEnded(outcome: string): void;
+  /** An attempt on one of this node's agents ended with `outcome` after running `runSeconds`. */
+  attemptEnded(outcome: string, runSeconds: number): void;
   httpRequest(method: string, route: string, status: number): void;
   /** A request was refused with 429; `reason` is its error code. */
   throttled(reason: string): void;
@@ -69,10 +74,13 @@ function mirroredCounter(
   });
 }
 
+/** Outcomes an attempt ends with (the coordinator's `AttemptOutcome`), each a series from the start. */
+const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'timed-out', 'cancelled', 'fenced'];
+
 /**
  * The daemon's Prometheus registry: task, attempt and claim figures from the coordinator, traffic
- * figures from the transport, and Node's default process metrics (including event-loop lag,
- * `nodejs_eventloop_lag_seconds`).
+ * figures from the transport, the build, and Node's default process metrics (including event-loop
+ * lag, `nodejs_eventloop_lag_seconds`).
  */
 export function createMetrics(sources: MetricSources): NodeMetrics {
   const registry = new Registry();
@@ -88,15 +96,34 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
       for (const [state, n] of Object.entries(sources.tasksByState())) this.set({ state }, n);
     },
   });
-  const attempts = new Counter({
-    name: 'meshwork_task_attempts_total',
-    help: 'Task attempts run by agents on this node, by outcome (started counts every start)',
+  new Gauge({
+    name: 'meshwork_build_info',
+    help: 'Always 1: the meshwork version and the Node.js version this node runs',
+    labelNames: ['version', 'node'],
+    registers: [registry],
+  }).set({ version: VERSION, node: process.version }, 1);
+  const started = new Counter({
+    name: 'meshwork_attempts_started_total',
+    help: 'Task attempts started on agents of this node',
+    registers: [registry],
+  });
+  const outcomes = new Counter({
+    name: 'meshwork_attempt_outcomes_total',
+    help: 'Task attempts on agents of this node that ended, by outcome (succeeded, failed, timed-out, cancelled, fenced)',
     labelNames: ['outcome'],
     registers: [registry],
   });
-  const claimLatency = new Histogram({
-    name: 'meshwork_claim_latency_seconds',
-    help: 'Time from task submission to an attempt starting on an agent of this node',
+  const runDuration = new Histogram({
+    name: 'meshwork_attempt_duration_seconds',
+    help: 'How long task attempts on agents of this node ran, from start to end, by outcome',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  for (const outcome of ATTEMPT_OUTCOMES) outcomes.inc({ outcome }, 0);
+  const submitToStart = new Histogram({
+    name: 'meshwork_task_submit_to_start_seconds',
+    help: "Time from a task's submission to its first attempt starting, for first attempts on agents of this node",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
@@ -191,15 +218,18 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
 
   return {
     registry,
-    attemptStarted(latency) {
-      attempts.inc({ outcome: 'started' });
-      if (latency !== undefined && latency >= 0) claimLatency.observe(latency);
+    attemptStarted(submitToStartSeconds) {
+      started.inc();
+      if (submitToStartSeconds !== undefined && submitToStartSeconds >= 0)
+        submitToStart.observe(submitToStartSeconds);
     },
     failover() {
       failovers.inc();
     },
-    attemptEnded(outcome) {
-      attempts.inc({ outcome });
+    attemptEnded(outcome, runSeconds) {
+      outcomes.inc({ outcome });
+      // A wall clock stepped back between the start and the end would make it negative.
+      if (runSeconds >= 0) runDuration.observe({ outcome }, runSeconds);
     },
     httpRequest(method, route, status) {
       httpRequests.inc({ method, route, status: String(status) });

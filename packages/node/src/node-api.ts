@@ -2,7 +2,6 @@ import {
   checkData,
   CoordinatorError,
   parseTemplate,
-  planWorkflow,
   terminalStatuses,
   type Coordinator,
   type DocumentPools,
@@ -10,6 +9,7 @@ import {
   type WorkflowTemplate,
   type WorkflowView,
 } from '@meshwork/coordinator';
+import { planWorkflow } from '@meshwork/coordinator/internal';
 import { LimitExceededError, type Value } from '@meshwork/core';
 import type { MeshNode } from '@meshwork/transport';
 import type { ListTasksQuery, StartWorkflowBody, SubmitTaskBody } from './api-schema.ts';

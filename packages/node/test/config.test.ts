@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSwarmKey } from '@meshwork/transport';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config-error.ts';
 import { loadConfig } from '../src/config.ts';
@@ -110,5 +111,59 @@ describe('config', () => {
     const workflows = { w: { name: 'w', steps: [{ id: 'a', type: 't', after: ['missing'] }] } };
     const err = configError(() => loadConfig(configFile({ name: 'a', workflows }).file));
     expect(err.message).toContain('workflows.w: template.steps[0].after');
+  });
+
+  it('reads the config file, log level and secrets from the environment: below flags, above the file', () => {
+    const { dir, file } = configFile({
+      name: 'alpha',
+      logLevel: 'warn',
+      apiKey: 'file-key-0123456789',
+      pskFile: 'swarm.key',
+    });
+    const env = {
+      MESHWORK_CONFIG: file,
+      MESHWORK_LOG_LEVEL: 'debug',
+      MESHWORK_API_KEY: 'env-key-0123456789abcdef',
+    };
+    const fromEnv = loadConfig(undefined, {}, '/srv', env);
+    expect(fromEnv).toMatchObject({
+      name: 'alpha',
+      logLevel: 'debug',
+      apiKey: 'env-key-0123456789abcdef',
+      pskFile: join(dir, 'swarm.key'),
+    });
+    expect(fromEnv.swarmKey).toBeUndefined();
+    const keyFile = join(dir, 'key');
+    writeFileSync(keyFile, 'flag-file-key-0123456789\n');
+    expect(loadConfig(undefined, { logLevel: 'error', apiKeyFile: keyFile }, '/srv', env)).toMatchObject({
+      logLevel: 'error',
+      apiKey: 'flag-file-key-0123456789',
+    });
+    // Empty variables count as unset, and a library caller that passes no env gets none read.
+    expect(loadConfig(file, {}, '/srv', { MESHWORK_LOG_LEVEL: '', MESHWORK_API_KEY: '' })).toMatchObject({
+      logLevel: 'warn',
+      apiKey: 'file-key-0123456789',
+    });
+    expect(() => loadConfig(undefined, {}, '/srv')).toThrow('name: Invalid input');
+
+    const key = createSwarmKey();
+    const text = new TextDecoder().decode(key);
+    const hex = text.split('\n')[2]!;
+    for (const value of [text, `${text}\n`, hex, hex.toUpperCase()]) {
+      const config = loadConfig(file, {}, '/srv', { MESHWORK_SWARM_KEY: value });
+      expect(config.swarmKey).toEqual(key);
+      expect(config.pskFile).toBeUndefined();
+    }
+    const flagged = loadConfig(file, { pskFile: 'other.key' }, '/srv', { MESHWORK_SWARM_KEY: hex });
+    expect(flagged.pskFile).toBe('/srv/other.key');
+    expect(flagged.swarmKey).toBeUndefined();
+    for (const value of [hex.slice(1), `/key/swarm/psk/1.0.0/\n/base64/\n${hex}`]) {
+      expect(configError(() => loadConfig(file, {}, '/srv', { MESHWORK_SWARM_KEY: value })).issues).toEqual([
+        'MESHWORK_SWARM_KEY: expected the contents of a swarm key file (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits) or the 64 hex digits alone',
+      ]);
+    }
+    expect(configError(() => loadConfig(file, {}, '/srv', { MESHWORK_LOG_LEVEL: 'loud' })).issues).toEqual([
+      'MESHWORK_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent',
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { startDaemon, type Daemon } from '../src/daemon.ts';
+import { VERSION } from '../src/version.ts';
 import { api, API_KEY, tempDir, waitFor } from './support/processes.ts';
 
 interface Task {
@@ -137,8 +138,12 @@ describe('daemon HTTP API', () => {
     expect(status).toBe(200);
     for (const name of [
       'meshwork_tasks{state="succeeded"}',
-      'meshwork_task_attempts_total{outcome="started"}',
-      'meshwork_claim_latency_seconds_bucket',
+      `meshwork_build_info{version="${VERSION}",node="${process.version}"} 1`,
+      'meshwork_attempts_started_total',
+      'meshwork_attempt_outcomes_total{outcome="succeeded"}',
+      'meshwork_attempt_outcomes_total{outcome="fenced"} 0',
+      'meshwork_attempt_duration_seconds_bucket{le="0.01",outcome="succeeded"}',
+      'meshwork_task_submit_to_start_seconds_bucket',
       'meshwork_failovers_total',
       'meshwork_transport_bytes_total',
       'meshwork_transport_messages_total',
@@ -150,6 +155,20 @@ describe('daemon HTTP API', () => {
     ]) {
       expect(body).toContain(name);
     }
+    // Renamed: starts and outcomes were one series, submit→start was called claim latency.
+    expect(body).not.toContain('meshwork_task_attempts_total');
+    expect(body).not.toContain('meshwork_claim_latency_seconds');
+    const value = (series: string): number =>
+      Number(
+        body
+          .split('\n')
+          .find((l) => l.startsWith(`${series} `))
+          ?.split(' ')[1],
+      );
+    const succeeded = value('meshwork_attempt_outcomes_total{outcome="succeeded"}');
+    expect(succeeded).toBeGreaterThan(0);
+    expect(value('meshwork_attempts_started_total')).toBeGreaterThanOrEqual(succeeded);
+    expect(value('meshwork_attempt_duration_seconds_count{outcome="succeeded"}')).toBe(succeeded);
   });
 
   it('refuses mutating calls without the key, invalid bodies and oversized bodies, changing nothing', async () => {

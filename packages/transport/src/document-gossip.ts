@@ -4,7 +4,9 @@ import { openReceived, type GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 import type { ApplyResult, DocumentChange, DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
-export const documentTopic = (name: string): string => `meshwork/doc/1/${name}`;
+// The version changes with every wire-incompatible change (docs/design/transport-gossip.md). 2: the
+// envelope's signature is length-prefixed (and may be empty); Document updates are of version 2.
+export const documentTopic = (name: string): string => `meshwork/doc/2/${name}`;
 
 /** A Document refusing an update for holding events of another replica than the signer. */
 const isForeignOrigin = (err: unknown): boolean =>

@@ -28,16 +28,4 @@ export {
 export type { MeshLogger } from './refusal-log.ts';
 export { MEMBERSHIP_PROTOCOL, type MeshMembership } from './membership.ts';
 export { documentTopic } from './document-gossip.ts';
-export {
-  createGossipEnvelope,
-  GossipEnvelopeError,
-  type GossipEnvelope,
-  type OpenedGossip,
-} from './gossip-envelope.ts';
-export {
-  SYNC_PROTOCOL,
-  decodeSyncFrame,
-  encodeSyncFrame,
-  isDocumentName,
-  type SyncFrame,
-} from './sync-frames.ts';
+export { SYNC_PROTOCOL, isDocumentName } from './sync-frames.ts';

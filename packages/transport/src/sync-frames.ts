@@ -1,6 +1,7 @@
-import { DecodeError, Reader, Writer } from '@meshwork/core';
+import { DecodeError } from '@meshwork/core';
+import { Reader, Writer } from '@meshwork/core/internal';
 
-/** Frames of `/meshwork/sync/1`. Each is one length-prefixed message on the stream. */
+/** Frames of `/meshwork/sync/2`. Each is one length-prefixed message on the stream. */
 export type SyncFrame =
   | { kind: 'digest'; document: string; digest: Uint8Array }
   | { kind: 'update'; document: string; update: Uint8Array }
@@ -8,7 +9,9 @@ export type SyncFrame =
   /** Ends the sender's part of the current phase; the last one ends the round. */
   | { kind: 'end' };
 
-export const SYNC_PROTOCOL = '/meshwork/sync/1';
+// The id changes with every wire-incompatible change (docs/design/transport-gossip.md). 2: snapshot
+// chunks carry their piece's hash and size; Document updates are of message version 2.
+export const SYNC_PROTOCOL = '/meshwork/sync/2';
 const VERSION = 1;
 const KIND = { digest: 1, update: 2, 'snapshot-chunk': 3, end: 4 } as const;
 export const MAX_DOCUMENT_NAME_BYTES = 128;

@@ -5,14 +5,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import fc from 'fast-check';
 import { DecodeError } from '@meshwork/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  decodeSyncFrame,
-  encodeSyncFrame,
-  KeyFileError,
-  loadOrCreateIdentity,
-  MeshConfigError,
-  type SyncFrame,
-} from '../src/index.ts';
+import { KeyFileError, loadOrCreateIdentity, MeshConfigError } from '../src/index.ts';
+import { decodeSyncFrame, encodeSyncFrame, type SyncFrame } from '../src/internal.ts';
 import { resolveOptions } from '../src/options.ts';
 
 describe('identity key file', () => {

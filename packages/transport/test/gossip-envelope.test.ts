@@ -1,7 +1,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { describe, expect, it } from 'vitest';
-import { createGossipEnvelope, GossipEnvelopeError, MeshConfigError } from '../src/index.ts';
+import { MeshConfigError } from '../src/index.ts';
+import { createGossipEnvelope, GossipEnvelopeError } from '../src/internal.ts';
 import { openReceived } from '../src/gossip-envelope.ts';
 
 async function author() {
@@ -25,8 +26,8 @@ describe('gossip envelope', () => {
     const a = await author();
     const b = await author();
     const data = new Uint8Array([1, 2, 3, 250]);
-    const sealed = a.envelope.seal('meshwork/doc/1/tasks', data);
-    expect(b.envelope.open('meshwork/doc/1/tasks', sealed)).toEqual({
+    const sealed = a.envelope.seal('meshwork/doc/2/tasks', data);
+    expect(b.envelope.open('meshwork/doc/2/tasks', sealed)).toEqual({
       author: a.peerId.toString(),
       data,
       signed: true,

@@ -1,7 +1,8 @@
 import { lpStream, byteStream } from '@libp2p/utils';
 import * as encoding from 'lib0/encoding';
 import { afterEach, describe, expect, it } from 'vitest';
-import { documentTopic, encodeSyncFrame, SYNC_PROTOCOL, type RejectReason } from '../src/index.ts';
+import { documentTopic, SYNC_PROTOCOL, type RejectReason } from '../src/index.ts';
+import { encodeSyncFrame } from '../src/internal.ts';
 import { createDocument, encodeDigest, type Document } from '@meshwork/core';
 import { getKey, setKey, startNode, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 import { publishTo, startRawPeer, type RawPeer } from './support/raw-peer.ts';

@@ -1,6 +1,7 @@
 import { lpStream } from '@libp2p/utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeMembershipFrame, encodeMembershipFrame, type PresenceState } from '@meshwork/core';
+import type { PresenceState } from '@meshwork/core';
+import { decodeMembershipFrame, encodeMembershipFrame } from '@meshwork/core/internal';
 import { MEMBERSHIP_PROTOCOL, type RejectReason } from '../src/index.ts';
 import { link, lineEdges, startNode, startNodes, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 import { startRawPeer, type RawPeer } from './support/raw-peer.ts';

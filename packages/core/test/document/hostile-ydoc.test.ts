@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
-import {
-  createDocument,
-  DecodeError,
-  defaultDecodeLimits,
-  MessageKind,
-  Writer,
-  ydoc,
-} from '../../src/index.ts';
+import { createDocument, DecodeError, defaultDecodeLimits, ydoc } from '../../src/index.ts';
+import { MessageKind, Writer } from '../../src/internal.ts';
 import { memberType, type MemberType } from '../../src/document/member-type.ts';
 import { writeHeader } from '../../src/document/messages.ts';
 import { endEvent, MemberTable, writeEventStart } from '../../src/document/update.ts';

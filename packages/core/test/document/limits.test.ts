@@ -8,20 +8,17 @@ import {
   lww,
   MAX_SEQ,
   MAX_SPEC_DEPTH,
-  MessageKind,
   orset,
   ormap,
-  readSpec,
-  Reader,
   TypeSpecError,
   validateValue,
-  Writer,
   type DecodeLimits,
   type Document,
   type Spec,
   type TypeSpec,
   type Value,
 } from '../../src/index.ts';
+import { MessageKind, readSpec, Reader, Writer } from '../../src/internal.ts';
 import { writeHeader } from '../../src/document/messages.ts';
 import { endEvent, writeEventStart } from '../../src/document/update.ts';
 import { fingerprint, restore } from './fingerprint.ts';

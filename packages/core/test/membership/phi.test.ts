@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createPhiDetector } from '../../src/index.ts';
+import { createPhiDetector } from '../../src/internal.ts';
 
 describe('phi-accrual failure detector', () => {
   it('keeps a peer with regular heartbeats alive and suspects it about a second after they stop', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CausalContext, DecodeError, Reader, Writer } from '../../src/index.ts';
+import { CausalContext, DecodeError } from '../../src/index.ts';
+import { Reader, Writer } from '../../src/internal.ts';
 
 function roundTrip(ctx: CausalContext): CausalContext {
   const w = new Writer();

@@ -4,13 +4,12 @@ import {
   createHandle,
   DecodeError,
   HLC,
-  Reader,
   typeFromSpec,
-  Writer,
   type CrdtType,
   type MutationSink,
   type TypeSpec,
 } from '../../src/index.ts';
+import { Reader, Writer } from '../../src/internal.ts';
 
 /** How a CRDT type is exercised: random operations, what a user observes, and its sequential specification. */
 export interface Model<H, Op, M> {

@@ -25,8 +25,8 @@ import {
   type TimeSeries,
   type Value,
   type YDoc,
-  YDocState,
 } from '../../src/index.ts';
+import { YDocState } from '../../src/internal.ts';
 import { elementKey } from '../../src/types/element-key.ts';
 import type { Model } from './harness.ts';
 

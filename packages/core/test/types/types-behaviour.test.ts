@@ -10,23 +10,18 @@ import {
   InsufficientRights,
   InvalidArgumentError,
   lww,
-  lwwType,
   mergeRollups,
   mvregister,
   ormap,
   orset,
-  Reader,
-  readSpec,
   sameSpec,
   timeSeries,
   TypeSpecError,
   typeFromSpec,
-  Writer,
-  writeSpec,
   ydoc,
-  type LWWState,
   type TypeSpec,
 } from '../../src/index.ts';
+import { lwwType, Reader, readSpec, Writer, writeSpec, type LWWState } from '../../src/internal.ts';
 import { encode } from './harness.ts';
 
 function member<S extends TypeSpec>(spec: S, id = 'a', clock?: () => number) {

@@ -70,10 +70,15 @@ export interface DaemonProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `meshwork start` as a child process with the given config and waits until it serves. */
+/**
+ * Starts `meshwork start` as a child process with the given config and waits until it serves.
+ * `env` is added to the child's environment; with `configFromEnv` the file is named by
+ * `MESHWORK_CONFIG` instead of `--config`.
+ */
 export async function startDaemonProcess(
   dir: string,
   config: Record<string, unknown>,
+  options: { env?: NodeJS.ProcessEnv; configFromEnv?: boolean } = {},
 ): Promise<DaemonProcess> {
   const dataDir = join(dir, String(config.name));
   mkdirSync(dataDir, { recursive: true });
@@ -88,7 +93,9 @@ export async function startDaemonProcess(
       ...config,
     }),
   );
-  const child = spawn(process.execPath, [CLI, 'start', '--config', file], {
+  const viaEnv = options.configFromEnv === true;
+  const child = spawn(process.execPath, [CLI, 'start', ...(viaEnv ? [] : ['--config', file])], {
+    env: { ...process.env, ...options.env, ...(viaEnv ? { MESHWORK_CONFIG: file } : {}) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

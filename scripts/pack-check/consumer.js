@@ -1,0 +1,63 @@
+// A first program against the published packages, run by scripts/pack-check.sh from an empty
+// directory where they were installed with npm: plain ESM, no build step, no workspace.
+import assert from 'node:assert/strict';
+import { createCoordinator } from '@meshwork/coordinator';
+import { createDocument, decodeDigest, encodeDigest, lww } from '@meshwork/core';
+import { Writer } from '@meshwork/core/internal';
+import { parseConfig } from '@meshwork/node';
+import { createMeshNode, SYNC_PROTOCOL } from '@meshwork/transport';
+
+// Two replicas change apart, then each sends the other what its digest lacks.
+const a = createDocument({ replica: 'replica-a', name: 'notes' });
+const b = createDocument({ replica: 'replica-b', name: 'notes' });
+a.transact(() => {
+  a.orset('tags').add('red');
+  a.lww('title').set('from a');
+});
+b.orset('tags').add('blue');
+b.ormap('owners', lww()).get('t1').set('bob');
+for (const [from, to] of [
+  [a, b],
+  [b, a],
+]) {
+  const answer = from.changesSince(decodeDigest(encodeDigest(to.digest())));
+  assert.ok(answer.covered);
+  to.apply(answer.update);
+}
+for (const doc of [a, b]) {
+  assert.deepEqual([...doc.orset('tags').values()].sort(), ['blue', 'red']);
+  assert.equal(doc.lww('title').get(), 'from a');
+  assert.equal(doc.ormap('owners', lww()).get('t1').get(), 'bob');
+}
+console.log('pack-check: two Documents merged');
+
+// One mesh node on loopback runs one task for an agent of its own.
+const mesh = await createMeshNode();
+const coordinator = createCoordinator({ document: mesh.document('tasks'), presence: mesh.presence });
+coordinator.registerAgent({
+  id: 'counter',
+  capabilities: ['count'],
+  handler: (_task, ctx) => ({ words: String(ctx.input).split(' ').length }),
+});
+const id = coordinator.submit({ type: 'count', input: 'installed from a tarball' });
+const result = await new Promise((resolve) => {
+  const unwatch = coordinator.watch(
+    (task) => {
+      if (task.status !== 'succeeded') return;
+      unwatch();
+      resolve(task.result);
+    },
+    { task: id },
+  );
+});
+assert.deepEqual(result, { words: 4 });
+await coordinator.stop();
+await mesh.stop();
+console.log(`pack-check: task ${id} succeeded over ${SYNC_PROTOCOL}`);
+
+assert.equal(parseConfig({ name: 'packed' }, process.cwd()).http.port, 7070);
+assert.equal(typeof Writer, 'function');
+// Only the entry points in `exports` are reachable; the files behind them are not.
+const deep = '@meshwork/core/dist/codec/writer.js';
+await assert.rejects(import(deep), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+console.log('pack-check: entry points and /internal resolve; deep imports are refused');
