@@ -32,6 +32,13 @@ export const defaultLimits = Object.freeze({
   eventStreamBufferBytes: 256 * 1024,
 });
 
+export const defaultWorkerSettings = Object.freeze({
+  leaseMs: 2_000,
+  maxWaitMs: 20_000,
+  maxWorkers: 100,
+  maxResultBytes: 256 * 1024,
+});
+
 const shellSettings = z.strictObject({
   /** Working directory for commands that name none (relative to the config file). */
   cwd: z.string().optional(),
@@ -149,6 +156,28 @@ export const configSchema = z.strictObject({
       eventStreamBufferBytes: positive(defaultLimits.eventStreamBufferBytes),
     })
     .default(() => ({ ...defaultLimits })),
+  /** Pull workers (POST /v1/workers): how long a silent one keeps its tasks, and its bounds. */
+  workers: z
+    .strictObject({
+      /** A worker that makes no call for this long loses its registration and its tasks. */
+      leaseMs: z
+        .number()
+        .int('expected a whole number')
+        .min(500, 'expected at least 500 ms')
+        .max(60_000, 'expected at most 60000 ms')
+        .default(defaultWorkerSettings.leaseMs),
+      /** Longest a poll waits for a task. */
+      maxWaitMs: z
+        .number()
+        .int('expected a whole number')
+        .min(0, 'expected a number >= 0')
+        .max(60_000, 'expected at most 60000 ms')
+        .default(defaultWorkerSettings.maxWaitMs),
+      maxWorkers: positive(defaultWorkerSettings.maxWorkers),
+      /** Largest result or progress value a worker may report, as JSON. */
+      maxResultBytes: positive(defaultWorkerSettings.maxResultBytes),
+    })
+    .default(() => ({ ...defaultWorkerSettings })),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z.array(agentSchema).default([]),
@@ -170,6 +199,7 @@ export type AgentConfig = NodeConfig['agents'][number];
 export type ShellSettings = z.output<typeof shellSettings>;
 export type HttpSettings = z.output<typeof httpSettings>;
 export type ModuleSettings = z.output<typeof moduleSettings>;
+export type WorkerSettings = NodeConfig['workers'];
 
 /** Flags from the command line; each overrides the same key of the file. */
 export interface ConfigFlags {

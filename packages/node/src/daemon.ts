@@ -23,6 +23,9 @@ import { EventLogError, persistDocument } from './persistence.ts';
 import { contributeResources } from './resources.ts';
 import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
+import { createWorkerMetrics } from './workers/metrics.ts';
+import { createWorkerService, type WorkerService } from './workers/registry.ts';
+import { workerRoutes } from './workers/routes.ts';
 
 /** A running mesh node: SQLite-backed state, libp2p mesh, coordinator with the configured agents, HTTP API. */
 export interface Daemon {
@@ -32,6 +35,8 @@ export interface Daemon {
   readonly multiaddrs: string[];
   readonly apiKey: string;
   readonly logger: Logger;
+  /** The pull-worker protocol, for front doors that call it without HTTP. */
+  readonly workers: WorkerService;
   /** Graceful stop: stop claiming, drain running tasks, release leases, flush, leave the mesh. */
   stop(reason?: string): Promise<void>;
   /**
@@ -179,13 +184,22 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     });
     metrics.quarantined('event', persistence.quarantined.events);
     metrics.quarantined('snapshot', persistence.quarantined.snapshots);
-    const localAgents = new Set(config.agents.map((a) => a.id));
+    const workers = createWorkerService({
+      coordinator,
+      nodeName: config.name,
+      settings: config.workers,
+      logger,
+      metrics: createWorkerMetrics(metrics.registry),
+    });
+    cleanups.unshift(() => workers.stop());
+    const configAgents = new Set(config.agents.map((a) => a.id));
+    const isLocalAgent = (agent: string): boolean => configAgents.has(agent) || workers.hasAgent(agent);
     coordinator.events.on('start', (e) => {
-      if (localAgents.has(e.agent))
+      if (isLocalAgent(e.agent))
         metrics.attemptStarted(e.epoch === 1 ? (e.at - e.submittedAt) / 1000 : undefined);
     });
     coordinator.events.on('attempt', (e) => {
-      if (localAgents.has(e.agent)) metrics.attemptEnded(e.outcome);
+      if (isLocalAgent(e.agent)) metrics.attemptEnded(e.outcome);
     });
     coordinator.events.on('failover', () => metrics.failover());
     coordinator.events.on('removed', (e) =>
@@ -224,6 +238,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       onThrottled: (reason) => metrics.throttled(reason),
       onStreamDropped: () => metrics.streamDropped(),
       onEventStreams: (open) => metrics.eventStreams(open),
+      routes: workerRoutes(workers),
       onRequest: (method, route, status, ms) => {
         metrics.httpRequest(method, route, status);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
@@ -266,6 +281,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         draining = true;
         logger.info({ reason, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
         await coordinator.stop({ drainMs: config.drainTimeoutMs });
+        workers.stop();
         history.syncAll();
         // Flush: a final anti-entropy round with every peer, so the last results and lease
         // releases are not left to gossip that may still be in flight when libp2p stops.
@@ -311,6 +327,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
           history.stop();
           const steps: (() => void | Promise<void>)[] = [
             () => coordinator.stop({ drainMs: 0 }),
+            () => workers.stop(),
             () => nodeApi.stop(),
             () => server.close(),
             () => mesh.stop(),
@@ -330,7 +347,17 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         });
     };
 
-    return { config, peerId: replica, url, multiaddrs: info.multiaddrs, apiKey, logger, stop, stopped };
+    return {
+      config,
+      peerId: replica,
+      url,
+      multiaddrs: info.multiaddrs,
+      apiKey,
+      logger,
+      workers,
+      stop,
+      stopped,
+    };
   } catch (err) {
     for (const cleanup of cleanups) {
       try {

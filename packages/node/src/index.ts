@@ -2,7 +2,7 @@ export { startDaemon, runDaemon, type Daemon } from './daemon.ts';
 export { AddressInUseError } from './address-in-use.ts';
 export { ConfigError } from './config-error.ts';
 export { configSchema, loadConfig, parseConfig } from './config.ts';
-export type { AgentConfig, ConfigFlags, NodeConfig, ResolvedConfig } from './config.ts';
+export type { AgentConfig, ConfigFlags, NodeConfig, ResolvedConfig, WorkerSettings } from './config.ts';
 export { openStore } from './store.ts';
 export type { AttemptRecord, NodeStore, StoredSnapshot, TaskResultRecord } from './store.ts';
 export { EventLogError, persistDocument, RESTORE_ORIGIN } from './persistence.ts';
@@ -15,6 +15,7 @@ export {
   type Json,
   type LiveEvent,
   type NodeApi,
+  type RouteDefinition,
 } from './http-server.ts';
 export {
   submitTaskBody,
@@ -34,3 +35,19 @@ export {
 } from './client.ts';
 export { runDemo, type DemoOptions } from './demo.ts';
 export * from './executors/index.ts';
+export {
+  createWorkerService,
+  WORKER_CAPABILITY,
+  type AbortedAttempt,
+  type HeartbeatAnswer,
+  type ReportAnswer,
+  type TaskAssignment,
+  type WorkerInfo,
+  type WorkerRegistration,
+  type WorkerService,
+  type WorkerServiceDeps,
+  type WorkerSession,
+} from './workers/registry.ts';
+export { WorkerError, workerErrorStatus, type WorkerErrorCode } from './workers/errors.ts';
+export { createWorkerMetrics, type WorkerMetrics } from './workers/metrics.ts';
+export * from './workers/schema.ts';

@@ -106,6 +106,24 @@ describe('config', () => {
     expect(configError(() => archive({ keepDays: 7 })).message).toContain('archive.keepDays: unknown key');
   });
 
+  it('checks the pull-worker settings', () => {
+    const workers = (value: unknown) => loadConfig(configFile({ name: 'a', workers: value }).file);
+    expect(loadConfig(configFile({ name: 'a' }).file).workers).toEqual({
+      leaseMs: 2_000,
+      maxWaitMs: 20_000,
+      maxWorkers: 100,
+      maxResultBytes: 262_144,
+    });
+    expect(workers({ leaseMs: 5_000 }).workers).toMatchObject({ leaseMs: 5_000, maxWaitMs: 20_000 });
+    const err = configError(() => workers({ leaseMs: 100, maxWaitMs: 90_000, maxWorkers: 0 }));
+    expect(err.issues).toEqual([
+      'workers.leaseMs: expected at least 500 ms',
+      'workers.maxWaitMs: expected at most 60000 ms',
+      'workers.maxWorkers: Too small: expected number to be >0',
+    ]);
+    expect(configError(() => workers({ lease: 1 })).message).toContain('workers.lease: unknown key');
+  });
+
   it('checks workflow templates', () => {
     const workflows = { w: { name: 'w', steps: [{ id: 'a', type: 't', after: ['missing'] }] } };
     const err = configError(() => loadConfig(configFile({ name: 'a', workflows }).file));
