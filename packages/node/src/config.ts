@@ -65,6 +65,43 @@ const moduleSettings = z.strictObject({
   handlers: z.record(z.string().min(1), z.string().min(1)),
 });
 
+/** The task events a webhook may subscribe to. */
+export const WEBHOOK_EVENTS = [
+  'task.submitted',
+  'task.started',
+  'task.succeeded',
+  'task.failed',
+  'task.cancelled',
+] as const;
+
+const webhookSchema = z.strictObject({
+  /** Names the webhook in the outbox, metrics and logs. */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_" or "-"'),
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  /** Key of the HMAC-SHA256 signature the receiver checks. */
+  secret: z.string().min(16, 'expected at least 16 characters'),
+  events: z
+    .array(z.enum(WEBHOOK_EVENTS))
+    .min(1)
+    .default([...WEBHOOK_EVENTS]),
+  timeoutMs: positive(10_000),
+  /** Deliveries in flight at once. */
+  concurrency: z.number().int().min(1).max(64).default(4),
+  /** Undelivered events kept; past it new events for this webhook are dropped. */
+  maxPending: positive(10_000),
+  retry: z
+    .strictObject({
+      /** Deliveries of one event before it is given up. */
+      maxAttempts: z.number().int().min(1).max(1000).default(20),
+      /** Wait after the first failure, doubled after each further one up to `maxMs`. */
+      initialMs: positive(1_000),
+      maxMs: positive(3_600_000),
+    })
+    .default({ maxAttempts: 20, initialMs: 1_000, maxMs: 3_600_000 }),
+});
+
 const agentSchema = z.strictObject({
   id: z
     .string()
@@ -178,6 +215,18 @@ export const configSchema = z.strictObject({
       maxResultBytes: positive(defaultWorkerSettings.maxResultBytes),
     })
     .default(() => ({ ...defaultWorkerSettings })),
+  /** Task events POSTed, signed, to these URLs from a durable outbox. */
+  webhooks: z
+    .array(webhookSchema)
+    .default([])
+    .superRefine((hooks, ctx) => {
+      const seen = new Set<string>();
+      hooks.forEach((h, i) => {
+        if (seen.has(h.name))
+          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `another webhook is named ${h.name}` });
+        seen.add(h.name);
+      });
+    }),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z.array(agentSchema).default([]),
@@ -200,6 +249,8 @@ export type ShellSettings = z.output<typeof shellSettings>;
 export type HttpSettings = z.output<typeof httpSettings>;
 export type ModuleSettings = z.output<typeof moduleSettings>;
 export type WorkerSettings = NodeConfig['workers'];
+export type WebhookConfig = NodeConfig['webhooks'][number];
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** Flags from the command line; each overrides the same key of the file. */
 export interface ConfigFlags {

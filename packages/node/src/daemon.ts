@@ -23,6 +23,7 @@ import { EventLogError, persistDocument } from './persistence.ts';
 import { contributeResources } from './resources.ts';
 import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
+import { startWebhooks } from './webhooks/webhooks.ts';
 import { createWorkerMetrics } from './workers/metrics.ts';
 import { createWorkerService, type WorkerService } from './workers/registry.ts';
 import { workerRoutes } from './workers/routes.ts';
@@ -192,6 +193,17 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       metrics: createWorkerMetrics(metrics.registry),
     });
     cleanups.unshift(() => workers.stop());
+    const webhooks = startWebhooks({
+      coordinator,
+      hooks: config.webhooks,
+      dbPath: store.path,
+      sync: config.sync,
+      node: config.name,
+      keepMs: config.archive.keepMs,
+      logger,
+      registry: metrics.registry,
+    });
+    cleanups.unshift(() => webhooks.stop());
     const configAgents = new Set(config.agents.map((a) => a.id));
     const isLocalAgent = (agent: string): boolean => configAgents.has(agent) || workers.hasAgent(agent);
     coordinator.events.on('start', (e) => {
@@ -283,6 +295,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         await coordinator.stop({ drainMs: config.drainTimeoutMs });
         workers.stop();
         history.syncAll();
+        webhooks.stop();
         // Flush: a final anti-entropy round with every peer, so the last results and lease
         // releases are not left to gossip that may still be in flight when libp2p stops.
         await Promise.all(
@@ -328,6 +341,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
           const steps: (() => void | Promise<void>)[] = [
             () => coordinator.stop({ drainMs: 0 }),
             () => workers.stop(),
+            () => webhooks.stop(),
             () => nodeApi.stop(),
             () => server.close(),
             () => mesh.stop(),
