@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { startDaemon, type Daemon } from '../src/daemon.ts';
 import { WorkerError } from '../src/workers/errors.ts';
+import { createWorker, PermanentError, type WorkerEvent } from '@meshwork/worker';
 import { api, API_KEY, tempDir, waitFor } from './support/processes.ts';
 
 const PLAIN_WORKER = fileURLToPath(new URL('./support/plain-worker.ts', import.meta.url));
@@ -482,6 +483,130 @@ describe('pull workers', () => {
     await waitFor('direct-1 to succeed', 10_000, async () =>
       (await task('direct-1')).status === 'succeeded' ? true : undefined,
     );
+  });
+
+  describe('@meshwork/worker', () => {
+    /** A handler that runs until the test lets it go, noting each task it gets. */
+    const gated = () => {
+      const started: { taskId: string; epoch: number; signal: AbortSignal }[] = [];
+      const gates = new Map<string, (result: unknown) => void>();
+      return {
+        started,
+        release: (taskId: string, result: unknown) => gates.get(taskId)?.(result),
+        handler: (task: { taskId: string; epoch: number; type: string }, ctx: { signal: AbortSignal }) => {
+          started.push({ taskId: task.taskId, epoch: task.epoch, signal: ctx.signal });
+          if (task.type === 'refuse') throw new PermanentError('will never work');
+          return new Promise((resolve) => gates.set(task.taskId, resolve));
+        },
+      };
+    };
+    const settled = (id: string) =>
+      waitFor(`${id} to settle`, 20_000, async () => {
+        const t = await task(id);
+        return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : undefined;
+      });
+
+    it('runs tasks, reports permanent failures, and on stop lets a running task finish and report before it unregisters', async () => {
+      const g = gated();
+      const events: WorkerEvent[] = [];
+      const worker = await createWorker({
+        url,
+        apiKey: API_KEY,
+        agent: { id: 'client-1', capabilities: ['client'], capacity: 2 },
+        handler: g.handler,
+        pollWaitMs: 1_000,
+        onEvent: (e) => events.push(e),
+      });
+      expect(worker.session).toMatchObject({
+        agentId: 'client-1',
+        capacity: 2,
+        leaseMs,
+        heartbeatMs: leaseMs / 4,
+      });
+      await submit({ id: 'client-refused', type: 'refuse', needs: ['client'], input: null });
+      expect(await settled('client-refused')).toMatchObject({ status: 'failed', attempts: 1 });
+      expect((await task('client-refused')).error).toContain('will never work');
+      await submit({ id: 'client-drained', type: 'work', needs: ['client'], input: null });
+      await waitFor('the task to start', 20_000, () => (worker.running === 1 ? true : undefined));
+      const stopping = worker.stop({ drainMs: 20_000 });
+      // Longer than the lease: heartbeats go on while it drains.
+      await new Promise((resolve) => setTimeout(resolve, leaseMs * 2));
+      g.release('client-drained', { drained: true });
+      await stopping;
+      expect(await settled('client-drained')).toMatchObject({
+        status: 'succeeded',
+        result: { drained: true },
+        history: [{ epoch: 1, agent: 'client-1', outcome: 'succeeded' }],
+      });
+      expect((await api<unknown[]>(url, '/v1/workers')).body).toEqual([]);
+      expect(events.filter((e) => e.type === 'refused' || e.type === 'error')).toEqual([]);
+    });
+
+    it('on stop, abandons a task that outlives the drain: another worker gets it at once', async () => {
+      const first = gated();
+      const worker = await createWorker({
+        url,
+        apiKey: API_KEY,
+        agent: { id: 'client-2', capabilities: ['client-drain'] },
+        handler: first.handler,
+        pollWaitMs: 500,
+      });
+      await submit({
+        id: 'client-abandoned',
+        type: 'work',
+        needs: ['client-drain'],
+        input: null,
+        retry: { maxAttempts: 3, backoffMs: 60_000 },
+      });
+      await waitFor('the task to start', 20_000, () => first.started[0]);
+      await worker.stop({ drainMs: 200 });
+      expect(first.started[0]!.signal.aborted).toBe(true);
+      const second = gated();
+      const next = await createWorker({
+        url,
+        apiKey: API_KEY,
+        agent: { id: 'client-3', capabilities: ['client-drain'] },
+        handler: second.handler,
+        pollWaitMs: 500,
+      });
+      await waitFor('the task on the next worker', 20_000, () => second.started[0]);
+      expect(second.started[0]).toMatchObject({ taskId: 'client-abandoned', epoch: 2 });
+      // The first handler's late answer goes nowhere: it was aborted and is not reported.
+      first.release('client-abandoned', 'late');
+      second.release('client-abandoned', 'on time');
+      expect(await settled('client-abandoned')).toMatchObject({
+        status: 'succeeded',
+        result: 'on time',
+        epoch: 2,
+      });
+      await next.stop();
+    });
+
+    it('aborts a handler whose task is cancelled, through the heartbeat', async () => {
+      const g = gated();
+      const events: WorkerEvent[] = [];
+      const worker = await createWorker({
+        url,
+        apiKey: API_KEY,
+        agent: { id: 'client-4', capabilities: ['client-cancel'] },
+        handler: g.handler,
+        pollWaitMs: 500,
+        onEvent: (e) => events.push(e),
+      });
+      await submit({ id: 'client-cancelled', type: 'work', needs: ['client-cancel'], input: null });
+      const started = await waitFor('the task to start', 20_000, () => g.started[0]);
+      expect((await post('/v1/tasks/client-cancelled/cancel', {})).status).toBe(200);
+      await waitFor('the abort', 20_000, () => (started.signal.aborted ? true : undefined));
+      expect(events).toContainEqual({
+        type: 'aborted',
+        taskId: 'client-cancelled',
+        epoch: 1,
+        reason: 'attempt cancelled',
+      });
+      g.release('client-cancelled', 'ignored');
+      await worker.stop();
+      expect(await task('client-cancelled')).toMatchObject({ status: 'cancelled' });
+    });
   });
 });
 
