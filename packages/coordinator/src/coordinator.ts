@@ -51,6 +51,15 @@ export interface TaskContext {
   /** Stable across attempts of one task: lets a sink apply the effect once. */
   readonly idempotencyKey: string;
   readonly attempt: number;
+  /**
+   * Hands the attempt back, for a handler that learns it cannot finish (the process that was
+   * doing the work is gone): the epoch is recorded as lost at once, so the next one may be
+   * claimed without waiting for the lease or a backoff, and the signal aborts. The lost epoch
+   * counts as one of the task's attempts. What the handler returns afterwards is treated as a
+   * late result of a lost epoch: a failure is ignored, a success only stands if no later attempt
+   * has started.
+   */
+  release(): void;
 }
 
 export type TaskHandler = (task: TaskView, ctx: TaskContext) => Promise<Value | void> | Value | void;
@@ -742,6 +751,18 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         if (attempt.abortReason !== null || !running.has(key)) return;
         checkData('progress', data);
         write([{ kind: 'progress', key: spec.id, value: { ...base, at: clock.now(), data } }]);
+      },
+      release() {
+        if (attempt.abortReason !== null || running.get(key) !== attempt) return;
+        // The start goes out with the expiry, so the history shows the attempt that was handed back.
+        const start = unwrittenStarts.get(attempt);
+        unwrittenStarts.delete(attempt);
+        abort(attempt, 'released');
+        write([
+          ...(start === undefined ? [] : [start]),
+          { kind: 'expiry', key, value: { task: spec.id, epoch: d.epoch, at: clock.now(), by: replica } },
+        ]);
+        schedule(0);
       },
     };
     const taskView = view(spec.id, d);

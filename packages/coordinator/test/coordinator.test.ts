@@ -161,6 +161,42 @@ describe('coordinator', () => {
     expect(aborted.filter((t) => t === timed)).toHaveLength(2);
   });
 
+  it('release() hands an attempt back: the next epoch starts at once, without a backoff, and the late failure is ignored', async () => {
+    const { coords, run, net } = mesh(1);
+    const [c] = coords as [Coordinator];
+    const clock = net.node('n0').clock;
+    const releasing = c.registerAgent({
+      id: 'a',
+      capabilities: ['work'],
+      handler: (_task, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => reject(new Error('the worker is gone')));
+          clock.setTimer(() => {
+            releasing.unregister();
+            ctx.release();
+            ctx.release();
+          }, 500);
+        }),
+    });
+    const id = c.submit({ type: 'work', retry: { maxAttempts: 3, backoff: { initialMs: 60_000 } } });
+    await run(300);
+    expect(c.get(id)).toMatchObject({ status: 'running', agent: 'a', epoch: 1 });
+    c.registerAgent({ id: 'b', capabilities: ['work'], handler: () => 'done' });
+    await run(700);
+    expect(c.get(id)).toMatchObject({
+      status: 'succeeded',
+      agent: 'b',
+      epoch: 2,
+      attemptsUsed: 2,
+      result: 'done',
+    });
+    // The released epoch's start was written with its expiry; its handler's failure was not.
+    expect(c.attempts(id)).toMatchObject([
+      { epoch: 1, agent: 'a', outcome: 'running', endedAt: null },
+      { epoch: 2, agent: 'b', outcome: 'succeeded' },
+    ]);
+  });
+
   it('fails a task nobody starts before its schedule-to-start deadline', async () => {
     const { coords, run } = mesh(1);
     const [c] = coords as [Coordinator];

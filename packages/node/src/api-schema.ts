@@ -6,6 +6,23 @@ import { shellInput } from './executors/shell.ts';
 /** A task's input: the call its executor makes. The executor field picks the schema. */
 export const taskInput = z.discriminatedUnion('executor', [shellInput, httpInput, moduleInput]);
 
+/** Whether a submitted input is an executor call (an object with an `executor` field). */
+export function isExecutorCall(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) && 'executor' in input;
+}
+
+/**
+ * A submitted input: an executor call, checked against its executor's schema, or any other
+ * value, which is data for a pull worker.
+ */
+const submittedInput = z.unknown().transform((input, ctx) => {
+  if (!isExecutorCall(input)) return input;
+  const parsed = taskInput.safeParse(input);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
+  return z.NEVER;
+});
+
 const id = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected an id (letters, digits, . _ : -)');
@@ -13,8 +30,8 @@ const id = z
 export const submitTaskBody = z.strictObject({
   /** Chosen by the mesh when absent. */
   id: id.optional(),
-  input: taskInput,
-  /** Task type; default `executor:<kind>` of the input. */
+  input: submittedInput,
+  /** Task type; default `executor:<kind>` of the input (`executor:worker` for a pull worker's). */
   type: z
     .string()
     .regex(/^[\w.:/@-]{1,128}$/, 'expected 1-128 letters, digits, _ . : / @ -')

@@ -43,6 +43,13 @@ export const defaultLimits = Object.freeze({
  */
 const MAX_MEMORY_DOCUMENTS = 4_000;
 
+export const defaultWorkerSettings = Object.freeze({
+  leaseMs: 2_000,
+  maxWaitMs: 20_000,
+  maxWorkers: 100,
+  maxResultBytes: 256 * 1024,
+});
+
 const shellSettings = z.strictObject({
   /** Working directory for commands that name none (relative to the config file). */
   cwd: z.string().optional(),
@@ -67,6 +74,43 @@ const httpSettings = z.strictObject({
 const moduleSettings = z.strictObject({
   /** Handler name -> module path (relative to the config file); tasks name a handler, never a path. */
   handlers: z.record(z.string().min(1), z.string().min(1)),
+});
+
+/** The task events a webhook may subscribe to. */
+export const WEBHOOK_EVENTS = [
+  'task.submitted',
+  'task.started',
+  'task.succeeded',
+  'task.failed',
+  'task.cancelled',
+] as const;
+
+const webhookSchema = z.strictObject({
+  /** Names the webhook in the outbox, metrics and logs. */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_" or "-"'),
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  /** Key of the HMAC-SHA256 signature the receiver checks. */
+  secret: z.string().min(16, 'expected at least 16 characters'),
+  events: z
+    .array(z.enum(WEBHOOK_EVENTS))
+    .min(1)
+    .default([...WEBHOOK_EVENTS]),
+  timeoutMs: positive(10_000),
+  /** Deliveries in flight at once. */
+  concurrency: z.number().int().min(1).max(64).default(4),
+  /** Undelivered events kept; past it new events for this webhook are dropped. */
+  maxPending: positive(10_000),
+  retry: z
+    .strictObject({
+      /** Deliveries of one event before it is given up. */
+      maxAttempts: z.number().int().min(1).max(1000).default(20),
+      /** Wait after the first failure, doubled after each further one up to `maxMs`. */
+      initialMs: positive(1_000),
+      maxMs: positive(3_600_000),
+    })
+    .default({ maxAttempts: 20, initialMs: 1_000, maxMs: 3_600_000 }),
 });
 
 const agentSchema = z.strictObject({
@@ -167,6 +211,40 @@ export const configSchema = z.strictObject({
       maxMemoryMembers: positive(defaultLimits.maxMemoryMembers),
     })
     .default(() => ({ ...defaultLimits })),
+  /** Pull workers (POST /v1/workers): how long a silent one keeps its tasks, and its bounds. */
+  workers: z
+    .strictObject({
+      /** A worker that makes no call for this long loses its registration and its tasks. */
+      leaseMs: z
+        .number()
+        .int('expected a whole number')
+        .min(500, 'expected at least 500 ms')
+        .max(60_000, 'expected at most 60000 ms')
+        .default(defaultWorkerSettings.leaseMs),
+      /** Longest a poll waits for a task. */
+      maxWaitMs: z
+        .number()
+        .int('expected a whole number')
+        .min(0, 'expected a number >= 0')
+        .max(60_000, 'expected at most 60000 ms')
+        .default(defaultWorkerSettings.maxWaitMs),
+      maxWorkers: positive(defaultWorkerSettings.maxWorkers),
+      /** Largest result or progress value a worker may report, as JSON. */
+      maxResultBytes: positive(defaultWorkerSettings.maxResultBytes),
+    })
+    .default(() => ({ ...defaultWorkerSettings })),
+  /** Task events POSTed, signed, to these URLs from a durable outbox. */
+  webhooks: z
+    .array(webhookSchema)
+    .default([])
+    .superRefine((hooks, ctx) => {
+      const seen = new Set<string>();
+      hooks.forEach((h, i) => {
+        if (seen.has(h.name))
+          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `another webhook is named ${h.name}` });
+        seen.add(h.name);
+      });
+    }),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z.array(agentSchema).default([]),
@@ -188,6 +266,9 @@ export type AgentConfig = NodeConfig['agents'][number];
 export type ShellSettings = z.output<typeof shellSettings>;
 export type HttpSettings = z.output<typeof httpSettings>;
 export type ModuleSettings = z.output<typeof moduleSettings>;
+export type WorkerSettings = NodeConfig['workers'];
+export type WebhookConfig = NodeConfig['webhooks'][number];
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** Flags from the command line; each overrides the same key of the file. */
 export interface ConfigFlags {

@@ -24,6 +24,10 @@ import { EventLogError, persistDocument } from './persistence.ts';
 import { contributeResources } from './resources.ts';
 import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
+import { startWebhooks } from './webhooks/webhooks.ts';
+import { createWorkerMetrics } from './workers/metrics.ts';
+import { createWorkerService, type WorkerService } from './workers/registry.ts';
+import { workerRoutes } from './workers/routes.ts';
 
 /** A running mesh node: SQLite-backed state, libp2p mesh, coordinator with the configured agents, HTTP API. */
 export interface Daemon {
@@ -35,6 +39,8 @@ export interface Daemon {
   readonly logger: Logger;
   /** The node's shared memory, as `/v1/memory` serves it, for callers in this process. */
   readonly memory: SharedMemory;
+  /** The pull-worker protocol, for front doors that call it without HTTP. */
+  readonly workers: WorkerService;
   /** Graceful stop: stop claiming, drain running tasks, release leases, flush, leave the mesh. */
   stop(reason?: string): Promise<void>;
   /**
@@ -198,13 +204,33 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     });
     metrics.quarantined('event', persistence.quarantined.events + memory.quarantined.events);
     metrics.quarantined('snapshot', persistence.quarantined.snapshots + memory.quarantined.snapshots);
-    const localAgents = new Set(config.agents.map((a) => a.id));
+    const workers = createWorkerService({
+      coordinator,
+      nodeName: config.name,
+      settings: config.workers,
+      logger,
+      metrics: createWorkerMetrics(metrics.registry),
+    });
+    cleanups.unshift(() => workers.stop());
+    const webhooks = startWebhooks({
+      coordinator,
+      hooks: config.webhooks,
+      dbPath: store.path,
+      sync: config.sync,
+      node: config.name,
+      keepMs: config.archive.keepMs,
+      logger,
+      registry: metrics.registry,
+    });
+    cleanups.unshift(() => webhooks.stop());
+    const configAgents = new Set(config.agents.map((a) => a.id));
+    const isLocalAgent = (agent: string): boolean => configAgents.has(agent) || workers.hasAgent(agent);
     coordinator.events.on('start', (e) => {
-      if (localAgents.has(e.agent))
+      if (isLocalAgent(e.agent))
         metrics.attemptStarted(e.epoch === 1 ? (e.at - e.submittedAt) / 1000 : undefined);
     });
     coordinator.events.on('attempt', (e) => {
-      if (localAgents.has(e.agent)) metrics.attemptEnded(e.outcome, (e.endedAt - e.startedAt) / 1000);
+      if (isLocalAgent(e.agent)) metrics.attemptEnded(e.outcome, (e.endedAt - e.startedAt) / 1000);
     });
     coordinator.events.on('failover', () => metrics.failover());
     coordinator.events.on('removed', (e) =>
@@ -244,6 +270,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       onThrottled: (reason) => metrics.throttled(reason),
       onStreamDropped: () => metrics.streamDropped(),
       onEventStreams: (open) => metrics.eventStreams(open),
+      routes: workerRoutes(workers),
       onRequest: (method, route, status, ms) => {
         metrics.httpRequest(method, route, status);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
@@ -290,7 +317,9 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         draining = true;
         logger.info({ reason, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
         await coordinator.stop({ drainMs: config.drainTimeoutMs });
+        workers.stop();
         history.syncAll();
+        webhooks.stop();
         // Flush: a final anti-entropy round with every peer, so the last results and lease
         // releases are not left to gossip that may still be in flight when libp2p stops.
         await Promise.all(
@@ -337,6 +366,8 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
           history.stop();
           const steps: (() => void | Promise<void>)[] = [
             () => coordinator.stop({ drainMs: 0 }),
+            () => workers.stop(),
+            () => webhooks.stop(),
             () => nodeApi.stop(),
             () => server.close(),
             () => mesh.stop(),
@@ -365,6 +396,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       apiKey,
       logger,
       memory,
+      workers,
       stop,
       stopped,
     };

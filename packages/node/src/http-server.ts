@@ -112,6 +112,8 @@ export interface ApiServerOptions {
   onStreamDropped?: () => void;
   /** Called with the number of event-stream clients whenever it changes. */
   onEventStreams?: (open: number) => void;
+  /** Routes served besides the built-in ones (e.g. the pull-worker protocol). */
+  routes?: readonly RouteDefinition[];
 }
 
 export interface ApiServer {
@@ -121,9 +123,10 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-type Handler = (ctx: RequestContext) => Promise<[number, Json]> | [number, Json] | 'stream';
+/** Answers a request with a status and JSON body, or `'stream'` when it wrote the response itself. */
+export type Handler = (ctx: RequestContext) => Promise<[number, Json]> | [number, Json] | 'stream';
 
-interface RequestContext {
+export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   params: string[];
@@ -132,7 +135,16 @@ interface RequestContext {
 }
 
 /** `open`: anyone who can reach the port; `read`: open on loopback, else keyed; `write`: keyed. */
-type Access = 'open' | 'read' | 'write';
+export type Access = 'open' | 'read' | 'write';
+
+/** A route: `path` like `/v1/things/:id/part`, each `:name` one decoded path segment in `params`. */
+export interface RouteDefinition {
+  readonly method: string;
+  readonly path: string;
+  /** Default: `read` for GET, `write` otherwise. */
+  readonly access?: Access;
+  readonly handler: Handler;
+}
 
 interface Route {
   method: string;
@@ -336,6 +348,7 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     });
     return 'stream';
   });
+  for (const r of options.routes ?? []) route(r.method, r.path, r.handler, r.access);
 
   const authorized = (req: IncomingMessage): boolean => {
     const header = req.headers.authorization ?? '';

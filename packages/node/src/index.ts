@@ -1,8 +1,16 @@
 export { startDaemon, runDaemon, type Daemon } from './daemon.ts';
 export { AddressInUseError } from './address-in-use.ts';
 export { ConfigError } from './config-error.ts';
-export { configSchema, loadConfig, parseConfig } from './config.ts';
-export type { AgentConfig, ConfigFlags, NodeConfig, ResolvedConfig } from './config.ts';
+export { configSchema, loadConfig, parseConfig, WEBHOOK_EVENTS } from './config.ts';
+export type {
+  AgentConfig,
+  ConfigFlags,
+  NodeConfig,
+  ResolvedConfig,
+  WebhookConfig,
+  WebhookEventType,
+  WorkerSettings,
+} from './config.ts';
 export { openStore } from './store.ts';
 export type { AttemptRecord, NodeStore, StoredSnapshot, TaskResultRecord } from './store.ts';
 export { EventLogError, persistDocument, RESTORE_ORIGIN } from './persistence.ts';
@@ -16,6 +24,7 @@ export {
   type LiveEvent,
   type MemoryApi,
   type NodeApi,
+  type RouteDefinition,
 } from './http-server.ts';
 export {
   submitTaskBody,
@@ -36,3 +45,20 @@ export {
 export { runDemo, type DemoOptions } from './demo.ts';
 export * from './executors/index.ts';
 export * from './memory/index.ts';
+export {
+  createWorkerService,
+  WORKER_CAPABILITY,
+  type AbortedAttempt,
+  type HeartbeatAnswer,
+  type ReportAnswer,
+  type TaskAssignment,
+  type WorkerInfo,
+  type WorkerRegistration,
+  type WorkerService,
+  type WorkerServiceDeps,
+  type WorkerSession,
+} from './workers/registry.ts';
+export { WorkerError, workerErrorStatus, type WorkerErrorCode } from './workers/errors.ts';
+export { createWorkerMetrics, type WorkerMetrics } from './workers/metrics.ts';
+export * from './workers/schema.ts';
+export { signWebhook, verifyWebhook, WEBHOOK_HEADERS } from './webhooks/signature.ts';

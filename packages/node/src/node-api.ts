@@ -12,7 +12,12 @@ import {
 import { planWorkflow } from '@meshwork/coordinator/internal';
 import { LimitExceededError, type Value } from '@meshwork/core';
 import type { MeshNode } from '@meshwork/transport';
-import type { ListTasksQuery, StartWorkflowBody, SubmitTaskBody } from './api-schema.ts';
+import {
+  isExecutorCall,
+  type ListTasksQuery,
+  type StartWorkflowBody,
+  type SubmitTaskBody,
+} from './api-schema.ts';
 import type { ResolvedConfig } from './config.ts';
 import { executorCapability, executorOf } from './executors/index.ts';
 import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
@@ -22,6 +27,7 @@ import type { SharedMemory } from './memory/shared-memory.ts';
 import type { MeshDocument } from './mesh-state.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodeStore } from './store.ts';
+import { WORKER_CAPABILITY } from './workers/registry.ts';
 
 const TASK_STATES = ['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
@@ -266,7 +272,9 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
     submitTask: (body: SubmitTaskBody) => {
       // A resubmission of a task this node holds changes nothing, so it is never refused.
       if (body.id === undefined || coordinator.get(body.id) === null) assertRoom();
-      const executor = executorCapability(executorOf(body.input));
+      const executor = isExecutorCall(body.input)
+        ? executorCapability(executorOf(body.input))
+        : WORKER_CAPABILITY;
       const id = coordinatorCall(() =>
         coordinator.submit({
           ...(body.id !== undefined ? { id: body.id } : {}),

@@ -107,6 +107,57 @@ describe('config', () => {
     expect(configError(() => archive({ keepDays: 7 })).message).toContain('archive.keepDays: unknown key');
   });
 
+  it('checks the pull-worker settings', () => {
+    const workers = (value: unknown) => loadConfig(configFile({ name: 'a', workers: value }).file);
+    expect(loadConfig(configFile({ name: 'a' }).file).workers).toEqual({
+      leaseMs: 2_000,
+      maxWaitMs: 20_000,
+      maxWorkers: 100,
+      maxResultBytes: 262_144,
+    });
+    expect(workers({ leaseMs: 5_000 }).workers).toMatchObject({ leaseMs: 5_000, maxWaitMs: 20_000 });
+    const err = configError(() => workers({ leaseMs: 100, maxWaitMs: 90_000, maxWorkers: 0 }));
+    expect(err.issues).toEqual([
+      'workers.leaseMs: expected at least 500 ms',
+      'workers.maxWaitMs: expected at most 60000 ms',
+      'workers.maxWorkers: Too small: expected number to be >0',
+    ]);
+    expect(configError(() => workers({ lease: 1 })).message).toContain('workers.lease: unknown key');
+  });
+
+  it('checks webhooks, naming the field', () => {
+    const webhooks = (value: unknown) => loadConfig(configFile({ name: 'a', webhooks: value }).file);
+    const hook = { name: 'ops', url: 'https://hooks.example.com/meshwork', secret: 's'.repeat(16) };
+    expect(webhooks([hook]).webhooks).toEqual([
+      {
+        ...hook,
+        events: ['task.submitted', 'task.started', 'task.succeeded', 'task.failed', 'task.cancelled'],
+        timeoutMs: 10_000,
+        concurrency: 4,
+        maxPending: 10_000,
+        retry: { maxAttempts: 20, initialMs: 1_000, maxMs: 3_600_000 },
+      },
+    ]);
+    const err = configError(() =>
+      webhooks([
+        { ...hook, url: 'ftp://example.com', secret: 'short', events: ['task.exploded'] },
+        { ...hook, retry: { maxAttempts: 0 } },
+        { ...hook, name: 'bad name', colour: 'red' },
+      ]),
+    );
+    expect(err.issues).toEqual([
+      'webhooks.0.url: expected an http(s) URL',
+      'webhooks.0.secret: expected at least 16 characters',
+      expect.stringMatching(/^webhooks\.0\.events\.0: /),
+      expect.stringMatching(/^webhooks\.1\.retry\.maxAttempts: /),
+      expect.stringMatching(/^webhooks\.2\.name: /),
+      'webhooks.2.colour: unknown key',
+    ]);
+    expect(configError(() => webhooks([hook, hook])).issues).toEqual([
+      'webhooks.1.name: another webhook is named ops',
+    ]);
+  });
+
   it('checks workflow templates', () => {
     const workflows = { w: { name: 'w', steps: [{ id: 'a', type: 't', after: ['missing'] }] } };
     const err = configError(() => loadConfig(configFile({ name: 'a', workflows }).file));
