@@ -1,7 +1,7 @@
 import type { Document, PresenceChannel, ReplicaId, Value } from '@meshwork/core';
 import { systemClock, type Clock } from './clock.ts';
 import { createDelayEstimator, defaultSettle, type SettleOptions } from './delay.ts';
-import { covers, ineligibility } from './eligibility.ts';
+import { covers } from './eligibility.ts';
 import { CoordinatorError, invalid } from './errors.ts';
 import { createEmitter, type CoordinatorEvents, type Emitter } from './events.ts';
 import { DueQueue } from './due-queue.ts';
@@ -28,7 +28,7 @@ import { createDocumentPools } from './document-pools.ts';
 import { createDocumentStore } from './document-store.ts';
 import { createDocumentHistory, type AgentHistory } from './history.ts';
 import { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
-import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from './scoring.ts';
+import type { AgentStats } from './scoring.ts';
 import { fenced, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import {
   recordKinds,
@@ -38,6 +38,7 @@ import {
   type StoreChanges,
 } from './store.ts';
 import { createTaskIndex } from './task-index.ts';
+import { decideClaims, type ReadyTask } from './coordinator/claims.ts';
 import { createWorkflows, type Workflows } from './workflows.ts';
 
 /** What a handler gets besides the task. */
@@ -590,94 +591,47 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     return spec.dependsOn.every((dep) => index.derive(dep)?.status === 'succeeded');
   }
 
-  function claim(now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
-    const extra = new Map<AgentId, number>();
-    const loadOf = (a: AgentId): number => index.load(a) + (extra.get(a) ?? 0);
-    const settleMs = delay.settleMs();
-    const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
-    // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most
-    // urgent among those a local agent with room could take. The others are passed over without
-    // counting, so a backlog this node cannot run does not hide the tasks it can.
-    const limit = 2 * agents.reduce((n, a) => n + Math.max(0, a.capacity - index.load(a.id)), 0) + 16;
-    /** Taken from the front of `ready` and not claimed: queued again after the pass. */
-    const passed: { readonly at: number; readonly key: TaskId }[] = [];
-    let ranked = 0;
-    while (ranked < limit && localRoom(loadOf)) {
-      const next = ready.shift();
-      if (next === undefined) break;
+  /** Pending tasks from the front of `ready`, dropping those no longer waiting. */
+  function* readyFromFront(): Generator<ReadyTask> {
+    for (let next = ready.shift(); next !== undefined; next = ready.shift()) {
       const spec = index.spec(next.key);
       const d = index.derive(next.key);
       // No longer waiting: a change to it, or to a dependency, brings it back through examine(),
       // which queues only tasks whose dependencies have succeeded.
       if (spec === null || d?.status !== 'pending') continue;
-      if (!localRoom(loadOf, spec.needs)) {
-        passed.push(next);
-        continue;
-      }
-      ranked++;
-      const epoch = d.epoch + 1;
-      const held = heldBack.get(spec.id);
-      // Set when this node held back and the hold has ended (examine leaves out tasks still held).
-      const until = held?.epoch === epoch ? held.until : undefined;
-      // Which node claims first follows the rendezvous hash over agents with room, not the scores:
-      // scores depend on each replica's view of load and history, and differing views would leave
-      // every node waiting for another. Lower-ranked nodes hold back and step in if nobody claims.
-      // The claim itself is for this node's best-scoring agent, and scores decide among claims, so
-      // only this node's agents are scored.
-      const mineScored: Ranked[] = [];
-      let bestHere = -Infinity;
-      const others: { readonly node: ReplicaId; readonly h: number }[] = [];
-      for (const agent of agents) {
-        const isLocal = agent.node === replica && local.has(agent.id);
-        if (agent.node === replica && !isLocal) continue;
-        if (!covers(agent.capabilities, spec.needs)) continue;
-        const load = loadOf(agent.id);
-        const why = ineligibility(spec, agent, {
-          alive: true,
-          load,
-          dependenciesSucceeded: true,
-          resourcesAvailable: isLocal ? pools.available(spec.resources) : true,
-        });
-        if (why !== null) continue;
-        const h = rendezvous(spec.id, agent.id);
-        if (!isLocal) others.push({ node: agent.node, h });
-        else {
-          mineScored.push({ agent, score: scoreAgent(spec, agent, load, statsOf(agent.id, now)) });
-          bestHere = Math.max(bestHere, h);
-        }
-      }
-      if (mineScored.length === 0) {
-        passed.push(next);
-        continue;
-      }
-      const ahead = new Set<ReplicaId>();
-      for (const o of others) if (o.h > bestHere) ahead.add(o.node);
-      const rank = ahead.size;
-      if (rank > 0 && until === undefined) {
-        heldBack.set(spec.id, { epoch, until: now + rank * settleMs });
-        checkAt.set(spec.id, now + rank * settleMs);
-        wakeAt(now + rank * settleMs);
-        continue;
-      }
-      const mine = rankAgents(spec, mineScored)[0]!;
-      heldBack.delete(spec.id);
-      ownClaims.set(spec.id, { epoch, agent: mine.agent.id });
-      const c: Claim = {
-        task: spec.id,
-        epoch,
-        agent: mine.agent.id,
-        node: replica,
-        at: now,
-        score: mine.score,
-        // A node stepping in for higher-ranked ones claims without having seen whether they did, and
-        // a claim it missed is on its way: its own claim decides after a doubled window.
-        settleMs: until === undefined ? settleMs : 2 * settleMs,
-      };
-      writes.push({ kind: 'claim', key: agentAttemptKey(spec.id, epoch, mine.agent.id), value: { ...c } });
-      extra.set(mine.agent.id, (extra.get(mine.agent.id) ?? 0) + 1);
-      events.emit('claim', { task: spec.id, epoch, agent: mine.agent.id, score: mine.score, at: now });
+      yield { spec, epoch: d.epoch + 1, urgency: next.at };
     }
-    for (const p of passed) ready.set(p.key, p.at);
+  }
+
+  function claim(now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
+    const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
+    const loads = new Map<AgentId, number>();
+    for (const a of agents) loads.set(a.id, index.load(a.id));
+    for (const id of local.keys()) loads.set(id, index.load(id));
+    const decisions = decideClaims({
+      node: replica,
+      now,
+      settleMs: delay.settleMs(),
+      ready: readyFromFront(),
+      agents,
+      local: new Map([...local].map(([id, a]) => [id, a.info])),
+      loads,
+      held: heldBack,
+      stats: (agent) => statsOf(agent, now),
+      resourcesAvailable: (needs) => pools.available(needs),
+    });
+    for (const h of decisions.holds) {
+      heldBack.set(h.task, { epoch: h.epoch, until: h.until });
+      checkAt.set(h.task, h.until);
+      wakeAt(h.until);
+    }
+    for (const c of decisions.claims) {
+      heldBack.delete(c.task);
+      ownClaims.set(c.task, { epoch: c.epoch, agent: c.agent });
+      writes.push({ kind: 'claim', key: agentAttemptKey(c.task, c.epoch, c.agent), value: { ...c } });
+      events.emit('claim', { task: c.task, epoch: c.epoch, agent: c.agent, score: c.score, at: now });
+    }
+    for (const p of decisions.passed) ready.set(p.spec.id, p.urgency);
   }
 
   // ---- running -------------------------------------------------------------
