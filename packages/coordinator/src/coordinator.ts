@@ -1,9 +1,9 @@
-import type { Document, PresenceChannel, ReplicaId, Value } from '@meshwork/core';
-import { systemClock, type Clock } from './clock.ts';
-import { createDelayEstimator, defaultSettle, type SettleOptions } from './delay.ts';
+import type { Document, ReplicaId, Value } from '@meshwork/core';
+import { systemClock } from './clock.ts';
+import { createDelayEstimator, defaultSettle } from './delay.ts';
 import { covers } from './eligibility.ts';
 import { CoordinatorError, invalid } from './errors.ts';
-import { createEmitter, type CoordinatorEvents, type Emitter } from './events.ts';
+import { createEmitter, type CoordinatorEvents } from './events.ts';
 import { DueQueue } from './due-queue.ts';
 import { hashId } from './hash.ts';
 import {
@@ -13,23 +13,20 @@ import {
   type AgentId,
   type AgentInfo,
   type AttemptEnd,
-  type AttemptStart,
   type AttemptOutcome,
-  type AttemptRow,
   type Claim,
-  type SubmitInput,
   type TaskId,
   type TaskSpec,
 } from './model.ts';
-import { createPhiDetector, type PhiOptions } from './phi.ts';
-import { storedRecord, taskRecord } from './stored-records.ts';
-import { createRetention, parseRetention, type RetentionOptions } from './retention.ts';
+import { createPhiDetector } from './phi.ts';
+import { agentAttemptKey, attemptKey, expiryRecord, storedRecord, taskRecord } from './stored-records.ts';
+import { createRetention, parseRetention } from './retention.ts';
 import { createDocumentPools } from './document-pools.ts';
 import { createDocumentStore } from './document-store.ts';
-import { createDocumentHistory, type AgentHistory } from './history.ts';
-import { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
+import { createDocumentHistory } from './history.ts';
+import { noPools, type ResourceNeeds } from './resources.ts';
 import type { AgentStats } from './scoring.ts';
-import { fenced, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
+import { terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import {
   recordKinds,
   type CoordinationStore,
@@ -38,119 +35,18 @@ import {
   type StoreChanges,
 } from './store.ts';
 import { createTaskIndex } from './task-index.ts';
+import {
+  PermanentTaskError,
+  type Coordinator,
+  type CoordinatorOptions,
+  type TaskContext,
+  type TaskHandler,
+  type TaskView,
+} from './coordinator/api.ts';
+import { attemptRows } from './coordinator/attempt-rows.ts';
 import { decideClaims, type ReadyTask } from './coordinator/claims.ts';
-import { createWorkflows, type Workflows } from './workflows.ts';
-
-/** What a handler gets besides the task. */
-export interface TaskContext {
-  readonly input: Value;
-  /** Aborted on cancellation, run timeout, fencing (a newer epoch took over) and shutdown. */
-  readonly signal: AbortSignal;
-  /** Streams progress into the task (last value wins). */
-  progress(data: Value): void;
-  /** Fencing token: a sink that remembers the highest epoch per task can reject stale attempts. */
-  readonly epoch: number;
-  /** Stable across attempts of one task: lets a sink apply the effect once. */
-  readonly idempotencyKey: string;
-  readonly attempt: number;
-}
-
-export type TaskHandler = (task: TaskView, ctx: TaskContext) => Promise<Value | void> | Value | void;
-
-export interface AgentRegistration {
-  readonly id: string;
-  readonly capabilities: readonly string[];
-  /** Tasks the agent runs at once. */
-  readonly capacity?: number;
-  readonly metadata?: { readonly [key: string]: Value };
-  readonly handler: TaskHandler;
-}
-
-/** Thrown by a handler for a failure that retrying cannot fix: the task fails at once. */
-export class PermanentTaskError extends Error {
-  override readonly name = 'PermanentTaskError';
-}
-
-export interface TaskView {
-  readonly id: TaskId;
-  readonly spec: TaskSpec;
-  readonly status: TaskStatus;
-  readonly epoch: number;
-  readonly attemptsUsed: number;
-  /** Agent holding or last holding the task. */
-  readonly agent: AgentId | null;
-  /** The accepted result (same on every replica once synced). */
-  readonly result: Value;
-  readonly error: string | null;
-  readonly progress: Value;
-}
-
-export interface AgentView extends AgentInfo {
-  readonly alive: boolean;
-  readonly load: number;
-  readonly stats: AgentStats;
-}
-
-export interface CoordinatorOptions {
-  /**
-   * The shared Document, synced by whatever transport the caller uses. Tasks live in it as
-   * records (see createDocumentStore), resource pools as BoundedCounters, agent history in
-   * a TimeSeries. Give either `document` or `store`.
-   */
-  readonly document?: Document;
-  /** Shared state other than a Document (e.g. createMemoryStore for one process). */
-  readonly store?: CoordinationStore;
-  readonly presence: PresenceChannel;
-  readonly clock?: Clock;
-  readonly settle?: Partial<SettleOptions>;
-  /** Lease length and the grace other replicas add before treating it as expired (clock skew). */
-  readonly lease?: { readonly durationMs?: number; readonly graceMs?: number };
-  readonly heartbeatMs?: number;
-  readonly phi?: Partial<PhiOptions>;
-  /** Waiting this long adds one point of priority. */
-  readonly agingMs?: number;
-  /** Least time between two scheduling passes (claims, starts, expiry checks). Default 10 ms. */
-  readonly tickMs?: number;
-  /** Default: BoundedCounter pools in `document`, or none. */
-  readonly resources?: ResourcePools;
-  /** Default: a TimeSeries in `document`, or the recorded attempts. */
-  readonly history?: AgentHistory;
-  /** When finished tasks are removed from the shared state (see the README's "Retention"). */
-  readonly retention?: Partial<RetentionOptions>;
-  /**
-   * Settles once this replica has caught up with the peers it can reach (on a mesh node:
-   * `mesh.catchUp()`). Until then the coordinator claims nothing and declares no attempt lost
-   * or timed out, since its state may be a restored one that misses what others did meanwhile:
-   * acting on it would start finished tasks again or give two attempts one epoch. A rejection
-   * counts as settled. Default: caught up from the start.
-   */
-  readonly catchUp?: PromiseLike<unknown>;
-}
-
-export interface Coordinator {
-  readonly replica: ReplicaId;
-  readonly events: Emitter<CoordinatorEvents>;
-  readonly workflows: Workflows;
-  readonly pools: ResourcePools;
-  /** False until `options.catchUp` settles: no claims, expiries or timeouts are written before. */
-  readonly caughtUp: boolean;
-  registerAgent(registration: AgentRegistration): { readonly id: AgentId; unregister(): void };
-  submit(task: SubmitInput): TaskId;
-  get(id: TaskId): TaskView | null;
-  list(filter?: { readonly status?: TaskStatus; readonly type?: string }): TaskView[];
-  /** Calls `listener` whenever a task's status, holder or progress changes here. */
-  watch(listener: (task: TaskView) => void, filter?: { readonly task?: TaskId }): () => void;
-  cancel(id: TaskId, reason?: string): void;
-  attempts(id: TaskId): AttemptRow[];
-  agents(): AgentView[];
-  /** The current settle window, from measured delivery delay. */
-  settleMs(): number;
-  /**
-   * Stops claiming, waits up to `drainMs` for running attempts, then aborts the rest and releases their
-   * leases. Later calls return the first call's promise (their `drainMs` is ignored).
-   */
-  stop(options?: { readonly drainMs?: number }): Promise<void>;
-}
+import { taskView } from './coordinator/task-view.ts';
+import { createWorkflows } from './workflows.ts';
 
 interface LocalAgent {
   readonly info: AgentInfo;
@@ -168,9 +64,6 @@ interface RunningAttempt {
   readonly release: () => void;
   readonly done: Promise<void>;
 }
-
-/** Outcomes a handler reports itself, as opposed to an abort. */
-const isVerdict = (o: AttemptOutcome): boolean => o === 'succeeded' || o === 'failed';
 
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -261,30 +154,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   /** The nodes suspected at the last pass. */
   let lastSuspects = '';
 
-  const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
-  /** One agent's part in an epoch: the key of its claim, start and end records. */
-  const agentAttemptKey = (task: TaskId, epoch: number, agent: AgentId): string =>
-    `${attemptKey(task, epoch)}|${agent}`;
   const nodeAlive = (node: ReplicaId, now: number): boolean => node === replica || phi.isAlive(node, now);
   /** Heard from, then silent. A node never heard from (we just started) is left to its lease. */
   const nodeSuspected = (node: ReplicaId, now: number): boolean =>
     node !== replica && phi.knows(node) && !phi.isAlive(node, now);
-
-  function view(id: TaskId, d: DerivedTask): TaskView {
-    const spec = index.spec(id)!;
-    const agent = d.accepted?.agent ?? d.winner?.agent ?? null;
-    return {
-      id,
-      spec,
-      status: d.status,
-      epoch: d.epoch,
-      attemptsUsed: d.attemptsUsed,
-      agent,
-      result: d.accepted?.result ?? null,
-      error: d.status === 'succeeded' ? null : (d.accepted?.error ?? d.reason),
-      progress: index.progress(id)?.data ?? null,
-    };
-  }
 
   // ---- change intake -------------------------------------------------------
 
@@ -509,7 +382,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         ? d.status === 'running' || now >= leaseEnd
         : now >= leaseEnd || nodeSuspected(holder, now);
     if (!lost) return Math.min(next, leaseEnd);
-    writes.push({ kind: 'expiry', key, value: { task: id, epoch: d.epoch, at: now, by: replica } });
+    writes.push(expiryRecord(id, d.epoch, now, replica));
     events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
     return next;
   }
@@ -565,7 +438,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     ) {
       lastSeen.set(id, { status: d.status, epoch: d.epoch, agent, progressAt });
       if (watchers.size > 0) {
-        const v = view(id, d);
+        const v = taskView(index, id, d);
         for (const w of [...watchers]) if (w.task === undefined || w.task === id) w.listener(v);
       }
       if (terminalStatuses.has(d.status)) {
@@ -645,7 +518,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     const release = agent === undefined || stopping ? null : pools.tryAcquire(spec.resources);
     if (agent === undefined || release === null) {
       // The winner cannot run it here (agent gone, stopping, or resources taken meanwhile): hand it on.
-      writes.push({ kind: 'expiry', key, value: { task: spec.id, epoch: d.epoch, at: now, by: replica } });
+      writes.push(expiryRecord(spec.id, d.epoch, now, replica));
       return;
     }
     const base = { task: spec.id, epoch: d.epoch, agent: winner.agent, node: replica };
@@ -699,9 +572,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         write([{ kind: 'progress', key: spec.id, value: { ...base, at: clock.now(), data } }]);
       },
     };
-    const taskView = view(spec.id, d);
+    const view = taskView(index, spec.id, d);
     void Promise.resolve()
-      .then(() => agent.handler(taskView, ctx))
+      .then(() => agent.handler(view, ctx))
       .then(
         (result) => {
           const value = result ?? null;
@@ -887,7 +760,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     },
     get(id) {
       const d = typeof id === 'string' ? index.derive(id) : null;
-      return d === null ? null : view(id, d);
+      return d === null ? null : taskView(index, id, d);
     },
     list(filter = {}) {
       const out: TaskView[] = [];
@@ -917,37 +790,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     },
     attempts(id) {
       requireTask(id);
-      const r = index.records(id)!;
-      // An attempt that ended before its start record was written has only its end.
-      const attempts = new Map<string, { start?: AttemptStart; end?: AttemptEnd }>();
-      const at = (x: { epoch: number; agent: AgentId }): { start?: AttemptStart; end?: AttemptEnd } => {
-        const key = agentAttemptKey(id, x.epoch, x.agent);
-        let a = attempts.get(key);
-        if (a === undefined) attempts.set(key, (a = {}));
-        return a;
-      };
-      for (const s of r.starts) at(s).start = s;
-      for (const e of r.ends) at(e).end = e;
-      return [...attempts.values()]
-        .map(({ start, end }): AttemptRow => {
-          const first = (start ?? end)!;
-          return {
-            task: id,
-            attempt: first.epoch,
-            epoch: first.epoch,
-            agent: first.agent,
-            node: first.node,
-            startedAt: first.startedAt,
-            endedAt: end?.endedAt ?? null,
-            ...(end !== undefined && isVerdict(end.outcome) && fenced(r, end.epoch)
-              ? {
-                  outcome: 'fenced' as const,
-                  error: `epoch ${end.epoch} was declared lost before this attempt's ${end.outcome === 'succeeded' ? 'result' : 'failure'} arrived; it was refused`,
-                }
-              : { outcome: end?.outcome ?? 'running', error: end?.error ?? null }),
-          };
-        })
-        .sort((a, b) => a.epoch - b.epoch || (a.agent < b.agent ? -1 : 1));
+      return attemptRows(id, index.records(id)!);
     },
     agents() {
       const now = clock.now();
@@ -978,12 +821,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       const writes: RecordWrite[] = [];
       for (const a of running.values()) {
         abort(a, 'released');
-        const key = attemptKey(a.task, a.epoch);
-        writes.push({
-          kind: 'expiry',
-          key,
-          value: { task: a.task, epoch: a.epoch, at: clock.now(), by: replica },
-        });
+        writes.push(expiryRecord(a.task, a.epoch, clock.now(), replica));
       }
       for (const { info } of local.values())
         writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
