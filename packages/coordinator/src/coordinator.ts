@@ -1,4 +1,4 @@
-import type { Document, ReplicaId, Value } from '@meshwork/core';
+import type { Document, ReplicaId } from '@meshwork/core';
 import { systemClock } from './clock.ts';
 import { createDelayEstimator, defaultSettle } from './delay.ts';
 import { covers } from './eligibility.ts';
@@ -6,20 +6,9 @@ import { CoordinatorError, invalid } from './errors.ts';
 import { createEmitter, type CoordinatorEvents } from './events.ts';
 import { DueQueue } from './due-queue.ts';
 import { hashId } from './hash.ts';
-import {
-  checkData,
-  checkName,
-  parseSubmit,
-  type AgentId,
-  type AgentInfo,
-  type AttemptEnd,
-  type AttemptOutcome,
-  type Claim,
-  type TaskId,
-  type TaskSpec,
-} from './model.ts';
+import { parseSubmit, type AgentId, type TaskId, type TaskSpec } from './model.ts';
 import { createPhiDetector } from './phi.ts';
-import { agentAttemptKey, attemptKey, expiryRecord, storedRecord, taskRecord } from './stored-records.ts';
+import { agentAttemptKey, expiryRecord, storedRecord, taskRecord } from './stored-records.ts';
 import { createRetention, parseRetention } from './retention.ts';
 import { createDocumentPools } from './document-pools.ts';
 import { createDocumentStore } from './document-store.ts';
@@ -35,39 +24,15 @@ import {
   type StoreChanges,
 } from './store.ts';
 import { createTaskIndex } from './task-index.ts';
-import {
-  PermanentTaskError,
-  type Coordinator,
-  type CoordinatorOptions,
-  type TaskContext,
-  type TaskHandler,
-  type TaskView,
-} from './coordinator/api.ts';
+import { type Coordinator, type CoordinatorOptions, type TaskView } from './coordinator/api.ts';
+import { createLocalAgents } from './coordinator/agents.ts';
+import { createAttemptLog } from './coordinator/attempt-log.ts';
 import { attemptRows } from './coordinator/attempt-rows.ts';
+import { createAttemptRunner } from './coordinator/attempts.ts';
 import { decideClaims, type ReadyTask } from './coordinator/claims.ts';
+import type { Phase } from './coordinator/phase.ts';
 import { taskView } from './coordinator/task-view.ts';
 import { createWorkflows } from './workflows.ts';
-
-interface LocalAgent {
-  readonly info: AgentInfo;
-  readonly handler: TaskHandler;
-}
-
-interface RunningAttempt {
-  readonly task: TaskId;
-  readonly epoch: number;
-  readonly agent: AgentId;
-  readonly startedAt: number;
-  readonly controller: AbortController;
-  abortReason: 'cancelled' | 'timed-out' | 'fenced' | 'released' | null;
-  readonly timers: (() => void)[];
-  readonly release: () => void;
-  readonly done: Promise<void>;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
 
 function documentStore(document: Document | undefined): CoordinationStore {
   if (document === undefined) throw invalid('options.document', 'a Document (or a store) is required');
@@ -109,10 +74,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const delay = createDelayEstimator(settleOptions, () => clock.now());
   const index = createTaskIndex(store);
   const events = createEmitter<CoordinatorEvents>();
-  const local = new Map<AgentId, LocalAgent>();
-  const running = new Map<string, RunningAttempt>();
-  /** Attempts running here, per task: which tasks `running` holds, without building its keys. */
-  const runningPerTask = new Map<TaskId, number>();
   const watchers = new Set<{ listener: (t: TaskView) => void; task: TaskId | undefined }>();
   const lastSeen = new Map<TaskId, SeenState>();
   /**
@@ -121,10 +82,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
    */
   const heldBack = new Map<TaskId, { readonly epoch: number; readonly until: number }>();
   const dirty = new Set<TaskId>();
-  /** Attempts that ended here and are not written yet (see flushAttempts). */
-  const finished: AttemptEnd[] = [];
-  /** Attempts started here whose start record is not written yet (see flushAttempts). */
-  const unwrittenStarts = new Map<RunningAttempt, RecordWrite>();
   /** Claims this incarnation made and has not acted on yet, one per task; only these may start here. */
   const ownClaims = new Map<TaskId, { readonly epoch: number; readonly agent: AgentId }>();
   const isOwnClaim = (id: TaskId, epoch: number, agent: AgentId): boolean => {
@@ -132,9 +89,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     return own !== undefined && own.epoch === epoch && own.agent === agent;
   };
   let idCounter = 0;
-  let caughtUp = options.catchUp === undefined;
-  let stopping = false;
-  let stopped = false;
+  const phase: Phase = { caughtUp: options.catchUp === undefined, stopping: false, stopped: false };
   let stopDone: Promise<void> | null = null;
   let cancelTick: (() => void) | null = null;
   let tickAt = Infinity;
@@ -192,6 +147,23 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const write = (records: readonly RecordWrite[]): void =>
     store.write(records.map((r) => ({ kind: r.kind, key: r.key, value: storedRecord(r.kind, r.value) })));
 
+  const agents = createLocalAgents({ replica, clock, write });
+  const log = createAttemptLog({ store, history, write });
+  const attempts = createAttemptRunner({
+    replica,
+    clock,
+    leaseMs,
+    index,
+    log,
+    pools,
+    events,
+    agents,
+    phase,
+    write,
+  });
+  // An ended attempt waits in the attempt log: the next pass writes it.
+  attempts.onEnded(() => schedule(0));
+
   const unsubscribeStore = store.onChange(onChanges);
   const unsubscribePresence = presence.onPresence((peer, state) => {
     if (state === null) phi.forget(peer);
@@ -213,44 +185,9 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   // ---- scheduling ----------------------------------------------------------
 
-  /**
-   * Writes the attempts that started or ended since the last pass, with their history points, as
-   * one transaction: one event for many attempts instead of two per task. An attempt that ended
-   * before this gets no start record: its end, written in the same event, says all the start would.
-   */
-  function flushAttempts(): void {
-    if (finished.length === 0 && unwrittenStarts.size === 0) return;
-    const batch = finished.splice(0);
-    const starts = [...unwrittenStarts.values()];
-    unwrittenStarts.clear();
-    const writeEnds = (): void => {
-      write([
-        ...starts,
-        ...batch.map((r) => ({
-          kind: 'end' as const,
-          key: agentAttemptKey(r.task, r.epoch, r.agent),
-          value: { ...r },
-        })),
-      ]);
-      history?.record(batch);
-    };
-    if (store.transact === undefined) writeEnds();
-    else store.transact(writeEnds);
-  }
-
-  /** Writes started and ended attempts and the history tallies at once, not with the next pass. */
-  function flushNow(): void {
-    try {
-      flushAttempts();
-    } finally {
-      // Also when the store refuses the attempts: no history timer may outlive stop().
-      history?.flush();
-    }
-  }
-
   /** Schedules the scheduling pass; passes are at least `tickMs` apart, so bursts of changes share one. */
   function schedule(inMs: number): void {
-    if (stopped) return;
+    if (phase.stopped) return;
     const now = clock.now();
     const at = Math.max(now + Math.max(0, inMs), lastTick + tickMs);
     if (at >= tickAt) return;
@@ -263,14 +200,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     cancelTick = null;
     const planned = tickAt;
     tickAt = Infinity;
-    if (stopped) return;
+    if (phase.stopped) return;
     const now = clock.now();
     lastTick = now;
     const writes: RecordWrite[] = [];
     let wake = now + heartbeatMs;
     const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
 
-    flushAttempts();
+    log.flush();
     const changed = [...dirty];
     for (const id of changed) refresh(id);
     dirty.clear();
@@ -279,7 +216,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     /** Tasks this replica has won, by what it has read so far. */
     const decided: TaskId[] = [];
     // Before catching up, nothing is decided from what may be a stale state (see options.catchUp).
-    if (caughtUp) {
+    if (phase.caughtUp) {
       for (const id of tasksToExamine(changed, now)) {
         ready.delete(id);
         const next = examine(id, now, writes, decided);
@@ -288,7 +225,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       }
       const due = checkAt.peek();
       if (due !== undefined) wakeAt(due.at);
-      if (!stopping && ready.size > 0 && localRoom((a) => index.load(a))) claim(now, writes, wakeAt);
+      if (!phase.stopping && ready.size > 0 && localRoom((a) => index.load(a))) claim(now, writes, wakeAt);
     }
     // A pass runs off a timer, before the event loop reads the network: claims that arrived while
     // this replica was busy are still unread. When the pass ran late by more than the settle
@@ -303,10 +240,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       nextSweep = now + sweepMs;
       removeFinished(now);
     }
-    if (unwrittenStarts.size > 0) wakeAt(now);
+    if (log.startsUnwritten) wakeAt(now);
     const retaining = index.size > index.openTasks().size || index.orphans().size > 0;
     if (retaining) wakeAt(nextSweep);
-    if (local.size > 0 || running.size > 0 || index.openTasks().size > 0 || retaining) schedule(wake - now);
+    if (agents.infos.size > 0 || attempts.size > 0 || index.openTasks().size > 0 || retaining)
+      schedule(wake - now);
   }
 
   /**
@@ -314,8 +252,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
    * and covers `needs` (a task's other conditions come with ranking).
    */
   function localRoom(load: (agent: AgentId) => number, needs: readonly string[] = []): boolean {
-    for (const a of local.values())
-      if (load(a.info.id) < a.info.capacity && covers(a.info.capabilities, needs)) return true;
+    for (const a of agents.infos.values())
+      if (load(a.id) < a.capacity && covers(a.capabilities, needs)) return true;
     return false;
   }
 
@@ -365,14 +303,13 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       return next;
     }
     const winner = d.winner!;
-    const key = attemptKey(id, d.epoch);
     if (d.status === 'claimed' && isOwnClaim(id, d.epoch, winner.agent)) {
       if (now < d.decidesAt!) return Math.min(next, d.decidesAt!);
       decided.push(id);
       // Looked at again next pass, in case the start is deferred (see tick) and then not made.
       return now;
     }
-    if (running.has(key)) return next;
+    if (attempts.runs(id, d.epoch)) return next;
     // The holder went silent: lease past due (or never taken), its node suspected, or it is this
     // node's former incarnation (a restart), whose attempts and claims died with it.
     const holder = d.lease?.node ?? d.start?.node ?? winner.node;
@@ -389,14 +326,15 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
   function startDecided(ids: readonly TaskId[], into?: RecordWrite[]): void {
-    if (stopped) return;
+    if (phase.stopped) return;
     const now = clock.now();
     const writes = into ?? [];
     for (const id of ids) {
       const d = index.derive(id);
       if (d === null || d.status !== 'claimed' || d.winner === null || now < d.decidesAt!) continue;
-      if (!isOwnClaim(id, d.epoch, d.winner.agent)) continue;
-      startAttempt(index.spec(id)!, d, d.winner, writes);
+      if (!isOwnClaim(id, d.epoch, d.winner.agent) || attempts.runs(id, d.epoch)) continue;
+      ownClaims.delete(id);
+      attempts.start(index.spec(id)!, d, d.winner, writes);
     }
     if (into === undefined && writes.length > 0) write(writes);
   }
@@ -446,16 +384,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         retention.finished(id, clock.now());
       }
     }
-    // This node runs at most one attempt per epoch of a task, and only epochs up to the current one.
-    if (!runningPerTask.has(id)) return;
-    for (let epoch = 1; epoch <= d.epoch; epoch++) {
-      const a = running.get(attemptKey(id, epoch));
-      if (a === undefined || a.abortReason !== null) continue;
-      const records = index.records(id)!;
-      const superseded = d.epoch > a.epoch || records.expiries.some((x) => x.epoch === a.epoch);
-      if (d.status === 'cancelled') abort(a, 'cancelled');
-      else if (superseded || d.status === 'succeeded' || d.status === 'failed') abort(a, 'fenced');
-    }
+    attempts.fence(id, d);
   }
 
   // ---- claiming ------------------------------------------------------------
@@ -477,17 +406,17 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   function claim(now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
-    const agents = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
+    const mesh = [...index.agents().values()].filter((a) => !a.retired && nodeAlive(a.node, now));
     const loads = new Map<AgentId, number>();
-    for (const a of agents) loads.set(a.id, index.load(a.id));
-    for (const id of local.keys()) loads.set(id, index.load(id));
+    for (const a of mesh) loads.set(a.id, index.load(a.id));
+    for (const id of agents.infos.keys()) loads.set(id, index.load(id));
     const decisions = decideClaims({
       node: replica,
       now,
       settleMs: delay.settleMs(),
       ready: readyFromFront(),
-      agents,
-      local: new Map([...local].map(([id, a]) => [id, a.info])),
+      agents: mesh,
+      local: agents.infos,
       loads,
       held: heldBack,
       stats: (agent) => statsOf(agent, now),
@@ -507,154 +436,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     for (const p of decisions.passed) ready.set(p.spec.id, p.urgency);
   }
 
-  // ---- running -------------------------------------------------------------
-
-  function startAttempt(spec: TaskSpec, d: DerivedTask, winner: Claim, writes: RecordWrite[]): void {
-    const key = attemptKey(spec.id, d.epoch);
-    if (running.has(key)) return;
-    ownClaims.delete(spec.id);
-    const now = clock.now();
-    const agent = local.get(winner.agent);
-    const release = agent === undefined || stopping ? null : pools.tryAcquire(spec.resources);
-    if (agent === undefined || release === null) {
-      // The winner cannot run it here (agent gone, stopping, or resources taken meanwhile): hand it on.
-      writes.push(expiryRecord(spec.id, d.epoch, now, replica));
-      return;
-    }
-    const base = { task: spec.id, epoch: d.epoch, agent: winner.agent, node: replica };
-    const controller = new AbortController();
-    const timers: (() => void)[] = [];
-    let finish: () => void = () => {};
-    const attempt: RunningAttempt = {
-      task: spec.id,
-      epoch: d.epoch,
-      agent: winner.agent,
-      startedAt: now,
-      controller,
-      abortReason: null,
-      timers,
-      release,
-      done: new Promise<void>((resolve) => (finish = resolve)),
-    };
-    running.set(key, attempt);
-    runningPerTask.set(spec.id, (runningPerTask.get(spec.id) ?? 0) + 1);
-    // The start record goes out with the next pass, with the ends of the attempts that finished by then.
-    unwrittenStarts.set(attempt, {
-      kind: 'start',
-      key: agentAttemptKey(spec.id, d.epoch, winner.agent),
-      value: { ...base, startedAt: now, until: now + leaseMs },
-    });
-    const renew = (): void => {
-      if (attempt.abortReason !== null || !running.has(key)) return;
-      write([{ kind: 'lease', key, value: { ...base, until: clock.now() + leaseMs } }]);
-      timers.push(clock.setTimer(renew, leaseMs / 3));
-    };
-    timers.push(clock.setTimer(renew, leaseMs / 3));
-    if (spec.timeouts.runMs !== null)
-      timers.push(clock.setTimer(() => abort(attempt, 'timed-out'), spec.timeouts.runMs));
-    events.emit('start', {
-      task: spec.id,
-      epoch: d.epoch,
-      agent: winner.agent,
-      submittedAt: spec.submittedAt,
-      at: now,
-    });
-
-    const ctx: TaskContext = {
-      input: spec.input,
-      signal: controller.signal,
-      epoch: d.epoch,
-      attempt: d.attemptsUsed + 1,
-      idempotencyKey: spec.idempotencyKey,
-      progress(data) {
-        if (attempt.abortReason !== null || !running.has(key)) return;
-        checkData('progress', data);
-        write([{ kind: 'progress', key: spec.id, value: { ...base, at: clock.now(), data } }]);
-      },
-    };
-    const view = taskView(index, spec.id, d);
-    void Promise.resolve()
-      .then(() => agent.handler(view, ctx))
-      .then(
-        (result) => {
-          const value = result ?? null;
-          try {
-            checkData('result', value);
-          } catch (e) {
-            // Retrying would produce the same result: the attempt fails for good.
-            end(attempt, 'failed', null, errorText(e), false);
-            return;
-          }
-          end(attempt, 'succeeded', value, null, true);
-        },
-        (e: unknown) => {
-          const reason = attempt.abortReason;
-          const outcome: AttemptOutcome = reason === null || reason === 'released' ? 'failed' : reason;
-          end(attempt, outcome, null, errorText(e), !(e instanceof PermanentTaskError));
-        },
-      )
-      .finally(finish);
-  }
-
-  function abort(a: RunningAttempt, reason: NonNullable<RunningAttempt['abortReason']>): void {
-    if (a.abortReason !== null) return;
-    a.abortReason = reason;
-    a.controller.abort(new CoordinatorError('stopped', `attempt ${reason}`));
-  }
-
-  function end(
-    a: RunningAttempt,
-    outcome: AttemptOutcome,
-    result: Value,
-    error: string | null,
-    retryable: boolean,
-  ): void {
-    const key = attemptKey(a.task, a.epoch);
-    if (running.get(key) !== a) return;
-    running.delete(key);
-    const others = runningPerTask.get(a.task)! - 1;
-    if (others > 0) runningPerTask.set(a.task, others);
-    else runningPerTask.delete(a.task);
-    unwrittenStarts.delete(a);
-    for (const cancel of a.timers) cancel();
-    a.release();
-    const record: AttemptEnd = {
-      task: a.task,
-      epoch: a.epoch,
-      agent: a.agent,
-      node: replica,
-      startedAt: a.startedAt,
-      endedAt: clock.now(),
-      outcome,
-      result,
-      error,
-      retryable,
-    };
-    // A released attempt's epoch was already handed on with an expiry; only a success is still worth keeping.
-    // A task removed meanwhile (finished and retained long enough) needs no record of it.
-    if ((a.abortReason !== 'released' || outcome === 'succeeded') && index.spec(a.task) !== null) {
-      finished.push(record);
-      // No pass runs after stop(): this attempt's end and its history go out now.
-      if (stopped) {
-        try {
-          flushNow();
-        } catch {
-          // The store refuses writes after stop() (its event log failed): the end is lost as in a crash.
-        }
-      }
-    }
-    // The history row is the record without the handler's result and retry flag.
-    const { result: _result, retryable: _retryable, ...row } = record;
-    events.emit('attempt', { ...row, attempt: record.epoch });
-    schedule(0);
-  }
-
   // ---- presence ------------------------------------------------------------
 
   function heartbeat(): void {
-    if (stopped) return;
+    if (phase.stopped) return;
     const load: Record<string, number> = {};
-    for (const id of local.keys()) load[id] = index.load(id);
+    for (const id of agents.infos.keys()) load[id] = index.load(id);
     presence.publish({ at: clock.now(), load, wants: pools.wants?.() ?? {} });
     cancelHeartbeat = clock.setTimer(heartbeat, heartbeatMs);
   }
@@ -676,7 +463,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       index,
       workflows: workflowsApi,
       replica,
-      runningHere: (id) => runningPerTask.has(id),
+      runningHere: (id) => attempts.runsTask(id),
       remover(id) {
         const records = index.records(id)!;
         return (
@@ -702,7 +489,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   function assertRunning(): void {
-    if (stopping) throw new CoordinatorError('stopped', 'the coordinator is stopping');
+    if (phase.stopping) throw new CoordinatorError('stopped', 'the coordinator is stopping');
   }
 
   const coordinator: Coordinator = {
@@ -711,44 +498,11 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     workflows: workflowsApi,
     pools,
     get caughtUp() {
-      return caughtUp;
+      return phase.caughtUp;
     },
     registerAgent(reg) {
       assertRunning();
-      if (typeof reg !== 'object' || reg === null) throw invalid('agent', 'must be an object');
-      const id = checkName('id', reg.id);
-      if (local.has(id))
-        throw new CoordinatorError('duplicate-agent', `agent "${id}" is already registered here`, 'id');
-      if (!Array.isArray(reg.capabilities)) throw invalid('capabilities', 'must be an array of names');
-      const capabilities = [
-        ...new Set(reg.capabilities.map((c, i) => checkName(`capabilities[${i}]`, c))),
-      ].sort();
-      const capacity = reg.capacity ?? 1;
-      if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > 100_000)
-        throw invalid('capacity', 'must be an integer from 1 to 100000');
-      const metadata = reg.metadata ?? {};
-      checkData('metadata', metadata);
-      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
-        throw invalid('metadata', 'must be an object of plain data');
-      if (typeof reg.handler !== 'function') throw invalid('handler', 'must be a function');
-      const info: AgentInfo = {
-        id,
-        node: replica,
-        capabilities,
-        capacity,
-        metadata,
-        registeredAt: clock.now(),
-        retired: false,
-      };
-      local.set(id, { info, handler: reg.handler });
-      write([{ kind: 'agent', key: id, value: { ...info } }]);
-      return {
-        id,
-        unregister() {
-          if (!local.delete(id)) return;
-          write([{ kind: 'agent', key: id, value: { ...info, retired: true } }]);
-        },
-      };
+      return agents.register(reg);
     },
     submit(input) {
       assertRunning();
@@ -808,8 +562,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     },
   };
   async function shutdown(drainMs: number): Promise<void> {
-    stopping = true;
-    const drained = Promise.all([...running.values()].map((a) => a.done));
+    phase.stopping = true;
+    const drained = attempts.drained();
     let cancelDrain = (): void => {};
     await Promise.race([
       drained,
@@ -817,21 +571,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     ]);
     cancelDrain();
     try {
-      flushNow();
-      const writes: RecordWrite[] = [];
-      for (const a of running.values()) {
-        abort(a, 'released');
-        writes.push(expiryRecord(a.task, a.epoch, clock.now(), replica));
-      }
-      for (const { info } of local.values())
-        writes.push({ kind: 'agent', key: info.id, value: { ...info, retired: true } });
-      write(writes);
+      log.flushNow();
+      write([...attempts.release(), ...agents.retirements()]);
     } finally {
       // Stopped even when the store refuses these writes (a node whose event log failed): stop()
       // rejects with that error, but no handler, timer or subscription outlives it.
-      for (const a of running.values()) abort(a, 'released');
-      local.clear();
-      stopped = true;
+      attempts.abortAll();
+      agents.clear();
+      phase.stopped = true;
       cancelTick?.();
       cancelHeartbeat?.();
       unsubscribeStore();
@@ -840,10 +587,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   }
   // State already in the store (restored from disk, or synced before we started) counts as received.
   onChanges(allRecords(), true);
-  if (!caughtUp) {
+  if (!phase.caughtUp) {
     const open = (): void => {
-      if (caughtUp || stopped) return;
-      caughtUp = true;
+      if (phase.caughtUp || phase.stopped) return;
+      phase.caughtUp = true;
       // Every open task is looked at afresh, now that the state is current.
       for (const id of index.openTasks()) dirty.add(id);
       events.emit('ready', { at: clock.now() });
