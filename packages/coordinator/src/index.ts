@@ -1,4 +1,4 @@
-export { createCoordinator } from './coordinator.ts';
+export { createCoordinator } from './coordinator/create-coordinator.ts';
 export { PermanentTaskError } from './coordinator/api.ts';
 export type {
   AgentRegistration,
