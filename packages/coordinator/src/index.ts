@@ -1,4 +1,5 @@
-export { createCoordinator, PermanentTaskError } from './coordinator.ts';
+export { createCoordinator } from './coordinator/create-coordinator.ts';
+export { PermanentTaskError } from './coordinator/api.ts';
 export type {
   AgentRegistration,
   AgentView,
@@ -7,7 +8,7 @@ export type {
   TaskContext,
   TaskHandler,
   TaskView,
-} from './coordinator.ts';
+} from './coordinator/api.ts';
 export { systemClock, type Clock } from './clock.ts';
 export { defaultSettle, type SettleOptions } from './delay.ts';
 export { CoordinatorError, type CoordinatorErrorCode } from './errors.ts';

@@ -1,6 +1,7 @@
-import type { Value } from '@meshwork/core';
-import type { TaskSpec } from './model.ts';
+import type { ReplicaId, Value } from '@meshwork/core';
+import type { AgentId, TaskId, TaskSpec } from './model.ts';
 import { defaultRetry, type RetryPolicy } from './retry.ts';
+import type { RecordWrite } from './store.ts';
 
 /*
  * The stored form of the coordinator's records: what a record leaves out because its key, its
@@ -42,6 +43,20 @@ function retryRecord(retry: RetryPolicy): { [key: string]: Value } | null {
   if (Object.keys(backoff).length > 0) out['backoff'] = backoff;
   return Object.keys(out).length > 0 ? out : null;
 }
+
+/** The key of an epoch's lease and expiry. */
+export const attemptKey = (task: TaskId, epoch: number): string => `${task}|${epoch}`;
+
+/** One agent's part in an epoch: the key of its claim, start and end records. */
+export const agentAttemptKey = (task: TaskId, epoch: number, agent: AgentId): string =>
+  `${attemptKey(task, epoch)}|${agent}`;
+
+/** The record declaring an epoch lost, so the task can move on to another attempt. */
+export const expiryRecord = (task: TaskId, epoch: number, at: number, by: ReplicaId): RecordWrite => ({
+  kind: 'expiry',
+  key: attemptKey(task, epoch),
+  value: { task, epoch, at, by },
+});
 
 /** Fields of a record that its key ("task|epoch|agent", or a task's id) already holds. */
 const keyFields: { readonly [kind: string]: readonly ('id' | 'task' | 'epoch' | 'agent')[] } = {

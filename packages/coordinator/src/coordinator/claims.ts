@@ -1,0 +1,152 @@
+import type { ReplicaId } from '@meshwork/core';
+import { covers, ineligibility } from '../eligibility.ts';
+import type { AgentId, AgentInfo, Claim, TaskId, TaskSpec } from '../model.ts';
+import type { ResourceNeeds } from '../resources.ts';
+import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from '../scoring.ts';
+
+/*
+ * Which claims a scheduling pass makes: a pure function of what the pass has read. It writes
+ * nothing and reads no clock; the scheduler turns its decisions into records, events and timers.
+ */
+
+/** A pending task whose next attempt may be claimed. */
+export interface ReadyTask {
+  readonly spec: TaskSpec;
+  /** The epoch a claim opens: one past the task's current one. */
+  readonly epoch: number;
+  /** Its place in the ready queue, kept when the task is passed over and queued again. */
+  readonly urgency: number;
+}
+
+/** A claim held back because other nodes rank first: from `until` on, this node may step in. */
+export interface Hold {
+  readonly epoch: number;
+  readonly until: number;
+}
+
+export interface ClaimInputs {
+  /** This replica: claims are made for its own agents only. */
+  readonly node: ReplicaId;
+  readonly now: number;
+  /** The current settle window. */
+  readonly settleMs: number;
+  /**
+   * Pending tasks, most urgent first, each at most once. Read lazily from the front and only as
+   * far as the pass goes, so a pass costs what it can claim, not what is waiting.
+   */
+  readonly ready: Iterable<ReadyTask>;
+  /** Agents mesh-wide that may take work: not retired, on nodes taken to be alive. */
+  readonly agents: readonly AgentInfo[];
+  /** The agents registered on this node. */
+  readonly local: ReadonlyMap<AgentId, AgentInfo>;
+  /** Tasks each agent holds (claimed or running) by what this replica has read; absent is 0. */
+  readonly loads: ReadonlyMap<AgentId, number>;
+  /** Holds made by earlier passes. */
+  readonly held: ReadonlyMap<TaskId, Hold>;
+  /** Past behaviour of a local agent, looked up only for the agents a task is scored for. */
+  stats(agent: AgentId): AgentStats;
+  /** Whether this node's pools can give `needs` now. */
+  resourcesAvailable(needs: ResourceNeeds): boolean;
+}
+
+export interface ClaimDecisions {
+  /** Claims to write, in the order made. */
+  readonly claims: readonly Claim[];
+  /** Tasks held back for higher-ranked nodes, to be looked at again at `until`. */
+  readonly holds: readonly (Hold & { readonly task: TaskId })[];
+  /** Tasks read and neither claimed nor held (no local agent can take them now): queued again. */
+  readonly passed: readonly ReadyTask[];
+}
+
+/** Whether an agent of `local` has room by `load` and covers `needs` (a task's other conditions come with ranking). */
+export function hasRoom(
+  local: Iterable<AgentInfo>,
+  load: (agent: AgentId) => number,
+  needs: readonly string[] = [],
+): boolean {
+  for (const a of local) if (load(a.id) < a.capacity && covers(a.capabilities, needs)) return true;
+  return false;
+}
+
+/** The claims, holds and passed-over tasks of one pass, taking tasks from the front of `ready`. */
+export function decideClaims(input: ClaimInputs): ClaimDecisions {
+  const { node, now, settleMs, agents, local, loads, held } = input;
+  /** Claims of this pass, per agent: they count towards its load. */
+  const extra = new Map<AgentId, number>();
+  const loadOf = (a: AgentId): number => (loads.get(a) ?? 0) + (extra.get(a) ?? 0);
+  const claims: Claim[] = [];
+  const holds: (Hold & { readonly task: TaskId })[] = [];
+  const passed: ReadyTask[] = [];
+  // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most
+  // urgent among those a local agent with room could take. The others are passed over without
+  // counting, so a backlog this node cannot run does not hide the tasks it can.
+  const limit = 2 * agents.reduce((n, a) => n + Math.max(0, a.capacity - (loads.get(a.id) ?? 0)), 0) + 16;
+  const queue = input.ready[Symbol.iterator]();
+  let ranked = 0;
+  while (ranked < limit && hasRoom(local.values(), loadOf)) {
+    const next = queue.next();
+    if (next.done === true) break;
+    const task = next.value;
+    const { spec, epoch } = task;
+    if (!hasRoom(local.values(), loadOf, spec.needs)) {
+      passed.push(task);
+      continue;
+    }
+    ranked++;
+    const hold = held.get(spec.id);
+    // Set when this node held back and the hold has ended (tasks still held are not ready).
+    const until = hold?.epoch === epoch ? hold.until : undefined;
+    // Which node claims first follows the rendezvous hash over agents with room, not the scores:
+    // scores depend on each replica's view of load and history, and differing views would leave
+    // every node waiting for another. Lower-ranked nodes hold back and step in if nobody claims.
+    // The claim itself is for this node's best-scoring agent, and scores decide among claims, so
+    // only this node's agents are scored.
+    const mineScored: Ranked[] = [];
+    let bestHere = -Infinity;
+    const others: { readonly node: ReplicaId; readonly h: number }[] = [];
+    for (const agent of agents) {
+      const isLocal = agent.node === node && local.has(agent.id);
+      if (agent.node === node && !isLocal) continue;
+      if (!covers(agent.capabilities, spec.needs)) continue;
+      const load = loadOf(agent.id);
+      const why = ineligibility(spec, agent, {
+        alive: true,
+        load,
+        dependenciesSucceeded: true,
+        resourcesAvailable: isLocal ? input.resourcesAvailable(spec.resources) : true,
+      });
+      if (why !== null) continue;
+      const h = rendezvous(spec.id, agent.id);
+      if (!isLocal) others.push({ node: agent.node, h });
+      else {
+        mineScored.push({ agent, score: scoreAgent(spec, agent, load, input.stats(agent.id)) });
+        bestHere = Math.max(bestHere, h);
+      }
+    }
+    if (mineScored.length === 0) {
+      passed.push(task);
+      continue;
+    }
+    const ahead = new Set<ReplicaId>();
+    for (const o of others) if (o.h > bestHere) ahead.add(o.node);
+    const rank = ahead.size;
+    if (rank > 0 && until === undefined) {
+      holds.push({ task: spec.id, epoch, until: now + rank * settleMs });
+      continue;
+    }
+    const mine = rankAgents(spec, mineScored)[0]!;
+    claims.push({
+      task: spec.id,
+      epoch,
+      agent: mine.agent.id,
+      node,
+      at: now,
+      score: mine.score,
+      // A node stepping in for higher-ranked ones claims without having seen whether they did, and
+      // a claim it missed is on its way: its own claim decides after a doubled window.
+      settleMs: until === undefined ? settleMs : 2 * settleMs,
+    });
+    extra.set(mine.agent.id, (extra.get(mine.agent.id) ?? 0) + 1);
+  }
+  return { claims, holds, passed };
+}

@@ -1,0 +1,67 @@
+import type { ReplicaId } from '@meshwork/core';
+import type { Clock } from '../clock.ts';
+import type { DelayEstimator } from '../delay.ts';
+import type { CoordinatorEvents, Emitter } from '../events.ts';
+import { recordKinds, type CoordinationStore, type RecordChange, type StoreChanges } from '../store.ts';
+import type { TaskIndex } from '../task-index.ts';
+import type { Workflows } from '../workflows.ts';
+import type { Scheduler } from './scheduler.ts';
+
+/**
+ * Takes store changes into the task index: measures delivery delay on other nodes' claims,
+ * reports malformed records, and marks the tasks and workflow runs they touch for the next pass.
+ */
+export interface ChangeIntake {
+  /** The store's change listener. */
+  readonly onChanges: (changes: StoreChanges, isLocal: boolean) => void;
+  /** Takes in the state already in the store (restored from disk, or synced before the start). */
+  loadAll(): void;
+}
+
+export interface ChangeIntakeDeps {
+  readonly replica: ReplicaId;
+  readonly clock: Clock;
+  readonly store: CoordinationStore;
+  readonly index: TaskIndex;
+  readonly delay: DelayEstimator;
+  readonly events: Emitter<CoordinatorEvents>;
+  readonly workflows: Pick<Workflows, 'markDirty'>;
+  readonly scheduler: Pick<Scheduler, 'markDirty' | 'schedule'>;
+}
+
+export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
+  const { replica, clock, store, index, delay, events, scheduler } = deps;
+
+  const allRecords = (): RecordChange[] =>
+    recordKinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key })));
+
+  function onChanges(changes: StoreChanges, isLocal: boolean): void {
+    if (changes === 'all') return reload();
+    const { tasks, workflows, malformed, claims } = index.apply(changes);
+    if (!isLocal) {
+      // Delivery delay: receive time minus the writer's stamp, for claims of other nodes. Not starts:
+      // a start record is written with the pass after the attempt started.
+      const now = clock.now();
+      for (const c of claims) if (c.node !== replica) delay.sample(now - c.at);
+    }
+    if (malformed > 0) events.emit('malformed', { count: malformed });
+    for (const t of tasks) for (const id of index.invalidate(t)) scheduler.markDirty(id);
+    for (const run of workflows) deps.workflows.markDirty(run);
+    scheduler.schedule(0);
+  }
+
+  /** Loads the whole store again (a snapshot was merged): any record may have changed or gone. */
+  function reload(): void {
+    const known = [...index.taskIds(), ...index.orphans()];
+    index.clear();
+    onChanges(allRecords(), true);
+    for (const id of known) scheduler.markDirty(id);
+    scheduler.schedule(0);
+  }
+
+  return {
+    onChanges,
+    // State already in the store counts as received: no delay samples from it.
+    loadAll: () => onChanges(allRecords(), true),
+  };
+}

@@ -1,0 +1,58 @@
+import type { PresenceChannel } from '@meshwork/core';
+import type { Clock } from '../clock.ts';
+import type { ResourceNeeds, ResourcePools } from '../resources.ts';
+import type { Liveness } from './liveness.ts';
+import type { Phase } from './phase.ts';
+import type { Scheduler } from './scheduler.ts';
+
+export interface PresenceLinkDeps {
+  readonly presence: PresenceChannel;
+  readonly clock: Clock;
+  readonly heartbeatMs: number;
+  readonly phase: Readonly<Phase>;
+  readonly liveness: Liveness;
+  readonly pools: ResourcePools;
+  readonly scheduler: Pick<Scheduler, 'schedule'>;
+}
+
+/**
+ * This node's presence: what its agents want of resource pools, re-announced every heartbeat
+ * (membership spreads it only when it changed), and membership's news of other nodes, which
+ * feeds liveness and grants wanted units. Starts at once; `stop` ends both.
+ */
+export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
+  const { presence, clock, heartbeatMs, phase, liveness, pools, scheduler } = deps;
+  let cancelHeartbeat: (() => void) | null = null;
+
+  const unsubscribe = presence.onPresence((peer, state) => {
+    liveness.observe(peer, state !== null);
+    if (state !== null) {
+      const wants = state['wants'];
+      if (
+        pools.grant !== undefined &&
+        typeof wants === 'object' &&
+        wants !== null &&
+        !Array.isArray(wants) &&
+        Object.keys(wants).length > 0
+      ) {
+        pools.grant(peer, wants as ResourceNeeds);
+      }
+    }
+    // A node seen or lost may decide whether its tasks are lost.
+    scheduler.schedule(0);
+  });
+
+  function heartbeat(): void {
+    if (phase.stopped) return;
+    presence.publish({ wants: pools.wants?.() ?? {} });
+    cancelHeartbeat = clock.setTimer(heartbeat, heartbeatMs);
+  }
+  heartbeat();
+
+  return {
+    stop() {
+      cancelHeartbeat?.();
+      unsubscribe();
+    },
+  };
+}

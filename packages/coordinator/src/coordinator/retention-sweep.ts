@@ -1,0 +1,81 @@
+import type { ReplicaId } from '@meshwork/core';
+import type { CoordinatorEvents, Emitter } from '../events.ts';
+import type { TaskId } from '../model.ts';
+import { createRetention, type Retention, type RetentionOptions } from '../retention.ts';
+import type { CoordinationStore } from '../store.ts';
+import type { TaskIndex } from '../task-index.ts';
+import type { Workflows } from '../workflows.ts';
+
+/** Retention wired to this coordinator, and the sweeps that remove finished tasks from the shared state. */
+export interface RetentionSweep extends Pick<Retention, 'finished' | 'forget'> {
+  /** Removes the finished tasks that are due, if a sweep is due at `now`. */
+  sweep(now: number): void;
+  /** When the next sweep is due. */
+  readonly nextAt: number;
+  /** Whether finished tasks or orphaned records are held, so sweeps must go on. */
+  retaining(): boolean;
+}
+
+export interface RetentionSweepDeps {
+  readonly replica: ReplicaId;
+  readonly index: TaskIndex;
+  readonly workflows: Workflows;
+  readonly store: CoordinationStore;
+  readonly events: Emitter<CoordinatorEvents>;
+  readonly options: RetentionOptions;
+  /** Least time between two passes: no sweep is looked for more often. */
+  readonly tickMs: number;
+  /** Whether an attempt of the task still runs here (it stays until the attempt ends). */
+  readonly runningHere: (id: TaskId) => boolean;
+}
+
+/** At most this many tasks go per sweep, and this many per removal event. */
+const removalLimit = 2_500;
+const removalBatch = 200;
+
+export function createRetentionSweep(deps: RetentionSweepDeps): RetentionSweep {
+  const { replica, index, workflows, store, events, options } = deps;
+  /** Finished tasks are looked at this often. */
+  const sweepMs = Math.min(250, Math.max(deps.tickMs, options.finishedMs / 4));
+  let nextAt = -Infinity;
+  const retention = createRetention(
+    {
+      index,
+      workflows,
+      replica,
+      runningHere: deps.runningHere,
+      // The replica that wrote the task's final record removes it: the accepting one, the canceller,
+      // the one that timed it out, else the submitter.
+      remover(id) {
+        const records = index.records(id)!;
+        return (
+          index.derive(id)!.accepted?.node ??
+          records.cancel?.by ??
+          records.startTimeout?.by ??
+          records.spec.submittedBy
+        );
+      },
+      runRemover: (run) => index.workflows().get(run)?.startedBy ?? null,
+    },
+    options,
+  );
+  return {
+    finished: (id, now) => retention.finished(id, now),
+    forget: (id) => retention.forget(id),
+    sweep(now) {
+      if (now < nextAt) return;
+      nextAt = now + sweepMs;
+      const due = retention.sweep(now, removalLimit);
+      for (let i = 0; i < due.length; i += removalBatch) {
+        const batch = due.slice(i, i + removalBatch);
+        store.remove(batch.flatMap((r) => r.records));
+        for (const r of batch)
+          if (r.tasks.length > 0) events.emit('removed', { tasks: r.tasks, run: r.run, at: now });
+      }
+    },
+    get nextAt() {
+      return nextAt;
+    },
+    retaining: () => index.size > index.openTasks().size || index.orphans().size > 0,
+  };
+}

@@ -1,0 +1,278 @@
+import type { ReplicaId } from '@meshwork/core';
+import type { Clock } from '../clock.ts';
+import type { DelayEstimator } from '../delay.ts';
+import { DueQueue } from '../due-queue.ts';
+import type { CoordinatorEvents, Emitter } from '../events.ts';
+import type { AgentId, TaskId, TaskSpec } from '../model.ts';
+import type { ResourcePools } from '../resources.ts';
+import type { AgentStats } from '../scoring.ts';
+import { terminalStatuses } from '../status.ts';
+import type { RecordWrite } from '../store.ts';
+import { agentAttemptKey, expiryRecord } from '../stored-records.ts';
+import type { TaskIndex } from '../task-index.ts';
+import type { Workflows } from '../workflows.ts';
+import type { LocalAgents } from './agents.ts';
+import type { AttemptLog } from './attempt-log.ts';
+import type { AttemptRunner } from './attempts.ts';
+import { decideClaims, hasRoom, type Hold, type ReadyTask } from './claims.ts';
+import type { Liveness } from './liveness.ts';
+import { createPassTimer } from './pass-timer.ts';
+import type { Phase } from './phase.ts';
+import type { RetentionSweep } from './retention-sweep.ts';
+import type { TaskWatchers } from './watchers.ts';
+
+/**
+ * The scheduling pass: re-derives the tasks whose records changed, looks at the open tasks that
+ * are due (expiries, timeouts, decisions), claims ready tasks, starts the ones this node won, and
+ * sweeps finished tasks. Passes run off a PassTimer.
+ */
+export interface Scheduler {
+  /** Marks a task to be re-derived and looked at by the next pass. */
+  markDirty(id: TaskId): void;
+  /** Schedules a pass in `inMs` at the earliest; bursts of changes share one. */
+  schedule(inMs: number): void;
+  /** Cancels the next pass (stopped). */
+  stop(): void;
+}
+
+export interface SchedulerDeps {
+  readonly replica: ReplicaId;
+  readonly clock: Clock;
+  readonly timing: {
+    readonly tickMs: number;
+    readonly heartbeatMs: number;
+    readonly leaseMs: number;
+    readonly graceMs: number;
+    readonly agingMs: number;
+  };
+  readonly phase: Readonly<Phase>;
+  readonly index: TaskIndex;
+  readonly liveness: Liveness;
+  readonly delay: DelayEstimator;
+  readonly pools: ResourcePools;
+  readonly events: Emitter<CoordinatorEvents>;
+  readonly agents: Pick<LocalAgents, 'infos'>;
+  readonly attempts: AttemptRunner;
+  readonly log: Pick<AttemptLog, 'flush' | 'startsUnwritten'>;
+  readonly watchers: TaskWatchers;
+  readonly workflows: Pick<Workflows, 'markDirty' | 'advance'>;
+  readonly retention: RetentionSweep;
+  readonly stats: (agent: AgentId, now: number) => AgentStats;
+  readonly write: (records: readonly RecordWrite[]) => void;
+}
+
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  const { replica, clock, phase, index, liveness, delay, events, agents, attempts, log, watchers } = deps;
+  const { tickMs, heartbeatMs, leaseMs, graceMs, agingMs } = deps.timing;
+  const dirty = new Set<TaskId>();
+  /** Open tasks by when a pass must look at them again though none of their records changed. */
+  const checkAt = new DueQueue<TaskId>();
+  /**
+   * Pending tasks whose next attempt may be claimed now, most urgent first. Urgency is priority
+   * plus one point per `agingMs` waited, and tasks age alike, so their order holds over time:
+   * keyed by submit time in aging periods minus priority, a pass takes the few it can claim from
+   * the front instead of sorting every waiting task.
+   */
+  const ready = new DueQueue<TaskId>();
+  const urgency = (spec: TaskSpec): number => spec.submittedAt / agingMs - spec.priority;
+  /**
+   * Claims held back because another node ranks first: when this replica may step in. Not
+   * re-ranked before then, which keeps a pass cheap however many tasks are waiting.
+   */
+  const heldBack = new Map<TaskId, Hold>();
+  /** Claims this incarnation made and has not acted on yet, one per task; only these may start here. */
+  const ownClaims = new Map<TaskId, { readonly epoch: number; readonly agent: AgentId }>();
+  const isOwnClaim = (id: TaskId, epoch: number, agent: AgentId): boolean => {
+    const own = ownClaims.get(id);
+    return own !== undefined && own.epoch === epoch && own.agent === agent;
+  };
+  const timer = createPassTimer(clock, tickMs, phase, pass);
+
+  /** One pass; returns when the next is due (see PassTimer). */
+  function pass(now: number, planned: number): number | null {
+    const writes: RecordWrite[] = [];
+    let wake = now + heartbeatMs;
+    const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
+
+    log.flush();
+    const changed = [...dirty];
+    for (const id of changed) refresh(id);
+    dirty.clear();
+    writes.push(...deps.workflows.advance());
+
+    /** Tasks this replica has won, by what it has read so far. */
+    const decided: TaskId[] = [];
+    // Before catching up, nothing is decided from what may be a stale state (see options.catchUp).
+    if (phase.caughtUp) {
+      for (const id of tasksToExamine(changed, now)) {
+        ready.delete(id);
+        const next = examine(id, now, writes, decided);
+        if (next === Infinity) checkAt.delete(id);
+        else checkAt.set(id, next);
+      }
+      const due = checkAt.peek();
+      if (due !== undefined) wakeAt(due.at);
+      if (!phase.stopping && ready.size > 0 && hasRoom(agents.infos.values(), (a) => index.load(a)))
+        claim(now, writes, wakeAt);
+    }
+    // A pass runs off a timer, before the event loop reads the network: claims that arrived while
+    // this replica was busy are still unread. When the pass ran late by more than the settle
+    // margin allows for, it starts its tasks only once those are read, so a busy replica does not
+    // start a task that a claim it has not read yet gives to another node.
+    if (decided.length > 0) {
+      if (now - planned > delay.settleMs() / 4) clock.setTimer(() => startDecided(decided), 0);
+      else startDecided(decided, writes);
+    }
+    if (writes.length > 0) deps.write(writes);
+    deps.retention.sweep(now);
+    if (log.startsUnwritten) wakeAt(now);
+    const retaining = deps.retention.retaining();
+    if (retaining) wakeAt(deps.retention.nextAt);
+    const busy = agents.infos.size > 0 || attempts.size > 0 || index.openTasks().size > 0 || retaining;
+    return busy ? wake - now : null;
+  }
+
+  /** Re-derives one task and reacts to its change: its run, its holds and claims, watchers, fencing. */
+  function refresh(id: TaskId): void {
+    const d = index.derive(id);
+    if (d === null) {
+      if (index.spec(id) === null) watchers.gone(id);
+      return;
+    }
+    const run = index.spec(id)!.workflow?.run;
+    if (run !== undefined) deps.workflows.markDirty(run);
+    if (d.status !== 'pending' && heldBack.get(id)?.epoch === d.epoch) heldBack.delete(id);
+    if (d.status !== 'claimed' && ownClaims.get(id)?.epoch === d.epoch) ownClaims.delete(id);
+    watchers.changed(id, d);
+    attempts.fence(id, d);
+  }
+
+  /**
+   * The open tasks a pass looks at: those whose records changed and those due by time (a
+   * decision, a lease end, a backoff, a deadline). All of them when a node became unreachable,
+   * left or came back, since that decides whether its tasks are lost. Tasks ready for a claim wait in
+   * `ready`, and claim() takes them from its front.
+   */
+  function tasksToExamine(changed: readonly TaskId[], now: number): Iterable<TaskId> {
+    if (liveness.takeChanged()) return [...index.openTasks()];
+    const out = new Set<TaskId>(changed);
+    for (let due = checkAt.peek(); due !== undefined && due.at <= now; due = checkAt.peek())
+      out.add(checkAt.shift()!.key);
+    return out;
+  }
+
+  /**
+   * Looks at one task: queues it in `ready` or collects it into `decided`, or writes what its state calls
+   * for (a schedule-to-start timeout, an expiry of a silent holder). Returns when it must be looked
+   * at again if none of its records changes meanwhile (Infinity: only on a change).
+   */
+  function examine(id: TaskId, now: number, writes: RecordWrite[], decided: TaskId[]): number {
+    const d = index.derive(id);
+    if (d === null || terminalStatuses.has(d.status)) return Infinity;
+    const spec = index.spec(id)!;
+    let next = Infinity;
+    const toStart = spec.timeouts.scheduleToStartMs;
+    if (toStart !== null && !d.started && index.records(id)!.startTimeout === null) {
+      const deadline = spec.submittedAt + toStart;
+      if (now >= deadline)
+        writes.push({ kind: 'timeout', key: id, value: { task: id, at: now, by: replica } });
+      else next = deadline;
+    }
+    if (d.status === 'pending') {
+      // Held back for a higher-ranked node: looked at again when the hold ends, not in every pass.
+      const held = heldBack.get(id);
+      if (held?.epoch === d.epoch + 1 && now < held.until) return Math.min(next, held.until);
+      // A task waiting for its dependencies is queued once they have succeeded (their change re-examines it).
+      if (d.nextAttemptAt !== null && d.nextAttemptAt <= now) {
+        if (spec.dependsOn.every((dep) => index.derive(dep)?.status === 'succeeded'))
+          ready.set(id, urgency(spec));
+      } else if (d.nextAttemptAt !== null) next = Math.min(next, d.nextAttemptAt);
+      return next;
+    }
+    const winner = d.winner!;
+    if (d.status === 'claimed' && isOwnClaim(id, d.epoch, winner.agent)) {
+      if (now < d.decidesAt!) return Math.min(next, d.decidesAt!);
+      decided.push(id);
+      // Looked at again next pass, in case the start is deferred (see pass) and then not made.
+      return now;
+    }
+    if (attempts.runs(id, d.epoch)) return next;
+    // The holder went silent: lease past due (or never taken), its node gone, or it is this
+    // node's former incarnation (a restart), whose attempts and claims died with it.
+    const holder = d.lease?.node ?? d.start?.node ?? winner.node;
+    const leaseEnd = (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs;
+    const lost =
+      holder === replica
+        ? d.status === 'running' || now >= leaseEnd
+        : now >= leaseEnd || liveness.gone(holder);
+    if (!lost) return Math.min(next, leaseEnd);
+    writes.push(expiryRecord(id, d.epoch, now, replica));
+    events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
+    return next;
+  }
+
+  /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
+  function startDecided(ids: readonly TaskId[], into?: RecordWrite[]): void {
+    if (phase.stopped) return;
+    const now = clock.now();
+    const writes = into ?? [];
+    for (const id of ids) {
+      const d = index.derive(id);
+      if (d === null || d.status !== 'claimed' || d.winner === null || now < d.decidesAt!) continue;
+      if (!isOwnClaim(id, d.epoch, d.winner.agent) || attempts.runs(id, d.epoch)) continue;
+      ownClaims.delete(id);
+      attempts.start(index.spec(id)!, d, d.winner, writes);
+    }
+    if (into === undefined && writes.length > 0) deps.write(writes);
+  }
+
+  /** Pending tasks from the front of `ready`, dropping those no longer waiting. */
+  function* readyFromFront(): Generator<ReadyTask> {
+    for (let next = ready.shift(); next !== undefined; next = ready.shift()) {
+      const spec = index.spec(next.key);
+      const d = index.derive(next.key);
+      // No longer waiting: a change to it, or to a dependency, brings it back through examine(),
+      // which queues only tasks whose dependencies have succeeded.
+      if (spec === null || d?.status !== 'pending') continue;
+      yield { spec, epoch: d.epoch + 1, urgency: next.at };
+    }
+  }
+
+  /** Claims what decideClaims decides, and keeps its holds and passed-over tasks for later passes. */
+  function claim(now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
+    const mesh = [...index.agents().values()].filter((a) => !a.retired && liveness.alive(a.node));
+    const loads = new Map<AgentId, number>();
+    for (const a of mesh) loads.set(a.id, index.load(a.id));
+    for (const id of agents.infos.keys()) loads.set(id, index.load(id));
+    const decisions = decideClaims({
+      node: replica,
+      now,
+      settleMs: delay.settleMs(),
+      ready: readyFromFront(),
+      agents: mesh,
+      local: agents.infos,
+      loads,
+      held: heldBack,
+      stats: (agent) => deps.stats(agent, now),
+      resourcesAvailable: (needs) => deps.pools.available(needs),
+    });
+    for (const h of decisions.holds) {
+      heldBack.set(h.task, { epoch: h.epoch, until: h.until });
+      checkAt.set(h.task, h.until);
+      wakeAt(h.until);
+    }
+    for (const c of decisions.claims) {
+      heldBack.delete(c.task);
+      ownClaims.set(c.task, { epoch: c.epoch, agent: c.agent });
+      writes.push({ kind: 'claim', key: agentAttemptKey(c.task, c.epoch, c.agent), value: { ...c } });
+      events.emit('claim', { task: c.task, epoch: c.epoch, agent: c.agent, score: c.score, at: now });
+    }
+    for (const p of decisions.passed) ready.set(p.spec.id, p.urgency);
+  }
+
+  return {
+    markDirty: (id) => void dirty.add(id),
+    schedule: timer.schedule,
+    stop: timer.stop,
+  };
+}
