@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createCandidateWindow } from '../src/coordinator/candidate-window.ts';
 import { decideClaims, hasRoom, type ClaimInputs, type Hold } from '../src/coordinator/claims.ts';
 import type { AgentInfo, TaskSpec } from '../src/index.ts';
 import { ineligibility, rendezvous, scoreAgent, type AgentStats } from '../src/internal.ts';
@@ -274,5 +275,57 @@ describe('decideClaims', () => {
     });
     expect(claims.map((c) => c.task)).toEqual(['t0']);
     expect(read).toBe(1);
+  });
+});
+
+describe('candidate window', () => {
+  const nodes = Array.from({ length: 60 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+  const all = nodes.flatMap((n) => [
+    agent({ id: `${n}-a`, node: n, capabilities: ['work'], capacity: 2 }),
+    agent({ id: `${n}-b`, node: n, capabilities: ['work', 'gpu'], capacity: 2 }),
+  ]);
+  const tasks = Array.from({ length: 40 }, (_, i) =>
+    spec({ id: `task-${i}`, idempotencyKey: `task-${i}`, needs: i % 4 === 0 ? ['gpu'] : ['work'] }),
+  );
+  const pass = (node: string) =>
+    decideClaims({
+      node,
+      now: 5000,
+      settleMs: 50,
+      ready: tasks.map((s, i) => ({ spec: s, epoch: 1, urgency: i })),
+      agents: all,
+      local: new Map(all.filter((a) => a.node === node).map((a) => [a.id, a])),
+      loads: new Map(),
+      held: new Map(),
+      stats: () => ({ successes: 0, failures: 0, meanLatencyMs: null }),
+      resourcesAvailable: () => true,
+      window: 8,
+    });
+
+  it('ranks each task among a bounded window of covering agents, the same on every replica', () => {
+    const window = createCandidateWindow(all, 8);
+    const claimsByTask = new Map<string, string[]>();
+    for (const n of nodes)
+      for (const c of pass(n).claims)
+        claimsByTask.set(c.task, [...(claimsByTask.get(c.task) ?? []), c.agent]);
+    for (const s of tasks) {
+      const candidates = window.of(s).map((a) => a.id);
+      expect(candidates).toHaveLength(8);
+      expect(new Set(candidates).size).toBe(8);
+      // Exactly one node claims at once; the others hold back for it.
+      const claimers = claimsByTask.get(s.id) ?? [];
+      expect(claimers).toHaveLength(1);
+      expect(candidates).toContain(claimers[0]);
+      for (const a of window.of(s)) expect(a.capabilities).toEqual(expect.arrayContaining([...s.needs]));
+    }
+  });
+
+  it('ranks among every covering agent when they fit in the window', () => {
+    const few = all.slice(0, 6);
+    expect(
+      createCandidateWindow(few, 8)
+        .of(tasks[1]!)
+        .map((a) => a.id),
+    ).toEqual(few.map((a) => a.id));
   });
 });

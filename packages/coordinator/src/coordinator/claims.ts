@@ -2,6 +2,7 @@ import type { ReplicaId } from '@meshwork/core';
 import { covers, ineligibility } from '../eligibility.ts';
 import type { AgentId, AgentInfo, Claim, TaskId, TaskSpec } from '../model.ts';
 import type { ResourceNeeds } from '../resources.ts';
+import { createCandidateWindow } from './candidate-window.ts';
 import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from '../scoring.ts';
 
 /*
@@ -47,7 +48,12 @@ export interface ClaimInputs {
   stats(agent: AgentId): AgentStats;
   /** Whether this node's pools can give `needs` now. */
   resourcesAvailable(needs: ResourceNeeds): boolean;
+  /** Most agents a task is ranked among (see candidate-window.ts). Default {@link CANDIDATE_WINDOW}. */
+  readonly window?: number;
 }
+
+/** Agents a task is ranked among at most, so a task costs the same whatever the mesh's size. */
+export const CANDIDATE_WINDOW = 32;
 
 export interface ClaimDecisions {
   /** Claims to write, in the order made. */
@@ -81,6 +87,7 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
   // urgent among those a local agent with room could take. The others are passed over without
   // counting, so a backlog this node cannot run does not hide the tasks it can.
   const limit = 2 * agents.reduce((n, a) => n + Math.max(0, a.capacity - (loads.get(a.id) ?? 0)), 0) + 16;
+  const candidates = createCandidateWindow(agents, input.window ?? CANDIDATE_WINDOW);
   const queue = input.ready[Symbol.iterator]();
   let ranked = 0;
   while (ranked < limit && hasRoom(local.values(), loadOf)) {
@@ -96,7 +103,8 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
     const hold = held.get(spec.id);
     // Set when this node held back and the hold has ended (tasks still held are not ready).
     const until = hold?.epoch === epoch ? hold.until : undefined;
-    // Which node claims first follows the rendezvous hash over agents with room, not the scores:
+    // Which node claims first follows the rendezvous hash over the task's candidates with room
+    // (the agents after its place on a hash ring, at most `window` of them), not the scores:
     // scores depend on each replica's view of load and history, and differing views would leave
     // every node waiting for another. Lower-ranked nodes hold back and step in if nobody claims.
     // The claim itself is for this node's best-scoring agent, and scores decide among claims, so
@@ -104,10 +112,9 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
     const mineScored: Ranked[] = [];
     let bestHere = -Infinity;
     const others: { readonly node: ReplicaId; readonly h: number }[] = [];
-    for (const agent of agents) {
+    for (const agent of candidates.of(spec)) {
       const isLocal = agent.node === node && local.has(agent.id);
       if (agent.node === node && !isLocal) continue;
-      if (!covers(agent.capabilities, spec.needs)) continue;
       const load = loadOf(agent.id);
       const why = ineligibility(spec, agent, {
         alive: true,
