@@ -38,7 +38,11 @@ export function refusalOf(err: unknown): ToolRefusal | undefined {
  * `stale_attempt (epoch): the attempt of task t at epoch 1 has ended: …`.
  */
 export function refusalText(refusal: ToolRefusal): string {
-  const field = refusal.field === undefined ? '' : ` (${refusal.field})`;
-  const retry = refusal.retryAfterMs === undefined ? '' : ` (retry after ${refusal.retryAfterMs} ms)`;
-  return `${refusal.code}${field}: ${refusal.message}${retry}`;
+  const { code, field, message, retryAfterMs } = refusal;
+  if (field === undefined) return `${code}: ${message}${retry(retryAfterMs)}`;
+  // Most messages start with their field already.
+  const rest = message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
+  return `${code} (${field}): ${rest}${retry(retryAfterMs)}`;
 }
+
+const retry = (ms: number | undefined): string => (ms === undefined ? '' : ` (retry after ${ms} ms)`);
