@@ -150,16 +150,14 @@ describe('MCP agents on a mesh', () => {
     const ids = Array.from({ length: TASKS }, (_, i) => `mcp-bulk-${i}`);
     for (let i = 0; i < TASKS; i += 10)
       await Promise.all(
-        ids
-          .slice(i, i + 10)
-          .map((id, j) =>
-            bosses[(i + j) % 3]!.ok('submit_task', {
-              id,
-              type: 'bulk',
-              needs: ['bulk'],
-              input: { n: i + j },
-            }),
-          ),
+        ids.slice(i, i + 10).map((id, j) =>
+          bosses[(i + j) % 3]!.ok('submit_task', {
+            id,
+            type: 'bulk',
+            needs: ['bulk'],
+            input: { n: i + j },
+          }),
+        ),
       );
     const submittedMs = Date.now() - started;
     await Promise.all(loops);
