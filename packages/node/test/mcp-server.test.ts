@@ -1,11 +1,13 @@
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { startDaemon, type Daemon } from '../src/daemon.ts';
 import { httpMcpClient, type McpTestClient } from './support/mcp-client.ts';
-import { api, API_KEY, sleep, tempDir, waitFor } from './support/processes.ts';
+import { api, API_KEY, CLI, freePort, sleep, tempDir, waitFor } from './support/processes.ts';
 
 interface Assignment {
   taskId: string;
@@ -123,7 +125,7 @@ describe('MCP server', () => {
     expect(input('complete_task').required).toEqual(expect.arrayContaining(['taskId', 'epoch']));
     expect(input('complete_task').additionalProperties).toBe(false);
     expect(input('next_task').properties.waitMs).toMatchObject({ type: 'integer', maximum: 60_000 });
-    expect(input('submit_task').properties.waitMs).toMatchObject({ type: 'integer', maximum: 60_000 });
+    expect(input('submit_task').properties.waitMs).toMatchObject({ type: 'integer', maximum: 50_000 });
     expect(input('memory_put').required).toEqual(['document', 'member', 'operation']);
     expect(input('memory_query').properties).toHaveProperty('vertex');
     expect(input('memory_query').properties).toHaveProperty('series');
@@ -599,5 +601,21 @@ describe('MCP server', () => {
       status: 'pending',
     });
     await boss.ok('cancel_task', { id: 'at-once' });
+  });
+
+  it('answers through meshwork mcp with an error naming the reason when the daemon cannot be reached', async () => {
+    const port = await freePort();
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp', '--url', `http://127.0.0.1:${port}`],
+      env: { PATH: process.env.PATH ?? '', MESHWORK_API_KEY: API_KEY },
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const client = new Client({ name: 'unreachable', version: '1.0.0' });
+    await expect(client.connect(transport)).rejects.toThrow(/meshwork mcp: .*fetch failed/);
+    await client.close();
+    expect(stderr).toContain(`cannot reach the daemon at http://127.0.0.1:${port}/mcp`);
   });
 });

@@ -17,7 +17,7 @@ export interface MeshRef {
 }
 
 /** Its resource URI, which is also the id of the MCP task that follows it. */
-export function resourceUri(ref: MeshRef): string {
+function resourceUri(ref: MeshRef): string {
   return `meshwork://${ref.kind}/${ref.id}`;
 }
 

@@ -9,8 +9,11 @@ import { isBoundedWait, TASK_POLL_MS, taskContext, type MeshRef } from './task-s
 import { admit, defineTool, refusalFor, type ToolGate, type ToolSpec } from './tool-definition.ts';
 import { agentView, taskView, workflowView } from './views.ts';
 
-/** Longest a plain call waits for the task or run it started: MCP clients time out calls at about a minute. */
-export const MAX_CALL_WAIT_MS = 60_000;
+/**
+ * Longest a plain call waits for the task or run it started: the SDK's client gives up on a call
+ * after 60 s by default, so the answer must come before.
+ */
+const MAX_CALL_WAIT_MS = 50_000;
 
 const waitMs = z
   .number()
