@@ -619,3 +619,72 @@ describe('MCP server', () => {
     expect(stderr).toContain(`cannot reach the daemon at http://127.0.0.1:${port}/mcp`);
   });
 });
+
+/** Sessions a client left without ending them: closed after mcp.sessionIdleMs, their agents released. */
+describe('MCP sessions left idle', () => {
+  let daemon: Daemon;
+  const dir = tempDir('mcp-idle');
+  beforeAll(async () => {
+    daemon = await startDaemon(
+      parseConfig(
+        {
+          name: 'mcp-idle',
+          dataDir: join(dir, 'data'),
+          apiKey: API_KEY,
+          http: { port: 0 },
+          logLevel: 'silent',
+          // A lease longer than the idle time: the session's end, not the lease, frees the agent.
+          workers: { leaseMs: 30_000 },
+          mcp: { sessionIdleMs: 1_000 },
+        },
+        dir,
+      ),
+    );
+  });
+  afterAll(() => daemon.stop());
+
+  /** One JSON-RPC message over plain HTTP, as a client that holds no stream between its calls. */
+  const post = async (body: unknown, sessionId?: string) => {
+    const res = await fetch(`${daemon.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${API_KEY}`,
+        'mcp-protocol-version': '2025-11-25',
+        ...(sessionId !== undefined ? { 'mcp-session-id': sessionId } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, sessionId: res.headers.get('mcp-session-id'), text: await res.text() };
+  };
+
+  it('closes a session without requests or streams, unregistering its agent', async () => {
+    const opened = await post({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    expect(opened.status).toBe(200);
+    const sessionId = opened.sessionId!;
+    expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId)).status).toBe(202);
+    const registered = await post(
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'register_agent', arguments: { id: 'idle-agent' } },
+      },
+      sessionId,
+    );
+    expect(registered.text).toContain('"agentId":"idle-agent"');
+    expect(daemon.workers.list().map((w) => w.agentId)).toEqual(['idle-agent']);
+    await waitFor('the idle session to close', 10_000, () =>
+      daemon.workers.list().length === 0 ? true : undefined,
+    );
+    const after = await post({ jsonrpc: '2.0', id: 3, method: 'tools/list' }, sessionId);
+    expect(after.status).toBe(404);
+    expect(after.text).toContain('Session not found');
+  });
+});
