@@ -167,8 +167,8 @@ program
     });
   });
 
-/** Options every client command shares: which daemon, and the key. */
-function clientOptions(cmd: Command): Command {
+/** Which daemon, and the key. */
+function targetOptions(cmd: Command): Command {
   return cmd
     .option(
       '--url <url>',
@@ -182,8 +182,12 @@ function clientOptions(cmd: Command): Command {
         'bearer key (visible in the process list: prefer --api-key-file or env MESHWORK_API_KEY; default: <data dir>/api-key)',
       ).conflicts('apiKeyFile'),
     )
-    .option('--api-key-file <file>', 'file holding the bearer key')
-    .option('--json', 'print raw JSON');
+    .option('--api-key-file <file>', 'file holding the bearer key');
+}
+
+/** Options every client command shares: which daemon, the key, and how to print. */
+function clientOptions(cmd: Command): Command {
+  return targetOptions(cmd).option('--json', 'print raw JSON');
 }
 
 interface ClientFlags extends ClientTarget {
@@ -544,6 +548,25 @@ clientOptions(
 ).action(async (flags: ClientFlags) => {
   const status = await client(flags).get<Record<string, unknown>>('/v1/status');
   print(flags, status, () => JSON.stringify(status, null, 2));
+});
+
+targetOptions(
+  program
+    .command('mcp')
+    .description(
+      "Serve MCP on stdio (for MCP clients that start a server process), bridged to a running daemon's /mcp endpoint",
+    ),
+).action(async (flags: ClientTarget) => {
+  const { bridgeStdio } = await import('./mcp/stdio-bridge.ts');
+  const { url, apiKey } = resolveTarget(flags);
+  const log = (message: string): void => void process.stderr.write(`meshwork mcp: ${message}\n`);
+  if (apiKey === undefined) log('no API key (--api-key-file, MESHWORK_API_KEY): the session may only read');
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  process.once('SIGINT', () => stop.abort());
+  await bridgeStdio({ url: `${url}/mcp`, apiKey, log, signal: stop.signal });
+  // Idle keep-alive connections to the daemon would hold the process a few seconds more.
+  process.exit(0);
 });
 
 /** Exit status of `meshwork start` when an address it must listen on is held by another process. */

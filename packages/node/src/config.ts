@@ -50,6 +50,11 @@ export const defaultWorkerSettings = Object.freeze({
   maxResultBytes: 256 * 1024,
 });
 
+export const defaultMcpSettings = Object.freeze({
+  maxSessions: 100,
+  sessionIdleMs: 600_000,
+});
+
 const shellSettings = z.strictObject({
   /** Working directory for commands that name none (relative to the config file). */
   cwd: z.string().optional(),
@@ -233,6 +238,18 @@ export const configSchema = z.strictObject({
       maxResultBytes: positive(defaultWorkerSettings.maxResultBytes),
     })
     .default(() => ({ ...defaultWorkerSettings })),
+  /** The MCP server at `/mcp`: how many sessions it keeps, and for how long an unused one. */
+  mcp: z
+    .strictObject({
+      maxSessions: positive(defaultMcpSettings.maxSessions),
+      /** A session with no request and no open stream for this long is closed. */
+      sessionIdleMs: z
+        .number()
+        .int('expected a whole number')
+        .min(1_000, 'expected at least 1000 ms')
+        .default(defaultMcpSettings.sessionIdleMs),
+    })
+    .default(() => ({ ...defaultMcpSettings })),
   /** Task events POSTed, signed, to these URLs from a durable outbox. */
   webhooks: z
     .array(webhookSchema)
@@ -267,6 +284,7 @@ export type ShellSettings = z.output<typeof shellSettings>;
 export type HttpSettings = z.output<typeof httpSettings>;
 export type ModuleSettings = z.output<typeof moduleSettings>;
 export type WorkerSettings = NodeConfig['workers'];
+export type McpSettings = NodeConfig['mcp'];
 export type WebhookConfig = NodeConfig['webhooks'][number];
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 

@@ -17,6 +17,7 @@ import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts';
+import { createNodeMcp } from './mcp/index.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
 import { createMetrics, type TransportStats } from './metrics.ts';
 import { createNodeApi, tasksByState } from './node-api.ts';
@@ -259,6 +260,15 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       url: () => url,
     });
     cleanups.unshift(() => nodeApi.stop());
+    const mcp = createNodeMcp({
+      api: nodeApi.api,
+      workers,
+      memory,
+      logger,
+      registry: metrics.registry,
+      settings: config.mcp,
+    });
+    cleanups.unshift(() => mcp.close());
     const server = await startApiServer(nodeApi.api, {
       host: config.http.host,
       port: config.http.port,
@@ -270,7 +280,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       onThrottled: (reason) => metrics.throttled(reason),
       onStreamDropped: () => metrics.streamDropped(),
       onEventStreams: (open) => metrics.eventStreams(open),
-      routes: workerRoutes(workers),
+      routes: [...workerRoutes(workers), ...mcp.routes],
       onRequest: (method, route, status, ms) => {
         metrics.httpRequest(method, route, status);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
@@ -340,6 +350,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
         logger.info('leases released and state flushed; leaving the mesh');
         history.stop();
         nodeApi.stop();
+        await mcp.close();
         await server.close();
         await mesh.stop();
         persistence.detach();
@@ -369,6 +380,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
             () => workers.stop(),
             () => webhooks.stop(),
             () => nodeApi.stop(),
+            () => mcp.close(),
             () => server.close(),
             () => mesh.stop(),
             () => persistence.detach(),

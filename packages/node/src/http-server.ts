@@ -124,7 +124,7 @@ export interface ApiServer {
 }
 
 /** Answers a request with a status and JSON body, or `'stream'` when it wrote the response itself. */
-export type Handler = (ctx: RequestContext) => Promise<[number, Json]> | [number, Json] | 'stream';
+export type Handler = (ctx: RequestContext) => Promise<[number, Json] | 'stream'> | [number, Json] | 'stream';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -132,6 +132,8 @@ export interface RequestContext {
   params: string[];
   query: URLSearchParams;
   body: <S extends z.ZodType>(schema: S) => Promise<z.output<S>>;
+  /** Whether the request carries the API key (a route with `read` access may serve more with it). */
+  authorized: boolean;
 }
 
 /** `open`: anyone who can reach the port; `read`: open on loopback, else keyed; `write`: keyed. */
@@ -380,7 +382,8 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
       }
       routeName = found.name;
       const needsKey = found.access === 'write' || (found.access === 'read' && options.readsNeedKey === true);
-      if (needsKey && !authorized(req)) {
+      const keyed = authorized(req);
+      if (needsKey && !keyed) {
         res.setHeader('www-authenticate', 'Bearer');
         throw new ApiError(401, 'unauthorized', 'missing or wrong API key (Authorization: Bearer <key>)');
       }
@@ -408,7 +411,14 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
         if (!parsed.success) throw validationError(parsed.error, '');
         return parsed.data;
       };
-      const result = await found.handler({ req, res, params, query: url.searchParams, body });
+      const result = await found.handler({
+        req,
+        res,
+        params,
+        query: url.searchParams,
+        body,
+        authorized: keyed,
+      });
       if (result !== 'stream') send(result[0], result[1]);
     } catch (err) {
       if (res.headersSent) {

@@ -62,3 +62,10 @@ export { WorkerError, workerErrorStatus, type WorkerErrorCode } from './workers/
 export { createWorkerMetrics, type WorkerMetrics } from './workers/metrics.ts';
 export * from './workers/schema.ts';
 export { signWebhook, verifyWebhook, WEBHOOK_HEADERS } from './webhooks/signature.ts';
+export {
+  createNodeMcp,
+  openMcpSession,
+  type McpDeps,
+  type McpEndpoint,
+  type McpSession,
+} from './mcp/index.ts';

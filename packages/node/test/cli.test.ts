@@ -36,6 +36,7 @@ describe('meshwork CLI', () => {
       ['agents'],
       ['peers'],
       ['status'],
+      ['mcp'],
     ];
     const results = await Promise.all(commands.map((c) => runCli([...c, '--help'])));
     results.forEach((r, i) => {

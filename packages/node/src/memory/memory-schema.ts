@@ -8,7 +8,8 @@ import { z } from 'zod';
 /** Most values, points or elements one operation carries. */
 export const MAX_OPERATION_ITEMS = 10_000;
 
-const value = z.custom<unknown>((v) => v !== undefined, 'expected a JSON value');
+/** Any value but a missing one, not walked here; as JSON Schema (MCP tools list it) `{}`, required. */
+const value = z.unknown().nonoptional('expected a JSON value');
 const values = z.array(value).min(1).max(MAX_OPERATION_ITEMS);
 const amount = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1);
 const index = z.number().int().min(0);
