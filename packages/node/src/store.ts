@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { inTransaction } from './transaction.ts';
 
 /** One attempt of a task as kept in the `task_history` table. Times are epoch milliseconds. */
 export interface AttemptRecord {
@@ -198,16 +199,7 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
     outcome: String(r.outcome),
   });
 
-  const transaction = (fn: () => void): void => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      fn();
-      db.exec('COMMIT');
-    } catch (err) {
-      db.exec('ROLLBACK');
-      throw err;
-    }
-  };
+  const transaction = (fn: () => void): void => inTransaction(db, fn);
 
   return {
     path,

@@ -32,25 +32,27 @@ export function supersedes(next: MemberRecord, current: MemberRecord | undefined
   return next.status === 'left' && current.status === 'alive';
 }
 
-/** The bytes a node signs: everything in its record but the proof. */
-export function writeClaim(w: Writer, r: Omit<MemberRecord, 'proof'>): void {
-  w.string(r.node);
+/**
+ * A record's fields but the proof. Node ids go through `id`: in full for the bytes a node signs,
+ * interned (see Writer.replica) on the wire.
+ */
+function writeFields(w: Writer, r: Omit<MemberRecord, 'proof'>, id: (node: ReplicaId) => void): void {
+  id(r.node);
   w.uint(r.incarnation);
   w.byte(r.status === 'alive' ? 0 : 1);
   w.uint(r.at);
   w.uint(r.links.length);
-  for (const l of r.links) w.string(l);
+  for (const l of r.links) id(l);
   writeValue(w, r.state);
 }
 
+/** The bytes a node signs: everything in its record but the proof. */
+export function writeClaim(w: Writer, r: Omit<MemberRecord, 'proof'>): void {
+  writeFields(w, r, (node) => w.string(node));
+}
+
 export function writeMemberRecord(w: Writer, r: MemberRecord): void {
-  w.replica(r.node);
-  w.uint(r.incarnation);
-  w.byte(r.status === 'alive' ? 0 : 1);
-  w.uint(r.at);
-  w.uint(r.links.length);
-  for (const l of r.links) w.replica(l);
-  writeValue(w, r.state);
+  writeFields(w, r, (node) => w.replica(node));
   w.bytes(r.proof);
 }
 

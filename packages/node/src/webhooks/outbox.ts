@@ -1,5 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { WebhookEvent } from './events.ts';
+import { inTransaction } from '../transaction.ts';
 
 /** An event waiting for delivery to one webhook. */
 export interface OutboxRow {
@@ -96,16 +97,7 @@ export function openOutbox(path: string, options: { sync?: 'full' | 'normal' } =
     DELETE FROM webhook_outbox WHERE id IN (
       SELECT id FROM webhook_outbox WHERE state != 'pending' AND done_at < ? ORDER BY done_at LIMIT ?)`);
 
-  const transaction = (fn: () => void): void => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      fn();
-      db.exec('COMMIT');
-    } catch (err) {
-      db.exec('ROLLBACK');
-      throw err;
-    }
-  };
+  const transaction = (fn: () => void): void => inTransaction(db, fn);
 
   return {
     add: (hook, event, now) => insert.run(hook, event.id, event.type, event.body, now, now).changes === 1,
