@@ -71,14 +71,20 @@ export interface DaemonProcess {
 }
 
 /**
- * Starts `meshwork start` as a child process with the given config and waits until it serves.
- * `env` is added to the child's environment; with `configFromEnv` the file is named by
- * `MESHWORK_CONFIG` instead of `--config`.
+ * Starts `meshwork start` as a child process with the given config and waits until it serves
+ * (at most `timeoutMs`). `env` is added to the child's environment; with `configFromEnv` the file
+ * is named by `MESHWORK_CONFIG` instead of `--config`. A `supervised` daemon stops itself when
+ * this process dies (its stdin closes), so a runner killed midway leaves no daemons behind.
  */
 export async function startDaemonProcess(
   dir: string,
   config: Record<string, unknown>,
-  options: { env?: NodeJS.ProcessEnv; configFromEnv?: boolean } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    configFromEnv?: boolean;
+    supervised?: boolean;
+    timeoutMs?: number;
+  } = {},
 ): Promise<DaemonProcess> {
   const dataDir = join(dir, String(config.name));
   mkdirSync(dataDir, { recursive: true });
@@ -94,16 +100,21 @@ export async function startDaemonProcess(
     }),
   );
   const viaEnv = options.configFromEnv === true;
-  const child = spawn(process.execPath, [CLI, 'start', ...(viaEnv ? [] : ['--config', file])], {
-    env: { ...process.env, ...options.env, ...(viaEnv ? { MESHWORK_CONFIG: file } : {}) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const supervised = options.supervised === true;
+  const child = spawn(
+    process.execPath,
+    [CLI, 'start', ...(viaEnv ? [] : ['--config', file]), ...(supervised ? ['--stop-on-stdin-close'] : [])],
+    {
+      env: { ...process.env, ...options.env, ...(viaEnv ? { MESHWORK_CONFIG: file } : {}) },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let gone = false;
   void exited.then(() => (gone = true));
-  const info = await waitFor(`${String(config.name)} to start`, 30_000, () => {
+  const info = await waitFor(`${String(config.name)} to start`, options.timeoutMs ?? 30_000, () => {
     if (gone) throw new Error(`daemon exited: ${stderr}`);
     const i = readDaemonInfo(dataDir);
     return i?.pid === child.pid ? i : undefined;
@@ -114,11 +125,12 @@ export async function startDaemonProcess(
 export async function api<T = unknown>(
   url: string,
   path: string,
-  init: { method?: string; body?: unknown; key?: string | null } = {},
+  init: { method?: string; body?: unknown; key?: string | null; timeoutMs?: number } = {},
 ): Promise<{ status: number; body: T }> {
   const key = init.key === undefined ? API_KEY : init.key;
   const res = await fetch(url + path, {
     method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
+    ...(init.timeoutMs !== undefined ? { signal: AbortSignal.timeout(init.timeoutMs) } : {}),
     headers: {
       ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
       ...(key !== null ? { authorization: `Bearer ${key}` } : {}),

@@ -1,0 +1,226 @@
+/**
+ * A mesh of real `meshwork start` daemons on loopback, for the scale bench and the scale
+ * integration test: every daemon is its own process with one no-op agent, and the topology is
+ * sparse, each daemon bootstrapping to one or two random earlier ones. Ports are fixed when a
+ * daemon is first started, so a restarted daemon (same data directory, so the same peer id) is
+ * found where it was.
+ *
+ * Every daemon is started supervised (it stops itself when this process dies) and SIGKILLed when
+ * this process exits, so no run leaves daemons behind.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  freePort,
+  startDaemonProcess,
+  tempDir,
+  type DaemonProcess,
+} from '../../packages/node/test/support/processes.ts';
+import { createRng } from '../../test/sim/prng.ts';
+
+const handler = (name: string): string => fileURLToPath(new URL(`./handlers/${name}.ts`, import.meta.url));
+
+/** Module-executor handlers every agent of the mesh may run, by the name tasks give. */
+export const HANDLERS = { noop: handler('noop'), held: handler('held') } as const;
+
+export interface MeshDaemon {
+  readonly index: number;
+  readonly name: string;
+  /** The id of its one agent. */
+  readonly agent: string;
+  readonly url: string;
+  readonly peerId: string;
+  /** Its libp2p address with `/p2p/<peerId>`, the same across restarts. */
+  readonly multiaddr: string;
+  /** The daemons it bootstraps to (indexes of earlier ones). */
+  readonly bootstrap: readonly number[];
+  /** The running process, or the last one; replaced by a restart. */
+  process: DaemonProcess;
+  /** False once stopped, until restarted. */
+  running: boolean;
+}
+
+export interface DaemonMeshOptions {
+  readonly size: number;
+  /** Picks the topology; the same seed gives the same bootstrap links. */
+  readonly seed?: number;
+  /** Tasks an agent runs at once (default 1). */
+  readonly capacity?: number;
+  /** Daemons starting at once; each also waits for the ones it bootstraps to (default 3). */
+  readonly parallel?: number;
+  /** Called as daemons come up, with how many have. */
+  readonly onStarted?: (started: number) => void;
+}
+
+/** How a restart may change a daemon: peers it alone may talk to, and whom it bootstraps to. */
+export interface RestartOptions {
+  /** Peer ids the daemon admits (its `allowList`); absent, it admits everyone. */
+  readonly allow?: readonly MeshDaemon[];
+  /** Default: the daemons it bootstrapped to at first. */
+  readonly bootstrap?: readonly MeshDaemon[];
+}
+
+export interface DaemonMesh {
+  readonly dir: string;
+  readonly daemons: readonly MeshDaemon[];
+  /** Sends `signal` to a running daemon and resolves once its process has exited. */
+  stop(daemon: MeshDaemon, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Starts a stopped daemon again from its data directory, on its ports. */
+  restart(daemon: MeshDaemon, options?: RestartOptions): Promise<void>;
+  /** SIGKILLs every daemon still running and removes the data directory. */
+  close(): Promise<void>;
+}
+
+/** How long one daemon may take to start serving: generous, as 50 may start on 2 busy cores. */
+const START_TIMEOUT_MS = 120_000;
+
+const live = new Set<DaemonProcess>();
+const killAll = (): void => {
+  for (const p of live) p.child.kill('SIGKILL');
+};
+let exitHookInstalled = false;
+
+/** Random earlier daemons for daemon `i` to bootstrap to: one or two of them. */
+export function sparseBootstrap(size: number, seed: number): number[][] {
+  const rng = createRng(seed);
+  return Array.from({ length: size }, (_, i) => {
+    if (i === 0) return [];
+    const first = rng.int(0, i - 1);
+    if (i === 1 || rng.chance(0.5)) return [first];
+    let second = rng.int(0, i - 2);
+    if (second >= first) second++;
+    return [first, second];
+  });
+}
+
+/**
+ * Starts `size` daemons, each bootstrapping to one or two random earlier ones, and resolves once
+ * every one serves its API (not yet ready: see `/readyz`). On failure, every daemon started is
+ * killed before the error is thrown.
+ */
+export async function startDaemonMesh(options: DaemonMeshOptions): Promise<DaemonMesh> {
+  if (!exitHookInstalled) {
+    process.on('exit', killAll);
+    exitHookInstalled = true;
+  }
+  const dir = tempDir('scale');
+  const links = sparseBootstrap(options.size, options.seed ?? 1);
+  const capacity = options.capacity ?? 1;
+  const ports = new Map<number, { listen: number; http: number }>();
+  const daemons: MeshDaemon[] = [];
+
+  const configOf = (
+    index: number,
+    bootstrap: readonly string[],
+    allow: readonly string[] | undefined,
+  ): Record<string, unknown> => {
+    const name = `n${String(index).padStart(2, '0')}`;
+    const { listen, http } = ports.get(index)!;
+    return {
+      name,
+      listen: [`/ip4/127.0.0.1/tcp/${listen}`],
+      bootstrap,
+      ...(allow !== undefined ? { allowList: allow } : {}),
+      http: { port: http },
+      drainTimeoutMs: 1_000,
+      // Finished tasks stay in the shared state for the whole run, so every node's view of the
+      // task set can be compared at the end.
+      retention: { finishedMs: 24 * 3_600_000 },
+      agents: [{ id: `${name}-agent`, capacity, executors: { module: { handlers: HANDLERS } } }],
+    };
+  };
+  const launch = async (config: Record<string, unknown>): Promise<DaemonProcess> => {
+    const p = await startDaemonProcess(dir, config, { supervised: true, timeoutMs: START_TIMEOUT_MS });
+    live.add(p);
+    void p.exited.then(() => live.delete(p));
+    return p;
+  };
+
+  const started: Promise<MeshDaemon>[] = [];
+  let slots = options.parallel ?? 3;
+  const waiting: (() => void)[] = [];
+  const slot = async (): Promise<void> => {
+    if (slots > 0) {
+      slots--;
+      return;
+    }
+    await new Promise<void>((r) => waiting.push(r));
+  };
+  const free = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else slots++;
+  };
+  for (let i = 0; i < options.size; i++) {
+    started.push(
+      (async () => {
+        const targets = await Promise.all(links[i]!.map((t) => started[t]!));
+        await slot();
+        try {
+          ports.set(i, { listen: await freePort(), http: await freePort() });
+          const config = configOf(
+            i,
+            targets.map((t) => t.multiaddr),
+            undefined,
+          );
+          const p = await launch(config);
+          const listenPort = ports.get(i)!.listen;
+          const addr =
+            p.info.multiaddrs.find((a) => a.includes(`/tcp/${listenPort}`)) ?? p.info.multiaddrs[0]!;
+          const daemon: MeshDaemon = {
+            index: i,
+            name: String(config.name),
+            agent: `${String(config.name)}-agent`,
+            url: p.info.url,
+            peerId: p.info.peerId,
+            multiaddr: addr.includes('/p2p/') ? addr : `${addr}/p2p/${p.info.peerId}`,
+            bootstrap: links[i]!,
+            process: p,
+            running: true,
+          };
+          daemons[i] = daemon;
+          options.onStarted?.(daemons.filter(Boolean).length);
+          return daemon;
+        } finally {
+          free();
+        }
+      })(),
+    );
+  }
+  const results = await Promise.allSettled(started);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+    throw failed.reason;
+  }
+
+  const stop = async (daemon: MeshDaemon, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> => {
+    daemon.running = false;
+    daemon.process.child.kill(signal);
+    await daemon.process.exited;
+  };
+
+  return {
+    dir,
+    daemons,
+    stop,
+    async restart(daemon, restart = {}) {
+      if (daemon.running) throw new Error(`${daemon.name} is running; stop it first`);
+      const bootstrap = restart.bootstrap ?? daemon.bootstrap.map((i) => daemons[i]!);
+      daemon.process = await launch(
+        configOf(
+          daemon.index,
+          bootstrap.map((d) => d.multiaddr),
+          restart.allow?.map((d) => d.peerId),
+        ),
+      );
+      daemon.running = true;
+    },
+    async close() {
+      await Promise.all(daemons.filter((d) => d.running).map((d) => stop(d, 'SIGKILL')));
+      if (process.env['MESHWORK_SCALE_KEEP'] === undefined && existsSync(dir))
+        rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

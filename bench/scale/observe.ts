@@ -1,0 +1,119 @@
+/**
+ * What the scale bench and test read of a daemon, through its public surfaces only: the HTTP API
+ * (`/readyz`, `/v1/agents`, `/v1/status`, `/v1/peers`, `/v1/tasks`, `/metrics`) and, for CPU and
+ * memory, the process's `/proc` entries. Nothing here knows how membership or failure detection
+ * work inside, so the same reads measure any implementation of them.
+ */
+import { readFileSync } from 'node:fs';
+import { api } from '../../packages/node/test/support/processes.ts';
+import type { MeshDaemon } from './daemon-mesh.ts';
+
+/**
+ * One request's limit: a daemon that does not answer within it counts as not answering. Generous,
+ * as daemons on a loaded machine can take seconds to answer.
+ */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** GETs `path` from the daemon; any answer but 200 (or none in time) throws, naming both. */
+async function read<T>(daemon: MeshDaemon, path: string, ok: readonly number[] = [200]): Promise<T> {
+  let res: { status: number; body: T };
+  try {
+    res = await api<T>(daemon.url, path, { timeoutMs: REQUEST_TIMEOUT_MS });
+  } catch (err) {
+    throw new Error(`${daemon.name} GET ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!ok.includes(res.status)) throw new Error(`${daemon.name} GET ${path}: ${res.status}`);
+  return res.body;
+}
+
+export interface AgentView {
+  readonly id: string;
+  readonly live: boolean;
+}
+
+export interface AttemptView {
+  readonly agent: string;
+  readonly epoch: number;
+  readonly startedAt: number;
+  readonly outcome: string;
+}
+
+export interface TaskView {
+  readonly id: string;
+  readonly status: string;
+  readonly agent: string | null;
+  readonly history: readonly AttemptView[];
+}
+
+/** True when the daemon answers `/readyz` with 200 (caught up, not draining). */
+export async function isReady(daemon: MeshDaemon): Promise<boolean> {
+  return read(daemon, '/readyz').then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The agents among `expected` that the daemon shows live. */
+export async function liveAgents(daemon: MeshDaemon, expected: ReadonlySet<string>): Promise<number> {
+  const agents = await read<AgentView[]>(daemon, '/v1/agents');
+  return agents.filter((a) => a.live && expected.has(a.id)).length;
+}
+
+/** The tasks the daemon holds, counted by status. */
+export async function taskCounts(daemon: MeshDaemon): Promise<Record<string, number>> {
+  return (await read<{ tasks: Record<string, number> }>(daemon, '/v1/status')).tasks;
+}
+
+/** The peer ids the daemon is connected to. */
+export async function peersOf(daemon: MeshDaemon): Promise<string[]> {
+  return (await read<{ peerId: string }[]>(daemon, '/v1/peers')).map((p) => p.peerId);
+}
+
+/** A task with its attempts as the daemon knows them; undefined when it does not know the task. */
+export async function taskOf(daemon: MeshDaemon, id: string): Promise<TaskView | undefined> {
+  const task = await read<TaskView | { readonly error: unknown }>(
+    daemon,
+    `/v1/tasks/${encodeURIComponent(id)}`,
+    [200, 404],
+  );
+  return 'id' in task ? task : undefined;
+}
+
+/** Every task the daemon holds (at most 10,000), by id, with its status. */
+export async function taskStatuses(daemon: MeshDaemon): Promise<Map<string, string>> {
+  const tasks = await read<{ id: string; status: string }[]>(daemon, '/v1/tasks?limit=10000');
+  return new Map(tasks.map((t) => [t.id, t.status]));
+}
+
+/** The daemon's archive of a task's attempts (`task_history`), mesh-wide. */
+export async function attemptsOf(daemon: MeshDaemon, id: string): Promise<AttemptView[]> {
+  return read<AttemptView[]>(daemon, `/v1/tasks/${encodeURIComponent(id)}/history`);
+}
+
+/** Bytes the daemon has sent on its Meshwork protocols, from `meshwork_transport_bytes_total`. */
+export async function sentBytes(daemon: MeshDaemon): Promise<number> {
+  const text = await read<string>(daemon, '/metrics');
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('meshwork_transport_bytes_total{') && line.includes('direction="out"'))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat`'s CPU times: 100 on every Linux that Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** CPU time used so far and resident memory now, from `/proc`; null where there is no `/proc`. */
+export function processStats(pid: number): { cpuMs: number; rssBytes: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), from the state (field 3) on.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15
+    const rss = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpuMs: (ticks * 1000) / CLOCK_TICKS, rssBytes: Number(rss?.[1] ?? NaN) * 1024 };
+  } catch {
+    return null;
+  }
+}

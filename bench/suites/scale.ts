@@ -1,0 +1,368 @@
+/**
+ * `pnpm bench scale`: 50 `meshwork start` daemons, each its own process on loopback with one
+ * no-op agent (a module handler), in a sparse topology: every daemon bootstraps to one or two
+ * random earlier ones. Everything is measured through public surfaces (the HTTP API, `/metrics`,
+ * `/proc`), so the suite measures any membership and failure detection the daemons run:
+ *
+ * - full membership: after the last daemon is ready, until every daemon shows all agents live;
+ * - idle cost per daemon over an idle window: CPU, resident memory, bytes sent on Meshwork's
+ *   protocols (`meshwork_transport_bytes_total`, so without TCP, Noise and yamux framing);
+ * - 5,000 no-op tasks submitted round-robin across the daemons: throughput (first submission to
+ *   the last task seen finished on one daemon), duplicate starts (attempts beyond the first, from
+ *   every task's history on one daemon; no fault is injected meanwhile) and lost tasks (not
+ *   succeeded there in the end);
+ * - failover, a few times: SIGKILL the daemon running a task that runs until released, and time
+ *   from the kill until another agent's attempt starts (its `startedAt`, as a surviving daemon
+ *   reports it); the killed daemon is restarted before the next round;
+ * - heal: a third of the daemons is cut off for 60 s, and the time from the reconnect until every
+ *   daemon shows every agent live and the same tasks in the same states.
+ *
+ * The partition is made with the daemons' own admission control, as no firewall is needed on
+ * loopback: the third is SIGKILLed (to the others, a cut they do not hear about) and restarted
+ * with an allow-list of its own peer ids, bootstrapping among themselves, so it refuses every
+ * connection across the cut in both directions while both sides run and take tasks. The heal is
+ * a graceful restart of the third without the allow-list; it is timed from the moment the last of
+ * them serves its API again, so the restart itself (process start) is not in the figure but
+ * catching up and reconnecting are.
+ *
+ * SCALE_BENCH_DAEMONS (default 50) and SCALE_BENCH_TASKS (5000) size the run; SCALE_BENCH_IDLE_S
+ * (20), SCALE_BENCH_PARTITION_S (60), SCALE_BENCH_FAILOVERS (3) and SCALE_BENCH_SEED (1, the
+ * topology) tune it; MESHWORK_SCALE_KEEP=1 keeps the daemons' data and logs.
+ */
+import { percentile, type Progress, type Row, type Suite } from '../report.ts';
+import { startDaemonMesh, type DaemonMesh, type MeshDaemon } from '../scale/daemon-mesh.ts';
+import { liveAgents, peersOf, processStats, sentBytes, taskCounts, taskStatuses } from '../scale/observe.ts';
+import {
+  checkRuns,
+  eachLimit,
+  failoverRound,
+  moduleTask,
+  submitSpread,
+  waitForAll,
+  waitReady,
+} from '../scale/workload.ts';
+import { sleep } from '../../packages/node/test/support/processes.ts';
+
+function setting(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name}=${raw}: expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+const DAEMONS = setting('SCALE_BENCH_DAEMONS', 50, 3);
+// At most 9,000, so that every task of the run fits one `GET /v1/tasks` (10,000) for comparing daemons.
+const TASKS = setting('SCALE_BENCH_TASKS', 5_000, 1, 9_000);
+const IDLE_S = setting('SCALE_BENCH_IDLE_S', 20, 1);
+const PARTITION_S = setting('SCALE_BENCH_PARTITION_S', 60, 1);
+const FAILOVERS = setting('SCALE_BENCH_FAILOVERS', 3, 0);
+const SEED = setting('SCALE_BENCH_SEED', 1, 0);
+/** Tasks each daemon's agent runs at once. */
+const CAPACITY = setting('SCALE_BENCH_CAPACITY', 8, 1);
+/** Tasks submitted on each side of the partition while it lasts. */
+const PARTITION_TASKS = Math.max(10, Math.round(TASKS / 50));
+/** HTTP submissions in flight at once. */
+const SUBMIT_CONCURRENCY = 32;
+/** Longest wait for any one thing (readiness, membership, convergence): past it, the figure is null. */
+const WAIT_MS = 300_000;
+/** A task run is given up when no task has finished for this long. */
+const STALL_MS = 120_000;
+
+const FINISHED = ['succeeded', 'failed', 'cancelled'];
+const OPEN = ['pending', 'claimed', 'running'];
+const sum = (counts: Record<string, number>, states: readonly string[]): number =>
+  states.reduce((s, k) => s + (counts[k] ?? 0), 0);
+const mean = (xs: readonly number[]): number | null =>
+  xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+const round = (n: number | null, digits: number): number | null =>
+  n === null ? null : Number(n.toFixed(digits));
+
+/** Reports a wait that ran out, with what each daemon that failed it said last. */
+function reportFailing(what: string, failing: readonly { daemon: MeshDaemon; detail: string }[]): void {
+  const shown = failing.slice(0, 10).map((f) => `${f.daemon.name}: ${f.detail}`);
+  console.error(
+    `scale bench: ${what} not reached within ${WAIT_MS / 1000} s on ${failing.length} daemon(s): ${shown.join('; ')}`,
+  );
+}
+
+/** A probe for waitForAll: the daemon shows every one of `agents` live. */
+function membershipProbe(agents: ReadonlySet<string>) {
+  return async (d: MeshDaemon): Promise<true | string> => {
+    const live = await liveAgents(d, agents);
+    return live === agents.size || `${live}/${agents.size} agents live`;
+  };
+}
+
+/** Waits until `observer` holds no open task and at least `finished` finished ones; when it did. */
+async function waitFinished(
+  observer: MeshDaemon,
+  finished: number,
+  progress: Progress,
+  label: string,
+): Promise<number | null> {
+  let last = { done: -1, at: performance.now() };
+  for (;;) {
+    const counts = await taskCounts(observer).catch(() => undefined);
+    const now = performance.now();
+    if (counts !== undefined) {
+      const done = sum(counts, FINISHED);
+      const open = sum(counts, OPEN);
+      progress.step(`${label}: ${done} finished, ${open} open on ${observer.name}`);
+      if (done >= finished && open === 0) return now;
+      if (done !== last.done) last = { done, at: now };
+    }
+    if (now - last.at > STALL_MS) {
+      console.error(`scale bench: ${label}: no task finished for ${STALL_MS / 1000} s; giving up`);
+      return null;
+    }
+    await sleep(200);
+  }
+}
+
+async function idleWindow(daemons: readonly MeshDaemon[], progress: Progress) {
+  const sample = async () => ({
+    at: performance.now(),
+    stats: daemons.map((d) => processStats(d.process.child.pid!)),
+    bytes: await Promise.all(daemons.map((d) => sentBytes(d).catch(() => null))),
+  });
+  const before = await sample();
+  progress.step(`idle: ${IDLE_S} s with nothing to do`);
+  await sleep(IDLE_S * 1000);
+  const after = await sample();
+  const seconds = (after.at - before.at) / 1000;
+  const cpu: number[] = [];
+  const rss: number[] = [];
+  const bytes: number[] = [];
+  daemons.forEach((_, i) => {
+    const [s0, s1] = [before.stats[i], after.stats[i]];
+    if (s0 && s1) {
+      cpu.push(((s1.cpuMs - s0.cpuMs) / 1000 / seconds) * 100);
+      rss.push(s1.rssBytes / 2 ** 20);
+    }
+    const [b0, b1] = [before.bytes[i], after.bytes[i]];
+    if (b0 != null && b1 != null) bytes.push((b1 - b0) / seconds);
+  });
+  return { cpuPct: mean(cpu), rssMb: mean(rss), bytesPerS: mean(bytes) };
+}
+
+async function taskRun(daemons: readonly MeshDaemon[], progress: Progress) {
+  const observer = daemons[0]!;
+  const bodies = Array.from({ length: TASKS }, (_, i) => moduleTask(`scale-${i}`, 'noop'));
+  const started = performance.now();
+  const acked = await submitSpread(daemons, bodies, {
+    concurrency: SUBMIT_CONCURRENCY,
+    onSubmitted: (n) => progress.step(`tasks: ${n}/${TASKS} submitted`),
+  });
+  if (acked.length < TASKS)
+    console.error(`scale bench: ${TASKS - acked.length} submissions never acknowledged`);
+  const doneAt = await waitFinished(observer, acked.length, progress, 'tasks');
+  progress.step(`tasks: checking every task's attempts on ${observer.name}`);
+  const check = await checkRuns(observer, acked);
+  for (const { id, attempts } of check.duplicated.slice(0, 20)) {
+    const detail = attempts.map((a) => `${a.agent}@epoch${a.epoch} ${a.outcome}`).join(', ');
+    console.error(`scale bench: ${id} started ${attempts.length} times: ${detail}`);
+  }
+  for (const { id, status } of check.lost.slice(0, 20))
+    console.error(`scale bench: ${id} did not succeed: ${status ?? `unknown to ${observer.name}`}`);
+  return {
+    acked,
+    perSecond: doneAt === null ? null : acked.length / ((doneAt - started) / 1000),
+    duplicates: check.duplicateStarts,
+    lost: check.lost.length,
+  };
+}
+
+async function failovers(mesh: DaemonMesh, agents: ReadonlySet<string>, progress: Progress) {
+  const times: number[] = [];
+  const ids: string[] = [];
+  for (let round = 0; round < FAILOVERS; round++) {
+    progress.step(`failover: round ${round + 1}/${FAILOVERS}: SIGKILL the holder of a running task`);
+    const via = mesh.daemons[(round * 7 + 1) % mesh.daemons.length]!;
+    const id = `failover-${round}`;
+    try {
+      const f = await failoverRound(mesh, { id, via, timeoutMs: 60_000 });
+      ids.push(id);
+      if (f.ms === null) console.error(`scale bench: ${id}: no other agent started it within 60 s`);
+      else times.push(f.ms);
+      progress.step(`failover: round ${round + 1}/${FAILOVERS}: restarting ${f.killed.name}`);
+      await mesh.restart(f.killed);
+      await waitReady([f.killed], WAIT_MS);
+      const full = await waitForAll(mesh.daemons, membershipProbe(agents), { timeoutMs: WAIT_MS });
+      if (full.ms === null) reportFailing('full membership after a restart', full.failing);
+    } catch (err) {
+      console.error(`scale bench: ${id}: ${(err as Error).message}`);
+    }
+  }
+  times.sort((a, b) => a - b);
+  return { ids, p50: percentile(times, 50), max: times.length === 0 ? null : times.at(-1)! };
+}
+
+/** Tasks by status over a set of task statuses. */
+function countStatuses(statuses: ReadonlyMap<string, string>): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries([...OPEN, ...FINISHED].map((s) => [s, 0]));
+  for (const s of statuses.values()) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
+}
+
+async function partitionAndHeal(
+  mesh: DaemonMesh,
+  agents: ReadonlySet<string>,
+  progress: Progress,
+): Promise<number | null> {
+  const third = Math.floor(mesh.daemons.length / 3);
+  const minority = mesh.daemons.slice(mesh.daemons.length - third);
+  const majority = mesh.daemons.slice(0, mesh.daemons.length - third);
+  const cutAt = performance.now();
+  progress.step(`partition: cutting off ${third} daemons (restarted with an allow-list of their own)`);
+  await Promise.all(minority.map((d) => mesh.stop(d, 'SIGKILL')));
+  await eachLimit(minority, 3, (d, i) =>
+    mesh.restart(d, {
+      allow: minority,
+      bootstrap: minority.length > 1 ? [minority[i === 0 ? 1 : i - 1]!] : [],
+    }),
+  );
+  await waitReady(minority, WAIT_MS);
+
+  progress.step(`partition: ${PARTITION_TASKS} tasks on each side`);
+  const sides = [
+    { daemons: majority, prefix: 'part-majority' },
+    { daemons: minority, prefix: 'part-minority' },
+  ];
+  await Promise.all(
+    sides.map(async ({ daemons, prefix }) => {
+      const bodies = Array.from({ length: PARTITION_TASKS }, (_, i) => moduleTask(`${prefix}-${i}`, 'noop'));
+      await submitSpread(daemons, bodies, { concurrency: 8 });
+      await waitFinished(daemons[0]!, 0, progress, `partition: ${prefix}`);
+    }),
+  );
+  const left = PARTITION_S * 1000 - (performance.now() - cutAt);
+  progress.step(`partition: holding it ${Math.max(0, Math.round(left / 1000))} s more`);
+  if (left > 0) await sleep(left);
+
+  // The cut held if no daemon stays connected across it and neither side learnt the other's tasks.
+  // A connection is counted only when three looks a second apart all see it: the majority keeps
+  // redialling, and an outbound connection shows on its side until the refusal closes it.
+  const minorityIds = new Set(minority.map((d) => d.peerId));
+  const acrossOf = async (d: MeshDaemon): Promise<Set<string>> =>
+    new Set((await peersOf(d)).filter((p) => minorityIds.has(p) !== minorityIds.has(d.peerId)));
+  const across: string[] = [];
+  await eachLimit(mesh.daemons, 8, async (d) => {
+    let seen = await acrossOf(d);
+    for (let look = 1; look < 3 && seen.size > 0; look++) {
+      await sleep(1_000);
+      const now = await acrossOf(d);
+      seen = new Set([...seen].filter((p) => now.has(p)));
+    }
+    if (seen.size > 0) across.push(`${d.name} (${seen.size})`);
+  });
+  const [minorityTasks, majorityTasks] = await Promise.all([
+    taskStatuses(minority[0]!),
+    taskStatuses(majority[0]!),
+  ]);
+  const crossed =
+    [...minorityTasks.keys()].some((id) => id.startsWith('part-majority')) ||
+    [...majorityTasks.keys()].some((id) => id.startsWith('part-minority'));
+  if (across.length > 0 || crossed)
+    console.error(
+      `scale bench: the partition leaked: connected across it: ${across.join(', ') || 'none'}; tasks crossed: ${crossed}`,
+    );
+
+  // Where both sides should end up: every task either side holds, in the state it reached there.
+  const union = new Map([...minorityTasks, ...majorityTasks]);
+  const expected = countStatuses(union);
+  progress.step('heal: restarting the cut-off daemons without the allow-list');
+  await Promise.all(minority.map((d) => mesh.stop(d, 'SIGTERM')));
+  await eachLimit(minority, 3, (d) => mesh.restart(d));
+  const converged = await waitForAll(
+    mesh.daemons,
+    async (d) => {
+      const live = await liveAgents(d, agents);
+      if (live !== agents.size) return `${live}/${agents.size} agents live`;
+      const counts = await taskCounts(d);
+      const same = Object.keys(expected).every((k) => (counts[k] ?? 0) === expected[k]);
+      return same || `tasks ${JSON.stringify(counts)}, expected ${JSON.stringify(expected)}`;
+    },
+    { timeoutMs: WAIT_MS, onRound: (n) => progress.step(`heal: ${n}/${mesh.daemons.length} converged`) },
+  );
+  if (converged.ms === null) {
+    reportFailing('convergence after the heal', converged.failing);
+    return null;
+  }
+  // Same counts everywhere; now the same tasks, by id, in the same states (not timed).
+  progress.step('heal: comparing every daemon’s tasks by id');
+  const differing: string[] = [];
+  await eachLimit(mesh.daemons, 4, async (d) => {
+    const mine = await taskStatuses(d);
+    const same = mine.size === union.size && [...union].every(([id, s]) => mine.get(id) === s);
+    if (!same) differing.push(d.name);
+  });
+  if (differing.length > 0) {
+    console.error(`scale bench: after the heal, tasks differ by id on ${differing.join(', ')}`);
+    return null;
+  }
+  return converged.ms;
+}
+
+export const suite: Suite = {
+  name: 'scale',
+  systems: ['meshwork'],
+  baseline: 'meshwork',
+  async run(progress) {
+    progress.step(`start: ${DAEMONS} daemons`);
+    const mesh = await startDaemonMesh({
+      size: DAEMONS,
+      seed: SEED,
+      capacity: CAPACITY,
+      onStarted: (n) => progress.step(`start: ${n}/${DAEMONS} daemons serving`),
+    });
+    if (process.env['MESHWORK_SCALE_KEEP'] !== undefined)
+      console.error(`scale bench: daemons' data and logs in ${mesh.dir}`);
+    try {
+      const { daemons } = mesh;
+      const agents = new Set(daemons.map((d) => d.agent));
+      progress.step('ready: waiting for every daemon to be ready');
+      await waitReady(daemons, WAIT_MS);
+      const membership = await waitForAll(daemons, membershipProbe(agents), {
+        timeoutMs: WAIT_MS,
+        onRound: (n) => progress.step(`membership: ${n}/${DAEMONS} daemons see all agents live`),
+      });
+      if (membership.ms === null) reportFailing('full membership', membership.failing);
+
+      const idle = await idleWindow(daemons, progress);
+      const tasks = await taskRun(daemons, progress);
+      const failover = await failovers(mesh, agents, progress);
+      const healMs = await partitionAndHeal(mesh, agents, progress);
+
+      const workload = `scale-${DAEMONS}`;
+      const row = (metric: string, unit: string, better: 'higher' | 'lower', value: number | null): Row => ({
+        workload,
+        metric,
+        unit,
+        better,
+        values: { meshwork: value },
+      });
+      return [
+        row(
+          'time_to_full_membership_s',
+          's',
+          'lower',
+          membership.ms === null ? null : round(membership.ms / 1000, 2),
+        ),
+        row('idle_cpu_per_node_pct', '%', 'lower', round(idle.cpuPct, 2)),
+        row('idle_rss_per_node_mb', 'MB', 'lower', round(idle.rssMb, 1)),
+        row('idle_bytes_per_node_per_s', 'B/s', 'lower', round(idle.bytesPerS, 0)),
+        row('tasks_per_s', 'tasks/s', 'higher', round(tasks.perSecond, 1)),
+        row('duplicate_starts', 'starts', 'lower', tasks.duplicates),
+        row('lost_tasks', 'tasks', 'lower', tasks.lost),
+        row('failover_p50_ms', 'ms', 'lower', failover.p50),
+        row('failover_max_ms', 'ms', 'lower', failover.max),
+        row('heal_after_reconnect_ms', 'ms', 'lower', healMs === null ? null : Math.round(healMs)),
+      ];
+    } finally {
+      progress.step('stopping the daemons');
+      await mesh.close();
+    }
+  },
+};
