@@ -14,16 +14,23 @@ import type { MeshDaemon } from './daemon-mesh.ts';
  */
 const REQUEST_TIMEOUT_MS = 60_000;
 
-/** GETs `path` from the daemon; any answer but 200 (or none in time) throws, naming both. */
+/** Tries at a read that gets no answer in time, or a 408 (a daemon too busy to read the request). */
+const READ_TRIES = 3;
+
+/** GETs `path` from the daemon; any answer but those in `ok` (or none in time) throws, naming both. */
 async function read<T>(daemon: MeshDaemon, path: string, ok: readonly number[] = [200]): Promise<T> {
-  let res: { status: number; body: T };
-  try {
-    res = await api<T>(daemon.url, path, { timeoutMs: REQUEST_TIMEOUT_MS });
-  } catch (err) {
-    throw new Error(`${daemon.name} GET ${path}: ${(err as Error).message}`, { cause: err });
+  for (let tries = 1; ; tries++) {
+    let res: { status: number; body: T };
+    try {
+      res = await api<T>(daemon.url, path, { timeoutMs: REQUEST_TIMEOUT_MS });
+    } catch (err) {
+      if (tries < READ_TRIES) continue;
+      throw new Error(`${daemon.name} GET ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    if (res.status === 408 && tries < READ_TRIES) continue;
+    if (!ok.includes(res.status)) throw new Error(`${daemon.name} GET ${path}: ${res.status}`);
+    return res.body;
   }
-  if (!ok.includes(res.status)) throw new Error(`${daemon.name} GET ${path}: ${res.status}`);
-  return res.body;
 }
 
 export interface AgentView {

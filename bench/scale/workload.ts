@@ -108,13 +108,14 @@ export function moduleTask(id: string, handler: 'noop' | 'held', input?: { relea
   return { id, input: { executor: 'module', handler, ...(input !== undefined ? { input } : {}) } };
 }
 
-/** Attempts at a submission that fails on the network or with a 5xx before it is given up. */
+/** Attempts at a submission that gets no answer, a 408 or a 5xx, before it is given up. */
 const SUBMIT_TRIES = 5;
 
 /**
  * Submits each body to daemon `i % daemons.length`, `concurrency` at a time, and resolves with
- * the ids the daemons acknowledged (201). A 429 is retried after its `Retry-After`; a network
- * error or 5xx is retried with the same id, which a daemon that already holds it accepts again.
+ * the ids the daemons acknowledged. A 429 is retried a second later for as long as it lasts; no
+ * answer in time, a 408 (a daemon too busy to read the request) or a 5xx is retried with the same
+ * id, which a daemon that already holds it accepts again. Any other refusal is a bug: it throws.
  */
 export async function submitSpread(
   daemons: readonly MeshDaemon[],
@@ -125,7 +126,7 @@ export async function submitSpread(
   await eachLimit(bodies, options.concurrency, async (body, i) => {
     const daemon = daemons[i % daemons.length]!;
     for (let tries = 0; tries < SUBMIT_TRIES;) {
-      const res = await api<unknown>(daemon.url, '/v1/tasks', { body, timeoutMs: 30_000 }).catch(
+      const res = await api<unknown>(daemon.url, '/v1/tasks', { body, timeoutMs: 60_000 }).catch(
         (err: unknown) => ({ status: 0, body: err }),
       );
       if (res.status === 201 || res.status === 200) {
@@ -137,7 +138,7 @@ export async function submitSpread(
         await sleep(1_000);
         continue;
       }
-      if (res.status !== 0 && res.status < 500)
+      if (res.status !== 0 && res.status !== 408 && res.status < 500)
         throw new Error(`${daemon.name} refused task ${body.id}: ${res.status} ${JSON.stringify(res.body)}`);
       tries++;
       await sleep(500);
@@ -206,27 +207,34 @@ export async function failoverRound(
     concurrency: 1,
   });
   if (acked === undefined) throw new Error(`task ${options.id} was not acknowledged`);
-  const deadline = Date.now() + options.timeoutMs;
-  let running: TaskView | undefined;
-  while (running?.status !== 'running' || running.agent === null) {
-    if (Date.now() > deadline)
-      throw new Error(`task ${options.id} did not start: ${JSON.stringify(running)}`);
-    await sleep(50);
-    running = await taskOf(options.via, options.id).catch(() => undefined);
-  }
-  const killed = mesh.daemons.find((d) => d.agent === running.agent);
-  if (killed === undefined) throw new Error(`no daemon runs agent ${running.agent}`);
-  const observer = [options.via, ...mesh.daemons].find((d) => d !== killed && d.running)!;
-  const killedAt = Date.now();
-  await mesh.stop(killed, 'SIGKILL');
+  let killed: MeshDaemon | undefined;
   let ms: number | null = null;
-  while (ms === null && Date.now() < killedAt + options.timeoutMs) {
-    const task = await taskOf(observer, options.id).catch(() => undefined);
-    const moved = task?.history.find((a) => a.agent !== killed.agent && a.startedAt >= killedAt);
-    if (moved !== undefined) ms = moved.startedAt - killedAt;
-    else await sleep(50);
+  try {
+    const deadline = Date.now() + options.timeoutMs;
+    let running: TaskView | undefined;
+    while (running?.status !== 'running' || running.agent === null) {
+      if (Date.now() > deadline)
+        throw new Error(`task ${options.id} did not start: ${JSON.stringify(running)}`);
+      await sleep(50);
+      running = await taskOf(options.via, options.id).catch(() => undefined);
+    }
+    const holder = mesh.daemons.find((d) => d.agent === running.agent);
+    if (holder === undefined) throw new Error(`no daemon runs agent ${running.agent}`);
+    killed = holder;
+    const observer = [options.via, ...mesh.daemons].find((d) => d !== holder && d.running)!;
+    const killedAt = Date.now();
+    await mesh.stop(holder, 'SIGKILL');
+    while (ms === null && Date.now() < killedAt + options.timeoutMs) {
+      const task = await taskOf(observer, options.id).catch(() => undefined);
+      const moved = task?.history.find((a) => a.agent !== holder.agent && a.startedAt >= killedAt);
+      if (moved !== undefined) ms = moved.startedAt - killedAt;
+      else await sleep(50);
+    }
+  } finally {
+    // Released whatever happened, so the task never holds an agent past the round.
+    writeFileSync(release, '');
   }
-  writeFileSync(release, '');
+  const observer = [options.via, ...mesh.daemons].find((d) => d !== killed && d.running)!;
   let task: TaskView | undefined;
   const finishBy = Date.now() + options.timeoutMs;
   while (Date.now() < finishBy) {

@@ -9,25 +9,27 @@
  *   protocols (`meshwork_transport_bytes_total`, so without TCP, Noise and yamux framing);
  * - 5,000 no-op tasks submitted round-robin across the daemons: throughput (first submission to
  *   the last task seen finished on one daemon), duplicate starts (attempts beyond the first, from
- *   every task's history on one daemon; no fault is injected meanwhile) and lost tasks (not
- *   succeeded there in the end);
+ *   every task's history on one daemon; no fault is injected meanwhile, so every one counts)
+ *   and lost tasks (acknowledged, but not succeeded there at the end: failed, or still open when
+ *   the run gave up after 45 minutes or 2 without a task finishing);
  * - failover, a few times: SIGKILL the daemon running a task that runs until released, and time
  *   from the kill until another agent's attempt starts (its `startedAt`, as a surviving daemon
  *   reports it); the killed daemon is restarted before the next round;
  * - heal: a third of the daemons is cut off for 60 s, and the time from the reconnect until every
  *   daemon shows every agent live and the same tasks in the same states.
  *
- * The partition is made with the daemons' own admission control, as no firewall is needed on
- * loopback: the third is SIGKILLed (to the others, a cut they do not hear about) and restarted
+ * The partition is made with the daemons' own admission control, since loopback offers no
+ * firewall without root: the third is SIGKILLed (to the others, a cut they do not hear about) and restarted
  * with an allow-list of its own peer ids, bootstrapping among themselves, so it refuses every
  * connection across the cut in both directions while both sides run and take tasks. The heal is
  * a graceful restart of the third without the allow-list; it is timed from the moment the last of
  * them serves its API again, so the restart itself (process start) is not in the figure but
  * catching up and reconnecting are.
  *
- * SCALE_BENCH_DAEMONS (default 50) and SCALE_BENCH_TASKS (5000) size the run; SCALE_BENCH_IDLE_S
- * (20), SCALE_BENCH_PARTITION_S (60), SCALE_BENCH_FAILOVERS (3) and SCALE_BENCH_SEED (1, the
- * topology) tune it; MESHWORK_SCALE_KEEP=1 keeps the daemons' data and logs.
+ * SCALE_BENCH_DAEMONS (default 50) and SCALE_BENCH_TASKS (5000, at most 9000) size the run;
+ * SCALE_BENCH_IDLE_S (20), SCALE_BENCH_PARTITION_S (60), SCALE_BENCH_FAILOVERS (3),
+ * SCALE_BENCH_CAPACITY (8 tasks at once per agent) and SCALE_BENCH_SEED (1, the topology) tune
+ * it; MESHWORK_SCALE_KEEP=1 keeps the daemons' data and logs.
  */
 import { percentile, type Progress, type Row, type Suite } from '../report.ts';
 import { startDaemonMesh, type DaemonMesh, type MeshDaemon } from '../scale/daemon-mesh.ts';
@@ -67,8 +69,13 @@ const PARTITION_TASKS = Math.max(10, Math.round(TASKS / 50));
 const SUBMIT_CONCURRENCY = 32;
 /** Longest wait for any one thing (readiness, membership, convergence): past it, the figure is null. */
 const WAIT_MS = 300_000;
-/** A task run is given up when no task has finished for this long. */
+/** How long a failover round waits for its task to start, and then to start elsewhere. */
+const FAILOVER_WAIT_MS = 120_000;
+/** How long a failover round waits for the mesh to be full again after the restart, unmeasured. */
+const SETTLE_MS = 60_000;
+/** A task run is given up when no task has finished for this long, or when it has run this long. */
 const STALL_MS = 120_000;
+const TASK_RUN_MS = 45 * 60_000;
 
 const FINISHED = ['succeeded', 'failed', 'cancelled'];
 const OPEN = ['pending', 'claimed', 'running'];
@@ -80,11 +87,27 @@ const round = (n: number | null, digits: number): number | null =>
   n === null ? null : Number(n.toFixed(digits));
 
 /** Reports a wait that ran out, with what each daemon that failed it said last. */
-function reportFailing(what: string, failing: readonly { daemon: MeshDaemon; detail: string }[]): void {
+function reportFailing(
+  what: string,
+  timeoutMs: number,
+  failing: readonly { daemon: MeshDaemon; detail: string }[],
+): void {
   const shown = failing.slice(0, 10).map((f) => `${f.daemon.name}: ${f.detail}`);
   console.error(
-    `scale bench: ${what} not reached within ${WAIT_MS / 1000} s on ${failing.length} daemon(s): ${shown.join('; ')}`,
+    `scale bench: ${what} not reached within ${timeoutMs / 1000} s on ${failing.length} daemon(s): ${shown.join('; ')}`,
   );
+}
+
+/** Runs one part of the suite; if it throws, says so and gives `fallback`, so the others still run. */
+async function part<T>(name: string, fallback: T, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    console.error(
+      `scale bench: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+    return fallback;
+  }
 }
 
 /** A probe for waitForAll: the daemon shows every one of `agents` live. */
@@ -95,14 +118,19 @@ function membershipProbe(agents: ReadonlySet<string>) {
   };
 }
 
-/** Waits until `observer` holds no open task and at least `finished` finished ones; when it did. */
+/**
+ * Waits until `observer` holds no open task and at least `finished` finished ones, and says when
+ * it did; null when it gave up (no task finished for STALL_MS, or `deadlineMs` passed).
+ */
 async function waitFinished(
   observer: MeshDaemon,
   finished: number,
   progress: Progress,
   label: string,
+  deadlineMs: number,
 ): Promise<number | null> {
-  let last = { done: -1, at: performance.now() };
+  const started = performance.now();
+  let last = { done: -1, at: started };
   for (;;) {
     const counts = await taskCounts(observer).catch(() => undefined);
     const now = performance.now();
@@ -113,8 +141,9 @@ async function waitFinished(
       if (done >= finished && open === 0) return now;
       if (done !== last.done) last = { done, at: now };
     }
-    if (now - last.at > STALL_MS) {
-      console.error(`scale bench: ${label}: no task finished for ${STALL_MS / 1000} s; giving up`);
+    if (now - last.at > STALL_MS || now - started > deadlineMs) {
+      const why = now - last.at > STALL_MS ? `no task finished for ${STALL_MS / 1000} s` : 'out of time';
+      console.error(`scale bench: ${label}: ${why}; giving up with ${last.done} finished`);
       return null;
     }
     await sleep(200);
@@ -147,7 +176,14 @@ async function idleWindow(daemons: readonly MeshDaemon[], progress: Progress) {
   return { cpuPct: mean(cpu), rssMb: mean(rss), bytesPerS: mean(bytes) };
 }
 
-async function taskRun(daemons: readonly MeshDaemon[], progress: Progress) {
+/** What the task run measured; null where it could not. */
+interface TaskRun {
+  readonly perSecond: number | null;
+  readonly duplicates: number | null;
+  readonly lost: number | null;
+}
+
+async function taskRun(daemons: readonly MeshDaemon[], progress: Progress): Promise<TaskRun> {
   const observer = daemons[0]!;
   const bodies = Array.from({ length: TASKS }, (_, i) => moduleTask(`scale-${i}`, 'noop'));
   const started = performance.now();
@@ -157,7 +193,7 @@ async function taskRun(daemons: readonly MeshDaemon[], progress: Progress) {
   });
   if (acked.length < TASKS)
     console.error(`scale bench: ${TASKS - acked.length} submissions never acknowledged`);
-  const doneAt = await waitFinished(observer, acked.length, progress, 'tasks');
+  const doneAt = await waitFinished(observer, acked.length, progress, 'tasks', TASK_RUN_MS);
   progress.step(`tasks: checking every task's attempts on ${observer.name}`);
   const check = await checkRuns(observer, acked);
   for (const { id, attempts } of check.duplicated.slice(0, 20)) {
@@ -167,7 +203,6 @@ async function taskRun(daemons: readonly MeshDaemon[], progress: Progress) {
   for (const { id, status } of check.lost.slice(0, 20))
     console.error(`scale bench: ${id} did not succeed: ${status ?? `unknown to ${observer.name}`}`);
   return {
-    acked,
     perSecond: doneAt === null ? null : acked.length / ((doneAt - started) / 1000),
     duplicates: check.duplicateStarts,
     lost: check.lost.length,
@@ -176,27 +211,27 @@ async function taskRun(daemons: readonly MeshDaemon[], progress: Progress) {
 
 async function failovers(mesh: DaemonMesh, agents: ReadonlySet<string>, progress: Progress) {
   const times: number[] = [];
-  const ids: string[] = [];
   for (let round = 0; round < FAILOVERS; round++) {
     progress.step(`failover: round ${round + 1}/${FAILOVERS}: SIGKILL the holder of a running task`);
     const via = mesh.daemons[(round * 7 + 1) % mesh.daemons.length]!;
     const id = `failover-${round}`;
     try {
-      const f = await failoverRound(mesh, { id, via, timeoutMs: 60_000 });
-      ids.push(id);
-      if (f.ms === null) console.error(`scale bench: ${id}: no other agent started it within 60 s`);
+      const f = await failoverRound(mesh, { id, via, timeoutMs: FAILOVER_WAIT_MS });
+      if (f.ms === null)
+        console.error(`scale bench: ${id}: no other agent started it within ${FAILOVER_WAIT_MS / 1000} s`);
       else times.push(f.ms);
       progress.step(`failover: round ${round + 1}/${FAILOVERS}: restarting ${f.killed.name}`);
       await mesh.restart(f.killed);
       await waitReady([f.killed], WAIT_MS);
-      const full = await waitForAll(mesh.daemons, membershipProbe(agents), { timeoutMs: WAIT_MS });
-      if (full.ms === null) reportFailing('full membership after a restart', full.failing);
+      // The next round starts from a full mesh, if the mesh gets there in a while.
+      const full = await waitForAll(mesh.daemons, membershipProbe(agents), { timeoutMs: SETTLE_MS });
+      if (full.ms === null) reportFailing('full membership after a restart', SETTLE_MS, full.failing);
     } catch (err) {
       console.error(`scale bench: ${id}: ${(err as Error).message}`);
     }
   }
   times.sort((a, b) => a - b);
-  return { ids, p50: percentile(times, 50), max: times.length === 0 ? null : times.at(-1)! };
+  return { p50: percentile(times, 50), max: times.length === 0 ? null : times.at(-1)! };
 }
 
 /** Tasks by status over a set of task statuses. */
@@ -234,7 +269,7 @@ async function partitionAndHeal(
     sides.map(async ({ daemons, prefix }) => {
       const bodies = Array.from({ length: PARTITION_TASKS }, (_, i) => moduleTask(`${prefix}-${i}`, 'noop'));
       await submitSpread(daemons, bodies, { concurrency: 8 });
-      await waitFinished(daemons[0]!, 0, progress, `partition: ${prefix}`);
+      await waitFinished(daemons[0]!, 0, progress, `partition: ${prefix}`, WAIT_MS);
     }),
   );
   const left = PARTITION_S * 1000 - (performance.now() - cutAt);
@@ -287,7 +322,7 @@ async function partitionAndHeal(
     { timeoutMs: WAIT_MS, onRound: (n) => progress.step(`heal: ${n}/${mesh.daemons.length} converged`) },
   );
   if (converged.ms === null) {
-    reportFailing('convergence after the heal', converged.failing);
+    reportFailing('convergence after the heal', WAIT_MS, converged.failing);
     return null;
   }
   // Same counts everywhere; now the same tasks, by id, in the same states (not timed).
@@ -328,12 +363,18 @@ export const suite: Suite = {
         timeoutMs: WAIT_MS,
         onRound: (n) => progress.step(`membership: ${n}/${DAEMONS} daemons see all agents live`),
       });
-      if (membership.ms === null) reportFailing('full membership', membership.failing);
+      if (membership.ms === null) reportFailing('full membership', WAIT_MS, membership.failing);
 
-      const idle = await idleWindow(daemons, progress);
-      const tasks = await taskRun(daemons, progress);
-      const failover = await failovers(mesh, agents, progress);
-      const healMs = await partitionAndHeal(mesh, agents, progress);
+      const idle = await part('idle', { cpuPct: null, rssMb: null, bytesPerS: null }, () =>
+        idleWindow(daemons, progress),
+      );
+      const tasks = await part<TaskRun>('tasks', { perSecond: null, duplicates: null, lost: null }, () =>
+        taskRun(daemons, progress),
+      );
+      const failover = await part('failover', { p50: null, max: null }, () =>
+        failovers(mesh, agents, progress),
+      );
+      const healMs = await part('heal', null, () => partitionAndHeal(mesh, agents, progress));
 
       const workload = `scale-${DAEMONS}`;
       const row = (metric: string, unit: string, better: 'higher' | 'lower', value: number | null): Row => ({
