@@ -507,21 +507,25 @@ interface AgentRow {
   live: boolean;
   local: boolean;
   metadata?: { node?: string };
+  health: { degraded: boolean; reason: string | null };
 }
 
 clientOptions(
-  program.command('agents').description('List the agents the mesh knows, with load and liveness'),
+  program
+    .command('agents')
+    .description('List the agents the mesh knows, with load, liveness and health (degraded: why)'),
 ).action(async (flags: ClientFlags) => {
   const agents = await client(flags).get<AgentRow[]>('/v1/agents');
   print(flags, agents, () =>
     formatTable(
-      ['AGENT', 'NODE', 'LIVE', 'LOAD', 'CAPABILITIES'],
+      ['AGENT', 'NODE', 'LIVE', 'LOAD', 'CAPABILITIES', 'HEALTH'],
       agents.map((a) => [
         a.id,
         a.node.slice(-10),
         a.live ? 'yes' : 'no',
         `${a.load}/${a.capacity}`,
         a.capabilities.join(','),
+        a.health.degraded ? `degraded: ${a.health.reason ?? ''}` : 'ok',
       ]),
     ),
   );

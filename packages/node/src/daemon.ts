@@ -201,6 +201,11 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       tasksByState: () => tasksByState(coordinator),
       transport: () => transportStats(mesh),
       storeEvents: () => storeEvents + memory.storedEvents(),
+      agentHealth: () =>
+        coordinator
+          .agents()
+          .filter((a) => a.node === replica && !a.retired)
+          .map((a) => ({ agent: a.id, degraded: a.stats.health?.degraded === true })),
     });
     metrics.quarantined('event', persistence.quarantined.events + memory.quarantined.events);
     metrics.quarantined('snapshot', persistence.quarantined.snapshots + memory.quarantined.snapshots);
@@ -272,7 +277,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       onEventStreams: (open) => metrics.eventStreams(open),
       routes: workerRoutes(workers),
       onRequest: (method, route, status, ms) => {
-        metrics.httpRequest(method, route, status);
+        metrics.httpRequest(method, route, status, ms / 1000);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
       },
     }).catch((err: unknown) => {

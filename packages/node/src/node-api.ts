@@ -244,7 +244,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       ),
     agents: () =>
       toJson(
-        coordinator.agents().map((a) => ({
+        coordinator.agents().map(({ stats: { health, ...stats }, ...a }) => ({
           id: a.id,
           node: a.node,
           local: a.node === replica,
@@ -254,7 +254,8 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
           live: a.alive && !a.retired,
           retired: a.retired,
           metadata: a.metadata,
-          stats: a.stats,
+          health: health ?? { degraded: false, reason: null },
+          stats,
         })),
       ),
     listTasks: (q: ListTasksQuery) =>
