@@ -116,6 +116,8 @@ export interface NodeApiDeps {
   memory: SharedMemory;
   draining(): boolean;
   url(): string;
+  /** Ids of the agents this node's config registers now. */
+  localAgents(): readonly string[];
 }
 
 /**
@@ -221,7 +223,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         caughtUp: coordinator.caughtUp,
         draining: deps.draining(),
         peers: mesh.peers().length,
-        agents: config.agents.map((a) => a.id),
+        agents: deps.localAgents(),
         tasks: tasksByState(coordinator),
         settleMs: coordinator.settleMs(),
         pools: Object.fromEntries(
