@@ -1,3 +1,5 @@
+import { invalid } from './errors.ts';
+
 /**
  * One point of an agent's history: the attempts it ended within one flush of the history (the
  * unit the detection bounds count in).
@@ -57,7 +59,27 @@ export const defaultHealth: HealthOptions = Object.freeze({
   staleMs: 5 * 60_000,
 });
 
-export const healthy: AgentHealth = Object.freeze({ degraded: false, reason: null });
+const healthy: AgentHealth = Object.freeze({ degraded: false, reason: null });
+
+/** `defaultHealth` with `options` over it; throws CoordinatorError naming a bad field. */
+export function parseHealth(options: Partial<HealthOptions> | undefined): HealthOptions {
+  const o = { ...defaultHealth, ...options };
+  const counts = ['recent', 'latencyMedianOf', 'baseline', 'minBaseline'] as const;
+  for (const key of counts)
+    if (!Number.isSafeInteger(o[key]) || o[key] < 1)
+      throw invalid(`health.${key}`, 'must be an integer >= 1');
+  const positive = ['deviations', 'minRatio', 'floorMs', 'staleMs'] as const;
+  for (const key of positive)
+    if (!Number.isFinite(o[key]) || o[key] <= 0) throw invalid(`health.${key}`, 'must be a number > 0');
+  if (!(o.alpha > 0 && o.alpha < 1)) throw invalid('health.alpha', 'must be a probability in (0, 1)');
+  if (!(o.minRise >= 0 && o.minRise < 1)) throw invalid('health.minRise', 'must be a number in [0, 1)');
+  if (o.latencyMedianOf > o.recent)
+    throw invalid(
+      'health.latencyMedianOf',
+      'must be at most health.recent (the median is of recent samples)',
+    );
+  return o;
+}
 
 /** Scales the median absolute deviation to the standard deviation of normal data. */
 const MAD_TO_SIGMA = 1.4826;

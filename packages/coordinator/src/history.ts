@@ -1,7 +1,7 @@
 import type { Document, Point } from '@meshwork/core';
 import type { AgentId, AttemptEnd } from './model.ts';
 import type { Clock } from './clock.ts';
-import { assessHealth, defaultHealth, type HealthOptions, type HealthSample } from './health.ts';
+import { assessHealth, parseHealth, type HealthOptions, type HealthSample } from './health.ts';
 import type { AgentStats } from './scoring.ts';
 
 /** Past success and latency of agents, recorded as attempts end, read when scoring. */
@@ -71,7 +71,7 @@ export function createDocumentHistory(
   const windowMs = options.windowMs ?? 3_600_000;
   const cacheMs = options.cacheMs ?? 1000;
   const flushMs = options.flushMs ?? 1000;
-  const health: HealthOptions = { ...defaultHealth, ...options.health };
+  const health: HealthOptions = parseHealth(options.health);
   const cache = new Map<AgentId, { at: number; stats: AgentStats }>();
   const sum = (points: readonly Point[]): number => points.reduce((t, p) => t + p.value, 0);
   let tallies = new Map<AgentId, Tally>();

@@ -1,6 +1,6 @@
 import { createDocument } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
-import { createDocumentHistory, type AttemptEnd, type Clock } from '../src/index.ts';
+import { CoordinatorError, createDocumentHistory, type AttemptEnd, type Clock } from '../src/index.ts';
 
 const end = (
   agent: string,
@@ -114,5 +114,44 @@ describe('createDocumentHistory', () => {
     expect(merged.stats('slowing', clock.now())).toEqual(history.stats('slowing', clock.now()));
     // Five minutes without a new point: the verdict lapses and the agent is tried again.
     expect(merged.stats('slowing', clock.now() + 5 * 60_000 + 1000).health?.degraded).toBe(false);
+  });
+
+  it('takes other health windows, and refuses bad ones naming the field', () => {
+    const doc = createDocument({ replica: 'n1', name: 'h' });
+    const refused = (health: object): unknown => {
+      try {
+        createDocumentHistory(doc, { health });
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    for (const [health, field] of [
+      [{ recent: 0 }, 'health.recent'],
+      [{ baseline: 2.5 }, 'health.baseline'],
+      [{ deviations: -1 }, 'health.deviations'],
+      [{ alpha: 1 }, 'health.alpha'],
+      [{ minRise: Number.NaN }, 'health.minRise'],
+      [{ recent: 5, latencyMedianOf: 9 }, 'health.latencyMedianOf'],
+    ] as const) {
+      const err = refused(health);
+      expect(err).toBeInstanceOf(CoordinatorError);
+      expect((err as CoordinatorError).field).toBe(field);
+    }
+
+    const clock = manualClock();
+    const history = createDocumentHistory(doc, {
+      clock,
+      cacheMs: 0,
+      health: { recent: 4, latencyMedianOf: 3, minBaseline: 5 },
+    });
+    for (let second = 1; second <= 12; second++) {
+      history.record([end('a', clock.now() + 500, 'succeeded', second > 9 ? 5_000 : 100)]);
+      clock.advance(1000);
+    }
+    expect(history.stats('a', clock.now()).health).toEqual({
+      degraded: true,
+      reason: 'latency p50 5.0 s vs baseline 100 ms (MAD 0 %)',
+    });
   });
 });
