@@ -512,7 +512,8 @@ interface AgentRow {
   live: boolean;
   local: boolean;
   metadata?: { node?: string };
-  health: { degraded: boolean; reason: string | null };
+  /** Absent from daemons older than agent health. */
+  health?: { degraded: boolean; reason: string | null };
 }
 
 clientOptions(
@@ -530,7 +531,7 @@ clientOptions(
         a.live ? 'yes' : 'no',
         `${a.load}/${a.capacity}`,
         a.capabilities.join(','),
-        a.health.degraded ? `degraded: ${a.health.reason ?? ''}` : 'ok',
+        a.health === undefined ? '' : a.health.degraded ? `degraded: ${a.health.reason ?? ''}` : 'ok',
       ]),
     ),
   );
