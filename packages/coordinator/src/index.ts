@@ -19,6 +19,13 @@ export { checkData, dataLimits } from './model.ts';
 export { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
 export { createDocumentPools, type DocumentPools } from './document-pools.ts';
 export { createDocumentHistory, type AgentHistory } from './history.ts';
+export {
+  assessHealth,
+  defaultHealth,
+  type AgentHealth,
+  type HealthOptions,
+  type HealthSample,
+} from './health.ts';
 export { defaultRetention, type RetentionOptions } from './retention.ts';
 export { defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
 export { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';

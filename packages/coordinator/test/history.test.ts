@@ -1,13 +1,18 @@
 import { createDocument } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
-import { createDocumentHistory, type AttemptEnd, type Clock } from '../src/index.ts';
+import { CoordinatorError, createDocumentHistory, type AttemptEnd, type Clock } from '../src/index.ts';
 
-const end = (agent: string, endedAt: number, outcome: AttemptEnd['outcome'] = 'succeeded'): AttemptEnd => ({
+const end = (
+  agent: string,
+  endedAt: number,
+  outcome: AttemptEnd['outcome'] = 'succeeded',
+  ranMs = 10,
+): AttemptEnd => ({
   task: `t-${endedAt}`,
   epoch: 1,
   agent,
   node: 'n1',
-  startedAt: endedAt - 10,
+  startedAt: endedAt - ranMs,
   endedAt,
   outcome,
   result: null,
@@ -50,8 +55,19 @@ describe('createDocumentHistory', () => {
     const series = doc.timeSeries('agent-history');
     expect(series.range('a/attempts', 0, 5000).map((p) => p.value)).toEqual([50]);
     expect(series.range('b/attempts', 0, 5000).map((p) => p.value)).toEqual([50]);
-    expect(history.stats('a', 3000)).toEqual({ successes: 50, failures: 0, meanLatencyMs: 10 });
-    expect(history.stats('b', 3000)).toEqual({ successes: 0, failures: 50, meanLatencyMs: null });
+    const healthy = { degraded: false, reason: null };
+    expect(history.stats('a', 3000)).toEqual({
+      successes: 50,
+      failures: 0,
+      meanLatencyMs: 10,
+      health: healthy,
+    });
+    expect(history.stats('b', 3000)).toEqual({
+      successes: 0,
+      failures: 50,
+      meanLatencyMs: null,
+      health: healthy,
+    });
   });
 
   it('flush() writes what is pending at once; without a clock every record writes at once', () => {
@@ -65,5 +81,77 @@ describe('createDocumentHistory', () => {
     const direct = createDocumentHistory(createDocument({ replica: 'n2', name: 'h' }), { cacheMs: 0 });
     direct.record([end('a', 1000)]);
     expect(direct.stats('a', 2000).successes).toBe(1);
+  });
+
+  it('judges health from the flushed points, the same on a replica that merged them', () => {
+    const doc = createDocument({ replica: 'n1', name: 'h' });
+    const clock = manualClock();
+    const history = createDocumentHistory(doc, { clock, flushMs: 1000, cacheMs: 0 });
+    // Two attempts a second each: 'steady' stays at about 200 ms; 'slowing' too for 75 seconds,
+    // then runs 2 s from the 76th second on.
+    for (let second = 1; second <= 80; second++) {
+      const at = clock.now() + 500;
+      history.record([
+        end('steady', at, 'succeeded', 200),
+        end('steady', at + 1, 'succeeded', 200 + second),
+        end('slowing', at, 'succeeded', second > 75 ? 2000 : 200),
+        end('slowing', at + 1, 'succeeded', second > 75 ? 2000 : 200 + second),
+      ]);
+      clock.advance(1000);
+      const health = history.stats('slowing', clock.now()).health!;
+      // The 5th slow point turns the median of the newest 9.
+      expect(health.degraded).toBe(second >= 80);
+    }
+    expect(history.stats('steady', clock.now()).health).toEqual({ degraded: false, reason: null });
+    expect(history.stats('slowing', clock.now()).health).toEqual({
+      degraded: true,
+      reason: 'latency p50 2.0 s vs baseline 210 ms (MAD 2 %)',
+    });
+
+    const replica = createDocument({ replica: 'n2', name: 'h' });
+    for (const chunk of doc.snapshot()) replica.apply(chunk);
+    const merged = createDocumentHistory(replica, { cacheMs: 0 });
+    expect(merged.stats('slowing', clock.now())).toEqual(history.stats('slowing', clock.now()));
+    // Five minutes without a new point: the verdict lapses and the agent is tried again.
+    expect(merged.stats('slowing', clock.now() + 5 * 60_000 + 1000).health?.degraded).toBe(false);
+  });
+
+  it('takes other health windows, and refuses bad ones naming the field', () => {
+    const doc = createDocument({ replica: 'n1', name: 'h' });
+    const refused = (health: object): unknown => {
+      try {
+        createDocumentHistory(doc, { health });
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    for (const [health, field] of [
+      [{ recent: 0 }, 'health.recent'],
+      [{ baseline: 2.5 }, 'health.baseline'],
+      [{ deviations: -1 }, 'health.deviations'],
+      [{ alpha: 1 }, 'health.alpha'],
+      [{ minRise: Number.NaN }, 'health.minRise'],
+      [{ recent: 5, latencyMedianOf: 9 }, 'health.latencyMedianOf'],
+    ] as const) {
+      const err = refused(health);
+      expect(err).toBeInstanceOf(CoordinatorError);
+      expect((err as CoordinatorError).field).toBe(field);
+    }
+
+    const clock = manualClock();
+    const history = createDocumentHistory(doc, {
+      clock,
+      cacheMs: 0,
+      health: { recent: 4, latencyMedianOf: 3, minBaseline: 5 },
+    });
+    for (let second = 1; second <= 12; second++) {
+      history.record([end('a', clock.now() + 500, 'succeeded', second > 9 ? 5_000 : 100)]);
+      clock.advance(1000);
+    }
+    expect(history.stats('a', clock.now()).health).toEqual({
+      degraded: true,
+      reason: 'latency p50 5.0 s vs baseline 100 ms (MAD 0 %)',
+    });
   });
 });

@@ -70,6 +70,38 @@ describe('scoring', () => {
     );
   });
 
+  it('ranks a degraded agent below an otherwise equal healthy one', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.nat(49),
+        fc.nat(100),
+        fc.nat(100),
+        fc.option(fc.integer({ min: 0, max: 600_000 }), { nil: null }),
+        (capacity, used, s, f, meanLatencyMs) => {
+          const load = Math.min(used, capacity - 1);
+          const base = { successes: s, failures: f, meanLatencyMs };
+          const healthy = { ...base, health: { degraded: false, reason: null } };
+          const degraded = {
+            ...base,
+            health: { degraded: true, reason: 'latency p50 4.1 s vs baseline 900 ms (MAD 5 %)' },
+          };
+          const t = spec();
+          const sick = scoreAgent(t, agent({ id: 'sick', capacity }), load, degraded);
+          const well = scoreAgent(t, agent({ id: 'well', capacity }), load, healthy);
+          expect(sick).toBeLessThan(well);
+          // Absent health is healthy.
+          expect(scoreAgent(t, agent({ id: 'well', capacity }), load, base)).toBe(well);
+          const ranked = rankAgents(t, [
+            { agent: agent({ id: 'sick', capacity }), score: sick },
+            { agent: agent({ id: 'well', capacity }), score: well },
+          ]);
+          expect(ranked.map((r) => r.agent.id)).toEqual(['well', 'sick']);
+        },
+      ),
+    );
+  });
+
   it('ranking is the same whatever order the agents are listed in', () => {
     fc.assert(
       fc.property(

@@ -9,6 +9,24 @@ import {
   ExecutorInputError,
 } from './executors/index.ts';
 import type { Logger } from './logger.ts';
+import { diffAgents, type AgentChanges } from './reload/plan.ts';
+
+/** The agents a node registers from its config, changed in place when the config is reloaded. */
+export interface ConfiguredAgents {
+  /**
+   * Makes `agents` the registered ones: registers those added, unregisters those removed and
+   * registers again those whose settings changed. An agent unregistered here claims nothing more;
+   * the attempts it is running finish under the settings they started with.
+   */
+  apply(agents: readonly AgentConfig[]): AgentChanges;
+  /** Ids registered now. */
+  ids(): string[];
+  /**
+   * Whether the config registered `id` on this node at any time since start: a removed agent's
+   * running attempts still end here.
+   */
+  isLocal(id: string): boolean;
+}
 
 /**
  * Registers the configured agents. Each gets the capability `executor:<kind>` for every
@@ -19,10 +37,15 @@ export function registerAgents(
   agents: readonly AgentConfig[],
   nodeName: string,
   logger: Logger,
-): void {
-  for (const agent of agents) {
+): ConfiguredAgents {
+  const registered = new Map<
+    string,
+    { readonly config: AgentConfig; readonly registration: { unregister(): void } }
+  >();
+  const ever = new Set<string>();
+  const register = (agent: AgentConfig): void => {
     const executors = allowedExecutors(agent);
-    coordinator.registerAgent({
+    const registration = coordinator.registerAgent({
       id: agent.id,
       capabilities: [...new Set([...agent.capabilities, ...executors.map(executorCapability)])],
       capacity: agent.capacity,
@@ -66,5 +89,25 @@ export function registerAgents(
         }
       },
     });
-  }
+    registered.set(agent.id, { config: agent, registration });
+    ever.add(agent.id);
+  };
+  for (const agent of agents) register(agent);
+
+  return {
+    apply(next) {
+      const changes = diffAgents(
+        [...registered.values()].map((r) => r.config),
+        next,
+      );
+      for (const id of [...changes.removed, ...changes.changed]) {
+        registered.get(id)!.registration.unregister();
+        registered.delete(id);
+      }
+      for (const agent of next) if (!registered.has(agent.id)) register(agent);
+      return changes;
+    },
+    ids: () => [...registered.keys()],
+    isLocal: (id) => ever.has(id),
+  };
 }

@@ -69,3 +69,6 @@ export const listTasksQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
 });
 export type ListTasksQuery = z.output<typeof listTasksQuery>;
+
+/** `POST /v1/admin/reload` takes no options: the daemon reads its own config file again. */
+export const reloadBody = z.strictObject({});

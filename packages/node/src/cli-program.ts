@@ -140,9 +140,14 @@ program
   .action(async (options: StartOptions & { stopOnStdinClose?: boolean }) => {
     // Loaded here so client commands and --help do not pay for the coordinator and the mesh.
     const { loadConfig } = await import('./config.ts');
-    const config = loadConfig(options.config, options, process.cwd(), process.env);
+    const cwd = process.cwd();
+    const config = loadConfig(options.config, options, cwd, process.env);
     const { runDaemon } = await import('./daemon.ts');
-    await runDaemon(config, { stopOnStdinClose: options.stopOnStdinClose === true });
+    await runDaemon(config, {
+      stopOnStdinClose: options.stopOnStdinClose === true,
+      // SIGHUP and POST /v1/admin/reload read the same file, with the same flags and environment.
+      reloadConfig: () => loadConfig(options.config, options, cwd, process.env),
+    });
   });
 
 program
@@ -511,24 +516,70 @@ interface AgentRow {
   live: boolean;
   local: boolean;
   metadata?: { node?: string };
+  /** Absent from daemons older than agent health. */
+  health?: { degraded: boolean; reason: string | null };
 }
 
 clientOptions(
-  program.command('agents').description('List the agents the mesh knows, with load and liveness'),
+  program
+    .command('agents')
+    .description('List the agents the mesh knows, with load, liveness and health (degraded: why)'),
 ).action(async (flags: ClientFlags) => {
   const agents = await client(flags).get<AgentRow[]>('/v1/agents');
   print(flags, agents, () =>
     formatTable(
-      ['AGENT', 'NODE', 'LIVE', 'LOAD', 'CAPABILITIES'],
+      ['AGENT', 'NODE', 'LIVE', 'LOAD', 'CAPABILITIES', 'HEALTH'],
       agents.map((a) => [
         a.id,
         a.node.slice(-10),
         a.live ? 'yes' : 'no',
         `${a.load}/${a.capacity}`,
         a.capabilities.join(','),
+        a.health === undefined ? '' : a.health.degraded ? `degraded: ${a.health.reason ?? ''}` : 'ok',
       ]),
     ),
   );
+});
+
+interface ReloadReportJson {
+  agents: { added: string[]; removed: string[]; changed: string[] };
+  logLevel: { from: string; to: string } | null;
+  webhooksChanged: boolean;
+  restartRequired: string[];
+}
+
+function describeReload(r: ReloadReportJson): string {
+  const done = [
+    ...(['added', 'removed', 'changed'] as const)
+      .filter((k) => r.agents[k].length > 0)
+      .map((k) => `agents ${k}: ${r.agents[k].join(', ')}`),
+    ...(r.logLevel !== null ? [`log level ${r.logLevel.from} -> ${r.logLevel.to}`] : []),
+    ...(r.webhooksChanged ? ['webhooks restarted'] : []),
+  ];
+  const lines = [`reloaded: ${done.length > 0 ? done.join('; ') : 'no live setting changed'}`];
+  if (r.restartRequired.length > 0)
+    lines.push(`needs a restart (the running values stay): ${r.restartRequired.join(', ')}`);
+  return lines.join('\n');
+}
+
+clientOptions(
+  program
+    .command('reload')
+    .description(
+      'Make a running daemon read its config file again (as SIGHUP does): agents, log level and webhooks change live; other changes are reported as needing a restart',
+    )
+    .option('-c, --config <file>', "find the daemon through this config file's dataDir (and its apiKey)"),
+).action(async (flags: ClientFlags & { config?: string }) => {
+  let target: ClientFlags = flags;
+  if (flags.config !== undefined && flags.dataDir === undefined) {
+    const { loadConfig } = await import('./config.ts');
+    // An invalid file fails here with the daemon's own field-naming errors; the daemon is not asked.
+    const config = loadConfig(flags.config, {}, process.cwd(), process.env);
+    const keyGiven = flags.apiKey !== undefined || flags.apiKeyFile !== undefined;
+    target = { ...flags, dataDir: config.dataDir, ...(keyGiven ? {} : { apiKey: config.apiKey }) };
+  }
+  const report = await client(target).post<ReloadReportJson>('/v1/admin/reload', {});
+  print(flags, report, () => describeReload(report));
 });
 
 clientOptions(program.command('peers').description('List connected peers')).action(

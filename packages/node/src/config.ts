@@ -18,6 +18,17 @@ const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
+/** A refinement refusing an array whose elements repeat a `key`, naming the repeat's field. */
+const unique =
+  <K extends string>(key: K, message: (value: string) => string) =>
+  (items: readonly Record<K, string>[], ctx: z.RefinementCtx): void => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      if (seen.has(item[key])) ctx.addIssue({ code: 'custom', path: [i, key], message: message(item[key]) });
+      seen.add(item[key]);
+    });
+  };
+
 /** A positive whole number (milliseconds, bytes) with a default. */
 const positive = (fallback: number) => z.number().int().positive().default(fallback);
 
@@ -122,7 +133,10 @@ const agentSchema = z.strictObject({
   id: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected an agent id (letters, digits, . _ : -)'),
-  capabilities: z.array(z.string().min(1)).default([]),
+  // The coordinator's rule for names: a config it would refuse must fail here, naming the field.
+  capabilities: z
+    .array(z.string().regex(/^[\w.:/@-]{1,128}$/, 'expected 1-128 letters, digits, _ . : / @ -'))
+    .default([]),
   capacity: z.number().int().min(1).max(1024).default(1),
   executors: z
     .strictObject({
@@ -254,17 +268,13 @@ export const configSchema = z.strictObject({
   webhooks: z
     .array(webhookSchema)
     .default([])
-    .superRefine((hooks, ctx) => {
-      const seen = new Set<string>();
-      hooks.forEach((h, i) => {
-        if (seen.has(h.name))
-          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `another webhook is named ${h.name}` });
-        seen.add(h.name);
-      });
-    }),
+    .superRefine(unique('name', (name) => `another webhook is named ${name}`)),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
-  agents: z.array(agentSchema).default([]),
+  agents: z
+    .array(agentSchema)
+    .default([])
+    .superRefine(unique('id', (id) => `another agent has the id ${id}`)),
   /** Resource pool units this node contributes to the mesh, e.g. `{ "gpu": 2 }`; tasks acquire them. */
   resources: z
     .record(

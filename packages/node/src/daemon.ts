@@ -12,7 +12,7 @@ import { AddressInUseError } from './address-in-use.ts';
 import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
 import { ConfigError } from './config-error.ts';
-import type { ResolvedConfig } from './config.ts';
+import type { ResolvedConfig, WebhookConfig } from './config.ts';
 import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -22,6 +22,8 @@ import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
 import { createMetrics, type TransportStats } from './metrics.ts';
 import { createNodeApi, tasksByState } from './node-api.ts';
 import { EventLogError, persistDocument } from './persistence.ts';
+import { createReloader, ReloadRefusedError, type ReloadReport } from './reload/reloader.ts';
+import { reloadRoutes } from './reload/routes.ts';
 import { contributeResources } from './resources.ts';
 import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
@@ -32,6 +34,7 @@ import { workerRoutes } from './workers/routes.ts';
 
 /** A running mesh node: SQLite-backed state, libp2p mesh, coordinator with the configured agents, HTTP API. */
 export interface Daemon {
+  /** The config in force: as started, with what reloads changed live. */
   readonly config: ResolvedConfig;
   readonly peerId: string;
   readonly url: string;
@@ -42,6 +45,12 @@ export interface Daemon {
   readonly memory: SharedMemory;
   /** The pull-worker protocol, for front doors that call it without HTTP. */
   readonly workers: WorkerService;
+  /**
+   * Applies the config file again (or `next`): agents, log level and webhooks change live, other
+   * changed keys are reported as needing a restart. Throws ConfigError, changing nothing, for an
+   * invalid config; ReloadRefusedError while draining.
+   */
+  reload(next?: ResolvedConfig): ReloadReport;
   /** Graceful stop: stop claiming, drain running tasks, release leases, flush, leave the mesh. */
   stop(reason?: string): Promise<void>;
   /**
@@ -101,11 +110,16 @@ const failStopClock: Clock = {
     }, ms),
 };
 
+export interface DaemonOptions {
+  /** Reads the config again for `reload()` and SIGHUP: the file, flags and environment of the start. */
+  readonly reloadConfig?: () => ResolvedConfig;
+}
+
 /**
  * Starts a daemon from a validated config. Throws if the store, mesh or HTTP port cannot be opened:
  * an AddressInUseError when a listen address is held by another process.
  */
-export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
+export async function startDaemon(config: ResolvedConfig, options: DaemonOptions = {}): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
   const logger = createLogger({ level: config.logLevel, name: config.name, file: config.logFile });
   const store = openStore(config.dataDir, { sync: config.sync });
@@ -194,7 +208,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       clock: failStopClock,
     });
     cleanups.unshift(() => coordinator.stop({ drainMs: 0 }));
-    registerAgents(coordinator, config.agents, config.name, logger);
+    const agents = registerAgents(coordinator, config.agents, config.name, logger);
     const history = trackTaskHistory(coordinator, records, store, config.archive);
     cleanups.unshift(() => history.stop());
 
@@ -202,6 +216,11 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       tasksByState: () => tasksByState(coordinator),
       transport: () => transportStats(mesh),
       storeEvents: () => storeEvents + memory.storedEvents(),
+      agentHealth: () =>
+        coordinator
+          .agents()
+          .filter((a) => a.node === replica && !a.retired)
+          .map((a) => ({ agent: a.id, degraded: a.stats.health?.degraded === true })),
     });
     metrics.quarantined('event', persistence.quarantined.events + memory.quarantined.events);
     metrics.quarantined('snapshot', persistence.quarantined.snapshots + memory.quarantined.snapshots);
@@ -213,19 +232,20 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       metrics: createWorkerMetrics(metrics.registry),
     });
     cleanups.unshift(() => workers.stop());
-    const webhooks = startWebhooks({
-      coordinator,
-      hooks: config.webhooks,
-      dbPath: store.path,
-      sync: config.sync,
-      node: config.name,
-      keepMs: config.archive.keepMs,
-      logger,
-      registry: metrics.registry,
-    });
+    const webhooksFor = (hooks: readonly WebhookConfig[]) =>
+      startWebhooks({
+        coordinator,
+        hooks,
+        dbPath: store.path,
+        sync: config.sync,
+        node: config.name,
+        keepMs: config.archive.keepMs,
+        logger,
+        registry: metrics.registry,
+      });
+    let webhooks = webhooksFor(config.webhooks);
     cleanups.unshift(() => webhooks.stop());
-    const configAgents = new Set(config.agents.map((a) => a.id));
-    const isLocalAgent = (agent: string): boolean => configAgents.has(agent) || workers.hasAgent(agent);
+    const isLocalAgent = (agent: string): boolean => agents.isLocal(agent) || workers.hasAgent(agent);
     coordinator.events.on('start', (e) => {
       if (isLocalAgent(e.agent))
         metrics.attemptStarted(e.epoch === 1 ? (e.at - e.submittedAt) / 1000 : undefined);
@@ -247,6 +267,18 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
 
     let draining = false;
     let url = '';
+    const reloader = createReloader({
+      initial: config,
+      load: options.reloadConfig,
+      agents,
+      logger,
+      restartWebhooks: (hooks) => {
+        webhooks.stop();
+        webhooks = webhooksFor(hooks);
+      },
+      agentTaken: (id) => workers.hasAgent(id),
+      draining: () => draining,
+    });
     const nodeApi = createNodeApi({
       config,
       coordinator,
@@ -258,6 +290,7 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       memory,
       draining: () => draining,
       url: () => url,
+      localAgents: () => agents.ids(),
     });
     cleanups.unshift(() => nodeApi.stop());
     const mcp = createNodeMcp({
@@ -280,9 +313,9 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
       onThrottled: (reason) => metrics.throttled(reason),
       onStreamDropped: () => metrics.streamDropped(),
       onEventStreams: (open) => metrics.eventStreams(open),
-      routes: [...workerRoutes(workers), ...mcp.routes],
+      routes: [...workerRoutes(workers), ...mcp.routes, ...reloadRoutes(reloader)],
       onRequest: (method, route, status, ms) => {
-        metrics.httpRequest(method, route, status);
+        metrics.httpRequest(method, route, status, ms / 1000);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
       },
     }).catch((err: unknown) => {
@@ -401,7 +434,10 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
     };
 
     return {
-      config,
+      get config() {
+        return reloader.current();
+      },
+      reload: (next) => reloader.reload(next),
       peerId: replica,
       url,
       multiaddrs: info.multiaddrs,
@@ -425,12 +461,15 @@ export async function startDaemon(config: ResolvedConfig): Promise<Daemon> {
   }
 }
 
-/** `meshwork start`: runs until SIGTERM/SIGINT, then stops gracefully; a second signal exits at once. */
+/**
+ * `meshwork start`: runs until SIGTERM/SIGINT, then stops gracefully; a second signal exits at once.
+ * SIGHUP reloads the config (see `Daemon.reload`).
+ */
 export async function runDaemon(
   config: ResolvedConfig,
-  options: { stopOnStdinClose?: boolean } = {},
+  options: DaemonOptions & { stopOnStdinClose?: boolean } = {},
 ): Promise<void> {
-  const daemon = await startDaemon(config);
+  const daemon = await startDaemon(config, options);
   // A shutdown step that throws would otherwise leave `stopped` pending and the process hanging.
   const stop = (reason: string): void => {
     daemon.stop(reason).catch((err: unknown) => {
@@ -457,6 +496,16 @@ export async function runDaemon(
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const onHangup = (): void => {
+    try {
+      daemon.reload();
+    } catch (err) {
+      // An invalid config is logged by the reload itself, with its issues.
+      if (err instanceof ReloadRefusedError) daemon.logger.info(`SIGHUP ignored: ${err.message}`);
+      else if (!(err instanceof ConfigError)) daemon.logger.error({ err }, 'config reload failed');
+    }
+  };
+  process.on('SIGHUP', onHangup);
   try {
     await daemon.stopped;
   } catch (err) {
@@ -466,6 +515,7 @@ export async function runDaemon(
   }
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
+  process.off('SIGHUP', onHangup);
   process.stdin.pause();
   process.stdin.destroy();
 }

@@ -1,4 +1,6 @@
-export { startDaemon, runDaemon, type Daemon } from './daemon.ts';
+export { startDaemon, runDaemon, type Daemon, type DaemonOptions } from './daemon.ts';
+export { ReloadRefusedError, type ReloadReport } from './reload/reloader.ts';
+export type { AgentChanges } from './reload/plan.ts';
 export { AddressInUseError } from './address-in-use.ts';
 export { ConfigError } from './config-error.ts';
 export { configSchema, loadConfig, parseConfig, WEBHOOK_EVENTS } from './config.ts';

@@ -18,6 +18,8 @@ export interface MetricSources {
   transport(): TransportStats | undefined;
   /** CRDT events appended to the SQLite log since start. */
   storeEvents(): number;
+  /** This node's agents and whether each is degraded (see the coordinator's agent health). */
+  agentHealth?(): readonly { readonly agent: string; readonly degraded: boolean }[];
 }
 
 export interface NodeMetrics {
@@ -31,7 +33,8 @@ export interface NodeMetrics {
   failover(): void;
   /** An attempt on one of this node's agents ended with `outcome` after running `runSeconds`. */
   attemptEnded(outcome: string, runSeconds: number): void;
-  httpRequest(method: string, route: string, status: number): void;
+  /** A request was answered; `seconds` from its arrival to the end of its response. */
+  httpRequest(method: string, route: string, status: number, seconds?: number): void;
   /** A request was refused with 429; `reason` is its error code. */
   throttled(reason: string): void;
   /** An event-stream client was dropped for reading too slowly. */
@@ -145,6 +148,13 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
     labelNames: ['method', 'route', 'status'],
     registers: [registry],
   });
+  const httpDuration = new Histogram({
+    name: 'meshwork_http_request_duration_seconds',
+    help: 'HTTP API requests, from arrival to the end of the response, by method and route (event streams: until the response is ended)',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
   const throttled = new Counter({
     name: 'meshwork_http_throttled_total',
     help: 'API requests refused with 429, by reason (too_many_open_tasks, too_many_streams)',
@@ -212,6 +222,17 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
       this.set(sources.transport()?.peers ?? 0);
     },
   });
+  new Gauge({
+    name: 'meshwork_agent_degraded',
+    help: '1 while an agent of this node is degraded (its latency or failure rate far from its own baseline), else 0',
+    labelNames: ['agent'],
+    registers: [registry],
+    collect() {
+      // Reset first: an agent removed since the last scrape leaves no stale series.
+      this.reset();
+      for (const { agent, degraded } of sources.agentHealth?.() ?? []) this.set({ agent }, degraded ? 1 : 0);
+    },
+  });
   mirroredCounter(registry, 'meshwork_sync_rounds_total', 'Anti-entropy rounds completed', [], () => [
     { labels: {}, value: sources.transport()?.syncRounds ?? 0 },
   ]);
@@ -231,8 +252,9 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
       // A wall clock stepped back between the start and the end would make it negative.
       if (runSeconds >= 0) runDuration.observe({ outcome }, runSeconds);
     },
-    httpRequest(method, route, status) {
+    httpRequest(method, route, status, seconds) {
       httpRequests.inc({ method, route, status: String(status) });
+      if (seconds !== undefined && seconds >= 0) httpDuration.observe({ method, route }, seconds);
     },
     throttled(reason) {
       throttled.inc({ reason });

@@ -116,6 +116,8 @@ export interface NodeApiDeps {
   memory: SharedMemory;
   draining(): boolean;
   url(): string;
+  /** Ids of the agents this node's config registers now. */
+  localAgents(): readonly string[];
 }
 
 /**
@@ -221,7 +223,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         caughtUp: coordinator.caughtUp,
         draining: deps.draining(),
         peers: mesh.peers().length,
-        agents: config.agents.map((a) => a.id),
+        agents: deps.localAgents(),
         tasks: tasksByState(coordinator),
         settleMs: coordinator.settleMs(),
         pools: Object.fromEntries(
@@ -244,7 +246,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       ),
     agents: () =>
       toJson(
-        coordinator.agents().map((a) => ({
+        coordinator.agents().map(({ stats: { health, ...stats }, ...a }) => ({
           id: a.id,
           node: a.node,
           local: a.node === replica,
@@ -254,7 +256,8 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
           live: a.alive && !a.retired,
           retired: a.retired,
           metadata: a.metadata,
-          stats: a.stats,
+          health: health ?? { degraded: false, reason: null },
+          stats,
         })),
       ),
     listTasks: (q: ListTasksQuery) =>

@@ -34,6 +34,7 @@ describe('meshwork CLI', () => {
       ['workflow', 'list'],
       ['workflow', 'show'],
       ['agents'],
+      ['reload'],
       ['peers'],
       ['status'],
       ['mcp'],

@@ -158,6 +158,19 @@ describe('config', () => {
     ]);
   });
 
+  it('refuses agents the coordinator would refuse: a repeated id, a capability that is not a name', () => {
+    const agents = (value: unknown) => loadConfig(configFile({ name: 'a', agents: value }).file);
+    const agent = { id: 'w', capabilities: ['gpu', 'lang:en'], executors: { shell: {} } };
+    expect(agents([agent]).agents.map((a) => a.capabilities)).toEqual([['gpu', 'lang:en']]);
+    expect(configError(() => agents([agent, { ...agent, capabilities: ['bad cap'] }, agent])).issues).toEqual(
+      [
+        'agents.1.capabilities.0: expected 1-128 letters, digits, _ . : / @ -',
+        'agents.1.id: another agent has the id w',
+        'agents.2.id: another agent has the id w',
+      ],
+    );
+  });
+
   it('checks workflow templates', () => {
     const workflows = { w: { name: 'w', steps: [{ id: 'a', type: 't', after: ['missing'] }] } };
     const err = configError(() => loadConfig(configFile({ name: 'a', workflows }).file));

@@ -42,6 +42,38 @@ describe('node metrics', () => {
     expect(submitToStart).toContain('meshwork_task_submit_to_start_seconds_sum 3.2');
   });
 
+  it("report each of this node's agents as degraded (1) or not (0), without series for agents gone", async () => {
+    let agents = [
+      { agent: 'fast', degraded: false },
+      { agent: 'slow', degraded: true },
+    ];
+    const metrics = createMetrics({ ...sources, agentHealth: () => agents });
+    expect(await samples(metrics, 'meshwork_agent_degraded')).toEqual([
+      'meshwork_agent_degraded{agent="fast"} 0',
+      'meshwork_agent_degraded{agent="slow"} 1',
+    ]);
+    agents = [{ agent: 'fast', degraded: false }];
+    expect(await samples(metrics, 'meshwork_agent_degraded')).toEqual([
+      'meshwork_agent_degraded{agent="fast"} 0',
+    ]);
+  });
+
+  it('time HTTP requests by method and route', async () => {
+    const metrics = createMetrics(sources);
+    metrics.httpRequest('GET', '/v1/tasks', 200, 0.004);
+    metrics.httpRequest('GET', '/v1/tasks', 200, 0.3);
+    metrics.httpRequest('GET', '/v1/tasks', 404);
+    const lines = await samples(metrics, 'meshwork_http_request_duration_seconds');
+    expect(lines).toContain(
+      'meshwork_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/v1/tasks"} 1',
+    );
+    expect(lines).toContain('meshwork_http_request_duration_seconds_count{method="GET",route="/v1/tasks"} 2');
+    expect(await samples(metrics, 'meshwork_http_requests_total')).toEqual([
+      'meshwork_http_requests_total{method="GET",route="/v1/tasks",status="200"} 2',
+      'meshwork_http_requests_total{method="GET",route="/v1/tasks",status="404"} 1',
+    ]);
+  });
+
   it('report the build: the meshwork version and the Node.js version', async () => {
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
     expect(await samples(createMetrics(sources), 'meshwork_build_info')).toEqual([

@@ -5,7 +5,15 @@ export interface WebhookMetrics {
   delivery(webhook: string, outcome: 'delivered' | 'failed' | 'gave_up'): void;
   /** An event was not recorded: the webhook's outbox was full, or the database refused the write. */
   dropped(webhook: string): void;
+  /** Takes these metrics off the registry, so webhooks started again (a reload) can register theirs. */
+  remove(): void;
 }
+
+const NAMES = {
+  deliveries: 'meshwork_webhook_deliveries_total',
+  dropped: 'meshwork_webhook_dropped_total',
+  pending: 'meshwork_webhook_outbox_pending',
+} as const;
 
 /**
  * Webhook figures on the node's Prometheus registry; `pending` is read at scrape time (events
@@ -17,19 +25,19 @@ export function createWebhookMetrics(
   pending: (webhook: string) => number,
 ): WebhookMetrics {
   const deliveries = new Counter({
-    name: 'meshwork_webhook_deliveries_total',
+    name: NAMES.deliveries,
     help: 'Webhook deliveries, by webhook and outcome (delivered, failed: retried later, gave_up: the last attempt failed)',
     labelNames: ['webhook', 'outcome'],
     registers: [registry],
   });
   const dropped = new Counter({
-    name: 'meshwork_webhook_dropped_total',
+    name: NAMES.dropped,
     help: 'Task events not recorded for a webhook, because its outbox was full (webhooks[].maxPending)',
     labelNames: ['webhook'],
     registers: [registry],
   });
   new Gauge({
-    name: 'meshwork_webhook_outbox_pending',
+    name: NAMES.pending,
     help: 'Task events waiting in the outbox for delivery, by webhook',
     labelNames: ['webhook'],
     registers: [registry],
@@ -45,5 +53,8 @@ export function createWebhookMetrics(
   return {
     delivery: (webhook, outcome) => deliveries.inc({ webhook, outcome }),
     dropped: (webhook) => dropped.inc({ webhook }),
+    remove() {
+      for (const name of Object.values(NAMES)) registry.removeSingleMetric(name);
+    },
   };
 }

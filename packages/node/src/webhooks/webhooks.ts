@@ -161,6 +161,7 @@ export function startWebhooks(deps: {
       clearTimeout(pruneTimer);
       for (const delivery of deliveries.values()) delivery.stop();
       outbox.close();
+      metrics.remove();
     },
   };
 }
