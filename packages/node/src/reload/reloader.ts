@@ -64,10 +64,10 @@ export function createReloader(deps: {
           );
         // Webhooks first: the one step that can fail on the node's own state (its database).
         if (plan.webhooksChanged) deps.restartWebhooks(fresh.webhooks);
-        deps.agents.apply(fresh.agents);
+        const agents = deps.agents.apply(fresh.agents);
         running = { ...running, agents: fresh.agents, logLevel: fresh.logLevel, webhooks: fresh.webhooks };
         const report: ReloadReport = {
-          agents: plan.agents,
+          agents,
           logLevel: plan.logLevel,
           webhooksChanged: plan.webhooksChanged,
           restartRequired: plan.restartRequired,
