@@ -299,7 +299,8 @@ async function partitionAndHeal(
   const crossed =
     [...minorityTasks.keys()].some((id) => id.startsWith('part-majority')) ||
     [...majorityTasks.keys()].some((id) => id.startsWith('part-minority'));
-  if (across.length > 0 || crossed)
+  const leaked = across.length > 0 || crossed;
+  if (leaked)
     console.error(
       `scale bench: the partition leaked: connected across it: ${across.join(', ') || 'none'}; tasks crossed: ${crossed}`,
     );
@@ -337,7 +338,8 @@ async function partitionAndHeal(
     console.error(`scale bench: after the heal, tasks differ by id on ${differing.join(', ')}`);
     return null;
   }
-  return converged.ms;
+  // A cut that leaked healed nothing: no figure.
+  return leaked ? null : converged.ms;
 }
 
 export const suite: Suite = {
