@@ -81,7 +81,7 @@ const killAll = (): void => {
 let exitHookInstalled = false;
 
 /** Random earlier daemons for daemon `i` to bootstrap to: one or two of them. */
-export function sparseBootstrap(size: number, seed: number): number[][] {
+function sparseBootstrap(size: number, seed: number): number[][] {
   const rng = createRng(seed);
   return Array.from({ length: size }, (_, i) => {
     if (i === 0) return [];

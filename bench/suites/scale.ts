@@ -299,7 +299,8 @@ async function partitionAndHeal(
   const crossed =
     [...minorityTasks.keys()].some((id) => id.startsWith('part-majority')) ||
     [...majorityTasks.keys()].some((id) => id.startsWith('part-minority'));
-  if (across.length > 0 || crossed)
+  const leaked = across.length > 0 || crossed;
+  if (leaked)
     console.error(
       `scale bench: the partition leaked: connected across it: ${across.join(', ') || 'none'}; tasks crossed: ${crossed}`,
     );
@@ -337,7 +338,8 @@ async function partitionAndHeal(
     console.error(`scale bench: after the heal, tasks differ by id on ${differing.join(', ')}`);
     return null;
   }
-  return converged.ms;
+  // A cut that leaked healed nothing: no figure.
+  return leaked ? null : converged.ms;
 }
 
 export const suite: Suite = {
@@ -357,50 +359,56 @@ export const suite: Suite = {
     try {
       const { daemons } = mesh;
       const agents = new Set(daemons.map((d) => d.agent));
+      const rows: Row[] = [];
+      // Each figure is also printed as soon as it is known: a run of an hour on a shared machine
+      // that is cut short still tells what it measured.
+      const record = (
+        metric: string,
+        unit: string,
+        better: 'higher' | 'lower',
+        value: number | null,
+      ): void => {
+        console.error(`scale bench: ${metric} = ${value ?? 'null'} ${unit}`);
+        rows.push({ workload: `scale-${DAEMONS}`, metric, unit, better, values: { meshwork: value } });
+      };
       progress.step('ready: waiting for every daemon to be ready');
       await waitReady(daemons, WAIT_MS);
+      progress.step('membership: every daemon is ready');
       const membership = await waitForAll(daemons, membershipProbe(agents), {
         timeoutMs: WAIT_MS,
         onRound: (n) => progress.step(`membership: ${n}/${DAEMONS} daemons see all agents live`),
       });
       if (membership.ms === null) reportFailing('full membership', WAIT_MS, membership.failing);
+      record(
+        'time_to_full_membership_s',
+        's',
+        'lower',
+        membership.ms === null ? null : round(membership.ms / 1000, 2),
+      );
 
       const idle = await part('idle', { cpuPct: null, rssMb: null, bytesPerS: null }, () =>
         idleWindow(daemons, progress),
       );
+      record('idle_cpu_per_node_pct', '%', 'lower', round(idle.cpuPct, 2));
+      record('idle_rss_per_node_mb', 'MB', 'lower', round(idle.rssMb, 1));
+      record('idle_bytes_per_node_per_s', 'B/s', 'lower', round(idle.bytesPerS, 0));
+
       const tasks = await part<TaskRun>('tasks', { perSecond: null, duplicates: null, lost: null }, () =>
         taskRun(daemons, progress),
       );
+      record('tasks_per_s', 'tasks/s', 'higher', round(tasks.perSecond, 1));
+      record('duplicate_starts', 'starts', 'lower', tasks.duplicates);
+      record('lost_tasks', 'tasks', 'lower', tasks.lost);
+
       const failover = await part('failover', { p50: null, max: null }, () =>
         failovers(mesh, agents, progress),
       );
-      const healMs = await part('heal', null, () => partitionAndHeal(mesh, agents, progress));
+      record('failover_p50_ms', 'ms', 'lower', failover.p50);
+      record('failover_max_ms', 'ms', 'lower', failover.max);
 
-      const workload = `scale-${DAEMONS}`;
-      const row = (metric: string, unit: string, better: 'higher' | 'lower', value: number | null): Row => ({
-        workload,
-        metric,
-        unit,
-        better,
-        values: { meshwork: value },
-      });
-      return [
-        row(
-          'time_to_full_membership_s',
-          's',
-          'lower',
-          membership.ms === null ? null : round(membership.ms / 1000, 2),
-        ),
-        row('idle_cpu_per_node_pct', '%', 'lower', round(idle.cpuPct, 2)),
-        row('idle_rss_per_node_mb', 'MB', 'lower', round(idle.rssMb, 1)),
-        row('idle_bytes_per_node_per_s', 'B/s', 'lower', round(idle.bytesPerS, 0)),
-        row('tasks_per_s', 'tasks/s', 'higher', round(tasks.perSecond, 1)),
-        row('duplicate_starts', 'starts', 'lower', tasks.duplicates),
-        row('lost_tasks', 'tasks', 'lower', tasks.lost),
-        row('failover_p50_ms', 'ms', 'lower', failover.p50),
-        row('failover_max_ms', 'ms', 'lower', failover.max),
-        row('heal_after_reconnect_ms', 'ms', 'lower', healMs === null ? null : Math.round(healMs)),
-      ];
+      const healMs = await part('heal', null, () => partitionAndHeal(mesh, agents, progress));
+      record('heal_after_reconnect_ms', 'ms', 'lower', healMs === null ? null : Math.round(healMs));
+      return rows;
     } finally {
       progress.step('stopping the daemons');
       await mesh.close();

@@ -118,6 +118,10 @@ export async function startDaemonProcess(
     if (gone) throw new Error(`daemon exited: ${stderr}`);
     const i = readDaemonInfo(dataDir);
     return i?.pid === child.pid ? i : undefined;
+  }).catch((err: unknown) => {
+    // A daemon that did not come up in time is not left running behind the failure.
+    child.kill('SIGKILL');
+    throw err;
   });
   return { child, info, dataDir, stderr: () => stderr, exited };
 }
