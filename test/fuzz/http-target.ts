@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import { parseConfig, startDaemon } from '@meshwork/node';
+import { MEMBER_TYPES, parseConfig, startDaemon, type MemberType } from '@meshwork/node';
 import { createRng, type Rng } from '../sim/prng.ts';
 import { failureKind, MAX_FAILURES, type Bounds, type FuzzFailure } from './byte-loop.ts';
 import { mutate, toHex } from './mutate.ts';
@@ -10,16 +10,6 @@ import { mutate, toHex } from './mutate.ts';
 const API_KEY = 'fuzz-api-key-0123456789abcdef0123';
 /** Shared memory: one member per type, so most bodies meet a member of their own type. */
 const MEMORY = '/v1/memory/fuzz';
-const MEMBER_TYPES = [
-  'lww',
-  'mvregister',
-  'orset',
-  'pncounter',
-  'boundedcounter',
-  'graph',
-  'timeseries',
-  'text',
-];
 const ROUTES = ['/v1/tasks', '/v1/workflows', ...MEMBER_TYPES.map((t) => `${MEMORY}/${t}`)] as const;
 /** A request that takes longer is reported as hung. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -33,7 +23,7 @@ const template = {
 };
 
 /** The route of shared-memory member `type`. */
-const memoryRoute = (type: string): number => 2 + MEMBER_TYPES.indexOf(type);
+const memoryRoute = (type: MemberType): number => 2 + MEMBER_TYPES.indexOf(type);
 
 /** Valid request bodies, by route. The daemon has no agents: accepted tasks are stored, never run. */
 const bodies: readonly [route: number, body: unknown][] = [
@@ -77,7 +67,7 @@ const bodies: readonly [route: number, body: unknown][] = [
     { type: 'timeseries', op: 'retain', before: 3 },
     { type: 'text', op: 'insert', index: 0, text: 'hi' },
     { type: 'text', op: 'delete', index: 0, length: 1 },
-  ].map((body): [number, unknown] => [memoryRoute(body.type), body]),
+  ].map((body): [number, unknown] => [memoryRoute(body.type as MemberType), body]),
 ];
 
 /** Values that trip validators and the code behind them. */
