@@ -114,11 +114,16 @@ function latencyVerdict(latencies: readonly number[], o: HealthOptions): string 
   if (n < o.minBaseline + o.recent) return null;
   const logs = latencies.map((ms) => Math.log(Math.max(ms, o.floorMs)));
   const recent = logs.slice(n - o.latencyMedianOf).sort(ascending);
-  const base = logs.slice(Math.max(0, n - o.recent - o.baseline), n - o.recent).sort(ascending);
+  const window = logs.slice(Math.max(0, n - o.recent - o.baseline), n - o.recent);
+  const base = [...window].sort(ascending);
   const m = median(base);
   const mad = median(base.map((x) => Math.abs(x - m)).sort(ascending));
   const now = median(recent);
   if (now - m <= Math.max(o.deviations * MAD_TO_SIGMA * mad, Math.log(o.minRatio))) return null;
+  // Heavy-tailed noise (Cauchy-like) makes a run of slow samples now and then: a recent median
+  // no higher than one the baseline itself produced is the agent's own noise.
+  for (let i = 0; i + o.latencyMedianOf <= window.length; i++)
+    if (median(window.slice(i, i + o.latencyMedianOf).sort(ascending)) >= now) return null;
   return `latency p50 ${formatMs(Math.exp(now))} vs baseline ${formatMs(Math.exp(m))} (MAD ${percent(Math.expm1(mad))})`;
 }
 
