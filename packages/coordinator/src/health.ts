@@ -40,6 +40,8 @@ export interface HealthOptions {
   readonly floorMs: number;
   /** Recent failures must be this improbable at the baseline rate (Chernoff bound)… */
   readonly alpha: number;
+  /** The baseline failure rate is taken as its upper confidence bound at this level. */
+  readonly baselineConfidence: number;
   /** …and the recent failure rate exceed the baseline rate by at least this much. */
   readonly minRise: number;
   /** A verdict lapses once the newest sample is older than this, so the agent is tried again. */
@@ -55,6 +57,7 @@ export const defaultHealth: HealthOptions = Object.freeze({
   minRatio: 2,
   floorMs: 10,
   alpha: 1e-6,
+  baselineConfidence: 0.75,
   minRise: 0.1,
   staleMs: 5 * 60_000,
 });
@@ -72,6 +75,8 @@ export function parseHealth(options: Partial<HealthOptions> | undefined): Health
   for (const key of positive)
     if (!Number.isFinite(o[key]) || o[key] <= 0) throw invalid(`health.${key}`, 'must be a number > 0');
   if (!(o.alpha > 0 && o.alpha < 1)) throw invalid('health.alpha', 'must be a probability in (0, 1)');
+  if (!(o.baselineConfidence > 0 && o.baselineConfidence < 1))
+    throw invalid('health.baselineConfidence', 'must be a probability in (0, 1)');
   if (!(o.minRise >= 0 && o.minRise < 1)) throw invalid('health.minRise', 'must be a number in [0, 1)');
   if (o.latencyMedianOf > o.recent)
     throw invalid(
@@ -128,11 +133,31 @@ function latencyVerdict(latencies: readonly number[], o: HealthOptions): string 
 }
 
 /**
+ * The highest failure rate `failures` of `attempts` make plausible at confidence 1 − `delta`: the
+ * largest q with attempts·D(observed ‖ q) ≤ ln(1/delta) (the KL upper confidence bound).
+ */
+function upperRate(failures: number, attempts: number, delta: number): number {
+  if (attempts === 0) return 1;
+  const observed = failures / attempts;
+  const budget = Math.log(1 / delta) / attempts;
+  let low = observed;
+  let high = 1;
+  for (let i = 0; i < 40; i++) {
+    const mid = (low + high) / 2;
+    if (divergence(observed, mid) > budget) high = mid;
+    else low = mid;
+  }
+  return low;
+}
+
+/**
  * Failures: the failure rate of the newest samples against the rate of the `baseline` samples
  * before the newest `recent`. A median of per-sample rates is 0 for any agent that fails
  * less than every other time, so the count is tested against the binomial tail at the baseline
- * rate instead, through the Chernoff bound P ≤ exp(−n·D(rate ‖ baseline)), with the baseline rate
- * Laplace-smoothed. Every window of the newest 1…`recent` samples is tested (a scan), each at
+ * rate instead, through the Chernoff bound P ≤ exp(−n·D(rate ‖ baseline)). The baseline rate is
+ * its upper confidence bound at `baselineConfidence`: a baseline that was lucky (no failures in
+ * 140 attempts of an agent that fails 2 % of the time) must not make ordinary failures look like
+ * a change. Every window of the newest 1…`recent` samples is tested (a scan), each at
  * `alpha / recent`: a sharp step shows in a short window, a milder one in a longer.
  */
 function failureVerdict(samples: readonly HealthSample[], o: HealthOptions): string | null {
@@ -144,7 +169,7 @@ function failureVerdict(samples: readonly HealthSample[], o: HealthOptions): str
     baseAttempts += s.attempts;
     baseFailures += s.failures;
   }
-  const p = (baseFailures + 1) / (baseAttempts + 2);
+  const p = upperRate(baseFailures, baseAttempts, 1 - o.baselineConfidence);
   const bound = Math.log(o.recent / o.alpha);
   let attempts = 0;
   let failures = 0;
