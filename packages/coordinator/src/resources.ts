@@ -2,6 +2,13 @@ import type { ReplicaId } from '@meshwork/core';
 
 export type ResourceNeeds = { readonly [pool: string]: number };
 
+/** `a` and `b` together: what two tasks need at once. */
+export function addNeeds(a: ResourceNeeds, b: ResourceNeeds): ResourceNeeds {
+  const sum: Record<string, number> = { ...a };
+  for (const [pool, n] of Object.entries(b)) sum[pool] = (sum[pool] ?? 0) + n;
+  return sum;
+}
+
 /**
  * Where a node takes the resources a task needs. `tryAcquire` takes all of them or none
  * and returns the release function; `available` is a cheap check before claiming. Pools

@@ -508,6 +508,31 @@ describe('coordinator', () => {
     void sched;
   });
 
+  it('claims no more pool-bound tasks than the pool rights it holds, so none loses an attempt waiting for them', async () => {
+    const { coords, net, run } = mesh(2, 'document');
+    (coords[0]!.pools as DocumentPools).add('gpu', 2);
+    let running = 0;
+    let most = 0;
+    coords.forEach((c, i) =>
+      c.registerAgent({
+        id: `renderer-${i}`,
+        capabilities: ['render'],
+        capacity: 4,
+        handler: async () => {
+          most = Math.max(most, ++running);
+          await new Promise<void>((resolve) => net.node(`n${i}`).clock.setTimer(resolve, 200));
+          running--;
+        },
+      }),
+    );
+    const ids = Array.from({ length: 6 }, () => coords[1]!.submit({ type: 'render', resources: { gpu: 1 } }));
+    await run(20_000);
+    expect(ids.map((id) => [coords[1]!.get(id)!.status, coords[1]!.get(id)!.attemptsUsed])).toEqual(
+      Array(6).fill(['succeeded', 1]),
+    );
+    expect(most).toBeLessThanOrEqual(2);
+  });
+
   it('keeps agent history in a TimeSeries and ranks by it', async () => {
     const { coords, run } = mesh(2, 'document');
     coords.forEach((c, i) => c.registerAgent({ id: `h${i}`, capabilities: ['job'], handler: () => null }));

@@ -1,7 +1,7 @@
 import type { ReplicaId } from '@meshwork/core';
 import { covers, ineligibility } from '../eligibility.ts';
 import type { AgentId, AgentInfo, Claim, TaskId, TaskSpec } from '../model.ts';
-import type { ResourceNeeds } from '../resources.ts';
+import { addNeeds, type ResourceNeeds } from '../resources.ts';
 import { createCandidateWindow } from './candidate-window.ts';
 import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from '../scoring.ts';
 
@@ -46,7 +46,10 @@ export interface ClaimInputs {
   readonly held: ReadonlyMap<TaskId, Hold>;
   /** Past behaviour of a local agent, looked up only for the agents a task is scored for. */
   stats(agent: AgentId): AgentStats;
-  /** Whether this node's pools can give `needs` now. */
+  /**
+   * Whether this node's pools can give `needs` now, besides what its claims not yet started will
+   * take: a claim is made only for units that will be there when it starts.
+   */
   resourcesAvailable(needs: ResourceNeeds): boolean;
   /** Most agents a task is ranked among (see candidate-window.ts). Default {@link CANDIDATE_WINDOW}. */
   readonly window?: number;
@@ -80,6 +83,8 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
   /** Claims of this pass, per agent: they count towards its load. */
   const extra = new Map<AgentId, number>();
   const loadOf = (a: AgentId): number => (loads.get(a) ?? 0) + (extra.get(a) ?? 0);
+  /** Units the claims of this pass will take when they start. */
+  let reserved: ResourceNeeds = {};
   const claims: Claim[] = [];
   const holds: (Hold & { readonly task: TaskId })[] = [];
   const passed: ReadyTask[] = [];
@@ -120,7 +125,7 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
         alive: true,
         load,
         dependenciesSucceeded: true,
-        resourcesAvailable: isLocal ? input.resourcesAvailable(spec.resources) : true,
+        resourcesAvailable: isLocal ? input.resourcesAvailable(addNeeds(reserved, spec.resources)) : true,
       });
       if (why !== null) continue;
       const h = rendezvous(spec.id, agent.id);
@@ -154,6 +159,7 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
       settleMs: until === undefined ? settleMs : 2 * settleMs,
     });
     extra.set(mine.agent.id, (extra.get(mine.agent.id) ?? 0) + 1);
+    reserved = addNeeds(reserved, spec.resources);
   }
   return { claims, holds, passed };
 }

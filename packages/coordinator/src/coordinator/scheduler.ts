@@ -4,7 +4,7 @@ import type { DelayEstimator } from '../delay.ts';
 import { DueQueue } from '../due-queue.ts';
 import type { CoordinatorEvents, Emitter } from '../events.ts';
 import type { AgentId, TaskId, TaskSpec } from '../model.ts';
-import type { ResourcePools } from '../resources.ts';
+import { addNeeds, type ResourceNeeds, type ResourcePools } from '../resources.ts';
 import type { AgentStats } from '../scoring.ts';
 import { terminalStatuses } from '../status.ts';
 import type { RecordWrite } from '../store.ts';
@@ -238,12 +238,23 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  /** What this node's claims not yet started will take from its pools. */
+  function claimedNeeds(): ResourceNeeds {
+    let needs: ResourceNeeds = {};
+    for (const id of ownClaims.keys()) {
+      const resources = index.spec(id)?.resources;
+      if (resources !== undefined && Object.keys(resources).length > 0) needs = addNeeds(needs, resources);
+    }
+    return needs;
+  }
+
   /** Claims what decideClaims decides, and keeps its holds and passed-over tasks for later passes. */
   function claim(now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
     const mesh = [...index.agents().values()].filter((a) => !a.retired && liveness.alive(a.node));
     const loads = new Map<AgentId, number>();
     for (const a of mesh) loads.set(a.id, index.load(a.id));
     for (const id of agents.infos.keys()) loads.set(id, index.load(id));
+    const claimed = claimedNeeds();
     const decisions = decideClaims({
       node: replica,
       now,
@@ -254,7 +265,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       loads,
       held: heldBack,
       stats: (agent) => deps.stats(agent, now),
-      resourcesAvailable: (needs) => deps.pools.available(needs),
+      resourcesAvailable: (needs) => deps.pools.available(addNeeds(needs, claimed)),
     });
     for (const h of decisions.holds) {
       heldBack.set(h.task, { epoch: h.epoch, until: h.until });
