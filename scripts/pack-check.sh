@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Packs the four packages as they would be published, installs the tarballs with plain npm into an
+# Packs the five packages as they would be published, installs the tarballs with plain npm into an
 # empty directory outside the workspace, and runs what a new user would: the `meshwork` binary and
 # a small program (scripts/pack-check/consumer.js), which is also type-checked against the
-# installed declarations. Run it through `pnpm pack-check`, which puts the workspace's Node first
+# installed declarations, and the library examples (examples/*.ts) as a user would copy them. Run it through `pnpm pack-check`, which puts the workspace's Node first
 # on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/meshwork-pack-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/tarballs" "$work/app"
 
-for pkg in core transport coordinator node; do
+for pkg in core transport coordinator node worker; do
   # prepack builds dist/ from scratch; publishConfig points exports, types and bin at it.
   (cd "packages/$pkg" && npx --loglevel=error -y pnpm@10 pack --pack-destination "$work/tarballs" >/dev/null)
 done
@@ -60,3 +60,9 @@ cat >tsconfig.json <<JSON
 JSON
 "$root/node_modules/.bin/tsc" -p tsconfig.json
 echo "pack-check: consumer.js type-checks against the installed declarations"
+
+for example in library-quick-start workflow resource-pool; do
+  cp "$root/examples/$example.ts" "$example.ts"
+  node "$example.ts" >"$work/$example.out"
+  echo "pack-check: examples/$example.ts -> $(tail -n 1 "$work/$example.out")"
+done

@@ -6,6 +6,7 @@ import { createDocument, decodeDigest, encodeDigest, lww } from '@meshwork/core'
 import { Writer } from '@meshwork/core/internal';
 import { parseConfig } from '@meshwork/node';
 import { createMeshNode, SYNC_PROTOCOL } from '@meshwork/transport';
+import { createWorker, PermanentError } from '@meshwork/worker';
 
 // Two replicas change apart, then each sends the other what its digest lacks.
 const a = createDocument({ replica: 'replica-a', name: 'notes' });
@@ -61,3 +62,7 @@ assert.equal(typeof Writer, 'function');
 const deep = '@meshwork/core/dist/codec/writer.js';
 await assert.rejects(import(deep), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
 console.log('pack-check: entry points and /internal resolve; deep imports are refused');
+
+// The worker client loads and its errors are the classes it documents.
+assert.equal(typeof createWorker, 'function');
+assert.ok(new PermanentError('bad input') instanceof Error);

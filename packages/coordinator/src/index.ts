@@ -37,7 +37,13 @@ export type {
   StoreChanges,
   StoredValue,
 } from './store.ts';
-export { MAX_RUN_TASKS } from './workflow/plan.ts';
-export { parseTemplate, type StepTemplate, type WorkflowTemplate } from './workflow/template.ts';
+export { MAX_RUN_TASKS, type StepState } from './workflow/plan.ts';
+export {
+  parseTemplate,
+  type StepTemplate,
+  type Template,
+  type WorkflowTemplate,
+} from './workflow/template.ts';
+export type { AgentStats } from './scoring.ts';
 export type { WorkflowView, Workflows } from './workflows.ts';
 export { createDocumentStore } from './document-store.ts';

@@ -28,7 +28,7 @@ export interface DerivedTask {
   readonly attemptsUsed: number;
   /**
    * The one accepted result: the successful attempt with the lowest epoch (then agent id) among
-   * the epochs not fenced (see {@link fenced}), or the final failure.
+   * the epochs not fenced (declared lost, with an attempt of a later epoch started), or the final failure.
    */
   readonly accepted: AttemptEnd | null;
   /** Earliest time a claim for `epoch + 1` may be made, when the task waits for its next attempt. */

@@ -10,14 +10,22 @@ export type {
   NodeConfig,
   ResolvedConfig,
   WebhookConfig,
+  ConfigEnv,
   WebhookEventType,
   WorkerSettings,
 } from './config.ts';
 export { openStore } from './store.ts';
-export type { AttemptRecord, NodeStore, StoredSnapshot, TaskResultRecord } from './store.ts';
+export type {
+  AttemptRecord,
+  NodeStore,
+  QuarantinedRecord,
+  StoredSnapshot,
+  TaskResultRecord,
+} from './store.ts';
 export { EventLogError, persistDocument, RESTORE_ORIGIN } from './persistence.ts';
-export type { DocumentPersistence, PersistableDocument } from './persistence.ts';
+export type { DocumentPersistence, PersistableDocument, QuarantinedItem } from './persistence.ts';
 export { COORDINATION_DOCUMENT, coordinationDocument } from './mesh-state.ts';
+export { joinMesh, type JoinMeshOptions, type MeshMember } from './join-mesh.ts';
 export {
   ApiError,
   startApiServer,
@@ -41,6 +49,7 @@ export {
   createClient,
   readDaemonInfo,
   resolveTarget,
+  type ClientTarget,
   type DaemonInfo,
   type NodeClient,
 } from './client.ts';
@@ -68,6 +77,7 @@ export {
   createNodeMcp,
   openMcpSession,
   type McpDeps,
+  type McpMetrics,
   type McpEndpoint,
   type McpSession,
 } from './mcp/index.ts';

@@ -12,7 +12,7 @@ export {
 } from './shared-memory.ts';
 export { MemoryError, type MemoryErrorCode } from './memory-error.ts';
 export { MEMBER_TYPES, type MemberType } from './member-types.ts';
-export type { MemberView } from './views.ts';
+export type { JsonObject, MemberView } from './views.ts';
 export {
   memberReadQuery,
   memoryOperation,
