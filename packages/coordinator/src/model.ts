@@ -258,7 +258,7 @@ export function parseSubmit(
   if (typeof timeouts !== 'object' || timeouts === null) throw invalid('timeouts', 'must be an object');
   const dependsOn = checkNames('dependsOn', input.dependsOn);
   if (dependsOn.includes(id))
-    throw new CoordinatorError('invalid-input', 'a task cannot depend on itself', 'dependsOn');
+    throw new CoordinatorError('invalid_input', 'a task cannot depend on itself', 'dependsOn');
   return {
     id,
     type,

@@ -44,7 +44,7 @@ describe('limits at the coordinator entry points', () => {
         error = e;
       }
       expect(error).toBeInstanceOf(CoordinatorError);
-      expect(error).toMatchObject({ code: 'invalid-input', field: 'input' });
+      expect(error).toMatchObject({ code: 'invalid_input', field: 'input' });
       expect((error as Error).message).toMatch(/maxValueDepth/);
     }
     expect(() =>

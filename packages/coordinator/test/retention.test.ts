@@ -347,7 +347,7 @@ describe('retention options', () => {
       virtualMesh({ nodes: 1, backend: 'memory', seed: 1, coordinator: { retention } });
     } catch (e) {
       expect(e).toBeInstanceOf(CoordinatorError);
-      expect((e as CoordinatorError).code).toBe('invalid-input');
+      expect((e as CoordinatorError).code).toBe('invalid_input');
       return (e as CoordinatorError).field ?? 'no field';
     }
     return 'no error';

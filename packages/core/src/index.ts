@@ -65,6 +65,7 @@ export {
   type TypeSpec,
   type Vertex,
 } from './types/index.ts';
+export { MeshworkError } from './meshwork-error.ts';
 export {
   DecodeError,
   defaultDecodeLimits,

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { MeshworkError } from '@meshwork/core';
 
 /** What a running daemon writes to `<dataDir>/daemon.json` so clients and the demo can find it. */
 export interface DaemonInfo {
@@ -10,13 +11,16 @@ export interface DaemonInfo {
   multiaddrs: string[];
 }
 
-/** The daemon answered with an error, or could not be reached. */
-export class ClientError extends Error {
+/**
+ * The daemon answered with an error (`code` is the API's, `status` the HTTP status), or could not
+ * be reached (`unreachable`), or the key file could not be read (`api_key_file`).
+ */
+export class ClientError extends MeshworkError {
   override readonly name = 'ClientError';
   readonly status: number | undefined;
-  constructor(message: string, status?: number) {
-    super(message);
-    this.status = status;
+  constructor(code: string, message: string, options: { status?: number; field?: string } = {}) {
+    super(code, message, { ...(options.field !== undefined && { field: options.field }) });
+    this.status = options.status;
   }
 }
 
@@ -77,7 +81,13 @@ export function resolveTarget(
     try {
       apiKey = readFileSync(file, 'utf8').trim();
     } catch (err) {
-      throw new ClientError(`cannot read the API key file ${file}: ${(err as Error).message}`);
+      throw new ClientError(
+        'api_key_file',
+        `cannot read the API key file ${file}: ${(err as Error).message}`,
+        {
+          field: 'apiKeyFile',
+        },
+      );
     }
   }
   apiKey ??= process.env.MESHWORK_API_KEY || undefined;
@@ -106,7 +116,10 @@ export function createClient(target: { url: string; apiKey?: string | undefined 
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
     } catch (err) {
-      throw new ClientError(`cannot reach the daemon at ${target.url}: ${(err as Error).message}`);
+      throw new ClientError(
+        'unreachable',
+        `cannot reach the daemon at ${target.url}: ${(err as Error).message}`,
+      );
     }
     const text = await res.text();
     let json: unknown = text;
@@ -116,8 +129,15 @@ export function createClient(target: { url: string; apiKey?: string | undefined 
       // Not JSON: keep the text.
     }
     if (!res.ok) {
-      const message = (json as { error?: { message?: string } }).error?.message ?? text;
-      throw new ClientError(`${method} ${path}: ${res.status} ${message}`, res.status);
+      const error = (json as { error?: { code?: string; message?: string; field?: string } }).error;
+      throw new ClientError(
+        error?.code ?? 'http_error',
+        `${method} ${path}: ${res.status} ${error?.message ?? text}`,
+        {
+          status: res.status,
+          ...(error?.field !== undefined && { field: error.field }),
+        },
+      );
     }
     return json as T;
   };

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv4, type AddressInfo } from 'node:net';
+import { MeshworkError } from '@meshwork/core';
 import type { z } from 'zod';
 import {
   listTasksQuery,
@@ -35,11 +36,9 @@ export interface LiveEvent {
  * An error with its HTTP status; `field` names the offending request field, `retryAfterS` (sent
  * as `Retry-After`) tells a refused client when to try again.
  */
-export class ApiError extends Error {
+export class ApiError extends MeshworkError {
   override readonly name = 'ApiError';
   readonly status: number;
-  readonly code: string;
-  readonly field: string | undefined;
   readonly retryAfterS: number | undefined;
   constructor(
     status: number,
@@ -48,10 +47,8 @@ export class ApiError extends Error {
     field?: string,
     options: { retryAfterS?: number } = {},
   ) {
-    super(message);
+    super(code, message, { ...(field !== undefined && { field }) });
     this.status = status;
-    this.code = code;
-    this.field = field;
     this.retryAfterS = options.retryAfterS;
   }
 }

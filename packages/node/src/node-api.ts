@@ -62,7 +62,7 @@ function coordinatorCall<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     if (!(err instanceof CoordinatorError)) throw err;
-    const status = err.code === 'unknown-task' ? 404 : err.code === 'stopped' ? 503 : 400;
+    const status = err.code === 'unknown_task' ? 404 : err.code === 'stopped' ? 503 : 400;
     const code = err.cause instanceof LimitExceededError ? 'limit_exceeded' : 'invalid_request';
     throw new ApiError(status, status === 400 ? code : err.code, err.message, err.field);
   }

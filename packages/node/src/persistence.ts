@@ -1,3 +1,4 @@
+import { MeshworkError } from '@meshwork/core';
 import type { NodeStore } from './store.ts';
 
 /** The part of a core `Document` that persistence needs. */
@@ -28,10 +29,11 @@ export interface DocumentPersistence {
  * every later change is refused with it too: the log would have a gap, and a restart would give
  * the lost event's sequence number to different content.
  */
-export class EventLogError extends Error {
+export class EventLogError extends MeshworkError {
   override readonly name = 'EventLogError';
   constructor(document: string, cause: unknown) {
     super(
+      'event_log',
       `cannot write to the event log of "${document}": ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );

@@ -1,3 +1,4 @@
+import { MeshworkError } from '@meshwork/core';
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 
 /** How often `waitUntil` asks the daemon again. */
@@ -12,8 +13,11 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /** `--wait` gave up: what it waited for has not ended, and goes on. */
-export class WaitDeadlineError extends Error {
+export class WaitDeadlineError extends MeshworkError {
   override readonly name = 'WaitDeadlineError';
+  constructor(message: string) {
+    super('deadline_exceeded', message, { field: 'wait' });
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,21 +1,25 @@
+import { MeshworkError } from '@meshwork/core';
+
 /** An option passed to {@link createMeshNode} is invalid; `field` names it. */
-export class MeshConfigError extends Error {
-  readonly field: string;
+export class MeshConfigError extends MeshworkError {
+  override readonly name = 'MeshConfigError';
+  declare readonly field: string;
 
   constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'MeshConfigError';
-    this.field = field;
+    super('invalid_option', `${field}: ${message}`, { field });
   }
 }
 
 /** Another socket holds a listen address, so the node cannot start; `address` names it. */
-export class ListenAddressInUseError extends Error {
+export class ListenAddressInUseError extends MeshworkError {
+  override readonly name = 'ListenAddressInUseError';
   readonly address: string;
 
   constructor(address: string, options?: ErrorOptions) {
-    super(`listen address ${address} is in use`, options);
-    this.name = 'ListenAddressInUseError';
+    super('address_in_use', `listen address ${address} is in use`, {
+      field: 'listen',
+      cause: options?.cause,
+    });
     this.address = address;
   }
 }
@@ -30,20 +34,20 @@ export function listenAddressInUse(err: unknown): string | undefined {
 }
 
 /** The identity key file could not be read, parsed or written. */
-export class KeyFileError extends Error {
+export class KeyFileError extends MeshworkError {
+  override readonly name = 'KeyFileError';
   readonly path: string;
 
   constructor(path: string, message: string, options?: ErrorOptions) {
-    super(`${path}: ${message}`, options);
-    this.name = 'KeyFileError';
+    super('key_file', `${path}: ${message}`, { field: 'keyFile', cause: options?.cause });
     this.path = path;
   }
 }
 
 /** The node was used after {@link MeshNode.stop}. */
-export class MeshStoppedError extends Error {
+export class MeshStoppedError extends MeshworkError {
+  override readonly name = 'MeshStoppedError';
   constructor(what: string) {
-    super(`${what}: the mesh node is stopped`);
-    this.name = 'MeshStoppedError';
+    super('stopped', `${what}: the mesh node is stopped`);
   }
 }

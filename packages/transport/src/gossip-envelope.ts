@@ -1,4 +1,5 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { MeshworkError } from '@meshwork/core';
 import { peerIdFromString } from '@libp2p/peer-id';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -24,12 +25,13 @@ export interface OpenedGossip {
 }
 
 /** Why an envelope was refused: `malformed` when it does not parse, `unsigned` when its signature does not hold. */
-export class GossipEnvelopeError extends Error {
+export class GossipEnvelopeError extends MeshworkError {
+  override readonly name = 'GossipEnvelopeError';
+  declare readonly code: 'malformed' | 'unsigned';
   readonly reason: 'malformed' | 'unsigned';
 
   constructor(reason: 'malformed' | 'unsigned', message: string) {
-    super(message);
-    this.name = 'GossipEnvelopeError';
+    super(reason, message);
     this.reason = reason;
   }
 }

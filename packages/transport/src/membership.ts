@@ -1,5 +1,6 @@
 import {
   createMembership,
+  InvalidArgumentError,
   type Membership,
   type PresenceChannel,
   type PresenceState,
@@ -186,7 +187,7 @@ export async function startMeshMembership(
     self,
     publish(state) {
       if (typeof state !== 'object' || state === null || Array.isArray(state) || state instanceof Uint8Array)
-        throw new TypeError('presence state: not a Value object');
+        throw new InvalidArgumentError('presence state: not a Value object');
       const before = appState;
       appState = state;
       try {

@@ -1,4 +1,4 @@
-import { DecodeError } from '@meshwork/core';
+import { DecodeError, MeshworkError } from '@meshwork/core';
 import type { Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
@@ -21,12 +21,13 @@ export interface SyncRoundContext {
 }
 
 /** The round was abandoned because of what the peer sent. */
-export class SyncRejection extends Error {
+export class SyncRejection extends MeshworkError {
+  override readonly name = 'SyncRejection';
+  /** The refusal metric's label for it. */
   readonly reason: RejectReason;
 
   constructor(reason: RejectReason, message: string) {
-    super(`${reason}: ${message}`);
-    this.name = 'SyncRejection';
+    super(reason.replaceAll('-', '_'), `${reason}: ${message}`);
     this.reason = reason;
   }
 }

@@ -38,7 +38,7 @@ export function createLocalAgents(deps: LocalAgentsDeps): LocalAgents {
       if (typeof reg !== 'object' || reg === null) throw invalid('agent', 'must be an object');
       const id = checkName('id', reg.id);
       if (local.has(id))
-        throw new CoordinatorError('duplicate-agent', `agent "${id}" is already registered here`, 'id');
+        throw new CoordinatorError('duplicate_agent', `agent "${id}" is already registered here`, 'id');
       if (!Array.isArray(reg.capabilities)) throw invalid('capabilities', 'must be an array of names');
       const capabilities = [
         ...new Set(reg.capabilities.map((c, i) => checkName(`capabilities[${i}]`, c))),

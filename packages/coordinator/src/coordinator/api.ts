@@ -1,4 +1,10 @@
-import type { Document, PresenceChannel, ReplicaId, Value } from '@meshwork/core';
+import {
+  MeshworkError,
+  type Document,
+  type PresenceChannel,
+  type ReplicaId,
+  type Value,
+} from '@meshwork/core';
 import type { Clock } from '../clock.ts';
 import type { SettleOptions } from '../delay.ts';
 import type { CoordinatorEvents, Emitter } from '../events.ts';
@@ -48,8 +54,11 @@ export interface AgentRegistration {
 }
 
 /** Thrown by a handler for a failure that retrying cannot fix: the task fails at once. */
-export class PermanentTaskError extends Error {
+export class PermanentTaskError extends MeshworkError {
   override readonly name = 'PermanentTaskError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('permanent_failure', message, { cause: options?.cause });
+  }
 }
 
 export interface TaskView {

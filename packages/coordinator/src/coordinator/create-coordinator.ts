@@ -139,7 +139,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   function requireTask(id: TaskId): DerivedTask {
     const d = typeof id === 'string' ? index.derive(id) : null;
-    if (d === null) throw new CoordinatorError('unknown-task', `no task "${String(id)}"`, 'id');
+    if (d === null) throw new CoordinatorError('unknown_task', `no task "${String(id)}"`, 'id');
     return d;
   }
 

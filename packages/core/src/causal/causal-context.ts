@@ -335,7 +335,7 @@ export class CausalContext {
     const ctx = new CausalContext();
     const header = r.uint('causal context header');
     const n = Math.floor(header / 2);
-    if (n > r.limits.maxEntries) throw new DecodeError('too-large', `causal context: ${n} replicas`);
+    if (n > r.limits.maxEntries) throw new DecodeError('too_large', `causal context: ${n} replicas`);
     if (n * 3 > r.remaining) throw new DecodeError('truncated', `causal context: ${n} replicas do not fit`);
     let last: ReplicaId | undefined;
     for (let i = 0; i < n; i++) {

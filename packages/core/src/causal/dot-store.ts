@@ -447,7 +447,7 @@ export function decodeStore(kind: StoreKind, r: Reader): DotStore {
         const header = r.uint('dot map header');
         const map = new DotMap<DotStore>(header % 2 === 1);
         const n = Math.floor(header / 2);
-        if (n > r.limits.maxEntries) throw new DecodeError('too-large', `dot map: ${n} entries`);
+        if (n > r.limits.maxEntries) throw new DecodeError('too_large', `dot map: ${n} entries`);
         if (n * 2 > r.remaining) throw new DecodeError('truncated', `dot map: ${n} entries do not fit`);
         let last: string | undefined;
         for (let i = 0; i < n; i++) {

@@ -1,17 +1,19 @@
+import { MeshworkError } from '../meshwork-error.ts';
 import type { ReplicaId } from '../replica.ts';
 import { compareTimestamps, MAX_LOGICAL, type Timestamp } from './timestamp.ts';
 
 /** A remote timestamp ran further ahead of local physical time than the clock allows. */
-export class ClockDriftError extends Error {
+export class ClockDriftError extends MeshworkError {
+  override readonly name = 'ClockDriftError';
   readonly remote: Timestamp;
   readonly localWall: number;
   readonly maxDriftMs: number;
 
   constructor(remote: Timestamp, localWall: number, maxDriftMs: number) {
     super(
+      'clock_drift',
       `timestamp from ${remote.replica} is ${remote.wall - localWall} ms ahead of local time (max ${maxDriftMs} ms)`,
     );
-    this.name = 'ClockDriftError';
     this.remote = remote;
     this.localWall = localWall;
     this.maxDriftMs = maxDriftMs;

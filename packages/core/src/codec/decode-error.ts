@@ -1,12 +1,14 @@
+import { MeshworkError } from '../meshwork-error.ts';
+
 /** Why a message could not be decoded. */
 export type DecodeErrorCode =
   | 'truncated'
   | 'version'
   | 'kind'
-  | 'too-large'
-  | 'too-deep'
+  | 'too_large'
+  | 'too_deep'
   | 'invalid'
-  | 'trailing-bytes'
+  | 'trailing_bytes'
   /** An event of another replica than the one the message must come from. */
   | 'origin'
   /** An event whose dot is known here with other content: its replica id is used twice. */
@@ -18,13 +20,12 @@ export type DecodeErrorCode =
  * The only error decoding raises. Decoding is all-or-nothing: when it throws,
  * nothing has been merged anywhere.
  */
-export class DecodeError extends Error {
-  readonly code: DecodeErrorCode;
+export class DecodeError extends MeshworkError {
+  override readonly name: string = 'DecodeError';
+  declare readonly code: DecodeErrorCode;
 
   constructor(code: DecodeErrorCode, message: string) {
-    super(`${code}: ${message}`);
-    this.name = 'DecodeError';
-    this.code = code;
+    super(code, `${code}: ${message}`);
   }
 }
 
@@ -34,12 +35,12 @@ export class DecodeError extends Error {
  * its seqs). The message is refused whole, as with any DecodeError.
  */
 export class EquivocationError extends DecodeError {
+  override readonly name = 'EquivocationError';
   readonly replica: string;
   readonly seq: number;
 
   constructor(replica: string, seq: number) {
     super('equivocation', `event ${replica}:${seq} differs from the one already merged under that dot`);
-    this.name = 'EquivocationError';
     this.replica = replica;
     this.seq = seq;
   }

@@ -19,7 +19,7 @@ export class Reader {
   constructor(bytes: Uint8Array, limits: DecodeLimits = defaultDecodeLimits) {
     if (bytes.byteLength > limits.maxMessageBytes) {
       throw new DecodeError(
-        'too-large',
+        'too_large',
         `message of ${bytes.byteLength} bytes exceeds ${limits.maxMessageBytes}`,
       );
     }
@@ -79,7 +79,7 @@ export class Reader {
   count(what: string, minBytesEach = 1): number {
     const n = this.uint(what);
     if (n > this.limits.maxEntries) {
-      throw new DecodeError('too-large', `${what}: ${n} entries exceed ${this.limits.maxEntries}`);
+      throw new DecodeError('too_large', `${what}: ${n} entries exceed ${this.limits.maxEntries}`);
     }
     this.need(n * minBytesEach, what);
     return n;
@@ -88,7 +88,7 @@ export class Reader {
   bytes(what = 'bytes'): Uint8Array {
     const n = this.uint(what);
     if (n > this.limits.maxStringBytes) {
-      throw new DecodeError('too-large', `${what}: ${n} bytes exceed ${this.limits.maxStringBytes}`);
+      throw new DecodeError('too_large', `${what}: ${n} bytes exceed ${this.limits.maxStringBytes}`);
     }
     this.need(n, what);
     return decoding.readUint8Array(this.decoder, n).slice();
@@ -97,7 +97,7 @@ export class Reader {
   string(what = 'string'): string {
     const n = this.uint(what);
     if (n > this.limits.maxStringBytes) {
-      throw new DecodeError('too-large', `${what}: ${n} bytes exceed ${this.limits.maxStringBytes}`);
+      throw new DecodeError('too_large', `${what}: ${n} bytes exceed ${this.limits.maxStringBytes}`);
     }
     this.need(n, what);
     const raw = decoding.readUint8Array(this.decoder, n);
@@ -140,7 +140,7 @@ export class Reader {
   /** Runs `read` one nesting level deeper, enforcing the depth limit. */
   nested<T>(what: string, read: () => T): T {
     if (++this.depth > this.limits.maxDepth) {
-      throw new DecodeError('too-deep', `${what}: nesting exceeds ${this.limits.maxDepth}`);
+      throw new DecodeError('too_deep', `${what}: nesting exceeds ${this.limits.maxDepth}`);
     }
     try {
       return read();
@@ -152,7 +152,7 @@ export class Reader {
   /** Asserts the whole message was consumed. */
   end(what = 'message'): void {
     if (this.remaining !== 0) {
-      throw new DecodeError('trailing-bytes', `${what}: ${this.remaining} bytes after the end`);
+      throw new DecodeError('trailing_bytes', `${what}: ${this.remaining} bytes after the end`);
     }
   }
 }

@@ -145,7 +145,7 @@ export function readValue(r: Reader): Value {
       case Tag.Object: {
         const list = tag === Tag.List;
         if (stack.length >= maxDepth) {
-          throw new DecodeError('too-deep', `value nesting exceeds ${maxDepth}`);
+          throw new DecodeError('too_deep', `value nesting exceeds ${maxDepth}`);
         }
         const n = list ? r.count('list length') : r.count('object size', 2);
         const out = list ? [] : (Object.create(null) as { [key: string]: Value });

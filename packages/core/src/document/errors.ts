@@ -1,12 +1,16 @@
+import { MeshworkError } from '../meshwork-error.ts';
+
 /** A member was requested under a name that already holds a member of another type. */
-export class MemberTypeError extends Error {
+export class MemberTypeError extends MeshworkError {
+  override readonly name = 'MemberTypeError';
   readonly member: string;
   readonly existing: string;
   readonly requested: string;
 
   constructor(member: string, existing: string, requested: string) {
-    super(`member "${member}" is a ${existing}, not a ${requested}`);
-    this.name = 'MemberTypeError';
+    super('member_type_conflict', `member "${member}" is a ${existing}, not a ${requested}`, {
+      field: member,
+    });
     this.member = member;
     this.existing = existing;
     this.requested = requested;
@@ -14,9 +18,9 @@ export class MemberTypeError extends Error {
 }
 
 /** Invalid options or arguments given to a Document. */
-export class DocumentArgumentError extends TypeError {
+export class DocumentArgumentError extends MeshworkError {
+  override readonly name = 'DocumentArgumentError';
   constructor(message: string) {
-    super(message);
-    this.name = 'DocumentArgumentError';
+    super('invalid_argument', message);
   }
 }

@@ -3,6 +3,7 @@ import { DecodeError } from '../codec/decode-error.ts';
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
 import { Reader } from '../codec/reader.ts';
 import { Writer } from '../codec/writer.ts';
+import { InvalidArgumentError } from '../types/errors.ts';
 import { MessageKind, readHeader, writeHeader } from './messages.ts';
 
 /** Snapshot ids are the first bytes of the payload's SHA-256: equal snapshots share an id. */
@@ -27,7 +28,7 @@ function snapshotId(payload: Uint8Array): Uint8Array {
  */
 export function chunkSnapshot(payload: Uint8Array, maxChunkBytes: number): Uint8Array[] {
   if (!Number.isSafeInteger(maxChunkBytes) || maxChunkBytes < MIN_CHUNK_BYTES) {
-    throw new RangeError(
+    throw new InvalidArgumentError(
       `snapshot maxChunkBytes must be an integer >= ${MIN_CHUNK_BYTES}, got ${maxChunkBytes}`,
     );
   }
@@ -135,7 +136,7 @@ export class SnapshotAssembler {
     const known = this.pending.get(chunk.key);
     const pendingBytes = (known?.bytes ?? 0) + chunk.piece.byteLength;
     if (pendingBytes > this.limits.maxMessageBytes) {
-      throw new DecodeError('too-large', `snapshot exceeds ${this.limits.maxMessageBytes} bytes`);
+      throw new DecodeError('too_large', `snapshot exceeds ${this.limits.maxMessageBytes} bytes`);
     }
     return chunk;
   }

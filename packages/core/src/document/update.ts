@@ -187,7 +187,7 @@ function readEventBody(
     if (member === undefined) {
       if (ref !== table.members.length + 1)
         throw new DecodeError('invalid', `member index ${ref - 1} skips the table`);
-      if (table.members.length >= r.limits.maxEntries) throw new DecodeError('too-large', 'too many members');
+      if (table.members.length >= r.limits.maxEntries) throw new DecodeError('too_large', 'too many members');
       const name = readMemberName(r);
       if (table.names.has(name)) throw new DecodeError('invalid', `member "${name}" listed twice`);
       const type = readType(r, bytes, r.position);

@@ -63,7 +63,7 @@ export function readMemberRecord(r: Reader, maxLinks: number): MemberRecord {
   if (code > 1) throw new DecodeError('invalid', `member status ${code}`);
   const at = r.uint('at');
   const n = r.count('links');
-  if (n > maxLinks) throw new DecodeError('too-large', `${n} links exceed ${maxLinks}`);
+  if (n > maxLinks) throw new DecodeError('too_large', `${n} links exceed ${maxLinks}`);
   const links: ReplicaId[] = [];
   for (let i = 0; i < n; i++) links.push(r.replica('link'));
   const state = readValue(r);

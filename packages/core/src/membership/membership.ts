@@ -1,6 +1,7 @@
 import { Writer } from '../codec/writer.ts';
 import { writeValue } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
+import { InvalidArgumentError } from '../types/errors.ts';
 import { decodeFrame, encodeFrame } from './frames.ts';
 import { isPresenceState, supersedes, versionHash, writeClaim, type MemberRecord } from './member-record.ts';
 import type { MemberStatus, PresenceChannel, PresenceState } from './presence-channel.ts';
@@ -334,10 +335,13 @@ export function createMembership(o: MembershipOptions): Membership {
     self,
     publish(state) {
       if (stopped) return;
-      if (!isPresenceState(state)) throw new TypeError('presence state: not a Value object');
+      if (!isPresenceState(state)) throw new InvalidArgumentError('presence state: not a Value object');
       const bytes = encodedState(state);
       if (bytes.byteLength > maxStateBytes)
-        throw new RangeError(`presence state: ${bytes.byteLength} bytes exceed ${maxStateBytes}`);
+        throw new InvalidArgumentError(
+          `presence state: ${bytes.byteLength} bytes exceed ${maxStateBytes}`,
+          'limit_exceeded',
+        );
       if (sameBytes(encodedState(own().state), bytes)) return;
       announce(state);
     },

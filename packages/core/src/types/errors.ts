@@ -1,8 +1,10 @@
+import { MeshworkError } from '../meshwork-error.ts';
+
 /** A mutator was given something that is not a storable {@link Value} (or a bad argument). */
-export class InvalidArgumentError extends TypeError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidArgumentError';
+export class InvalidArgumentError extends MeshworkError {
+  override readonly name: string = 'InvalidArgumentError';
+  constructor(message: string, code: 'invalid_argument' | 'limit_exceeded' = 'invalid_argument') {
+    super(code, message);
   }
 }
 
@@ -15,42 +17,42 @@ export type LimitName =
  * produces: nothing was changed. `limit` names the bound, `max` its value.
  */
 export class LimitExceededError extends InvalidArgumentError {
+  override readonly name = 'LimitExceededError';
   readonly limit: LimitName;
   readonly max: number;
 
   constructor(limit: LimitName, max: number, message: string) {
-    super(message);
-    this.name = 'LimitExceededError';
+    super(message, 'limit_exceeded');
     this.limit = limit;
     this.max = max;
   }
 }
 
 /** A bounded-counter decrement or transfer asked for more than the replica's local rights. */
-export class InsufficientRights extends Error {
+export class InsufficientRights extends MeshworkError {
+  override readonly name = 'InsufficientRights';
   readonly requested: number;
   readonly available: number;
 
   constructor(requested: number, available: number) {
-    super(`needs ${requested} rights, this replica holds ${available}`);
-    this.name = 'InsufficientRights';
+    super('insufficient_rights', `needs ${requested} rights, this replica holds ${available}`);
     this.requested = requested;
     this.available = available;
   }
 }
 
 /** A graph operation named a vertex that is not present. */
-export class GraphError extends Error {
+export class GraphError extends MeshworkError {
+  override readonly name = 'GraphError';
   constructor(message: string) {
-    super(message);
-    this.name = 'GraphError';
+    super('missing_vertex', message);
   }
 }
 
 /** A type spec that cannot be used where it was given (e.g. a non-nestable ORMap value). */
-export class TypeSpecError extends Error {
+export class TypeSpecError extends MeshworkError {
+  override readonly name = 'TypeSpecError';
   constructor(message: string) {
-    super(message);
-    this.name = 'TypeSpecError';
+    super('invalid_type_spec', message);
   }
 }

@@ -257,7 +257,7 @@ export function readSpec(r: Reader): TypeSpec {
       break;
     }
     if (++maps > MAX_SPEC_DEPTH) {
-      throw new DecodeError('too-deep', `type spec: ORMaps nest deeper than ${MAX_SPEC_DEPTH}`);
+      throw new DecodeError('too_deep', `type spec: ORMaps nest deeper than ${MAX_SPEC_DEPTH}`);
     }
   }
   let spec = { kind } as TypeSpec;

@@ -41,14 +41,14 @@ export function checkYjsUpdate(update: Uint8Array, limits: DecodeLimits): YjsUpd
   const count = (what: string, minBytes: number): number => {
     const n = uint(what);
     if (n > limits.maxEntries || n * minBytes > left()) {
-      throw new DecodeError('too-large', `ydoc: ${what} of ${n} does not fit ${left()} bytes`);
+      throw new DecodeError('too_large', `ydoc: ${what} of ${n} does not fit ${left()} bytes`);
     }
     return n;
   };
   /** Steps over a length-prefixed byte string, returning where it starts. */
   const skipBytes = (what: string): number => {
     const n = uint(what);
-    if (n > limits.maxStringBytes) throw new DecodeError('too-large', `ydoc: ${what} of ${n} bytes`);
+    if (n > limits.maxStringBytes) throw new DecodeError('too_large', `ydoc: ${what} of ${n} bytes`);
     if (n > left()) throw new DecodeError('truncated', `ydoc: ${what} needs ${n} bytes`);
     const start = d.pos;
     d.pos += n;
@@ -137,7 +137,7 @@ export function checkYjsUpdate(update: Uint8Array, limits: DecodeLimits): YjsUpd
         case 117: {
           // array
           if (open.length >= maxDepth)
-            throw new DecodeError('too-deep', `ydoc: any nests deeper than ${maxDepth}`);
+            throw new DecodeError('too_deep', `ydoc: any nests deeper than ${maxDepth}`);
           const object = tag === 118;
           open.push({ left: count('any entries', object ? 2 : 1), object });
           continue;
@@ -240,7 +240,7 @@ export function checkYjsUpdate(update: Uint8Array, limits: DecodeLimits): YjsUpd
       length('delete length', clock);
     }
   }
-  if (left() !== 0) throw new DecodeError('trailing-bytes', `ydoc: ${left()} bytes after the update`);
+  if (left() !== 0) throw new DecodeError('trailing_bytes', `ydoc: ${left()} bytes after the update`);
   return { structs, deleteRanges };
 }
 

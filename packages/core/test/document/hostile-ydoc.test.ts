@@ -114,8 +114,8 @@ describe('YDoc members under hostile Yjs updates', () => {
     const frame = ydocEvent('evil', 1, bomb);
     expect(frame.byteLength).toBeLessThan(80);
     const check = fingerprint(victim);
-    // 'too-large' comes from the structural check: Yjs itself would report a truncated array.
-    expect(() => victim.apply(frame)).toThrow(/^too-large: ydoc: struct count of 268435456/);
+    // 'too_large' comes from the structural check: Yjs itself would report a truncated array.
+    expect(() => victim.apply(frame)).toThrow(/^too_large: ydoc: struct count of 268435456/);
     check();
   });
 
@@ -136,9 +136,9 @@ describe('YDoc members under hostile Yjs updates', () => {
       encoding.writeUint8(e, 126); // null
       encoding.writeVarUint(e, 0); // empty delete set
     });
-    expect(() => checkYjsUpdate(deep, defaultDecodeLimits)).toThrow(/^too-deep/);
+    expect(() => checkYjsUpdate(deep, defaultDecodeLimits)).toThrow(/^too_deep/);
     const victim = createDocument({ replica: 'victim', name: 'n' });
-    expect(() => victim.apply(ydocEvent('evil', 1, deep))).toThrow(/^too-deep/);
+    expect(() => victim.apply(ydocEvent('evil', 1, deep))).toThrow(/^too_deep/);
   });
 
   it('accepts every kind of content Yjs writes', () => {

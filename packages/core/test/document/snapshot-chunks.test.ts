@@ -55,7 +55,7 @@ describe('snapshot chunks', () => {
       // decoded in full, then refused.
       const refused = new Uint8Array([...update, 0]);
       refused.set(new TextEncoder().encode(`stranger-${String(i).padStart(2, '0')}`), at);
-      expect(() => b.apply(refused)).toThrow(/^trailing-bytes/);
+      expect(() => b.apply(refused)).toThrow(/^trailing_bytes/);
     }
     expect(packedSlots()).toBe(before);
   });

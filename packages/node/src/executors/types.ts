@@ -1,4 +1,4 @@
-import type { Value } from '@meshwork/core';
+import { MeshworkError, type Value } from '@meshwork/core';
 
 /** What an executor gets from the running task. */
 export interface ExecutionContext {
@@ -16,13 +16,11 @@ export type ExecutorKind = 'shell' | 'http' | 'module';
 export const EXECUTOR_KINDS: readonly ExecutorKind[] = ['shell', 'http', 'module'];
 
 /** Why an executor could not produce a result. `code` is stable and machine-readable. */
-export class ExecutorError extends Error {
+export class ExecutorError extends MeshworkError {
   override readonly name: string = 'ExecutorError';
-  readonly code: string;
   readonly details: { readonly [key: string]: Value };
   constructor(code: string, message: string, details: { readonly [key: string]: Value } = {}) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.details = details;
   }
 }

@@ -1,3 +1,4 @@
+import { MeshworkError } from '@meshwork/core';
 import { ApiError } from '../http-server.ts';
 import { MemoryError } from '../memory/memory-error.ts';
 import { WorkerError } from '../workers/errors.ts';
@@ -7,16 +8,12 @@ import { WorkerError } from '../workers/errors.ts';
  * (`stale_attempt`, `limit_exceeded`, `not_found`, …) or one of the MCP server's own (`no_agent`,
  * `session_has_agent`, `unauthorized`); `field` names the argument at fault.
  */
-export class ToolRefusal extends Error {
+export class ToolRefusal extends MeshworkError {
   override readonly name = 'ToolRefusal';
-  readonly code: string;
-  readonly field: string | undefined;
   /** When a refusal for load (429) may be retried. */
   readonly retryAfterMs: number | undefined;
   constructor(code: string, message: string, field?: string, retryAfterMs?: number) {
-    super(message);
-    this.code = code;
-    this.field = field;
+    super(code, message, { ...(field !== undefined && { field }) });
     this.retryAfterMs = retryAfterMs;
   }
 }

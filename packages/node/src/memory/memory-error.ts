@@ -1,3 +1,4 @@
+import { MeshworkError } from '@meshwork/core';
 /** What went wrong with a shared-memory call, as a stable code callers can branch on. */
 export type MemoryErrorCode =
   | 'invalid_request'
@@ -8,13 +9,10 @@ export type MemoryErrorCode =
   | 'missing_vertex';
 
 /** Every refusal of shared memory; nothing changed. `field` names the offending input. */
-export class MemoryError extends Error {
+export class MemoryError extends MeshworkError {
   override readonly name = 'MemoryError';
-  readonly code: MemoryErrorCode;
-  readonly field: string | undefined;
+  declare readonly code: MemoryErrorCode;
   constructor(code: MemoryErrorCode, message: string, field?: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.field = field;
+    super(code, message, { ...(field !== undefined && { field }), cause: options?.cause });
   }
 }

@@ -1,3 +1,4 @@
+import { MeshworkError } from '@meshwork/core';
 import type { ConfiguredAgents } from '../agents.ts';
 import { ConfigError } from '../config-error.ts';
 import type { ResolvedConfig, WebhookConfig } from '../config.ts';
@@ -13,8 +14,11 @@ export interface ReloadReport {
 }
 
 /** A reload refused for the daemon's state (it is draining), not for the config. */
-export class ReloadRefusedError extends Error {
+export class ReloadRefusedError extends MeshworkError {
   override readonly name = 'ReloadRefusedError';
+  constructor(message: string) {
+    super('reload_refused', message);
+  }
 }
 
 export interface Reloader {

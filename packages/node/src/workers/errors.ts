@@ -1,3 +1,5 @@
+import { MeshworkError } from '@meshwork/core';
+
 /** Why a worker call was refused. Each code has one HTTP status (see {@link workerErrorStatus}). */
 export type WorkerErrorCode =
   | 'invalid_request'
@@ -28,13 +30,10 @@ export const workerErrorStatus: Readonly<Record<WorkerErrorCode, number>> = Obje
  * A worker call the daemon refused; it changed nothing. `field` names the part of the call at
  * fault (`workerId`, `taskId`, `epoch`, `result`, …).
  */
-export class WorkerError extends Error {
+export class WorkerError extends MeshworkError {
   override readonly name = 'WorkerError';
-  readonly code: WorkerErrorCode;
-  readonly field: string | undefined;
+  declare readonly code: WorkerErrorCode;
   constructor(code: WorkerErrorCode, message: string, field?: string) {
-    super(message);
-    this.code = code;
-    this.field = field;
+    super(code, message, { ...(field !== undefined && { field }) });
   }
 }

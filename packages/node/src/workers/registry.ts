@@ -8,7 +8,13 @@ import {
   type TaskView,
   type WorkflowRef,
 } from '@meshwork/coordinator';
-import { InvalidArgumentError, LimitExceededError, validateValue, type Value } from '@meshwork/core';
+import {
+  InvalidArgumentError,
+  LimitExceededError,
+  MeshworkError,
+  validateValue,
+  type Value,
+} from '@meshwork/core';
 import type { WorkerSettings } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { WorkerError, type WorkerErrorCode } from './errors.ts';
@@ -198,8 +204,11 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
 }
 
 /** A retryable failure a worker reported. */
-class WorkerTaskError extends Error {
+class WorkerTaskError extends MeshworkError {
   override readonly name = 'WorkerTaskError';
+  constructor(message: string) {
+    super('worker_failure', message);
+  }
 }
 
 function reasonText(reason: unknown): string {
@@ -506,7 +515,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
         });
       } catch (err) {
         if (!(err instanceof CoordinatorError)) throw err;
-        if (err.code === 'duplicate-agent')
+        if (err.code === 'duplicate_agent')
           throw refuse('agent_exists', `agent ${id} is already registered on this node`, 'id');
         if (err.code === 'stopped') throw refuse('stopping', 'the node is stopping');
         const code = err.cause instanceof LimitExceededError ? 'limit_exceeded' : 'invalid_request';
