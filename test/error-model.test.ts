@@ -5,11 +5,13 @@ import * as node from '@meshwork/node';
 import * as transport from '@meshwork/transport';
 import { describe, expect, it } from 'vitest';
 
+type ErrorClass = abstract new (...args: never[]) => Error;
+
 /** Every error class a package exports, by name. */
-function errorClasses(exports: Record<string, unknown>): [string, Function][] {
+function errorClasses(exports: Record<string, unknown>): [string, ErrorClass][] {
   return Object.entries(exports).filter(
-    (entry): entry is [string, Function] =>
-      typeof entry[1] === 'function' && entry[1].prototype instanceof Error,
+    (entry): entry is [string, ErrorClass] =>
+      typeof entry[1] === 'function' && (entry[1] as { prototype: unknown }).prototype instanceof Error,
   );
 }
 
