@@ -29,7 +29,8 @@ import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
 import { startWebhooks } from './webhooks/webhooks.ts';
 import { createWorkerMetrics } from './workers/metrics.ts';
-import { createWorkerService, type WorkerService } from './workers/registry.ts';
+import type { WorkerService } from './workers/protocol.ts';
+import { createWorkerService } from './workers/registry.ts';
 import { workerRoutes } from './workers/routes.ts';
 
 /** A running mesh node: SQLite-backed state, libp2p mesh, coordinator with the configured agents, HTTP API. */

@@ -56,8 +56,8 @@ export {
 export { runDemo, type DemoOptions } from './demo.ts';
 export * from './executors/index.ts';
 export * from './memory/index.ts';
+export { createWorkerService } from './workers/registry.ts';
 export {
-  createWorkerService,
   WORKER_CAPABILITY,
   type AbortedAttempt,
   type HeartbeatAnswer,
@@ -68,7 +68,7 @@ export {
   type WorkerService,
   type WorkerServiceDeps,
   type WorkerSession,
-} from './workers/registry.ts';
+} from './workers/protocol.ts';
 export { WorkerError, workerErrorStatus, type WorkerErrorCode } from './workers/errors.ts';
 export { createWorkerMetrics, type WorkerMetrics } from './workers/metrics.ts';
 export * from './workers/schema.ts';

@@ -9,7 +9,7 @@ import { createMeshNode, type MeshNode, type MeshNodeOptions } from '@meshwork/t
 import { ConfigError } from './config-error.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
 import { parseSwarmKey } from './swarm-key.ts';
-import { WORKER_CAPABILITY } from './workers/registry.ts';
+import { WORKER_CAPABILITY } from './workers/protocol.ts';
 
 export interface JoinMeshOptions {
   /** Multiaddrs of one or more daemons (or other members) of the mesh, with their `/p2p/` peer id. */

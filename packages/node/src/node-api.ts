@@ -27,7 +27,7 @@ import type { SharedMemory } from './memory/shared-memory.ts';
 import type { MeshDocument } from './mesh-state.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodeStore } from './store.ts';
-import { WORKER_CAPABILITY } from './workers/registry.ts';
+import { WORKER_CAPABILITY } from './workers/protocol.ts';
 
 const TASK_STATES = ['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 

@@ -1,4 +1,4 @@
-import type { WorkerService, WorkerSession } from '../workers/registry.ts';
+import type { WorkerService, WorkerSession } from '../workers/protocol.ts';
 import { ToolRefusal } from './refusal.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { WorkerService } from '../workers/registry.ts';
+import type { WorkerService } from '../workers/protocol.ts';
 import { completeBody, failBody, pollBody, progressBody, registerWorkerBody } from '../workers/schema.ts';
 import { liveWorker, registeredWorker } from './agent-session.ts';
 import { ToolRefusal } from './refusal.ts';

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { SharedMemory } from '../memory/shared-memory.ts';
 import { VERSION } from '../version.ts';
 import { WorkerError } from '../workers/errors.ts';
-import type { WorkerService } from '../workers/registry.ts';
+import type { WorkerService } from '../workers/protocol.ts';
 import { liveWorker, type AgentSession } from './agent-session.ts';
 import { registerAgentTools } from './agent-tools.ts';
 import { registerMemoryTools } from './memory-tools.ts';

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { ApiError, type Json, type RequestContext, type RouteDefinition } from '../http-server.ts';
 import { toJson } from '../json.ts';
 import { WorkerError, workerErrorStatus, type WorkerErrorCode } from './errors.ts';
-import type { ReportAnswer, WorkerService } from './registry.ts';
+import type { ReportAnswer, WorkerService } from './protocol.ts';
 import {
   completeBody,
   failBody,
