@@ -28,6 +28,8 @@ const arbPass = fc.record({
         failures: fc.nat(20),
         meanLatencyMs: fc.option(fc.integer({ min: 1, max: 5000 })),
       }),
+      /** Flagged by agent health. */
+      degraded: fc.constantFrom(false, false, false, true),
     }),
     { selector: (a) => a.id, minLength: 1, maxLength: 8 },
   ),
@@ -60,7 +62,15 @@ function inputs(pass: Pass, reorder = false): ClaimInputs {
   const held = new Map<string, Hold>();
   for (const t of pass.tasks)
     if (t.held !== null) held.set(t.id, { epoch: t.held ? t.epoch : t.epoch - 1, until: pass.now - 1 });
-  const stats = new Map<string, AgentStats>(pass.agents.map((a) => [a.id, a.stats]));
+  const stats = new Map<string, AgentStats>(
+    pass.agents.map((a) => [
+      a.id,
+      {
+        ...a.stats,
+        health: { degraded: a.degraded, reason: a.degraded ? 'latency p50 4 s vs baseline 1 s' : null },
+      },
+    ]),
+  );
   return {
     node: self,
     now: pass.now,
@@ -210,7 +220,7 @@ describe('decideClaims', () => {
     );
   });
 
-  it('a node ranked r-th by rendezvous hash holds back r windows, claims at once when first, and steps in once its hold has ended', () => {
+  it('a node ranked r-th (healthy agents first, then by rendezvous hash) holds back r windows, claims at once when first, and steps in once its hold has ended', () => {
     fc.assert(
       fc.property(arbPass, (pass) => {
         const input = inputs(pass);
@@ -221,11 +231,13 @@ describe('decideClaims', () => {
         const nodesAhead = (i: number): number => {
           const task = tasks[i]!.spec;
           const here = eligibleHere(input, task, loadsAt(input, claimed, i));
-          const best = Math.max(...here.map((a) => rendezvous(task.id, a.id)));
+          const rank = (a: AgentInfo): number =>
+            (input.stats(a.id).health?.degraded === true ? 0 : 1) + rendezvous(task.id, a.id);
+          const best = Math.max(...here.map(rank));
           const ahead = input.agents.filter(
             (a) =>
               a.node !== self &&
-              rendezvous(task.id, a.id) > best &&
+              rank(a) > best &&
               ineligibility(task, a, {
                 alive: true,
                 load: input.loads.get(a.id) ?? 0,

@@ -44,7 +44,7 @@ export interface ClaimInputs {
   readonly loads: ReadonlyMap<AgentId, number>;
   /** Holds made by earlier passes. */
   readonly held: ReadonlyMap<TaskId, Hold>;
-  /** Past behaviour of a local agent, looked up only for the agents a task is scored for. */
+  /** Past behaviour and health of an agent, looked up only for a task's candidates. */
   stats(agent: AgentId): AgentStats;
   /**
    * Whether this node's pools can give `needs` now, besides what its claims not yet started will
@@ -109,9 +109,11 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
     // Set when this node held back and the hold has ended (tasks still held are not ready).
     const until = hold?.epoch === epoch ? hold.until : undefined;
     // Which node claims first follows the rendezvous hash over the task's candidates with room
-    // (the agents after its place on a hash ring, at most `window` of them), not the scores:
-    // scores depend on each replica's view of load and history, and differing views would leave
-    // every node waiting for another. Lower-ranked nodes hold back and step in if nobody claims.
+    // (the agents after its place on a hash ring, at most `window` of them), healthy agents before
+    // degraded ones, not the scores: scores follow each replica's view of load, and differing
+    // views would leave every node waiting for another. Health changes seldom; replicas that
+    // disagree on it for a moment at worst both claim (the settle picks one) or both hold back
+    // (and step in). Lower-ranked nodes hold back and step in if nobody claims.
     // The claim itself is for this node's best-scoring agent, and scores decide among claims, so
     // only this node's agents are scored.
     const mineScored: Ranked[] = [];
@@ -128,7 +130,10 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
         resourcesAvailable: isLocal ? input.resourcesAvailable(addNeeds(reserved, spec.resources)) : true,
       });
       if (why !== null) continue;
-      const h = rendezvous(spec.id, agent.id);
+      // Degraded agents come after every healthy one: health is a function of the shared history,
+      // so replicas agree on it, and a degraded agent's node holds back for a healthy agent's.
+      const degraded = input.stats(agent.id).health?.degraded === true;
+      const h = rendezvous(spec.id, agent.id) + (degraded ? 0 : 1);
       if (!isLocal) others.push({ node: agent.node, h });
       else {
         mineScored.push({ agent, score: scoreAgent(spec, agent, load, input.stats(agent.id)) });
