@@ -267,4 +267,30 @@ describe('a coordinator ranking by health', () => {
     await oneByOne(3);
     expect(ran).toEqual(['sick', 'sick', 'sick']);
   });
+
+  it('gives work to a healthy agent on another node before a degraded one on the submitting node', async () => {
+    const history: AgentHistory = {
+      record: () => undefined,
+      flush: () => undefined,
+      stats: (agent) => ({
+        successes: 20,
+        failures: 1,
+        meanLatencyMs: 150,
+        health:
+          agent === 'sick'
+            ? { degraded: true, reason: 'latency p50 4.1 s vs baseline 900 ms (MAD 5 %)' }
+            : { degraded: false, reason: null },
+      }),
+    };
+    const { coords, run } = virtualMesh({ nodes: 2, backend: 'memory', seed: 5, coordinator: { history } });
+    const ran: string[] = [];
+    coords[0]!.registerAgent({ id: 'sick', capabilities: ['job'], handler: () => void ran.push('sick') });
+    coords[1]!.registerAgent({ id: 'well', capabilities: ['job'], handler: () => void ran.push('well') });
+    await run(2000);
+    for (let i = 0; i < 16; i++) {
+      coords[0]!.submit({ type: 'job' });
+      await run(1000);
+    }
+    expect(ran).toEqual(Array(16).fill('well'));
+  });
 });
