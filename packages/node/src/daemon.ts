@@ -8,6 +8,8 @@ import {
   type Clock,
 } from '@meshwork/coordinator';
 import { createMeshNode, ListenAddressInUseError, MeshConfigError, type MeshNode } from '@meshwork/transport';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { AddressInUseError } from './address-in-use.ts';
 import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
@@ -27,6 +29,8 @@ import { reloadRoutes } from './reload/routes.ts';
 import { contributeResources } from './resources.ts';
 import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
+import { traceRequests } from './telemetry/http-spans.ts';
+import { startTracing } from './telemetry/tracing.ts';
 import { startWebhooks } from './webhooks/webhooks.ts';
 import { createWorkerMetrics } from './workers/metrics.ts';
 import { createWorkerService, type WorkerService } from './workers/registry.ts';
@@ -113,6 +117,8 @@ const failStopClock: Clock = {
 export interface DaemonOptions {
   /** Reads the config again for `reload()` and SIGHUP: the file, flags and environment of the start. */
   readonly reloadConfig?: () => ResolvedConfig;
+  /** Where the node's spans go besides `telemetry.otlp` (an embedder's own exporter); turns tracing on. */
+  readonly spanExporter?: SpanExporter;
 }
 
 /**
@@ -126,10 +132,20 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const cleanups: (() => void | Promise<void>)[] = [() => store.close()];
   try {
     const apiKey = apiKeyFor(config);
+    const privateKey = await nodeKey(store);
+    const tracing = startTracing(config.telemetry, {
+      node: config.name,
+      replica: peerIdFromPrivateKey(privateKey).toString(),
+      ...(options.spanExporter !== undefined && { exporter: options.spanExporter }),
+    });
+    // Last, after the mesh and the coordinator have stopped: what they recorded is exported.
+    cleanups.push(() => tracing.shutdown());
+    const tracerProvider = tracing.provider;
     const mesh: MeshNode<MeshDocument> = await createMeshNode({
       listen: config.listen,
       bootstrap: config.bootstrap,
-      privateKey: await nodeKey(store),
+      privateKey,
+      ...(tracerProvider !== undefined && { tracerProvider }),
       ...(config.swarmKey !== undefined
         ? { psk: config.swarmKey }
         : config.pskFile !== undefined
@@ -206,6 +222,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
       retention: config.retention,
       catchUp: caughtUp,
       clock: failStopClock,
+      ...(tracerProvider !== undefined && { tracerProvider }),
     });
     cleanups.unshift(() => coordinator.stop({ drainMs: 0 }));
     const agents = registerAgents(coordinator, config.agents, config.name, logger);
@@ -314,6 +331,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
       onStreamDropped: () => metrics.streamDropped(),
       onEventStreams: (open) => metrics.eventStreams(open),
       routes: [...workerRoutes(workers), ...mcp.routes, ...reloadRoutes(reloader)],
+      ...(tracerProvider !== undefined && { aroundRequest: traceRequests(tracerProvider) }),
       onRequest: (method, route, status, ms) => {
         metrics.httpRequest(method, route, status, ms / 1000);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
@@ -390,6 +408,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         memory.close();
         store.close();
         rmSync(infoFile, { force: true });
+        await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'spans not exported'));
         logger.info('stopped');
         logger.flush();
         resolveStopped();
@@ -420,6 +439,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
             () => memory.close(),
             () => store.close(),
             () => rmSync(infoFile, { force: true }),
+            () => tracing.shutdown(),
           ];
           for (const step of steps) {
             try {
