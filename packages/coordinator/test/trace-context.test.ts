@@ -77,6 +77,10 @@ describe('trace context in task records', () => {
     expect(b.get(id)?.spec.trace).toBeUndefined();
     const stored = createDocumentStore(net.node('n1').state.document!).read('task', id);
     // The stored form of a plain task: its fields at non-default values and nothing else.
-    expect(stored?.value).toEqual({ type: 'work', submittedAt: expect.any(Number), input: { n: 1 } });
+    expect(stored?.value).toEqual({
+      type: 'work',
+      submittedAt: expect.any(Number) as unknown,
+      input: { n: 1 },
+    });
   });
 });
