@@ -1,6 +1,9 @@
 import type { Value } from '@meshwork/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createDocumentStore, type Coordinator } from '../src/index.ts';
+import { readTaskSpec } from '../src/model.ts';
+import { readTraceContext } from '../src/trace-context.ts';
 import { virtualMesh } from './fixtures.ts';
 
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -82,5 +85,34 @@ describe('trace context in task records', () => {
       submittedAt: expect.any(Number) as unknown,
       input: { n: 1 },
     });
+  });
+
+  it('reads any value a peer puts in `trace` without throwing, keeping the task, and only a well-formed context', () => {
+    const wellFormed = fc.record(
+      {
+        traceparent: fc
+          .tuple(
+            fc.stringMatching(/^[0-9a-f]{32}$/),
+            fc.stringMatching(/^[0-9a-f]{16}$/),
+            fc.stringMatching(/^[0-9a-f]{2}$/),
+          )
+          .map(([t, s, f]) => `00-${t}-${s}-${f}`),
+        tracestate: fc.string({ maxLength: 600 }),
+      },
+      { requiredKeys: ['traceparent'] },
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), wellFormed), (trace) => {
+        const spec = readTaskSpec({ id: 't', type: 'work', submittedAt: 1, submittedBy: 'n0', trace });
+        expect(spec?.id).toBe('t');
+        const read = spec!.trace;
+        if (read === undefined) return;
+        expect(read).toEqual(readTraceContext(read));
+        expect(read.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
+        expect(read.traceparent).not.toMatch(/^00-0{32}-|-0{16}-/);
+        expect(read.tracestate?.length ?? 0).toBeLessThanOrEqual(512);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
