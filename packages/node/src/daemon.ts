@@ -136,6 +136,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     const tracing = startTracing(config.telemetry, {
       node: config.name,
       replica: peerIdFromPrivateKey(privateKey).toString(),
+      logger,
       ...(options.spanExporter !== undefined && { exporter: options.spanExporter }),
     });
     // Last, after the mesh and the coordinator have stopped: what they recorded is exported.
@@ -408,7 +409,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         memory.close();
         store.close();
         rmSync(infoFile, { force: true });
-        await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'spans not exported'));
+        await tracing.shutdown();
         logger.info('stopped');
         logger.flush();
         resolveStopped();

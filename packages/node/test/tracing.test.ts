@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config-error.ts';
 import { loadConfig, parseConfig } from '../src/config.ts';
 import { startDaemon, type Daemon } from '../src/daemon.ts';
-import { api, API_KEY, startDaemonProcess, tempDir, waitFor } from './support/processes.ts';
+import { api, API_KEY, freePort, startDaemonProcess, tempDir, waitFor } from './support/processes.ts';
 
 /** A module handler that reports progress once, then succeeds. */
 const WORK_MODULE = `export default async (input, ctx) => {
@@ -226,6 +226,30 @@ describe('OTLP export from a daemon process', () => {
     } finally {
       await new Promise((r) => stub.server.close(r));
     }
+  }, 60_000);
+});
+
+describe('OTLP export to a collector that is down', () => {
+  it('logs that spans were not exported, once, and runs and stops as usual', async () => {
+    const dir = tempDir('otlp-down');
+    const work = join(dir, 'work.mjs');
+    writeFileSync(work, WORK_MODULE);
+    const daemon = await startDaemonProcess(dir, {
+      name: 'unheard',
+      telemetry: { otlp: { url: `http://127.0.0.1:${await freePort()}/v1/traces` } },
+      agents: [{ id: 'worker', executors: { module: { handlers: { work } } } }],
+    });
+    const { url } = daemon.info;
+    expect((await api(url, '/v1/tasks', { body: workTask('unexported') })).status).toBe(201);
+    await succeeded(url, 'unexported');
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    const log = readFileSync(join(daemon.dataDir, 'daemon.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: string; msg: string });
+    expect(log.filter((l) => l.msg === 'spans not exported').map((l) => l.level)).toEqual(['warn']);
+    expect(log.at(-1)?.msg).toBe('stopped');
   }, 60_000);
 });
 

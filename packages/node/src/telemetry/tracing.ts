@@ -1,4 +1,5 @@
 import { context, type TracerProvider as ApiTracerProvider } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -15,13 +16,14 @@ import {
   ATTR_SERVICE_VERSION,
 } from '@opentelemetry/semantic-conventions';
 import type { TelemetryConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
 import { VERSION } from '../version.ts';
 
 /** The node's tracing: a provider its mesh, coordinator and HTTP API record into, and its shutdown. */
 export interface NodeTracing {
   /** Undefined when tracing is off: the libraries then use the global provider, a no-op unless registered. */
   readonly provider: ApiTracerProvider | undefined;
-  /** Exports what is still batched, then stops exporting. */
+  /** Exports what is still batched, then stops exporting; never rejects. */
   shutdown(): Promise<void>;
 }
 
@@ -32,6 +34,32 @@ export interface NodeTracingOptions {
   readonly replica: string;
   /** Where spans go besides the configured OTLP endpoint (an embedder's or a test's exporter). */
   readonly exporter?: SpanExporter;
+  /** Told when exports start failing and when they work again. */
+  readonly logger: Pick<Logger, 'warn' | 'info'>;
+}
+
+/** Longest wait for the collector to take one export, at shutdown too. */
+const EXPORT_TIMEOUT_MS = 10_000;
+
+/**
+ * The exporter, telling the log when exports start failing and when they recover: once per
+ * change, not per batch, so a collector that is down does not flood the log.
+ */
+function reporting(exporter: SpanExporter, logger: NodeTracingOptions['logger']): SpanExporter {
+  let failing = false;
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        const failed = result.code !== ExportResultCode.SUCCESS;
+        if (failed && !failing) logger.warn({ err: result.error, spans: spans.length }, 'spans not exported');
+        else if (!failed && failing) logger.info('spans exported again');
+        failing = failed;
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
 }
 
 let contextManagerSet = false;
@@ -48,13 +76,15 @@ function useAsyncContext(): void {
 
 /**
  * The node's tracer provider, when telemetry is configured or an exporter is given. Spans are
- * batched; the sampler follows the parent's decision, so a task's spans on other nodes are kept
+ * batched (sent every 5 s, and at shutdown); the sampler follows the parent's decision, so a task's spans on other nodes are kept
  * exactly when its submit span was, and roots are kept at `sampleRatio`.
  */
 export function startTracing(config: TelemetryConfig | undefined, options: NodeTracingOptions): NodeTracing {
   const exporters: SpanExporter[] = [];
-  if (config?.otlp !== undefined)
-    exporters.push(new OTLPTraceExporter({ url: config.otlp.url, headers: config.otlp.headers }));
+  if (config?.otlp !== undefined) {
+    const { url, headers } = config.otlp;
+    exporters.push(new OTLPTraceExporter({ url, headers, timeoutMillis: EXPORT_TIMEOUT_MS }));
+  }
   if (options.exporter !== undefined) exporters.push(options.exporter);
   if (exporters.length === 0) return { provider: undefined, shutdown: () => Promise.resolve() };
   useAsyncContext();
@@ -67,7 +97,10 @@ export function startTracing(config: TelemetryConfig | undefined, options: NodeT
       'meshwork.replica': options.replica,
     }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config?.sampleRatio ?? 1) }),
-    spanProcessors: exporters.map((e) => new BatchSpanProcessor({ exporter: e, scheduledDelayMillis: 1000 })),
+    spanProcessors: exporters.map(
+      (exporter) => new BatchSpanProcessor({ exporter: reporting(exporter, options.logger) }),
+    ),
   });
-  return { provider, shutdown: () => provider.shutdown() };
+  // A failed export is in the log already (see reporting): stopping goes on without those spans.
+  return { provider, shutdown: () => provider.shutdown().catch(() => undefined) };
 }
