@@ -34,6 +34,16 @@ function nodeConfig(
       agents: options.agent
         ? [{ id: `agent-${name}`, capacity: 4, executors: { module: { handlers: { work } } } }]
         : [],
+      workflows: {
+        pair: {
+          name: 'pair',
+          steps: ['first', 'second'].map((id) => ({
+            id,
+            type: 'executor:module',
+            input: { executor: '"module"', handler: '"work"', input: `"${id}"` },
+          })),
+        },
+      },
     },
     dir,
   );
@@ -50,6 +60,8 @@ async function succeeded(url: string, id: string): Promise<void> {
 
 const nodeOf = (s: ReadableSpan): unknown => s.resource.attributes['meshwork.node'];
 const taskOf = (s: ReadableSpan): unknown => s.attributes['meshwork.task.id'];
+const byIdOf = (spans: ReadableSpan[]): Map<string, ReadableSpan> =>
+  new Map(spans.map((s) => [s.spanContext().spanId, s]));
 
 describe('traces across a three-node mesh', () => {
   const daemons: Daemon[] = [];
@@ -57,7 +69,7 @@ describe('traces across a three-node mesh', () => {
     await Promise.all(daemons.map((d) => d.stop()));
   });
 
-  it('gives each task one trace, from the submit on one node to the claims and attempts on others, and traces sync rounds', async () => {
+  it('gives each task one trace, from the submit on one node to the claims and attempts on others, a workflow run one trace, and traces sync rounds', async () => {
     const dir = tempDir('tracing');
     const work = join(dir, 'work.mjs');
     writeFileSync(work, WORK_MODULE);
@@ -102,7 +114,7 @@ describe('traces across a three-node mesh', () => {
       return ids.every((id) => attempts.some((s) => taskOf(s) === id)) ? true : undefined;
     });
     const spans = all();
-    const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
+    const byId = byIdOf(spans);
     const nodesSeen = new Set<unknown>();
     for (const id of ids) {
       const mine = spans.filter((s) => taskOf(s) === id);
@@ -149,6 +161,30 @@ describe('traces across a three-node mesh', () => {
     expect(rounds.length).toBeGreaterThan(0);
     expect(rounds.every((r) => r.parentSpanContext === undefined)).toBe(true);
     expect(rounds.some((r) => r.attributes['meshwork.sync.initiator'] === true)).toBe(true);
+
+    // A workflow run is one trace: its tasks' spans are children of the run's start.
+    expect((await api(a.url, '/v1/workflows', { body: { template: 'pair', id: 'wf-traced' } })).status).toBe(
+      201,
+    );
+    await waitFor('the workflow to succeed', 30_000, async () => {
+      const { body } = await api<{ status: string }>(a.url, '/v1/workflows/wf-traced');
+      return body.status === 'succeeded' ? true : undefined;
+    });
+    const run = await waitFor("both steps' attempt spans", 20_000, () => {
+      const start = all().find((s) => s.name === 'meshwork.workflow.start');
+      const inRun = all().filter((s) => s.spanContext().traceId === start?.spanContext().traceId);
+      return inRun.filter((s) => s.name === 'meshwork.task.attempt').length === 2
+        ? { start: start!, inRun }
+        : undefined;
+    });
+    expect(nodeOf(run.start)).toBe('a');
+    expect(run.start.attributes['meshwork.workflow.run']).toBe('wf-traced');
+    expect(byIdOf(all()).get(run.start.parentSpanContext!.spanId)?.name).toBe('POST /v1/workflows');
+    const stepTasks = new Set(run.inRun.filter((s) => s.name === 'meshwork.task.attempt').map(taskOf));
+    expect(stepTasks.size).toBe(2);
+    for (const c of run.inRun.filter((s) => s.name === 'meshwork.task.claim'))
+      expect(c.parentSpanContext?.spanId).toBe(run.start.spanContext().spanId);
+
     // Probes are not traced.
     await api(a.url, '/healthz');
     expect(spans.some((s) => s.attributes['url.path'] === '/healthz')).toBe(false);

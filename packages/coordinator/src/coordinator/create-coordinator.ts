@@ -78,6 +78,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     write,
     submitSpec: (input, id, ref) =>
       parseSubmit(input, { now: clock.now(), replica, randomId: newId, id, workflow: ref }),
+    traceStart: (run, name) => tracing.workflow(run, name),
   });
   const log = createAttemptLog({ store, history, write });
   const attempts = createAttemptRunner({

@@ -10,7 +10,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { AgentId, AttemptOutcome, Claim, TaskId, TaskSpec } from '../model.ts';
-import { contextOf, traceContextOf } from '../trace-context.ts';
+import { contextOf, traceContextOf, type TraceContext } from '../trace-context.ts';
 
 /*
  * The spans of a task's life on this node, each a child of the span that submitted it: the
@@ -22,6 +22,7 @@ import { contextOf, traceContextOf } from '../trace-context.ts';
 /** Span and attribute names, as the node README lists them. */
 export const spanNames = {
   submit: 'meshwork.task.submit',
+  workflow: 'meshwork.workflow.start',
   claim: 'meshwork.task.claim',
   attempt: 'meshwork.task.attempt',
   failover: 'meshwork.task.failover',
@@ -41,6 +42,8 @@ export interface AttemptSpan {
 export interface TaskTracing {
   /** Starts the submit span under the active context; returns the spec carrying its context, and the span's end. */
   submit(spec: TaskSpec): { readonly spec: TaskSpec; readonly end: (error?: unknown) => void };
+  /** Starts a workflow run's span under the active context: the parent of its tasks' spans. */
+  workflow(run: string, name: string): { readonly trace: TraceContext | undefined; readonly end: () => void };
   /** This node claimed an epoch: its claim span lasts until the settle decision. */
   claimed(spec: TaskSpec, claim: Claim): void;
   /** This node's claim of `task` was decided. */
@@ -57,6 +60,8 @@ const noAttempt: AttemptSpan = { run: (fn) => fn(), progress: () => {}, end: () 
 const attr = {
   task: 'meshwork.task.id',
   type: 'meshwork.task.type',
+  run: 'meshwork.workflow.run',
+  workflow: 'meshwork.workflow.name',
   replica: 'meshwork.replica',
   epoch: 'meshwork.task.epoch',
   agent: 'meshwork.agent.id',
@@ -101,6 +106,13 @@ export function createTaskTracing(provider: TracerProvider | undefined, replica:
           span.end();
         },
       };
+    },
+    workflow(run, name) {
+      const span = tracer.startSpan(spanNames.workflow, {
+        kind: SpanKind.PRODUCER,
+        attributes: { [attr.run]: run, [attr.workflow]: name, [attr.replica]: replica },
+      });
+      return { trace: traceContextOf(span.spanContext()), end: () => span.end() };
     },
     claimed(spec, claim) {
       const parent = parentOf(spec);
