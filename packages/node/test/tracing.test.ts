@@ -191,6 +191,65 @@ describe('traces across a three-node mesh', () => {
   }, 120_000);
 });
 
+describe('trace context handed to executors', () => {
+  let daemon: Daemon | undefined;
+  let echo: Server | undefined;
+  afterAll(async () => {
+    await daemon?.stop();
+    if (echo !== undefined) await new Promise((r) => echo!.close(r));
+  });
+
+  it("sends the attempt's context to HTTP calls as a traceparent header and to commands as TRACEPARENT", async () => {
+    const dir = tempDir('tracing-executors');
+    // Answers every request with the headers it came with.
+    echo = createServer((req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.headers)),
+    );
+    await new Promise<void>((r) => echo!.listen(0, '127.0.0.1', r));
+    const exporter = new InMemorySpanExporter();
+    daemon = await startDaemon(
+      parseConfig(
+        {
+          name: 'executing',
+          dataDir: join(dir, 'data'),
+          apiKey: API_KEY,
+          http: { port: 0 },
+          logLevel: 'silent',
+          agents: [{ id: 'runner', capacity: 2, executors: { http: {}, shell: {} } }],
+        },
+        dir,
+      ),
+      { spanExporter: exporter },
+    );
+    const { url } = daemon;
+    const tasks = {
+      call: { executor: 'http', url: `http://127.0.0.1:${(echo.address() as AddressInfo).port}/` },
+      command: {
+        executor: 'shell',
+        argv: [process.execPath, '-e', 'process.stdout.write(process.env.TRACEPARENT ?? "none")'],
+      },
+    };
+    for (const [id, input] of Object.entries(tasks)) {
+      expect((await api(url, '/v1/tasks', { body: { id, input } })).status).toBe(201);
+      await succeeded(url, id);
+    }
+    const attempts = await waitFor('both attempt spans', 20_000, () => {
+      const found = exporter.getFinishedSpans().filter((s) => s.name === 'meshwork.task.attempt');
+      return found.length === 2 ? found : undefined;
+    });
+    const expected = (id: string): string => {
+      const span = attempts.find((s) => taskOf(s) === id)!.spanContext();
+      return `00-${span.traceId}-${span.spanId}-01`;
+    };
+    const result = async <T>(id: string): Promise<T> =>
+      (await api<{ result: T }>(url, `/v1/tasks/${id}`)).body.result;
+    expect((await result<{ body: { traceparent?: string } }>('call')).body.traceparent).toBe(
+      expected('call'),
+    );
+    expect((await result<{ stdout: string }>('command')).stdout).toBe(expected('command'));
+  });
+});
+
 interface OtlpExport {
   resourceSpans: {
     resource: { attributes: { key: string; value: { stringValue?: string } }[] };
