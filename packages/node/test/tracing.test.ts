@@ -146,6 +146,7 @@ describe('traces across a three-node mesh', () => {
       expect(nodeOf(request)).toBe('a');
       expect(request.spanContext().traceId).toBe(traceId);
       expect(request.attributes['http.response.status_code']).toBe(201);
+      expect((await api<{ traceId?: string }>(a.url, `/v1/tasks/${id}`)).body.traceId).toBe(traceId);
       if (id === ids[0]) {
         expect(traceId).toBe(callerTrace);
         expect(request.parentSpanContext?.spanId).toBe(callerSpan);
@@ -247,6 +248,40 @@ describe('trace context handed to executors', () => {
       expected('call'),
     );
     expect((await result<{ stdout: string }>('command')).stdout).toBe(expected('command'));
+  });
+});
+
+describe('tracing off', () => {
+  let daemon: Daemon | undefined;
+  afterAll(() => daemon?.stop());
+
+  it('gives a task no trace: no traceId, no context handed to its command', async () => {
+    const dir = tempDir('tracing-off');
+    daemon = await startDaemon(
+      parseConfig(
+        {
+          name: 'untraced',
+          dataDir: join(dir, 'data'),
+          apiKey: API_KEY,
+          http: { port: 0 },
+          logLevel: 'silent',
+          agents: [{ id: 'runner', executors: { shell: {} } }],
+        },
+        dir,
+      ),
+    );
+    const input = {
+      executor: 'shell',
+      argv: [process.execPath, '-e', 'process.stdout.write(String(process.env.TRACEPARENT))'],
+    };
+    expect((await api(daemon.url, '/v1/tasks', { body: { id: 'plain', input } })).status).toBe(201);
+    await succeeded(daemon.url, 'plain');
+    const { body } = await api<{ traceId?: string; result: { stdout: string } }>(
+      daemon.url,
+      '/v1/tasks/plain',
+    );
+    expect(body.traceId).toBeUndefined();
+    expect(body.result.stdout).toBe('undefined');
   });
 });
 
