@@ -192,7 +192,7 @@ describe('traces across a three-node mesh', () => {
   }, 120_000);
 });
 
-describe('trace context handed to executors', () => {
+describe('trace context handed on to executors and pull workers', () => {
   let daemon: Daemon | undefined;
   let echo: Server | undefined;
   afterAll(async () => {
@@ -200,7 +200,7 @@ describe('trace context handed to executors', () => {
     if (echo !== undefined) await new Promise((r) => echo!.close(r));
   });
 
-  it("sends the attempt's context to HTTP calls as a traceparent header and to commands as TRACEPARENT", async () => {
+  it("sends the attempt's context to HTTP calls as a traceparent header, to commands as TRACEPARENT and to pull workers with the task", async () => {
     const dir = tempDir('tracing-executors');
     // Answers every request with the headers it came with.
     echo = createServer((req, res) =>
@@ -223,6 +223,29 @@ describe('trace context handed to executors', () => {
       { spanExporter: exporter },
     );
     const { url } = daemon;
+    // A pull worker, which gets the context with the task.
+    const registered = await api<{ workerId: string }>(url, '/v1/workers', {
+      body: { id: 'puller', capabilities: ['pull'] },
+    });
+    expect(registered.status).toBe(201);
+    const worker = `/v1/workers/${registered.body.workerId}`;
+    expect(
+      (await api(url, '/v1/tasks', { body: { id: 'pulled', needs: ['pull'], input: { n: 1 } } })).status,
+    ).toBe(201);
+    const polled = await api<{ tasks: { taskId: string; epoch: number; traceparent?: string }[] }>(
+      url,
+      `${worker}/poll`,
+      {
+        body: { waitMs: 10_000 },
+      },
+    );
+    const [assignment] = polled.body.tasks;
+    expect(assignment?.taskId).toBe('pulled');
+    expect(
+      (await api(url, `${worker}/tasks/pulled/complete`, { body: { epoch: assignment!.epoch } })).status,
+    ).toBe(200);
+    await succeeded(url, 'pulled');
+
     const tasks = {
       call: { executor: 'http', url: `http://127.0.0.1:${(echo.address() as AddressInfo).port}/` },
       command: {
@@ -234,9 +257,9 @@ describe('trace context handed to executors', () => {
       expect((await api(url, '/v1/tasks', { body: { id, input } })).status).toBe(201);
       await succeeded(url, id);
     }
-    const attempts = await waitFor('both attempt spans', 20_000, () => {
+    const attempts = await waitFor('the three attempt spans', 20_000, () => {
       const found = exporter.getFinishedSpans().filter((s) => s.name === 'meshwork.task.attempt');
-      return found.length === 2 ? found : undefined;
+      return found.length === 3 ? found : undefined;
     });
     const expected = (id: string): string => {
       const span = attempts.find((s) => taskOf(s) === id)!.spanContext();
@@ -248,6 +271,7 @@ describe('trace context handed to executors', () => {
       expected('call'),
     );
     expect((await result<{ stdout: string }>('command')).stdout).toBe(expected('command'));
+    expect(assignment!.traceparent).toBe(expected('pulled'));
   });
 });
 

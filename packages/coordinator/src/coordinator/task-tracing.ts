@@ -117,6 +117,7 @@ export function createTaskTracing(provider: TracerProvider | undefined, replica:
     claimed(spec, claim) {
       const parent = parentOf(spec);
       if (parent === undefined) return;
+      // A claim of an earlier epoch still open was never acted on: a newer epoch replaced it.
       endClaim(spec.id, 'lost');
       const span = tracer.startSpan(
         spanNames.claim,
@@ -138,7 +139,7 @@ export function createTaskTracing(provider: TracerProvider | undefined, replica:
     attempt(spec, epoch, agent, attempt) {
       const submitted = parentOf(spec);
       if (submitted === undefined) return noAttempt;
-      // Under this node's winning claim when it made one (a worker may start what it did not claim).
+      // Under the winning claim this node made, whose span ends here; under the submit if it is gone.
       const claim = endClaim(spec.id, 'won');
       const parent = claim === undefined ? submitted : trace.setSpan(submitted, claim);
       const span = tracer.startSpan(

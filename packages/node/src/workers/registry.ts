@@ -11,6 +11,7 @@ import {
 import { InvalidArgumentError, LimitExceededError, validateValue, type Value } from '@meshwork/core';
 import type { WorkerSettings } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { traceHeaders } from '../telemetry/propagation.ts';
 import { WorkerError, type WorkerErrorCode } from './errors.ts';
 import type { WorkerMetrics } from './metrics.ts';
 
@@ -65,6 +66,9 @@ export interface TaskAssignment {
   /** `startedAt + runTimeoutMs`: the attempt is aborted then. */
   readonly deadline: number | null;
   readonly workflow: WorkflowRef | null;
+  /** The attempt's W3C trace context, when tracing is on: the worker's spans join the task's trace. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 export interface AbortedAttempt {
@@ -152,6 +156,8 @@ interface Held {
   readonly task: TaskView;
   readonly ctx: TaskContext;
   readonly startedAt: number;
+  /** `traceparent` (and `tracestate`) of the attempt's span; empty when tracing is off. */
+  readonly trace: Readonly<Record<string, string>>;
   delivered: boolean;
   readonly resolve: (result: Value) => void;
   readonly reject: (error: Error) => void;
@@ -269,6 +275,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       runTimeoutMs: runMs,
       deadline: runMs === null ? null : h.startedAt + runMs,
       workflow: spec.workflow,
+      ...h.trace,
     };
   };
 
@@ -442,6 +449,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
           task,
           ctx,
           startedAt: now(),
+          // Taken here, in the attempt's handler, where its span is the active one.
+          trace: traceHeaders(),
           delivered: false,
           resolve,
           reject,
