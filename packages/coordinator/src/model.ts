@@ -2,6 +2,9 @@ import type { ReplicaId, Value } from '@meshwork/core';
 import { defaultDecodeLimits, InvalidArgumentError, validateValue, type DecodeLimits } from '@meshwork/core';
 import { CoordinatorError, invalid } from './errors.ts';
 import { parseRetry, type RetryPolicy } from './retry.ts';
+import { readTraceContext, type TraceContext } from './trace-context.ts';
+
+export type { TraceContext } from './trace-context.ts';
 
 export type TaskId = string;
 export type AgentId = string;
@@ -28,6 +31,11 @@ export interface TaskSpec {
   readonly submittedAt: number;
   readonly submittedBy: ReplicaId;
   readonly workflow: WorkflowRef | null;
+  /**
+   * The trace context of the span that submitted the task, when it was submitted with tracing on:
+   * the spans of its claims and attempts on every node join that trace.
+   */
+  readonly trace?: TraceContext;
 }
 
 /** An agent as the whole mesh sees it. */
@@ -309,7 +317,9 @@ export function readTaskSpec(v: unknown): TaskSpec | null {
       id: checkName('id', r.id),
       ...(wf !== null && { workflow: wf as WorkflowRef }),
     });
-    return spec;
+    // A malformed trace context is dropped, not the task: tracing is never worth losing work for.
+    const trace = r.trace === undefined ? undefined : readTraceContext(r.trace);
+    return trace === undefined ? spec : { ...spec, trace };
   } catch (e) {
     if (e instanceof CoordinatorError) return null;
     throw e;

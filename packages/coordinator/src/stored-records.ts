@@ -30,6 +30,7 @@ export function taskRecord(spec: TaskSpec): Value {
     out['timeouts'] = { ...spec.timeouts };
   if (spec.idempotencyKey !== spec.id) out['idempotencyKey'] = spec.idempotencyKey;
   if (spec.workflow !== null) out['workflow'] = { ...spec.workflow };
+  if (spec.trace !== undefined) out['trace'] = { ...spec.trace };
   return out;
 }
 

@@ -50,6 +50,8 @@ export interface WorkflowRecord {
   readonly startedAt: number;
   /** The replica that started the run, which removes it once it is over (see Retention). */
   readonly startedBy?: string;
+  /** The trace context of the run's start span, unchecked (see readTraceContext): its tasks carry it. */
+  readonly trace?: Value;
 }
 
 interface StatsEntry {

@@ -12,6 +12,7 @@ import {
 import type { RecordWrite } from './store.ts';
 import { taskRecord } from './stored-records.ts';
 import type { TaskIndex } from './task-index.ts';
+import { readTraceContext, type TraceContext } from './trace-context.ts';
 import { planWorkflow, type StepState } from './workflow/plan.ts';
 import { checkParams, parseTemplate, type Template, type WorkflowTemplate } from './workflow/template.ts';
 
@@ -45,6 +46,11 @@ interface Deps {
   now(): number;
   write(records: readonly RecordWrite[]): void;
   submitSpec(input: SubmitInput, id: TaskId, ref: WorkflowRef): TaskSpec;
+  /** Starts the run's span; its context goes into the run's record and from there into its tasks. */
+  traceStart(
+    run: string,
+    name: string,
+  ): { readonly trace: TraceContext | undefined; readonly end: () => void };
 }
 
 export function createWorkflows(deps: Deps): Workflows {
@@ -111,13 +117,25 @@ export function createWorkflows(deps: Deps): Workflows {
       if (index.workflows().has(run)) throw invalid('id', `workflow run "${run}" exists`);
       // Stored as plain data so every replica can re-plan it.
       const stored = JSON.parse(JSON.stringify(template)) as Value;
-      deps.write([
-        {
-          kind: 'workflow',
-          key: run,
-          value: { run, template: stored, params, startedAt: deps.now(), startedBy: deps.replica },
-        },
-      ]);
+      const { trace, end } = deps.traceStart(run, t.name);
+      try {
+        deps.write([
+          {
+            kind: 'workflow',
+            key: run,
+            value: {
+              run,
+              template: stored,
+              params,
+              startedAt: deps.now(),
+              startedBy: deps.replica,
+              ...(trace !== undefined && { trace: { ...trace } }),
+            },
+          },
+        ]);
+      } finally {
+        end();
+      }
       return run;
     },
     get: (run) => viewOf(run),
@@ -128,10 +146,14 @@ export function createWorkflows(deps: Deps): Workflows {
       for (const run of dirty) {
         const p = plan(run);
         if (p === null) continue;
+        const stored = index.workflows().get(run)?.trace;
+        const trace = stored === undefined ? undefined : readTraceContext(stored);
         for (const task of p.plan.tasks) {
           if (index.spec(task.id) !== null) continue;
           const spec = deps.submitSpec(task.submit, task.id, task.ref);
-          writes.push({ kind: 'task', key: spec.id, value: taskRecord(spec) });
+          // Every replica that advances the run writes the same record: the run's context is the same everywhere.
+          const traced = trace === undefined ? spec : { ...spec, trace };
+          writes.push({ kind: 'task', key: spec.id, value: taskRecord(traced) });
         }
       }
       dirty.clear();

@@ -129,6 +129,33 @@ const webhookSchema = z.strictObject({
     .default({ maxAttempts: 20, initialMs: 1_000, maxMs: 3_600_000 }),
 });
 
+/** Traces exported over OTLP/HTTP (JSON); see the README's "Traces". */
+const telemetrySchema = z
+  .strictObject({
+    otlp: z
+      .strictObject({
+        /** The collector's traces endpoint, e.g. http://localhost:4318/v1/traces. */
+        url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+        /** Sent with every export (an API key of a hosted backend). */
+        headers: z
+          .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected a header name'), z.string())
+          .default({}),
+      })
+      .optional(),
+    /** The `service.name` of every span. */
+    serviceName: z.string().min(1).max(256).default('meshwork'),
+    /** Share of traces kept, decided where a trace starts (a task's submit); 0 to 1. */
+    sampleRatio: z
+      .number()
+      .min(0, 'expected a number from 0 to 1')
+      .max(1, 'expected a number from 0 to 1')
+      .default(1),
+  })
+  .refine((t) => t.otlp !== undefined, {
+    message: 'expected otlp: { url } (or the environment variable OTEL_EXPORTER_OTLP_ENDPOINT)',
+    path: ['otlp'],
+  });
+
 const agentSchema = z.strictObject({
   id: z
     .string()
@@ -269,6 +296,8 @@ export const configSchema = z.strictObject({
     .array(webhookSchema)
     .default([])
     .superRefine(unique('name', (name) => `another webhook is named ${name}`)),
+  /** OpenTelemetry traces, exported when set; off by default. */
+  telemetry: telemetrySchema.optional(),
   /** SQLite `synchronous`: `full` survives power loss, `normal` survives process crashes. */
   sync: z.enum(['full', 'normal']).default('full'),
   agents: z
@@ -296,6 +325,7 @@ export type ModuleSettings = z.output<typeof moduleSettings>;
 export type WorkerSettings = NodeConfig['workers'];
 export type McpSettings = NodeConfig['mcp'];
 export type WebhookConfig = NodeConfig['webhooks'][number];
+export type TelemetryConfig = NonNullable<NodeConfig['telemetry']>;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** Flags from the command line; each overrides the same key of the file. */
@@ -329,6 +359,11 @@ export interface ConfigEnv {
   MESHWORK_API_KEY?: string;
   /** The swarm key itself, as a swarm key file's contents or its 64 hex digits; replaces `pskFile`. */
   MESHWORK_SWARM_KEY?: string;
+  /**
+   * An OTLP/HTTP collector's base URL: traces go to `<it>/v1/traces` unless the config names
+   * `telemetry.otlp` itself.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 }
 
 /** A validated config with paths made absolute. */
@@ -406,6 +441,22 @@ function readApiKeyFile(file: string): string {
   }
 }
 
+/** The file's `telemetry` with the environment's endpoint, unless the file names one. */
+function withEnvEndpoint(telemetry: unknown, endpoint: string): unknown {
+  if (typeof telemetry === 'object' && telemetry !== null && 'otlp' in telemetry) return telemetry;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new ConfigError(['OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL']);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(['OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL']);
+  // The OTLP exporter spec: the base endpoint gets the signal's path appended.
+  const otlp = { url: `${endpoint.replace(/\/+$/, '')}/v1/traces` };
+  return typeof telemetry === 'object' && telemetry !== null ? { ...telemetry, otlp } : { otlp };
+}
+
 /**
  * Reads the optional JSON config file, applies `env` and then flags over it and validates the
  * result. The CLI passes `process.env`; a library caller passes what it wants read, if anything.
@@ -472,6 +523,8 @@ export function loadConfig(
       ...(flags.httpPort !== undefined ? { port: integerFlag(flags.httpPort) } : {}),
     };
   }
+  const otlpEndpoint = fromEnv('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (otlpEndpoint !== undefined) merged.telemetry = withEnvEndpoint(raw.telemetry, otlpEndpoint);
   const envKey = flags.pskFile === undefined ? fromEnv('MESHWORK_SWARM_KEY') : undefined;
   if (envKey === undefined) return parseConfig(merged, baseDir, cwd);
   const swarmKey = parseSwarmKey(envKey);

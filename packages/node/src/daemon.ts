@@ -8,6 +8,8 @@ import {
   type Clock,
 } from '@meshwork/coordinator';
 import { createMeshNode, ListenAddressInUseError, MeshConfigError, type MeshNode } from '@meshwork/transport';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { AddressInUseError } from './address-in-use.ts';
 import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
@@ -27,6 +29,8 @@ import { reloadRoutes } from './reload/routes.ts';
 import { contributeResources } from './resources.ts';
 import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
+import { traceRequests } from './telemetry/http-spans.ts';
+import { startTracing } from './telemetry/tracing.ts';
 import { startWebhooks } from './webhooks/webhooks.ts';
 import { createWorkerMetrics } from './workers/metrics.ts';
 import type { WorkerService } from './workers/protocol.ts';
@@ -114,6 +118,8 @@ const failStopClock: Clock = {
 export interface DaemonOptions {
   /** Reads the config again for `reload()` and SIGHUP: the file, flags and environment of the start. */
   readonly reloadConfig?: () => ResolvedConfig;
+  /** Where the node's spans go besides `telemetry.otlp` (an embedder's own exporter); turns tracing on. */
+  readonly spanExporter?: SpanExporter;
 }
 
 /**
@@ -127,10 +133,21 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   const cleanups: (() => void | Promise<void>)[] = [() => store.close()];
   try {
     const apiKey = apiKeyFor(config);
+    const privateKey = await nodeKey(store);
+    const tracing = startTracing(config.telemetry, {
+      node: config.name,
+      replica: peerIdFromPrivateKey(privateKey).toString(),
+      logger,
+      ...(options.spanExporter !== undefined && { exporter: options.spanExporter }),
+    });
+    // Last, after the mesh and the coordinator have stopped: what they recorded is exported.
+    cleanups.push(() => tracing.shutdown());
+    const tracerProvider = tracing.provider;
     const mesh: MeshNode<MeshDocument> = await createMeshNode({
       listen: config.listen,
       bootstrap: config.bootstrap,
-      privateKey: await nodeKey(store),
+      privateKey,
+      ...(tracerProvider !== undefined && { tracerProvider }),
       ...(config.swarmKey !== undefined
         ? { psk: config.swarmKey }
         : config.pskFile !== undefined
@@ -207,6 +224,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
       retention: config.retention,
       catchUp: caughtUp,
       clock: failStopClock,
+      ...(tracerProvider !== undefined && { tracerProvider }),
     });
     cleanups.unshift(() => coordinator.stop({ drainMs: 0 }));
     const agents = registerAgents(coordinator, config.agents, config.name, logger);
@@ -315,6 +333,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
       onStreamDropped: () => metrics.streamDropped(),
       onEventStreams: (open) => metrics.eventStreams(open),
       routes: [...workerRoutes(workers), ...mcp.routes, ...reloadRoutes(reloader)],
+      ...(tracerProvider !== undefined && { aroundRequest: traceRequests(tracerProvider) }),
       onRequest: (method, route, status, ms) => {
         metrics.httpRequest(method, route, status, ms / 1000);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
@@ -391,6 +410,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         memory.close();
         store.close();
         rmSync(infoFile, { force: true });
+        await tracing.shutdown();
         logger.info('stopped');
         logger.flush();
         resolveStopped();
@@ -421,6 +441,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
             () => memory.close(),
             () => store.close(),
             () => rmSync(infoFile, { force: true }),
+            () => tracing.shutdown(),
           ];
           for (const step of steps) {
             try {

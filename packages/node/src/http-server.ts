@@ -21,6 +21,7 @@ import {
   type MemoryOperation,
   type MemoryPageQuery,
 } from './memory/memory-schema.ts';
+import { nameRequestSpan, type AroundRequest } from './telemetry/http-spans.ts';
 import { createWriteTurns } from './write-turns.ts';
 
 /** JSON the API returns. */
@@ -111,6 +112,8 @@ export interface ApiServerOptions {
   onEventStreams?: (open: number) => void;
   /** Routes served besides the built-in ones (e.g. the pull-worker protocol). */
   routes?: readonly RouteDefinition[];
+  /** Wraps the handling of every request (the daemon's request spans). */
+  aroundRequest?: AroundRequest;
 }
 
 export interface ApiServer {
@@ -378,6 +381,7 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
         throw new ApiError(405, 'method_not_allowed', `${req.method} not allowed on ${url.pathname}`);
       }
       routeName = found.name;
+      nameRequestSpan(found.method, routeName);
       const needsKey = found.access === 'write' || (found.access === 'read' && options.readsNeedKey === true);
       const keyed = authorized(req);
       if (needsKey && !keyed) {
@@ -438,7 +442,10 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     }
   };
 
-  const server = createServer((req, res) => void handle(req, res));
+  const around = options.aroundRequest;
+  const server = createServer(
+    (req, res) => void (around === undefined ? handle(req, res) : around(req, res, () => handle(req, res))),
+  );
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {

@@ -9,6 +9,7 @@ export type {
   ConfigFlags,
   NodeConfig,
   ResolvedConfig,
+  TelemetryConfig,
   WebhookConfig,
   ConfigEnv,
   WebhookEventType,

@@ -49,6 +49,8 @@ function taskJson(t: TaskView): Json {
     result: t.result,
     error: t.error,
     progress: t.progress,
+    // Only on a traced task, to find its trace in a backend.
+    ...(t.spec.trace !== undefined && { traceId: t.spec.trace.traceparent.slice(3, 35) }),
   });
 }
 

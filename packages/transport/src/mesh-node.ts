@@ -14,6 +14,7 @@ import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
 import { tcp } from '@libp2p/tcp';
 import type { Document, ReplicaId } from '@meshwork/core';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { trace } from '@opentelemetry/api';
 import { createLibp2p } from 'libp2p';
 import { createAdmission } from './admission.ts';
 import { createAntiEntropy } from './anti-entropy.ts';
@@ -173,6 +174,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     maxBufferBytes: limits.maxStreamBufferBytes,
     roundTimeoutMs: limits.roundTimeoutMs,
     snapshotMinEvents: limits.snapshotMinEvents,
+    tracer: (options.tracerProvider ?? trace.getTracerProvider()).getTracer('@meshwork/transport'),
   };
   const antiEntropy = createAntiEntropy(libp2p, ctx, {
     intervalMs: o.syncIntervalMs,

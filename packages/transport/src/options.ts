@@ -1,4 +1,5 @@
 import type { PrivateKey } from '@libp2p/interface';
+import type { TracerProvider } from '@opentelemetry/api';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { MeshConfigError } from './errors.ts';
 import type { MeshLogger } from './refusal-log.ts';
@@ -106,6 +107,11 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
   refusalLogIntervalMs?: number;
   /** How Documents are created and their messages handled. Default: @meshwork/core. */
   runtime?: DocumentRuntime<Doc>;
+  /**
+   * Where `meshwork.sync.round` spans go. Default: the global provider of `@opentelemetry/api`,
+   * which records nothing until an SDK is registered.
+   */
+  tracerProvider?: TracerProvider;
 }
 
 export interface ResolvedOptions {

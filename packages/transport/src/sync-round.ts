@@ -1,6 +1,7 @@
 import { DecodeError, MeshworkError } from '@meshwork/core';
 import type { Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { MeshMetricsRecorder, RejectReason } from './metrics.ts';
 import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 import { decodeSyncFrame, encodeSyncFrame, FRAME_OVERHEAD_BYTES, type SyncFrame } from './sync-frames.ts';
@@ -18,6 +19,8 @@ export interface SyncRoundContext {
   readonly roundTimeoutMs: number;
   /** A peer lacking at least this many events, and a quarter of ours, gets a snapshot. */
   readonly snapshotMinEvents: number;
+  /** Records a `meshwork.sync.round` span per round (a no-op tracer when tracing is off). */
+  readonly tracer: Tracer;
 }
 
 /** The round was abandoned because of what the peer sent. */
@@ -56,6 +59,15 @@ export async function runSyncRound(
   const signal = AbortSignal.timeout(ctx.roundTimeoutMs);
   const lp = lpStream(stream, { maxDataLength: ctx.maxFrameBytes, maxBufferSize: ctx.maxBufferBytes });
   const round = new Round(lp, ctx, peer, signal);
+  // Its own trace: a round is caused by a timer or a connection, never by what else is running.
+  const span = ctx.tracer.startSpan(
+    'meshwork.sync.round',
+    {
+      kind: initiator ? SpanKind.CLIENT : SpanKind.SERVER,
+      attributes: { 'meshwork.peer': peer, 'meshwork.sync.initiator': initiator },
+    },
+    ROOT_CONTEXT,
+  );
   try {
     if (initiator) {
       await round.sendDigests(ctx.documents.keys());
@@ -81,6 +93,7 @@ export async function runSyncRound(
       durationMs: Date.now() - started,
       snapshots: round.snapshots,
     });
+    endSpan(span, round);
     return { eventsApplied: round.eventsApplied };
   } catch (err) {
     const rejection = classify(err, signal);
@@ -102,8 +115,18 @@ export async function runSyncRound(
       durationMs: Date.now() - started,
       snapshots: round.snapshots,
     });
+    endSpan(span, round, rejection?.message ?? message(err));
     throw rejection ?? err;
   }
+}
+
+function endSpan(span: Span, round: Round, failure?: string): void {
+  span.setAttributes({
+    'meshwork.sync.events_applied': round.eventsApplied,
+    'meshwork.sync.snapshots': round.snapshots,
+  });
+  if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+  span.end();
 }
 
 type Phase = 'digests' | 'changes-and-digests' | 'changes' | 'end';

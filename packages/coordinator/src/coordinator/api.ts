@@ -5,6 +5,7 @@ import {
   type ReplicaId,
   type Value,
 } from '@meshwork/core';
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Clock } from '../clock.ts';
 import type { SettleOptions } from '../delay.ts';
 import type { CoordinatorEvents, Emitter } from '../events.ts';
@@ -24,7 +25,7 @@ export interface TaskContext {
   readonly input: Value;
   /** Aborted on cancellation, run timeout, fencing (a newer epoch took over) and shutdown. */
   readonly signal: AbortSignal;
-  /** Streams progress into the task (last value wins). */
+  /** Streams progress into the task (last value wins); each call is an event on the attempt's span. */
   progress(data: Value): void;
   /** Fencing token: a sink that remembers the highest epoch per task can reject stale attempts. */
   readonly epoch: number;
@@ -115,6 +116,11 @@ export interface CoordinatorOptions {
    * counts as settled. Default: caught up from the start.
    */
   readonly catchUp?: PromiseLike<unknown>;
+  /**
+   * Where this replica's task spans go (see the README's "Tracing"). Default: the global one of
+   * `@opentelemetry/api`, which records nothing until an SDK is registered.
+   */
+  readonly tracerProvider?: TracerProvider;
 }
 
 export interface Coordinator {

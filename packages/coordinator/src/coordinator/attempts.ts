@@ -20,6 +20,7 @@ import type { LocalAgents } from './agents.ts';
 import type { AttemptLog } from './attempt-log.ts';
 import { PermanentTaskError, type TaskContext } from './api.ts';
 import type { Phase } from './phase.ts';
+import type { AttemptSpan, TaskTracing } from './task-tracing.ts';
 import { taskView } from './task-view.ts';
 
 /**
@@ -60,6 +61,7 @@ export interface AttemptRunnerDeps {
   readonly events: Emitter<CoordinatorEvents>;
   readonly agents: Pick<LocalAgents, 'get'>;
   readonly phase: Readonly<Phase>;
+  readonly tracing: Pick<TaskTracing, 'attempt'>;
   readonly write: (records: readonly RecordWrite[]) => void;
 }
 
@@ -73,6 +75,7 @@ interface RunningAttempt {
   readonly timers: (() => void)[];
   readonly release: () => void;
   readonly done: Promise<void>;
+  readonly span: AttemptSpan;
 }
 
 function errorText(e: unknown): string {
@@ -80,7 +83,7 @@ function errorText(e: unknown): string {
 }
 
 export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
-  const { replica, clock, leaseMs, index, log, pools, events, agents, phase, write } = deps;
+  const { replica, clock, leaseMs, index, log, pools, events, agents, phase, tracing, write } = deps;
   const running = new Map<string, RunningAttempt>();
   /** Attempts running here, per task: which tasks `running` holds, without building its keys. */
   const runningPerTask = new Map<TaskId, number>();
@@ -109,6 +112,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       timers,
       release,
       done: new Promise<void>((resolve) => (finish = resolve)),
+      span: tracing.attempt(spec, d.epoch, winner.agent, d.attemptsUsed + 1),
     };
     running.set(key, attempt);
     runningPerTask.set(spec.id, (runningPerTask.get(spec.id) ?? 0) + 1);
@@ -144,6 +148,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         if (attempt.abortReason !== null || !running.has(key)) return;
         checkData('progress', data);
         write([{ kind: 'progress', key: spec.id, value: { ...base, at: clock.now(), data } }]);
+        attempt.span.progress();
       },
       release() {
         if (attempt.abortReason !== null || running.get(key) !== attempt) return;
@@ -158,7 +163,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     };
     const view = taskView(index, spec.id, d);
     void Promise.resolve()
-      .then(() => agent.handler(view, ctx))
+      .then(() => attempt.span.run(() => agent.handler(view, ctx)))
       .then(
         (result) => {
           const value = result ?? null;
@@ -202,6 +207,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     log.dropStart(key);
     for (const cancel of a.timers) cancel();
     a.release();
+    a.span.end(outcome, error);
     const record: AttemptEnd = {
       task: a.task,
       epoch: a.epoch,

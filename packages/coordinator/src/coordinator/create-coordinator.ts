@@ -28,6 +28,7 @@ import { startPresenceLink } from './presence.ts';
 import { createRetentionSweep } from './retention-sweep.ts';
 import { createScheduler } from './scheduler.ts';
 import { taskView } from './task-view.ts';
+import { createTaskTracing } from './task-tracing.ts';
 import { createTaskWatchers } from './watchers.ts';
 
 function documentStore(document: Document | undefined): CoordinationStore {
@@ -68,6 +69,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   let idCounter = 0;
   const newId = (): string => `t-${hashId(`${replica}\u0000${clock.now()}\u0000${++idCounter}`)}`;
 
+  const tracing = createTaskTracing(options.tracerProvider, replica);
   const agents = createLocalAgents({ replica, clock, write });
   const workflows = createWorkflows({
     index,
@@ -76,6 +78,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     write,
     submitSpec: (input, id, ref) =>
       parseSubmit(input, { now: clock.now(), replica, randomId: newId, id, workflow: ref }),
+    traceStart: (run, name) => tracing.workflow(run, name),
   });
   const log = createAttemptLog({ store, history, write });
   const attempts = createAttemptRunner({
@@ -88,6 +91,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     events,
     agents,
     phase,
+    tracing,
     write,
   });
   const retention = createRetentionSweep({
@@ -118,6 +122,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     workflows,
     retention,
     stats: statsOf,
+    tracing,
     write,
   });
   // An ended attempt waits in the attempt log: the next pass writes it.
@@ -169,6 +174,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       scheduler.stop();
       presenceLink.stop();
       unsubscribeStore();
+      tracing.close();
     }
   }
 
@@ -186,9 +192,16 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     },
     submit(input) {
       assertRunning();
-      const spec = parseSubmit(input, { now: clock.now(), replica, randomId: newId });
-      if (index.spec(spec.id) !== null) return spec.id;
-      write([{ kind: 'task', key: spec.id, value: taskRecord(spec) }]);
+      const parsed = parseSubmit(input, { now: clock.now(), replica, randomId: newId });
+      if (index.spec(parsed.id) !== null) return parsed.id;
+      const { spec, end } = tracing.submit(parsed);
+      try {
+        write([{ kind: 'task', key: spec.id, value: taskRecord(spec) }]);
+      } catch (e) {
+        end(e);
+        throw e;
+      }
+      end();
       events.emit('submit', { task: spec.id, at: spec.submittedAt });
       return spec.id;
     },

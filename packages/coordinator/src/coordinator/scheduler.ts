@@ -19,6 +19,7 @@ import type { Liveness } from './liveness.ts';
 import { createPassTimer } from './pass-timer.ts';
 import type { Phase } from './phase.ts';
 import type { RetentionSweep } from './retention-sweep.ts';
+import type { TaskTracing } from './task-tracing.ts';
 import type { TaskWatchers } from './watchers.ts';
 
 /**
@@ -58,11 +59,13 @@ export interface SchedulerDeps {
   readonly workflows: Pick<Workflows, 'markDirty' | 'advance'>;
   readonly retention: RetentionSweep;
   readonly stats: (agent: AgentId, now: number) => AgentStats;
+  readonly tracing: Pick<TaskTracing, 'claimed' | 'settled' | 'failover'>;
   readonly write: (records: readonly RecordWrite[]) => void;
 }
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
-  const { replica, clock, phase, index, liveness, delay, events, agents, attempts, log, watchers } = deps;
+  const { replica, clock, phase, index, liveness, delay, events, agents, attempts, log, watchers, tracing } =
+    deps;
   const { tickMs, heartbeatMs, leaseMs, graceMs, agingMs } = deps.timing;
   const dirty = new Set<TaskId>();
   /** Open tasks by when a pass must look at them again though none of their records changed. */
@@ -142,7 +145,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const run = index.spec(id)!.workflow?.run;
     if (run !== undefined) deps.workflows.markDirty(run);
     if (d.status !== 'pending' && heldBack.get(id)?.epoch === d.epoch) heldBack.delete(id);
-    if (d.status !== 'claimed' && ownClaims.get(id)?.epoch === d.epoch) ownClaims.delete(id);
+    if (d.status !== 'claimed' && ownClaims.get(id)?.epoch === d.epoch) {
+      ownClaims.delete(id);
+      tracing.settled(id, 'lost');
+    }
     watchers.changed(id, d);
     attempts.fence(id, d);
   }
@@ -208,6 +214,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (!lost) return Math.min(next, leaseEnd);
     writes.push(expiryRecord(id, d.epoch, now, replica));
     events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
+    tracing.failover(spec, d.epoch, holder);
     return next;
   }
 
@@ -222,6 +229,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (!isOwnClaim(id, d.epoch, d.winner.agent) || attempts.runs(id, d.epoch)) continue;
       ownClaims.delete(id);
       attempts.start(index.spec(id)!, d, d.winner, writes);
+      // Ended by the attempt's start already, unless the attempt could not start here.
+      tracing.settled(id, 'won');
     }
     if (into === undefined && writes.length > 0) deps.write(writes);
   }
@@ -275,6 +284,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     for (const c of decisions.claims) {
       heldBack.delete(c.task);
       ownClaims.set(c.task, { epoch: c.epoch, agent: c.agent });
+      tracing.claimed(index.spec(c.task)!, c);
       writes.push({ kind: 'claim', key: agentAttemptKey(c.task, c.epoch, c.agent), value: { ...c } });
       events.emit('claim', { task: c.task, epoch: c.epoch, agent: c.agent, score: c.score, at: now });
     }

@@ -4,6 +4,7 @@ import type { Value } from '@meshwork/core';
 import type { HttpSettings } from '../config.ts';
 import { parseInput } from './input.ts';
 import { abortError, ExecutorError, type ExecutionContext } from './types.ts';
+import { traceHeaders } from '../telemetry/propagation.ts';
 
 export const httpInput = z.strictObject({
   executor: z.literal('http'),
@@ -69,6 +70,8 @@ export async function runHttp(
   const headers: Record<string, string> = {
     'idempotency-key': ctx.idempotencyKey,
     'meshwork-epoch': String(ctx.epoch),
+    // The server's spans join the task's trace, unless the task sends a context of its own.
+    ...(Object.keys(spec.headers ?? {}).some((h) => h.toLowerCase() === 'traceparent') ? {} : traceHeaders()),
     ...spec.headers,
   };
   let body: string | undefined;

@@ -5,6 +5,7 @@ import type { Value } from '@meshwork/core';
 import type { ShellSettings } from '../config.ts';
 import { parseInput } from './input.ts';
 import { abortError, ExecutorError, type ExecutionContext } from './types.ts';
+import { traceEnv } from '../telemetry/propagation.ts';
 
 /** The OS takes C strings: one with a NUL byte can never be passed to a program. */
 const osString = z.string().refine((s) => !s.includes('\0'), 'must not contain a NUL character');
@@ -89,6 +90,8 @@ export async function runShell(
   // The attempt's fencing token and idempotency key, as the HTTP executor sends them in headers.
   env.MESHWORK_EPOCH = String(ctx.epoch);
   env.MESHWORK_IDEMPOTENCY_KEY = ctx.idempotencyKey;
+  // The attempt's trace context, so a traced program's spans join the task's trace.
+  Object.assign(env, traceEnv());
   const base = settings.cwd ?? process.cwd();
   const cwd = spec.cwd === undefined ? base : isAbsolute(spec.cwd) ? spec.cwd : resolve(base, spec.cwd);
   const timeoutMs = Math.min(spec.timeoutMs ?? settings.timeoutMs, settings.timeoutMs);

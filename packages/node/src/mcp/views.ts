@@ -89,6 +89,8 @@ export const assignmentView = z.strictObject({
   runTimeoutMs: z.number().nullable(),
   deadline: z.number().nullable(),
   workflow: z.strictObject({ run: z.string(), step: z.string(), iteration: z.string() }).nullable(),
+  traceparent: z.string().optional().describe("the attempt's W3C trace context, when the node traces"),
+  tracestate: z.string().optional(),
 });
 
 export const reportView = z.strictObject({

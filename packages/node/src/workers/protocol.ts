@@ -56,6 +56,9 @@ export interface TaskAssignment {
   /** `startedAt + runTimeoutMs`: the attempt is aborted then. */
   readonly deadline: number | null;
   readonly workflow: WorkflowRef | null;
+  /** The attempt's W3C trace context, when tracing is on: the worker's spans join the task's trace. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 export interface AbortedAttempt {

@@ -13,6 +13,7 @@ import {
   validateValue,
   type Value,
 } from '@meshwork/core';
+import { traceHeaders } from '../telemetry/propagation.ts';
 import { WorkerError, type WorkerErrorCode } from './errors.ts';
 import {
   WORKER_CAPABILITY,
@@ -33,6 +34,8 @@ interface Held {
   readonly task: TaskView;
   readonly ctx: TaskContext;
   readonly startedAt: number;
+  /** `traceparent` (and `tracestate`) of the attempt's span; empty when tracing is off. */
+  readonly trace: Readonly<Record<string, string>>;
   delivered: boolean;
   readonly resolve: (result: Value) => void;
   readonly reject: (error: Error) => void;
@@ -153,6 +156,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       runTimeoutMs: runMs,
       deadline: runMs === null ? null : h.startedAt + runMs,
       workflow: spec.workflow,
+      ...h.trace,
     };
   };
 
@@ -326,6 +330,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
           task,
           ctx,
           startedAt: now(),
+          // Taken here, in the attempt's handler, where its span is the active one.
+          trace: traceHeaders(),
           delivered: false,
           resolve,
           reject,
