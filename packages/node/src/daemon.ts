@@ -15,6 +15,10 @@ import { ConfigError } from './config-error.ts';
 import type { ResolvedConfig, WebhookConfig } from './config.ts';
 import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
+import { activityOf } from './dashboard/activity.ts';
+import { dashboardAssets } from './dashboard/assets.ts';
+import { meshView } from './dashboard/mesh-view.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts';
 import { createNodeMcp } from './mcp/index.ts';
@@ -313,7 +317,16 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
       onThrottled: (reason) => metrics.throttled(reason),
       onStreamDropped: () => metrics.streamDropped(),
       onEventStreams: (open) => metrics.eventStreams(open),
-      routes: [...workerRoutes(workers), ...mcp.routes, ...reloadRoutes(reloader)],
+      routes: [
+        ...workerRoutes(workers),
+        ...mcp.routes,
+        ...reloadRoutes(reloader),
+        ...dashboardRoutes({
+          assets: dashboardAssets(),
+          mesh: () => meshView(mesh, coordinator, config.name),
+          activity: (query) => activityOf(coordinator, query),
+        }),
+      ],
       onRequest: (method, route, status, ms) => {
         metrics.httpRequest(method, route, status, ms / 1000);
         logger.debug({ method, route, status, ms: Math.round(ms) }, 'http request');
