@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { createCoordinator } from '@meshwork/coordinator';
 import { createDocument, decodeDigest, encodeDigest, lww } from '@meshwork/core';
 import { Writer } from '@meshwork/core/internal';
-import { parseConfig } from '@meshwork/node';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, startDaemon } from '@meshwork/node';
 import { createMeshNode, SYNC_PROTOCOL } from '@meshwork/transport';
 
 // Two replicas change apart, then each sends the other what its digest lacks.
@@ -61,3 +64,27 @@ assert.equal(typeof Writer, 'function');
 const deep = '@meshwork/core/dist/codec/writer.js';
 await assert.rejects(import(deep), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
 console.log('pack-check: entry points and /internal resolve; deep imports are refused');
+
+// The daemon serves its dashboard from the prebuilt files the package ships (no bundler here).
+const daemon = await startDaemon(
+  parseConfig(
+    {
+      name: 'ui',
+      dataDir: mkdtempSync(join(tmpdir(), 'pack-check-ui-')),
+      http: { port: 0 },
+      logLevel: 'warn',
+    },
+    process.cwd(),
+  ),
+);
+const page = await fetch(`${daemon.url}/ui`);
+assert.equal(page.status, 200);
+assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+const script = /src="\/ui\/([^"]+\.js)"/.exec(await page.text())?.[1];
+assert.ok(script, 'the dashboard page names its script');
+const bundle = await fetch(`${daemon.url}/ui/${script}`);
+assert.equal(bundle.status, 200);
+assert.ok((await bundle.arrayBuffer()).byteLength > 10_000);
+assert.equal((await fetch(`${daemon.url}/ui/manifest.json`)).status, 404);
+await daemon.stop();
+console.log(`pack-check: the daemon serves its dashboard at ${daemon.url}/ui`);

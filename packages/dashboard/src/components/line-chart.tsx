@@ -43,6 +43,8 @@ export function LineChart(p: LineChartProps): JSX.Element {
             fill: p.bars === true ? `${s.color}88` : undefined,
             width: 2,
             spanGaps: false,
+            // A lone value between gaps shows as a point, not as nothing.
+            points: { show: p.bars !== true, size: 5 },
             ...(paths !== undefined ? { paths } : {}),
           })),
         ],

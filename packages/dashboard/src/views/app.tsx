@@ -75,7 +75,7 @@ export function App(): JSX.Element {
           {status.data !== undefined ? `${status.data.node} · ${status.data.peers} peers` : ''}
         </span>
         <span class={`conn ${live.connected ? 'up' : 'down'}`} id="connection">
-          {live.connected ? 'live' : 'reconnecting…'}
+          {live.connected ? 'live' : 'connecting…'}
         </span>
         <KeyBar hasKey={key !== ''} onKey={useKey} />
       </header>

@@ -32,7 +32,13 @@ async function serveFile(assets: DashboardAssets, name: string, { res }: Request
       throw new ApiError(503, 'dashboard_unavailable', err.message);
     throw err;
   }
-  if (asset === undefined) throw new ApiError(404, 'not_found', `no dashboard file ${name}`);
+  if (asset === undefined) {
+    // Answered here rather than thrown: the server cuts the connection after an error answer to
+    // a request whose (empty) body it has not seen end, which can lose the answer on the way out.
+    const body = JSON.stringify({ error: { code: 'not_found', message: `no dashboard file ${name}` } });
+    res.writeHead(404, { 'content-type': 'application/json' }).end(body);
+    return 'stream';
+  }
   res
     .writeHead(200, {
       'content-type': asset.contentType,
