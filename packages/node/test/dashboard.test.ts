@@ -303,7 +303,9 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
       .poll(() => tab.locator('#task-count').textContent(), { timeout: 20_000 })
       .toBe('10000 of 10000 tasks');
     expect(await tab.locator('a.task-row').count()).toBeLessThan(60);
-    await tab.locator('.vlist').evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await tab
+      .locator('.vlist')
+      .evaluate((el: { scrollTop: number; scrollHeight: number }) => (el.scrollTop = el.scrollHeight));
     await tab.locator('a.task-row[data-task="bulk-09999"]').waitFor();
     expect(await tab.locator('a.task-row').count()).toBeLessThan(60);
     await tab.fill('input[name="filter"]', 'bulk-04242');
