@@ -13,12 +13,12 @@ import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
 import { ConfigError } from './config-error.ts';
 import type { ResolvedConfig, WebhookConfig } from './config.ts';
-import { isLoopback, startApiServer } from './http-server.ts';
-import { apiKeyFor, nodeKey } from './identity.ts';
-import { activityOf } from './dashboard/activity.ts';
+import { cachedActivity } from './dashboard/activity.ts';
 import { dashboardAssets } from './dashboard/assets.ts';
 import { meshView } from './dashboard/mesh-view.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { isLoopback, startApiServer } from './http-server.ts';
+import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts';
 import { createNodeMcp } from './mcp/index.ts';
@@ -324,7 +324,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         ...dashboardRoutes({
           assets: dashboardAssets(),
           mesh: () => meshView(mesh, coordinator, config.name),
-          activity: (query) => activityOf(coordinator, query),
+          activity: cachedActivity(coordinator),
         }),
       ],
       onRequest: (method, route, status, ms) => {

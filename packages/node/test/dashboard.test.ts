@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -85,6 +85,8 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
   };
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`the dashboard test drives Chromium at ${CHROMIUM}: apt-get install -y chromium`);
     mkdirSync(ARTIFACTS, { recursive: true });
     const first = await startDaemonProcess(dir, config('node-1', []), { supervised: true });
     nodes.push(first);

@@ -22,8 +22,8 @@ function elementsOf(mesh: Mesh): cytoscape.ElementDefinition[] {
         source: l.a,
         target: l.b,
         label: l.latencyMs === null ? '' : `${l.latencyMs.toFixed(1)} ms`,
-        style: l.confirmed ? 'solid' : 'dashed',
       },
+      classes: l.confirmed ? '' : 'one-sided',
     })),
   ];
 }
@@ -59,7 +59,6 @@ export function TopologyGraph({ mesh }: { mesh: Mesh }): JSX.Element {
           style: {
             width: 2,
             'line-color': '#7b8494',
-            'line-style': 'data(style)' as unknown as 'solid',
             label: 'data(label)',
             'font-size': 11,
             color: '#44506a',
@@ -67,6 +66,8 @@ export function TopologyGraph({ mesh }: { mesh: Mesh }): JSX.Element {
             'text-background-opacity': 1,
           },
         },
+        // Announced by one end only: coming up or going down.
+        { selector: 'edge.one-sided', style: { 'line-style': 'dashed' } },
       ],
       layout: { name: 'circle', padding: 40 },
       userZoomingEnabled: true,
@@ -83,7 +84,11 @@ export function TopologyGraph({ mesh }: { mesh: Mesh }): JSX.Element {
   useEffect(() => {
     const graph = cy.current;
     if (graph === null) return;
-    for (const el of elementsOf(mesh)) graph.getElementById(el.data.id!).data(el.data);
+    for (const el of elementsOf(mesh)) {
+      const found = graph.getElementById(el.data.id!);
+      found.data(el.data);
+      if (el.classes !== undefined) found.classes(el.classes);
+    }
   });
 
   return <div class="topology" ref={host} />;

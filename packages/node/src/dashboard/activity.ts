@@ -91,3 +91,27 @@ export function activityOf(coordinator: Coordinator, query: ActivityQuery, now =
     submitToStartMaxMs: latencyMax.map((m, i) => (latencyCount[i]! > 0 ? m : null)),
   };
 }
+
+/** Most distinct queries whose answers are kept at once. */
+const CACHED_QUERIES = 16;
+
+/**
+ * `activityOf`, each answer reused for `cacheMs`: every open dashboard polls it, and one pass over
+ * the tasks then serves them all.
+ */
+export function cachedActivity(
+  coordinator: Coordinator,
+  cacheMs = 2_000,
+): (query: ActivityQuery) => Activity {
+  const answers = new Map<string, { at: number; activity: Activity }>();
+  return (query) => {
+    const key = `${query.windowMs}/${query.bucketMs ?? ''}`;
+    const now = Date.now();
+    const kept = answers.get(key);
+    if (kept !== undefined && now - kept.at < cacheMs) return kept.activity;
+    if (answers.size >= CACHED_QUERIES) answers.clear();
+    const activity = activityOf(coordinator, query, now);
+    answers.set(key, { at: now, activity });
+    return activity;
+  };
+}
