@@ -32,6 +32,7 @@ function indexHtml(script: string, styles: readonly string[]): string {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Meshwork dashboard</title>
+    <link rel="icon" href="data:,">
     ${links}
   </head>
   <body>

@@ -63,6 +63,8 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
   const nodes: DaemonProcess[] = [];
   let browser: BrowserContext;
   let page: Page;
+  /** What the main tab logged as errors: script errors, refused loads, policy violations. */
+  const pageErrors: string[] = [];
 
   const config = (name: string, bootstrap: string[]) => ({
     name,
@@ -120,6 +122,10 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
       viewport: { width: 1280, height: 900 },
     });
     page = await browser.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(`${msg.text()} (${msg.location().url})`);
+    });
   }, 90_000);
 
   afterAll(async () => {
@@ -133,7 +139,7 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
     expect(await page.locator('table.nodes tbody tr').count()).toBe(3);
     for (const name of ['node-1', 'node-2', 'node-3'])
       await expect.poll(() => page.locator('table.nodes').textContent()).toContain(name);
-    expect(await page.locator('table.links tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('table.links tbody tr').count()).toBe(3);
     await shot('topology');
 
     await page.click('#nav-agents');
@@ -195,6 +201,10 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
       body: { type: 'lww', value: { text: 'hello from node-2' } },
     });
     expect(put.status).toBe(200);
+    // Written on node-2, read through node-1's page once it has arrived there.
+    await waitFor('the member on node-1', 15_000, async () =>
+      (await api(nodes[0]!.info.url, '/v1/memory/notes/greeting')).status === 200 ? true : undefined,
+    );
     await open('memory/notes/greeting');
     await expect
       .poll(() => page.locator('#member-value').textContent(), { timeout: 15_000 })
@@ -203,7 +213,7 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
 
     await open('charts');
     await expect.poll(() => page.locator('#activity-totals').textContent()).toMatch(/[1-9]\d* succeeded/);
-    expect(await page.locator('.chart canvas').count()).toBe(3);
+    await expect.poll(() => page.locator('.chart canvas').count()).toBe(3);
     await shot('charts');
   });
 
@@ -315,5 +325,9 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
     expect(await tab.locator('#task-count').textContent()).toBe('1 of 10000 tasks');
     await tab.screenshot({ path: join(ARTIFACTS, 'tasks-10000.png'), fullPage: true });
     await tab.close();
+  });
+
+  it('ran every view of the main tab without a script error or a refused load', () => {
+    expect(pageErrors).toEqual([]);
   });
 });
