@@ -327,6 +327,29 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
     await tab.close();
   });
 
+  it('works where reads need the key too: nothing shows until it is entered, then all of it, live', async () => {
+    // Listening beyond loopback: every read under /v1/ wants the key; the page itself stays open.
+    const exposed = await startDaemonProcess(
+      dir,
+      { ...config('exposed', []), http: { host: '0.0.0.0', port: 0 } },
+      { supervised: true },
+    );
+    const port = new URL(exposed.info.url).port;
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(`http://127.0.0.1:${port}/ui/#/agents`);
+      await expect.poll(() => tab.locator('.error').first().getAttribute('data-status')).toBe('401');
+      expect(await tab.locator('#connection').textContent()).toBe('connecting…');
+      await tab.fill('input[name="api-key"]', API_KEY);
+      await tab.click('#save-key');
+      await tab.locator('tr[data-agent="shell-exposed"]').waitFor({ timeout: 15_000 });
+      await expect.poll(() => tab.locator('#connection').textContent(), { timeout: 15_000 }).toBe('live');
+    } finally {
+      await tab.close();
+      exposed.child.kill('SIGKILL');
+    }
+  });
+
   it('ran every view of the main tab without a script error or a refused load', () => {
     expect(pageErrors).toEqual([]);
   });
