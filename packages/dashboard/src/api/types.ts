@@ -47,6 +47,17 @@ export interface TaskDetail extends Task {
   history: Attempt[];
 }
 
+/** A task removed from the shared state after its retention period, as the node archived it. */
+export interface RemovedTask {
+  id: string;
+  removed: true;
+  status: TaskStatus | null;
+  result: JsonValue;
+  error: string | null;
+  finishedAt: number | null;
+  history: Attempt[];
+}
+
 export interface Agent {
   id: string;
   node: string;

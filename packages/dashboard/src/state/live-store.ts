@@ -53,15 +53,26 @@ export function createLiveStore(client: ApiClient, renderMs = 250): LiveStore {
     }, renderMs);
   };
 
+  // Events that arrive while a load is in flight are newer than what it returns: kept over it.
+  let newer: { tasks: Map<string, Task | null>; workflows: Map<string, Workflow> } | undefined;
   const load = async (): Promise<void> => {
+    const seen = { tasks: new Map<string, Task | null>(), workflows: new Map<string, Workflow>() };
+    newer = seen;
     const [taskList, runList] = await Promise.all([
       client.get<Task[]>(`/v1/tasks?limit=${TASK_LIMIT}`),
       client.get<Workflow[]>('/v1/workflows'),
-    ]);
+    ]).finally(() => {
+      if (newer === seen) newer = undefined;
+    });
     tasks.clear();
     for (const t of taskList) tasks.set(t.id, t);
+    for (const [id, t] of seen.tasks) {
+      if (t === null) tasks.delete(id);
+      else tasks.set(id, t);
+    }
     workflows.clear();
     for (const w of runList) workflows.set(w.id, w);
+    for (const [id, w] of seen.workflows) workflows.set(id, w);
     changed();
   };
 
@@ -70,16 +81,21 @@ export function createLiveStore(client: ApiClient, renderMs = 250): LiveStore {
       case 'task': {
         const t = JSON.parse(event.data) as Task;
         tasks.set(t.id, t);
+        newer?.tasks.set(t.id, t);
         break;
       }
       case 'workflow': {
         const w = JSON.parse(event.data) as Workflow;
         workflows.set(w.id, w);
+        newer?.workflows.set(w.id, w);
         break;
       }
-      case 'removed':
-        tasks.delete((JSON.parse(event.data) as { id: string }).id);
+      case 'removed': {
+        const { id } = JSON.parse(event.data) as { id: string };
+        tasks.delete(id);
+        newer?.tasks.set(id, null);
         break;
+      }
       case 'peers':
         peerChanges++;
         break;

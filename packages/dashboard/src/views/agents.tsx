@@ -54,6 +54,7 @@ export function AgentsView(): JSX.Element {
   const { data, error } = usePolled<Agent[]>(client, '/v1/agents', POLL_MS);
   const samples = useRef<Samples>({ times: [], successRate: new Map(), latency: new Map() });
   const lastRecorded = useRef<Agent[] | undefined>(undefined);
+  // Recorded once per poll answer (not per render), before the charts below read the samples.
   if (data !== undefined && data !== lastRecorded.current) {
     lastRecorded.current = data;
     record(samples.current, data, Date.now());

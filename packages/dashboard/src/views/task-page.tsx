@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import type { Attempt, TaskDetail } from '../api/types.ts';
+import type { RemovedTask, TaskDetail } from '../api/types.ts';
 import { AttemptTimeline } from '../components/attempt-timeline.tsx';
 import { ErrorNote } from '../components/error-note.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
@@ -16,19 +16,19 @@ export function TaskPage({ id }: { id: string }): JSX.Element {
   const { client, store, nodeName } = useDashboard();
   const live = useLive(store).tasks.get(id);
   // Read again whenever the live copy changes, and every few seconds for attempts' ends.
-  const { data, error } = usePolled<TaskDetail>(client, `/v1/tasks/${encodeURIComponent(id)}`, 3_000, live);
-  const archived = usePolled<Attempt[]>(
+  const { data, error } = usePolled<TaskDetail | RemovedTask>(
     client,
-    `/v1/tasks/${encodeURIComponent(id)}/history`,
-    10_000,
-    live?.status,
+    `/v1/tasks/${encodeURIComponent(id)}`,
+    3_000,
+    live,
   );
   const [cancelError, setCancelError] = useState<unknown>(undefined);
   const [cancelling, setCancelling] = useState(false);
   if (data === undefined)
     return error !== undefined ? <ErrorNote error={error} /> : <p class="muted">Loading task {id}…</p>;
+  if ('removed' in data) return <RemovedTaskPage task={data} />;
   const task = { ...data, ...(live ?? {}) };
-  const attempts = data.history ?? archived.data ?? [];
+  const attempts = data.history;
 
   const cancel = async (): Promise<void> => {
     setCancelError(undefined);
@@ -99,6 +99,35 @@ export function TaskPage({ id }: { id: string }): JSX.Element {
       <pre id="task-result">{task.error ?? (task.result === null ? '—' : json(task.result))}</pre>
       <h3>Input</h3>
       <pre>{json(task.input)}</pre>
+    </section>
+  );
+}
+
+/** What this node archived of a task the mesh has removed: its end and its attempts. */
+function RemovedTaskPage({ task }: { task: RemovedTask }): JSX.Element {
+  const { nodeName } = useDashboard();
+  const start = Math.min(...task.history.map((a) => a.startedAt), task.finishedAt ?? Date.now());
+  return (
+    <section>
+      <p>
+        <a href={href('tasks')}>← all tasks</a>
+      </p>
+      <h2>
+        Task <span class="mono">{task.id}</span> <StatusBadge status={task.status ?? 'unknown'} />
+      </h2>
+      <p class="muted">
+        Removed from the mesh after its retention period; this is what this node archived
+        {task.finishedAt !== null ? `, finished ${new Date(task.finishedAt).toLocaleString()}` : ''}.
+      </p>
+      <h3>Attempts</h3>
+      <AttemptTimeline
+        attempts={task.history}
+        submittedAt={start}
+        now={task.finishedAt ?? Date.now()}
+        nodeName={nodeName}
+      />
+      <h3>{task.error !== null ? 'Error' : 'Result'}</h3>
+      <pre id="task-result">{task.error ?? (task.result === null ? '—' : json(task.result))}</pre>
     </section>
   );
 }
