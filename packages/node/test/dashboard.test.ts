@@ -49,9 +49,9 @@ function rawGet(url: string, path: string): Promise<{ status: number; body: stri
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ host: hostname, port, path, method: 'GET' }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
     });
     req.on('error', reject);
     req.end();
@@ -239,6 +239,12 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
     const asset = await fetch(`${url}/ui/${script}`);
     expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(asset.headers.get('cache-control')).toContain('immutable');
+    // Compressed for a client that accepts it (fetch does), the same bytes plain for one that does not.
+    expect(asset.headers.get('content-encoding')).toBe('gzip');
+    const plain = await rawGet(url, `/ui/${script}`);
+    expect(plain.status).toBe(200);
+    expect(await asset.text()).toBe(plain.body);
+    expect(Number(asset.headers.get('content-length'))).toBeLessThan(plain.body.length / 2);
     for (const path of [
       '/ui/..%2F..%2Fpackage.json',
       '/ui/%2e%2e%2fsrc%2fcli.ts',

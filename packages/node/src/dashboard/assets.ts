@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 /** One file of the dashboard as served under `/ui/`. */
 export interface DashboardAsset {
@@ -9,6 +10,8 @@ export interface DashboardAsset {
   /** Named by its content hash: cacheable for good. */
   readonly immutable: boolean;
   readonly body: Uint8Array;
+  /** The body gzipped, for clients that accept it (the script is most of a megabyte). */
+  readonly gzipped: Uint8Array;
 }
 
 export interface DashboardAssets {
@@ -24,18 +27,19 @@ export class DashboardUnavailableError extends Error {
   override readonly name = 'DashboardUnavailableError';
 }
 
-type ManifestEntry = Omit<DashboardAsset, 'body'>;
+type ManifestEntry = Omit<DashboardAsset, 'body' | 'gzipped'>;
+type AssetFile = Omit<DashboardAsset, 'gzipped'>;
 
 /** The published package ships the dashboard prebuilt here (dist/ui, written by its prepack). */
 const PREBUILT_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
 
-function readPrebuilt(dir: string): DashboardAsset[] {
+function readPrebuilt(dir: string): AssetFile[] {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ManifestEntry[];
   return manifest.map((entry) => ({ ...entry, body: readFileSync(join(dir, entry.name)) }));
 }
 
 /** From source in the workspace: bundled in memory with the dashboard package's esbuild. */
-async function bundleFromSource(): Promise<DashboardAsset[]> {
+async function bundleFromSource(): Promise<AssetFile[]> {
   let bundler: typeof import('@meshwork/dashboard/bundle');
   try {
     bundler = await import('@meshwork/dashboard/bundle');
@@ -57,7 +61,8 @@ export function dashboardAssets(dir: string = PREBUILT_DIR): DashboardAssets {
   const load = (): Promise<Map<string, DashboardAsset>> => {
     loading ??= (async () => {
       const files = existsSync(join(dir, 'manifest.json')) ? readPrebuilt(dir) : await bundleFromSource();
-      return new Map(files.map((f) => [f.name, f]));
+      // Compressed once, here, rather than per request.
+      return new Map(files.map((f) => [f.name, { ...f, gzipped: gzipSync(f.body, { level: 9 }) }]));
     })();
     loading.catch(() => (loading = undefined));
     return loading;

@@ -23,7 +23,11 @@ function parseQuery<S extends z.ZodType>(schema: S, query: URLSearchParams): z.o
   throw new ApiError(400, 'invalid_request', `query ${field}: ${message}`, field);
 }
 
-async function serveFile(assets: DashboardAssets, name: string, { res }: RequestContext): Promise<'stream'> {
+async function serveFile(
+  assets: DashboardAssets,
+  name: string,
+  { req, res }: RequestContext,
+): Promise<'stream'> {
   let asset;
   try {
     asset = await assets.get(name);
@@ -39,16 +43,20 @@ async function serveFile(assets: DashboardAssets, name: string, { res }: Request
     res.writeHead(404, { 'content-type': 'application/json' }).end(body);
     return 'stream';
   }
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const body = gzip ? asset.gzipped : asset.body;
   res
     .writeHead(200, {
       'content-type': asset.contentType,
-      'content-length': asset.body.byteLength,
+      'content-length': body.byteLength,
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      vary: 'accept-encoding',
       'cache-control': asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
       'content-security-policy': CONTENT_SECURITY_POLICY,
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
     })
-    .end(asset.body);
+    .end(body);
   return 'stream';
 }
 
