@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { createCoordinator } from '@meshwork/coordinator';
 import { createDocument, decodeDigest, encodeDigest, lww } from '@meshwork/core';
 import { Writer } from '@meshwork/core/internal';
-import { parseConfig } from '@meshwork/node';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, startDaemon } from '@meshwork/node';
 import { createMeshNode, SYNC_PROTOCOL } from '@meshwork/transport';
 import { createWorker, PermanentError } from '@meshwork/worker';
 
@@ -66,3 +69,27 @@ console.log('pack-check: entry points and /internal resolve; deep imports are re
 // The worker client loads and its errors are the classes it documents.
 assert.equal(typeof createWorker, 'function');
 assert.ok(new PermanentError('bad input') instanceof Error);
+
+// The daemon serves its dashboard from the prebuilt files the package ships (no bundler here).
+const daemon = await startDaemon(
+  parseConfig(
+    {
+      name: 'ui',
+      dataDir: mkdtempSync(join(tmpdir(), 'pack-check-ui-')),
+      http: { port: 0 },
+      logLevel: 'warn',
+    },
+    process.cwd(),
+  ),
+);
+const page = await fetch(`${daemon.url}/ui`);
+assert.equal(page.status, 200);
+assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+const script = /src="\/ui\/([^"]+\.js)"/.exec(await page.text())?.[1];
+assert.ok(script, 'the dashboard page names its script');
+const bundle = await fetch(`${daemon.url}/ui/${script}`);
+assert.equal(bundle.status, 200);
+assert.ok((await bundle.arrayBuffer()).byteLength > 10_000);
+assert.equal((await fetch(`${daemon.url}/ui/manifest.json`)).status, 404);
+await daemon.stop();
+console.log(`pack-check: the daemon serves its dashboard at ${daemon.url}/ui`);

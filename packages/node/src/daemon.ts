@@ -15,6 +15,10 @@ import { registerAgents } from './agents.ts';
 import type { DaemonInfo } from './client.ts';
 import { ConfigError } from './config-error.ts';
 import type { ResolvedConfig, WebhookConfig } from './config.ts';
+import { cachedActivity } from './dashboard/activity.ts';
+import { dashboardAssets } from './dashboard/assets.ts';
+import { meshView } from './dashboard/mesh-view.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -332,7 +336,16 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
       onThrottled: (reason) => metrics.throttled(reason),
       onStreamDropped: () => metrics.streamDropped(),
       onEventStreams: (open) => metrics.eventStreams(open),
-      routes: [...workerRoutes(workers), ...mcp.routes, ...reloadRoutes(reloader)],
+      routes: [
+        ...workerRoutes(workers),
+        ...mcp.routes,
+        ...reloadRoutes(reloader),
+        ...dashboardRoutes({
+          assets: dashboardAssets(),
+          mesh: () => meshView(mesh, coordinator, config.name),
+          activity: cachedActivity(coordinator),
+        }),
+      ],
       ...(tracerProvider !== undefined && { aroundRequest: traceRequests(tracerProvider) }),
       onRequest: (method, route, status, ms) => {
         metrics.httpRequest(method, route, status, ms / 1000);

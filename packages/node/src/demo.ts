@@ -253,9 +253,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const nodeOfAgent = new Map(agents.map((a) => [a.id, a.metadata?.node ?? a.node.slice(-6)]));
     for (const n of nodes) {
       out(
-        `  ${n.name}  ${n.info.url}  (/v1/status /v1/tasks /v1/events /metrics)  peer ${n.info.peerId.slice(-8)}`,
+        `  ${n.name}  ${n.info.url}  (/v1/status /v1/tasks /v1/events /metrics)  dashboard ${n.info.url}/ui  peer ${n.info.peerId.slice(-8)}`,
       );
     }
+    out(`  dashboard actions (submit, start, cancel) take the API key ${API_KEY}`);
     out(`  agents: ${agents.map((a) => `${a.id}@${nodeOfAgent.get(a.id)}`).join(', ')}`);
 
     const wf = await first.client.post<WorkflowInfo>('/v1/workflows', {
@@ -335,7 +336,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       return final.status === 'succeeded' ? 0 : 1;
     }
     out(line);
-    out('serving; try `pnpm meshwork task list --url ' + first.info.url + '` - Ctrl-C stops the mesh');
+    out(
+      `serving; open ${first.info.url}/ui or try \`pnpm meshwork task list --url ${first.info.url}\` - Ctrl-C stops the mesh`,
+    );
     while (!interrupted) await sleep(200);
     out('stopping the nodes (draining running tasks)');
     return 0;

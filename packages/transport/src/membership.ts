@@ -33,6 +33,11 @@ export interface MeshMembership extends PresenceChannel {
   peers(): ReadonlyMap<ReplicaId, PresenceState>;
   /** The link digest each member announced last (see mesh-shape.ts). */
   linkDigests(): ReadonlyMap<ReplicaId, Uint8Array>;
+  /**
+   * Every member's links (the neighbours it hears heartbeats from), as it announced them last;
+   * this node's own are its live links now. Members that left have none.
+   */
+  links(): ReadonlyMap<ReplicaId, readonly ReplicaId[]>;
   /** This node's links changed: announce the new digest. */
   linksChanged(): void;
   /** Announces that this node leaves, then stops. */
@@ -215,6 +220,14 @@ export async function startMeshMembership(
         const r = membership.record(node);
         const links = r?.state[LINKS_KEY];
         if (node !== self && r?.status === 'alive' && links instanceof Uint8Array) out.set(node, links);
+      }
+      return out;
+    },
+    links() {
+      const out = new Map<ReplicaId, readonly ReplicaId[]>();
+      for (const node of membership.members()) {
+        if (node === self) out.set(node, [...membership.neighbours()].sort());
+        else out.set(node, membership.record(node)?.links ?? []);
       }
       return out;
     },

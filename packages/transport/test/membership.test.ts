@@ -42,6 +42,27 @@ describe('membership over libp2p', () => {
     expect(() => a!.presence.publish([1] as unknown as PresenceState)).toThrow(InvalidArgumentError);
   });
 
+  it("every node knows every member's links, also those it is not on", async () => {
+    const [a, b, c, d] = await line(4);
+    const expected = new Map([
+      [a!.replica, [b!.replica]],
+      [b!.replica, [a!.replica, c!.replica].sort()],
+      [c!.replica, [b!.replica, d!.replica].sort()],
+      [d!.replica, [c!.replica]],
+    ]);
+    await waitFor('the line everywhere', () =>
+      nodes.every(
+        (n) =>
+          expected.size === n.presence.links().size &&
+          [...expected].every(([node, links]) => String(n.presence.links().get(node)) === String(links)),
+      ),
+    );
+    await c!.stop();
+    await waitFor('c left, with no links', () => a!.presence.links().get(c!.replica)?.length === 0);
+    // b announces its loss of the link to c a moment later.
+    await waitFor('b linked to a only', () => String(a!.presence.links().get(b!.replica)) === a!.replica);
+  });
+
   it('a node that crashes becomes unreachable beyond its neighbours; one that stops leaves', async () => {
     const [a, b, c, d] = await line(4);
     await waitFor('everyone alive everywhere', () => allAlive(nodes));
