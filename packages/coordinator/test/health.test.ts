@@ -219,22 +219,26 @@ describe('assessHealth', () => {
   });
 });
 
+/** Equal histories for every agent but for the verdict, so only the health term tells them apart. */
+function historyFlagging(degraded: ReadonlySet<string>): AgentHistory {
+  return {
+    record: () => undefined,
+    flush: () => undefined,
+    stats: (agent) => ({
+      successes: 20,
+      failures: 1,
+      meanLatencyMs: 150,
+      health: degraded.has(agent)
+        ? { degraded: true, reason: 'latency p50 4.1 s vs baseline 900 ms (MAD 5 %)' }
+        : { degraded: false, reason: null },
+    }),
+  };
+}
+
 describe('a coordinator ranking by health', () => {
   it('gives work to the healthy of two equal agents, and to the degraded one when it is alone', async () => {
     const degraded = new Set<string>();
-    // Equal histories but for the verdict, so only the health term can tell the agents apart.
-    const history: AgentHistory = {
-      record: () => undefined,
-      flush: () => undefined,
-      stats: (agent) => ({
-        successes: 20,
-        failures: 1,
-        meanLatencyMs: 150,
-        health: degraded.has(agent)
-          ? { degraded: true, reason: 'latency p50 4.1 s vs baseline 900 ms (MAD 5 %)' }
-          : { degraded: false, reason: null },
-      }),
-    };
+    const history = historyFlagging(degraded);
     const { coords, run } = virtualMesh({ nodes: 1, backend: 'memory', seed: 3, coordinator: { history } });
     const c = coords[0]!;
     const ran: string[] = [];
@@ -269,19 +273,7 @@ describe('a coordinator ranking by health', () => {
   });
 
   it('gives work to a healthy agent on another node before a degraded one on the submitting node', async () => {
-    const history: AgentHistory = {
-      record: () => undefined,
-      flush: () => undefined,
-      stats: (agent) => ({
-        successes: 20,
-        failures: 1,
-        meanLatencyMs: 150,
-        health:
-          agent === 'sick'
-            ? { degraded: true, reason: 'latency p50 4.1 s vs baseline 900 ms (MAD 5 %)' }
-            : { degraded: false, reason: null },
-      }),
-    };
+    const history = historyFlagging(new Set(['sick']));
     const { coords, run } = virtualMesh({ nodes: 2, backend: 'memory', seed: 5, coordinator: { history } });
     const ran: string[] = [];
     coords[0]!.registerAgent({ id: 'sick', capabilities: ['job'], handler: () => void ran.push('sick') });
