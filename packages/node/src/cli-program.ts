@@ -360,17 +360,21 @@ clientOptions(
         'cancelled',
       ]),
     )
-    .option('--limit <n>', 'at most this many', integer, 100),
-).action(async (flags: ClientFlags & { state?: string; limit: number }) => {
+    .option('--limit <n>', 'at most this many', integer, 100)
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor'),
+).action(async (flags: ClientFlags & { state?: string; limit: number; cursor?: string }) => {
   const query = new URLSearchParams({
     limit: String(flags.limit),
     ...(flags.state ? { state: flags.state } : {}),
+    ...(flags.cursor ? { cursor: flags.cursor } : {}),
   });
-  const tasks = await client(flags).get<TaskRow[]>(`/v1/tasks?${query.toString()}`);
-  print(flags, tasks, () =>
-    formatTable(
+  const page = await client(flags).get<{ items: TaskRow[]; nextCursor: string | null }>(
+    `/v1/tasks?${query.toString()}`,
+  );
+  print(flags, page, () => {
+    const table = formatTable(
       ['ID', 'TYPE', 'STATUS', 'EPOCH', 'AGENT', 'SUBMITTED'],
-      tasks.map((t) => [
+      page.items.map((t) => [
         t.id,
         t.type,
         t.status,
@@ -378,8 +382,9 @@ clientOptions(
         t.agent ?? '',
         t.submittedAt ? new Date(t.submittedAt).toISOString() : '',
       ]),
-    ),
-  );
+    );
+    return page.nextCursor === null ? table : `${table}\nmore: --cursor ${page.nextCursor}`;
+  });
 });
 
 clientOptions(

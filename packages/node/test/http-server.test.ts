@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,7 +23,7 @@ function fakeApi() {
     ready: () => true,
     peers: () => [],
     agents: () => [{ id: 'a1' }],
-    listTasks: ({ limit }) => [...tasks.values()].slice(0, limit),
+    listTasks: ({ limit }) => ({ items: [...tasks.values()].slice(0, limit), nextCursor: null }),
     getTask: (id) => tasks.get(id),
     taskHistory: () => [],
     submitTask: (body) => {
@@ -239,5 +240,167 @@ describe('writes under a burst', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+/** Reads an event stream until `until` holds for the text so far. */
+async function readUntil(res: Response, until: (text: string) => boolean): Promise<string> {
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!until(text)) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += new TextDecoder().decode(chunk.value);
+  }
+  return text;
+}
+
+/** The `id:` and `event:` of each event frame in `text`. */
+function frames(text: string): { id: string; event: string; data: string }[] {
+  return text
+    .split('\n\n')
+    .filter((f) => f.includes('event: '))
+    .map((f) => ({
+      id: /^id: (.+)$/m.exec(f)?.[1] ?? '',
+      event: /^event: (.+)$/m.exec(f)![1]!,
+      data: /^data: (.+)$/m.exec(f)?.[1] ?? '',
+    }));
+}
+
+describe('event stream resume', () => {
+  let server: ApiServer;
+  const { api } = fakeApi();
+  const emitTasks = async (ids: string[]) => {
+    for (const id of ids) {
+      const res = await fetch(`${server.url}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ id, input: { executor: 'shell', argv: ['true'] } }),
+      });
+      expect(res.status).toBe(201);
+    }
+  };
+  beforeAll(async () => {
+    server = await startApiServer(api, {
+      host: '127.0.0.1',
+      port: 0,
+      apiKey: KEY,
+      maxBodyBytes: 4096,
+      eventReplayEvents: 4,
+    });
+  });
+  afterAll(() => server.close());
+
+  it('gives every event an id and sends a reconnecting client what it missed', async () => {
+    const first = new AbortController();
+    const live = await fetch(`${server.url}/v1/events`, { signal: first.signal });
+    await emitTasks(['r1', 'r2']);
+    const seen = frames(await readUntil(live, (t) => t.includes('"r2"')));
+    expect(seen.map((f) => f.event)).toEqual(['task', 'task']);
+    expect(seen.every((f) => f.id !== '')).toBe(true);
+    first.abort();
+
+    await emitTasks(['r3', 'r4']);
+    const again = new AbortController();
+    const resumed = await fetch(`${server.url}/v1/events`, {
+      signal: again.signal,
+      headers: { 'last-event-id': seen[0]!.id },
+    });
+    const replayed = frames(await readUntil(resumed, (t) => t.includes('"r4"')));
+    expect(replayed.map((f) => JSON.parse(f.data) as { id: string }).map((t) => t.id)).toEqual([
+      'r2',
+      'r3',
+      'r4',
+    ]);
+    again.abort();
+
+    // The query parameter does the same, for clients that cannot set the header.
+    const byQuery = new AbortController();
+    const viaQuery = await fetch(`${server.url}/v1/events?lastEventId=${replayed[1]!.id}`, {
+      signal: byQuery.signal,
+    });
+    expect(frames(await readUntil(viaQuery, (t) => t.includes('"r4"')))).toEqual([replayed[2]]);
+    byQuery.abort();
+  });
+
+  it('answers event: reset when the events after the id are no longer held', async () => {
+    const first = new AbortController();
+    const live = await fetch(`${server.url}/v1/events`, { signal: first.signal });
+    await emitTasks(['o1']);
+    const [last] = frames(await readUntil(live, (t) => t.includes('"o1"')));
+    first.abort();
+    // More than the ring's 4 events while the client was away.
+    await emitTasks(['o2', 'o3', 'o4', 'o5', 'o6']);
+    for (const lastEventId of [last!.id, 'ffffffff.1', 'not-an-id']) {
+      const again = new AbortController();
+      const res = await fetch(`${server.url}/v1/events`, {
+        signal: again.signal,
+        headers: { 'last-event-id': lastEventId },
+      });
+      const [reset] = frames(await readUntil(res, (t) => t.includes('event: reset')));
+      expect(reset!.event).toBe('reset');
+      expect(reset!.id).not.toBe('');
+      again.abort();
+      // The reset's id resumes from there.
+      const next = new AbortController();
+      const resumed = await fetch(`${server.url}/v1/events`, {
+        signal: next.signal,
+        headers: { 'last-event-id': reset!.id },
+      });
+      await emitTasks([`after-${lastEventId}`]);
+      const after = frames(await readUntil(resumed, (t) => t.includes(`"after-${lastEventId}"`)));
+      expect(after.map((f) => f.event)).toEqual(['task']);
+      next.abort();
+    }
+  });
+});
+
+describe('error answers', () => {
+  let server: ApiServer;
+  const { api } = fakeApi();
+  beforeAll(async () => {
+    server = await startApiServer(api, { host: '127.0.0.1', port: 0, apiKey: KEY, maxBodyBytes: 4096 });
+  });
+  afterAll(() => server.close());
+  const expectEnvelope = async (res: Response, status: number, code: string) => {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe(code);
+    expect(body.error.message).toEqual(expect.any(String));
+  };
+  const write = (body: string, contentType: string) =>
+    fetch(`${server.url}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, authorization: `Bearer ${KEY}` },
+      body,
+    });
+
+  it('keep the JSON envelope for whatever the framework refuses', async () => {
+    await expectEnvelope(await fetch(`${server.url}/nope/deeper`), 404, 'not_found');
+    const wrongMethod = await fetch(`${server.url}/v1/tasks`, { method: 'PATCH' });
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+    await expectEnvelope(wrongMethod, 405, 'method_not_allowed');
+    await expectEnvelope(await write('x'.repeat(5000), 'application/json'), 413, 'body_too_large');
+    await expectEnvelope(
+      await write('input=1', 'application/x-www-form-urlencoded'),
+      415,
+      'unsupported_media_type',
+    );
+    await expectEnvelope(await write('{"input":', 'application/json'), 400, 'invalid_json');
+    await expectEnvelope(await fetch(`${server.url}/v1/tasks?limit=x`), 400, 'invalid_request');
+    await expectEnvelope(await fetch(`${server.url}/v1/tasks/%E0%A4%A`), 400, 'invalid_path');
+    // A request the framework cannot even form (a Host that is no host name).
+    const raw = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${server.url}/v1/status`, { headers: { host: 'bad host:1' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(raw.status).toBe(400);
+    expect(JSON.parse(raw.body)).toMatchObject({ error: { code: 'invalid_request' } });
   });
 });

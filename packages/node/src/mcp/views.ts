@@ -42,6 +42,9 @@ export const taskView = z.looseObject({
 });
 export type TaskView = z.output<typeof taskView>;
 
+/** `GET /v1/tasks`: a page of tasks, newest first, and the cursor of the next (null on the last). */
+export const taskPageView = z.strictObject({ items: z.array(taskView), nextCursor: z.string().nullable() });
+
 export const workflowView = z.looseObject({
   id: z.string(),
   name: z.string(),
