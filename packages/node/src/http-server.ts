@@ -141,18 +141,23 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     ...(options.onStreamDropped !== undefined ? { onStreamDropped: options.onStreamDropped } : {}),
     ...(options.onEventStreams !== undefined ? { onEventStreams: options.onEventStreams } : {}),
   });
-  const routes: RouteDefinition[] = [...apiRoutes(api), events.route, ...(options.routes ?? [])];
-  const openApi = JSON.stringify(openApiDocument(routes, { title: 'Meshwork node API', version: VERSION }));
-  routes.push({
-    method: 'GET',
-    path: '/openapi.json',
-    access: 'open',
-    doc: { summary: 'This document' },
-    handler: ({ res }) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(openApi);
-      return 'stream';
+  let openApi = '';
+  const routes: RouteDefinition[] = [
+    ...apiRoutes(api),
+    events.route,
+    ...(options.routes ?? []),
+    {
+      method: 'GET',
+      path: '/openapi.json',
+      access: 'open',
+      doc: { summary: 'This document: every route of this node, from the schemas it validates with' },
+      handler: ({ res }) => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(openApi);
+        return 'stream';
+      },
     },
-  });
+  ];
+  openApi = JSON.stringify(openApiDocument(routes, { title: 'Meshwork node API', version: VERSION }));
 
   const keyed = (header: string | undefined): boolean => {
     const match = /^Bearer (.+)$/.exec(header ?? '');

@@ -250,7 +250,7 @@ async function readUntil(res: Response, until: (text: string) => boolean): Promi
   while (!until(text)) {
     const chunk = await reader.read();
     if (chunk.done) break;
-    text += new TextDecoder().decode(chunk.value);
+    text += new TextDecoder().decode(chunk.value as Uint8Array);
   }
   return text;
 }
