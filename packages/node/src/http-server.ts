@@ -183,6 +183,8 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
         performance.now() - started,
       ),
     );
+    // Hono answers HEAD as GET, but a streaming route has written its answer itself by then.
+    if (c.req.method === 'HEAD') throw new ApiError(405, 'method_not_allowed', 'HEAD is not served: use GET');
     await next();
   });
 

@@ -381,6 +381,8 @@ describe('error answers', () => {
     const wrongMethod = await fetch(`${server.url}/v1/tasks`, { method: 'PATCH' });
     expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
     await expectEnvelope(wrongMethod, 405, 'method_not_allowed');
+    for (const path of ['/v1/status', '/v1/events', '/metrics'])
+      expect((await fetch(server.url + path, { method: 'HEAD' })).status).toBe(405);
     await expectEnvelope(await write('x'.repeat(5000), 'application/json'), 413, 'body_too_large');
     await expectEnvelope(
       await write('input=1', 'application/x-www-form-urlencoded'),
