@@ -121,7 +121,7 @@ function errorResponse(err: ApiError): Response {
   return new Response(JSON.stringify(body), { status: err.status, headers });
 }
 
-type Env = { Bindings: HttpBindings; Variables: { route: string } };
+type Env = { Bindings: HttpBindings; Variables: { route: string; keyed: boolean } };
 
 /**
  * The daemon's HTTP API, on Hono over `node:http`. Reads are open on loopback; every mutating
@@ -164,12 +164,19 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     return match !== null && timingSafeEqual(digest(match[1]!), expectedKey);
   };
   const writeTurn = createWriteTurns();
-  const limitBody = bodyLimit({
-    maxSize: options.maxBodyBytes,
-    onError: () => {
-      throw new ApiError(413, 'body_too_large', `request body exceeds ${options.maxBodyBytes} bytes`);
-    },
-  });
+  const tooLarge = (): never => {
+    throw new ApiError(413, 'body_too_large', `request body exceeds ${options.maxBodyBytes} bytes`);
+  };
+  const streamedLimit = bodyLimit({ maxSize: options.maxBodyBytes, onError: tooLarge });
+  // A body whose length is declared is checked against it (node:http holds the client to it) and
+  // then read straight from the socket; only a chunked one is counted as it streams in.
+  const limitBody: MiddlewareHandler<Env> = async (c, next) => {
+    const { headers } = c.env.incoming;
+    if (headers['content-length'] === undefined || headers['transfer-encoding'] !== undefined)
+      return streamedLimit(c, next);
+    if (Number(headers['content-length']) > options.maxBodyBytes) tooLarge();
+    await next();
+  };
 
   const app = new Hono<Env>();
   app.use(async (c, next) => {
@@ -194,7 +201,8 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
     const names = pathParams(route.path);
     const authorize: MiddlewareHandler<Env> = async (c, next) => {
       c.set('route', route.path);
-      if (needsKey && !keyed(c.req.header('authorization'))) {
+      c.set('keyed', keyed(c.req.header('authorization')));
+      if (needsKey && !c.get('keyed')) {
         c.env.outgoing.setHeader('www-authenticate', 'Bearer');
         throw new ApiError(401, 'unauthorized', 'missing or wrong API key (Authorization: Bearer <key>)');
       }
@@ -235,7 +243,7 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
         params: names.map((name) => c.req.param(name) ?? ''),
         query: url.searchParams,
         body,
-        authorized: keyed(c.req.header('authorization')),
+        authorized: c.get('keyed'),
       });
       if (result === 'stream') return RESPONSE_ALREADY_SENT;
       return c.json(result[1], result[0] as ContentfulStatusCode);
@@ -244,7 +252,8 @@ export async function startApiServer(api: NodeApi, options: ApiServerOptions): P
   };
   for (const route of routes) {
     const { authorize, handle } = serve(route);
-    app.on(route.method, route.path, authorize, limitBody, handle);
+    if (route.method === 'GET') app.on(route.method, route.path, authorize, handle);
+    else app.on(route.method, route.path, authorize, limitBody, handle);
   }
   // A path that exists under other methods: 405 naming them.
   const methods = new Map<string, string[]>();

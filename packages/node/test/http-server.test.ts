@@ -384,6 +384,19 @@ describe('error answers', () => {
     for (const path of ['/v1/status', '/v1/events', '/metrics'])
       expect((await fetch(server.url + path, { method: 'HEAD' })).status).toBe(405);
     await expectEnvelope(await write('x'.repeat(5000), 'application/json'), 413, 'body_too_large');
+    // Chunked, with no declared length: counted as it streams in.
+    const chunked = await fetch(`${server.url}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(1000)));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    await expectEnvelope(chunked, 413, 'body_too_large');
     await expectEnvelope(
       await write('input=1', 'application/x-www-form-urlencoded'),
       415,
