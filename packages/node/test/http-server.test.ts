@@ -419,3 +419,31 @@ describe('error answers', () => {
     expect(JSON.parse(raw.body)).toMatchObject({ error: { code: 'invalid_request' } });
   });
 });
+
+describe('request metrics', () => {
+  it('label each request with its route pattern, not its path', async () => {
+    const { api } = fakeApi();
+    const seen: string[] = [];
+    const server = await startApiServer(api, {
+      host: '127.0.0.1',
+      port: 0,
+      apiKey: KEY,
+      maxBodyBytes: 4096,
+      onRequest: (method, route, status) => seen.push(`${method} ${route} ${status}`),
+    });
+    try {
+      await (await fetch(`${server.url}/v1/tasks/abc`)).text();
+      await (await fetch(`${server.url}/v1/memory/d/m?limit=0`)).text();
+      await (await fetch(`${server.url}/nowhere`)).text();
+      await waitForLength(seen, 3);
+      expect(seen).toEqual(['GET /v1/tasks/:id 404', 'GET /v1/memory/:doc/:member 400', 'GET unknown 404']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+/** The answer is read before the server's `finish` fires: waits a few turns for it. */
+async function waitForLength(list: unknown[], n: number): Promise<void> {
+  for (let i = 0; i < 100 && list.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+}
