@@ -72,6 +72,13 @@ export const listTasksQuery = z.strictObject({
 });
 export type ListTasksQuery = z.output<typeof listTasksQuery>;
 
+/** A page of workflow runs, by run id: at most `limit` after `cursor` (the `nextCursor` of the page before). */
+export const listWorkflowsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  cursor: z.string().min(1).max(512).optional(),
+});
+export type ListWorkflowsQuery = z.output<typeof listWorkflowsQuery>;
+
 /** `POST /v1/admin/reload` takes no options: the daemon reads its own config file again. */
 export const reloadBody = z.strictObject({});
 

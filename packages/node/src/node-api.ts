@@ -16,6 +16,7 @@ import type { MeshNode } from '@meshwork/transport';
 import {
   isExecutorCall,
   type ListTasksQuery,
+  type ListWorkflowsQuery,
   type StartWorkflowBody,
   type SubmitTaskBody,
 } from './api-schema.ts';
@@ -23,6 +24,7 @@ import type { ResolvedConfig } from './config.ts';
 import { executorCapability, executorOf } from './executors/index.ts';
 import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
 import { toJson } from './json.ts';
+import { pageOf } from './memory/cursor-page.ts';
 import { createMemoryApi } from './memory/memory-api.ts';
 import type { SharedMemory } from './memory/shared-memory.ts';
 import type { MeshDocument } from './mesh-state.ts';
@@ -328,7 +330,12 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       track(task);
       return taskJson(task);
     },
-    listWorkflows: () => coordinator.workflows.list().map(workflowJson),
+    listWorkflows: (q: ListWorkflowsQuery) => {
+      // By run id: a run started between pages sorts before or after the cursor, and moves none.
+      const runs = coordinator.workflows.list().sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : 0));
+      const page = pageOf(runs, (w) => w.run, q);
+      return { items: page.items.map(workflowJson), nextCursor: page.next };
+    },
     workflowTemplates: () => toJson([...templates.values()]),
     getWorkflow: (id) => {
       const w = coordinator.workflows.get(id);

@@ -41,7 +41,7 @@ describe('event stream backpressure', () => {
       taskHistory: () => [],
       submitTask: notImplemented,
       cancelTask: () => undefined,
-      listWorkflows: () => [],
+      listWorkflows: () => ({ items: [], nextCursor: null }),
       workflowTemplates: () => [],
       getWorkflow: () => undefined,
       startWorkflow: notImplemented,

@@ -179,6 +179,26 @@ describe('the HTTP API of a daemon', () => {
     expect(bad.body.error).toMatchObject({ code: 'invalid_request', field: 'cursor' });
   });
 
+  it('pages workflow runs by id while runs start between pages', async () => {
+    const first = ['wf-a', 'wf-b', 'wf-c', 'wf-d', 'wf-e'];
+    for (const id of first)
+      expect((await api(daemon.url, '/v1/workflows', { body: { template: 'one', id } })).status).toBe(201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${cursor}`;
+      const res: { body: Page } = await api<Page>(daemon.url, `/v1/workflows?limit=2${query}`);
+      seen.push(...res.body.items.map((w) => w.id));
+      cursor = res.body.nextCursor;
+      await api(daemon.url, '/v1/workflows', { body: { template: 'one', id: `wf-${pages}-new` } });
+      pages++;
+    } while (cursor !== null);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((id) => first.includes(id))).toEqual(first);
+    expect(pages).toBeGreaterThanOrEqual(3);
+  });
+
   it('answers a resubmitted id with the same body as before, and with another body 409 naming the field', async () => {
     const created = await api<{ id: string; input: unknown }>(daemon.url, '/v1/tasks', {
       body: task('same', ['echo', 'a']),

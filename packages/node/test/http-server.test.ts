@@ -37,7 +37,7 @@ function fakeApi() {
       if (task) task.status = 'cancelled';
       return task;
     },
-    listWorkflows: () => [],
+    listWorkflows: () => ({ items: [], nextCursor: null }),
     workflowTemplates: () => [],
     getWorkflow: () => undefined,
     startWorkflow: () => ({ id: 'w1' }),

@@ -1,13 +1,22 @@
 import { z } from 'zod';
 import {
   listTasksQuery,
+  listWorkflowsQuery,
   startWorkflowBody,
   submitTaskBody,
   type ListTasksQuery,
+  type ListWorkflowsQuery,
   type StartWorkflowBody,
   type SubmitTaskBody,
 } from '../api-schema.ts';
-import { agentView, memberView, taskPageView, taskView, workflowView } from '../mcp/views.ts';
+import {
+  agentView,
+  memberView,
+  taskPageView,
+  taskView,
+  workflowPageView,
+  workflowView,
+} from '../mcp/views.ts';
 import {
   createDocumentBody,
   memberReadQuery,
@@ -46,7 +55,8 @@ export interface NodeApi {
   submitTask(body: SubmitTaskBody): Json | Promise<Json>;
   /** `undefined` when no such task. */
   cancelTask(id: string): Json | undefined;
-  listWorkflows(): Json;
+  /** A page of workflow runs by id: `{ items, nextCursor }`. */
+  listWorkflows(query: ListWorkflowsQuery): Json;
   workflowTemplates(): Json;
   getWorkflow(id: string): Json | undefined;
   startWorkflow(body: StartWorkflowBody): Json | Promise<Json>;
@@ -155,8 +165,12 @@ export function apiRoutes(api: NodeApi): RouteDefinition[] {
     {
       method: 'GET',
       path: '/v1/workflows',
-      doc: { summary: 'Workflow runs', response: z.array(workflowView) },
-      handler: () => [200, api.listWorkflows()],
+      doc: {
+        summary: 'A page of workflow runs, by id',
+        query: listWorkflowsQuery,
+        response: workflowPageView,
+      },
+      handler: ({ query }) => [200, api.listWorkflows(parseQuery(listWorkflowsQuery, query))],
     },
     {
       method: 'GET',

@@ -55,6 +55,12 @@ export const workflowView = z.looseObject({
 });
 export type WorkflowView = z.output<typeof workflowView>;
 
+/** `GET /v1/workflows`: a page of runs by id, and the cursor of the next (null on the last). */
+export const workflowPageView = z.strictObject({
+  items: z.array(workflowView),
+  nextCursor: z.string().nullable(),
+});
+
 export const agentView = z.looseObject({
   id: z.string(),
   node: z.string(),
