@@ -126,7 +126,9 @@ describe('daemon HTTP API', () => {
       return body.status !== 'running' ? body : undefined;
     });
     expect(done).toMatchObject({ status: 'succeeded', steps: { first: 'succeeded', second: 'succeeded' } });
-    expect((await api<{ id: string }[]>(url, '/v1/workflows')).body.map((w) => w.id)).toContain('wf-1');
+    expect(
+      (await api<{ items: { id: string }[] }>(url, '/v1/workflows')).body.items.map((w) => w.id),
+    ).toContain('wf-1');
     expect((await api(url, '/v1/workflows/none')).status).toBe(404);
     const bad = await api<{ error: { field: string } }>(url, '/v1/workflows', { body: { template: 'nope' } });
     expect(bad.status).toBe(400);

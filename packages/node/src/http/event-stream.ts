@@ -88,9 +88,9 @@ export function createEventStream(options: EventStreamOptions): EventStream {
           { retryAfterS: 5 },
         );
       }
+      const fromQuery = parseQuery(eventsQuery, query).lastEventId;
       const header = req.headers['last-event-id'];
-      const lastEventId =
-        (Array.isArray(header) ? header[0] : header) ?? parseQuery(eventsQuery, query).lastEventId;
+      const lastEventId = (Array.isArray(header) ? header[0] : header) ?? fromQuery;
       record();
       res.writeHead(200, {
         'content-type': 'text/event-stream',
