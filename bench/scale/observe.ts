@@ -88,8 +88,8 @@ export async function taskOf(daemon: MeshDaemon, id: string): Promise<TaskView |
 
 /** Every task the daemon holds (at most 10,000), by id, with its status. */
 export async function taskStatuses(daemon: MeshDaemon): Promise<Map<string, string>> {
-  const tasks = await read<{ id: string; status: string }[]>(daemon, '/v1/tasks?limit=10000');
-  return new Map(tasks.map((t) => [t.id, t.status]));
+  const { items } = await read<{ items: { id: string; status: string }[] }>(daemon, '/v1/tasks?limit=10000');
+  return new Map(items.map((t) => [t.id, t.status]));
 }
 
 /** The daemon's archive of a task's attempts (`task_history`), mesh-wide. */

@@ -196,8 +196,9 @@ export async function runHttpTarget(o: {
   // Workflows started earlier create their tasks as they advance, so their tasks are left out.
   // A write to a shared-memory member is checked against the documents and that member as read.
   const counts = async (route: string): Promise<string> => {
-    const tasks = (await call('GET', '/v1/tasks?limit=10000')).json as { workflow: unknown }[];
-    const workflows = (await call('GET', '/v1/workflows')).json as unknown[];
+    const tasks = ((await call('GET', '/v1/tasks?limit=10000')).json as { items: { workflow: unknown }[] })
+      .items;
+    const workflows = ((await call('GET', '/v1/workflows?limit=10000')).json as { items: unknown[] }).items;
     const counted = `${tasks.filter((t) => t.workflow === null).length} tasks, ${workflows.length} workflows`;
     if (!route.startsWith(MEMORY)) return counted;
     return `${counted}, ${(await call('GET', '/v1/memory')).text}, ${(await call('GET', route)).text}`;

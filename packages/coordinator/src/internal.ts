@@ -6,3 +6,4 @@ export { backoffDelay } from './retry.ts';
 export { effectivePriority, rankAgents, rendezvous, scoreAgent, type AgentStats } from './scoring.ts';
 export { decisionTime, firstClaim, selectWinner } from './winner.ts';
 export { planWorkflow, workflowTaskId, type WorkflowPlan } from './workflow/plan.ts';
+export { parseSubmit } from './model.ts';

@@ -64,11 +64,29 @@ export const startWorkflowBody = z.strictObject({
 });
 export type StartWorkflowBody = z.output<typeof startWorkflowBody>;
 
+/** A page of tasks, newest first: at most `limit` after `cursor` (the `nextCursor` of the page before). */
 export const listTasksQuery = z.strictObject({
   state: z.enum(['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  cursor: z.string().min(1).max(512).optional(),
 });
 export type ListTasksQuery = z.output<typeof listTasksQuery>;
 
+/** A page of workflow runs, by run id: at most `limit` after `cursor` (the `nextCursor` of the page before). */
+export const listWorkflowsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  cursor: z.string().min(1).max(512).optional(),
+});
+export type ListWorkflowsQuery = z.output<typeof listWorkflowsQuery>;
+
 /** `POST /v1/admin/reload` takes no options: the daemon reads its own config file again. */
 export const reloadBody = z.strictObject({});
+
+/** The body of every error answer. `field` names the request field at fault, when one is. */
+export const apiErrorBody = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+  }),
+});

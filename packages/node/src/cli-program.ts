@@ -207,6 +207,11 @@ function print(flags: ClientFlags, value: unknown, table: () => string): void {
   console.log(flags.json === true ? JSON.stringify(value, null, 2) : table());
 }
 
+/** A page's table, and how to ask for the next page when there is one. */
+function morePages(table: string, nextCursor: string | null): string {
+  return nextCursor === null ? table : `${table}\nmore: --cursor ${nextCursor}`;
+}
+
 interface TaskRow {
   id: string;
   type: string;
@@ -360,17 +365,21 @@ clientOptions(
         'cancelled',
       ]),
     )
-    .option('--limit <n>', 'at most this many', integer, 100),
-).action(async (flags: ClientFlags & { state?: string; limit: number }) => {
+    .option('--limit <n>', 'at most this many', integer, 100)
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor'),
+).action(async (flags: ClientFlags & { state?: string; limit: number; cursor?: string }) => {
   const query = new URLSearchParams({
     limit: String(flags.limit),
     ...(flags.state ? { state: flags.state } : {}),
+    ...(flags.cursor ? { cursor: flags.cursor } : {}),
   });
-  const tasks = await client(flags).get<TaskRow[]>(`/v1/tasks?${query.toString()}`);
-  print(flags, tasks, () =>
-    formatTable(
+  const page = await client(flags).get<{ items: TaskRow[]; nextCursor: string | null }>(
+    `/v1/tasks?${query.toString()}`,
+  );
+  print(flags, page, () => {
+    const table = formatTable(
       ['ID', 'TYPE', 'STATUS', 'EPOCH', 'AGENT', 'SUBMITTED'],
-      tasks.map((t) => [
+      page.items.map((t) => [
         t.id,
         t.type,
         t.status,
@@ -378,8 +387,9 @@ clientOptions(
         t.agent ?? '',
         t.submittedAt ? new Date(t.submittedAt).toISOString() : '',
       ]),
-    ),
-  );
+    );
+    return morePages(table, page.nextCursor);
+  });
 });
 
 clientOptions(
@@ -480,17 +490,30 @@ clientOptions(
   },
 );
 
-clientOptions(workflow.command('list').description('List workflow runs')).action(
-  async (flags: ClientFlags) => {
-    const runs = await client(flags).get<WorkflowRow[]>('/v1/workflows');
-    print(flags, runs, () =>
+clientOptions(
+  workflow
+    .command('list')
+    .description('List workflow runs, by run id')
+    .option('--limit <n>', 'at most this many', integer, 100)
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor'),
+).action(async (flags: ClientFlags & { limit: number; cursor?: string }) => {
+  const query = new URLSearchParams({
+    limit: String(flags.limit),
+    ...(flags.cursor ? { cursor: flags.cursor } : {}),
+  });
+  const page = await client(flags).get<{ items: WorkflowRow[]; nextCursor: string | null }>(
+    `/v1/workflows?${query.toString()}`,
+  );
+  print(flags, page, () =>
+    morePages(
       formatTable(
         ['RUN', 'TEMPLATE', 'STATUS', 'TASKS', 'REASON'],
-        runs.map((r) => [r.id, r.name, r.status, String(r.tasks.length), r.reason ?? '']),
+        page.items.map((r) => [r.id, r.name, r.status, String(r.tasks.length), r.reason ?? '']),
       ),
-    );
-  },
-);
+      page.nextCursor,
+    ),
+  );
+});
 
 clientOptions(
   workflow.command('show').description('Show one run: its steps and tasks').argument('<id>', 'run id'),

@@ -1,4 +1,4 @@
-import type { Json } from './http-server.ts';
+import type { Json } from './http/route.ts';
 
 /** Plain JSON of a value from shared state: byte arrays become base64 strings. */
 export function toJson(v: unknown): Json {

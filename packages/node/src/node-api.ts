@@ -5,16 +5,18 @@ import {
   terminalStatuses,
   type Coordinator,
   type DocumentPools,
+  type SubmitInput,
   type TaskView,
   type WorkflowTemplate,
   type WorkflowView,
 } from '@meshwork/coordinator';
-import { planWorkflow } from '@meshwork/coordinator/internal';
+import { parseSubmit, planWorkflow } from '@meshwork/coordinator/internal';
 import { LimitExceededError, type Value } from '@meshwork/core';
 import type { MeshNode } from '@meshwork/transport';
 import {
   isExecutorCall,
   type ListTasksQuery,
+  type ListWorkflowsQuery,
   type StartWorkflowBody,
   type SubmitTaskBody,
 } from './api-schema.ts';
@@ -22,11 +24,14 @@ import type { ResolvedConfig } from './config.ts';
 import { executorCapability, executorOf } from './executors/index.ts';
 import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
 import { toJson } from './json.ts';
+import { pageOf } from './memory/cursor-page.ts';
 import { createMemoryApi } from './memory/memory-api.ts';
 import type { SharedMemory } from './memory/shared-memory.ts';
 import type { MeshDocument } from './mesh-state.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { NodeStore } from './store.ts';
+import { differingField } from './task-conflict.ts';
+import { taskPage } from './task-page.ts';
 import { WORKER_CAPABILITY } from './workers/protocol.ts';
 
 const TASK_STATES = ['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -174,6 +179,26 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
   };
 
   /**
+   * A resubmission under an existing id must be the same task: a retried request is answered as
+   * the first was, but a different body under the same id would be silently dropped, so it is refused.
+   */
+  const assertSameTask = (id: string, submission: SubmitInput): void => {
+    const existing = coordinator.get(id);
+    if (existing === null) return;
+    const submitted = coordinatorCall(() =>
+      parseSubmit(submission, { now: 0, replica, randomId: () => id, id }),
+    );
+    const field = differingField(existing.spec, submitted);
+    if (field !== undefined)
+      throw new ApiError(
+        409,
+        'task_conflict',
+        `${field}: task ${id} exists with another ${field}; submit under a new id`,
+        field,
+      );
+  };
+
+  /**
    * Plans the run's first wave as the coordinator will, without writing anything, and refuses it
    * when it would create more tasks than `limits.maxWorkflowTasks` or a task input past the
    * value limits. Later waves depend on results and are planned by the coordinator.
@@ -262,12 +287,10 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
           stats,
         })),
       ),
-    listTasks: (q: ListTasksQuery) =>
-      coordinator
-        .list(q.state !== undefined ? { status: q.state } : {})
-        .sort((a, b) => b.spec.submittedAt - a.spec.submittedAt || (a.id < b.id ? -1 : 1))
-        .slice(0, q.limit)
-        .map(taskJson),
+    listTasks: (q: ListTasksQuery) => {
+      const page = taskPage(coordinator.list(q.state !== undefined ? { status: q.state } : {}), q);
+      return { items: page.items.map(taskJson), nextCursor: page.nextCursor };
+    },
     getTask: (id) => {
       const t = coordinator.get(id);
       if (t !== null) return toJson({ ...(taskJson(t) as object), history: coordinator.attempts(id) });
@@ -280,22 +303,22 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       const executor = isExecutorCall(body.input)
         ? executorCapability(executorOf(body.input))
         : WORKER_CAPABILITY;
-      const id = coordinatorCall(() =>
-        coordinator.submit({
-          ...(body.id !== undefined ? { id: body.id } : {}),
-          type: body.type ?? executor,
-          needs: [...new Set([...body.needs, executor])],
-          input: body.input as Value,
-          priority: body.priority,
-          dependsOn: body.dependsOn,
-          resources: body.resources,
-          ...(body.retry !== undefined
-            ? { retry: { maxAttempts: body.retry.maxAttempts, backoff: { initialMs: body.retry.backoffMs } } }
-            : {}),
-          timeouts: { scheduleToStartMs: body.scheduleToStartMs ?? null, runMs: body.runTimeoutMs ?? null },
-          ...(body.idempotencyKey !== undefined ? { idempotencyKey: body.idempotencyKey } : {}),
-        }),
-      );
+      const submission: SubmitInput = {
+        ...(body.id !== undefined ? { id: body.id } : {}),
+        type: body.type ?? executor,
+        needs: [...new Set([...body.needs, executor])],
+        input: body.input as Value,
+        priority: body.priority,
+        dependsOn: body.dependsOn,
+        resources: body.resources,
+        ...(body.retry !== undefined
+          ? { retry: { maxAttempts: body.retry.maxAttempts, backoff: { initialMs: body.retry.backoffMs } } }
+          : {}),
+        timeouts: { scheduleToStartMs: body.scheduleToStartMs ?? null, runMs: body.runTimeoutMs ?? null },
+        ...(body.idempotencyKey !== undefined ? { idempotencyKey: body.idempotencyKey } : {}),
+      };
+      if (body.id !== undefined) assertSameTask(body.id, submission);
+      const id = coordinatorCall(() => coordinator.submit(submission));
       const task = coordinator.get(id)!;
       // Counted now: the coordinator reports the new task to watchers on its next pass.
       track(task);
@@ -309,7 +332,12 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       track(task);
       return taskJson(task);
     },
-    listWorkflows: () => coordinator.workflows.list().map(workflowJson),
+    listWorkflows: (q: ListWorkflowsQuery) => {
+      // By run id: a run started between pages sorts before or after the cursor, and moves none.
+      const runs = coordinator.workflows.list().sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : 0));
+      const page = pageOf(runs, (w) => w.run, q);
+      return { items: page.items.map(workflowJson), nextCursor: page.next };
+    },
     workflowTemplates: () => toJson([...templates.values()]),
     getWorkflow: (id) => {
       const w = coordinator.workflows.get(id);

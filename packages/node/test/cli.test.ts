@@ -190,9 +190,10 @@ describe('meshwork CLI', () => {
       expect(cancelled.code, cancelled.stderr).toBe(0);
       expect(cancelled.stdout).toContain('cancelled nap (cancelled)');
       const listed = await runCli(['task', 'list', ...target, '--state', 'cancelled', '--json']);
-      expect(JSON.parse(listed.stdout)).toEqual([
-        expect.objectContaining({ id: 'nap', status: 'cancelled' }),
-      ]);
+      expect(JSON.parse(listed.stdout)).toEqual({
+        items: [expect.objectContaining({ id: 'nap', status: 'cancelled' })],
+        nextCursor: null,
+      });
 
       for (const cmd of [['agents'], ['peers'], ['status']]) {
         const r = await runCli([...cmd, ...target]);

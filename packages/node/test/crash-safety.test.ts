@@ -63,8 +63,8 @@ describe('crash safety', () => {
   });
 
   const taskIds = async (d: DaemonProcess): Promise<Set<string>> => {
-    const { body } = await api<Task[]>(d.info.url, '/v1/tasks?limit=10000');
-    return new Set(body.map((t) => t.id));
+    const { body } = await api<{ items: Task[] }>(d.info.url, '/v1/tasks?limit=10000');
+    return new Set(body.items.map((t) => t.id));
   };
 
   it(`loses no acknowledged write and re-runs no finished work across ${KILLS} SIGKILLs and ${TERMS} SIGTERMs`, async () => {
@@ -146,8 +146,8 @@ describe('crash safety', () => {
     // Every acknowledged task is done on every node.
     for (const d of nodes) {
       await waitFor(`${d.info.node} to see every task succeed`, 120_000, async () => {
-        const { body } = await api<Task[]>(d.info.url, '/v1/tasks?limit=10000');
-        const done = new Set(body.filter((t) => t.status === 'succeeded').map((t) => t.id));
+        const { body } = await api<{ items: Task[] }>(d.info.url, '/v1/tasks?limit=10000');
+        const done = new Set(body.items.filter((t) => t.status === 'succeeded').map((t) => t.id));
         return acked.every((id) => done.has(id)) ? true : undefined;
       });
     }

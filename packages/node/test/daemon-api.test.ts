@@ -79,8 +79,8 @@ describe('daemon HTTP API', () => {
       return body.status === 'succeeded' ? body : undefined;
     });
     expect(done).toMatchObject({ agent: 'worker', result: { exitCode: 0, stdout: 'hello\n' } });
-    const list = await api<Task[]>(url, '/v1/tasks?state=succeeded');
-    expect(list.body.map((t) => t.id)).toContain('hello');
+    const list = await api<{ items: Task[] }>(url, '/v1/tasks?state=succeeded');
+    expect(list.body.items.map((t) => t.id)).toContain('hello');
     const history = await api<{ task: string; outcome: string }[]>(url, '/v1/tasks/hello/history');
     expect(history.body).toEqual([
       expect.objectContaining({ task: 'hello', agent: 'worker', epoch: 1, outcome: 'succeeded' }),
@@ -126,7 +126,9 @@ describe('daemon HTTP API', () => {
       return body.status !== 'running' ? body : undefined;
     });
     expect(done).toMatchObject({ status: 'succeeded', steps: { first: 'succeeded', second: 'succeeded' } });
-    expect((await api<{ id: string }[]>(url, '/v1/workflows')).body.map((w) => w.id)).toContain('wf-1');
+    expect(
+      (await api<{ items: { id: string }[] }>(url, '/v1/workflows')).body.items.map((w) => w.id),
+    ).toContain('wf-1');
     expect((await api(url, '/v1/workflows/none')).status).toBe(404);
     const bad = await api<{ error: { field: string } }>(url, '/v1/workflows', { body: { template: 'nope' } });
     expect(bad.status).toBe(400);
@@ -172,7 +174,7 @@ describe('daemon HTTP API', () => {
   });
 
   it('refuses mutating calls without the key, invalid bodies and oversized bodies, changing nothing', async () => {
-    const before = (await api<Task[]>(url, '/v1/tasks')).body.length;
+    const before = (await api<{ items: Task[] }>(url, '/v1/tasks')).body.items.length;
     const body = { input: { executor: 'shell', argv: ['true'] } };
     expect((await api(url, '/v1/tasks', { body, key: null })).status).toBe(401);
     expect((await api(url, '/v1/tasks', { body, key: 'wrong' })).status).toBe(401);
@@ -191,7 +193,7 @@ describe('daemon HTTP API', () => {
       (await api(url, '/v1/tasks', { body: { input: { executor: 'shell', argv: ['x'.repeat(9000)] } } }))
         .status,
     ).toBe(413);
-    expect((await api<Task[]>(url, '/v1/tasks')).body.length).toBe(before);
+    expect((await api<{ items: Task[] }>(url, '/v1/tasks')).body.items.length).toBe(before);
     expect((await api(url, '/v1/tasks/none')).status).toBe(404);
   });
 

@@ -218,7 +218,8 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
   });
 
   it('refuses actions without the key: the page shows the 401', async () => {
-    const count = async () => (await api<Task[]>(nodes[2]!.info.url, '/v1/tasks?limit=10000')).body.length;
+    const count = async () =>
+      (await api<{ items: Task[] }>(nodes[2]!.info.url, '/v1/tasks?limit=10000')).body.items.length;
     const before = await count();
     // A new tab: the key is kept per tab, so this one has none.
     const anonymous = await browser.newPage();
@@ -307,15 +308,18 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
     // A mesh holding 10,000 tasks takes minutes to fill over HTTP on a CI machine, so the page's
     // initial list is answered with 10,000 copies of a real task from the API; the page, its
     // stream and every other read stay the daemon's.
-    const [real] = (await api<(Task & { submittedAt: number })[]>(nodes[0]!.info.url, '/v1/tasks?limit=1'))
-      .body;
+    const [real] = (
+      await api<{ items: (Task & { submittedAt: number })[] }>(nodes[0]!.info.url, '/v1/tasks?limit=1')
+    ).body.items;
     const bulk = Array.from({ length: 10_000 }, (_, i) => ({
       ...real!,
       id: `bulk-${String(i).padStart(5, '0')}`,
       submittedAt: real!.submittedAt - i,
     }));
     const tab = await browser.newPage();
-    await tab.route('**/v1/tasks?limit=10000', (route) => route.fulfill({ json: bulk }));
+    await tab.route('**/v1/tasks?limit=10000', (route) =>
+      route.fulfill({ json: { items: bulk, nextCursor: null } }),
+    );
     await tab.goto(`${nodes[0]!.info.url}/ui/#/tasks`);
     await expect
       .poll(() => tab.locator('#task-count').textContent(), { timeout: 20_000 })

@@ -56,7 +56,7 @@ describe('an event log that cannot be written', () => {
     // Only the acknowledged task was stored.
     daemons.splice(0);
     const restarted = await start(dataDir);
-    const { body } = await api<{ id: string }[]>(restarted.url, '/v1/tasks');
-    expect(body.map((t) => t.id)).toEqual(['durable']);
+    const { body } = await api<{ items: { id: string }[] }>(restarted.url, '/v1/tasks');
+    expect(body.items.map((t) => t.id)).toEqual(['durable']);
   }, 30_000);
 });

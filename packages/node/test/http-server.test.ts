@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,7 +23,7 @@ function fakeApi() {
     ready: () => true,
     peers: () => [],
     agents: () => [{ id: 'a1' }],
-    listTasks: ({ limit }) => [...tasks.values()].slice(0, limit),
+    listTasks: ({ limit }) => ({ items: [...tasks.values()].slice(0, limit), nextCursor: null }),
     getTask: (id) => tasks.get(id),
     taskHistory: () => [],
     submitTask: (body) => {
@@ -36,7 +37,7 @@ function fakeApi() {
       if (task) task.status = 'cancelled';
       return task;
     },
-    listWorkflows: () => [],
+    listWorkflows: () => ({ items: [], nextCursor: null }),
     workflowTemplates: () => [],
     getWorkflow: () => undefined,
     startWorkflow: () => ({ id: 'w1' }),
@@ -241,3 +242,208 @@ describe('writes under a burst', () => {
     }
   });
 });
+
+/** Reads an event stream until `until` holds for the text so far. */
+async function readUntil(res: Response, until: (text: string) => boolean): Promise<string> {
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!until(text)) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += new TextDecoder().decode(chunk.value as Uint8Array);
+  }
+  return text;
+}
+
+/** The `id:` and `event:` of each event frame in `text`. */
+function frames(text: string): { id: string; event: string; data: string }[] {
+  return text
+    .split('\n\n')
+    .filter((f) => f.includes('event: '))
+    .map((f) => ({
+      id: /^id: (.+)$/m.exec(f)?.[1] ?? '',
+      event: /^event: (.+)$/m.exec(f)![1]!,
+      data: /^data: (.+)$/m.exec(f)?.[1] ?? '',
+    }));
+}
+
+describe('event stream resume', () => {
+  let server: ApiServer;
+  const { api } = fakeApi();
+  const emitTasks = async (ids: string[]) => {
+    for (const id of ids) {
+      const res = await fetch(`${server.url}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ id, input: { executor: 'shell', argv: ['true'] } }),
+      });
+      expect(res.status).toBe(201);
+    }
+  };
+  beforeAll(async () => {
+    server = await startApiServer(api, {
+      host: '127.0.0.1',
+      port: 0,
+      apiKey: KEY,
+      maxBodyBytes: 4096,
+      eventReplayEvents: 4,
+    });
+  });
+  afterAll(() => server.close());
+
+  it('gives every event an id and sends a reconnecting client what it missed', async () => {
+    const first = new AbortController();
+    const live = await fetch(`${server.url}/v1/events`, { signal: first.signal });
+    await emitTasks(['r1', 'r2']);
+    const seen = frames(await readUntil(live, (t) => t.includes('"r2"')));
+    expect(seen.map((f) => f.event)).toEqual(['task', 'task']);
+    expect(seen.every((f) => f.id !== '')).toBe(true);
+    first.abort();
+
+    await emitTasks(['r3', 'r4']);
+    const again = new AbortController();
+    const resumed = await fetch(`${server.url}/v1/events`, {
+      signal: again.signal,
+      headers: { 'last-event-id': seen[0]!.id },
+    });
+    const replayed = frames(await readUntil(resumed, (t) => t.includes('"r4"')));
+    expect(replayed.map((f) => JSON.parse(f.data) as { id: string }).map((t) => t.id)).toEqual([
+      'r2',
+      'r3',
+      'r4',
+    ]);
+    again.abort();
+
+    // The query parameter does the same, for clients that cannot set the header.
+    const byQuery = new AbortController();
+    const viaQuery = await fetch(`${server.url}/v1/events?lastEventId=${replayed[1]!.id}`, {
+      signal: byQuery.signal,
+    });
+    expect(frames(await readUntil(viaQuery, (t) => t.includes('"r4"')))).toEqual([replayed[2]]);
+    byQuery.abort();
+  });
+
+  it('answers event: reset when the events after the id are no longer held', async () => {
+    const first = new AbortController();
+    const live = await fetch(`${server.url}/v1/events`, { signal: first.signal });
+    await emitTasks(['o1']);
+    const [last] = frames(await readUntil(live, (t) => t.includes('"o1"')));
+    first.abort();
+    // More than the ring's 4 events while the client was away.
+    await emitTasks(['o2', 'o3', 'o4', 'o5', 'o6']);
+    for (const lastEventId of [last!.id, 'ffffffff.1', 'not-an-id']) {
+      const again = new AbortController();
+      const res = await fetch(`${server.url}/v1/events`, {
+        signal: again.signal,
+        headers: { 'last-event-id': lastEventId },
+      });
+      const [reset] = frames(await readUntil(res, (t) => t.includes('event: reset')));
+      expect(reset!.event).toBe('reset');
+      expect(reset!.id).not.toBe('');
+      again.abort();
+      // The reset's id resumes from there.
+      const next = new AbortController();
+      const resumed = await fetch(`${server.url}/v1/events`, {
+        signal: next.signal,
+        headers: { 'last-event-id': reset!.id },
+      });
+      await emitTasks([`after-${lastEventId}`]);
+      const after = frames(await readUntil(resumed, (t) => t.includes(`"after-${lastEventId}"`)));
+      expect(after.map((f) => f.event)).toEqual(['task']);
+      next.abort();
+    }
+  });
+});
+
+describe('error answers', () => {
+  let server: ApiServer;
+  const { api } = fakeApi();
+  beforeAll(async () => {
+    server = await startApiServer(api, { host: '127.0.0.1', port: 0, apiKey: KEY, maxBodyBytes: 4096 });
+  });
+  afterAll(() => server.close());
+  const expectEnvelope = async (res: Response, status: number, code: string) => {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe(code);
+    expect(body.error.message).toEqual(expect.any(String));
+  };
+  const write = (body: string, contentType: string) =>
+    fetch(`${server.url}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, authorization: `Bearer ${KEY}` },
+      body,
+    });
+
+  it('keep the JSON envelope for whatever the framework refuses', async () => {
+    await expectEnvelope(await fetch(`${server.url}/nope/deeper`), 404, 'not_found');
+    const wrongMethod = await fetch(`${server.url}/v1/tasks`, { method: 'PATCH' });
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+    await expectEnvelope(wrongMethod, 405, 'method_not_allowed');
+    for (const path of ['/v1/status', '/v1/events', '/metrics'])
+      expect((await fetch(server.url + path, { method: 'HEAD' })).status).toBe(405);
+    await expectEnvelope(await write('x'.repeat(5000), 'application/json'), 413, 'body_too_large');
+    // Chunked, with no declared length: counted as it streams in.
+    const chunked = await fetch(`${server.url}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(1000)));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    await expectEnvelope(chunked, 413, 'body_too_large');
+    await expectEnvelope(
+      await write('input=1', 'application/x-www-form-urlencoded'),
+      415,
+      'unsupported_media_type',
+    );
+    await expectEnvelope(await write('{"input":', 'application/json'), 400, 'invalid_json');
+    await expectEnvelope(await fetch(`${server.url}/v1/tasks?limit=x`), 400, 'invalid_request');
+    await expectEnvelope(await fetch(`${server.url}/v1/tasks/%E0%A4%A`), 400, 'invalid_path');
+    // A request the framework cannot even form (a Host that is no host name).
+    const raw = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${server.url}/v1/status`, { headers: { host: 'bad host:1' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(raw.status).toBe(400);
+    expect(JSON.parse(raw.body)).toMatchObject({ error: { code: 'invalid_request' } });
+  });
+});
+
+describe('request metrics', () => {
+  it('label each request with its route pattern, not its path', async () => {
+    const { api } = fakeApi();
+    const seen: string[] = [];
+    const server = await startApiServer(api, {
+      host: '127.0.0.1',
+      port: 0,
+      apiKey: KEY,
+      maxBodyBytes: 4096,
+      onRequest: (method, route, status) => seen.push(`${method} ${route} ${status}`),
+    });
+    try {
+      await (await fetch(`${server.url}/v1/tasks/abc`)).text();
+      await (await fetch(`${server.url}/v1/memory/d/m?limit=0`)).text();
+      await (await fetch(`${server.url}/nowhere`)).text();
+      await waitForLength(seen, 3);
+      expect(seen).toEqual(['GET /v1/tasks/:id 404', 'GET /v1/memory/:doc/:member 400', 'GET unknown 404']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+/** The answer is read before the server's `finish` fires: waits a few turns for it. */
+async function waitForLength(list: unknown[], n: number): Promise<void> {
+  for (let i = 0; i < 100 && list.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+}

@@ -49,7 +49,7 @@ describe('submissions are held to the limits every peer and every restart can re
       expect(res.body.error.field).toBe('input');
     }
     expect((await api(node.info.url, '/healthz')).status).toBe(200);
-    expect((await api<unknown[]>(node.info.url, '/v1/tasks')).body).toEqual([]);
+    expect((await api<{ items: unknown[] }>(node.info.url, '/v1/tasks')).body.items).toEqual([]);
   });
 
   it('refuses the same in a workflow’s params', async () => {
@@ -85,7 +85,7 @@ describe('submissions are held to the limits every peer and every restart can re
       expect({ input, status: res.status }).toEqual({ input, status: 400 });
       expect(res.body.error.field).toContain(field);
     }
-    expect((await api<unknown[]>(node.info.url, '/v1/tasks')).body).toEqual([]);
+    expect((await api<{ items: unknown[] }>(node.info.url, '/v1/tasks')).body.items).toEqual([]);
   });
 
   it('answers 400 for malformed percent-escapes in paths', async () => {

@@ -213,7 +213,7 @@ describe('MCP server', () => {
 
   it('refuses bad input with an error naming the field, and changes nothing', async () => {
     const c = await connect();
-    const before = (await api<Task[]>(daemon.url, '/v1/tasks?limit=10000')).body.length;
+    const before = (await api<{ items: Task[] }>(daemon.url, '/v1/tasks?limit=10000')).body.items.length;
     // Checked against the input schema.
     expect(await c.refused('next_task', { waitMs: 'soon' })).toMatch(/waitMs/);
     expect(await c.refused('next_task', { waitMs: 120_000 })).toMatch(/waitMs/);
@@ -279,7 +279,9 @@ describe('MCP server', () => {
       }),
     ).rejects.toThrow(/body_too_large/);
     // Nothing changed.
-    expect((await api<Task[]>(daemon.url, '/v1/tasks?limit=10000')).body.length).toBe(before);
+    expect((await api<{ items: Task[] }>(daemon.url, '/v1/tasks?limit=10000')).body.items.length).toBe(
+      before,
+    );
     expect(await c.refused('memory_get', { document: 'bad-input', member: 'm' })).toMatch(/^not_found/);
     expect(await c.ok('memory_list')).not.toMatchObject({
       documents: [expect.objectContaining({ name: 'bad-input' })],

@@ -77,8 +77,8 @@ describe('retention of finished tasks', () => {
     expect(await removed('idle')).toMatchObject({ status: 'cancelled', history: [] });
 
     // Gone from the coordinator: not listed, not counted, not cancellable.
-    const list = await api<{ id: string }[]>(daemon.url, '/v1/tasks');
-    expect(list.body.map((t) => t.id)).not.toContain('kept');
+    const list = await api<{ items: { id: string }[] }>(daemon.url, '/v1/tasks');
+    expect(list.body.items.map((t) => t.id)).not.toContain('kept');
     const status = await api<{ tasks: Record<string, number> }>(daemon.url, '/v1/status');
     expect(status.body.tasks).toMatchObject({ succeeded: 0, cancelled: 0 });
     expect((await api(daemon.url, '/v1/tasks/kept/cancel', { body: {} })).status).toBe(404);
@@ -98,7 +98,7 @@ describe('retention of finished tasks', () => {
     await daemon.stop();
     daemon = await startDaemon(config);
     expect(await removed('kept')).toMatchObject({ status: 'succeeded', history: [{ outcome: 'succeeded' }] });
-    const list = await api<{ id: string }[]>(daemon.url, '/v1/tasks');
-    expect(list.body).toEqual([]);
+    const list = await api<{ items: { id: string }[] }>(daemon.url, '/v1/tasks');
+    expect(list.body.items).toEqual([]);
   });
 });

@@ -12,6 +12,12 @@ export const TASK_STATUSES: readonly TaskStatus[] = [
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+/** A page of a list (`GET /v1/tasks`, `GET /v1/workflows`): pass `nextCursor` back as `cursor`. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
 export interface Task {
   id: string;
   type: string;

@@ -1,6 +1,6 @@
 import type { ApiClient } from '../api/client.ts';
 import { openEventStream, type StreamEvent } from '../api/event-stream.ts';
-import type { Task, Workflow } from '../api/types.ts';
+import type { Page, Task, Workflow } from '../api/types.ts';
 
 export interface LiveState {
   readonly tasks: ReadonlyMap<string, Task>;
@@ -53,14 +53,29 @@ export function createLiveStore(client: ApiClient, renderMs = 250): LiveStore {
     }, renderMs);
   };
 
+  /** Every run, a page at a time: runs are few beside tasks, and the graph view shows any of them. */
+  const allWorkflows = async (): Promise<Workflow[]> => {
+    const runs: Workflow[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const page: Page<Workflow> = await client.get<Page<Workflow>>(
+        `/v1/workflows?limit=${TASK_LIMIT}${query}`,
+      );
+      runs.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return runs;
+  };
+
   // Events that arrive while a load is in flight are newer than what it returns: kept over it.
   let newer: { tasks: Map<string, Task | null>; workflows: Map<string, Workflow> } | undefined;
   const load = async (): Promise<void> => {
     const seen = { tasks: new Map<string, Task | null>(), workflows: new Map<string, Workflow>() };
     newer = seen;
     const [taskList, runList] = await Promise.all([
-      client.get<Task[]>(`/v1/tasks?limit=${TASK_LIMIT}`),
-      client.get<Workflow[]>('/v1/workflows'),
+      client.get<Page<Task>>(`/v1/tasks?limit=${TASK_LIMIT}`).then((page) => page.items),
+      allWorkflows(),
     ]).finally(() => {
       if (newer === seen) newer = undefined;
     });

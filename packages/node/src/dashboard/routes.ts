@@ -1,5 +1,5 @@
-import type { z } from 'zod';
 import { ApiError, type Json, type RequestContext, type RouteDefinition } from '../http-server.ts';
+import { parseQuery } from '../http/validation.ts';
 import { DashboardUnavailableError, type DashboardAssets } from './assets.ts';
 import { activityQuery, type ActivityQuery } from './schema.ts';
 
@@ -13,15 +13,6 @@ export interface DashboardRouteDeps {
 const CONTENT_SECURITY_POLICY =
   "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
-function parseQuery<S extends z.ZodType>(schema: S, query: URLSearchParams): z.output<S> {
-  const parsed = schema.safeParse(Object.fromEntries(query));
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = (issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path).join('.');
-  const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
-  throw new ApiError(400, 'invalid_request', `query ${field}: ${message}`, field);
-}
 
 async function serveFile(
   assets: DashboardAssets,

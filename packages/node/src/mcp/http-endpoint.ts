@@ -4,7 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest, isJSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { McpSettings } from '../config.ts';
-import { ApiError, type RequestContext, type RouteDefinition } from '../http-server.ts';
+import { ApiError, type RequestContext, type RouteDefinition, type RouteDoc } from '../http-server.ts';
 import type { Logger } from '../logger.ts';
 import type { McpMetrics } from './metrics.ts';
 import type { McpSession } from './server.ts';
@@ -35,6 +35,22 @@ interface OpenSession {
 }
 
 const SESSION_HEADER = 'mcp-session-id';
+
+/** The MCP Streamable HTTP transport's methods, for `/openapi.json`; the session is the `Mcp-Session-Id` header. */
+const MCP_DOCS: { readonly [M in 'POST' | 'GET' | 'DELETE']: RouteDoc } = {
+  POST: {
+    summary: 'MCP: a JSON-RPC message or batch (initialize opens a session)',
+    body: z.unknown(),
+    mediaType: 'text/event-stream',
+    errors: [403, 429, 503],
+  },
+  GET: {
+    summary: "MCP: the session's server-to-client stream",
+    mediaType: 'text/event-stream',
+    errors: [403],
+  },
+  DELETE: { summary: 'MCP: end the session', errors: [403] },
+};
 /** Sent as `Retry-After` when the node has no room for another session, or is stopping. */
 const RETRY_AFTER_S = 5;
 
@@ -210,6 +226,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     routes: (['POST', 'GET', 'DELETE'] as const).map((method) => ({
       method,
       path: '/mcp',
+      doc: MCP_DOCS[method],
       // Reads are open on loopback as under /v1; tools that change anything check the session's key.
       access: 'read',
       handler,

@@ -6,7 +6,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Json, NodeApi } from '../http-server.ts';
-import { agentView, taskView, workflowView } from './views.ts';
+import { agentView, taskPageView, workflowPageView } from './views.ts';
 
 /** The JSON-RPC error for a resource that does not exist (the MCP spec's code). */
 const RESOURCE_NOT_FOUND = -32002;
@@ -48,7 +48,7 @@ export function registerResources(server: McpServer, api: NodeApi): void {
       list: () =>
         listing(
           'tasks',
-          z.array(taskView).parse(api.listTasks({ limit: LISTED_TASKS })),
+          taskPageView.parse(api.listTasks({ limit: LISTED_TASKS })).items,
           (t) => `${t.type ?? 'task'} (${t.status ?? 'removed'})`,
         ),
     }),
@@ -62,7 +62,7 @@ export function registerResources(server: McpServer, api: NodeApi): void {
       list: () =>
         listing(
           'workflows',
-          z.array(workflowView).parse(api.listWorkflows()),
+          workflowPageView.parse(api.listWorkflows({ limit: LISTED_TASKS })).items,
           (w) => `${w.name} (${w.status})`,
         ),
     }),

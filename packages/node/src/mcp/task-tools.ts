@@ -7,7 +7,7 @@ import { reportProgress } from './progress.ts';
 import { refusalText, ToolRefusal } from './refusal.ts';
 import { isBoundedWait, TASK_POLL_MS, taskContext, type MeshRef } from './task-store.ts';
 import { admit, defineTool, refusalFor, type ToolGate, type ToolSpec } from './tool-definition.ts';
-import { agentView, taskView, workflowView } from './views.ts';
+import { agentView, taskPageView, taskView, workflowView } from './views.ts';
 
 /**
  * Longest a plain call waits for the task or run it started: the SDK's client gives up on a call
@@ -152,12 +152,16 @@ export function registerTaskTools(server: McpServer, gate: ToolGate, api: NodeAp
     'list_tasks',
     {
       title: 'List tasks',
-      description: 'Tasks of the mesh, newest first, optionally only those in one state.',
+      description:
+        'A page of the tasks of the mesh, newest first, optionally only those in one state; pass `nextCursor` as `cursor` for the next page.',
       input: listTasksQuery,
-      output: z.strictObject({ tasks: z.array(taskView) }),
+      output: z.strictObject({ tasks: z.array(taskView), nextCursor: z.string().nullable() }),
       hints: read,
     },
-    (query) => ({ tasks: z.array(taskView).parse(api.listTasks(query)) }),
+    (query) => {
+      const page = taskPageView.parse(api.listTasks(query));
+      return { tasks: page.items, nextCursor: page.nextCursor };
+    },
   );
 
   defineTool(

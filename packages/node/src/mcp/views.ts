@@ -42,6 +42,9 @@ export const taskView = z.looseObject({
 });
 export type TaskView = z.output<typeof taskView>;
 
+/** `GET /v1/tasks`: a page of tasks, newest first, and the cursor of the next (null on the last). */
+export const taskPageView = z.strictObject({ items: z.array(taskView), nextCursor: z.string().nullable() });
+
 export const workflowView = z.looseObject({
   id: z.string(),
   name: z.string(),
@@ -51,6 +54,12 @@ export const workflowView = z.looseObject({
   reason: z.string().nullable(),
 });
 export type WorkflowView = z.output<typeof workflowView>;
+
+/** `GET /v1/workflows`: a page of runs by id, and the cursor of the next (null on the last). */
+export const workflowPageView = z.strictObject({
+  items: z.array(workflowView),
+  nextCursor: z.string().nullable(),
+});
 
 export const agentView = z.looseObject({
   id: z.string(),

@@ -14,6 +14,11 @@ export function reloadRoutes(reloader: Reloader): RouteDefinition[] {
     {
       method: 'POST',
       path: '/v1/admin/reload',
+      doc: {
+        summary: 'Read the config file again and apply it, as on SIGHUP',
+        body: reloadBody,
+        errors: [422, 503],
+      },
       handler: async ({ body }) => {
         await body(reloadBody);
         try {
