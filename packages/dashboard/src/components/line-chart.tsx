@@ -17,6 +17,8 @@ export interface LineChartProps {
   height?: number;
   /** Bars for counts per bucket, lines for levels. */
   bars?: boolean;
+  /** The series' names under the chart (default true); too many would push the chart away. */
+  legend?: boolean;
 }
 
 /** A uPlot chart; rebuilt when the set of series changes, else fed new data in place. */
@@ -35,6 +37,7 @@ export function LineChart(p: LineChartProps): JSX.Element {
         title: p.title,
         width: Math.max(300, el.clientWidth),
         height: p.height ?? 200,
+        legend: { show: p.legend ?? true },
         series: [
           {},
           ...p.series.map((s) => ({
@@ -64,7 +67,7 @@ export function LineChart(p: LineChartProps): JSX.Element {
       plot.current = null;
     };
     // Rebuilt only when the series themselves change; new values go through setData below.
-  }, [shape, p.title, p.bars]);
+  }, [shape, p.title, p.bars, p.legend]);
 
   useEffect(() => plot.current?.setData(data()));
   return <div class="chart" ref={host} />;

@@ -1,5 +1,5 @@
 import type { ComponentChildren, JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useVirtualWindow } from './virtual-window.ts';
 
 export interface VirtualListProps<T> {
   items: readonly T[];
@@ -13,10 +13,7 @@ export interface VirtualListProps<T> {
 
 /** A list that renders only the rows in view: as fast with 10,000 items as with 10. */
 export function VirtualList<T>(p: VirtualListProps<T>): JSX.Element {
-  const [scrollTop, setScrollTop] = useState(0);
-  const overscan = p.overscan ?? 8;
-  const first = Math.max(0, Math.floor(scrollTop / p.rowHeight) - overscan);
-  const last = Math.min(p.items.length, Math.ceil((scrollTop + p.height) / p.rowHeight) + overscan);
+  const { first, last, onScroll } = useVirtualWindow(p.items.length, p.rowHeight, p.height, p.overscan);
   const rows: ComponentChildren[] = [];
   for (let i = first; i < last; i++) {
     rows.push(
@@ -26,11 +23,7 @@ export function VirtualList<T>(p: VirtualListProps<T>): JSX.Element {
     );
   }
   return (
-    <div
-      class="vlist"
-      style={{ height: `${p.height}px` }}
-      onScroll={(e) => setScrollTop((e.currentTarget as HTMLElement).scrollTop)}
-    >
+    <div class="vlist" style={{ height: `${p.height}px` }} onScroll={onScroll}>
       <div style={{ height: `${p.items.length * p.rowHeight}px`, position: 'relative' }}>{rows}</div>
     </div>
   );

@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useMemo, useState } from 'preact/hooks';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import { TASK_STATUSES, type Task, type TaskStatus } from '../api/types.ts';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { VirtualList } from '../components/virtual-list.tsx';
@@ -33,8 +33,11 @@ export function TasksView(): JSX.Element {
     return c;
   }, [all]);
   const shown = useMemo(() => all.filter((t) => matches(t, status, text.toLowerCase())), [all, status, text]);
+  // How often this list was drawn, on the page for a test to hold to the store's batching.
+  const renders = useRef(0);
+  renders.current++;
   return (
-    <section>
+    <section id="tasks" data-renders={renders.current}>
       <h2>Tasks</h2>
       <SubmitTask />
       <div class="row filters">
