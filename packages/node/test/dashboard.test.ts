@@ -509,7 +509,7 @@ describe('dashboard at /ui on a 3-node mesh, in Chromium', () => {
     collectErrors(tab, errors);
     try {
       await tab.goto(`${url}/ui/#/tasks`);
-      const held = (await api<Task[]>(url, '/v1/tasks?limit=10000')).body.length;
+      const held = (await api<{ items: Task[] }>(url, '/v1/tasks?limit=10000')).body.items.length;
       await expect.poll(() => tab.locator('#connection').textContent(), { timeout: 15_000 }).toBe('live');
       await expect.poll(() => tab.locator('#task-count').textContent()).toBe(`${held} of ${held} tasks`);
       const renders = async () => Number(await tab.locator('#tasks').getAttribute('data-renders'));

@@ -90,6 +90,11 @@ describe('the HTTP API of a daemon', () => {
       ['get', '/mcp'],
       ['delete', '/mcp'],
       ['post', '/v1/admin/reload'],
+      ['get', '/v1/mesh'],
+      ['get', '/v1/activity'],
+      ['get', '/ui'],
+      ['get', '/ui/'],
+      ['get', '/ui/{file}'],
     ];
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((method): [string, string] => [method, path]),

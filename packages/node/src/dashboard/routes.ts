@@ -58,20 +58,36 @@ async function serveFile(
  */
 export function dashboardRoutes(deps: DashboardRouteDeps): RouteDefinition[] {
   const index = (ctx: RequestContext): Promise<'stream'> => serveFile(deps.assets, 'index.html', ctx);
+  const page = { summary: 'The web dashboard', mediaType: 'text/html' };
   return [
-    { method: 'GET', path: '/ui', access: 'open', handler: index },
-    { method: 'GET', path: '/ui/', access: 'open', handler: index },
+    { method: 'GET', path: '/ui', access: 'open', handler: index, doc: page },
+    { method: 'GET', path: '/ui/', access: 'open', handler: index, doc: page },
     {
       method: 'GET',
       path: '/ui/:file',
       access: 'open',
       handler: (ctx) => serveFile(deps.assets, ctx.params[0]!, ctx),
+      doc: {
+        summary: "One of the dashboard's files (script, style sheet)",
+        mediaType: 'application/octet-stream',
+      },
     },
-    { method: 'GET', path: '/v1/mesh', handler: () => [200, deps.mesh()] },
+    {
+      method: 'GET',
+      path: '/v1/mesh',
+      handler: () => [200, deps.mesh()],
+      doc: {
+        summary: "The whole mesh as this node's membership knows it: nodes and links, with round trips",
+      },
+    },
     {
       method: 'GET',
       path: '/v1/activity',
       handler: ({ query }) => [200, deps.activity(parseQuery(activityQuery, query))],
+      doc: {
+        summary: 'Task activity series: throughput, submit→start latency, failovers, duplicate starts',
+        query: activityQuery,
+      },
     },
   ];
 }
