@@ -66,7 +66,7 @@ export type StartWorkflowBody = z.output<typeof startWorkflowBody>;
 
 /** A page of tasks, newest first: at most `limit` after `cursor` (the `nextCursor` of the page before). */
 export const listTasksQuery = z.strictObject({
-  state: z.enum(['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+  status: z.enum(['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   cursor: z.string().min(1).max(512).optional(),
 });

@@ -356,7 +356,7 @@ clientOptions(
     .command('list')
     .description('List tasks, newest first')
     .addOption(
-      new Option('--state <state>', 'only tasks in this state').choices([
+      new Option('--status <status>', 'only tasks with this status').choices([
         'pending',
         'claimed',
         'running',
@@ -367,10 +367,10 @@ clientOptions(
     )
     .option('--limit <n>', 'at most this many', integer, 100)
     .option('--cursor <cursor>', 'the page after the one that printed this cursor'),
-).action(async (flags: ClientFlags & { state?: string; limit: number; cursor?: string }) => {
+).action(async (flags: ClientFlags & { status?: string; limit: number; cursor?: string }) => {
   const query = new URLSearchParams({
     limit: String(flags.limit),
-    ...(flags.state ? { state: flags.state } : {}),
+    ...(flags.status ? { status: flags.status } : {}),
     ...(flags.cursor ? { cursor: flags.cursor } : {}),
   });
   const page = await client(flags).get<{ items: TaskRow[]; nextCursor: string | null }>(

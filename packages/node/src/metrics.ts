@@ -91,12 +91,12 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
 
   new Gauge({
     name: 'meshwork_tasks',
-    help: 'Tasks known to this replica, by derived state',
-    labelNames: ['state'],
+    help: 'Tasks known to this replica, by derived status',
+    labelNames: ['status'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const [state, n] of Object.entries(sources.tasksByState())) this.set({ state }, n);
+      for (const [status, n] of Object.entries(sources.tasksByState())) this.set({ status }, n);
     },
   });
   new Gauge({

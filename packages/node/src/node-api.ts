@@ -288,7 +288,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         })),
       ),
     listTasks: (q: ListTasksQuery) => {
-      const page = taskPage(coordinator.list(q.state !== undefined ? { status: q.state } : {}), q);
+      const page = taskPage(coordinator.list(q.status !== undefined ? { status: q.status } : {}), q);
       return { items: page.items.map(taskJson), nextCursor: page.nextCursor };
     },
     getTask: (id) => {

@@ -189,7 +189,7 @@ describe('meshwork CLI', () => {
       const cancelled = await runCli(['task', 'cancel', 'nap', ...target]);
       expect(cancelled.code, cancelled.stderr).toBe(0);
       expect(cancelled.stdout).toContain('cancelled nap (cancelled)');
-      const listed = await runCli(['task', 'list', ...target, '--state', 'cancelled', '--json']);
+      const listed = await runCli(['task', 'list', ...target, '--status', 'cancelled', '--json']);
       expect(JSON.parse(listed.stdout)).toEqual({
         items: [expect.objectContaining({ id: 'nap', status: 'cancelled' })],
         nextCursor: null,

@@ -79,7 +79,7 @@ describe('daemon HTTP API', () => {
       return body.status === 'succeeded' ? body : undefined;
     });
     expect(done).toMatchObject({ agent: 'worker', result: { exitCode: 0, stdout: 'hello\n' } });
-    const list = await api<{ items: Task[] }>(url, '/v1/tasks?state=succeeded');
+    const list = await api<{ items: Task[] }>(url, '/v1/tasks?status=succeeded');
     expect(list.body.items.map((t) => t.id)).toContain('hello');
     const history = await api<{ task: string; outcome: string }[]>(url, '/v1/tasks/hello/history');
     expect(history.body).toEqual([
@@ -139,7 +139,7 @@ describe('daemon HTTP API', () => {
     const { status, body } = await api<string>(url, '/metrics');
     expect(status).toBe(200);
     for (const name of [
-      'meshwork_tasks{state="succeeded"}',
+      'meshwork_tasks{status="succeeded"}',
       `meshwork_build_info{version="${VERSION}",node="${process.version}"} 1`,
       'meshwork_attempts_started_total',
       'meshwork_attempt_outcomes_total{outcome="succeeded"}',

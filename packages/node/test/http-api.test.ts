@@ -112,7 +112,7 @@ describe('the HTTP API of a daemon', () => {
     expect(doc.paths['/v1/tasks']!.get!.parameters!.map((p) => p.name).sort()).toEqual([
       'cursor',
       'limit',
-      'state',
+      'status',
     ]);
 
     // Example requests: each conforms to the document and the daemon takes it.

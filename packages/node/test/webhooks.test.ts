@@ -275,7 +275,7 @@ describe('webhooks', () => {
     await submit(node, 'full-2', ['echo', 'b']);
     await submit(node, 'full-3', ['echo', 'c']);
     await waitFor('the tasks to finish', 30_000, async () => {
-      const done = await api<{ items: unknown[] }>(node.info.url, '/v1/tasks?state=succeeded');
+      const done = await api<{ items: unknown[] }>(node.info.url, '/v1/tasks?status=succeeded');
       return done.body.items.length === 3 ? true : undefined;
     });
     const dropped = await waitFor('9 events: 4 kept, 5 dropped', 10_000, async () => {

@@ -139,7 +139,7 @@ describe('pull workers on a mesh', () => {
     }
     const submittedMs = Date.now() - started;
     await waitFor(`${TASKS} tasks to succeed`, 240_000, async () => {
-      const done = (await api<{ items: Task[] }>(c.info.url, `/v1/tasks?state=succeeded&limit=10000`)).body
+      const done = (await api<{ items: Task[] }>(c.info.url, `/v1/tasks?status=succeeded&limit=10000`)).body
         .items;
       return done.length === TASKS ? true : undefined;
     });

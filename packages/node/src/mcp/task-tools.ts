@@ -153,7 +153,7 @@ export function registerTaskTools(server: McpServer, gate: ToolGate, api: NodeAp
     {
       title: 'List tasks',
       description:
-        'A page of the tasks of the mesh, newest first, optionally only those in one state; pass `nextCursor` as `cursor` for the next page.',
+        'A page of the tasks of the mesh, newest first, optionally only those with one status; pass `nextCursor` as `cursor` for the next page.',
       input: listTasksQuery,
       output: z.strictObject({ tasks: z.array(taskView), nextCursor: z.string().nullable() }),
       hints: read,
