@@ -10,6 +10,7 @@ import {
   mergeUpdates,
   updateOrigins,
   type ChangeEvent,
+  type Value,
 } from '../../src/index.ts';
 
 const doc = (replica: string, extra: Parameters<typeof createDocument>[0]['log'] = undefined) =>
@@ -318,5 +319,23 @@ describe('anti-entropy', () => {
     for (const chunk of [chunks[0]!, ...chunks.slice(2)]) b.apply(chunk);
     expect(() => b.apply(bad)).toThrow(DecodeError);
     expect(b.orset('s').size).toBe(0);
+  });
+});
+
+describe('values merged from another replica', () => {
+  it('are objects without a prototype, where a key such as __proto__ is an own property', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const updates: Uint8Array[] = [];
+    a.on('change', (e) => updates.push(e.update));
+    a.ormap('tasks', lww())
+      .get('t1')
+      .set(JSON.parse('{"__proto__":{"polluted":true},"constructor":1,"n":2}') as Value);
+    for (const u of updates) b.apply(u);
+    const v = b.ormap('tasks', lww()).get('t1').get() as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBeNull();
+    expect(Object.keys(v).sort()).toEqual(['__proto__', 'constructor', 'n']);
+    expect(v['__proto__']).toEqual({ polluted: true });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });
