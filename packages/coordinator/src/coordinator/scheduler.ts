@@ -152,7 +152,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (log.startsUnwritten) wakeAt(now);
     const retaining = deps.retention.retaining();
     if (retaining) wakeAt(deps.retention.nextAt);
-    const busy = agents.infos.size > 0 || attempts.size > 0 || index.openTasks().size > 0 || retaining;
+    // With nothing open, running or retained a pass has nothing to look at: the next one comes
+    // with a change (a record, a node seen or lost, an attempt's end), not every heartbeat.
+    const busy = attempts.size > 0 || index.openTasks().size > 0 || retaining;
     return busy ? wake - now : null;
   }
 
