@@ -339,3 +339,29 @@ describe('values merged from another replica', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });
+
+describe('encoded digests', () => {
+  it('follow every change, local, merged or from a snapshot, and answer changesSince as decoded ones do', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const c = doc('c');
+    const updates: Uint8Array[] = [];
+    a.on('change', (e) => updates.push(e.update));
+    const same = (d: ReturnType<typeof doc>): void =>
+      expect(d.encodedDigest()).toEqual(encodeDigest(d.digest()));
+    same(a);
+    const behind = a.encodedDigest();
+    a.orset<string>('agents').add('x');
+    same(a);
+    b.orset<string>('agents').add('y');
+    for (const u of updates) b.apply(u);
+    same(b);
+    for (const chunk of b.snapshot()) c.apply(chunk);
+    same(c);
+    expect(b.changesSince(behind)).toEqual(b.changesSince(decodeDigest(behind)));
+    expect(b.changesSince(c.encodedDigest())).toEqual(b.changesSince(c.digest()));
+    const inSync = b.changesSince(c.encodedDigest());
+    expect(inSync.covered && b.apply(inSync.update).events).toBe(0);
+    expect(() => b.changesSince(Uint8Array.of(1, 2, 3))).toThrow(DecodeError);
+  });
+});
