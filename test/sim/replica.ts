@@ -1,4 +1,4 @@
-import { createDocument, decodeDigest, encodeDigest, type Document } from '@meshwork/core';
+import { createDocument, type Document } from '@meshwork/core';
 import {
   createDocumentStore,
   createMemoryStore,
@@ -76,9 +76,9 @@ function documentState(doc: Document, now: () => number, log: { log?: { maxEvent
       });
     },
     merge: (msg) => doc.apply(msg as Uint8Array).events > 0,
-    digest: () => encodeDigest(doc.digest()),
+    digest: () => doc.encodedDigest(),
     missing(d) {
-      const since = doc.changesSince(decodeDigest(d as Uint8Array));
+      const since = doc.changesSince(d as Uint8Array);
       return since.covered ? [since.update] : doc.snapshot({ maxChunkBytes: 64 * 1024 });
     },
     reload() {
@@ -86,9 +86,6 @@ function documentState(doc: Document, now: () => number, log: { log?: { maxEvent
       for (const chunk of doc.snapshot()) fresh.apply(chunk);
       return documentState(fresh, now, log);
     },
-    fingerprint: () => {
-      const since = doc.digest();
-      return Buffer.from(encodeDigest(since)).toString('base64');
-    },
+    fingerprint: () => Buffer.from(doc.encodedDigest()).toString('base64'),
   };
 }

@@ -68,6 +68,13 @@ export const membershipBoundMs = 2000;
 const finishedMsByDefault = 60_000;
 const finishedMsSized = 10_000;
 
+/**
+ * From this many nodes on, each node runs one agent instead of 1–2: every replica holds every
+ * agent's record (full replication), so the shared state grows with nodes × agents, and at
+ * 1,000 nodes the 1,500 agents of 1–2 per node do not fit in the heap.
+ */
+const oneAgentFrom = 500;
+
 interface StartLog {
   task: string;
   epoch: number;
@@ -120,7 +127,7 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
   const agentPlan = new Map<string, { id: string; caps: string[]; capacity: number }[]>();
   for (const [i, id] of nodeIds.entries()) {
     net.addNode(id, rng.int(-5, 5));
-    const agents = Array.from({ length: rng.int(1, 2) }, (_, j) => ({
+    const agents = Array.from({ length: nodeIds.length >= oneAgentFrom ? 1 : rng.int(1, 2) }, (_, j) => ({
       id: `${id}-a${j}`,
       // Every node's first agent covers everything, so each task has an eligible agent after any crash or partition heals.
       caps: j === 0 && i < 2 ? [...capabilities] : capabilities.filter(() => rng.chance(0.6)).concat('cpu'),

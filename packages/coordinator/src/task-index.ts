@@ -140,6 +140,10 @@ export interface TaskIndex {
   /** Tasks that depend on `id`. */
   dependents(id: TaskId): ReadonlySet<TaskId>;
   agents(): ReadonlyMap<AgentId, AgentInfo>;
+  /** Changes whenever `agents()` does. */
+  readonly agentsVersion: number;
+  /** Tasks each agent holds (claimed or running); absent is 0. */
+  loads(): ReadonlyMap<AgentId, number>;
   load(agent: AgentId): number;
   stats(agent: AgentId): AgentStats;
   workflows(): ReadonlyMap<string, WorkflowRecord>;
@@ -155,6 +159,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
   const open = new Set<TaskId>();
   const orphans = new Set<TaskId>();
   let specs = 0;
+  let agentsVersion = 0;
 
   const entry = (id: TaskId): TaskEntry => {
     let e = tasks.get(id);
@@ -345,6 +350,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         settleEntry(task, e);
         touched.add(task);
       }
+      if (agentsChanged) agentsVersion++;
       return {
         tasks: touched,
         agents: agentsChanged,
@@ -355,6 +361,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
     },
     clear() {
       for (const m of [tasks, agents, workflows, dependents, stats, loads]) m.clear();
+      agentsVersion++;
       open.clear();
       orphans.clear();
       specs = 0;
@@ -430,6 +437,10 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
     },
     dependents: (id) => dependents.get(id) ?? noTasks,
     agents: () => agents,
+    get agentsVersion() {
+      return agentsVersion;
+    },
+    loads: () => loads,
     load: (agent) => loads.get(agent) ?? 0,
     stats(agent) {
       const s = stats.get(agent);

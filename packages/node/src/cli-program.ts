@@ -143,6 +143,10 @@ program
     const cwd = process.cwd();
     const config = loadConfig(options.config, options, cwd, process.env);
     const { runDaemon } = await import('./daemon.ts');
+    const { tolerateClosedStreamWrites } = await import('./closed-stream-writes.ts');
+    tolerateClosedStreamWrites((err) =>
+      process.stderr.write(`meshwork: a stream write on a closed connection was dropped: ${err.message}\n`),
+    );
     await runDaemon(config, {
       stopOnStdinClose: options.stopOnStdinClose === true,
       // SIGHUP and POST /v1/admin/reload read the same file, with the same flags and environment.

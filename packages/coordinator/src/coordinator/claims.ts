@@ -2,7 +2,7 @@ import type { ReplicaId } from '@meshwork/core';
 import { covers, ineligibility } from '../eligibility.ts';
 import type { AgentId, AgentInfo, Claim, TaskId, TaskSpec } from '../model.ts';
 import { addNeeds, type ResourceNeeds } from '../resources.ts';
-import { createCandidateWindow } from './candidate-window.ts';
+import { createCandidateWindow, type CandidateWindow } from './candidate-window.ts';
 import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from '../scoring.ts';
 
 /*
@@ -53,6 +53,11 @@ export interface ClaimInputs {
   resourcesAvailable(needs: ResourceNeeds): boolean;
   /** Most agents a task is ranked among (see candidate-window.ts). Default {@link CANDIDATE_WINDOW}. */
   readonly window?: number;
+  /**
+   * A window an earlier pass built over the same `agents` (and `window`), reused: building one
+   * hashes every agent of the mesh, which would cost each pass as much as the mesh is large.
+   */
+  readonly candidates?: CandidateWindow;
 }
 
 /** Agents a task is ranked among at most, so a task costs the same whatever the mesh's size. */
@@ -91,11 +96,19 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
   // Nobody can claim more tasks than the mesh has free slots: rank only that many of the most
   // urgent among those a local agent with room could take. The others are passed over without
   // counting, so a backlog this node cannot run does not hide the tasks it can.
-  const limit = 2 * agents.reduce((n, a) => n + Math.max(0, a.capacity - (loads.get(a.id) ?? 0)), 0) + 16;
-  const candidates = createCandidateWindow(agents, input.window ?? CANDIDATE_WINDOW);
+  // Counted only once a pass ranks more than the 16 it may always rank: it reads every agent.
+  let limit = 16;
+  let counted = false;
+  const candidates = input.candidates ?? createCandidateWindow(agents, input.window ?? CANDIDATE_WINDOW);
   const queue = input.ready[Symbol.iterator]();
   let ranked = 0;
-  while (ranked < limit && hasRoom(local.values(), loadOf)) {
+  while (hasRoom(local.values(), loadOf)) {
+    if (ranked >= limit) {
+      if (counted) break;
+      counted = true;
+      limit += 2 * agents.reduce((n, a) => n + Math.max(0, a.capacity - (loads.get(a.id) ?? 0)), 0);
+      if (ranked >= limit) break;
+    }
     const next = queue.next();
     if (next.done === true) break;
     const task = next.value;

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import type { DelayEstimator } from '../delay.ts';
 import { DueQueue } from '../due-queue.ts';
 import type { CoordinatorEvents, Emitter } from '../events.ts';
-import type { AgentId, TaskId, TaskSpec } from '../model.ts';
+import type { AgentId, AgentInfo, TaskId, TaskSpec } from '../model.ts';
 import { addNeeds, type ResourceNeeds, type ResourcePools } from '../resources.ts';
 import type { AgentStats } from '../scoring.ts';
 import { terminalStatuses } from '../status.ts';
@@ -14,7 +14,8 @@ import type { Workflows } from '../workflows.ts';
 import type { LocalAgents } from './agents.ts';
 import type { AttemptLog } from './attempt-log.ts';
 import type { AttemptRunner } from './attempts.ts';
-import { decideClaims, hasRoom, type Hold, type ReadyTask } from './claims.ts';
+import { createCandidateWindow, type CandidateWindow } from './candidate-window.ts';
+import { CANDIDATE_WINDOW, decideClaims, hasRoom, type Hold, type ReadyTask } from './claims.ts';
 import type { Liveness } from './liveness.ts';
 import { createPassTimer } from './pass-timer.ts';
 import type { Phase } from './phase.ts';
@@ -90,6 +91,29 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return own !== undefined && own.epoch === epoch && own.agent === agent;
   };
   const timer = createPassTimer(clock, tickMs, phase, pass);
+  /**
+   * The agents mesh-wide that may take work, and their candidate window, as of the versions of the
+   * agent records and of liveness they were built at: rebuilt when an agent or a node comes or goes,
+   * not in every pass, as each costs as much as the mesh is large.
+   */
+  let mesh: {
+    readonly agentsVersion: number;
+    readonly livenessVersion: number;
+    readonly agents: readonly AgentInfo[];
+    readonly candidates: CandidateWindow;
+  } | null = null;
+  function meshAgents(): NonNullable<typeof mesh> {
+    if (mesh?.agentsVersion !== index.agentsVersion || mesh.livenessVersion !== liveness.version) {
+      const live = [...index.agents().values()].filter((a) => !a.retired && liveness.alive(a.node));
+      mesh = {
+        agentsVersion: index.agentsVersion,
+        livenessVersion: liveness.version,
+        agents: live,
+        candidates: createCandidateWindow(live, CANDIDATE_WINDOW),
+      };
+    }
+    return mesh;
+  }
 
   /** One pass; returns when the next is due (see PassTimer). */
   function pass(now: number, planned: number): number | null {
@@ -131,7 +155,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (log.startsUnwritten) wakeAt(now);
     const retaining = deps.retention.retaining();
     if (retaining) wakeAt(deps.retention.nextAt);
-    const busy = agents.infos.size > 0 || attempts.size > 0 || index.openTasks().size > 0 || retaining;
+    // With nothing open, running or retained a pass has nothing to look at: the next one comes
+    // with a change (a record, a node seen or lost, an attempt's end), not every heartbeat.
+    const busy = attempts.size > 0 || index.openTasks().size > 0 || retaining;
     return busy ? wake - now : null;
   }
 
@@ -259,19 +285,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   /** Claims what decideClaims decides, and keeps its holds and passed-over tasks for later passes. */
   function claim(now: number, writes: RecordWrite[], wakeAt: (t: number) => void): void {
-    const mesh = [...index.agents().values()].filter((a) => !a.retired && liveness.alive(a.node));
-    const loads = new Map<AgentId, number>();
-    for (const a of mesh) loads.set(a.id, index.load(a.id));
-    for (const id of agents.infos.keys()) loads.set(id, index.load(id));
+    const { agents: live, candidates } = meshAgents();
     const claimed = claimedNeeds();
     const decisions = decideClaims({
       node: replica,
       now,
       settleMs: delay.settleMs(),
       ready: readyFromFront(),
-      agents: mesh,
+      agents: live,
+      candidates,
       local: agents.infos,
-      loads,
+      loads: index.loads(),
       held: heldBack,
       stats: (agent) => deps.stats(agent, now),
       resourcesAvailable: (needs) => deps.pools.available(addNeeds(needs, claimed)),

@@ -148,7 +148,7 @@ export function readValue(r: Reader): Value {
           throw new DecodeError('too_deep', `value nesting exceeds ${maxDepth}`);
         }
         const n = list ? r.count('list length') : r.count('object size', 2);
-        const out = list ? [] : (Object.create(null) as { [key: string]: Value });
+        const out = list ? [] : plainObject();
         if (n === 0) {
           v = out;
           break;
@@ -173,6 +173,17 @@ export function readValue(r: Reader): Value {
       v = top.out;
     }
   }
+}
+
+/**
+ * An empty object without a prototype, so a key such as `__proto__` is an own property like any
+ * other. Not `Object.create(null)`: V8 keeps those in dictionary mode, more than twice the
+ * memory of an object with a shared shape, and a replica holds every record of the mesh.
+ */
+function plainObject(): { [key: string]: Value } {
+  const out: { [key: string]: Value } = {};
+  Object.setPrototypeOf(out, null);
+  return out;
 }
 
 /** Bytes of `n` as a lib0 unsigned varint. */

@@ -7,6 +7,7 @@ import { DecodeError, EquivocationError } from '../codec/decode-error.ts';
 import type { CrdtType } from '../crdt-type.ts';
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
 import { Reader } from '../codec/reader.ts';
+import { sameBytes } from '../codec/same-bytes.ts';
 import { Writer } from '../codec/writer.ts';
 import type { ReplicaId } from '../replica.ts';
 import type { Value } from '../codec/value.ts';
@@ -23,7 +24,7 @@ import type { HandleOf, Spec, TypeSpec } from '../types/spec.ts';
 import type { TimeSeries } from '../types/time-series.ts';
 import { LimitExceededError } from '../types/errors.ts';
 import type { YDoc } from '../types/ydoc.ts';
-import type { Digest } from './digest.ts';
+import { decodeDigest, encodeDigest, type Digest } from './digest.ts';
 import { DocumentArgumentError, MemberTypeError } from './errors.ts';
 import { fingerprint, Fingerprints } from './fingerprints.ts';
 import { defaultEventLogLimits, EventLog, type EventLogLimits } from './event-log.ts';
@@ -151,8 +152,18 @@ export interface Document {
   transact<T>(fn: () => T, origin?: unknown): T;
   /** The causal context of the events merged so far. */
   digest(): Digest;
-  /** The events a peer with `digest` lacks, as one update message, or `covered: false` when the log no longer holds them all. */
-  changesSince(digest: Digest): ChangesSince;
+  /**
+   * `encodeDigest(digest())`, kept until the Document changes: an anti-entropy round sends one
+   * per peer, and a digest grows with the replicas the Document has heard of. Do not modify it.
+   */
+  encodedDigest(): Uint8Array;
+  /**
+   * The events a peer with `digest` lacks, as one update message, or `covered: false` when the log
+   * no longer holds them all. The digest may come encoded (`encodeDigest`): one equal to
+   * `encodedDigest()`, a peer in sync, is answered without decoding it. Throws DecodeError on
+   * bad bytes.
+   */
+  changesSince(digest: Digest | Uint8Array): ChangesSince;
   /** The full state as chunk messages; apply them in any order, the state shows once all arrived. */
   snapshot(options?: SnapshotOptions): Uint8Array[];
   /** Merges an update or snapshot chunk message. Throws DecodeError, changing nothing, on bad bytes. */
@@ -215,6 +226,8 @@ class DocumentImpl implements Document {
   private readonly members = new Map<string, Member>();
   /** Dots of every event merged. */
   private readonly context = new CausalContext();
+  /** `context` encoded as a digest message, until it changes. */
+  private encoded: Uint8Array | null = null;
   /** Dots of merged events that are not in the log (dropped from it, or learnt from a snapshot). */
   private readonly unlogged = new CausalContext();
   private readonly log: EventLog;
@@ -420,6 +433,7 @@ class DocumentImpl implements Document {
     w.reset();
     const record = update.subarray(SINGLE_EVENT_PREFIX.byteLength);
     this.context.add(this.replica, tx.seq);
+    this.encoded = null;
     this.logEvent(this.replica, tx.seq, record);
     this.notify({
       update,
@@ -510,10 +524,21 @@ class DocumentImpl implements Document {
     return this.context.clone();
   }
 
-  changesSince(digest: Digest): ChangesSince {
+  encodedDigest(): Uint8Array {
+    return (this.encoded ??= encodeDigest(this.context));
+  }
+
+  changesSince(given: Digest | Uint8Array): ChangesSince {
+    let digest: unknown = given;
+    if (given instanceof Uint8Array) {
+      if (sameBytes(given, this.encodedDigest())) return { covered: true, update: updateFromRecords([]) };
+      digest = decodeDigest(given, this.limits);
+    }
     if (!(digest instanceof CausalContext))
       throw new DocumentArgumentError('changesSince: digest must be a Digest');
     if (!digest.covers(this.unlogged)) return { covered: false };
+    // A peer in sync, the usual case, lacks nothing: no walk over the whole event log.
+    if (digest.covers(this.context)) return { covered: true, update: updateFromRecords([]) };
     const records: Uint8Array[] = [];
     this.log.forEach((replica, seq, record) => {
       if (!digest.has(replica, seq)) records.push(record());
@@ -598,6 +623,7 @@ class DocumentImpl implements Document {
         keys.add(d.name, m.type, d.delta);
       }
       this.context.add(e.replica, e.seq);
+      this.encoded = null;
       this.logEvent(e.replica, e.seq, record);
       if (e.wall > wall || (e.wall === wall && e.logical > logical)) {
         wall = e.wall;
@@ -664,6 +690,7 @@ class DocumentImpl implements Document {
       if (m.type.crdt.join(m.state, s.state)) members.push(s.name);
     }
     this.context.join(context);
+    this.encoded = null;
     this.unlogged.join(context);
     this.observeClock(wall, logical);
     const events = this.context.size - before;

@@ -1,4 +1,3 @@
-import { Writer } from '../codec/writer.ts';
 import type { ReplicaId } from '../replica.ts';
 
 export interface EventLogLimits {
@@ -30,8 +29,13 @@ export class EventLog {
   readonly limits: EventLogLimits;
   private readonly replicas: ReplicaId[] = [];
   private readonly replicaIndex = new Map<ReplicaId, number>();
-  /** Per replica, the bytes a record starts with: its replica written as the first id of a fresh scope. */
-  private readonly prefixes: Uint8Array[] = [];
+  /**
+   * Per replica, the bytes a record starts with: its replica written as the first id of a fresh
+   * scope. Packed back to back (replica r's from `prefixStarts[r]` to `prefixStarts[r + 1]`), as
+   * a log of a large mesh holds one for each of thousands of replicas.
+   */
+  private prefixBytes = new Uint8Array(1024);
+  private readonly prefixStarts: number[] = [0];
   /** Pages oldest first; `ends[i]` is where the entries of `pages[i]` end. */
   private pages: Uint8Array[] = [];
   private ends: number[] = [];
@@ -64,7 +68,7 @@ export class EventLog {
     dropped: (replica: ReplicaId, seq: number) => void,
   ): void {
     const r = this.replicaOf(replica);
-    const prefix = this.prefixes[r] as Uint8Array;
+    const prefix = this.prefix(r);
     const stripped = startsWith(record, prefix);
     const body = stripped ? record.subarray(prefix.byteLength) : record;
     const flaggedLength = body.byteLength * 2 + (stripped ? 1 : 0);
@@ -140,7 +144,7 @@ export class EventLog {
   private record(page: Uint8Array, start: number, length: number, stripped: boolean, r: number): Uint8Array {
     const body = page.subarray(start, start + length);
     if (!stripped) return body.slice();
-    const prefix = this.prefixes[r] as Uint8Array;
+    const prefix = this.prefix(r);
     const out = new Uint8Array(prefix.byteLength + length);
     out.set(prefix, 0);
     out.set(body, prefix.byteLength);
@@ -153,12 +157,35 @@ export class EventLog {
       r = this.replicas.length;
       this.replicas.push(replica);
       this.replicaIndex.set(replica, r);
-      const w = new Writer();
-      w.replica(replica);
-      this.prefixes.push(w.finish());
+      const prefix = replicaPrefix(replica);
+      const end = this.prefixStarts[r] as number;
+      if (end + prefix.byteLength > this.prefixBytes.byteLength) {
+        const grown = new Uint8Array(Math.max(2 * this.prefixBytes.byteLength, end + prefix.byteLength));
+        grown.set(this.prefixBytes.subarray(0, end));
+        this.prefixBytes = grown;
+      }
+      this.prefixBytes.set(prefix, end);
+      this.prefixStarts.push(end + prefix.byteLength);
     }
     return r;
   }
+
+  private prefix(r: number): Uint8Array {
+    return this.prefixBytes.subarray(this.prefixStarts[r], this.prefixStarts[r + 1]);
+  }
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The bytes a Writer gives for `replica` first in a fresh scope (table index 0, then the id as a
+ * varint-length string), made without a Writer: a log of a large mesh makes one per replica.
+ */
+function replicaPrefix(replica: ReplicaId): Uint8Array {
+  const id = utf8.encode(replica);
+  const out = new Uint8Array(1 + varintSize(id.byteLength) + id.byteLength);
+  out.set(id, writeVarint(out, 1, id.byteLength));
+  return out;
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {

@@ -1,6 +1,6 @@
 import type { ReplicaId } from '../replica.ts';
 
-/** Seqs per block: dense seqs cost about 7 bytes each, a lone seq one block (about 240 bytes). */
+/** Seqs per block: dense seqs cost about 10 bytes each, a lone seq about 100 bytes. */
 const BLOCK = 32;
 
 /** FNV-1a over a record, made odd so that 0 can stand for "none" in a block. */
@@ -13,18 +13,28 @@ export function fingerprint(record: Uint8Array): number {
 /**
  * Fingerprints of the records in the event log, by dot, for the equivocation check: tells
  * records apart without keeping them. A replica's seqs are nearly dense, so they sit in
- * fixed blocks of a typed array rather than in a Map entry each (about 70 bytes an event).
+ * blocks of an array rather than in a Map entry each (about 70 bytes an event). A block is a
+ * plain array grown to the last seq it holds, not a fixed typed array: in a large mesh most
+ * replicas have written a handful of events, and a typed array per replica costs more to make
+ * and to keep (about 240 bytes) than the few numbers it holds.
  */
 export class Fingerprints {
-  private readonly blocks = new Map<ReplicaId, Map<number, Uint32Array>>();
+  private readonly blocks = new Map<ReplicaId, Map<number, number[]>>();
 
   set(replica: ReplicaId, seq: number, print: number): void {
     let perReplica = this.blocks.get(replica);
-    if (perReplica === undefined) this.blocks.set(replica, (perReplica = new Map<number, Uint32Array>()));
+    if (perReplica === undefined) this.blocks.set(replica, (perReplica = new Map<number, number[]>()));
     const key = Math.floor(seq / BLOCK);
     let block = perReplica.get(key);
-    if (block === undefined) perReplica.set(key, (block = new Uint32Array(BLOCK)));
-    block[seq % BLOCK] = print;
+    const at = seq % BLOCK;
+    if (block === undefined || at >= block.length) {
+      // Grown by doubling, to a length of its own (a push would leave room for 16 more), with
+      // 0 (none) in the new slots.
+      const grown = new Array<number>(Math.min(BLOCK, Math.max(at + 1, 2 * (block?.length ?? 0)))).fill(0);
+      block?.forEach((p, i) => (grown[i] = p));
+      perReplica.set(key, (block = grown));
+    }
+    block[at] = print;
   }
 
   /** The fingerprint of (replica, seq), or undefined when the log does not hold that event. */

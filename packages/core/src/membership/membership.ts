@@ -1,4 +1,5 @@
 import { Writer } from '../codec/writer.ts';
+import { sameBytes } from '../codec/same-bytes.ts';
 import { writeValue } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { InvalidArgumentError } from '../types/errors.ts';
@@ -89,9 +90,6 @@ function encodedState(state: PresenceState): Uint8Array {
   writeValue(w, state);
   return w.finish();
 }
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 
 export function createMembership(o: MembershipOptions): Membership {
   const probeMs = o.probeIntervalMs ?? 500;

@@ -10,6 +10,7 @@ import {
   mergeUpdates,
   updateOrigins,
   type ChangeEvent,
+  type Value,
 } from '../../src/index.ts';
 
 const doc = (replica: string, extra: Parameters<typeof createDocument>[0]['log'] = undefined) =>
@@ -318,5 +319,49 @@ describe('anti-entropy', () => {
     for (const chunk of [chunks[0]!, ...chunks.slice(2)]) b.apply(chunk);
     expect(() => b.apply(bad)).toThrow(DecodeError);
     expect(b.orset('s').size).toBe(0);
+  });
+});
+
+describe('values merged from another replica', () => {
+  it('are objects without a prototype, where a key such as __proto__ is an own property', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const updates: Uint8Array[] = [];
+    a.on('change', (e) => updates.push(e.update));
+    a.ormap('tasks', lww())
+      .get('t1')
+      .set(JSON.parse('{"__proto__":{"polluted":true},"constructor":1,"n":2}') as Value);
+    for (const u of updates) b.apply(u);
+    const v = b.ormap('tasks', lww()).get('t1').get() as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBeNull();
+    expect(Object.keys(v).sort()).toEqual(['__proto__', 'constructor', 'n']);
+    expect(v['__proto__']).toEqual({ polluted: true });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
+
+describe('encoded digests', () => {
+  it('follow every change, local, merged or from a snapshot, and answer changesSince as decoded ones do', () => {
+    const a = doc('a');
+    const b = doc('b');
+    const c = doc('c');
+    const updates: Uint8Array[] = [];
+    a.on('change', (e) => updates.push(e.update));
+    const same = (d: ReturnType<typeof doc>): void =>
+      expect(d.encodedDigest()).toEqual(encodeDigest(d.digest()));
+    same(a);
+    const behind = a.encodedDigest();
+    a.orset<string>('agents').add('x');
+    same(a);
+    b.orset<string>('agents').add('y');
+    for (const u of updates) b.apply(u);
+    same(b);
+    for (const chunk of b.snapshot()) c.apply(chunk);
+    same(c);
+    expect(b.changesSince(behind)).toEqual(b.changesSince(decodeDigest(behind)));
+    expect(b.changesSince(c.encodedDigest())).toEqual(b.changesSince(c.digest()));
+    const inSync = b.changesSince(c.encodedDigest());
+    expect(inSync.covered && b.apply(inSync.update).events).toBe(0);
+    expect(() => b.changesSince(Uint8Array.of(1, 2, 3))).toThrow(DecodeError);
   });
 });

@@ -52,4 +52,17 @@ describe('EventLog', () => {
       { numRuns: 25 },
     );
   });
+
+  it('keeps a record without the replica id it starts with, whatever the id', () => {
+    for (const replica of ['a', 'x'.repeat(300), 'pëer-ü-12D3Koo']) {
+      const log = new EventLog();
+      const bytes = record(replica, Uint8Array.of(1, 2, 3));
+      log.append(replica, 1, bytes, () => {});
+      // Replica index, seq and length (one byte each), then the three bytes after the id.
+      expect(log.bytes).toBe(6);
+      const held: Uint8Array[] = [];
+      log.forEach((_r, _s, rec) => held.push(rec()));
+      expect(held).toEqual([bytes]);
+    }
+  });
 });
