@@ -25,14 +25,15 @@ import { createLogger, type Logger } from './logger.ts';
 import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts';
 import { createNodeMcp } from './mcp/index.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
-import { createMetrics, type TransportStats } from './metrics.ts';
+import { createMetrics } from './metrics.ts';
 import { createNodeApi, tasksByState } from './node-api.ts';
 import { EventLogError, persistDocument } from './persistence.ts';
-import { createReloader, ReloadRefusedError, type ReloadReport } from './reload/reloader.ts';
+import { createReloader, type ReloadReport } from './reload/reloader.ts';
 import { reloadRoutes } from './reload/routes.ts';
 import { contributeResources } from './resources.ts';
 import { openStore } from './store.ts';
 import { trackTaskHistory } from './task-history.ts';
+import { transportStats } from './transport-stats.ts';
 import { traceRequests } from './telemetry/http-spans.ts';
 import { startTracing } from './telemetry/tracing.ts';
 import { startWebhooks } from './webhooks/webhooks.ts';
@@ -79,28 +80,6 @@ function readPsk(file: string): Uint8Array {
   } catch (err) {
     throw new ConfigError([`pskFile: cannot read ${file} (${(err as Error).message})`]);
   }
-}
-
-/** The transport's counters in the shape the metrics read. */
-function transportStats(mesh: MeshNode<MeshDocument>): TransportStats {
-  const c = mesh.metrics.snapshot();
-  const traffic: TransportStats['traffic'] = [];
-  for (const protocol of Object.keys(c.messagesIn) as (keyof typeof c.messagesIn)[]) {
-    traffic.push({ protocol, direction: 'in', messages: c.messagesIn[protocol], bytes: c.bytesIn[protocol] });
-    traffic.push({
-      protocol,
-      direction: 'out',
-      messages: c.messagesOut[protocol],
-      bytes: c.bytesOut[protocol],
-    });
-  }
-  return {
-    traffic,
-    rejected: Object.entries(c.rejected).map(([reason, count]) => ({ reason, count })),
-    refused: Object.entries(c.connectionsRefused).map(([reason, count]) => ({ reason, count })),
-    peers: c.peers,
-    syncRounds: c.syncRounds.completed,
-  };
 }
 
 /**
@@ -494,63 +473,4 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     logger.flush();
     throw err;
   }
-}
-
-/**
- * `meshwork start`: runs until SIGTERM/SIGINT, then stops gracefully; a second signal exits at once.
- * SIGHUP reloads the config (see `Daemon.reload`).
- */
-export async function runDaemon(
-  config: ResolvedConfig,
-  options: DaemonOptions & { stopOnStdinClose?: boolean } = {},
-): Promise<void> {
-  const daemon = await startDaemon(config, options);
-  // A shutdown step that throws would otherwise leave `stopped` pending and the process hanging.
-  const stop = (reason: string): void => {
-    daemon.stop(reason).catch((err: unknown) => {
-      // The event log failed while draining: `stopped` rejects once the fail-stop is done.
-      if (err instanceof EventLogError) return;
-      daemon.logger.fatal({ err }, 'graceful shutdown failed; exiting');
-      daemon.logger.flush();
-      process.exit(1);
-    });
-  };
-  if (options.stopOnStdinClose === true) {
-    process.stdin.on('error', () => undefined);
-    process.stdin.once('close', () => stop('supervisor closed stdin'));
-    process.stdin.resume();
-  }
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (++signals > 1) {
-      daemon.logger.warn({ signal }, 'second signal: exiting without draining');
-      daemon.logger.flush();
-      process.exit(130);
-    }
-    stop(`received ${signal}`);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  const onHangup = (): void => {
-    try {
-      daemon.reload();
-    } catch (err) {
-      // An invalid config is logged by the reload itself, with its issues.
-      if (err instanceof ReloadRefusedError) daemon.logger.info(`SIGHUP ignored: ${err.message}`);
-      else if (!(err instanceof ConfigError)) daemon.logger.error({ err }, 'config reload failed');
-    }
-  };
-  process.on('SIGHUP', onHangup);
-  try {
-    await daemon.stopped;
-  } catch (err) {
-    // Already logged: the status tells a supervisor not to restart into the same failing disk blindly.
-    if (err instanceof EventLogError) process.exit(70);
-    throw err;
-  }
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
-  process.off('SIGHUP', onHangup);
-  process.stdin.pause();
-  process.stdin.destroy();
 }

@@ -1,4 +1,5 @@
-export { startDaemon, runDaemon, type Daemon, type DaemonOptions } from './daemon.ts';
+export { startDaemon, type Daemon, type DaemonOptions } from './daemon.ts';
+export { runDaemon } from './run-daemon.ts';
 export { ReloadRefusedError, type ReloadReport } from './reload/reloader.ts';
 export type { AgentChanges } from './reload/plan.ts';
 export { AddressInUseError } from './address-in-use.ts';

@@ -104,7 +104,7 @@ export function addNodeCommands(program: Command): void {
       const { loadConfig } = await import('../config.ts');
       const cwd = process.cwd();
       const config = loadConfig(options.config, options, cwd, process.env);
-      const { runDaemon } = await import('../daemon.ts');
+      const { runDaemon } = await import('../run-daemon.ts');
       const { tolerateClosedStreamWrites } = await import('../closed-stream-writes.ts');
       tolerateClosedStreamWrites((err) =>
         process.stderr.write(`meshwork: a stream write on a closed connection was dropped: ${err.message}\n`),
