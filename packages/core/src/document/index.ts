@@ -1,14 +1,14 @@
-export {
-  createDocument,
-  type ApplyOptions,
-  type ApplyResult,
-  type ChangeEvent,
-  type ChangeListener,
-  type ChangesSince,
-  type Document,
-  type DocumentOptions,
-  type SnapshotOptions,
-} from './document.ts';
+export { createDocument } from './document.ts';
+export type {
+  ApplyOptions,
+  ApplyResult,
+  ChangeEvent,
+  ChangeListener,
+  ChangesSince,
+  Document,
+  DocumentOptions,
+  SnapshotOptions,
+} from './document-api.ts';
 export { decodeDigest, encodeDigest, type Digest } from './digest.ts';
 export { DocumentArgumentError, MemberTypeError } from './errors.ts';
 export { type EventLogLimits } from './event-log.ts';
