@@ -139,9 +139,16 @@ describe('pull workers on a mesh', () => {
     }
     const submittedMs = Date.now() - started;
     await waitFor(`${TASKS} tasks to succeed`, 240_000, async () => {
-      const done = (await api<{ items: Task[] }>(c.info.url, `/v1/tasks?status=succeeded&limit=10000`)).body
-        .items;
-      return done.length === TASKS ? true : undefined;
+      const all = (await api<{ items: Task[] }>(c.info.url, `/v1/tasks?limit=10000`)).body.items;
+      const others = all.filter((t) => t.status !== 'succeeded');
+      if (all.length === TASKS && others.length === 0) return true;
+      // Said when the wait times out: which tasks did not succeed, and how they stand.
+      throw new Error(
+        `${all.length - others.length} of ${TASKS} succeeded; not yet: ${others
+          .slice(0, 5)
+          .map((t) => `${t.id} ${t.status} epoch ${t.epoch} on ${t.agent ?? 'no agent'}`)
+          .join(', ')}`,
+      );
     });
     const elapsedMs = Date.now() - started;
 
