@@ -44,12 +44,7 @@ export function TaskPage({ id }: { id: string }): JSX.Element {
 
   return (
     <section>
-      <p>
-        <a href={href('tasks')}>← all tasks</a>
-      </p>
-      <h2>
-        Task <span class="mono">{id}</span> <StatusBadge status={task.status} />
-      </h2>
+      <TaskHeading id={id} status={task.status} />
       <dl class="fields">
         <dt>Type</dt>
         <dd>{task.type}</dd>
@@ -109,12 +104,7 @@ function RemovedTaskPage({ task }: { task: RemovedTask }): JSX.Element {
   const start = Math.min(...task.history.map((a) => a.startedAt), task.finishedAt ?? Date.now());
   return (
     <section>
-      <p>
-        <a href={href('tasks')}>← all tasks</a>
-      </p>
-      <h2>
-        Task <span class="mono">{task.id}</span> <StatusBadge status={task.status ?? 'unknown'} />
-      </h2>
+      <TaskHeading id={task.id} status={task.status ?? 'unknown'} />
       <p class="muted">
         Removed from the mesh after its retention period; this is what this node archived
         {task.finishedAt !== null ? `, finished ${new Date(task.finishedAt).toLocaleString()}` : ''}.
@@ -129,5 +119,19 @@ function RemovedTaskPage({ task }: { task: RemovedTask }): JSX.Element {
       <h3>{task.error !== null ? 'Error' : 'Result'}</h3>
       <pre id="task-result">{task.error ?? (task.result === null ? '—' : json(task.result))}</pre>
     </section>
+  );
+}
+
+/** The way back to the list, and the task's id and status. */
+function TaskHeading({ id, status }: { id: string; status: string }): JSX.Element {
+  return (
+    <>
+      <p>
+        <a href={href('tasks')}>← all tasks</a>
+      </p>
+      <h2>
+        Task <span class="mono">{id}</span> <StatusBadge status={status} />
+      </h2>
+    </>
   );
 }
