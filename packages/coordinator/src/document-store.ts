@@ -1,4 +1,11 @@
-import { lww, type ChangeEvent, type Document, type LWWRegister, type ORMap } from '@meshwork/core';
+import {
+  lww,
+  type CausalContext,
+  type ChangeEvent,
+  type Document,
+  type LWWRegister,
+  type ORMap,
+} from '@meshwork/core';
 import { recordKinds, type CoordinationStore, type RecordChange, type RecordKind } from './store.ts';
 
 /**
@@ -20,6 +27,13 @@ export function createDocumentStore(
     kindOf.set(`${prefix}${kind}`, kind);
   }
   const map = (kind: RecordKind): ORMap<LWWRegister> => maps.get(kind)!;
+  // The Document's causal context, kept up to date from its change events: reading it from the
+  // Document would copy it, on every claim of every pass.
+  let seen: CausalContext = doc.digest();
+  doc.on('change', (e) => {
+    if (e.snapshot) seen = doc.digest();
+    else for (const d of e.dots) seen.add(d.replica, d.seq);
+  });
 
   return {
     replica: doc.replica,
@@ -37,6 +51,10 @@ export function createDocumentStore(
         const v = m.get(key).get();
         if (v !== undefined) yield [key, v] as const;
       }
+    },
+    order: {
+      contiguous: (replica) => seen.contiguous(replica),
+      highest: (replica) => seen.nextSeq(replica) - 1,
     },
     transact: (fn) => doc.transact(fn),
     write(records) {

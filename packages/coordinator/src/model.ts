@@ -61,6 +61,11 @@ export interface Claim {
   readonly score: number;
   /** The claimer's settle window; the epoch's window is the one of its earliest claim. */
   readonly settleMs: number;
+  /**
+   * Made by a node stepping in after holding back, rather than at once by one of the task's
+   * leaders: such a claim wins only when no claim made at once is among the epoch's.
+   */
+  readonly stepIn?: boolean;
 }
 
 /** Held by the epoch's winner while it runs; renewed, so others can see it is still alive. */

@@ -14,6 +14,7 @@ export const recordKinds = [
   'cancel',
   'timeout',
   'progress',
+  'receipt',
 ] as const;
 
 export type RecordKind = (typeof recordKinds)[number];
@@ -39,6 +40,18 @@ export interface RecordWrite extends RecordChange {
 export type StoreChanges = readonly RecordChange[] | 'all';
 
 /**
+ * The order in which a store has taken in each replica's transactions (the seq of a transaction is
+ * its place among its writer's). Stores over a Document have it; a store without it leaves the
+ * coordinator's starts to the settle window's timing alone (see receipts.ts).
+ */
+export interface WriteOrder {
+  /** Every transaction of `replica` with a seq up to the result is here. */
+  contiguous(replica: ReplicaId): number;
+  /** The highest seq of `replica` here, with gaps below it or not (this replica's: its latest transaction). */
+  highest(replica: ReplicaId): number;
+}
+
+/**
  * The coordinator's view of shared, replicated state: collections of records keyed by
  * strings, each key last-writer-wins. Every key has one writer or writers that agree
  * (claims are keyed by agent, leases by epoch winner, task ids are unique or derived),
@@ -57,6 +70,7 @@ export interface CoordinationStore {
   remove(records: readonly RecordChange[]): void;
   /** Runs `fn` as one transaction, so its writes and those of other members of the same Document form one event. */
   transact?(fn: () => void): void;
+  readonly order?: WriteOrder;
   /** Called after local writes and removals and after merged remote changes, with the records that changed. */
   onChange(listener: (changes: StoreChanges, local: boolean) => void): () => void;
 }

@@ -5,11 +5,25 @@ function earlier(a: Claim, b: Claim): boolean {
   return a.at < b.at || (a.at === b.at && a.agent < b.agent);
 }
 
-/** The claim that opened the epoch: earliest by claimer clock, ties by agent id. */
+/** The earliest claim by claimer clock, ties by agent id. */
 export function firstClaim(claims: readonly Claim[]): Claim | null {
   let first: Claim | null = null;
   for (const c of claims) if (first === null || earlier(c, first)) first = c;
   return first;
+}
+
+/**
+ * The claims an epoch is decided among: those made at once by the task's leaders when there is
+ * one, else those made stepping in. A claim made at once is heard from only the leaders'
+ * nodes before it starts (see the coordinator's receipts), so a claim that steps in, whose node
+ * may not be a leader, must never beat it.
+ */
+function contenders(claims: readonly Claim[]): readonly Claim[] {
+  if (claims.length <= 1) return claims;
+  let stepIns = 0;
+  for (const c of claims) if (c.stepIn === true) stepIns++;
+  if (stepIns === 0 || stepIns === claims.length) return claims;
+  return claims.filter((c) => c.stepIn !== true);
 }
 
 /**
@@ -24,7 +38,8 @@ const CANDIDATE_SHARE = 1 / 8;
  * decision does not flip once made, and late claims (a lower-ranked agent stepping in, a slow
  * replica) cannot displace a winner that has already started.
  */
-export function candidates(claims: readonly Claim[]): readonly Claim[] {
+export function candidates(all: readonly Claim[]): readonly Claim[] {
+  const claims = contenders(all);
   if (claims.length <= 1) return claims;
   const first = firstClaim(claims);
   if (first === null) return [];
@@ -40,7 +55,7 @@ const DECISION_MARGIN = 1 / 8;
  * (two p99 delivery delays) in which the last candidate reaches everyone, then the margin.
  */
 export function decisionTime(claims: readonly Claim[]): number | null {
-  const first = firstClaim(claims);
+  const first = firstClaim(contenders(claims));
   return first === null ? null : first.at + first.settleMs * (CANDIDATE_SHARE + 1 + DECISION_MARGIN);
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createCandidateWindow } from '../src/coordinator/candidate-window.ts';
+import { createCandidateWindow, LEADER_NODES, leaders } from '../src/coordinator/candidate-window.ts';
 import { decideClaims, hasRoom, type ClaimInputs, type Hold } from '../src/coordinator/claims.ts';
 import type { AgentInfo, TaskSpec } from '../src/index.ts';
 import { ineligibility, rendezvous, scoreAgent, type AgentStats } from '../src/internal.ts';
@@ -15,7 +15,7 @@ const arbPass = fc.record({
   agents: fc.uniqueArray(
     fc.record({
       id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'),
-      node: fc.constantFrom(self, self, 'n1', 'n2', 'n3'),
+      node: fc.constantFrom(self, self, 'n1', 'n2', 'n3', 'n4', 'n5'),
       capabilities: fc.uniqueArray(fc.constantFrom(...names), { minLength: 1, maxLength: 3 }),
       capacity: fc.integer({ min: 1, max: 3 }),
       load: fc.integer({ min: 0, max: 3 }),
@@ -127,6 +127,11 @@ function eligibleHere(input: ClaimInputs, task: TaskSpec, load: (id: string) => 
   );
 }
 
+/** The agents `task` is ranked among, as decideClaims builds them. */
+function candidatesOf(input: ClaimInputs, task: TaskSpec): readonly AgentInfo[] {
+  return createCandidateWindow(input.agents, 32).of(task);
+}
+
 describe('decideClaims', () => {
   it('claims only for agents registered on this node and listed alive, never over capacity or ineligible', () => {
     fc.assert(
@@ -220,7 +225,7 @@ describe('decideClaims', () => {
     );
   });
 
-  it('a node ranked r-th (healthy agents first, then by rendezvous hash) holds back r windows, claims at once when first, and steps in once its hold has ended', () => {
+  it("a node ranked r-th (healthy agents first, then by rendezvous hash) holds back r windows, claims at once when first and one of the task's leaders, and steps in once its hold has ended", () => {
     fc.assert(
       fc.property(arbPass, (pass) => {
         const input = inputs(pass);
@@ -245,7 +250,11 @@ describe('decideClaims', () => {
                 resourcesAvailable: true,
               }) === null,
           );
-          return new Set(ahead.map((a) => a.node)).size;
+          const nodes = new Set(ahead.map((a) => a.node)).size;
+          if (nodes > 0) return nodes;
+          // First, but without a leader (an agent on the first nodes by hash alone): a window's wait.
+          const leading = leaders(task, candidatesOf(input, task));
+          return here.some((a) => leading.has(a.id)) ? 0 : 1;
         };
         for (const h of holds) {
           const i = tasks.findIndex((t) => t.spec.id === h.task);
@@ -257,7 +266,9 @@ describe('decideClaims', () => {
         }
         for (const c of claims) {
           const i = tasks.findIndex((t) => t.spec.id === c.task);
-          if (input.held.get(c.task)?.epoch !== c.epoch) expect(nodesAhead(i)).toBe(0);
+          const steppedIn = input.held.get(c.task)?.epoch === c.epoch;
+          if (!steppedIn) expect(nodesAhead(i)).toBe(0);
+          expect(c.stepIn === true).toBe(steppedIn);
         }
       }),
       runs,
@@ -287,6 +298,32 @@ describe('decideClaims', () => {
     });
     expect(claims.map((c) => c.task)).toEqual(['t0']);
     expect(read).toBe(1);
+  });
+});
+
+describe('leaders', () => {
+  it('are the candidates on the first nodes by rendezvous hash alone, the same whatever order they are listed in', () => {
+    fc.assert(
+      fc.property(arbPass, (pass) => {
+        const input = inputs(pass);
+        for (const { spec: task } of input.ready) {
+          const among = candidatesOf(input, task);
+          const led = leaders(task, among);
+          expect(leaders(task, [...among].reverse())).toEqual(led);
+          const nodes = new Set(among.filter((a) => led.has(a.id)).map((a) => a.node));
+          expect(nodes.size).toBe(Math.min(LEADER_NODES, new Set(among.map((a) => a.node)).size));
+          // Every agent on a leading node leads, and each leading node's best agent outranks every
+          // agent of the other nodes.
+          for (const a of among) expect(led.has(a.id)).toBe(nodes.has(a.node));
+          const best = (node: string): number =>
+            Math.max(...among.filter((a) => a.node === node).map((a) => rendezvous(task.id, a.id)));
+          const lowest = Math.min(...[...nodes].map(best));
+          for (const a of among)
+            if (!nodes.has(a.node)) expect(rendezvous(task.id, a.id)).toBeLessThan(lowest);
+        }
+      }),
+      runs,
+    );
   });
 });
 

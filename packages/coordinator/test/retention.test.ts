@@ -13,8 +13,11 @@ import { virtualMesh } from './fixtures.ts';
 type Backend = 'memory' | 'document';
 type Removed = CoordinatorEvents['removed'];
 
-/** Every record kind that belongs to a task (agents and workflow runs are not removed with tasks). */
-const taskKinds = recordKinds.filter((k) => k !== 'agent' && k !== 'workflow');
+/**
+ * Every record kind that belongs to a task (agents and workflow runs are not removed with tasks,
+ * and receipts are kept per pair of nodes, not per task).
+ */
+const taskKinds = recordKinds.filter((k) => k !== 'agent' && k !== 'workflow' && k !== 'receipt');
 
 /** A mesh on virtual time whose coordinators record the 'removed' events they emit. */
 function mesh(nodes: number, backend: Backend, extra: Partial<CoordinatorOptions> = {}) {

@@ -17,6 +17,21 @@ const arbClaims = fc
   .map((cs) => cs.map((c): Claim => claim(c)));
 
 describe('selectWinner', () => {
+  it('a claim made at once beats every claim that stepped in, whatever their times and scores', () => {
+    fc.assert(
+      fc.property(arbClaims, fc.func(fc.boolean()), (claims, steps) => {
+        const marked = claims.map((c) => (steps(c.agent) ? { ...c, stepIn: true } : c));
+        const atOnce = marked.filter((c) => c.stepIn !== true);
+        const w = selectWinner(marked)!;
+        if (atOnce.length > 0) {
+          expect(w.stepIn).toBeUndefined();
+          expect(w).toEqual(selectWinner(atOnce));
+          expect(decisionTime(marked)).toBe(decisionTime(atOnce));
+        } else expect(w.agent).toBe(selectWinner(claims)!.agent);
+      }),
+    );
+  });
+
   it('every replica picks the same winner whatever order the claims arrived in', () => {
     fc.assert(
       fc.property(arbClaims, fc.func(fc.integer()), (claims, order) => {

@@ -24,7 +24,7 @@ export interface AntiEntropy {
 }
 
 /**
- * Schedules `/meshwork/sync/2` rounds: on request (new connections, new
+ * Schedules `/meshwork/sync/3` rounds: on request (new connections, new
  * subscriptions, Documents opened), and periodically with jitter so that
  * anything gossip lost — a partition outlasting its message cache — heals.
  */

@@ -6,7 +6,7 @@ import type { ApplyResult, DocumentChange, DocumentRuntime, SyncedDocument } fro
 
 // The version changes with every wire-incompatible change (docs/design/transport-gossip.md). 2: the
 // envelope's signature is length-prefixed (and may be empty); Document updates are of version 2.
-export const documentTopic = (name: string): string => `meshwork/doc/2/${name}`;
+export const documentTopic = (name: string): string => `meshwork/doc/3/${name}`;
 
 /** A Document refusing an update for holding events of another replica than the signer. */
 const isForeignOrigin = (err: unknown): boolean =>

@@ -83,7 +83,7 @@ export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
 /**
  * Starts a Meshwork node: libp2p over TCP with Noise, yamux, identify, ping
  * and gossipsub; eager gossip of every open Document's local events;
- * `/meshwork/sync/2` anti-entropy on every new subscription and periodically;
+ * `/meshwork/sync/3` anti-entropy on every new subscription and periodically;
  * admission by pre-shared key and allow-list; and its own redial loop.
  */
 export function createMeshNode(options?: MeshNodeOptions<Document>): Promise<MeshNode<Document>>;

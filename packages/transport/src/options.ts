@@ -7,7 +7,7 @@ import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
 /** Caps that bound what a peer can make this node hold or do. */
 export interface MeshLimits {
-  /** Largest `/meshwork/sync/2` frame sent or accepted; bigger catch-ups go as snapshot chunks. */
+  /** Largest `/meshwork/sync/3` frame sent or accepted; bigger catch-ups go as snapshot chunks. */
   maxFrameBytes: number;
   /** Bytes a sync stream buffers before they are read (≥ maxFrameBytes). */
   maxStreamBufferBytes: number;

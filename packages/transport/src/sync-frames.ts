@@ -1,7 +1,7 @@
 import { DecodeError } from '@meshwork/core';
 import { Reader, Writer } from '@meshwork/core/internal';
 
-/** Frames of `/meshwork/sync/2`. Each is one length-prefixed message on the stream. */
+/** Frames of `/meshwork/sync/3`. Each is one length-prefixed message on the stream. */
 export type SyncFrame =
   | { kind: 'digest'; document: string; digest: Uint8Array }
   | { kind: 'update'; document: string; update: Uint8Array }
@@ -11,7 +11,7 @@ export type SyncFrame =
 
 // The id changes with every wire-incompatible change (docs/design/transport-gossip.md). 2: snapshot
 // chunks carry their piece's hash and size; Document updates are of message version 2.
-export const SYNC_PROTOCOL = '/meshwork/sync/2';
+export const SYNC_PROTOCOL = '/meshwork/sync/3';
 const VERSION = 1;
 const KIND = { digest: 1, update: 2, 'snapshot-chunk': 3, end: 4 } as const;
 export const MAX_DOCUMENT_NAME_BYTES = 128;

@@ -36,7 +36,7 @@ export class SyncRejection extends MeshworkError {
 }
 
 /**
- * One anti-entropy round of `/meshwork/sync/2` over `stream`. Half duplex, so
+ * One anti-entropy round of `/meshwork/sync/3` over `stream`. Half duplex, so
  * awaiting each write is all the backpressure needed and two peers never
  * block on each other's full windows:
  *

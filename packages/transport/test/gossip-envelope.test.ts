@@ -26,8 +26,8 @@ describe('gossip envelope', () => {
     const a = await author();
     const b = await author();
     const data = new Uint8Array([1, 2, 3, 250]);
-    const sealed = a.envelope.seal('meshwork/doc/2/tasks', data);
-    expect(b.envelope.open('meshwork/doc/2/tasks', sealed)).toEqual({
+    const sealed = a.envelope.seal('meshwork/doc/3/tasks', data);
+    expect(b.envelope.open('meshwork/doc/3/tasks', sealed)).toEqual({
       author: a.peerId.toString(),
       data,
       signed: true,

@@ -10,8 +10,8 @@ describe('protocol ids', () => {
     const [a, b] = await Promise.all([startNode(), startNode()]);
     nodes.push(a, b);
     expect(a.libp2p.getProtocols()).toContain(SYNC_PROTOCOL);
-    // The sync id of the snapshot chunks without piece hashes: no stream opens, nothing is read.
-    await expect(b.libp2p.dialProtocol(a.multiaddrs[0]!, '/meshwork/sync/1')).rejects.toMatchObject({
+    // The sync id of coordinators that start claims without receipts: no stream opens, nothing is read.
+    await expect(b.libp2p.dialProtocol(a.multiaddrs[0]!, '/meshwork/sync/2')).rejects.toMatchObject({
       name: 'UnsupportedProtocolError',
     });
   });

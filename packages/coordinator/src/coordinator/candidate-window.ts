@@ -1,6 +1,7 @@
 import { covers } from '../eligibility.ts';
 import { hash53 } from '../hash.ts';
-import type { AgentInfo, TaskSpec } from '../model.ts';
+import type { AgentId, AgentInfo, TaskSpec } from '../model.ts';
+import { rendezvous } from '../scoring.ts';
 
 /** The agents a task is ranked among: at most `size` of those that cover its needs. */
 export interface CandidateWindow {
@@ -69,4 +70,33 @@ export function createCandidateWindow(agents: readonly AgentInfo[], size: number
       return out;
     },
   };
+}
+
+/** How many nodes a task's leaders are on (see {@link leaders}). */
+export const LEADER_NODES = 4;
+
+/**
+ * The task's leaders: the candidates on the first `nodes` nodes reached going down the candidates
+ * by rendezvous hash alone, whatever their load or health. Only a node with a leader may claim a
+ * task at once; the others hold back and step in. Replicas that agree on the live agents agree on
+ * the leaders, so a claim made at once has at most `nodes - 1` rivals to hear from (see
+ * receipts.ts), however large the mesh.
+ */
+export function leaders(
+  spec: TaskSpec,
+  candidates: readonly AgentInfo[],
+  nodes = LEADER_NODES,
+): ReadonlySet<AgentId> {
+  const ranked = candidates.map((a) => ({ agent: a, h: rendezvous(spec.id, a.id) }));
+  ranked.sort((x, y) => y.h - x.h || (x.agent.id < y.agent.id ? -1 : 1));
+  const leading = new Set<string>();
+  const out = new Set<AgentId>();
+  for (const { agent } of ranked) {
+    if (!leading.has(agent.node)) {
+      if (leading.size === nodes) continue;
+      leading.add(agent.node);
+    }
+    out.add(agent.id);
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import type { ReplicaId } from '@meshwork/core';
 import { covers, ineligibility } from '../eligibility.ts';
 import type { AgentId, AgentInfo, Claim, TaskId, TaskSpec } from '../model.ts';
 import { addNeeds, type ResourceNeeds } from '../resources.ts';
-import { createCandidateWindow, type CandidateWindow } from './candidate-window.ts';
+import { createCandidateWindow, leaders, type CandidateWindow } from './candidate-window.ts';
 import { rankAgents, rendezvous, scoreAgent, type AgentStats, type Ranked } from '../scoring.ts';
 
 /*
@@ -131,8 +131,11 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
     // only this node's agents are scored.
     const mineScored: Ranked[] = [];
     let bestHere = -Infinity;
+    let leading = false;
     const others: { readonly node: ReplicaId; readonly h: number }[] = [];
-    for (const agent of candidates.of(spec)) {
+    const among = candidates.of(spec);
+    const leads = leaders(spec, among);
+    for (const agent of among) {
       const isLocal = agent.node === node && local.has(agent.id);
       if (agent.node === node && !isLocal) continue;
       const load = loadOf(agent.id);
@@ -151,6 +154,7 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
       else {
         mineScored.push({ agent, score: scoreAgent(spec, agent, load, input.stats(agent.id)) });
         bestHere = Math.max(bestHere, h);
+        leading ||= leads.has(agent.id);
       }
     }
     if (mineScored.length === 0) {
@@ -159,7 +163,8 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
     }
     const ahead = new Set<ReplicaId>();
     for (const o of others) if (o.h > bestHere) ahead.add(o.node);
-    const rank = ahead.size;
+    // A node without one of the task's leaders never claims at once: it waits a window at least.
+    const rank = ahead.size > 0 || leading ? ahead.size : 1;
     if (rank > 0 && until === undefined) {
       holds.push({ task: spec.id, epoch, until: now + rank * settleMs });
       continue;
@@ -175,6 +180,7 @@ export function decideClaims(input: ClaimInputs): ClaimDecisions {
       // A node stepping in for higher-ranked ones claims without having seen whether they did, and
       // a claim it missed is on its way: its own claim decides after a doubled window.
       settleMs: until === undefined ? settleMs : 2 * settleMs,
+      ...(until === undefined ? {} : { stepIn: true }),
     });
     extra.set(mine.agent.id, (extra.get(mine.agent.id) ?? 0) + 1);
     reserved = addNeeds(reserved, spec.resources);

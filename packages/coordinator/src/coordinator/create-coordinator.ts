@@ -26,6 +26,7 @@ import { createLiveness } from './liveness.ts';
 import type { Phase } from './phase.ts';
 import { startPresenceLink } from './presence.ts';
 import { createRetentionSweep } from './retention-sweep.ts';
+import { createReceipts } from './receipts.ts';
 import { createScheduler } from './scheduler.ts';
 import { taskView } from './task-view.ts';
 import { createTaskTracing } from './task-tracing.ts';
@@ -104,6 +105,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     tickMs: timing.tickMs,
     runningHere: (id) => attempts.runsTask(id),
   });
+  const receipts = store.order === undefined ? null : createReceipts(store, store.order);
   const watchers = createTaskWatchers({ index, clock, events, retention });
   const scheduler = createScheduler({
     replica,
@@ -123,11 +125,22 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     retention,
     stats: statsOf,
     tracing,
+    receipts,
     write,
   });
   // An ended attempt waits in the attempt log: the next pass writes it.
   attempts.onEnded(() => scheduler.schedule(0));
-  const intake = createChangeIntake({ replica, clock, store, index, delay, events, workflows, scheduler });
+  const intake = createChangeIntake({
+    replica,
+    clock,
+    store,
+    index,
+    delay,
+    events,
+    workflows,
+    scheduler,
+    isReceiptForMe: (key) => receipts?.isForMe(key) === true,
+  });
 
   // Live from here on: store changes, then presence (the first heartbeat goes out now); the state
   // already in the store is taken in last, once the coordinator object exists.

@@ -26,7 +26,9 @@ export interface ChangeIntakeDeps {
   readonly delay: DelayEstimator;
   readonly events: Emitter<CoordinatorEvents>;
   readonly workflows: Pick<Workflows, 'markDirty'>;
-  readonly scheduler: Pick<Scheduler, 'markDirty' | 'schedule'>;
+  readonly scheduler: Pick<Scheduler, 'markDirty' | 'schedule' | 'claimRead' | 'receiptRead'>;
+  /** Tells receipts addressed to this replica from the others. */
+  readonly isReceiptForMe: (key: string) => boolean;
 }
 
 export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
@@ -37,12 +39,24 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
 
   function onChanges(changes: StoreChanges, isLocal: boolean): void {
     if (changes === 'all') return reload();
-    const { tasks, workflows, malformed, claims } = index.apply(changes);
+    const records = changes.filter((c) => c.kind !== 'receipt');
+    if (
+      records.length < changes.length &&
+      changes.some((c) => c.kind === 'receipt' && deps.isReceiptForMe(c.key))
+    )
+      scheduler.receiptRead();
+    const { tasks, workflows, malformed, claims } = index.apply(records);
     if (!isLocal) {
       // Delivery delay: receive time minus the writer's stamp, for claims of other nodes. Not starts:
       // a start record is written with the pass after the attempt started.
       const now = clock.now();
-      for (const c of claims) if (c.node !== replica) delay.sample(now - c.at);
+      for (const c of claims) {
+        if (c.node === replica) continue;
+        delay.sample(now - c.at);
+        // Its receipt is due half a window after the claim, in time for the claimer's decision a
+        // window and a quarter after it; a claimer whose clock runs ahead gets it a quarter window from now.
+        scheduler.claimRead(c, Math.min(c.at + c.settleMs / 2, now + c.settleMs / 4));
+      }
     }
     if (malformed > 0) events.emit('malformed', { count: malformed });
     for (const t of tasks) for (const id of index.invalidate(t)) scheduler.markDirty(id);

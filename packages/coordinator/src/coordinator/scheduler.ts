@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import type { DelayEstimator } from '../delay.ts';
 import { DueQueue } from '../due-queue.ts';
 import type { CoordinatorEvents, Emitter } from '../events.ts';
-import type { AgentId, AgentInfo, TaskId, TaskSpec } from '../model.ts';
+import type { AgentId, AgentInfo, Claim, TaskId, TaskSpec } from '../model.ts';
 import { addNeeds, type ResourceNeeds, type ResourcePools } from '../resources.ts';
 import type { AgentStats } from '../scoring.ts';
 import { terminalStatuses } from '../status.ts';
@@ -14,13 +14,14 @@ import type { Workflows } from '../workflows.ts';
 import type { LocalAgents } from './agents.ts';
 import type { AttemptLog } from './attempt-log.ts';
 import type { AttemptRunner } from './attempts.ts';
-import { createCandidateWindow, type CandidateWindow } from './candidate-window.ts';
+import { createCandidateWindow, leaders, type CandidateWindow } from './candidate-window.ts';
 import { CANDIDATE_WINDOW, decideClaims, hasRoom, type Hold, type ReadyTask } from './claims.ts';
 import type { Liveness } from './liveness.ts';
 import { createPassTimer } from './pass-timer.ts';
 import type { Phase } from './phase.ts';
 import type { RetentionSweep } from './retention-sweep.ts';
 import type { TaskTracing } from './task-tracing.ts';
+import type { Receipts } from './receipts.ts';
 import type { TaskWatchers } from './watchers.ts';
 
 /**
@@ -33,6 +34,13 @@ export interface Scheduler {
   markDirty(id: TaskId): void;
   /** Schedules a pass in `inMs` at the earliest; bursts of changes share one. */
   schedule(inMs: number): void;
+  /**
+   * Another node's claim was read: this node owes its node a receipt by local time `by` if it
+   * could have raced it.
+   */
+  claimRead(claim: Claim, by: number): void;
+  /** A receipt addressed to this node was read: its claims waiting for one are looked at again. */
+  receiptRead(): void;
   /** Cancels the next pass (stopped). */
   stop(): void;
 }
@@ -61,12 +69,15 @@ export interface SchedulerDeps {
   readonly retention: RetentionSweep;
   readonly stats: (agent: AgentId, now: number) => AgentStats;
   readonly tracing: Pick<TaskTracing, 'claimed' | 'settled' | 'failover'>;
+  /** Null with a store that cannot tell the order of each replica's writes: starts go by timing alone. */
+  readonly receipts: Receipts | null;
   readonly write: (records: readonly RecordWrite[]) => void;
 }
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { replica, clock, phase, index, liveness, delay, events, agents, attempts, log, watchers, tracing } =
     deps;
+  const { receipts } = deps;
   const { tickMs, heartbeatMs, leaseMs, graceMs, agingMs } = deps.timing;
   const dirty = new Set<TaskId>();
   /** Open tasks by when a pass must look at them again though none of their records changed. */
@@ -84,8 +95,21 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
    * re-ranked before then, which keeps a pass cheap however many tasks are waiting.
    */
   const heldBack = new Map<TaskId, Hold>();
-  /** Claims this incarnation made and has not acted on yet, one per task; only these may start here. */
-  const ownClaims = new Map<TaskId, { readonly epoch: number; readonly agent: AgentId }>();
+  /**
+   * Claims this incarnation made and has not acted on yet, one per task; only these may start here.
+   * `seq` is the transaction the claim went out in (Infinity until written): receipts must cover it.
+   */
+  const ownClaims = new Map<
+    TaskId,
+    { readonly epoch: number; readonly agent: AgentId; readonly stepIn: boolean; seq: number }
+  >();
+  /** Other nodes' claims read since the last pass, by task: their claimers may be owed receipts. */
+  const claimsRead: {
+    readonly task: TaskId;
+    readonly claimer: ReplicaId;
+    readonly stepIn: boolean;
+    readonly by: number;
+  }[] = [];
   const isOwnClaim = (id: TaskId, epoch: number, agent: AgentId): boolean => {
     const own = ownClaims.get(id);
     return own !== undefined && own.epoch === epoch && own.agent === agent;
@@ -150,14 +174,28 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (now - planned > delay.settleMs() / 4) clock.setTimer(() => startDecided(decided), 0);
       else startDecided(decided, writes);
     }
-    if (writes.length > 0) deps.write(writes);
+    if (receipts !== null) {
+      oweReceipts();
+      writes.push(...receipts.due(now, writes.length > 0));
+      if (receipts.nextDue < Infinity) wakeAt(Math.max(receipts.nextDue, now + tickMs));
+    }
+    const wrote = writes.length > 0;
+    if (wrote) deps.write(writes);
+    if (receipts !== null && wrote) {
+      const seq = receipts.latest();
+      for (const own of ownClaims.values()) if (own.seq === Infinity) own.seq = seq;
+    }
     deps.retention.sweep(now);
     if (log.startsUnwritten) wakeAt(now);
     const retaining = deps.retention.retaining();
     if (retaining) wakeAt(deps.retention.nextAt);
     // With nothing open, running or retained a pass has nothing to look at: the next one comes
     // with a change (a record, a node seen or lost, an attempt's end), not every heartbeat.
-    const busy = attempts.size > 0 || index.openTasks().size > 0 || retaining;
+    const busy =
+      attempts.size > 0 ||
+      index.openTasks().size > 0 ||
+      retaining ||
+      (receipts?.nextDue ?? Infinity) < Infinity;
     return busy ? wake - now : null;
   }
 
@@ -224,9 +262,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const winner = d.winner!;
     if (d.status === 'claimed' && isOwnClaim(id, d.epoch, winner.agent)) {
       if (now < d.decidesAt!) return Math.min(next, d.decidesAt!);
-      decided.push(id);
-      // Looked at again next pass, in case the start is deferred (see pass) and then not made.
-      return now;
+      if (heardFromRivals(spec, d.epoch)) {
+        decided.push(id);
+        // Looked at again next pass, in case the start is deferred (see pass) and then not made.
+        return now;
+      }
+      // Waiting for a receipt (its arrival looks at the task again); a claim that gets none within
+      // the lease lapses below like any silent holder's, and the next epoch opens.
     }
     if (attempts.runs(id, d.epoch)) return next;
     // The holder went silent: lease past due (or never taken), its node gone, or it is this
@@ -242,6 +284,51 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
     tracing.failover(spec, d.epoch, holder);
     return next;
+  }
+
+  /**
+   * Whether every rival of this replica's claim has made a claim in this epoch that is here, or has
+   * receipted this replica's claim (see receipts.ts). The rivals are the other nodes with one of the
+   * task's leaders for a claim made at once (only those may claim at once), with any of its
+   * candidates for a claim that stepped in.
+   */
+  function heardFromRivals(spec: TaskSpec, epoch: number): boolean {
+    const own = ownClaims.get(spec.id);
+    if (receipts === null || own === undefined) return true;
+    if (own.seq === Infinity) return false;
+    const claimedHere = new Set<ReplicaId>();
+    for (const c of index.records(spec.id)!.claims) if (c.epoch === epoch) claimedHere.add(c.node);
+    const among = meshAgents().candidates.of(spec);
+    const rivals = own.stepIn ? null : leaders(spec, among);
+    for (const agent of among) {
+      const rival = agent.node;
+      if (rival === replica || claimedHere.has(rival) || rivals?.has(agent.id) === false) continue;
+      if (!receipts.heard(rival, own.seq)) return false;
+      claimedHere.add(rival);
+    }
+    return true;
+  }
+
+  /**
+   * Takes the other nodes' claims read since the last pass: a claim made at once is owed a receipt
+   * when a local agent is one of the task's leaders, one that stepped in when it is a candidate.
+   */
+  function oweReceipts(): void {
+    if (claimsRead.length === 0) return;
+    const { candidates } = meshAgents();
+    const mine = (a: AgentInfo): boolean => a.node === replica && agents.infos.has(a.id);
+    for (const { task, claimer, stepIn, by } of claimsRead.splice(0)) {
+      // A claim read before its task's record: whether this node could have raced it is not known yet.
+      const spec = index.spec(task);
+      if (spec === null) receipts!.owe(claimer, by);
+      else {
+        const among = candidates.of(spec);
+        const rivalling = stepIn
+          ? among.some(mine)
+          : [...leaders(spec, among)].some((id) => agents.infos.has(id));
+        if (rivalling) receipts!.owe(claimer, by);
+      }
+    }
   }
 
   /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
@@ -307,7 +394,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
     for (const c of decisions.claims) {
       heldBack.delete(c.task);
-      ownClaims.set(c.task, { epoch: c.epoch, agent: c.agent });
+      ownClaims.set(c.task, { epoch: c.epoch, agent: c.agent, stepIn: c.stepIn === true, seq: Infinity });
       tracing.claimed(index.spec(c.task)!, c);
       writes.push({ kind: 'claim', key: agentAttemptKey(c.task, c.epoch, c.agent), value: { ...c } });
       events.emit('claim', { task: c.task, epoch: c.epoch, agent: c.agent, score: c.score, at: now });
@@ -317,6 +404,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   return {
     markDirty: (id) => void dirty.add(id),
+    claimRead(claim, by) {
+      if (receipts !== null)
+        claimsRead.push({ task: claim.task, claimer: claim.node, stepIn: claim.stepIn === true, by });
+    },
+    receiptRead() {
+      for (const id of ownClaims.keys()) dirty.add(id);
+    },
     schedule: timer.schedule,
     stop: timer.stop,
   };

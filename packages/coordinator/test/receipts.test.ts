@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { virtualMesh } from './fixtures.ts';
+
+/*
+ * Claims that arrive far later than the settle window: links of 300–400 ms against a window held
+ * at 40 ms. Every node holding back steps in before the claim made at once reaches it, so timing
+ * alone starts tasks twice; receipts (on a Document-backed store) must not.
+ */
+function slowMesh(backend: 'memory' | 'document', seed: number) {
+  const m = virtualMesh({
+    nodes: 4,
+    backend,
+    seed,
+    coordinator: {
+      settle: { initialMs: 40, minMs: 40, maxMs: 40 },
+      lease: { durationMs: 4000, graceMs: 500 },
+    },
+  });
+  m.net.setFaults({ lossRate: 0, duplicateRate: 0, minLatencyMs: 300, maxLatencyMs: 400 });
+  const starts = new Map<string, number>();
+  m.coords.forEach((c, i) =>
+    c.registerAgent({
+      id: `agent-${i}`,
+      capabilities: ['work'],
+      handler: async (task) => {
+        starts.set(task.id, (starts.get(task.id) ?? 0) + 1);
+        await new Promise<void>((resolve) => m.net.node(`n${i}`).clock.setTimer(resolve, 50));
+        return 'done';
+      },
+    }),
+  );
+  return { ...m, starts };
+}
+
+async function runTasks(backend: 'memory' | 'document', seed: number) {
+  const m = slowMesh(backend, seed);
+  await m.run(3000);
+  const ids = Array.from({ length: 24 }, (_, i) => m.coords[i % 4]!.submit({ type: 'work', id: `t${i}` }));
+  await m.run(60_000);
+  const duplicates = [...m.starts.values()].reduce((n, k) => n + k - 1, 0);
+  const succeeded = ids.filter((id) => m.coords.every((c) => c.get(id)?.status === 'succeeded')).length;
+  return { duplicates, succeeded, started: m.starts.size };
+}
+
+describe('claims over links slower than the settle window', () => {
+  it('starts every task once when the store knows the order of writes (receipts)', async () => {
+    for (const seed of [1, 2, 3]) {
+      const r = await runTasks('document', seed);
+      expect(r.succeeded).toBe(24);
+      expect(r.started).toBe(24);
+      expect(r.duplicates).toBe(0);
+    }
+  });
+
+  it('starts tasks twice by timing alone (the in-memory store, without receipts)', async () => {
+    let duplicates = 0;
+    for (const seed of [1, 2, 3]) {
+      const r = await runTasks('memory', seed);
+      expect(r.succeeded).toBe(24);
+      duplicates += r.duplicates;
+    }
+    expect(duplicates).toBeGreaterThan(0);
+  });
+});
