@@ -16,7 +16,7 @@ export type { CoordinatorEvents, Emitter } from './events.ts';
 export { createMemoryStore, type MemoryStore, type StoreDelta } from './memory-store.ts';
 export type * from './model.ts';
 export { checkData, dataLimits } from './model.ts';
-export { noPools, type ResourceNeeds, type ResourcePools } from './resources.ts';
+export type { ResourceNeeds, ResourcePools } from './resources.ts';
 export { createDocumentPools, type DocumentPools } from './document-pools.ts';
 export { createDocumentHistory, type AgentHistory } from './history.ts';
 export {

@@ -7,3 +7,4 @@ export { effectivePriority, rankAgents, rendezvous, scoreAgent, type AgentStats 
 export { decisionTime, firstClaim, selectWinner } from './winner.ts';
 export { planWorkflow, workflowTaskId, type WorkflowPlan } from './workflow/plan.ts';
 export { parseSubmit } from './model.ts';
+export { noPools } from './resources.ts';

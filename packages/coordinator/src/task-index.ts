@@ -1,48 +1,32 @@
 import type { Value } from '@meshwork/core';
+import { createAgentStatsTable } from './agent-stats.ts';
 import { readAgentInfo, readTaskSpec } from './model.ts';
-import { loadRecord } from './stored-records.ts';
 import type {
   AgentId,
   AgentInfo,
   AttemptEnd,
-  AttemptStart,
-  Cancellation,
   Claim,
-  EpochExpiry,
-  Lease,
   Progress,
-  StartTimeout,
   TaskId,
   TaskRecords,
   TaskSpec,
 } from './model.ts';
+import { hasRecordShape } from './record-shapes.ts';
 import type { AgentStats } from './scoring.ts';
 import { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 import type { CoordinationStore, RecordChange, RecordKind } from './store.ts';
+import { loadRecord } from './stored-records.ts';
+import {
+  emptyTaskEntry,
+  entryRecordKeys,
+  entryRecords,
+  isEmptyEntry,
+  removeAttemptRecord,
+  setAttemptRecord,
+  type TaskEntry,
+} from './task-entry.ts';
 
 const noTasks: ReadonlySet<TaskId> = new Set();
-const noRecords: readonly never[] = [];
-
-const valuesOf = <T>(m: Records<T>): readonly T[] => (m === null ? noRecords : [...m.values()]);
-const sizeOf = (m: Records<unknown>): number => m?.size ?? 0;
-
-/** Records of one kind by record key; null until the task has one (most tasks never get some kinds). */
-type Records<T> = Map<string, T> | null;
-
-interface TaskEntry {
-  spec: TaskSpec | null;
-  claims: Records<Claim>;
-  leases: Records<Lease>;
-  starts: Records<AttemptStart>;
-  ends: Records<AttemptEnd>;
-  expiries: Records<EpochExpiry>;
-  cancel: Cancellation | null;
-  startTimeout: StartTimeout | null;
-  progress: Progress | null;
-  derived: DerivedTask | null;
-  holder: AgentId | null;
-}
-
 export interface WorkflowRecord {
   readonly run: string;
   readonly template: Value;
@@ -53,55 +37,6 @@ export interface WorkflowRecord {
   /** The trace context of the run's start span, unchecked (see readTraceContext): its tasks carry it. */
   readonly trace?: Value;
 }
-
-interface StatsEntry {
-  successes: number;
-  failures: number;
-  latencySum: number;
-}
-
-/** Minimal shape checks: records from other replicas are data, not trusted code. */
-function hasFields(v: Value | undefined, strings: readonly string[], numbers: readonly string[]): boolean {
-  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array)
-    return false;
-  const o = v as { readonly [k: string]: Value };
-  return strings.every((k) => typeof o[k] === 'string') && numbers.every((k) => typeof o[k] === 'number');
-}
-
-const shapes: Record<string, [string[], string[]]> = {
-  task: [['id', 'type', 'submittedBy'], ['submittedAt']],
-  agent: [
-    ['id', 'node'],
-    ['capacity', 'registeredAt'],
-  ],
-  claim: [
-    ['task', 'agent', 'node'],
-    ['epoch', 'at', 'score', 'settleMs'],
-  ],
-  lease: [
-    ['task', 'agent', 'node'],
-    ['epoch', 'until'],
-  ],
-  start: [
-    ['task', 'agent', 'node'],
-    ['epoch', 'startedAt'],
-  ],
-  end: [
-    ['task', 'agent', 'node', 'outcome'],
-    ['epoch', 'startedAt', 'endedAt'],
-  ],
-  expiry: [
-    ['task', 'by'],
-    ['epoch', 'at'],
-  ],
-  cancel: [['task', 'by', 'reason'], ['at']],
-  timeout: [['task', 'by'], ['at']],
-  progress: [
-    ['task', 'agent'],
-    ['epoch', 'at'],
-  ],
-  workflow: [['run'], ['startedAt']],
-};
 
 /**
  * Everything this replica knows, indexed by task, with derived state cached per task.
@@ -154,7 +89,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
   const agents = new Map<AgentId, AgentInfo>();
   const workflows = new Map<string, WorkflowRecord>();
   const dependents = new Map<TaskId, Set<TaskId>>();
-  const stats = new Map<AgentId, StatsEntry>();
+  const stats = createAgentStatsTable();
   const loads = new Map<AgentId, number>();
   const open = new Set<TaskId>();
   const orphans = new Set<TaskId>();
@@ -163,22 +98,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
 
   const entry = (id: TaskId): TaskEntry => {
     let e = tasks.get(id);
-    if (e === undefined) {
-      e = {
-        spec: null,
-        claims: null,
-        leases: null,
-        starts: null,
-        ends: null,
-        expiries: null,
-        cancel: null,
-        startTimeout: null,
-        progress: null,
-        derived: null,
-        holder: null,
-      };
-      tasks.set(id, e);
-    }
+    if (e === undefined) tasks.set(id, (e = emptyTaskEntry()));
     return e;
   };
 
@@ -191,49 +111,26 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
 
   const statusOf = (id: TaskId): TaskStatus | undefined => index.derive(id)?.status;
 
-  const isEmpty = (e: TaskEntry): boolean =>
-    e.spec === null &&
-    sizeOf(e.claims) + sizeOf(e.leases) + sizeOf(e.starts) + sizeOf(e.ends) + sizeOf(e.expiries) === 0 &&
-    e.cancel === null &&
-    e.startTimeout === null &&
-    e.progress === null;
-
   /** Drops a removed record; returns false when the task holds no such record. */
-  const removeRecord = (kind: RecordKind, key: string, e: TaskEntry, task: TaskId): boolean => {
-    switch (kind) {
-      case 'task': {
-        if (e.spec === null) return false;
-        for (const dep of e.spec.dependsOn) dependents.get(dep)?.delete(task);
-        e.spec = null;
-        specs--;
-        open.delete(task);
-        setHolder(e, null);
-        return true;
-      }
-      case 'claim':
-        return e.claims?.delete(key) ?? false;
-      case 'lease':
-        return e.leases?.delete(key) ?? false;
-      case 'start':
-        return e.starts?.delete(key) ?? false;
-      case 'end':
-        return e.ends?.delete(key) ?? false;
-      case 'expiry':
-        return e.expiries?.delete(key) ?? false;
-      case 'cancel':
-        return e.cancel !== null && ((e.cancel = null), true);
-      case 'timeout':
-        return e.startTimeout !== null && ((e.startTimeout = null), true);
-      case 'progress':
-        return e.progress !== null && ((e.progress = null), true);
-      default:
-        return false;
-    }
+  const removeRecord = (
+    kind: Exclude<RecordKind, 'agent' | 'workflow'>,
+    key: string,
+    e: TaskEntry,
+    task: TaskId,
+  ): boolean => {
+    if (kind !== 'task') return removeAttemptRecord(e, kind, key);
+    if (e.spec === null) return false;
+    for (const dep of e.spec.dependsOn) dependents.get(dep)?.delete(task);
+    e.spec = null;
+    specs--;
+    open.delete(task);
+    setHolder(e, null);
+    return true;
   };
 
   /** Keeps `orphans` and the entry map in step with what a task holds. */
   const settleEntry = (task: TaskId, e: TaskEntry): void => {
-    if (isEmpty(e)) {
+    if (isEmptyEntry(e)) {
       tasks.delete(task);
       orphans.delete(task);
     } else if (e.spec === null) orphans.add(task);
@@ -269,8 +166,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
           }
           continue;
         }
-        const [strings, numbers] = shapes[kind]!;
-        if (!hasFields(v, strings, numbers)) {
+        if (!hasRecordShape(kind, v)) {
           malformed++;
           continue;
         }
@@ -290,62 +186,26 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         }
         const task = kind === 'task' ? key : (v as { task: string }).task;
         const e = entry(task);
-        switch (kind) {
-          case 'task': {
-            // Concurrent workflow advances write the same task; versions differ only in submitter and time.
-            const spec = readTaskSpec(v);
-            if (spec === null) {
-              malformed++;
-              continue;
-            }
-            if (e.spec === null) specs++;
-            e.spec = spec;
-            if (e.derived === null || !terminalStatuses.has(e.derived.status)) open.add(task);
-            for (const dep of spec.dependsOn) {
-              let set = dependents.get(dep);
-              if (set === undefined) dependents.set(dep, (set = new Set()));
-              set.add(task);
-            }
-            if (spec.workflow !== null) touchedWorkflows.add(spec.workflow.run);
-            break;
+        if (kind === 'task') {
+          // Concurrent workflow advances write the same task; versions differ only in submitter and time.
+          const spec = readTaskSpec(v);
+          if (spec === null) {
+            malformed++;
+            continue;
           }
-          case 'claim': {
-            const c = v as unknown as Claim;
-            (e.claims ??= new Map()).set(key, c);
-            claims.push(c);
-            break;
+          if (e.spec === null) specs++;
+          e.spec = spec;
+          if (e.derived === null || !terminalStatuses.has(e.derived.status)) open.add(task);
+          for (const dep of spec.dependsOn) {
+            let set = dependents.get(dep);
+            if (set === undefined) dependents.set(dep, (set = new Set()));
+            set.add(task);
           }
-          case 'lease':
-            (e.leases ??= new Map()).set(key, v);
-            break;
-          case 'start':
-            (e.starts ??= new Map()).set(key, v);
-            break;
-          case 'end': {
-            const end = v as unknown as AttemptEnd;
-            if (e.ends?.has(key) !== true) {
-              const s = stats.get(end.agent) ?? { successes: 0, failures: 0, latencySum: 0 };
-              if (end.outcome === 'succeeded') {
-                s.successes++;
-                s.latencySum += end.endedAt - end.startedAt;
-              } else if (end.outcome === 'failed' || end.outcome === 'timed-out') s.failures++;
-              stats.set(end.agent, s);
-            }
-            (e.ends ??= new Map()).set(key, end);
-            break;
-          }
-          case 'expiry':
-            (e.expiries ??= new Map()).set(key, v);
-            break;
-          case 'cancel':
-            e.cancel = v as unknown as Cancellation;
-            break;
-          case 'timeout':
-            e.startTimeout = v as unknown as StartTimeout;
-            break;
-          case 'progress':
-            e.progress = v as unknown as Progress;
-            break;
+          if (spec.workflow !== null) touchedWorkflows.add(spec.workflow.run);
+        } else {
+          if (kind === 'claim') claims.push(v as unknown as Claim);
+          else if (kind === 'end' && e.ends?.has(key) !== true) stats.count(v as unknown as AttemptEnd);
+          setAttemptRecord(e, kind, key, v);
         }
         settleEntry(task, e);
         touched.add(task);
@@ -360,7 +220,8 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       };
     },
     clear() {
-      for (const m of [tasks, agents, workflows, dependents, stats, loads]) m.clear();
+      for (const m of [tasks, agents, workflows, dependents, loads]) m.clear();
+      stats.clear();
       agentsVersion++;
       open.clear();
       orphans.clear();
@@ -369,18 +230,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
     spec: (id) => tasks.get(id)?.spec ?? null,
     records(id) {
       const e = tasks.get(id);
-      if (e === undefined || e.spec === null) return null;
-      return {
-        spec: e.spec,
-        claims: valuesOf(e.claims),
-        leases: valuesOf(e.leases),
-        starts: valuesOf(e.starts),
-        ends: valuesOf(e.ends),
-        expiries: valuesOf(e.expiries),
-        cancel: e.cancel,
-        startTimeout: e.startTimeout,
-        progress: e.progress,
-      };
+      return e === undefined ? null : entryRecords(e);
     },
     progress: (id) => tasks.get(id)?.progress ?? null,
     derive(id) {
@@ -419,21 +269,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
     orphans: () => orphans,
     recordKeys(id) {
       const e = tasks.get(id);
-      if (e === undefined) return [];
-      const out: RecordChange[] = [];
-      const add = (kind: RecordKind, keys: Iterable<string>): void => {
-        for (const key of keys) out.push({ kind, key });
-      };
-      if (e.spec !== null) add('task', [id]);
-      add('claim', e.claims?.keys() ?? noRecords);
-      add('lease', e.leases?.keys() ?? noRecords);
-      add('start', e.starts?.keys() ?? noRecords);
-      add('end', e.ends?.keys() ?? noRecords);
-      add('expiry', e.expiries?.keys() ?? noRecords);
-      if (e.cancel !== null) add('cancel', [id]);
-      if (e.startTimeout !== null) add('timeout', [id]);
-      if (e.progress !== null) add('progress', [id]);
-      return out;
+      return e === undefined ? [] : entryRecordKeys(id, e);
     },
     dependents: (id) => dependents.get(id) ?? noTasks,
     agents: () => agents,
@@ -442,15 +278,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
     },
     loads: () => loads,
     load: (agent) => loads.get(agent) ?? 0,
-    stats(agent) {
-      const s = stats.get(agent);
-      if (s === undefined) return { successes: 0, failures: 0, meanLatencyMs: null };
-      return {
-        successes: s.successes,
-        failures: s.failures,
-        meanLatencyMs: s.successes === 0 ? null : s.latencySum / s.successes,
-      };
-    },
+    stats: (agent) => stats.get(agent),
     workflows: () => workflows,
   };
   return index;

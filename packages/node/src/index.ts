@@ -56,7 +56,25 @@ export {
   type NodeClient,
 } from './client.ts';
 export { runDemo, type DemoOptions } from './demo.ts';
-export * from './executors/index.ts';
+export {
+  execute,
+  EXECUTOR_KINDS,
+  ExecutorError,
+  ExecutorInputError,
+  ExecutorNotAllowedError,
+  httpInput,
+  moduleInput,
+  runHttp,
+  runModule,
+  runShell,
+  shellInput,
+  type ExecutionContext,
+  type ExecutorKind,
+  type HttpInput,
+  type ModuleHandler,
+  type ModuleInput,
+  type ShellInput,
+} from './executors/index.ts';
 export * from './memory/index.ts';
 export { createWorkerService } from './workers/registry.ts';
 export {

@@ -13,17 +13,14 @@ export type {
 export { KeyFileError, ListenAddressInUseError, MeshConfigError, MeshStoppedError } from './errors.ts';
 export { loadOrCreateIdentity, saveIdentity } from './identity.ts';
 export { createSwarmKey } from './swarm-key.ts';
-export {
-  meshProtocols,
-  refusalReasons,
-  rejectReasons,
-  type MeshCounters,
-  type MeshEvent,
-  type MeshEventListener,
-  type MeshMetrics,
-  type MeshProtocol,
-  type RefusalReason,
-  type RejectReason,
+export type {
+  MeshCounters,
+  MeshEvent,
+  MeshEventListener,
+  MeshMetrics,
+  MeshProtocol,
+  RefusalReason,
+  RejectReason,
 } from './metrics.ts';
 export type { MeshLogger } from './refusal-log.ts';
 export { MEMBERSHIP_PROTOCOL, type MeshMembership } from './membership.ts';

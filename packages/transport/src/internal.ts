@@ -7,3 +7,4 @@ export {
   type OpenedGossip,
 } from './gossip-envelope.ts';
 export { decodeSyncFrame, encodeSyncFrame, type SyncFrame } from './sync-frames.ts';
+export { meshProtocols, refusalReasons, rejectReasons } from './metrics.ts';

@@ -1,5 +1,7 @@
-import { PermanentError, RefusalError, registrationLost } from './errors.ts';
+import { RefusalError, registrationLost } from './errors.ts';
+import { FIRST_RETRY_MS, MAX_RETRY_MS, pause } from './pause.ts';
 import { createDaemonCalls, type AgentSpec, type Session, type WorkerTask } from './protocol.ts';
+import { asError, reportVerdict, verdictOf, type Verdict } from './verdict.ts';
 
 /** What a handler gets besides the task. */
 export interface TaskContext {
@@ -66,56 +68,6 @@ interface Running {
   readonly epoch: number;
   readonly controller: AbortController;
   readonly done: Promise<void>;
-}
-
-type Verdict =
-  | { readonly ok: true; readonly result: unknown }
-  | { readonly ok: false; readonly message: string; readonly retryable: boolean };
-
-const FIRST_RETRY_MS = 250;
-const MAX_RETRY_MS = 5_000;
-/** Attempts at sending one verdict before leaving the task to the daemon's lease. */
-const REPORT_TRIES = 6;
-/** The protocol's limit on a failure message. */
-const MAX_MESSAGE = 4096;
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-function messageOf(err: unknown): string {
-  const text = err instanceof Error ? err.message || err.name : String(err);
-  return (text || 'failed').slice(0, MAX_MESSAGE);
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-/** A handler's outcome as the protocol reports it: a result that is not JSON fails for good. */
-async function verdictOf(run: () => unknown): Promise<Verdict> {
-  let result: unknown;
-  try {
-    result = await run();
-  } catch (err) {
-    return { ok: false, message: messageOf(err), retryable: !(err instanceof PermanentError) };
-  }
-  try {
-    JSON.stringify(result);
-  } catch (err) {
-    return { ok: false, message: `the result is not JSON: ${messageOf(err)}`, retryable: false };
-  }
-  return { ok: true, result: result === undefined ? null : result };
 }
 
 /**
@@ -186,41 +138,18 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   };
   heartbeatTimer = setTimeout(() => void beat(), session.heartbeatMs);
 
-  const report = async (owner: string, task: WorkerTask, verdict: Verdict): Promise<void> => {
-    let delay = FIRST_RETRY_MS;
-    for (let tries = 1; ; tries++) {
-      try {
-        if (verdict.ok) await calls.complete(owner, task.taskId, task.epoch, verdict.result);
-        else await calls.fail(owner, task.taskId, task.epoch, verdict.message, verdict.retryable);
-        return;
-      } catch (err) {
-        if (err instanceof RefusalError) {
-          // A result the daemon cannot take (past its limits) would be refused on every attempt.
-          if (verdict.ok && err.status === 400) {
-            verdict = {
-              ok: false,
-              message: `result refused: ${err.message}`.slice(0, MAX_MESSAGE),
-              retryable: false,
-            };
-            continue;
-          }
-          emit({
-            type: 'refused',
-            taskId: task.taskId,
-            epoch: task.epoch,
-            call: verdict.ok ? 'complete' : 'fail',
-            error: err,
-          });
-          return;
-        }
-        emit({ type: 'error', error: asError(err) });
-        // Past this the daemon's lease hands the task on.
-        if (tries >= REPORT_TRIES) return;
-        await pause(delay);
-        delay = Math.min(delay * 2, MAX_RETRY_MS);
-      }
-    }
-  };
+  const report = (owner: string, task: WorkerTask, verdict: Verdict): Promise<void> =>
+    reportVerdict(
+      {
+        calls,
+        refused: (error, call) =>
+          emit({ type: 'refused', taskId: task.taskId, epoch: task.epoch, call, error }),
+        failed: (error) => emit({ type: 'error', error }),
+      },
+      owner,
+      task,
+      verdict,
+    );
 
   const start = (task: WorkerTask): void => {
     const owner = session.workerId;

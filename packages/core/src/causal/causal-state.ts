@@ -2,20 +2,18 @@ import type { CrdtType } from '../crdt-type.ts';
 import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import { CausalContext } from './causal-context.ts';
+import { joinStore } from './causal-join.ts';
 import {
   checkDotsIn,
   collectDots,
   collectStoredDots,
   countDots,
-  decodeStore,
   DotMap,
-  emptyStore,
-  encodeStore,
-  joinStore,
   type DotStore,
   type Stored,
-  type StoreKind,
 } from './dot-store.ts';
+import { decodeStore, encodeStore } from './store-codec.ts';
+import { emptyStore, type StoreKind } from './store-kind.ts';
 
 /** A causal CRDT state: a dot store and the context of every dot it has seen. */
 export interface Causal<S extends DotStore = DotStore> {

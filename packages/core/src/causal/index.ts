@@ -1,16 +1,7 @@
 export { CausalContext } from './causal-context.ts';
 export { causalType, type Causal } from './causal-state.ts';
 export { compareDots, MAX_SEQ, type Dot } from './dot.ts';
-export {
-  DotFun,
-  DotMap,
-  DotSet,
-  funKind,
-  joinStore,
-  mapKind,
-  setKind,
-  type DotStore,
-  type FunEntry,
-  type StoreKind,
-  type ValueCodec,
-} from './dot-store.ts';
+export { joinStore } from './causal-join.ts';
+export { DotSet } from './dot-set.ts';
+export { DotFun, DotMap, type DotStore, type FunEntry } from './dot-store.ts';
+export { funKind, mapKind, setKind, type StoreKind, type ValueCodec } from './store-kind.ts';

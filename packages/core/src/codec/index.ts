@@ -2,4 +2,5 @@ export { DecodeError, EquivocationError, type DecodeErrorCode } from './decode-e
 export { defaultDecodeLimits, type DecodeLimits } from './limits.ts';
 export { Reader } from './reader.ts';
 export { Writer } from './writer.ts';
-export { isValue, readValue, validateString, validateValue, writeValue, type Value } from './value.ts';
+export { readValue, writeValue, type Value } from './value.ts';
+export { isValue, validateString, validateValue } from './value-validation.ts';

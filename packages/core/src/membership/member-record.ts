@@ -1,6 +1,7 @@
 import { DecodeError } from '../codec/decode-error.ts';
 import type { Reader } from '../codec/reader.ts';
-import { isValue, readValue, writeValue } from '../codec/value.ts';
+import { readValue, writeValue } from '../codec/value.ts';
+import { isValue } from '../codec/value-validation.ts';
 import type { Writer } from '../codec/writer.ts';
 import type { ReplicaId } from '../replica.ts';
 import type { PresenceState } from './presence-channel.ts';

@@ -4,9 +4,12 @@ import { writeValue } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { InvalidArgumentError } from '../types/errors.ts';
 import { decodeFrame, encodeFrame } from './frames.ts';
-import { isPresenceState, supersedes, versionHash, writeClaim, type MemberRecord } from './member-record.ts';
+import { isPresenceState, supersedes, writeClaim, type MemberRecord } from './member-record.ts';
+import { createMemberTable, reachableFrom } from './member-table.ts';
 import type { MemberStatus, PresenceChannel, PresenceState } from './presence-channel.ts';
+import { createPresenceListeners } from './presence-listeners.ts';
 import { createPhiDetector, type PhiOptions } from './phi.ts';
+import { createRecordOutbox, TABLE_CHUNK } from './record-outbox.ts';
 
 /** Virtual or real time; the simulation and the transport each pass their own. */
 export interface MembershipTimers {
@@ -74,9 +77,6 @@ export interface Membership extends PresenceChannel {
   stop(): void;
 }
 
-const TABLE_CHUNK = 500;
-/** Records to forward wait this long, so that a burst goes to each neighbour in one frame. */
-const FORWARD_DELAY_MS = 10;
 /** A digest that differs this soon after a change of this node's table is not yet a gap. */
 const IN_FLIGHT_MS = 100;
 /** Reachability is worked out again this long after a record that changes it, so bursts coalesce. */
@@ -100,70 +100,33 @@ export function createMembership(o: MembershipOptions): Membership {
   const maxStateBytes = o.maxStateBytes ?? 16 * 1024;
   const { self, timers } = o;
 
-  const table = new Map<ReplicaId, MemberRecord>();
-  const digest: [number, number] = [0, 0];
+  const table = createMemberTable();
   /** Neighbours with an open link, and those of them whose heartbeats arrive. */
   const linked = new Set<ReplicaId>();
   const live = new Set<ReplicaId>();
   const detector = createPhiDetector(o.phi);
   let reachable = new Set<ReplicaId>([self]);
-  /** What listeners were last told of each node: its state, or null (gone). */
-  const told = new Map<ReplicaId, PresenceState | null>();
+  const listeners = createPresenceListeners();
   /** When this node's table last changed: a digest that differs right after may be in flight. */
   let lastChange = -Infinity;
   const lastTableSent = new Map<ReplicaId, number>();
-  const listeners = new Set<(peer: ReplicaId, state: PresenceState | null) => void>();
+  const outbox = createRecordOutbox({ links: o.links, timers, linked, maxFrameBytes });
   let cancelAnnounce: (() => void) | null = null;
   let cancelReachability: (() => void) | null = null;
   let stopped = false;
-
-  const toggle = (r: MemberRecord): void => {
-    const [a, b] = versionHash(r);
-    digest[0] = (digest[0] ^ a) >>> 0;
-    digest[1] = (digest[1] ^ b) >>> 0;
-  };
 
   /** Tells listeners what changed of `node`, if anything did. */
   function tell(node: ReplicaId): void {
     if (node === self) return;
     const r = table.get(node);
-    const now = r !== undefined && r.status === 'alive' && reachable.has(node) ? r.state : null;
-    const before = told.get(node) ?? null;
-    if (now === before) return;
-    told.set(node, now);
-    for (const l of listeners) {
-      try {
-        l(node, now);
-      } catch {
-        // One listener's failure must not starve the others.
-      }
-    }
-  }
-
-  /** Who this node reaches over links both ends confirm (its own from `live`, the freshest). */
-  function computeReachable(): Set<ReplicaId> {
-    const seen = new Set<ReplicaId>([self]);
-    const queue: ReplicaId[] = [self];
-    for (let i = 0; i < queue.length; i++) {
-      const u = queue[i]!;
-      const links = u === self ? live : table.get(u)!.links;
-      for (const v of links) {
-        if (seen.has(v)) continue;
-        const rv = table.get(v);
-        if (rv === undefined || rv.status !== 'alive') continue;
-        if (!rv.links.includes(u)) continue;
-        seen.add(v);
-        queue.push(v);
-      }
-    }
-    return seen;
+    listeners.tell(node, r !== undefined && r.status === 'alive' && reachable.has(node) ? r.state : null);
   }
 
   function updateReachability(): void {
     cancelReachability = null;
     if (stopped) return;
     const before = reachable;
-    reachable = computeReachable();
+    reachable = reachableFrom(self, live, table);
     for (const node of before) if (!reachable.has(node)) tell(node);
     for (const node of reachable) if (!before.has(node)) tell(node);
   }
@@ -174,56 +137,18 @@ export function createMembership(o: MembershipOptions): Membership {
 
   function apply(r: MemberRecord): void {
     lastChange = timers.now();
-    const before = table.get(r.node);
-    if (before !== undefined) toggle(before);
-    table.set(r.node, r);
-    toggle(r);
+    const before = table.put(r);
     if (before === undefined || before.status !== r.status || !sameLinks(before.links, r.links))
       reachabilityChanged();
     tell(r.node);
   }
 
-  /** Records in frames of at most TABLE_CHUNK records and half the frame limit, so any peer takes them. */
-  const framesOf = (records: readonly MemberRecord[]): Uint8Array[] => {
-    if (records.length === 0) return [];
-    if (records.length > TABLE_CHUNK) {
-      const out: Uint8Array[] = [];
-      for (let i = 0; i < records.length; i += TABLE_CHUNK)
-        out.push(...framesOf(records.slice(i, i + TABLE_CHUNK)));
-      return out;
-    }
-    const frame = encodeFrame({ kind: 'records', records });
-    if (frame.byteLength <= maxFrameBytes / 2 || records.length === 1) return [frame];
-    const half = Math.ceil(records.length / 2);
-    return [...framesOf(records.slice(0, half)), ...framesOf(records.slice(half))];
-  };
-
-  /** Records waiting to go to each neighbour: those of one short spell go in one frame. */
-  const outbox = new Map<ReplicaId, Map<ReplicaId, MemberRecord>>();
-  let cancelFlush: (() => void) | null = null;
-
-  function flush(): void {
-    cancelFlush = null;
-    for (const [peer, records] of outbox)
-      if (linked.has(peer)) for (const frame of framesOf([...records.values()])) o.links.send(peer, frame);
-    outbox.clear();
-  }
-
-  const queue = (peer: ReplicaId, records: readonly MemberRecord[]): void => {
-    let queued = outbox.get(peer);
-    if (queued === undefined) outbox.set(peer, (queued = new Map<ReplicaId, MemberRecord>()));
-    for (const r of records) queued.set(r.node, r);
-    cancelFlush ??= timers.setTimer(flush, FORWARD_DELAY_MS);
-  };
-
   const spread = (records: readonly MemberRecord[], except?: ReplicaId): void => {
     if (records.length === 0 || stopped) return;
-    for (const peer of linked) if (peer !== except) queue(peer, records);
+    for (const peer of linked) if (peer !== except) outbox.queue(peer, records);
   };
 
-  function sendTable(peer: ReplicaId): void {
-    for (const frame of framesOf([...table.values()])) o.links.send(peer, frame);
-  }
+  const sendTable = (peer: ReplicaId): void => outbox.send(peer, [...table.values()]);
 
   const claimOf = (r: Omit<MemberRecord, 'proof'>): Uint8Array => {
     const w = new Writer();
@@ -276,9 +201,8 @@ export function createMembership(o: MembershipOptions): Membership {
     for (const r of table.values())
       if (!reachable.has(r.node) && (oldest === undefined || r.at < oldest.at)) oldest = r;
     if (oldest === undefined) return false;
-    toggle(oldest);
     table.delete(oldest.node);
-    told.delete(oldest.node);
+    listeners.forget(oldest.node);
     return true;
   }
 
@@ -310,13 +234,13 @@ export function createMembership(o: MembershipOptions): Membership {
       changed.push(r);
     }
     spread(changed, from);
-    if (newer.length > 0 && linked.has(from)) queue(from, newer);
+    if (newer.length > 0 && linked.has(from)) outbox.queue(from, newer);
   }
 
   function tick(): void {
     if (stopped) return;
     const now = timers.now();
-    const heartbeat = encodeFrame({ kind: 'heartbeat', digest });
+    const heartbeat = encodeFrame({ kind: 'heartbeat', digest: table.digest });
     for (const peer of linked) o.links.send(peer, heartbeat);
     for (const peer of live)
       if (!detector.isAlive(peer, now)) {
@@ -343,10 +267,7 @@ export function createMembership(o: MembershipOptions): Membership {
       if (sameBytes(encodedState(own().state), bytes)) return;
       announce(state);
     },
-    onPresence(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onPresence: (listener) => listeners.add(listener),
     status(node): MemberStatus | undefined {
       const r = table.get(node);
       if (r === undefined) return undefined;
@@ -389,7 +310,7 @@ export function createMembership(o: MembershipOptions): Membership {
         }
       }
       if (frame.kind === 'records') return receiveRecords(peer, frame.records);
-      if (frame.digest[0] === digest[0] && frame.digest[1] === digest[1]) return;
+      if (frame.digest[0] === table.digest[0] && frame.digest[1] === table.digest[1]) return;
       // Right after a change the peer may not have it yet: records in flight are not a gap.
       const now = timers.now();
       if (now - lastChange < IN_FLIGHT_MS) return;
@@ -400,7 +321,7 @@ export function createMembership(o: MembershipOptions): Membership {
     leave() {
       if (stopped) return;
       announce({}, 'left');
-      flush();
+      outbox.flush();
       this.stop();
     },
     stop() {
@@ -408,7 +329,7 @@ export function createMembership(o: MembershipOptions): Membership {
       cancelTick();
       cancelAnnounce?.();
       cancelReachability?.();
-      cancelFlush?.();
+      outbox.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { defaultDecodeLimits, type DecodeLimits } from '../codec/limits.ts';
-import { validateString, validateValue, type Value } from '../codec/value.ts';
+import type { Value } from '../codec/value.ts';
+import { validateString, validateValue } from '../codec/value-validation.ts';
 import { InvalidArgumentError, LimitExceededError } from './errors.ts';
 
 /**

@@ -1,7 +1,8 @@
 import type { Reader } from '../codec/reader.ts';
 import type { Writer } from '../codec/writer.ts';
 import type { Causal } from '../causal/causal-state.ts';
-import { DotFun, funKind } from '../causal/dot-store.ts';
+import { DotFun } from '../causal/dot-store.ts';
+import { funKind } from '../causal/store-kind.ts';
 import type { CrdtType } from '../crdt-type.ts';
 import { checkAmount } from './check.ts';
 import { InvalidArgumentError } from './errors.ts';

@@ -1,7 +1,8 @@
 import type { DecodeLimits } from '../codec/limits.ts';
 import { CausalContext } from '../causal/causal-context.ts';
 import { causalType, type Causal } from '../causal/causal-state.ts';
-import { collectDots, DotFun, DotMap, mapKind } from '../causal/dot-store.ts';
+import { collectDots, DotFun, DotMap } from '../causal/dot-store.ts';
+import { mapKind } from '../causal/store-kind.ts';
 import { DecodeError } from '../codec/decode-error.ts';
 import type { Value } from '../codec/value.ts';
 import type { CrdtType } from '../crdt-type.ts';

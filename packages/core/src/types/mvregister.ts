@@ -1,6 +1,7 @@
 import { CausalContext } from '../causal/causal-context.ts';
 import { causalType, type Causal } from '../causal/causal-state.ts';
-import { DotFun, funKind } from '../causal/dot-store.ts';
+import { DotFun } from '../causal/dot-store.ts';
+import { funKind } from '../causal/store-kind.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkValue } from './check.ts';

@@ -1,7 +1,8 @@
 import type { DecodeLimits } from '../codec/limits.ts';
 import { CausalContext } from '../causal/causal-context.ts';
 import { removeKeys, type Causal } from '../causal/causal-state.ts';
-import { DotMap, emptyStore, countDots, load, type DotStore, type StoreKind } from '../causal/dot-store.ts';
+import { DotMap, countDots, load, type DotStore } from '../causal/dot-store.ts';
+import { emptyStore, type StoreKind } from '../causal/store-kind.ts';
 import type { HLC } from '../clock/hlc.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkRoom, checkString } from './check.ts';

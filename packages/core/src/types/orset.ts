@@ -1,6 +1,8 @@
 import { CausalContext } from '../causal/causal-context.ts';
 import { causalType, removeKeys, type Causal } from '../causal/causal-state.ts';
-import { collectStoredDots, DotMap, DotSet, mapKind, setKind, singleDot } from '../causal/dot-store.ts';
+import { DotSet } from '../causal/dot-set.ts';
+import { collectStoredDots, DotMap, singleDot } from '../causal/dot-store.ts';
+import { mapKind, setKind } from '../causal/store-kind.ts';
 import type { Value } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { checkRoom, checkString, checkValue } from './check.ts';

@@ -1,6 +1,7 @@
 import type { Causal } from '../causal/causal-state.ts';
 import { causalType } from '../causal/causal-state.ts';
-import { mapKind, type DotMap, type DotStore, type StoreKind } from '../causal/dot-store.ts';
+import { type DotMap, type DotStore } from '../causal/dot-store.ts';
+import { mapKind, type StoreKind } from '../causal/store-kind.ts';
 import { DecodeError } from '../codec/decode-error.ts';
 import type { Reader } from '../codec/reader.ts';
 import type { Value } from '../codec/value.ts';

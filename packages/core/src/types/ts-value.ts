@@ -1,7 +1,7 @@
 import type { Reader } from '../codec/reader.ts';
 import { readValue, writeValue, type Value } from '../codec/value.ts';
 import type { Writer } from '../codec/writer.ts';
-import type { ValueCodec } from '../causal/dot-store.ts';
+import type { ValueCodec } from '../causal/store-kind.ts';
 import { compareTimestamps, readTimestamp, writeTimestamp, type Timestamp } from '../clock/timestamp.ts';
 
 /** A value stamped with the HLC reading of the write that made it. */

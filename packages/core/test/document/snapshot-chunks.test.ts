@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDocument, lww, type Document } from '../../src/index.ts';
-import { packedSlots } from '../../src/causal/dot-store.ts';
+import { packedSlots } from '../../src/causal/packed-dot.ts';
 import { fingerprint } from './fingerprint.ts';
 
 function populated(): Document {
