@@ -35,6 +35,7 @@ const shapes: Readonly<Record<RecordKind, readonly [readonly string[], readonly 
     ['epoch', 'at'],
   ],
   workflow: [['run'], ['startedAt']],
+  receipt: [[], ['upTo', 'in']],
 };
 
 /** Minimal shape checks: records from other replicas are data, not trusted code. */

@@ -20,7 +20,7 @@ import type { RecordChange, RecordKind } from './store.ts';
 type Records<T> = Map<string, T> | null;
 
 /** The kinds of record held per task besides the task record itself. */
-export type AttemptRecordKind = Exclude<RecordKind, 'task' | 'agent' | 'workflow'>;
+export type AttemptRecordKind = Exclude<RecordKind, 'task' | 'agent' | 'workflow' | 'receipt'>;
 
 /** Everything this replica holds about one task, and its derived state while cached. */
 export interface TaskEntry {

@@ -113,7 +113,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
 
   /** Drops a removed record; returns false when the task holds no such record. */
   const removeRecord = (
-    kind: Exclude<RecordKind, 'agent' | 'workflow'>,
+    kind: Exclude<RecordKind, 'agent' | 'workflow' | 'receipt'>,
     key: string,
     e: TaskEntry,
     task: TaskId,
@@ -145,6 +145,8 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       let malformed = 0;
       const claims: Claim[] = [];
       for (const { kind, key } of changes) {
+        // Not a record of a task: the coordinator reads receipts where it waits for them.
+        if (kind === 'receipt') continue;
         const stored = store.read(kind, key);
         const v = stored === undefined ? undefined : loadRecord(kind, key, stored.value, stored.writer);
         if (v === null) {

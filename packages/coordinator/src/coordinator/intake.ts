@@ -39,13 +39,8 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
 
   function onChanges(changes: StoreChanges, isLocal: boolean): void {
     if (changes === 'all') return reload();
-    const records = changes.filter((c) => c.kind !== 'receipt');
-    if (
-      records.length < changes.length &&
-      changes.some((c) => c.kind === 'receipt' && deps.isReceiptForMe(c.key))
-    )
-      scheduler.receiptRead();
-    const { tasks, workflows, malformed, claims } = index.apply(records);
+    if (changes.some((c) => c.kind === 'receipt' && deps.isReceiptForMe(c.key))) scheduler.receiptRead();
+    const { tasks, workflows, malformed, claims } = index.apply(changes);
     if (!isLocal) {
       // Delivery delay: receive time minus the writer's stamp, for claims of other nodes. Not starts:
       // a start record is written with the pass after the attempt started.

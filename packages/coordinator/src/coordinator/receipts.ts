@@ -1,4 +1,5 @@
 import type { ReplicaId } from '@meshwork/core';
+import { hasRecordShape } from '../record-shapes.ts';
 import type { CoordinationStore, RecordWrite, WriteOrder } from '../store.ts';
 
 /*
@@ -104,10 +105,8 @@ export function createReceipts(
     },
     heard(rival, seq) {
       const stored = store.read('receipt', receiptKey(rival, me));
-      if (stored === undefined || stored.writer !== rival) return false;
-      const r = stored.value as Partial<ReceiptRecord> | null;
-      if (typeof r !== 'object' || r === null || typeof r.upTo !== 'number' || typeof r.in !== 'number')
-        return false;
+      if (stored?.writer !== rival || !hasRecordShape('receipt', stored.value)) return false;
+      const r = stored.value as unknown as ReceiptRecord;
       return r.upTo >= seq && order.contiguous(rival) >= r.in;
     },
     latest: () => order.highest(me),
