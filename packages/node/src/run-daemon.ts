@@ -1,6 +1,6 @@
 import { ConfigError } from './config-error.ts';
 import type { ResolvedConfig } from './config.ts';
-import { startDaemon, type DaemonOptions } from './daemon.ts';
+import { startDaemon, type Daemon, type DaemonOptions } from './daemon.ts';
 import { EventLogError } from './persistence.ts';
 import { ReloadRefusedError } from './reload/reloader.ts';
 
@@ -12,7 +12,33 @@ export async function runDaemon(
   config: ResolvedConfig,
   options: DaemonOptions & { stopOnStdinClose?: boolean } = {},
 ): Promise<void> {
-  const daemon = await startDaemon(config, options);
+  // Listening before the daemon starts: with no listener, a SIGHUP that arrives while it starts (a
+  // supervisor reloading as soon as daemon.json appears) would end the process. It is applied once started.
+  let started: Daemon | undefined;
+  let hungUp = false;
+  const onHangup = (): void => {
+    if (started === undefined) {
+      hungUp = true;
+      return;
+    }
+    try {
+      started.reload();
+    } catch (err) {
+      // An invalid config is logged by the reload itself, with its issues.
+      if (err instanceof ReloadRefusedError) started.logger.info(`SIGHUP ignored: ${err.message}`);
+      else if (!(err instanceof ConfigError)) started.logger.error({ err }, 'config reload failed');
+    }
+  };
+  process.on('SIGHUP', onHangup);
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(config, options);
+  } catch (err) {
+    process.off('SIGHUP', onHangup);
+    throw err;
+  }
+  started = daemon;
+  if (hungUp) onHangup();
   // A shutdown step that throws would otherwise leave `stopped` pending and the process hanging.
   const stop = (reason: string): void => {
     daemon.stop(reason).catch((err: unknown) => {
@@ -39,16 +65,6 @@ export async function runDaemon(
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const onHangup = (): void => {
-    try {
-      daemon.reload();
-    } catch (err) {
-      // An invalid config is logged by the reload itself, with its issues.
-      if (err instanceof ReloadRefusedError) daemon.logger.info(`SIGHUP ignored: ${err.message}`);
-      else if (!(err instanceof ConfigError)) daemon.logger.error({ err }, 'config reload failed');
-    }
-  };
-  process.on('SIGHUP', onHangup);
   try {
     await daemon.stopped;
   } catch (err) {
