@@ -5,7 +5,8 @@ import type { ReplicaId } from '../replica.ts';
 import { InvalidArgumentError } from '../types/errors.ts';
 import { decodeFrame, encodeFrame } from './frames.ts';
 import { isPresenceState, supersedes, versionHash, writeClaim, type MemberRecord } from './member-record.ts';
-import type { MemberStatus, PresenceChannel, PresenceState } from './presence-channel.ts';
+import { Emitter } from '../events/emitter.ts';
+import type { MemberStatus, PresenceChannel, PresenceEvents, PresenceState } from './presence-channel.ts';
 import { createPhiDetector, type PhiOptions } from './phi.ts';
 
 /** Virtual or real time; the simulation and the transport each pass their own. */
@@ -112,7 +113,8 @@ export function createMembership(o: MembershipOptions): Membership {
   /** When this node's table last changed: a digest that differs right after may be in flight. */
   let lastChange = -Infinity;
   const lastTableSent = new Map<ReplicaId, number>();
-  const listeners = new Set<(peer: ReplicaId, state: PresenceState | null) => void>();
+  // One listener's failure must not starve the others, nor fail the protocol step that told it.
+  const events = new Emitter<PresenceEvents>({ onListenerError: () => undefined });
   let cancelAnnounce: (() => void) | null = null;
   let cancelReachability: (() => void) | null = null;
   let stopped = false;
@@ -131,13 +133,7 @@ export function createMembership(o: MembershipOptions): Membership {
     const before = told.get(node) ?? null;
     if (now === before) return;
     told.set(node, now);
-    for (const l of listeners) {
-      try {
-        l(node, now);
-      } catch {
-        // One listener's failure must not starve the others.
-      }
-    }
+    events.emit('presence', [node, now]);
   }
 
   /** Who this node reaches over links both ends confirm (its own from `live`, the freshest). */
@@ -343,10 +339,7 @@ export function createMembership(o: MembershipOptions): Membership {
       if (sameBytes(encodedState(own().state), bytes)) return;
       announce(state);
     },
-    onPresence(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    ...events.observable(),
     status(node): MemberStatus | undefined {
       const r = table.get(node);
       if (r === undefined) return undefined;
