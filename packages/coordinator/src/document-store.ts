@@ -1,5 +1,11 @@
-import { lww, type ChangeEvent, type Document, type LWWRegister, type ORMap } from '@meshwork/core';
-import { recordKinds, type CoordinationStore, type RecordChange, type RecordKind } from './store.ts';
+import { Emitter, lww, type ChangeEvent, type Document, type LWWRegister, type ORMap } from '@meshwork/core';
+import {
+  recordKinds,
+  type CoordinationStore,
+  type RecordChange,
+  type RecordKind,
+  type StoreEvents,
+} from './store.ts';
 
 /**
  * The coordinator's records in a Document: one ORMap of LWW registers per record kind,
@@ -20,6 +26,22 @@ export function createDocumentStore(
     kindOf.set(`${prefix}${kind}`, kind);
   }
   const map = (kind: RecordKind): ORMap<LWWRegister> => maps.get(kind)!;
+  const onDocChange = (e: ChangeEvent): void => {
+    const mine = e.members.filter((m) => kindOf.has(m));
+    if (mine.length === 0) return;
+    if (e.snapshot) return events.emit('change', ['all', e.local]);
+    const changes: RecordChange[] = [];
+    for (const member of mine) {
+      const kind = kindOf.get(member)!;
+      for (const key of e.keys.get(member) ?? []) changes.push({ kind, key });
+    }
+    if (changes.length > 0) events.emit('change', [changes, e.local]);
+  };
+  // Listens to the Document only while the store has listeners, from the first one on: its place
+  // among the Document's listeners is where the coordinator subscribed.
+  const events = new Emitter<StoreEvents>({
+    observed: (observed) => (observed ? doc.on('change', onDocChange) : doc.off('change', onDocChange)),
+  });
 
   return {
     replica: doc.replica,
@@ -56,20 +78,6 @@ export function createDocumentStore(
         for (const [kind, keys] of byKind) map(kind).deleteAll(keys);
       });
     },
-    onChange(listener) {
-      const onDocChange = (e: ChangeEvent): void => {
-        const mine = e.members.filter((m) => kindOf.has(m));
-        if (mine.length === 0) return;
-        if (e.snapshot) return listener('all', e.local);
-        const changes: RecordChange[] = [];
-        for (const member of mine) {
-          const kind = kindOf.get(member)!;
-          for (const key of e.keys.get(member) ?? []) changes.push({ kind, key });
-        }
-        if (changes.length > 0) listener(changes, e.local);
-      };
-      doc.on('change', onDocChange);
-      return () => doc.off('change', onDocChange);
-    },
+    ...events.observable(),
   };
 }

@@ -21,6 +21,7 @@ export {
   type MeshEvent,
   type MeshEventListener,
   type MeshMetrics,
+  type MeshMetricsEvents,
   type MeshProtocol,
   type RefusalReason,
   type RejectReason,

@@ -13,20 +13,17 @@ export class ChangeNotifier extends Emitter<DocumentEvents> {
   private readonly pending: ChangeEvent[] = [];
   private notifying = false;
 
-  override on<K extends keyof DocumentEvents & string>(
-    name: K,
-    listener: DocumentEvents[K],
-  ): DocumentEvents[K] {
+  override on<K extends keyof DocumentEvents>(name: K, listener: DocumentEvents[K]): DocumentEvents[K] {
     checkListener(name, listener);
     return super.on(name, listener);
   }
 
-  override once<K extends keyof DocumentEvents & string>(name: K, listener: DocumentEvents[K]): void {
+  override once<K extends keyof DocumentEvents>(name: K, listener: DocumentEvents[K]): void {
     checkListener(name, listener);
     super.once(name, listener);
   }
 
-  override off<K extends keyof DocumentEvents & string>(name: K, listener: DocumentEvents[K]): void {
+  override off<K extends keyof DocumentEvents>(name: K, listener: DocumentEvents[K]): void {
     checkListener(name, listener);
     super.off(name, listener);
   }

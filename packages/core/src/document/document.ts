@@ -223,15 +223,15 @@ class DocumentImpl implements Document {
     }
   }
 
-  on<K extends keyof DocumentEvents & string>(name: K, listener: DocumentEvents[K]): DocumentEvents[K] {
+  on<K extends keyof DocumentEvents>(name: K, listener: DocumentEvents[K]): DocumentEvents[K] {
     return this.events.on(name, listener);
   }
 
-  once<K extends keyof DocumentEvents & string>(name: K, listener: DocumentEvents[K]): void {
+  once<K extends keyof DocumentEvents>(name: K, listener: DocumentEvents[K]): void {
     this.events.once(name, listener);
   }
 
-  off<K extends keyof DocumentEvents & string>(name: K, listener: DocumentEvents[K]): void {
+  off<K extends keyof DocumentEvents>(name: K, listener: DocumentEvents[K]): void {
     this.events.off(name, listener);
   }
 }

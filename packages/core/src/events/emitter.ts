@@ -27,6 +27,11 @@ export interface EmitterOptions {
    * the code that emitted (see `Emitter`).
    */
   readonly onListenerError?: (error: unknown, event: string) => void;
+  /**
+   * Called when the emitter gains its first listener (`true`) and loses its last (`false`), so an
+   * emitter that relays another holds its source's subscription only while someone listens.
+   */
+  readonly observed?: (observed: boolean) => void;
 }
 
 /**
@@ -43,10 +48,26 @@ export interface EmitterOptions {
  */
 export class Emitter<E extends EventMap<E>> extends ObservableV2<E> implements Observable<E> {
   readonly #onListenerError: EmitterOptions['onListenerError'];
+  readonly #observed: EmitterOptions['observed'];
 
   constructor(options: EmitterOptions = {}) {
     super();
     this.#onListenerError = options.onListenerError;
+    this.#observed = options.observed;
+  }
+
+  override on<K extends keyof E & string>(name: K, listener: E[K]): E[K] {
+    const first = this._observers.size === 0;
+    super.on(name, listener);
+    if (first) this.#observed?.(true);
+    return listener;
+  }
+
+  override off<K extends keyof E & string>(name: K, listener: E[K]): void {
+    const had = this._observers.size > 0;
+    super.off(name, listener);
+    // lib0 drops an event's entry with its last listener.
+    if (had && this._observers.size === 0) this.#observed?.(false);
   }
 
   override emit<K extends keyof E & string>(name: K, args: Parameters<E[K]>): void {
