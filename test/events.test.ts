@@ -3,13 +3,22 @@ import {
   createDocumentStore,
   createMemoryStore,
   systemClock,
+  type CoordinatorEvents,
+  type MemoryStoreEvents,
+  type StoreEvents,
 } from '@meshwork/coordinator';
-import { createDocument, type EventMap, type Observable, type PresenceChannel } from '@meshwork/core';
-import { createSharedMemory, openStore } from '@meshwork/node';
+import {
+  createDocument,
+  type DocumentEvents,
+  type EventMap,
+  type Observable,
+  type PresenceChannel,
+} from '@meshwork/core';
+import { createSharedMemory, openStore, type SharedMemoryEvents } from '@meshwork/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../packages/node/src/logger.ts';
 import { tempDir } from '../packages/node/test/support/processes.ts';
-import { createMeshMetrics } from '../packages/transport/src/metrics.ts';
+import { createMeshMetrics, type MeshMetricsEvents } from '../packages/transport/src/metrics.ts';
 
 /** One event of one emitting object, with a call that makes it emit once, synchronously. */
 interface Subject {
@@ -19,15 +28,15 @@ interface Subject {
   trigger(): void;
 }
 
-function subject<E extends EventMap<E>, K extends keyof E & string>(
+function subject<E extends EventMap<E>>(
   target: Observable<E>,
-  name: K,
+  name: keyof E & string,
   trigger: () => void,
 ): Subject {
   return {
-    on: (listener) => void target.on(name, listener as E[K]),
-    once: (listener) => target.once(name, listener as E[K]),
-    off: (listener) => target.off(name, listener as E[K]),
+    on: (listener) => void target.on(name, listener as E[typeof name]),
+    once: (listener) => target.once(name, listener as E[typeof name]),
+    off: (listener) => target.off(name, listener as E[typeof name]),
     trigger,
   };
 }
@@ -52,63 +61,75 @@ const fresh = (): string => `k${++n}`;
  * error aside and still tells the other listeners; otherwise the error reaches the call that
  * caused the event (see Emitter in @meshwork/core).
  */
-const cases: { name: string; isolates: boolean; open(): Subject }[] = [
+const cases: { name: string; isolates: boolean; open: () => Subject }[] = [
   {
     name: "Document 'change'",
     isolates: false,
-    open() {
+    open: () => {
       const doc = createDocument({ replica: 'a', name: 'doc' });
-      return subject(doc, 'change', () => doc.orset<string>('s').add(fresh()));
+      return subject<DocumentEvents>(doc, 'change', () => doc.orset<string>('s').add(fresh()));
     },
   },
   {
     name: "memory store 'change'",
     isolates: false,
-    open() {
+    open: () => {
       const store = createMemoryStore('a', systemClock);
-      return subject(store, 'change', () => store.write([{ kind: 'task', key: fresh(), value: 1 }]));
+      return subject<StoreEvents>(store, 'change', () =>
+        store.write([{ kind: 'task', key: fresh(), value: 1 }]),
+      );
     },
   },
   {
     name: "memory store 'delta'",
     isolates: false,
-    open() {
+    open: () => {
       const store = createMemoryStore('a', systemClock);
-      return subject(store, 'delta', () => store.write([{ kind: 'task', key: fresh(), value: 1 }]));
+      return subject<MemoryStoreEvents>(store, 'delta', () =>
+        store.write([{ kind: 'task', key: fresh(), value: 1 }]),
+      );
     },
   },
   {
     name: "Document store 'change'",
     isolates: false,
-    open() {
+    open: () => {
       const store = createDocumentStore(createDocument({ replica: 'a', name: 'doc' }));
-      return subject(store, 'change', () => store.write([{ kind: 'task', key: fresh(), value: 1 }]));
+      return subject<StoreEvents>(store, 'change', () =>
+        store.write([{ kind: 'task', key: fresh(), value: 1 }]),
+      );
     },
   },
   {
     name: "Coordinator 'submit'",
     isolates: false,
-    open() {
+    open: () => {
       const coordinator = createCoordinator({
         store: createMemoryStore('a', systemClock),
         presence: quietPresence,
       });
       closers.push(() => coordinator.stop({ drainMs: 0 }));
-      return subject(coordinator.events, 'submit', () => void coordinator.submit({ type: 'job' }));
+      return subject<CoordinatorEvents>(
+        coordinator.events,
+        'submit',
+        () => void coordinator.submit({ type: 'job' }),
+      );
     },
   },
   {
     name: "mesh metrics 'event'",
     isolates: true,
-    open() {
+    open: () => {
       const metrics = createMeshMetrics();
-      return subject(metrics, 'event', () => metrics.record({ type: 'deferred', document: 'doc', bytes: 1 }));
+      return subject<MeshMetricsEvents>(metrics, 'event', () =>
+        metrics.record({ type: 'deferred', document: 'doc', bytes: 1 }),
+      );
     },
   },
   {
     name: "shared memory 'change'",
     isolates: true,
-    open() {
+    open: () => {
       const store = openStore(tempDir('events'));
       const memory = createSharedMemory({
         replica: 'a',
@@ -126,7 +147,7 @@ const cases: { name: string; isolates: boolean; open(): Subject }[] = [
       });
       // Its first write would tell of the new document, then of the write.
       memory.create('notes');
-      return subject(memory, 'change', () =>
+      return subject<SharedMemoryEvents>(memory, 'change', () =>
         memory.write('notes', 's', { type: 'orset', op: 'add', values: [fresh()] }),
       );
     },
