@@ -52,7 +52,7 @@ function memoryState(mem: MemoryStore, now: () => number): SyncedState {
   return {
     store: mem,
     document: null,
-    onLocal: (l) => void mem.onDelta(l),
+    onLocal: (l) => void mem.on('delta', l),
     merge: (msg) => mem.merge(msg as StoreDelta) > 0,
     digest: () => mem.digest(),
     missing: (d) => (d === mem.digest() ? [] : [mem.state()]),

@@ -1,4 +1,5 @@
 import {
+  Emitter,
   lww,
   type CausalContext,
   type ChangeEvent,
@@ -6,7 +7,13 @@ import {
   type LWWRegister,
   type ORMap,
 } from '@meshwork/core';
-import { recordKinds, type CoordinationStore, type RecordChange, type RecordKind } from './store.ts';
+import {
+  recordKinds,
+  type CoordinationStore,
+  type RecordChange,
+  type RecordKind,
+  type StoreEvents,
+} from './store.ts';
 
 /**
  * The coordinator's records in a Document: one ORMap of LWW registers per record kind,
@@ -28,11 +35,28 @@ export function createDocumentStore(
   }
   const map = (kind: RecordKind): ORMap<LWWRegister> => maps.get(kind)!;
   // The Document's causal context, kept up to date from its change events: reading it from the
-  // Document would copy it, on every claim of every pass.
+  // Document would copy it, on every claim of every pass. Subscribed first, so that the store's
+  // own listeners read it with the event they hear of.
   let seen: CausalContext = doc.digest();
   doc.on('change', (e) => {
     if (e.snapshot) seen = doc.digest();
     else for (const d of e.dots) seen.add(d.replica, d.seq);
+  });
+  const onDocChange = (e: ChangeEvent): void => {
+    const mine = e.members.filter((m) => kindOf.has(m));
+    if (mine.length === 0) return;
+    if (e.snapshot) return events.emit('change', ['all', e.local]);
+    const changes: RecordChange[] = [];
+    for (const member of mine) {
+      const kind = kindOf.get(member)!;
+      for (const key of e.keys.get(member) ?? []) changes.push({ kind, key });
+    }
+    if (changes.length > 0) events.emit('change', [changes, e.local]);
+  };
+  // Listens to the Document only while the store has listeners, from the first one on: its place
+  // among the Document's listeners is where the coordinator subscribed.
+  const events = new Emitter<StoreEvents>({
+    observed: (observed) => (observed ? doc.on('change', onDocChange) : doc.off('change', onDocChange)),
   });
 
   return {
@@ -74,20 +98,6 @@ export function createDocumentStore(
         for (const [kind, keys] of byKind) map(kind).deleteAll(keys);
       });
     },
-    onChange(listener) {
-      const onDocChange = (e: ChangeEvent): void => {
-        const mine = e.members.filter((m) => kindOf.has(m));
-        if (mine.length === 0) return;
-        if (e.snapshot) return listener('all', e.local);
-        const changes: RecordChange[] = [];
-        for (const member of mine) {
-          const kind = kindOf.get(member)!;
-          for (const key of e.keys.get(member) ?? []) changes.push({ kind, key });
-        }
-        if (changes.length > 0) listener(changes, e.local);
-      };
-      doc.on('change', onDocChange);
-      return () => doc.off('change', onDocChange);
-    },
+    ...events.observable(),
   };
 }

@@ -1,45 +1,34 @@
 import type { ReplicaId } from '@meshwork/core';
+import type { TaskView } from './coordinator/task-view.ts';
 import type { AgentId, AttemptOutcome, AttemptRow, TaskId } from './model.ts';
 import type { TaskStatus } from './status.ts';
 
-/** Events for metrics and task history. Emitted on the replica where they happen. */
+/**
+ * Events for metrics, task history and live views, emitted on the replica where they happen
+ * (`coordinator.events.on(name, listener)`). A listener that throws ends that emit: the error
+ * reaches the coordinator step that emitted (as a store listener's error does), so listeners
+ * should not throw; the next event reaches every listener again.
+ */
 export interface CoordinatorEvents {
   /** This replica caught up with its peers (`options.catchUp` settled): from now on it claims. */
-  ready: { at: number };
-  submit: { task: TaskId; at: number };
-  claim: { task: TaskId; epoch: number; agent: AgentId; score: number; at: number };
-  start: { task: TaskId; epoch: number; agent: AgentId; submittedAt: number; at: number };
+  ready: (e: { at: number }) => void;
+  submit: (e: { task: TaskId; at: number }) => void;
+  claim: (e: { task: TaskId; epoch: number; agent: AgentId; score: number; at: number }) => void;
+  start: (e: { task: TaskId; epoch: number; agent: AgentId; submittedAt: number; at: number }) => void;
   /** An attempt ended: one task-history row. */
-  attempt: AttemptRow & { readonly endedAt: number; readonly outcome: AttemptOutcome };
+  attempt: (e: AttemptRow & { readonly endedAt: number; readonly outcome: AttemptOutcome }) => void;
   /** This replica declared an epoch's holder lost, so the task can move to another agent. */
-  failover: { task: TaskId; epoch: number; agent: AgentId; node: ReplicaId; at: number };
-  settled: { task: TaskId; status: TaskStatus; at: number };
+  failover: (e: { task: TaskId; epoch: number; agent: AgentId; node: ReplicaId; at: number }) => void;
+  /** A task's status, holder or progress changed here (what `watch` reports). */
+  task: (task: TaskView) => void;
+  settled: (e: { task: TaskId; status: TaskStatus; at: number }) => void;
   /** This replica removed finished tasks (with their workflow run, if any) from the shared state. */
-  removed: { tasks: readonly TaskId[]; run: string | null; at: number };
+  removed: (e: { tasks: readonly TaskId[]; run: string | null; at: number }) => void;
   /** A task this replica knew left its state: removed here or by another replica once finished. */
-  gone: { task: TaskId; at: number };
+  gone: (e: { task: TaskId; at: number }) => void;
   /** Records from the shared state that did not have the expected shape and were ignored. */
-  malformed: { count: number };
+  malformed: (e: { count: number }) => void;
 }
 
-export interface Emitter<E> {
-  on<K extends keyof E>(event: K, listener: (payload: E[K]) => void): () => void;
-  emit<K extends keyof E>(event: K, payload: E[K]): void;
-}
-
-export function createEmitter<E>(): Emitter<E> {
-  const listeners = new Map<keyof E, Set<(payload: never) => void>>();
-  return {
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (set === undefined) listeners.set(event, (set = new Set()));
-      set.add(listener);
-      return () => void set.delete(listener);
-    },
-    emit(event, payload) {
-      const set = listeners.get(event);
-      if (set === undefined) return;
-      for (const l of [...set]) (l as (p: typeof payload) => void)(payload);
-    },
-  };
-}
+/** What an event of CoordinatorEvents carries, e.g. `CoordinatorEvent<'settled'>`. */
+export type CoordinatorEvent<K extends keyof CoordinatorEvents> = Parameters<CoordinatorEvents[K]>[0];

@@ -12,8 +12,13 @@ export type {
 export { systemClock, type Clock } from './clock.ts';
 export { defaultSettle, type SettleOptions } from './delay.ts';
 export { CoordinatorError, type CoordinatorErrorCode } from './errors.ts';
-export type { CoordinatorEvents, Emitter } from './events.ts';
-export { createMemoryStore, type MemoryStore, type StoreDelta } from './memory-store.ts';
+export type { CoordinatorEvent, CoordinatorEvents } from './events.ts';
+export {
+  createMemoryStore,
+  type MemoryStore,
+  type MemoryStoreEvents,
+  type StoreDelta,
+} from './memory-store.ts';
 export type * from './model.ts';
 export { checkData, dataLimits } from './model.ts';
 export type { ResourceNeeds, ResourcePools } from './resources.ts';
@@ -35,6 +40,7 @@ export type {
   RecordKind,
   RecordWrite,
   StoreChanges,
+  StoreEvents,
   StoredValue,
 } from './store.ts';
 export { MAX_RUN_TASKS, type StepState } from './workflow/plan.ts';

@@ -1,8 +1,8 @@
-import type { ReplicaId } from '@meshwork/core';
+import { Emitter, type Observable, type ReplicaId } from '@meshwork/core';
 import { hash53 } from './hash.ts';
 import type { Clock } from './clock.ts';
 import type { Value } from '@meshwork/core';
-import type { CoordinationStore, RecordChange, RecordKind, StoreChanges } from './store.ts';
+import type { CoordinationStore, RecordChange, RecordKind, StoreEvents } from './store.ts';
 
 /** Orders writes of one key: time, then replica, then that replica's sequence number. */
 export interface Stamp {
@@ -22,13 +22,18 @@ export type StoreDelta = readonly StoredRecord[];
 
 /**
  * An in-memory CoordinationStore: a state-based LWW map (a join-semilattice, so deltas
- * merge in any order, any number of times). Peers exchange the deltas from `onDelta`
+ * merge in any order, any number of times). Peers exchange the deltas of its `delta` event
  * and, to heal losses, compare `digest()`s and send `state()`. A removal is a tombstone
  * (a few dozen bytes per removed record, never dropped): this store is for one process,
  * tests and the simulation, not for meshes that run for months.
  */
-export interface MemoryStore extends CoordinationStore {
-  onDelta(listener: (delta: StoreDelta) => void): () => void;
+/** A memory store's events: the store's `change`, and `delta` with each local transaction's delta. */
+export interface MemoryStoreEvents extends StoreEvents {
+  delta: (delta: StoreDelta) => void;
+}
+
+export interface MemoryStore
+  extends Omit<CoordinationStore, 'on' | 'once' | 'off'>, Observable<MemoryStoreEvents> {
   /** Joins a delta or state; returns how many records were new. */
   merge(delta: StoreDelta): number;
   state(): StoreDelta;
@@ -50,8 +55,7 @@ function recordHash(r: StoredRecord): number {
 
 export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>): MemoryStore {
   const kinds = new Map<RecordKind, Map<string, StoredRecord>>();
-  const changeListeners = new Set<(changes: StoreChanges, local: boolean) => void>();
-  const deltaListeners = new Set<(delta: StoreDelta) => void>();
+  const events = new Emitter<MemoryStoreEvents>();
   let seq = 0;
   let lastAt = 0;
   let sumA = 0;
@@ -76,7 +80,7 @@ export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>)
 
   const notify = (changes: RecordChange[], local: boolean): void => {
     if (changes.length === 0) return;
-    for (const l of [...changeListeners]) l(changes, local);
+    events.emit('change', [changes, local]);
   };
 
   /** Stamps and applies local writes (a value) and removals (undefined) as one delta. */
@@ -90,7 +94,7 @@ export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>)
       stamp: { at: lastAt, replica, seq: ++seq },
     }));
     for (const r of delta) put(r);
-    for (const l of [...deltaListeners]) l(delta);
+    events.emit('delta', [delta]);
     notify(
       delta.map((r) => ({ kind: r.kind, key: r.key })),
       true,
@@ -114,14 +118,7 @@ export function createMemoryStore(replica: ReplicaId, clock: Pick<Clock, 'now'>)
           .map((r) => ({ ...r, value: undefined })),
       );
     },
-    onChange(listener) {
-      changeListeners.add(listener);
-      return () => void changeListeners.delete(listener);
-    },
-    onDelta(listener) {
-      deltaListeners.add(listener);
-      return () => void deltaListeners.delete(listener);
-    },
+    ...events.observable(),
     merge(delta) {
       const changed: RecordChange[] = [];
       for (const r of delta) {

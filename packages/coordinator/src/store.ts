@@ -1,4 +1,4 @@
-import type { ReplicaId, Value } from '@meshwork/core';
+import type { Observable, ReplicaId, Value } from '@meshwork/core';
 
 /** The record collections the coordinator keeps in shared state. */
 /** Every kind of record, in the order restored state is replayed: agents and workflows before the tasks that refer to them. */
@@ -59,7 +59,16 @@ export interface WriteOrder {
  * finished and retained long enough (see the coordinator's `retention`). Implemented over
  * a Document's ORMaps for the mesh, or in memory for one process and the simulation.
  */
-export interface CoordinationStore {
+/**
+ * A store's events: `change` after local writes and removals and after merged remote changes, with
+ * the records that changed. A listener that throws ends that emit and the error reaches the write
+ * or merge that caused it (a Document store: the Document's own rule).
+ */
+export interface StoreEvents {
+  change: (changes: StoreChanges, local: boolean) => void;
+}
+
+export interface CoordinationStore extends Observable<StoreEvents> {
   readonly replica: ReplicaId;
   /** The record's current value and the replica that wrote it (a record's node or author is its writer). */
   read(kind: RecordKind, key: string): StoredValue | undefined;
@@ -71,6 +80,4 @@ export interface CoordinationStore {
   /** Runs `fn` as one transaction, so its writes and those of other members of the same Document form one event. */
   transact?(fn: () => void): void;
   readonly order?: WriteOrder;
-  /** Called after local writes and removals and after merged remote changes, with the records that changed. */
-  onChange(listener: (changes: StoreChanges, local: boolean) => void): () => void;
 }

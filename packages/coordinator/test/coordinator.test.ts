@@ -427,7 +427,7 @@ describe('coordinator', () => {
     // Its timers stopped too: no more heartbeats reach the other node (once those in flight are in).
     await run(1000);
     const heartbeats: number[] = [];
-    net.node('n1').presence.onPresence((peer, state) => {
+    net.node('n1').presence.on('presence', (peer, state) => {
       if (peer === 'n0' && state !== null) heartbeats.push(sched.now());
     });
     await run(30_000);

@@ -3,7 +3,7 @@ import {
   CoordinatorError,
   PermanentTaskError,
   type Coordinator,
-  type CoordinatorEvents,
+  type CoordinatorEvent,
   type CoordinatorOptions,
   type WorkflowTemplate,
 } from '../src/index.ts';
@@ -11,7 +11,7 @@ import { recordKinds } from '../src/store.ts';
 import { virtualMesh } from './fixtures.ts';
 
 type Backend = 'memory' | 'document';
-type Removed = CoordinatorEvents['removed'];
+type Removed = CoordinatorEvent<'removed'>;
 
 /**
  * Every record kind that belongs to a task (agents and workflow runs are not removed with tasks,

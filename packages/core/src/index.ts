@@ -15,6 +15,7 @@ export {
   type ChangesSince,
   type Digest,
   type Document,
+  type DocumentEvents,
   type DocumentOptions,
   type EventLogLimits,
   type SnapshotOptions,
@@ -66,6 +67,7 @@ export {
   type Vertex,
 } from './types/index.ts';
 export { MeshworkError } from './meshwork-error.ts';
+export { Emitter, type EmitterOptions, type EventMap, type Observable } from './events/index.ts';
 export {
   DecodeError,
   defaultDecodeLimits,

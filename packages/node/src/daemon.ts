@@ -262,7 +262,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         'finished tasks removed after the retention period',
       ),
     );
-    mesh.metrics.on((e) => {
+    mesh.metrics.on('event', (e) => {
       if (e.type === 'rejected')
         logger.warn({ peer: e.peer, reason: e.reason, detail: e.detail }, 'peer message rejected');
     });

@@ -18,7 +18,7 @@ import { nameRequestSpan, type AroundRequest } from './telemetry/http-spans.ts';
 import { createWriteTurns } from './write-turns.ts';
 
 export type { MemoryApi, NodeApi } from './http/api-routes.ts';
-export type { LiveEvent } from './http/event-stream.ts';
+export type { LiveEvent, LiveEvents } from './http/event-stream.ts';
 export {
   ApiError,
   type Access,
@@ -135,7 +135,7 @@ type Env = { Bindings: HttpBindings; Variables: { route: string; keyed: boolean 
 export async function startApiServer(api: NodeApi, options: ApiServerOptions): Promise<ApiServer> {
   const expectedKey = digest(options.apiKey);
   const events = createEventStream({
-    subscribe: (listener) => api.subscribe(listener),
+    live: api.live,
     maxStreams: options.maxEventStreams ?? 100,
     maxUnsentBytes: options.eventStreamBufferBytes ?? 256 * 1024,
     heartbeatMs: options.heartbeatMs ?? 15_000,

@@ -34,6 +34,7 @@ export {
   type ApiServer,
   type Json,
   type LiveEvent,
+  type LiveEvents,
   type MemoryApi,
   type NodeApi,
   type RouteDefinition,

@@ -11,7 +11,7 @@ import {
   type WorkflowView,
 } from '@meshwork/coordinator';
 import { parseSubmit, planWorkflow } from '@meshwork/coordinator/internal';
-import { LimitExceededError, type Value } from '@meshwork/core';
+import { Emitter, LimitExceededError, type Value } from '@meshwork/core';
 import type { MeshNode } from '@meshwork/transport';
 import {
   isExecutorCall,
@@ -22,7 +22,7 @@ import {
 } from './api-schema.ts';
 import type { ResolvedConfig } from './config.ts';
 import { executorCapability, executorOf } from './executors/index.ts';
-import { ApiError, type Json, type LiveEvent, type NodeApi } from './http-server.ts';
+import { ApiError, type Json, type LiveEvent, type LiveEvents, type NodeApi } from './http-server.ts';
 import { toJson } from './json.ts';
 import { pageOf } from './memory/cursor-page.ts';
 import { createMemoryApi } from './memory/memory-api.ts';
@@ -139,23 +139,21 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
   // Checked with parseTemplate when the config was loaded.
   const templates = new Map(Object.entries(config.workflows) as [string, WorkflowTemplate][]);
 
-  const subscribers = new Set<(e: LiveEvent) => void>();
-  const broadcast = (e: LiveEvent): void => {
-    for (const l of subscribers) l(e);
-  };
-  const stopWatch = coordinator.watch((t) => {
-    if (subscribers.size === 0) return;
+  const live = new Emitter<LiveEvents>();
+  const broadcast = (e: LiveEvent): void => live.emit('event', [e]);
+  const onTask = coordinator.events.on('task', (t) => {
+    if (!live.listens('event')) return;
     broadcast({ type: 'task', data: taskJson(t) });
     if (t.spec.workflow !== null) {
       const wf = coordinator.workflows.get(t.spec.workflow.run);
       if (wf) broadcast({ type: 'workflow', data: workflowJson(wf) });
     }
   });
-  const stopGone = coordinator.events.on('gone', (e) => broadcast({ type: 'removed', data: { id: e.task } }));
-  const stopPeers = mesh.metrics.on((e) => {
+  const onGone = coordinator.events.on('gone', (e) => broadcast({ type: 'removed', data: { id: e.task } }));
+  const onMesh = mesh.metrics.on('event', (e) => {
     if (e.type === 'peers') broadcast({ type: 'peers', data: { connected: e.connected } });
   });
-  const stopMemory = deps.memory.watch((change) => broadcast({ type: 'memory', data: change }));
+  const onMemory = deps.memory.on('change', (change) => broadcast({ type: 'memory', data: change }));
 
   // Tasks not yet finished, kept up to date from the coordinator's changes rather than counted
   // per request (listing derives every task).
@@ -164,8 +162,8 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
     if (terminalStatuses.has(t.status)) open.delete(t.id);
     else open.add(t.id);
   };
-  const stopOpenWatch = coordinator.watch(track);
-  const stopOpenGone = coordinator.events.on('gone', (e) => open.delete(e.task));
+  coordinator.events.on('task', track);
+  const onOpenGone = coordinator.events.on('gone', (e) => open.delete(e.task));
   for (const t of coordinator.list()) track(t);
   const assertRoom = (): void => {
     if (open.size < config.limits.maxOpenTasks) return;
@@ -372,10 +370,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
       );
       return workflowJson(coordinator.workflows.get(id)!);
     },
-    subscribe: (listener) => {
-      subscribers.add(listener);
-      return () => subscribers.delete(listener);
-    },
+    live: live.observable(),
     metrics: () => metrics.render(),
     memory: createMemoryApi(deps.memory),
   };
@@ -383,13 +378,13 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
   return {
     api,
     stop() {
-      stopWatch();
-      stopOpenWatch();
-      stopOpenGone();
-      stopPeers();
-      stopGone();
-      stopMemory();
-      subscribers.clear();
+      coordinator.events.off('task', onTask);
+      coordinator.events.off('task', track);
+      coordinator.events.off('gone', onOpenGone);
+      mesh.metrics.off('event', onMesh);
+      coordinator.events.off('gone', onGone);
+      deps.memory.off('change', onMemory);
+      live.destroy();
     },
   };
 }

@@ -14,11 +14,11 @@ export async function runDaemon(
 ): Promise<void> {
   // Listening before the daemon starts: with no listener, a SIGHUP that arrives while it starts (a
   // supervisor reloading as soon as daemon.json appears) would end the process. It is applied once started.
-  let started: Daemon | undefined;
-  let hungUp = false;
+  const starting: { daemon?: Daemon; hungUp: boolean } = { hungUp: false };
   const onHangup = (): void => {
+    const started = starting.daemon;
     if (started === undefined) {
-      hungUp = true;
+      starting.hungUp = true;
       return;
     }
     try {
@@ -30,15 +30,12 @@ export async function runDaemon(
     }
   };
   process.on('SIGHUP', onHangup);
-  let daemon: Daemon;
-  try {
-    daemon = await startDaemon(config, options);
-  } catch (err) {
+  const daemon = await startDaemon(config, options).catch((err: unknown) => {
     process.off('SIGHUP', onHangup);
     throw err;
-  }
-  started = daemon;
-  if (hungUp) onHangup();
+  });
+  starting.daemon = daemon;
+  if (starting.hungUp) onHangup();
   // A shutdown step that throws would otherwise leave `stopped` pending and the process hanging.
   const stop = (reason: string): void => {
     daemon.stop(reason).catch((err: unknown) => {

@@ -112,7 +112,7 @@ export function trackTaskHistory(
     settled.clear();
     due.clear();
   };
-  const unsubscribe = records.onChange((changes) => {
+  const onRecords = records.on('change', (changes) => {
     if (changes === 'all') return syncAll();
     for (const c of changes) {
       // Record keys start with their task id ("task|epoch|agent").
@@ -128,7 +128,7 @@ export function trackTaskHistory(
     pruneTimer = setTimeout(prune, full ? 0 : PRUNE_EVERY_MS).unref();
   };
   if (options.keepMs > 0) prune();
-  const unsubscribeSettled = coordinator.events.on('settled', (e) => {
+  const onSettled = coordinator.events.on('settled', (e) => {
     const t = coordinator.get(e.task);
     if (t === null) return;
     settled.set(e.task, { rows: rowsOf(e.task), result: resultOf(t, e.at) });
@@ -139,8 +139,8 @@ export function trackTaskHistory(
   return {
     syncAll,
     stop() {
-      unsubscribe();
-      unsubscribeSettled();
+      records.off('change', onRecords);
+      coordinator.events.off('settled', onSettled);
       clearTimeout(pruneTimer);
       if (timer !== undefined) {
         clearImmediate(timer);

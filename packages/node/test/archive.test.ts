@@ -8,7 +8,9 @@ import { tempDir } from './support/processes.ts';
 const quietPresence: PresenceChannel = {
   self: 'n',
   publish: () => undefined,
-  onPresence: () => () => undefined,
+  on: (_name, listener) => listener,
+  once: () => undefined,
+  off: () => undefined,
   status: () => undefined,
   members: () => [],
 };

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { startDaemon, type Daemon } from '../src/daemon.ts';
-import { startApiServer, type LiveEvent, type NodeApi } from '../src/http-server.ts';
+import { Emitter } from '@meshwork/core';
+import { startApiServer, type LiveEvents, type NodeApi } from '../src/http-server.ts';
 import { api, API_KEY, startDaemonProcess, tempDir, waitFor } from './support/processes.ts';
 
 interface ErrorBody {
@@ -27,7 +28,7 @@ function silentStreamClient(url: string): Promise<Socket> {
 
 describe('event stream backpressure', () => {
   it('drops a client that stops reading, counts it, and caps concurrent streams with 429', async () => {
-    const listeners = new Set<(e: LiveEvent) => void>();
+    const feed = new Emitter<LiveEvents>();
     const notImplemented = (): never => {
       throw new Error('not used');
     };
@@ -45,10 +46,7 @@ describe('event stream backpressure', () => {
       workflowTemplates: () => [],
       getWorkflow: () => undefined,
       startWorkflow: notImplemented,
-      subscribe: (l) => {
-        listeners.add(l);
-        return () => listeners.delete(l);
-      },
+      live: feed,
       metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
       memory: {
         listDocuments: notImplemented,
@@ -95,7 +93,7 @@ describe('event stream backpressure', () => {
       }
     })().catch(() => undefined);
     for (let i = 0; i < 1_024 && dropped === 0; i++) {
-      for (const l of [...listeners]) l({ type: 'task', data: { i, data } });
+      feed.emit('event', [{ type: 'task', data: { i, data } }]);
       await new Promise((r) => setImmediate(r));
     }
     expect(dropped).toBe(1);

@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
+import { Emitter } from '@meshwork/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startApiServer,
   type ApiServer,
   type Json,
   type LiveEvent,
+  type LiveEvents,
   type NodeApi,
 } from '../src/http-server.ts';
 
@@ -15,9 +17,9 @@ const KEY = 'test-key-0123456789abcdef';
 /** An in-memory API behind the server, to check routing, auth, validation and streaming. */
 function fakeApi() {
   const tasks = new Map<string, { [key: string]: Json }>();
-  const listeners = new Set<(e: LiveEvent) => void>();
+  const live = new Emitter<LiveEvents>();
   const memoryWrites: unknown[] = [];
-  const emit = (e: LiveEvent) => listeners.forEach((l) => l(e));
+  const emit = (e: LiveEvent) => live.emit('event', [e]);
   const api: NodeApi = {
     status: () => ({ node: 'n1', tasks: tasks.size }),
     ready: () => true,
@@ -41,10 +43,7 @@ function fakeApi() {
     workflowTemplates: () => [],
     getWorkflow: () => undefined,
     startWorkflow: () => ({ id: 'w1' }),
-    subscribe: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
+    live,
     metrics: () => Promise.resolve({ contentType: 'text/plain', body: 'x 1\n' }),
     memory: {
       listDocuments: () => ({ documents: [], next: null }),

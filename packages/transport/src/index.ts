@@ -18,6 +18,7 @@ export type {
   MeshEvent,
   MeshEventListener,
   MeshMetrics,
+  MeshMetricsEvents,
   MeshProtocol,
   RefusalReason,
   RejectReason,

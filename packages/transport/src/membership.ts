@@ -1,8 +1,10 @@
 import {
   createMembership,
+  Emitter,
   InvalidArgumentError,
   type Membership,
   type PresenceChannel,
+  type PresenceEvents,
   type PresenceState,
   type ReplicaId,
 } from '@meshwork/core';
@@ -188,6 +190,12 @@ export async function startMeshMembership(
     return rest;
   };
 
+  // The same isolation as the membership it forwards: a listener's error is dropped.
+  const events = new Emitter<PresenceEvents>({ onListenerError: () => undefined });
+  membership.on('presence', (peer, state) =>
+    events.emit('presence', [peer, state === null ? null : withoutLinks(state)]),
+  );
+
   return {
     self,
     publish(state) {
@@ -202,8 +210,7 @@ export async function startMeshMembership(
         throw err;
       }
     },
-    onPresence: (listener) =>
-      membership.onPresence((peer, state) => listener(peer, state === null ? null : withoutLinks(state))),
+    ...events.observable(),
     status: (node) => membership.status(node),
     members: () => membership.members(),
     peers() {

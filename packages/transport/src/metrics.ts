@@ -1,3 +1,5 @@
+import { Emitter, type Observable } from '@meshwork/core';
+
 /** The wire protocols a node counts traffic for. */
 export type MeshProtocol = 'sync' | 'gossip' | 'presence';
 export const meshProtocols: readonly MeshProtocol[] = ['sync', 'gossip', 'presence'];
@@ -114,10 +116,17 @@ export interface MeshCounters {
 
 export type MeshEventListener = (event: MeshEvent) => void;
 
-/** Counters and an event feed; listeners must not throw (their errors are swallowed). */
-export interface MeshMetrics {
+/** What the metrics feed tells: every MeshEvent, as `event`. */
+export interface MeshMetricsEvents {
+  event: MeshEventListener;
+}
+
+/**
+ * Counters and an event feed. A listener that throws does not keep the others from hearing the
+ * event, nor fail the transport: its error is dropped.
+ */
+export interface MeshMetrics extends Observable<MeshMetricsEvents> {
   snapshot(): MeshCounters;
-  on(listener: MeshEventListener): () => void;
 }
 
 /** The writable side, used inside the transport. */
@@ -147,7 +156,8 @@ export function createMeshMetrics(): MeshMetricsRecorder {
     redials: 0,
     pruned: 0,
   };
-  const listeners = new Set<MeshEventListener>();
+  // A faulty metrics sink must not break the transport.
+  const events = new Emitter<MeshMetricsEvents>({ onListenerError: () => undefined });
 
   const count = (e: MeshEvent): void => {
     switch (e.type) {
@@ -195,18 +205,9 @@ export function createMeshMetrics(): MeshMetricsRecorder {
   return {
     record(event) {
       count(event);
-      for (const l of listeners) {
-        try {
-          l(event);
-        } catch {
-          // A faulty metrics sink must not break the transport.
-        }
-      }
+      events.emit('event', [event]);
     },
     snapshot: () => structuredClone(c),
-    on(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    ...events.observable(),
   };
 }

@@ -29,7 +29,7 @@ describe('membership over libp2p', () => {
     const [a, , , d] = await line(4);
     await waitFor('everyone alive everywhere', () => allAlive(nodes));
     const seen: [string, PresenceState | null][] = [];
-    d!.presence.onPresence((peer, state) => peer === a!.replica && seen.push([peer, state]));
+    d!.presence.on('presence', (peer, state) => peer === a!.replica && seen.push([peer, state]));
     a!.presence.publish({ wants: { gpu: 1 } });
     // Link changes re-announce a's record too (with the state it had): wait for the new state.
     await waitFor('state three hops away', () => seen.some(([, state]) => state?.['wants'] !== undefined));

@@ -8,7 +8,7 @@ const redial = { baseMs: 500, maxMs: 30_000 };
 /** Delays of the redials `node` schedules towards `target` (a peer id or an address). */
 function retries(node: TestNode, target: string): number[] {
   const delays: number[] = [];
-  node.metrics.on((e: MeshEvent) => {
+  node.metrics.on('event', (e: MeshEvent) => {
     if (e.type === 'redial' && e.target.includes(target)) delays.push(e.delayMs);
   });
   return delays;

@@ -1,6 +1,7 @@
 import {
   MeshworkError,
   type Document,
+  type Observable,
   type PresenceChannel,
   type ReplicaId,
   type Value,
@@ -8,15 +9,16 @@ import {
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Clock } from '../clock.ts';
 import type { SettleOptions } from '../delay.ts';
-import type { CoordinatorEvents, Emitter } from '../events.ts';
+import type { CoordinatorEvents } from '../events.ts';
 import type { AgentHistory } from '../history.ts';
-import type { AgentId, AgentInfo, AttemptRow, SubmitInput, TaskId, TaskSpec } from '../model.ts';
+import type { AgentId, AgentInfo, AttemptRow, SubmitInput, TaskId } from '../model.ts';
 import type { ResourcePools } from '../resources.ts';
 import type { RetentionOptions } from '../retention.ts';
 import type { AgentStats } from '../scoring.ts';
 import type { TaskStatus } from '../status.ts';
 import type { CoordinationStore } from '../store.ts';
 import type { Workflows } from '../workflows.ts';
+import type { TaskView } from './task-view.ts';
 
 /* The coordinator's public interface: what createCoordinator takes and returns. */
 
@@ -62,19 +64,7 @@ export class PermanentTaskError extends MeshworkError {
   }
 }
 
-export interface TaskView {
-  readonly id: TaskId;
-  readonly spec: TaskSpec;
-  readonly status: TaskStatus;
-  readonly epoch: number;
-  readonly attemptsUsed: number;
-  /** Agent holding or last holding the task. */
-  readonly agent: AgentId | null;
-  /** The accepted result (same on every replica once synced). */
-  readonly result: Value;
-  readonly error: string | null;
-  readonly progress: Value;
-}
+export type { TaskView } from './task-view.ts';
 
 export interface AgentView extends AgentInfo {
   readonly alive: boolean;
@@ -125,7 +115,8 @@ export interface CoordinatorOptions {
 
 export interface Coordinator {
   readonly replica: ReplicaId;
-  readonly events: Emitter<CoordinatorEvents>;
+  /** What happens to tasks on this replica, for metrics, history and live views (see CoordinatorEvents). */
+  readonly events: Observable<CoordinatorEvents>;
   readonly workflows: Workflows;
   readonly pools: ResourcePools;
   /** False until `options.catchUp` settles: no claims, expiries or timeouts are written before. */
@@ -134,7 +125,10 @@ export interface Coordinator {
   submit(task: SubmitInput): TaskId;
   get(id: TaskId): TaskView | null;
   list(filter?: { readonly status?: TaskStatus; readonly type?: string }): TaskView[];
-  /** Calls `listener` whenever a task's status, holder or progress changes here. */
+  /**
+   * Calls `listener` whenever a task's status, holder or progress changes here (of `filter.task`
+   * only, if given); returns the unsubscribe function. A thin adapter over the `task` event.
+   */
   watch(listener: (task: TaskView) => void, filter?: { readonly task?: TaskId }): () => void;
   cancel(id: TaskId, reason?: string): void;
   attempts(id: TaskId): AttemptRow[];

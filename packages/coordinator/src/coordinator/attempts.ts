@@ -1,7 +1,8 @@
 import type { ReplicaId, Value } from '@meshwork/core';
 import type { Clock } from '../clock.ts';
 import { CoordinatorError } from '../errors.ts';
-import type { CoordinatorEvents, Emitter } from '../events.ts';
+import type { Emitter } from '@meshwork/core';
+import type { CoordinatorEvents } from '../events.ts';
 import {
   checkData,
   type AgentId,
@@ -130,13 +131,15 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     timers.push(clock.setTimer(renew, leaseMs / 3));
     if (spec.timeouts.runMs !== null)
       timers.push(clock.setTimer(() => abort(attempt, 'timed-out'), spec.timeouts.runMs));
-    events.emit('start', {
-      task: spec.id,
-      epoch: d.epoch,
-      agent: winner.agent,
-      submittedAt: spec.submittedAt,
-      at: now,
-    });
+    events.emit('start', [
+      {
+        task: spec.id,
+        epoch: d.epoch,
+        agent: winner.agent,
+        submittedAt: spec.submittedAt,
+        at: now,
+      },
+    ]);
 
     const ctx: TaskContext = {
       input: spec.input,
@@ -235,7 +238,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     }
     // The history row is the record without the handler's result and retry flag.
     const { result: _result, retryable: _retryable, ...row } = record;
-    events.emit('attempt', { ...row, attempt: record.epoch });
+    events.emit('attempt', [{ ...row, attempt: record.epoch }]);
     for (const listener of ended) listener();
   }
 

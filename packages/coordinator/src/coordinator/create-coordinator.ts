@@ -1,10 +1,10 @@
-import type { Document } from '@meshwork/core';
+import { Emitter, type Document } from '@meshwork/core';
 import { systemClock } from '../clock.ts';
 import { createDelayEstimator, defaultSettle } from '../delay.ts';
 import { createDocumentPools } from '../document-pools.ts';
 import { createDocumentStore } from '../document-store.ts';
 import { CoordinatorError, invalid } from '../errors.ts';
-import { createEmitter, type CoordinatorEvents } from '../events.ts';
+import type { CoordinatorEvents } from '../events.ts';
 import { hashId } from '../hash.ts';
 import { createDocumentHistory } from '../history.ts';
 import { parseSubmit, type AgentId, type TaskId } from '../model.ts';
@@ -59,7 +59,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     options.history ?? (document === undefined ? undefined : createDocumentHistory(document, { clock }));
   const delay = createDelayEstimator(settleOptions, () => clock.now());
   const index = createTaskIndex(store);
-  const events = createEmitter<CoordinatorEvents>();
+  const events = new Emitter<CoordinatorEvents>();
   const liveness = createLiveness(presence, replica);
   const phase: Phase = { caughtUp: options.catchUp === undefined, stopping: false, stopped: false };
   const statsOf = (agent: AgentId, now: number): AgentStats =>
@@ -144,7 +144,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
 
   // Live from here on: store changes, then presence (the first heartbeat goes out now); the state
   // already in the store is taken in last, once the coordinator object exists.
-  const unsubscribeStore = store.onChange(intake.onChanges);
+  store.on('change', intake.onChanges);
   const presenceLink = startPresenceLink({
     presence,
     clock,
@@ -186,14 +186,14 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       phase.stopped = true;
       scheduler.stop();
       presenceLink.stop();
-      unsubscribeStore();
+      store.off('change', intake.onChanges);
       tracing.close();
     }
   }
 
   const coordinator: Coordinator = {
     replica,
-    events,
+    events: events.observable(),
     workflows,
     pools,
     get caughtUp() {
@@ -215,7 +215,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         throw e;
       }
       end();
-      events.emit('submit', { task: spec.id, at: spec.submittedAt });
+      events.emit('submit', [{ task: spec.id, at: spec.submittedAt }]);
       return spec.id;
     },
     get(id) {
@@ -232,7 +232,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       }
       return out;
     },
-    watch: (listener, filter = {}) => watchers.add(listener, filter.task),
+    watch(listener, filter = {}) {
+      const onTask = events.on('task', (t) => {
+        if (filter.task === undefined || t.id === filter.task) listener(t);
+      });
+      return () => events.off('task', onTask);
+    },
     cancel(id, reason = 'cancelled') {
       const d = requireTask(id);
       if (terminalStatuses.has(d.status)) return;
@@ -271,7 +276,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
       phase.caughtUp = true;
       // Every open task is looked at afresh, now that the state is current.
       for (const id of index.openTasks()) scheduler.markDirty(id);
-      events.emit('ready', { at: clock.now() });
+      events.emit('ready', [{ at: clock.now() }]);
       scheduler.schedule(0);
     };
     options.catchUp!.then(open, open);

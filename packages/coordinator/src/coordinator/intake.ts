@@ -1,7 +1,8 @@
 import type { ReplicaId } from '@meshwork/core';
 import type { Clock } from '../clock.ts';
 import type { DelayEstimator } from '../delay.ts';
-import type { CoordinatorEvents, Emitter } from '../events.ts';
+import type { Emitter } from '@meshwork/core';
+import type { CoordinatorEvents } from '../events.ts';
 import { recordKinds, type CoordinationStore, type RecordChange, type StoreChanges } from '../store.ts';
 import type { TaskIndex } from '../task-index.ts';
 import type { Workflows } from '../workflows.ts';
@@ -53,7 +54,7 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
         scheduler.claimRead(c, Math.min(c.at + c.settleMs / 2, now + c.settleMs / 4));
       }
     }
-    if (malformed > 0) events.emit('malformed', { count: malformed });
+    if (malformed > 0) events.emit('malformed', [{ count: malformed }]);
     for (const t of tasks) for (const id of index.invalidate(t)) scheduler.markDirty(id);
     for (const run of workflows) deps.workflows.markDirty(run);
     scheduler.schedule(0);

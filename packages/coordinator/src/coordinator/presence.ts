@@ -24,7 +24,7 @@ export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
   const { presence, clock, heartbeatMs, phase, liveness, pools, scheduler } = deps;
   let cancelHeartbeat: (() => void) | null = null;
 
-  const unsubscribe = presence.onPresence((peer, state) => {
+  const onPresence = presence.on('presence', (peer, state) => {
     liveness.observe(peer, state !== null);
     if (state !== null) {
       const wants = state['wants'];
@@ -52,7 +52,7 @@ export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
   return {
     stop() {
       cancelHeartbeat?.();
-      unsubscribe();
+      presence.off('presence', onPresence);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ReplicaId } from '@meshwork/core';
-import type { CoordinatorEvents, Emitter } from '../events.ts';
+import type { Emitter } from '@meshwork/core';
+import type { CoordinatorEvents } from '../events.ts';
 import type { TaskId } from '../model.ts';
 import { createRetention, type Retention, type RetentionOptions } from '../retention.ts';
 import type { CoordinationStore } from '../store.ts';
@@ -70,7 +71,7 @@ export function createRetentionSweep(deps: RetentionSweepDeps): RetentionSweep {
         const batch = due.slice(i, i + removalBatch);
         store.remove(batch.flatMap((r) => r.records));
         for (const r of batch)
-          if (r.tasks.length > 0) events.emit('removed', { tasks: r.tasks, run: r.run, at: now });
+          if (r.tasks.length > 0) events.emit('removed', [{ tasks: r.tasks, run: r.run, at: now }]);
       }
     },
     get nextAt() {

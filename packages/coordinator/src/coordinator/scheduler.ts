@@ -2,7 +2,8 @@ import type { ReplicaId } from '@meshwork/core';
 import type { Clock } from '../clock.ts';
 import type { DelayEstimator } from '../delay.ts';
 import { DueQueue } from '../due-queue.ts';
-import type { CoordinatorEvents, Emitter } from '../events.ts';
+import type { Emitter } from '@meshwork/core';
+import type { CoordinatorEvents } from '../events.ts';
 import type { AgentId, AgentInfo, Claim, TaskId, TaskSpec } from '../model.ts';
 import { addNeeds, type ResourceNeeds, type ResourcePools } from '../resources.ts';
 import type { AgentStats } from '../scoring.ts';
@@ -281,7 +282,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         : now >= leaseEnd || liveness.gone(holder);
     if (!lost) return Math.min(next, leaseEnd);
     writes.push(expiryRecord(id, d.epoch, now, replica));
-    events.emit('failover', { task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now });
+    events.emit('failover', [{ task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now }]);
     tracing.failover(spec, d.epoch, holder);
     return next;
   }
@@ -397,7 +398,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       ownClaims.set(c.task, { epoch: c.epoch, agent: c.agent, stepIn: c.stepIn === true, seq: Infinity });
       tracing.claimed(index.spec(c.task)!, c);
       writes.push({ kind: 'claim', key: agentAttemptKey(c.task, c.epoch, c.agent), value: { ...c } });
-      events.emit('claim', { task: c.task, epoch: c.epoch, agent: c.agent, score: c.score, at: now });
+      events.emit('claim', [{ task: c.task, epoch: c.epoch, agent: c.agent, score: c.score, at: now }]);
     }
     for (const p of decisions.passed) ready.set(p.spec.id, p.urgency);
   }

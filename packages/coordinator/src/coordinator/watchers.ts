@@ -1,18 +1,17 @@
 import type { Clock } from '../clock.ts';
-import type { CoordinatorEvents, Emitter } from '../events.ts';
+import type { Emitter } from '@meshwork/core';
+import type { CoordinatorEvents } from '../events.ts';
 import type { AgentId, TaskId } from '../model.ts';
 import type { Retention } from '../retention.ts';
 import { terminalStatuses, type DerivedTask, type TaskStatus } from '../status.ts';
 import type { TaskIndex } from '../task-index.ts';
-import type { TaskView } from './api.ts';
 import { taskView } from './task-view.ts';
 
 /**
- * Tells what happened to a task, once per change: `watch` listeners, the `settled` and `gone`
- * events, and retention (which counts a finished task's age from when this replica saw it finish).
+ * Tells what happened to a task, once per change: the `task`, `settled` and `gone` events, and
+ * retention (which counts a finished task's age from when this replica saw it finish).
  */
 export interface TaskWatchers {
-  add(listener: (task: TaskView) => void, task: TaskId | undefined): () => void;
   /** A task's derived state, after any of its records changed: reported if status, holder or progress moved. */
   changed(id: TaskId, d: DerivedTask): void;
   /** A task whose records are gone (removed here or by another replica). */
@@ -36,14 +35,8 @@ interface SeenState {
 
 export function createTaskWatchers(deps: TaskWatchersDeps): TaskWatchers {
   const { index, clock, events, retention } = deps;
-  const watchers = new Set<{ listener: (t: TaskView) => void; task: TaskId | undefined }>();
   const lastSeen = new Map<TaskId, SeenState>();
   return {
-    add(listener, task) {
-      const w = { listener, task };
-      watchers.add(w);
-      return () => void watchers.delete(w);
-    },
     changed(id, d) {
       const agent = d.accepted?.agent ?? d.winner?.agent ?? null;
       const progressAt = index.progress(id)?.at ?? null;
@@ -57,17 +50,14 @@ export function createTaskWatchers(deps: TaskWatchersDeps): TaskWatchers {
       )
         return;
       lastSeen.set(id, { status: d.status, epoch: d.epoch, agent, progressAt });
-      if (watchers.size > 0) {
-        const v = taskView(index, id, d);
-        for (const w of [...watchers]) if (w.task === undefined || w.task === id) w.listener(v);
-      }
+      if (events.listens('task')) events.emit('task', [taskView(index, id, d)]);
       if (terminalStatuses.has(d.status)) {
-        events.emit('settled', { task: id, status: d.status, at: clock.now() });
+        events.emit('settled', [{ task: id, status: d.status, at: clock.now() }]);
         retention.finished(id, clock.now());
       }
     },
     gone(id) {
-      if (lastSeen.delete(id)) events.emit('gone', { task: id, at: clock.now() });
+      if (lastSeen.delete(id)) events.emit('gone', [{ task: id, at: clock.now() }]);
       retention.forget(id);
     },
   };

@@ -1,6 +1,7 @@
 import type { HLC } from '../clock/hlc.ts';
 import type { BoundedCounter } from '../types/bounded-counter.ts';
 import type { DecodeLimits } from '../codec/limits.ts';
+import type { Observable } from '../events/emitter.ts';
 import type { Digest } from './digest.ts';
 import type { Dot } from '../causal/dot.ts';
 import type { EventLogLimits } from './event-log.ts';
@@ -65,6 +66,16 @@ export interface ChangeEvent {
 
 export type ChangeListener = (event: ChangeEvent) => void;
 
+/**
+ * A Document's events. A 'change' listener that throws ends that notification: later listeners
+ * miss the change and the error reaches the mutating call or `apply` (the change itself is merged).
+ * Persistence relies on it to keep an undurable event from being gossiped. The next change reaches
+ * every listener again.
+ */
+export interface DocumentEvents {
+  change: ChangeListener;
+}
+
 export interface ApplyOptions {
   /**
    * Accept only an update whose events all come from this replica (a signed gossip message's
@@ -97,7 +108,7 @@ export interface SnapshotOptions {
  * transactions become events; remote messages are validated in full before
  * anything merges. Transport-agnostic: no I/O.
  */
-export interface Document {
+export interface Document extends Observable<DocumentEvents> {
   readonly replica: ReplicaId;
   readonly name: string;
   readonly hlc: HLC;
@@ -148,6 +159,4 @@ export interface Document {
    * (EquivocationError): a replica id written by two Documents. For a metric.
    */
   readonly equivocations: number;
-  on(type: 'change', listener: ChangeListener): void;
-  off(type: 'change', listener: ChangeListener): void;
 }

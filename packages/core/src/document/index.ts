@@ -6,6 +6,7 @@ export type {
   ChangeListener,
   ChangesSince,
   Document,
+  DocumentEvents,
   DocumentOptions,
   SnapshotOptions,
 } from './document-api.ts';

@@ -7,5 +7,5 @@ export {
   type MembershipTimers,
 } from './membership.ts';
 export type { MemberRecord } from './member-record.ts';
-export type { MemberStatus, PresenceChannel, PresenceState } from './presence-channel.ts';
+export type { MemberStatus, PresenceChannel, PresenceEvents, PresenceState } from './presence-channel.ts';
 export { defaultPhiOptions, type PhiOptions } from './phi.ts';

@@ -267,7 +267,7 @@ export function createMembership(o: MembershipOptions): Membership {
       if (sameBytes(encodedState(own().state), bytes)) return;
       announce(state);
     },
-    onPresence: (listener) => listeners.add(listener),
+    ...listeners.events.observable(),
     status(node): MemberStatus | undefined {
       const r = table.get(node);
       if (r === undefined) return undefined;

@@ -1,4 +1,5 @@
 import type { Value } from '../codec/value.ts';
+import type { Observable } from '../events/emitter.ts';
 import type { ReplicaId } from '../replica.ts';
 
 /**
@@ -12,18 +13,22 @@ export type MemberStatus = 'alive' | 'unreachable' | 'left';
 export type PresenceState = { readonly [key: string]: Value };
 
 /**
+ * What presence tells: `presence` when a node becomes reachable or changes its state (its state),
+ * and when it becomes unreachable or leaves (`null`). A listener that throws does not keep the
+ * others from hearing the change, nor fail the membership protocol: its error is dropped.
+ */
+export interface PresenceEvents {
+  presence: (peer: ReplicaId, state: PresenceState | null) => void;
+}
+
+/**
  * Who is in the mesh, and each node's announced state. createMembership implements it
  * over neighbour links; the coordinator consumes it for failure detection.
  */
-export interface PresenceChannel {
+export interface PresenceChannel extends Observable<PresenceEvents> {
   readonly self: ReplicaId;
   /** Announces this node's state; spread only when it differs from the last one. */
   publish(state: PresenceState): void;
-  /**
-   * Calls `listener` when a node becomes reachable or changes its state (its state), and when it
-   * becomes unreachable or leaves (`null`). Returns an unsubscribe function.
-   */
-  onPresence(listener: (peer: ReplicaId, state: PresenceState | null) => void): () => void;
   /** What the mesh believes of `node`; `undefined` when never heard of. */
   status(node: ReplicaId): MemberStatus | undefined;
   /** Every node with a record, this one included. */

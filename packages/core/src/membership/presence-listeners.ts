@@ -1,11 +1,10 @@
+import { Emitter } from '../events/emitter.ts';
 import type { ReplicaId } from '../replica.ts';
-import type { PresenceState } from './presence-channel.ts';
-
-export type PresenceListener = (peer: ReplicaId, state: PresenceState | null) => void;
+import type { PresenceEvents, PresenceState } from './presence-channel.ts';
 
 /** The presence listeners, and what they were last told of each node, so they hear only changes. */
 export interface PresenceListeners {
-  add(listener: PresenceListener): () => boolean;
+  readonly events: Emitter<PresenceEvents>;
   /** Tells listeners `node`'s state (null: gone), unless that is what they were last told. */
   tell(node: ReplicaId, state: PresenceState | null): void;
   /** Forgets what listeners were told of `node` (its record was dropped). */
@@ -13,24 +12,16 @@ export interface PresenceListeners {
 }
 
 export function createPresenceListeners(): PresenceListeners {
-  const listeners = new Set<PresenceListener>();
+  // One listener's failure must not starve the others, nor fail the protocol step that told it.
+  const events = new Emitter<PresenceEvents>({ onListenerError: () => undefined });
   const told = new Map<ReplicaId, PresenceState | null>();
   return {
-    add(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    events,
     tell(node, state) {
       const before = told.get(node) ?? null;
       if (state === before) return;
       told.set(node, state);
-      for (const l of listeners) {
-        try {
-          l(node, state);
-        } catch {
-          // One listener's failure must not starve the others.
-        }
-      }
+      events.emit('presence', [node, state]);
     },
     forget: (node) => told.delete(node),
   };

@@ -126,7 +126,7 @@ describe('membership', () => {
     const m = mesh(30, ringWithChords(30));
     await m.advance(2000);
     const seen: unknown[] = [];
-    m.node(17).onPresence((peer, state) => peer === m.ids[3] && seen.push(state));
+    m.node(17).on('presence', (peer, state) => peer === m.ids[3] && seen.push(state));
     const before = m.frames.records;
     m.node(3).publish({ wants: { gpu: 1 } });
     await m.advance(500);
@@ -143,7 +143,7 @@ describe('membership', () => {
     const m = mesh(20, ringWithChords(20));
     await m.advance(2000);
     const gone: string[] = [];
-    m.node(10).onPresence((peer, state) => state === null && gone.push(peer));
+    m.node(10).on('presence', (peer, state) => state === null && gone.push(peer));
     m.kill(4, 'closed');
     await m.advance(200);
     for (const i of m.up()) expect(m.node(i).status(m.ids[4]!)).toBe('unreachable');

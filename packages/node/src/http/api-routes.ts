@@ -1,3 +1,4 @@
+import type { Observable } from '@meshwork/core';
 import { z } from 'zod';
 import {
   listTasksQuery,
@@ -27,7 +28,7 @@ import {
   type MemoryOperation,
   type MemoryPageQuery,
 } from '../memory/memory-schema.ts';
-import type { LiveEvent } from './event-stream.ts';
+import type { LiveEvents } from './event-stream.ts';
 import { ApiError, type Json, type RouteDefinition } from './route.ts';
 import { parseQuery } from './validation.ts';
 
@@ -60,7 +61,8 @@ export interface NodeApi {
   workflowTemplates(): Json;
   getWorkflow(id: string): Json | undefined;
   startWorkflow(body: StartWorkflowBody): Json | Promise<Json>;
-  subscribe(listener: (event: LiveEvent) => void): () => void;
+  /** What `GET /v1/events` streams. */
+  readonly live: Observable<LiveEvents>;
   metrics(): Promise<{ contentType: string; body: string }>;
   memory: MemoryApi;
 }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Observable } from '@meshwork/core';
 import { z } from 'zod';
 import { createEventRing } from './event-ring.ts';
 import { ApiError, type Json, type RouteDefinition } from './route.ts';
@@ -10,8 +11,16 @@ export interface LiveEvent {
   data: Json;
 }
 
+/**
+ * The node's live feed: `event` for every change a client of `GET /v1/events` is sent. A listener
+ * that throws ends that emit, and the error reaches the change that caused it: listeners must not throw.
+ */
+export interface LiveEvents {
+  event: (event: LiveEvent) => void;
+}
+
 export interface EventStreamOptions {
-  subscribe(listener: (event: LiveEvent) => void): () => void;
+  readonly live: Observable<LiveEvents>;
   /** Most concurrent clients; more get 429. */
   maxStreams: number;
   /** A client with this many bytes still unsent is dropped. */
@@ -48,21 +57,23 @@ export function createEventStream(options: EventStreamOptions): EventStream {
   const streams = new Set<(frame: string) => void>();
   const responses = new Set<ServerResponse>();
   const ring = createEventRing(options.replayEvents);
-  let unsubscribe: (() => void) | undefined;
+  let recording = false;
+  const onEvent = (event: LiveEvent): void => {
+    const frame = ring.push(event.type, event.data);
+    for (const send of streams) send(frame);
+  };
   let linger: NodeJS.Timeout | undefined;
 
   // Recorded while a client listens and a while after, not always: every event costs its JSON.
   const record = (): void => {
     clearTimeout(linger);
     linger = undefined;
-    unsubscribe ??= options.subscribe((event) => {
-      const frame = ring.push(event.type, event.data);
-      for (const send of streams) send(frame);
-    });
+    if (!recording) options.live.on('event', onEvent);
+    recording = true;
   };
   const stopRecording = (): void => {
-    unsubscribe?.();
-    unsubscribe = undefined;
+    options.live.off('event', onEvent);
+    recording = false;
     ring.gap();
   };
 
@@ -125,7 +136,7 @@ export function createEventStream(options: EventStreamOptions): EventStream {
         streams.delete(send);
         responses.delete(res);
         options.onEventStreams?.(streams.size);
-        if (streams.size === 0 && unsubscribe !== undefined) {
+        if (streams.size === 0 && recording) {
           clearTimeout(linger);
           linger = setTimeout(stopRecording, options.lingerMs);
           linger.unref();

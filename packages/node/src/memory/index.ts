@@ -8,6 +8,7 @@ export {
   type MemoryChange,
   type MemoryLimits,
   type SharedMemory,
+  type SharedMemoryEvents,
   type SharedMemoryOptions,
 } from './shared-memory.ts';
 export { MemoryError, type MemoryErrorCode } from './memory-error.ts';

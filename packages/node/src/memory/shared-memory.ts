@@ -1,4 +1,4 @@
-import { createDocument, type ChangeEvent, type Document } from '@meshwork/core';
+import { createDocument, Emitter, type ChangeEvent, type Document, type Observable } from '@meshwork/core';
 import type { Logger } from '../logger.ts';
 import { persistDocument, type DocumentPersistence, type EventLogError } from '../persistence.ts';
 import type { NodeStore } from '../store.ts';
@@ -42,11 +42,20 @@ export type DocumentPage = { documents: DocumentSummary[]; next: string | null }
 export type MemberPage = { document: string; members: MemberSummary[]; next: string | null };
 
 /**
+ * `change` after every change, local or from a peer, once it is durable. A listener that throws is
+ * logged and does not keep the others, nor the Document's later listeners (the transport), from
+ * hearing the change.
+ */
+export interface SharedMemoryEvents {
+  change: (change: MemoryChange) => void;
+}
+
+/**
  * Named shared Documents of CRDT members, synced over the mesh and durable in the node's SQLite
  * store: what `/v1/memory` serves, callable without HTTP. Every method validates its input and
  * throws a MemoryError (nothing changed) on a refusal; a write is in SQLite when it returns.
  */
-export interface SharedMemory {
+export interface SharedMemory extends Observable<SharedMemoryEvents> {
   /** Documents open on this node, sorted by name. */
   documents(query?: MemoryPageQuery): DocumentPage;
   /** Creates `document` mesh-wide; `created` is false when it already existed. */
@@ -56,8 +65,6 @@ export interface SharedMemory {
   read(document: string, member: string, query?: MemberReadQuery): MemberView;
   /** Applies `op` to the member (creating the document and the member as needed); returns its new view. */
   write(document: string, member: string, op: MemoryOperation): MemberView;
-  /** Calls `listener` after every change, local or from a peer, once it is durable. */
-  watch(listener: (change: MemoryChange) => void): () => void;
   /** Events appended to SQLite since start. */
   storedEvents(): number;
   /** What restore moved to the quarantine table. */
@@ -95,22 +102,16 @@ const access = (doc: Document, member: string): MemberAccess => ({
 export function createSharedMemory(options: SharedMemoryOptions): SharedMemory {
   const { replica, store, mesh, limits, logger } = options;
   const docs = new Map<string, OpenDocument>();
-  const watchers = new Set<(change: MemoryChange) => void>();
   const quarantined = { events: 0, snapshots: 0 };
   const skipped = new Set<string>();
   let stored = 0;
   let syncing = true;
 
-  const emit = (change: MemoryChange): void => {
-    for (const watcher of watchers) {
-      // A watcher's failure must not stop the Document's later listeners (the transport).
-      try {
-        watcher(change);
-      } catch (err) {
-        logger.error({ err, document: change.document }, 'shared memory watcher failed');
-      }
-    }
-  };
+  // A listener's failure must not stop the Document's later listeners (the transport).
+  const events = new Emitter<SharedMemoryEvents>({
+    onListenerError: (err) => logger.error({ err }, 'shared memory listener failed'),
+  });
+  const emit = (change: MemoryChange): void => events.emit('change', [change]);
 
   const persist = (doc: Document): DocumentPersistence => {
     const persistence = persistDocument(doc, store, {
@@ -284,10 +285,7 @@ export function createSharedMemory(options: SharedMemoryOptions): SharedMemory {
       });
       return view(document, open, member, {});
     },
-    watch(listener) {
-      watchers.add(listener);
-      return () => watchers.delete(listener);
-    },
+    ...events.observable(),
     storedEvents: () => stored,
     quarantined,
     stopSyncing,
@@ -299,7 +297,7 @@ export function createSharedMemory(options: SharedMemoryOptions): SharedMemory {
         open.doc.off('change', open.onChange);
         open.persistence.detach();
       }
-      watchers.clear();
+      events.destroy();
     },
   };
 }

@@ -133,7 +133,7 @@ export function startWebhooks(deps: {
       logger.error({ err, task: task.id }, 'cannot derive webhook events');
     }
   };
-  const unwatch = coordinator.watch(onTask);
+  coordinator.events.on('task', onTask);
 
   let pruneTimer: NodeJS.Timeout | undefined;
   const prune = (): void => {
@@ -153,7 +153,7 @@ export function startWebhooks(deps: {
     stop() {
       if (stopped) return;
       stopped = true;
-      unwatch();
+      coordinator.events.off('task', onTask);
       if (flushTimer !== undefined) {
         clearImmediate(flushTimer);
         flush();

@@ -1,0 +1,1 @@
+export { Emitter, type EmitterOptions, type EventMap, type Observable } from './emitter.ts';
