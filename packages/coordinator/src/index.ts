@@ -30,7 +30,6 @@ export { defaultRetention, type RetentionOptions } from './retention.ts';
 export { defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
 export {
   backoffSchema,
-  fieldOf,
   nameSchema,
   resourcesSchema,
   retrySchema,

@@ -117,11 +117,12 @@ export const taskInputSchema = z.strictObject({
 /** What submit() takes: a task as the caller writes it, defaults left out. */
 export type TaskInput = z.input<typeof taskInputSchema>;
 
-/** A path of a zod issue as the field it names: `retry.backoff.factor`, `needs[1]`. */
+/**
+ * A path of a zod issue as the field it names, as the HTTP API and the config name fields:
+ * `retry.backoff.factor`, `needs.1`.
+ */
 export function fieldOf(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const k of path) out += typeof k === 'number' ? `[${k}]` : out === '' ? String(k) : `.${String(k)}`;
-  return out;
+  return path.map(String).join('.');
 }
 
 /**

@@ -128,8 +128,8 @@ describe('the task schema', () => {
     expect(fieldOf({ type: 'x', id: 'a/b' })).toBe('id');
     expect(fieldOf({ type: 'x', id: '..' })).toBe('id');
     expect(fieldOf({ type: 'x', id: '-rf' })).toBe('id');
-    expect(fieldOf({ type: 'x', dependsOn: ['ok', 'a b'] })).toBe('dependsOn[1]');
-    expect(fieldOf({ type: 'x', needs: ['ok', ''] })).toBe('needs[1]');
+    expect(fieldOf({ type: 'x', dependsOn: ['ok', 'a b'] })).toBe('dependsOn.1');
+    expect(fieldOf({ type: 'x', needs: ['ok', ''] })).toBe('needs.1');
     expect(fieldOf({ type: 'x', retry: { backoff: { factor: 0.5 } } })).toBe('retry.backoff.factor');
     expect(fieldOf({ type: 'x', retry: { backoffMs: 5 } })).toBe('retry.backoffMs');
     expect(fieldOf({ type: 'x', timeouts: { runMs: 1.5 } })).toBe('timeouts.runMs');

@@ -153,7 +153,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       priority: spec.priority,
       submittedAt: spec.submittedAt,
       startedAt: h.startedAt,
-      runTimeoutMs: runMs,
+      timeouts: spec.timeouts,
       deadline: runMs === null ? null : h.startedAt + runMs,
       workflow: spec.workflow,
       ...h.trace,
