@@ -3,7 +3,14 @@ import { defaultDecodeLimits, InvalidArgumentError, validateValue, type DecodeLi
 import type { z } from 'zod';
 import { CoordinatorError, invalid } from './errors.ts';
 import { defaultRetry, type RetryPolicy } from './retry.ts';
-import { invalidFrom, namePattern, taskIdSchema, taskInputSchema, type TaskInput } from './task-schema.ts';
+import {
+  invalidFrom,
+  namePattern,
+  taskIdSchema,
+  taskInputSchema,
+  type ReadonlyFields,
+  type TaskInput,
+} from './task-schema.ts';
 import { readTaskRecord } from './task-record.ts';
 import { readTraceContext, type TraceContext } from './trace-context.ts';
 
@@ -217,7 +224,7 @@ function nameSet(names: readonly string[]): readonly string[] {
 
 /** A parsed submission as the task it describes: defaults filled, names as sets, limits checked. */
 function specOf(
-  t: z.output<typeof taskInputSchema>,
+  t: ReadonlyFields<z.output<typeof taskInputSchema>>,
   context: { now: number; replica: ReplicaId; randomId: () => string; workflow?: WorkflowRef; id?: TaskId },
 ): TaskSpec {
   const value = t.input ?? null;

@@ -1,6 +1,12 @@
 import type { z } from 'zod';
 import { defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
-import { namePattern, taskBounds, taskIdPattern, type taskRecordSchema } from './task-schema.ts';
+import {
+  namePattern,
+  taskBounds,
+  taskIdPattern,
+  type ReadonlyFields,
+  type taskRecordSchema,
+} from './task-schema.ts';
 
 /*
  * Every replica reads every task record it hears of, so stored records are read by this
@@ -10,7 +16,7 @@ import { namePattern, taskBounds, taskIdPattern, type taskRecordSchema } from '.
  */
 
 /** A stored task as taskRecordSchema parses it. */
-export type TaskRecord = z.output<typeof taskRecordSchema>;
+export type TaskRecord = ReadonlyFields<z.output<typeof taskRecordSchema>>;
 
 type Fields = { readonly [key: string]: unknown };
 

@@ -97,12 +97,12 @@ export const taskInputSchema = z.strictObject({
   /** What kind of work: agents pick tasks by `needs`, which defaults to `[type]`. */
   type: nameSchema,
   /** Capabilities an agent needs to take the task; default `[type]`. */
-  needs: z.array(nameSchema, { error: 'must be an array of names' }).readonly().optional(),
+  needs: z.array(nameSchema, { error: 'must be an array of names' }).optional(),
   input: z.custom<Value>().optional(),
   /** Higher runs first; waiting tasks age upward. */
   priority: within(taskBounds.priority, 'an integer').default(0),
   /** Tasks that must succeed first. */
-  dependsOn: z.array(taskIdSchema, { error: 'must be an array of task ids' }).readonly().default([]),
+  dependsOn: z.array(taskIdSchema, { error: 'must be an array of task ids' }).default([]),
   resources: resourcesSchema.optional(),
   retry: retrySchema.optional(),
   timeouts: timeoutsSchema.optional(),
@@ -114,8 +114,12 @@ export const taskInputSchema = z.strictObject({
     .optional(),
 });
 
+/** `T` with its fields readonly and its lists readonly, so a caller's readonly lists are accepted. */
+export type ReadonlyFields<T> = { readonly [K in keyof T]: ReadonlyList<T[K]> };
+type ReadonlyList<V> = V extends (infer E)[] ? readonly E[] : V;
+
 /** What submit() takes: a task as the caller writes it, defaults left out. */
-export type TaskInput = z.input<typeof taskInputSchema>;
+export type TaskInput = ReadonlyFields<z.input<typeof taskInputSchema>>;
 
 /**
  * A path of a zod issue as the field it names, as the HTTP API and the config name fields:

@@ -48,6 +48,11 @@ function taskJson(t: TaskView): Json {
     input: t.spec.input,
     priority: t.spec.priority,
     dependsOn: t.spec.dependsOn,
+    // The rest of the task as submitted, in the submission's shape: read back, it submits the same task.
+    resources: t.spec.resources,
+    retry: t.spec.retry,
+    timeouts: t.spec.timeouts,
+    idempotencyKey: t.spec.idempotencyKey,
     submittedAt: t.spec.submittedAt,
     submittedBy: t.spec.submittedBy,
     workflow: t.spec.workflow,
