@@ -5,7 +5,7 @@ import { CoordinatorError, invalid } from './errors.ts';
 import { defaultRetry, type RetryPolicy } from './retry.ts';
 import {
   invalidFrom,
-  namePattern,
+  nameSchema,
   taskIdSchema,
   taskInputSchema,
   type ReadonlyFields,
@@ -194,11 +194,11 @@ export function checkData(field: string, v: unknown): asserts v is Value {
   }
 }
 
+/** A name (task type, capability, pool, agent, step), by nameSchema's rule. */
 export function checkName(field: string, v: unknown): string {
-  if (typeof v !== 'string' || !namePattern.test(v)) {
-    throw invalid(field, 'must be 1-128 characters of letters, digits, _ . : / @ -');
-  }
-  return v;
+  const parsed = nameSchema.safeParse(v);
+  if (!parsed.success) throw invalidFrom(parsed.error, field);
+  return parsed.data;
 }
 
 /** A task's or workflow run's id, by the rule every entry point shares (taskIdPattern). */

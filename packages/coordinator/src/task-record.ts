@@ -76,7 +76,8 @@ function readTimeouts(v: unknown): TaskRecord['timeouts'] | null {
 function readResources(v: unknown): TaskRecord['resources'] | null {
   if (!isObject(v)) return null;
   for (const k in v) if (!isName(k) || !isPositiveInteger(v[k])) return null;
-  return v as { [pool: string]: number };
+  // A copy, as a parse returns: the spec never shares an object with the store's value.
+  return { ...v } as { [pool: string]: number };
 }
 
 function readWorkflow(v: unknown): TaskRecord['workflow'] | false {

@@ -47,7 +47,7 @@ export const taskBounds = {
 } as const;
 
 type Bound = { readonly min: number; readonly max: number };
-const within = ({ min, max }: Bound, what: string) => {
+const within = ({ min, max }: Bound, what: 'a number' | 'an integer') => {
   const message = `must be ${what} from ${min} to ${max}`;
   const n = z.number({ error: message }).min(min, message).max(max, message);
   return what === 'an integer' ? n.int(message) : n;
@@ -125,7 +125,7 @@ export type TaskInput = ReadonlyFields<z.input<typeof taskInputSchema>>;
  * A path of a zod issue as the field it names, as the HTTP API and the config name fields:
  * `retry.backoff.factor`, `needs.1`.
  */
-export function fieldOf(path: readonly PropertyKey[]): string {
+function fieldOf(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
 }
 
@@ -137,14 +137,7 @@ export function invalidFrom(error: z.ZodError, under = 'task'): CoordinatorError
   const issue = error.issues[0]!;
   const unknown = issue.code === 'unrecognized_keys';
   const inner = fieldOf(unknown ? [...issue.path, issue.keys[0]!] : issue.path);
-  const field =
-    inner === ''
-      ? under
-      : under === 'task'
-        ? inner
-        : inner.startsWith('[')
-          ? under + inner
-          : `${under}.${inner}`;
+  const field = inner === '' ? under : under === 'task' ? inner : `${under}.${inner}`;
   return invalid(field, unknown ? 'unknown field' : issue.message);
 }
 
