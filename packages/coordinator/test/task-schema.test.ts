@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CoordinatorError, taskInputSchema } from '../src/index.ts';
+import { CoordinatorError, parseTemplate, taskInputSchema } from '../src/index.ts';
 import { parseSubmit } from '../src/model.ts';
 import { readTaskRecord } from '../src/task-record.ts';
 import { taskRecordSchema } from '../src/task-schema.ts';
@@ -140,6 +140,23 @@ describe('the task schema', () => {
     expect(fieldOf({ type: 'x', id: 'a', dependsOn: ['a'] })).toBe('dependsOn');
     expect(fieldOf({ id: 'a' })).toBe('type');
     expect(fieldOf('x')).toBe('task');
+  });
+
+  it('holds workflow steps to the same rules for the fields they set of their tasks', () => {
+    const fieldOf = (step: Record<string, unknown>): string | undefined => {
+      try {
+        parseTemplate({ name: 'w', steps: [{ id: 's', type: 't', ...step }] });
+      } catch (e) {
+        expect(e).toBeInstanceOf(CoordinatorError);
+        return (e as CoordinatorError).field;
+      }
+      return undefined;
+    };
+    expect(fieldOf({ retry: { backoffMs: 5 } })).toBe('template.steps[0].retry.backoffMs');
+    expect(fieldOf({ timeouts: { runMs: 0 } })).toBe('template.steps[0].timeouts.runMs');
+    expect(fieldOf({ priority: 2000 })).toBe('template.steps[0].priority');
+    expect(fieldOf({ resources: { gpu: 1.5 } })).toBe('template.steps[0].resources.gpu');
+    expect(fieldOf({ retry: { maxAttempts: 2 }, timeouts: { runMs: 100 }, priority: 3 })).toBeUndefined();
   });
 
   it('takes every id the mesh generates and ids with . _ : - after the first character', () => {

@@ -107,6 +107,16 @@ describe('one task schema', () => {
     expect((await api<{ items: unknown[] }>(url, '/v1/tasks')).body.items).toEqual([]);
   });
 
+  it('refuses a workflow step with a bad task field, naming it, as the library does', async () => {
+    const template = { name: 'w', steps: [{ id: 's', type: 'work', timeouts: { runMs: 0 } }] };
+    const res = await api<ErrorBody>(url, '/v1/workflows', { body: { template } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'invalid_request',
+      field: 'template.steps[0].timeouts.runMs',
+    });
+  });
+
   it('refuses it in the CLI too, before sending, with the same message', async () => {
     const target = ['--data-dir', daemon.dataDir];
     const cli = await runCli(['task', 'submit', ...target, '--run-timeout', '0', '--', 'true']);
