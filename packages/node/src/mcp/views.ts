@@ -102,7 +102,7 @@ export const assignmentView = z.strictObject({
   priority: z.number(),
   submittedAt: z.number(),
   startedAt: z.number(),
-  timeouts: z.strictObject({ scheduleToStartMs: z.number().nullable(), runMs: z.number().nullable() }),
+  timeouts: timeoutsSchema,
   deadline: z.number().nullable(),
   workflow: z.strictObject({ run: z.string(), step: z.string(), iteration: z.string() }).nullable(),
   traceparent: z.string().optional().describe("the attempt's W3C trace context, when the node traces"),
