@@ -33,6 +33,17 @@ export {
 } from './health.ts';
 export { defaultRetention, type RetentionOptions } from './retention.ts';
 export { defaultRetry, type BackoffPolicy, type RetryPolicy } from './retry.ts';
+export {
+  backoffSchema,
+  nameSchema,
+  resourcesSchema,
+  retrySchema,
+  taskIdPattern,
+  taskIdSchema,
+  taskInputSchema,
+  timeoutsSchema,
+  type TaskInput,
+} from './task-schema.ts';
 export { deriveTask, terminalStatuses, type DerivedTask, type TaskStatus } from './status.ts';
 export type {
   CoordinationStore,

@@ -1,7 +1,17 @@
 import type { ReplicaId, Value } from '@meshwork/core';
 import { defaultDecodeLimits, InvalidArgumentError, validateValue, type DecodeLimits } from '@meshwork/core';
+import type { z } from 'zod';
 import { CoordinatorError, invalid } from './errors.ts';
-import { parseRetry, type RetryPolicy } from './retry.ts';
+import { defaultRetry, type RetryPolicy } from './retry.ts';
+import {
+  invalidFrom,
+  nameSchema,
+  taskIdSchema,
+  taskInputSchema,
+  type ReadonlyFields,
+  type TaskInput,
+} from './task-schema.ts';
+import { readTaskRecord } from './task-record.ts';
 import { readTraceContext, type TraceContext } from './trace-context.ts';
 
 export type { TraceContext } from './trace-context.ts';
@@ -160,18 +170,8 @@ export interface TaskRecords {
   readonly progress: Progress | null;
 }
 
-export interface SubmitInput {
-  readonly id?: string;
-  readonly type: string;
-  readonly needs?: readonly string[];
-  readonly input?: Value;
-  readonly priority?: number;
-  readonly dependsOn?: readonly TaskId[];
-  readonly resources?: { readonly [pool: string]: number };
-  readonly retry?: { maxAttempts?: number; backoff?: Partial<RetryPolicy['backoff']> };
-  readonly timeouts?: { scheduleToStartMs?: number | null; runMs?: number | null };
-  readonly idempotencyKey?: string;
-}
+/** What submit() takes: see taskInputSchema in task-schema.ts. */
+export type SubmitInput = TaskInput;
 
 /** Levels a record puts above the data it carries (the record object), with headroom. */
 const RECORD_DEPTH = 4;
@@ -199,96 +199,56 @@ export function checkData(field: string, v: unknown): asserts v is Value {
   }
 }
 
-const namePattern = /^[\w.:/@-]{1,128}$/;
-
+/** A name (task type, capability, pool, agent, step), by nameSchema's rule. */
 export function checkName(field: string, v: unknown): string {
-  if (typeof v !== 'string' || !namePattern.test(v)) {
-    throw invalid(field, 'must be 1-128 characters of letters, digits, _ . : / @ -');
-  }
-  return v;
+  const parsed = nameSchema.safeParse(v);
+  if (!parsed.success) throw invalidFrom(parsed.error, field);
+  return parsed.data;
+}
+
+/** A task's or workflow run's id, by the rule every entry point shares (taskIdPattern). */
+export function checkTaskId(field: string, v: unknown): string {
+  const parsed = taskIdSchema.safeParse(v);
+  if (!parsed.success) throw invalidFrom(parsed.error, field);
+  return parsed.data;
 }
 
 /*
- * Shared, frozen values for a task's absent fields: every replica parses every task it hears of,
+ * Shared, frozen values for a task's absent fields: every replica reads every task it hears of,
  * and most tasks leave these out.
  */
 const noNames: readonly string[] = Object.freeze([]);
 const noResources: { readonly [pool: string]: number } = Object.freeze({});
 const noTimeouts: TaskSpec['timeouts'] = Object.freeze({ scheduleToStartMs: null, runMs: null });
 
-function checkNames(field: string, v: unknown): readonly string[] {
-  if (v === undefined) return noNames;
-  if (!Array.isArray(v)) throw invalid(field, 'must be an array of names');
-  // Each element's field name is built only for the error: every replica checks every task it hears of.
-  v.forEach((x: unknown, i) => {
-    if (typeof x !== 'string' || !namePattern.test(x)) checkName(`${field}[${i}]`, x);
-  });
-  const names = v as string[];
+/** Names as a set: one order however they were given, so equal tasks compare equal. */
+function nameSet(names: readonly string[]): readonly string[] {
+  if (names.length === 0) return noNames;
   return names.length === 1 ? [names[0]!] : [...new Set(names)].sort();
 }
 
-function checkTimeout(field: string, v: unknown): number | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
-    throw invalid(field, 'must be a positive number of ms or null');
-  return v;
-}
-
-export function checkResources(field: string, v: unknown): { readonly [pool: string]: number } {
-  if (v === undefined) return noResources;
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw invalid(field, 'must be an object of pool: amount');
-  const out: Record<string, number> = {};
-  for (const [pool, amount] of Object.entries(v)) {
-    checkName(`${field}.${pool}`, pool);
-    if (!Number.isSafeInteger(amount) || (amount as number) < 1)
-      throw invalid(`${field}.${pool}`, 'must be a positive integer');
-    out[pool] = amount as number;
-  }
-  return out;
-}
-
-/** Validates a submission and fills defaults. The id is the caller's, or derived from the idempotency key, or random. */
-export function parseSubmit(
-  input: SubmitInput,
+/** A parsed submission as the task it describes: defaults filled, names as sets, limits checked. */
+function specOf(
+  t: ReadonlyFields<z.output<typeof taskInputSchema>>,
   context: { now: number; replica: ReplicaId; randomId: () => string; workflow?: WorkflowRef; id?: TaskId },
 ): TaskSpec {
-  if (typeof input !== 'object' || input === null) throw invalid('task', 'must be an object');
-  const type = checkName('type', input.type);
-  const priority = input.priority ?? 0;
-  if (typeof priority !== 'number' || !Number.isFinite(priority))
-    throw invalid('priority', 'must be a finite number');
-  const value = input.input ?? null;
+  const value = t.input ?? null;
   checkData('input', value);
-  if (
-    input.idempotencyKey !== undefined &&
-    (typeof input.idempotencyKey !== 'string' || input.idempotencyKey.length > 256)
-  ) {
-    throw invalid('idempotencyKey', 'must be a string of at most 256 characters');
-  }
-  const id = context.id ?? (input.id === undefined ? context.randomId() : checkName('id', input.id));
-  const timeouts = input.timeouts ?? {};
-  if (typeof timeouts !== 'object' || timeouts === null) throw invalid('timeouts', 'must be an object');
-  const dependsOn = checkNames('dependsOn', input.dependsOn);
+  const id = context.id ?? t.id ?? context.randomId();
+  const dependsOn = nameSet(t.dependsOn);
   if (dependsOn.includes(id))
     throw new CoordinatorError('invalid_input', 'a task cannot depend on itself', 'dependsOn');
   return {
     id,
-    type,
-    needs: checkNames('needs', input.needs ?? [type]),
+    type: t.type,
+    needs: nameSet(t.needs ?? [t.type]),
     input: value,
-    priority,
+    priority: t.priority,
     dependsOn,
-    resources: checkResources('resources', input.resources),
-    retry: parseRetry(input.retry),
-    timeouts:
-      input.timeouts === undefined
-        ? noTimeouts
-        : {
-            scheduleToStartMs: checkTimeout('timeouts.scheduleToStartMs', timeouts.scheduleToStartMs),
-            runMs: checkTimeout('timeouts.runMs', timeouts.runMs),
-          },
-    idempotencyKey: input.idempotencyKey ?? id,
+    resources: t.resources ?? noResources,
+    retry: t.retry ?? defaultRetry,
+    timeouts: t.timeouts ?? noTimeouts,
+    idempotencyKey: t.idempotencyKey ?? id,
     submittedAt: context.now,
     submittedBy: context.replica,
     workflow: context.workflow ?? null,
@@ -296,31 +256,33 @@ export function parseSubmit(
 }
 
 /**
+ * Validates a submission against taskInputSchema and fills defaults. The id is the context's
+ * (a workflow's task), or the caller's, or random. A typed error names the field at fault.
+ */
+export function parseSubmit(
+  input: SubmitInput,
+  context: { now: number; replica: ReplicaId; randomId: () => string; workflow?: WorkflowRef; id?: TaskId },
+): TaskSpec {
+  if (typeof input !== 'object' || input === null) throw invalid('task', 'must be an object');
+  const parsed = taskInputSchema.safeParse(input);
+  if (!parsed.success) throw invalidFrom(parsed.error, 'task');
+  return specOf(parsed.data, context);
+}
+
+/**
  * A task record from shared state, checked like a submission (another replica may run other
  * code, or be faulty). Returns null when it is not a well-formed task.
  */
 export function readTaskSpec(v: unknown): TaskSpec | null {
-  if (typeof v !== 'object' || v === null) return null;
-  const r = v as { [k in keyof TaskSpec]?: unknown };
-  const wf: Partial<WorkflowRef> | null = (r.workflow as Partial<WorkflowRef> | undefined) ?? null;
-  if (
-    wf !== null &&
-    (typeof wf !== 'object' ||
-      typeof wf.run !== 'string' ||
-      typeof wf.step !== 'string' ||
-      typeof wf.iteration !== 'string')
-  ) {
-    return null;
-  }
-  if (typeof r.submittedAt !== 'number' || typeof r.submittedBy !== 'string' || typeof r.id !== 'string')
-    return null;
+  const r = readTaskRecord(v);
+  if (r === null) return null;
   try {
-    const spec = parseSubmit(r as SubmitInput, {
+    const spec = specOf(r, {
       now: r.submittedAt,
       replica: r.submittedBy,
-      randomId: () => r.id as string,
-      id: checkName('id', r.id),
-      ...(wf !== null && { workflow: wf as WorkflowRef }),
+      randomId: () => r.id,
+      id: r.id,
+      ...(r.workflow != null && { workflow: r.workflow }),
     });
     // A malformed trace context is dropped, not the task: tracing is never worth losing work for.
     const trace = r.trace === undefined ? undefined : readTraceContext(r.trace);

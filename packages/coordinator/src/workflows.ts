@@ -3,7 +3,7 @@ import { CoordinatorError, invalid } from './errors.ts';
 import { hashId } from './hash.ts';
 import {
   checkData,
-  checkName,
+  checkTaskId,
   type SubmitInput,
   type TaskId,
   type TaskSpec,
@@ -113,7 +113,7 @@ export function createWorkflows(deps: Deps): Workflows {
       const run =
         options.id === undefined
           ? `wf-run-${hashId(`${deps.replica}\u0000${deps.now()}\u0000${++counter}`)}`
-          : checkName('id', options.id);
+          : checkTaskId('id', options.id);
       if (index.workflows().has(run)) throw invalid('id', `workflow run "${run}" exists`);
       // Stored as plain data so every replica can re-plan it.
       const stored = JSON.parse(JSON.stringify(template)) as Value;

@@ -24,7 +24,7 @@ const submission: fc.Arbitrary<SubmitInput> = fc.record(
       { scheduleToStartMs: fc.integer({ min: 1, max: 9999 }), runMs: fc.integer({ min: 1, max: 9999 }) },
       { requiredKeys: [] },
     ),
-    idempotencyKey: fc.string({ maxLength: 12 }),
+    idempotencyKey: fc.string({ minLength: 1, maxLength: 12 }),
   },
   { requiredKeys: ['type'] },
 );

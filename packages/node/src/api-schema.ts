@@ -1,3 +1,4 @@
+import { nameSchema, taskIdSchema, taskInputSchema } from '@meshwork/coordinator';
 import { z } from 'zod';
 import { httpInput } from './executors/http.ts';
 import { moduleInput } from './executors/module.ts';
@@ -23,36 +24,17 @@ const submittedInput = z.unknown().transform((input, ctx) => {
   return z.NEVER;
 });
 
-const id = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected an id (letters, digits, . _ : -)');
-
-export const submitTaskBody = z.strictObject({
-  /** Chosen by the mesh when absent. */
-  id: id.optional(),
+/**
+ * POST /v1/tasks: the task as the library's submit() takes it (taskInputSchema, one shape and
+ * one set of rules everywhere), with what the node adds: an `input` that is an executor call is
+ * checked against its executor, and `type` may be left out.
+ */
+export const submitTaskBody = taskInputSchema.extend({
   input: submittedInput,
   /** Task type; default `executor:<kind>` of the input (`executor:worker` for a pull worker's). */
-  type: z
-    .string()
-    .regex(/^[\w.:/@-]{1,128}$/, 'expected 1-128 letters, digits, _ . : / @ -')
-    .optional(),
+  type: nameSchema.optional(),
   /** Capabilities an agent needs besides the executor's (`executor:<kind>` is added). */
-  needs: z.array(z.string().min(1)).default([]),
-  priority: z.number().int().min(-1000).max(1000).default(0),
-  dependsOn: z.array(id).default([]),
-  /** Resource pool units held while running, e.g. `{ "gpu": 1 }`. */
-  resources: z.record(z.string().min(1), z.number().int().positive()).default({}),
-  retry: z
-    .strictObject({
-      maxAttempts: z.number().int().min(1).max(100).default(3),
-      backoffMs: z.number().int().min(0).default(1_000),
-    })
-    .optional(),
-  /** Fails the task if no attempt starts within this time. */
-  scheduleToStartMs: z.number().int().positive().optional(),
-  /** Fails an attempt that runs longer than this. */
-  runTimeoutMs: z.number().int().positive().optional(),
-  idempotencyKey: z.string().min(1).max(256).optional(),
+  needs: taskInputSchema.shape.needs.unwrap().default([]),
 });
 export type SubmitTaskBody = z.output<typeof submitTaskBody>;
 
@@ -60,7 +42,7 @@ export const startWorkflowBody = z.strictObject({
   /** A template registered on the node (see GET /v1/workflows/templates) or an inline definition. */
   template: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
   params: z.record(z.string(), z.unknown()).default({}),
-  id: id.optional(),
+  id: taskIdSchema.optional(),
 });
 export type StartWorkflowBody = z.output<typeof startWorkflowBody>;
 

@@ -48,6 +48,11 @@ function taskJson(t: TaskView): Json {
     input: t.spec.input,
     priority: t.spec.priority,
     dependsOn: t.spec.dependsOn,
+    // The rest of the task as submitted, in the submission's shape: read back, it submits the same task.
+    resources: t.spec.resources,
+    retry: t.spec.retry,
+    timeouts: t.spec.timeouts,
+    idempotencyKey: t.spec.idempotencyKey,
     submittedAt: t.spec.submittedAt,
     submittedBy: t.spec.submittedBy,
     workflow: t.spec.workflow,
@@ -302,18 +307,11 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         ? executorCapability(executorOf(body.input))
         : WORKER_CAPABILITY;
       const submission: SubmitInput = {
-        ...(body.id !== undefined ? { id: body.id } : {}),
+        ...body,
         type: body.type ?? executor,
         needs: [...new Set([...body.needs, executor])],
+        // Checked by submitTaskBody; the coordinator holds it to the shared state's limits.
         input: body.input as Value,
-        priority: body.priority,
-        dependsOn: body.dependsOn,
-        resources: body.resources,
-        ...(body.retry !== undefined
-          ? { retry: { maxAttempts: body.retry.maxAttempts, backoff: { initialMs: body.retry.backoffMs } } }
-          : {}),
-        timeouts: { scheduleToStartMs: body.scheduleToStartMs ?? null, runMs: body.runTimeoutMs ?? null },
-        ...(body.idempotencyKey !== undefined ? { idempotencyKey: body.idempotencyKey } : {}),
       };
       if (body.id !== undefined) assertSameTask(body.id, submission);
       const id = coordinatorCall(() => coordinator.submit(submission));

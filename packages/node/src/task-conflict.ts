@@ -10,8 +10,7 @@ const CHOSEN: readonly [field: string, of: (spec: TaskSpec) => unknown][] = [
   ['dependsOn', (s) => s.dependsOn],
   ['resources', (s) => s.resources],
   ['retry', (s) => s.retry],
-  ['scheduleToStartMs', (s) => s.timeouts.scheduleToStartMs],
-  ['runTimeoutMs', (s) => s.timeouts.runMs],
+  ['timeouts', (s) => s.timeouts],
   ['idempotencyKey', (s) => s.idempotencyKey],
 ];
 

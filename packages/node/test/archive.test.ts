@@ -1,19 +1,9 @@
 import { createCoordinator, createMemoryStore, systemClock } from '@meshwork/coordinator';
-import type { PresenceChannel } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store.ts';
 import { trackTaskHistory } from '../src/task-history.ts';
 import { tempDir } from './support/processes.ts';
-
-const quietPresence: PresenceChannel = {
-  self: 'n',
-  publish: () => undefined,
-  on: (_name, listener) => listener,
-  once: () => undefined,
-  off: () => undefined,
-  status: () => undefined,
-  members: () => [],
-};
+import { quietPresence } from './support/quiet-presence.ts';
 
 describe('task archive', () => {
   it('drops rows of tasks finished longer ago than archive.keepMs when the node starts tracking', async () => {

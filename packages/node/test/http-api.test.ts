@@ -218,7 +218,7 @@ describe('the HTTP API of a daemon', () => {
     const cases: [unknown, string][] = [
       [task('same', ['echo', 'b']), 'input'],
       [{ ...task('same', ['echo', 'a']), priority: 9 }, 'priority'],
-      [{ ...task('same', ['echo', 'a']), runTimeoutMs: 5_000 }, 'runTimeoutMs'],
+      [{ ...task('same', ['echo', 'a']), timeouts: { runMs: 5_000 } }, 'timeouts'],
       [{ ...task('same', ['echo', 'a']), needs: ['gpu'] }, 'needs'],
     ];
     for (const [body, field] of cases) {

@@ -193,7 +193,7 @@ describe('pull workers on a mesh', () => {
         type: 'held',
         needs: ['bulk'],
         input: { hold },
-        retry: { maxAttempts: 3, backoffMs: 60_000 },
+        retry: { maxAttempts: 3, backoff: { initialMs: 60_000 } },
       },
     });
     expect(res.status).toBe(201);

@@ -30,7 +30,7 @@ interface Assignment {
   type: string;
   input: unknown;
   deadline: number | null;
-  runTimeoutMs: number | null;
+  timeouts: { scheduleToStartMs: number | null; runMs: number | null };
 }
 interface Task {
   id: string;
@@ -128,7 +128,7 @@ describe('pull workers', () => {
         type: 'flaky',
         needs: ['math'],
         input: [1, 2, 3],
-        retry: { maxAttempts: 3, backoffMs: 50 },
+        retry: { maxAttempts: 3, backoff: { initialMs: 50 } },
       });
       await submit({ id: 'broken-1', type: 'broken', needs: ['math'], input: 'x' });
       const settled = async (id: string) =>
@@ -336,7 +336,7 @@ describe('pull workers', () => {
       type: 'slow',
       needs: ['slow'],
       input: null,
-      retry: { maxAttempts: 3, backoffMs: 60_000 },
+      retry: { maxAttempts: 3, backoff: { initialMs: 60_000 } },
     });
     const [held] = await poll(silent);
     expect(held).toMatchObject({ taskId: id, epoch: 1 });
@@ -402,7 +402,7 @@ describe('pull workers', () => {
       type: 'a',
       needs: ['abortable'],
       input: 2,
-      runTimeoutMs: 500,
+      timeouts: { runMs: 500 },
       retry: { maxAttempts: 1 },
     });
     const got: Assignment[] = [];
@@ -411,7 +411,7 @@ describe('pull workers', () => {
       return got.length === 2 ? true : undefined;
     });
     const timed = got.find((t) => t.taskId === 'to-time-out')!;
-    expect(timed.runTimeoutMs).toBe(500);
+    expect(timed.timeouts).toEqual({ scheduleToStartMs: null, runMs: 500 });
     expect(timed.deadline).toBeGreaterThan(Date.now() - 60_000);
     expect((await post(`/v1/tasks/to-cancel/cancel`, {})).status).toBe(200);
     const aborted: { taskId: string; reason: string }[] = [];
@@ -558,7 +558,7 @@ describe('pull workers', () => {
         type: 'work',
         needs: ['client-drain'],
         input: null,
-        retry: { maxAttempts: 3, backoffMs: 60_000 },
+        retry: { maxAttempts: 3, backoff: { initialMs: 60_000 } },
       });
       await waitFor('the task to start', 20_000, () => first.started[0]);
       await worker.stop({ drainMs: 200 });

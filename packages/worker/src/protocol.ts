@@ -35,7 +35,9 @@ export interface WorkerTask {
   readonly priority: number;
   readonly submittedAt: number;
   readonly startedAt: number;
-  readonly runTimeoutMs: number | null;
+  /** The task's timeouts, as submitted (ms, null for none). */
+  readonly timeouts: { readonly scheduleToStartMs: number | null; readonly runMs: number | null };
+  /** `startedAt + timeouts.runMs`: the attempt is aborted then. */
   readonly deadline: number | null;
   readonly workflow: { readonly run: string; readonly step: string; readonly iteration: string } | null;
 }

@@ -1,7 +1,7 @@
 import type { Value } from '@meshwork/core';
 import { CoordinatorError, invalid } from '../errors.ts';
-import { checkName, checkResources } from '../model.ts';
-import { parseRetry, type RetryPolicy } from '../retry.ts';
+import { checkName } from '../model.ts';
+import { invalidFrom, stepTaskSchema, type TaskInput } from '../task-schema.ts';
 import { compile } from './expression.ts';
 
 /**
@@ -25,10 +25,10 @@ export interface StepTemplate {
   readonly maxIterations?: number;
   /** Task input: each field an expression. */
   readonly input?: { readonly [field: string]: string };
-  readonly priority?: number;
-  readonly resources?: { readonly [pool: string]: number };
-  readonly retry?: { maxAttempts?: number; backoff?: Partial<RetryPolicy['backoff']> };
-  readonly timeouts?: { scheduleToStartMs?: number | null; runMs?: number | null };
+  readonly priority?: TaskInput['priority'];
+  readonly resources?: TaskInput['resources'];
+  readonly retry?: TaskInput['retry'];
+  readonly timeouts?: TaskInput['timeouts'];
 }
 
 export interface WorkflowTemplate {
@@ -79,8 +79,13 @@ export function parseTemplate(t: WorkflowTemplate): Template {
       throw invalid(`${f}.maxIterations`, 'must be an integer from 1 to 10000');
     }
     for (const [field, src] of Object.entries(s.input ?? {})) compile(src, `${f}.input.${field}`);
-    checkResources(`${f}.resources`, s.resources);
-    parseRetry(s.retry, `${f}.retry`);
+    const task = stepTaskSchema.safeParse({
+      priority: s.priority,
+      resources: s.resources,
+      retry: s.retry,
+      timeouts: s.timeouts,
+    });
+    if (!task.success) throw invalidFrom(task.error, f);
     seen.add(id);
     return { ...s, after, maxIterations };
   });

@@ -29,6 +29,13 @@ export interface Task {
   input: JsonValue;
   priority: number;
   dependsOn: string[];
+  resources: { [pool: string]: number };
+  retry: {
+    maxAttempts: number;
+    backoff: { initialMs: number; factor: number; maxMs: number; jitter: number };
+  };
+  timeouts: { scheduleToStartMs: number | null; runMs: number | null };
+  idempotencyKey: string;
   submittedAt: number;
   submittedBy: string;
   workflow: { run: string; step: string; iteration: string } | null;

@@ -1,5 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { submitTaskBody } from '../api-schema.ts';
 import { formatTable } from '../format.ts';
+import { validationError } from '../http/validation.ts';
 import { waitUntil } from '../wait.ts';
 import {
   integer,
@@ -41,6 +43,8 @@ interface SubmitFlags extends ClientFlags {
   priority?: number;
   dependsOn?: string[];
   maxAttempts?: number;
+  runTimeout?: number;
+  scheduleToStart?: number;
   idempotencyKey?: string;
   /** `true` waits as long as it takes; a number gives up after that many milliseconds. */
   wait?: true | number;
@@ -82,7 +86,13 @@ export function addTaskCommands(program: Command): void {
       .option('--needs <capability...>', 'capabilities the agent needs besides the executor')
       .option('--priority <n>', 'priority, -1000 to 1000 (higher first)', signedInteger)
       .option('--depends-on <id...>', 'tasks that must succeed first')
-      .option('--max-attempts <n>', 'retry policy: attempts in all', integer)
+      .option('--max-attempts <n>', 'retry.maxAttempts: attempts in all', integer)
+      .option('--run-timeout <ms>', 'timeouts.runMs: fail an attempt that runs longer', integer)
+      .option(
+        '--schedule-to-start <ms>',
+        'timeouts.scheduleToStartMs: fail the task if no attempt starts by then',
+        integer,
+      )
       .option('--idempotency-key <key>', 'key passed to executors (default: the task id)')
       .option(
         '--wait [deadline]',
@@ -120,9 +130,20 @@ export function addTaskCommands(program: Command): void {
         ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
         ...(flags.dependsOn !== undefined ? { dependsOn: flags.dependsOn } : {}),
         ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
+        ...(flags.runTimeout !== undefined || flags.scheduleToStart !== undefined
+          ? {
+              timeouts: {
+                ...(flags.runTimeout !== undefined && { runMs: flags.runTimeout }),
+                ...(flags.scheduleToStart !== undefined && { scheduleToStartMs: flags.scheduleToStart }),
+              },
+            }
+          : {}),
         ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
       };
     }
+    // Checked here as the daemon checks it, so a mistake is named before anything is sent.
+    const checked = submitTaskBody.safeParse(body);
+    if (!checked.success) throw new InvalidArgumentError(validationError(checked.error, '').message);
     type WaitedTask = TaskRow & { result?: unknown; error?: string | null; removed?: boolean };
     const c = client(flags);
     const created = await c.post<WaitedTask>('/v1/tasks', body);

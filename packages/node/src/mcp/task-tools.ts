@@ -3,6 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { listTasksQuery, startWorkflowBody, submitTaskBody } from '../api-schema.ts';
 import type { NodeApi } from '../http-server.ts';
+import { validationError } from '../http/validation.ts';
 import { reportProgress } from './progress.ts';
 import { refusalText, ToolRefusal } from './refusal.ts';
 import { isBoundedWait, TASK_POLL_MS, taskContext, type MeshRef } from './task-store.ts';
@@ -33,6 +34,19 @@ const read = {
 } as const;
 
 /**
+ * A start tool's arguments as the SDK sees them: it lists `schema` (the HTTP body's) but lets
+ * every call through, and the tool checks the arguments as the HTTP route checks its body, so a
+ * bad one is refused with the code and field POST /v1/tasks answers (`invalid_request`,
+ * `timeouts.runMs`), not the SDK's own text.
+ */
+function listedAs(schema: z.ZodObject): z.ZodObject {
+  // The SDK lists it as draft-7 with no `$schema`, as it lists every other tool.
+  const json: Record<string, unknown> = z.toJSONSchema(schema, { io: 'input', target: 'draft-7' });
+  delete json['$schema'];
+  return z.looseObject({}).meta(json);
+}
+
+/**
  * A tool that starts work in the mesh, backed by an MCP task (the SDK's Tasks extension): a
  * task-augmented call answers at once with the MCP task that follows the work to its end (any
  * node answers `tasks/get` and `tasks/result` for it); a plain call waits up to `waitMs` for the
@@ -45,8 +59,7 @@ function defineStartTool<I extends z.ZodObject, O extends z.ZodObject>(
   spec: ToolSpec<I, O>,
   start: (args: z.output<I>) => Promise<{ ref: MeshRef; waitMs: number }>,
 ): void {
-  // Widened for the SDK's overloads, which cannot follow a generic schema to its output type.
-  const input: z.ZodObject = spec.input;
+  const input = listedAs(spec.input);
   server.experimental.tasks.registerToolTask(
     name,
     {
@@ -61,8 +74,9 @@ function defineStartTool<I extends z.ZodObject, O extends z.ZodObject>(
       createTask: async (args, extra) => {
         try {
           await admit(gate, name, spec.hints);
-          // The SDK parsed `args` with spec.input.
-          const { ref, waitMs } = await start(args as z.output<I>);
+          const parsed = spec.input.safeParse(args);
+          if (!parsed.success) throw validationError(parsed.error, '');
+          const { ref, waitMs } = await start(parsed.data);
           const task = await extra.taskStore.createTask({
             pollInterval: TASK_POLL_MS,
             context: taskContext(ref, waitMs),

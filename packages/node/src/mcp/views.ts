@@ -1,3 +1,4 @@
+import { resourcesSchema, retrySchema, timeoutsSchema } from '@meshwork/coordinator';
 import { z } from 'zod';
 import { MEMBER_TYPES } from '../memory/member-types.ts';
 
@@ -33,6 +34,12 @@ export const taskView = z.looseObject({
   agent: z.string().nullable().optional(),
   needs: z.array(z.string()).optional(),
   input: json,
+  priority: z.number().optional(),
+  dependsOn: z.array(z.string()).optional(),
+  resources: resourcesSchema.optional(),
+  retry: retrySchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  idempotencyKey: z.string().optional(),
   submittedAt: z.number().optional(),
   result: json,
   error: z.string().nullable().optional(),
@@ -95,7 +102,7 @@ export const assignmentView = z.strictObject({
   priority: z.number(),
   submittedAt: z.number(),
   startedAt: z.number(),
-  runTimeoutMs: z.number().nullable(),
+  timeouts: timeoutsSchema,
   deadline: z.number().nullable(),
   workflow: z.strictObject({ run: z.string(), step: z.string(), iteration: z.string() }).nullable(),
   traceparent: z.string().optional().describe("the attempt's W3C trace context, when the node traces"),

@@ -36,7 +36,7 @@ export function toAssignment(h: HeldAttempt): TaskAssignment {
     priority: spec.priority,
     submittedAt: spec.submittedAt,
     startedAt: h.startedAt,
-    runTimeoutMs: runMs,
+    timeouts: spec.timeouts,
     deadline: runMs === null ? null : h.startedAt + runMs,
     workflow: spec.workflow,
     ...h.trace,

@@ -1,4 +1,4 @@
-import type { Coordinator, WorkflowRef } from '@meshwork/coordinator';
+import type { Coordinator, TaskSpec, WorkflowRef } from '@meshwork/coordinator';
 import type { Value } from '@meshwork/core';
 import type { WorkerSettings } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -52,8 +52,9 @@ export interface TaskAssignment {
   readonly submittedAt: number;
   /** When the attempt started on the daemon (Unix ms, daemon clock). */
   readonly startedAt: number;
-  readonly runTimeoutMs: number | null;
-  /** `startedAt + runTimeoutMs`: the attempt is aborted then. */
+  /** The task's timeouts, as submitted. */
+  readonly timeouts: TaskSpec['timeouts'];
+  /** `startedAt + timeouts.runMs`: the attempt is aborted then. */
   readonly deadline: number | null;
   readonly workflow: WorkflowRef | null;
   /** The attempt's W3C trace context, when tracing is on: the worker's spans join the task's trace. */
