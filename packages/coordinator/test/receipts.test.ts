@@ -32,14 +32,19 @@ function slowMesh(backend: 'memory' | 'document', seed: number) {
   return { ...m, starts };
 }
 
-async function runTasks(backend: 'memory' | 'document', seed: number) {
-  const m = slowMesh(backend, seed);
+async function runTasks(
+  backend: 'memory' | 'document',
+  seed: number,
+  lease?: { durationMs: number; graceMs: number },
+) {
+  const m = slowMesh(backend, seed, lease);
   await m.run(3000);
   const ids = Array.from({ length: 24 }, (_, i) => m.coords[i % 4]!.submit({ type: 'work', id: `t${i}` }));
   await m.run(60_000);
   const duplicates = [...m.starts.values()].reduce((n, k) => n + k - 1, 0);
   const succeeded = ids.filter((id) => m.coords.every((c) => c.get(id)?.status === 'succeeded')).length;
-  return { duplicates, succeeded, started: m.starts.size };
+  const epochs = Math.max(...ids.map((id) => m.coords[0]!.get(id)?.epoch ?? 0));
+  return { duplicates, succeeded, started: m.starts.size, epochs };
 }
 
 describe('claims over links slower than the settle window', () => {
@@ -49,6 +54,17 @@ describe('claims over links slower than the settle window', () => {
       expect(r.succeeded).toBe(24);
       expect(r.started).toBe(24);
       expect(r.duplicates).toBe(0);
+    }
+  });
+
+  it('renews a claim waiting for receipts that take longer than its lease, instead of losing the epoch', async () => {
+    // Receipts come back after two crossings (700-800 ms), past the 600 ms lease and its grace;
+    // a renewal crosses once.
+    for (const seed of [1, 2, 3]) {
+      const r = await runTasks('document', seed, { durationMs: 600, graceMs: 100 });
+      expect(r.succeeded).toBe(24);
+      expect(r.duplicates).toBe(0);
+      expect(r.epochs).toBe(1);
     }
   });
 

@@ -9,7 +9,7 @@ import { addNeeds, type ResourceNeeds, type ResourcePools } from '../resources.t
 import type { AgentStats } from '../scoring.ts';
 import { terminalStatuses } from '../status.ts';
 import type { RecordWrite } from '../store.ts';
-import { agentAttemptKey, expiryRecord } from '../stored-records.ts';
+import { agentAttemptKey, attemptKey, expiryRecord } from '../stored-records.ts';
 import type { TaskIndex } from '../task-index.ts';
 import type { Workflows } from '../workflows.ts';
 import type { LocalAgents } from './agents.ts';
@@ -74,6 +74,9 @@ export interface SchedulerDeps {
   readonly receipts: Receipts | null;
   readonly write: (records: readonly RecordWrite[]) => void;
 }
+
+/** Leases a claim may wait for its receipts past its decision time before it lapses. */
+const RECEIPT_WAIT_LEASES = 10;
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { replica, clock, phase, index, liveness, delay, events, agents, attempts, log, watchers, tracing } =
@@ -268,8 +271,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         // Looked at again next pass, in case the start is deferred (see pass) and then not made.
         return now;
       }
-      // Waiting for a receipt (its arrival looks at the task again); a claim that gets none within
-      // the lease lapses below like any silent holder's, and the next epoch opens.
+      // Waiting for a receipt (its arrival looks at the task again), renewing the claim's lease
+      // meanwhile: a slow mesh delays the start rather than losing the epoch. A claim still unheard
+      // after RECEIPT_WAIT_LEASES leases lapses below like a silent holder's, and the next epoch opens.
+      if (now - d.decidesAt! < RECEIPT_WAIT_LEASES * leaseMs) {
+        const until = d.lease?.until ?? d.decidesAt! + leaseMs;
+        const renewAt = until - (2 * leaseMs) / 3;
+        if (now < renewAt) return Math.min(next, renewAt);
+        const lease = { task: id, epoch: d.epoch, agent: winner.agent, node: replica, until: now + leaseMs };
+        writes.push({ kind: 'lease', key: attemptKey(id, d.epoch), value: lease });
+        return Math.min(next, now + leaseMs / 3);
+      }
     }
     if (attempts.runs(id, d.epoch)) return next;
     // The holder went silent: lease past due (or never taken), its node gone, or it is this
