@@ -21,7 +21,7 @@ export type Command =
 
 export type Report =
   | { readonly type: 'ready'; readonly addr: string; readonly replica: string }
-  | { readonly type: 'agents'; readonly alive: number }
+  | { readonly type: 'agents'; readonly alive: number; readonly peers: number }
   | {
       /** Every 50 ms, one message: each IPC write costs the measured node a system call. */
       readonly type: 'done';
@@ -43,6 +43,8 @@ export type Report =
 const index = Number(process.argv[2] ?? 0);
 const capacity = Number(process.argv[3] ?? 64);
 const retainMs = Number(process.argv[4] ?? 2000);
+/** `fixed-links`: no peer discovery, so the node keeps the links it is told to dial and no others. */
+const fixedLinks = process.argv[5] === 'fixed-links';
 const send = (r: Report): void => void process.send!(r);
 
 const mesh = await createMeshNode({
@@ -50,6 +52,7 @@ const mesh = await createMeshNode({
   batchMs: 2,
   gossipHeartbeatMs: 200,
   redial: { baseMs: 100, maxMs: 1000 },
+  ...(fixedLinks ? { topology: { announceMs: 0 } } : {}),
 });
 // The event log must outlast the run: a peer that falls behind the log is sent a full snapshot,
 // and a snapshot of a Document holding every task of the run stalls the node for seconds.
@@ -173,7 +176,11 @@ process.on('message', (m: Command) => {
       return;
     }
     case 'agents':
-      send({ type: 'agents', alive: coord.agents().filter((a) => a.alive).length });
+      send({
+        type: 'agents',
+        alive: coord.agents().filter((a) => a.alive).length,
+        peers: mesh.peers().length,
+      });
       return;
   }
 });
