@@ -7,6 +7,7 @@ import { createDocument, type Value } from '@meshwork/core';
 import { createCoordinator, type WorkflowTemplate } from '@meshwork/coordinator';
 import { createMeshNode } from '@meshwork/transport';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { tolerateClosedStreamWrites } from '../../packages/node/src/closed-stream-writes.ts';
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
@@ -46,6 +47,11 @@ const retainMs = Number(process.argv[4] ?? 2000);
 /** `fixed-links`: no peer discovery, so the node keeps the links it is told to dial and no others. */
 const fixedLinks = process.argv[5] === 'fixed-links';
 const send = (r: Report): void => void process.send!(r);
+
+// As `meshwork start` does: a killed peer's connection must not end the nodes that were talking to it.
+tolerateClosedStreamWrites((err) =>
+  process.stderr.write(`node${index}: a stream write on a closed connection was dropped: ${err.message}\n`),
+);
 
 const mesh = await createMeshNode({
   syncIntervalMs: 2000,
