@@ -7,6 +7,7 @@ import { createDocument, type Value } from '@meshwork/core';
 import { createCoordinator, type WorkflowTemplate } from '@meshwork/coordinator';
 import { createMeshNode } from '@meshwork/transport';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { tolerateClosedStreamWrites } from '../../packages/node/src/closed-stream-writes.ts';
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
@@ -21,7 +22,7 @@ export type Command =
 
 export type Report =
   | { readonly type: 'ready'; readonly addr: string; readonly replica: string }
-  | { readonly type: 'agents'; readonly alive: number }
+  | { readonly type: 'agents'; readonly alive: number; readonly peers: number }
   | {
       /** Every 50 ms, one message: each IPC write costs the measured node a system call. */
       readonly type: 'done';
@@ -43,13 +44,21 @@ export type Report =
 const index = Number(process.argv[2] ?? 0);
 const capacity = Number(process.argv[3] ?? 64);
 const retainMs = Number(process.argv[4] ?? 2000);
+/** `fixed-links`: no peer discovery, so the node keeps the links it is told to dial and no others. */
+const fixedLinks = process.argv[5] === 'fixed-links';
 const send = (r: Report): void => void process.send!(r);
+
+// As `meshwork start` does: a killed peer's connection must not end the nodes that were talking to it.
+tolerateClosedStreamWrites((err) =>
+  process.stderr.write(`node${index}: a stream write on a closed connection was dropped: ${err.message}\n`),
+);
 
 const mesh = await createMeshNode({
   syncIntervalMs: 2000,
   batchMs: 2,
   gossipHeartbeatMs: 200,
   redial: { baseMs: 100, maxMs: 1000 },
+  ...(fixedLinks ? { topology: { announceMs: 0 } } : {}),
 });
 // The event log must outlast the run: a peer that falls behind the log is sent a full snapshot,
 // and a snapshot of a Document holding every task of the run stalls the node for seconds.
@@ -173,7 +182,11 @@ process.on('message', (m: Command) => {
       return;
     }
     case 'agents':
-      send({ type: 'agents', alive: coord.agents().filter((a) => a.alive).length });
+      send({
+        type: 'agents',
+        alive: coord.agents().filter((a) => a.alive).length,
+        peers: mesh.peers().length,
+      });
       return;
   }
 });

@@ -16,7 +16,7 @@ import {
   tempDir,
   type DaemonProcess,
 } from '../../packages/node/test/support/processes.ts';
-import { createRng } from '../../test/sim/prng.ts';
+import { sparseLinks } from '../sparse-topology.ts';
 
 const handler = (name: string): string => fileURLToPath(new URL(`./handlers/${name}.ts`, import.meta.url));
 
@@ -80,19 +80,6 @@ const killAll = (): void => {
 };
 let exitHookInstalled = false;
 
-/** Random earlier daemons for daemon `i` to bootstrap to: one or two of them. */
-function sparseBootstrap(size: number, seed: number): number[][] {
-  const rng = createRng(seed);
-  return Array.from({ length: size }, (_, i) => {
-    if (i === 0) return [];
-    const first = rng.int(0, i - 1);
-    if (i === 1 || rng.chance(0.5)) return [first];
-    let second = rng.int(0, i - 2);
-    if (second >= first) second++;
-    return [first, second];
-  });
-}
-
 /**
  * Starts `size` daemons, each bootstrapping to one or two random earlier ones, and resolves once
  * every one serves its API (not yet ready: see `/readyz`). On failure, every daemon started is
@@ -104,7 +91,7 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
     exitHookInstalled = true;
   }
   const dir = tempDir('scale');
-  const links = sparseBootstrap(options.size, options.seed ?? 1);
+  const links = sparseLinks(options.size, options.seed ?? 1);
   const capacity = options.capacity ?? 1;
   const ports = new Map<number, { listen: number; http: number }>();
   const daemons: MeshDaemon[] = [];
