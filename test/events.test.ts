@@ -17,7 +17,8 @@ import {
   type PresenceChannel,
   type PresenceEvents,
 } from '@meshwork/core';
-import { createSharedMemory, openStore, type SharedMemoryEvents } from '@meshwork/node';
+import type { SharedMemoryEvents } from '@meshwork/node';
+import { createSharedMemory, openStore } from '@meshwork/node/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../packages/node/src/logger.ts';
 import { tempDir } from '../packages/node/test/support/processes.ts';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, readDaemonInfo, resolveTarget, type DaemonInfo } from '@meshwork/node';
+import { createClient, readDaemonInfo, type DaemonInfo } from '@meshwork/node';
+import { resolveTarget } from '@meshwork/node/internal';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'packages/node/src/cli.ts');

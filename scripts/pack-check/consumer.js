@@ -7,7 +7,9 @@ import { Writer } from '@meshwork/core/internal';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as node from '@meshwork/node';
 import { parseConfig, startDaemon } from '@meshwork/node';
+import { openStore, runShell } from '@meshwork/node/internal';
 import { createMeshNode, SYNC_PROTOCOL } from '@meshwork/transport';
 import { createWorker, PermanentError } from '@meshwork/worker';
 
@@ -61,6 +63,10 @@ console.log(`pack-check: task ${id} succeeded over ${SYNC_PROTOCOL}`);
 
 assert.equal(parseConfig({ name: 'packed' }, process.cwd()).http.port, 7070);
 assert.equal(typeof Writer, 'function');
+assert.equal(typeof openStore, 'function');
+assert.equal(typeof runShell, 'function');
+// What moved to /internal is not on the main entry.
+assert.equal('runShell' in node, false);
 // Only the entry points in `exports` are reachable; the files behind them are not.
 const deep = '@meshwork/core/dist/codec/writer.js';
 await assert.rejects(import(deep), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });

@@ -47,7 +47,7 @@ export {
   type TimeSeriesState,
 } from './types/index.ts';
 export { MESSAGE_VERSION, MessageKind, messageKind } from './document/index.ts';
-export { createPhiDetector, type PhiDetector } from './membership/phi.ts';
+export { createPhiDetector, defaultPhiOptions, type PhiDetector } from './membership/phi.ts';
 export {
   decodeFrame as decodeMembershipFrame,
   encodeFrame as encodeMembershipFrame,

@@ -1,3 +1,6 @@
+// The public API: what a program embedding a node, or talking to one, needs. The pieces the
+// daemon is built from (the store, the HTTP server and its request schemas, the executors, the
+// services' factories) are in `./internal.ts`.
 export { startDaemon, type Daemon, type DaemonOptions } from './daemon.ts';
 export { runDaemon } from './run-daemon.ts';
 export { ReloadRefusedError, type ReloadReport } from './reload/reloader.ts';
@@ -16,68 +19,35 @@ export type {
   WebhookEventType,
   WorkerSettings,
 } from './config.ts';
-export { openStore } from './store.ts';
-export type {
-  AttemptRecord,
-  NodeStore,
-  QuarantinedRecord,
-  StoredSnapshot,
-  TaskResultRecord,
-} from './store.ts';
-export { EventLogError, persistDocument, RESTORE_ORIGIN } from './persistence.ts';
-export type { DocumentPersistence, PersistableDocument, QuarantinedItem } from './persistence.ts';
-export { COORDINATION_DOCUMENT, coordinationDocument } from './mesh-state.ts';
+export { EventLogError } from './persistence.ts';
 export { joinMesh, type JoinMeshOptions, type MeshMember } from './join-mesh.ts';
-export {
-  ApiError,
-  startApiServer,
-  type ApiServer,
-  type Json,
-  type LiveEvent,
-  type LiveEvents,
-  type MemoryApi,
-  type NodeApi,
-  type RouteDefinition,
-} from './http-server.ts';
-export {
-  submitTaskBody,
-  startWorkflowBody,
-  taskInput,
-  type SubmitTaskBody,
-  type StartWorkflowBody,
-} from './api-schema.ts';
-export { createMetrics, type MetricSources, type NodeMetrics, type TransportStats } from './metrics.ts';
-export {
-  ClientError,
-  createClient,
-  readDaemonInfo,
-  resolveTarget,
-  type ClientTarget,
-  type DaemonInfo,
-  type NodeClient,
-} from './client.ts';
-export { runDemo, type DemoOptions } from './demo.ts';
-export {
-  execute,
-  EXECUTOR_KINDS,
-  ExecutorError,
-  ExecutorInputError,
-  ExecutorNotAllowedError,
-  httpInput,
-  moduleInput,
-  runHttp,
-  runModule,
-  runShell,
-  shellInput,
-  type ExecutionContext,
-  type ExecutorKind,
-  type HttpInput,
-  type ModuleHandler,
-  type ModuleInput,
-  type ShellInput,
+export { ClientError, createClient, readDaemonInfo, type DaemonInfo, type NodeClient } from './client.ts';
+export type {
+  ExecutionContext,
+  ExecutorKind,
+  HttpInput,
+  ModuleHandler,
+  ModuleInput,
+  ShellInput,
 } from './executors/index.ts';
-export * from './memory/index.ts';
-export { createWorkerService } from './workers/registry.ts';
+export {
+  MEMBER_TYPES,
+  MemoryError,
+  type DocumentPage,
+  type DocumentSummary,
+  type JsonObject,
+  type MemberPage,
+  type MemberReadQuery,
+  type MemberSummary,
+  type MemberType,
+  type MemberView,
+  type MemoryChange,
+  type MemoryErrorCode,
+  type MemoryOperation,
+  type MemoryPageQuery,
+  type SharedMemory,
+  type SharedMemoryEvents,
+} from './memory/index.ts';
 export {
   WORKER_CAPABILITY,
   type AbortedAttempt,
@@ -87,18 +57,7 @@ export {
   type WorkerInfo,
   type WorkerRegistration,
   type WorkerService,
-  type WorkerServiceDeps,
   type WorkerSession,
 } from './workers/protocol.ts';
-export { WorkerError, workerErrorStatus, type WorkerErrorCode } from './workers/errors.ts';
-export { createWorkerMetrics, type WorkerMetrics } from './workers/metrics.ts';
-export * from './workers/schema.ts';
+export { WorkerError, type WorkerErrorCode } from './workers/errors.ts';
 export { signWebhook, verifyWebhook, WEBHOOK_HEADERS } from './webhooks/signature.ts';
-export {
-  createNodeMcp,
-  openMcpSession,
-  type McpDeps,
-  type McpMetrics,
-  type McpEndpoint,
-  type McpSession,
-} from './mcp/index.ts';

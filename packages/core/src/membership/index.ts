@@ -8,4 +8,4 @@ export {
 } from './membership.ts';
 export type { MemberRecord } from './member-record.ts';
 export type { MemberStatus, PresenceChannel, PresenceEvents, PresenceState } from './presence-channel.ts';
-export { defaultPhiOptions, type PhiOptions } from './phi.ts';
+export type { PhiOptions } from './phi.ts';
