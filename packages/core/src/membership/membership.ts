@@ -112,6 +112,13 @@ export function createMembership(o: MembershipOptions): Membership {
   /** When this node's table last changed: a digest that differs right after may be in flight. */
   let lastChange = -Infinity;
   const lastTableSent = new Map<ReplicaId, number>();
+  /**
+   * The digest each neighbour sent last. A new link sends a heartbeat at once, and the table
+   * only once the peer's digest differs: two nodes of a settled mesh link up for nothing.
+   */
+  const heard = new Map<ReplicaId, readonly [number, number]>();
+  /** Linked neighbours not heard from since: the first digest they send is compared at once. */
+  const awaitingDigest = new Set<ReplicaId>();
   const listeners = new Set<(peer: ReplicaId, state: PresenceState | null) => void>();
   let cancelAnnounce: (() => void) | null = null;
   let cancelReachability: (() => void) | null = null;
@@ -313,6 +320,8 @@ export function createMembership(o: MembershipOptions): Membership {
     if (newer.length > 0 && linked.has(from)) queue(from, newer);
   }
 
+  const sameDigest = (d: readonly [number, number]): boolean => d[0] === digest[0] && d[1] === digest[1];
+
   function tick(): void {
     if (stopped) return;
     const now = timers.now();
@@ -363,12 +372,17 @@ export function createMembership(o: MembershipOptions): Membership {
       detector.forget(peer);
       detector.heartbeat(peer, timers.now());
       lastTableSent.delete(peer);
-      sendTable(peer);
+      o.links.send(peer, encodeFrame({ kind: 'heartbeat', digest }));
+      const theirs = heard.get(peer);
+      if (theirs === undefined) awaitingDigest.add(peer);
+      else if (!sameDigest(theirs)) sendTable(peer);
       linksChanged();
     },
     linkDown(peer) {
       linked.delete(peer);
       lastTableSent.delete(peer);
+      heard.delete(peer);
+      awaitingDigest.delete(peer);
       detector.forget(peer);
       if (live.delete(peer)) linksChanged();
     },
@@ -389,7 +403,13 @@ export function createMembership(o: MembershipOptions): Membership {
         }
       }
       if (frame.kind === 'records') return receiveRecords(peer, frame.records);
-      if (frame.digest[0] === digest[0] && frame.digest[1] === digest[1]) return;
+      heard.set(peer, frame.digest);
+      if (awaitingDigest.delete(peer) && !sameDigest(frame.digest)) {
+        // The first digest on a new link: a newcomer gets the table without waiting.
+        lastTableSent.set(peer, timers.now());
+        return sendTable(peer);
+      }
+      if (sameDigest(frame.digest)) return;
       // Right after a change the peer may not have it yet: records in flight are not a gap.
       const now = timers.now();
       if (now - lastChange < IN_FLIGHT_MS) return;
