@@ -293,7 +293,11 @@ export function createMembership(o: MembershipOptions): Membership {
     const changed: MemberRecord[] = [];
     /** Records the sender holds older versions of: they go back to it, so one exchange heals both. */
     const newer: MemberRecord[] = [];
+    const waiting = outbox.get(from);
     for (const r of records) {
+      // The sender holds this version: one queued for it (to forward, or sent back) need not go.
+      const queued = waiting?.get(r.node);
+      if (queued !== undefined && !supersedes(queued, r)) waiting!.delete(r.node);
       if (r.node === self) {
         // A record of this node that would replace its own: its previous run's. Supersede it.
         if (supersedes(r, own())) announce(own().state, 'alive', r.incarnation);

@@ -172,6 +172,18 @@ describe('membership', () => {
     expect(m.view(3).every((s) => s === 'alive')).toBe(true);
   });
 
+  it('forwards a record to no neighbour that sent it the same version first', async () => {
+    const m = mesh(30, ringWithChords(30));
+    await m.advance(2000);
+    const before = m.frames.records;
+    m.node(3).publish({ wants: { gpu: 1 } });
+    await m.advance(500);
+    for (const i of m.up()) expect(m.node(i).record(m.ids[3]!)!.state).toEqual({ wants: { gpu: 1 } });
+    // Forwarding on every link but the one it came by sends 4 + 29 × 3 = 91 frames; a neighbour
+    // whose copy arrives within the forwarding delay (10 ms, links here take 2 ms) is skipped.
+    expect(m.frames.records - before).toBeLessThan(91);
+  });
+
   it('a node whose connections close is unreachable everywhere once its neighbours drop it', async () => {
     const m = mesh(20, ringWithChords(20));
     await m.advance(2000);
