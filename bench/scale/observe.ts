@@ -97,9 +97,14 @@ export async function attemptsOf(daemon: MeshDaemon, id: string): Promise<Attemp
   return read<AttemptView[]>(daemon, `/v1/tasks/${encodeURIComponent(id)}/history`);
 }
 
+/** The daemon's `/metrics`, in Prometheus's text format. */
+export async function metricsText(daemon: MeshDaemon): Promise<string> {
+  return read<string>(daemon, '/metrics');
+}
+
 /** Bytes the daemon has sent on its Meshwork protocols, from `meshwork_transport_bytes_total`. */
 export async function sentBytes(daemon: MeshDaemon): Promise<number> {
-  const text = await read<string>(daemon, '/metrics');
+  const text = await metricsText(daemon);
   let total = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith('meshwork_transport_bytes_total{') && line.includes('direction="out"'))

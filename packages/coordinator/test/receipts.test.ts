@@ -6,15 +6,12 @@ import { virtualMesh } from './fixtures.ts';
  * at 40 ms. Every node holding back steps in before the claim made at once reaches it, so timing
  * alone starts tasks twice; receipts (on a Document-backed store) must not.
  */
-function slowMesh(backend: 'memory' | 'document', seed: number) {
+function slowMesh(backend: 'memory' | 'document', seed: number, lease = { durationMs: 4000, graceMs: 500 }) {
   const m = virtualMesh({
     nodes: 4,
     backend,
     seed,
-    coordinator: {
-      settle: { initialMs: 40, minMs: 40, maxMs: 40 },
-      lease: { durationMs: 4000, graceMs: 500 },
-    },
+    coordinator: { settle: { initialMs: 40, minMs: 40, maxMs: 40 }, lease },
   });
   m.net.setFaults({ lossRate: 0, duplicateRate: 0, minLatencyMs: 300, maxLatencyMs: 400 });
   const starts = new Map<string, number>();

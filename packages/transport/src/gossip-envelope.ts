@@ -52,6 +52,13 @@ export interface GossipEnvelope {
   seal(topic: string, data: Uint8Array, signed?: boolean): Uint8Array;
   /** Throws GossipEnvelopeError. */
   open(topic: string, envelope: Uint8Array): OpenedGossip;
+  /**
+   * This node's signature alone over `data` (same domain and topic as `seal`), for data that
+   * names its author itself: a membership record carries it beside the record, not around it.
+   */
+  sign(topic: string, data: Uint8Array): Uint8Array;
+  /** Whether `signature` is `author`'s over `data`; an author that is no Ed25519 peer id fails. */
+  verify(author: string, topic: string, data: Uint8Array, signature: Uint8Array): boolean;
 }
 
 const signedBytes = (topic: string, data: Uint8Array): Uint8Array => {
@@ -126,6 +133,18 @@ export function createGossipEnvelope(peerId: PeerId, privateKey: PrivateKey): Go
       if (!verify(null, signedBytes(topic, data), key, signature))
         throw new GossipEnvelopeError('unsigned', `signature of ${id} does not hold`);
       return { author: id, data, signed: true };
+    },
+    sign: (topic, data) => sign(null, signedBytes(topic, data), ownKey),
+    verify(id, topic, data, signature) {
+      if (signature.byteLength !== SIGNATURE_BYTES) return false;
+      let key: KeyObject;
+      try {
+        key = publicKeyOf(id);
+      } catch (err) {
+        if (err instanceof GossipEnvelopeError) return false;
+        throw err;
+      }
+      return verify(null, signedBytes(topic, data), key, signature);
     },
   };
 }

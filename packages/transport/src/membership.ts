@@ -10,13 +10,13 @@ import {
 } from '@meshwork/core';
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
-import { GossipEnvelopeError, type GossipEnvelope } from './gossip-envelope.ts';
+import type { GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder } from './metrics.ts';
 
 /** One stream each way per link carries heartbeats and member records (see core's membership). */
-export const MEMBERSHIP_PROTOCOL = '/meshwork/members/1';
-/** Domain of the signatures on `alive` records. */
-const CLAIM_TOPIC = 'meshwork/members/1';
+export const MEMBERSHIP_PROTOCOL = '/meshwork/members/2';
+/** Domain of the signatures on records. */
+const CLAIM_TOPIC = 'meshwork/members/2';
 /** Frames queued on one link past which heartbeats are dropped (records still go). */
 const MAX_QUEUED_FRAMES = 64;
 
@@ -85,16 +85,9 @@ export async function startMeshMembership(
     probeIntervalMs: o.probeIntervalMs,
     maxFrameBytes: o.maxFrameBytes,
     maxMembers: o.maxMembers,
-    sign: (claim) => envelope.seal(CLAIM_TOPIC, claim, true),
-    verify(node, claim, proof) {
-      try {
-        const opened = envelope.open(CLAIM_TOPIC, proof);
-        return opened.signed && opened.author === node && sameBytes(opened.data, claim);
-      } catch (err) {
-        if (err instanceof GossipEnvelopeError) return false;
-        throw err;
-      }
-    },
+    // The bare signature: the record holds the signed fields already (an envelope would repeat them).
+    sign: (claim) => envelope.sign(CLAIM_TOPIC, claim),
+    verify: (node, claim, proof) => envelope.verify(node, CLAIM_TOPIC, claim, proof),
     onReject(peer, reason, detail) {
       metrics.record({
         type: 'rejected',
@@ -251,6 +244,3 @@ export async function startMeshMembership(
     },
   };
 }
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);

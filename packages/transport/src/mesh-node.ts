@@ -28,6 +28,7 @@ import { createMeshShape } from './mesh-shape.ts';
 import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
 import { resolveOptions, type MeshNodeOptions } from './options.ts';
 import { startMeshMembership, type MeshMembership } from './membership.ts';
+import { startPeerAnnouncer } from './peer-announcer.ts';
 import { createRedialer } from './redial.ts';
 import { isDocumentName, SYNC_PROTOCOL } from './sync-frames.ts';
 import { startTopology } from './topology.ts';
@@ -40,6 +41,8 @@ const LINKS_ANNOUNCE_DELAY_MS = 200;
 
 /** Where nodes announce themselves (pubsub peer discovery): their public key and addresses. */
 export const PEERS_TOPIC = 'meshwork/peers/1';
+/** The longest delay a Node timer takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** An announcement is a key and a few addresses; anything larger is not one. */
 const MAX_ANNOUNCEMENT_BYTES = 4096;
 
@@ -122,7 +125,9 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
     },
     peerDiscovery: [
-      ...(o.announceMs > 0 ? [pubsubPeerDiscovery({ interval: o.announceMs, topics: [PEERS_TOPIC] })] : []),
+      // Its receiving side only: this node's own announcements back off (peer-announcer.ts). Not
+      // `listenOnly`, which (12.0.0) ignores every message; its own timer is set never to fire.
+      ...(o.announceMs > 0 ? [pubsubPeerDiscovery({ topics: [PEERS_TOPIC], interval: MAX_TIMER_MS })] : []),
       ...(options.mdns === true ? [mdns()] : []),
     ],
     services: {
@@ -144,8 +149,8 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
         scoreParams: { IPColocationFactorWeight: 0 },
         msgIdFn: (msg) => {
           const id = createHash('sha256').update(msg.data);
-          // Pubsub peer discovery repeats the same bytes every announceMs, and gossipsub drops a
-          // message it saw in the last 2 minutes: newcomers would not hear established peers.
+          // An announcement repeats the same bytes, at least announceMs apart, and gossipsub drops
+          // a message it saw in the last 2 minutes: newcomers would not hear established peers.
           if (msg.topic === PEERS_TOPIC) id.update(String(Math.floor(Date.now() / o.announceMs)));
           return new Uint8Array(id.digest());
         },
@@ -238,9 +243,14 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     const peer = evt.detail.peerId.toString();
     if (joined) antiEntropy.request(peer, replica < peer ? 0 : 100 + Math.random() * 100);
   });
+  const announcer =
+    o.announceMs > 0
+      ? startPeerAnnouncer(libp2p, { topic: PEERS_TOPIC, baseMs: o.announceMs, maxMs: o.announceMaxMs })
+      : undefined;
   let linksTimer: NodeJS.Timeout | undefined;
   const linksChanged = (): void => {
     metrics.record({ type: 'peers', connected: libp2p.getPeers().length });
+    announcer?.linksChanged();
     clearTimeout(linksTimer);
     linksTimer = setTimeout(() => presence.linksChanged(), LINKS_ANNOUNCE_DELAY_MS);
     linksTimer.unref();
@@ -352,6 +362,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       for (const g of gossip.values()) g.close();
       gossip.clear();
       clearTimeout(linksTimer);
+      announcer?.stop();
       await presence.close();
       antiEntropy.stop();
       topology.stop();

@@ -90,10 +90,18 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
   /**
    * The mesh's shape. Each node keeps between `minPeers` (default 6) and `maxPeers` (default 10)
    * connected peers, chosen at random among those it knows of. Peers announce themselves over
-   * gossipsub (pubsub peer discovery) every `announceMs` (default 20 s; 0 turns discovery off).
-   * A link younger than `graceMs` (default 60 s) is never pruned.
+   * gossipsub (pubsub peer discovery) every `announceMs` (default 20 s; 0 turns discovery off)
+   * while their links change; a node whose links stay the same doubles the time after each
+   * announcement, up to `announceMaxMs` (default 160 s, or `announceMs` if longer). A link
+   * younger than `graceMs` (default 60 s) is never pruned.
    */
-  topology?: { minPeers?: number; maxPeers?: number; announceMs?: number; graceMs?: number };
+  topology?: {
+    minPeers?: number;
+    maxPeers?: number;
+    announceMs?: number;
+    announceMaxMs?: number;
+    graceMs?: number;
+  };
   /** Gossipsub heartbeat; its message cache holds 5 heartbeats of messages. Default 1000 ms. */
   gossipHeartbeatMs?: number;
   /**
@@ -129,6 +137,7 @@ export interface ResolvedOptions {
   minPeers: number;
   maxPeers: number;
   announceMs: number;
+  announceMaxMs: number;
   graceMs: number;
   gossipHeartbeatMs: number;
   refusalLogIntervalMs: number;
@@ -167,6 +176,7 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
     minPeers: o.topology?.minPeers ?? 6,
     maxPeers: o.topology?.maxPeers ?? 10,
     announceMs: o.topology?.announceMs ?? 20_000,
+    announceMaxMs: o.topology?.announceMaxMs ?? Math.max(160_000, o.topology?.announceMs ?? 0),
     graceMs: o.topology?.graceMs ?? 60_000,
     gossipHeartbeatMs: o.gossipHeartbeatMs ?? 1000,
     membership: { probeIntervalMs: o.membership?.probeIntervalMs ?? 500 },
@@ -186,6 +196,9 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
   if (r.maxPeers > limits.maxConnections)
     throw new MeshConfigError('topology.maxPeers', 'must be at most limits.maxConnections');
   nonNegative(r.announceMs, 'topology.announceMs');
+  positive(r.announceMaxMs, 'topology.announceMaxMs');
+  if (r.announceMaxMs < r.announceMs)
+    throw new MeshConfigError('topology.announceMaxMs', 'must be at least topology.announceMs');
   nonNegative(r.graceMs, 'topology.graceMs');
   positive(r.gossipHeartbeatMs, 'gossipHeartbeatMs');
   positive(r.refusalLogIntervalMs, 'refusalLogIntervalMs');

@@ -45,6 +45,8 @@ describe('options', () => {
     [{ topology: { minPeers: 8, maxPeers: 4 } }, 'topology.maxPeers'],
     [{ topology: { maxPeers: 20 }, limits: { maxConnections: 10 } }, 'topology.maxPeers'],
     [{ topology: { announceMs: -1 } }, 'topology.announceMs'],
+    [{ topology: { announceMs: 30_000, announceMaxMs: 10_000 } }, 'topology.announceMaxMs'],
+    [{ topology: { announceMaxMs: 0 } }, 'topology.announceMaxMs'],
   ])('%j is refused, naming %s', (options, field) => {
     expect(() => resolveOptions(options)).toThrow(MeshConfigError);
     try {
@@ -52,6 +54,11 @@ describe('options', () => {
     } catch (err) {
       expect((err as MeshConfigError).field).toBe(field);
     }
+  });
+
+  it('backs announcements off to at least announceMs by default', () => {
+    expect(resolveOptions({}).announceMaxMs).toBe(160_000);
+    expect(resolveOptions({ topology: { announceMs: 300_000 } }).announceMaxMs).toBe(300_000);
   });
 });
 

@@ -35,6 +35,21 @@ describe('gossip envelope', () => {
     expect(b.envelope.open('t', b.envelope.seal('t', new Uint8Array(0))).data).toEqual(new Uint8Array(0));
   });
 
+  it('a bare signature holds for its author, topic and data only', async () => {
+    const a = await author();
+    const b = await author();
+    const data = new Uint8Array([9, 8, 7]);
+    const signature = a.envelope.sign('meshwork/members/2', data);
+    expect(signature.byteLength).toBe(64);
+    const id = a.peerId.toString();
+    expect(b.envelope.verify(id, 'meshwork/members/2', data, signature)).toBe(true);
+    expect(b.envelope.verify(b.peerId.toString(), 'meshwork/members/2', data, signature)).toBe(false);
+    expect(b.envelope.verify(id, 'meshwork/members/1', data, signature)).toBe(false);
+    expect(b.envelope.verify(id, 'meshwork/members/2', new Uint8Array([9, 8, 6]), signature)).toBe(false);
+    expect(b.envelope.verify(id, 'meshwork/members/2', data, signature.subarray(1))).toBe(false);
+    expect(b.envelope.verify('not-a-peer-id', 'meshwork/members/2', data, signature)).toBe(false);
+  });
+
   it('refuses altered data, another topic, a borrowed author, and bytes that are no envelope', async () => {
     const a = await author();
     const b = await author();

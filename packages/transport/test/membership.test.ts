@@ -80,7 +80,8 @@ describe('membership over libp2p', () => {
     await waitFor('alive', () => allAlive(nodes));
     const raw = await startRawPeer();
     raws.push(raw);
-    // What a sends the raw peer on the link it opens: its table, b's record in it.
+    // What a sends the raw peer on the link it opens once the raw peer's digest (of an empty
+    // table) differs from its own: its table, b's record in it.
     const inbound = new Promise<Uint8Array>((resolve, reject) => {
       void raw.handle(MEMBERSHIP_PROTOCOL, (s) => {
         const reader = lpStream(s);
@@ -99,6 +100,7 @@ describe('membership over libp2p', () => {
 
     const stream = await raw.dialProtocol(a!.peerId, MEMBERSHIP_PROTOCOL);
     const lp = lpStream(stream);
+    await lp.write(encodeMembershipFrame({ kind: 'heartbeat', digest: [0, 0] }));
     await lp.write(new Uint8Array([1, 77]));
     await waitFor('malformed frame', () => rejected('malformed') === 1);
 

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { publicKeyToProtobuf } from '@libp2p/crypto/keys';
+import { PEERS_TOPIC } from '../src/index.ts';
 import { getKey, setKey, startNode, startNodes, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 
 const topology = { minPeers: 4, maxPeers: 8, announceMs: 500, graceMs: 2000 };
@@ -44,6 +46,38 @@ describe('topology', () => {
     await waitFor('the write on every node', () => docs.every((d) => getKey(d, 'written') === 'on node 7'));
     // Settling takes seconds on a quiet machine; CI runs other suites beside it.
   }, 150_000);
+
+  it('announcements back off while a node keeps its links, and come at the fast rate again when they change', async () => {
+    const announcing = { ...topology, announceMs: 200, announceMaxMs: 1600 };
+    const a = await startNode({ topology: announcing });
+    nodes.push(a);
+    const b = await startNode({ topology: announcing, bootstrap: [a.multiaddrs[0]!] });
+    nodes.push(b);
+    // a's announcements as b hears them: they start with a's public key (protobuf field 1).
+    const key = publicKeyToProtobuf(a.libp2p.peerId.publicKey!);
+    const fromA = (data: Uint8Array): boolean => key.every((x, i) => data[2 + i] === x);
+    const heard: number[] = [];
+    b.libp2p.services.pubsub.addEventListener('message', (evt) => {
+      if (evt.detail.topic === PEERS_TOPIC && fromA(evt.detail.data)) heard.push(performance.now());
+    });
+    await waitFor('a and b linked', () => a.peers().includes(b.replica));
+    const since = performance.now();
+    await new Promise((r) => setTimeout(r, 5000));
+    const settled = heard.filter((t) => t >= since);
+    // At a fixed 200 ms, 25 in 5 s; backing off (200, 400, 800, 1600, 1600 ms) about 5.
+    expect(settled.length).toBeGreaterThan(0);
+    expect(settled.length).toBeLessThanOrEqual(8);
+
+    // A new link: a announces again within 200 ms of its last announcement (plus the link's own
+    // settling), not after the 1.6 s it had backed off to.
+    const c = await startNode({ topology: announcing, bootstrap: [a.multiaddrs[0]!] });
+    nodes.push(c);
+    await waitFor('a and c linked', () => a.peers().includes(c.replica));
+    const linked = performance.now();
+    const before = heard.length;
+    await waitFor('two announcements soon after the new link', () => heard.length >= before + 2, 1400);
+    expect(performance.now() - linked).toBeLessThan(1400);
+  });
 
   it('a 3-node mesh bootstrapped in a line becomes full: below minPeers a node links to every peer it knows', async () => {
     const a = await startNode({ topology });

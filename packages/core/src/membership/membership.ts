@@ -111,6 +111,13 @@ export function createMembership(o: MembershipOptions): Membership {
   let lastChange = -Infinity;
   const lastTableSent = new Map<ReplicaId, number>();
   const outbox = createRecordOutbox({ links: o.links, timers, linked, maxFrameBytes });
+  /**
+   * The digest each neighbour sent last. A new link sends a heartbeat at once, and the table
+   * only once the peer's digest differs: two nodes of a settled mesh link up for nothing.
+   */
+  const heard = new Map<ReplicaId, readonly [number, number]>();
+  /** Linked neighbours not heard from since: the first digest they send is compared at once. */
+  const awaitingDigest = new Set<ReplicaId>();
   let cancelAnnounce: (() => void) | null = null;
   let cancelReachability: (() => void) | null = null;
   let stopped = false;
@@ -211,6 +218,8 @@ export function createMembership(o: MembershipOptions): Membership {
     /** Records the sender holds older versions of: they go back to it, so one exchange heals both. */
     const newer: MemberRecord[] = [];
     for (const r of records) {
+      // The sender holds this version: one queued for it (to forward, or sent back) need not go.
+      outbox.heldBy(from, r);
       if (r.node === self) {
         // A record of this node that would replace its own: its previous run's. Supersede it.
         if (supersedes(r, own())) announce(own().state, 'alive', r.incarnation);
@@ -236,6 +245,9 @@ export function createMembership(o: MembershipOptions): Membership {
     spread(changed, from);
     if (newer.length > 0 && linked.has(from)) outbox.queue(from, newer);
   }
+
+  const sameDigest = (d: readonly [number, number]): boolean =>
+    d[0] === table.digest[0] && d[1] === table.digest[1];
 
   function tick(): void {
     if (stopped) return;
@@ -284,12 +296,17 @@ export function createMembership(o: MembershipOptions): Membership {
       detector.forget(peer);
       detector.heartbeat(peer, timers.now());
       lastTableSent.delete(peer);
-      sendTable(peer);
+      o.links.send(peer, encodeFrame({ kind: 'heartbeat', digest: table.digest }));
+      const theirs = heard.get(peer);
+      if (theirs === undefined) awaitingDigest.add(peer);
+      else if (!sameDigest(theirs)) sendTable(peer);
       linksChanged();
     },
     linkDown(peer) {
       linked.delete(peer);
       lastTableSent.delete(peer);
+      heard.delete(peer);
+      awaitingDigest.delete(peer);
       detector.forget(peer);
       if (live.delete(peer)) linksChanged();
     },
@@ -310,7 +327,13 @@ export function createMembership(o: MembershipOptions): Membership {
         }
       }
       if (frame.kind === 'records') return receiveRecords(peer, frame.records);
-      if (frame.digest[0] === table.digest[0] && frame.digest[1] === table.digest[1]) return;
+      heard.set(peer, frame.digest);
+      if (awaitingDigest.delete(peer) && !sameDigest(frame.digest)) {
+        // The first digest on a new link: a newcomer gets the table without waiting.
+        lastTableSent.set(peer, timers.now());
+        return sendTable(peer);
+      }
+      if (sameDigest(frame.digest)) return;
       // Right after a change the peer may not have it yet: records in flight are not a gap.
       const now = timers.now();
       if (now - lastChange < IN_FLIGHT_MS) return;

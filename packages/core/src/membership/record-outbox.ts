@@ -1,6 +1,6 @@
 import type { ReplicaId } from '../replica.ts';
 import { encodeFrame } from './frames.ts';
-import type { MemberRecord } from './member-record.ts';
+import { supersedes, type MemberRecord } from './member-record.ts';
 
 /** Most records in one frame. */
 export const TABLE_CHUNK = 500;
@@ -11,6 +11,8 @@ const FORWARD_DELAY_MS = 10;
 export interface RecordOutbox {
   /** Queues records for `peer`, sent after FORWARD_DELAY_MS with whatever else is queued. */
   queue(peer: ReplicaId, records: readonly MemberRecord[]): void;
+  /** `peer` holds `record`'s version: a record of that node queued for it and no newer need not go. */
+  heldBy(peer: ReplicaId, record: MemberRecord): void;
   /** Sends what is queued now, to the peers still linked. */
   flush(): void;
   /** Sends records to `peer` now. */
@@ -56,6 +58,11 @@ export function createRecordOutbox(deps: {
   }
 
   return {
+    heldBy(peer, record) {
+      const queued = outbox.get(peer);
+      const pending = queued?.get(record.node);
+      if (pending !== undefined && !supersedes(pending, record)) queued!.delete(record.node);
+    },
     queue(peer, records) {
       let queued = outbox.get(peer);
       if (queued === undefined) outbox.set(peer, (queued = new Map<ReplicaId, MemberRecord>()));

@@ -19,6 +19,8 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
   const cut = new Set<string>();
   const down = new Set<string>();
   const frames = { heartbeat: 0, records: 0 };
+  /** Record frames sent over each link, by `from>to`. */
+  const recordsOn = new Map<string, number>();
   const rejects: [string, MembershipRejectReason][] = [];
   const linkKey = (a: string, b: string) => `${a}>${b}`;
   const neighbours = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
@@ -35,6 +37,7 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
         send(peer, frame) {
           if (down.has(id)) return;
           frames[frame[1] === 1 ? 'heartbeat' : 'records']++;
+          if (frame[1] !== 1) recordsOn.set(linkKey(id, peer), (recordsOn.get(linkKey(id, peer)) ?? 0) + 1);
           time.setTimer(() => {
             if (!down.has(peer) && !cut.has(linkKey(id, peer))) nodes.get(peer)?.receive(id, frame);
           }, 2);
@@ -71,6 +74,15 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
       if (how === 'closed') for (const p of neighbours.get(id)!) if (!down.has(p)) nodes.get(p)!.linkDown(id);
     },
     restart: (i: number) => start(ids[i]!),
+    /** A new link between two running nodes. */
+    link(a: number, b: number) {
+      neighbours.get(ids[a]!)!.add(ids[b]!);
+      neighbours.get(ids[b]!)!.add(ids[a]!);
+      nodes.get(ids[a]!)!.linkUp(ids[b]!);
+      nodes.get(ids[b]!)!.linkUp(ids[a]!);
+    },
+    /** Record frames sent from a to b so far. */
+    recordsOn: (a: number, b: number) => recordsOn.get(linkKey(ids[a]!, ids[b]!)) ?? 0,
     /** Frames between a and b are lost both ways; the links stay up, as in a partition. */
     sever(a: number, b: number) {
       cut.add(linkKey(ids[a]!, ids[b]!));
@@ -137,6 +149,39 @@ describe('membership', () => {
     m.node(3).publish({ wants: { gpu: 1 } });
     await m.advance(500);
     expect(m.frames.records).toBe(after);
+  });
+
+  it('sends no table over a new link between nodes whose tables agree, and the whole table to a newcomer', async () => {
+    const m = mesh(12, ringWithChords(12));
+    await m.advance(2000);
+    // 0 and 6 are not linked in this ring; their tables agree.
+    m.link(0, 6);
+    // Within the announce delay (50 ms), before either announces its new link.
+    await m.advance(20);
+    expect([m.recordsOn(0, 6), m.recordsOn(6, 0)]).toEqual([0, 0]);
+    await m.advance(1000);
+    expect(m.node(6).record(m.ids[0]!)!.links).toContain(m.ids[6]);
+
+    // A restarted node's table holds only itself: its first link brings it the others at once.
+    m.kill(3, 'closed');
+    await m.advance(2000);
+    m.restart(3);
+    await m.advance(20);
+    expect(m.recordsOn(2, 3) + m.recordsOn(4, 3)).toBeGreaterThan(0);
+    await m.advance(500);
+    expect(m.view(3).every((s) => s === 'alive')).toBe(true);
+  });
+
+  it('forwards a record to no neighbour that sent it the same version first', async () => {
+    const m = mesh(30, ringWithChords(30));
+    await m.advance(2000);
+    const before = m.frames.records;
+    m.node(3).publish({ wants: { gpu: 1 } });
+    await m.advance(500);
+    for (const i of m.up()) expect(m.node(i).record(m.ids[3]!)!.state).toEqual({ wants: { gpu: 1 } });
+    // Forwarding on every link but the one it came by sends 4 + 29 × 3 = 91 frames; a neighbour
+    // whose copy arrives within the forwarding delay (10 ms, links here take 2 ms) is skipped.
+    expect(m.frames.records - before).toBeLessThan(91);
   });
 
   it('a node whose connections close is unreachable everywhere once its neighbours drop it', async () => {
