@@ -87,6 +87,10 @@ export function leaders(
   candidates: readonly AgentInfo[],
   nodes = LEADER_NODES,
 ): ReadonlySet<AgentId> {
+  // Candidates on no more nodes than lead (a small mesh): all of them lead, with no hashing.
+  const spanned = new Set<string>();
+  for (const a of candidates) if (spanned.add(a.node).size > nodes) break;
+  if (spanned.size <= nodes) return new Set(candidates.map((a) => a.id));
   const ranked = candidates.map((a) => ({ agent: a, h: rendezvous(spec.id, a.id) }));
   ranked.sort((x, y) => y.h - x.h || (x.agent.id < y.agent.id ? -1 : 1));
   const leading = new Set<string>();

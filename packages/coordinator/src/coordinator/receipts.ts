@@ -30,22 +30,25 @@ export const receiptKey = (reader: ReplicaId, claimer: ReplicaId): string => `${
 export interface Receipts {
   /**
    * A claim by `claimer` was read, for a task this node could have claimed: it is owed a receipt
-   * by local time `by`. Until then it waits to go out with other records, which saves a message.
+   * by local time `by`. Until then other claims it reads are owed by the same receipt, so a busy
+   * node writes one per claimer and half window, not one per claim.
    */
   owe(claimer: ReplicaId, by: number): void;
+  /** Whether a receipt is owed to `claimer` already: a further claim of it joins that debt. */
+  owes(claimer: ReplicaId): boolean;
   /** When an owed receipt falls due (Infinity: none is owed). */
   readonly nextDue: number;
   /**
    * The receipts to write in this replica's next transaction, which must go out at once with the
-   * pass's other records (their `in` is that transaction's seq): all that are owed when `carried`
-   * (other records go out anyway) or one of them is due, else none.
+   * pass's other records (their `in` is that transaction's seq): all that are owed once one of
+   * them is due, else none.
    */
-  due(now: number, carried: boolean): RecordWrite[];
+  due(now: number): RecordWrite[];
   /**
-   * Whether `rival` has receipted this replica's transactions up to `seq` and every transaction of
-   * the rival up to that receipt is here.
+   * How far `rival` has receipted this replica's transactions (0: not at all), counting its receipt
+   * only once every transaction of the rival up to the receipt's is here.
    */
-  heard(rival: ReplicaId, seq: number): boolean;
+  covered(rival: ReplicaId): number;
   /** The seq of this replica's latest transaction: the one its claims just went out in. */
   latest(): number;
   /** Whether a change to this record key is a receipt addressed to this replica. */
@@ -80,11 +83,12 @@ export function createReceipts(
       }
       nextDue = Math.min(nextDue, by);
     },
+    owes: (claimer) => owed.has(claimer),
     get nextDue() {
       return nextDue;
     },
-    due(now, carried) {
-      if (owed.size === 0 || (!carried && now < nextDue)) return [];
+    due(now) {
+      if (owed.size === 0 || now < nextDue) return [];
       const seq = order.highest(me) + 1;
       const out: RecordWrite[] = [];
       nextDue = Infinity;
@@ -103,11 +107,11 @@ export function createReceipts(
       }
       return out;
     },
-    heard(rival, seq) {
+    covered(rival) {
       const stored = store.read('receipt', receiptKey(rival, me));
-      if (stored?.writer !== rival || !hasRecordShape('receipt', stored.value)) return false;
+      if (stored?.writer !== rival || !hasRecordShape('receipt', stored.value)) return 0;
       const r = stored.value as unknown as ReceiptRecord;
-      return r.upTo >= seq && order.contiguous(rival) >= r.in;
+      return order.contiguous(rival) >= r.in ? r.upTo : 0;
     },
     latest: () => order.highest(me),
     isForMe: (key) => key.endsWith(suffix),

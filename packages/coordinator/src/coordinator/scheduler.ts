@@ -107,6 +107,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     TaskId,
     { readonly epoch: number; readonly agent: AgentId; readonly stepIn: boolean; seq: number }
   >();
+  /** Own claims past their decision time and still waiting for a receipt: a receipt's arrival looks at them again. */
+  const awaitingReceipts = new Set<TaskId>();
+  /** How far each rival's receipt covers this replica's transactions, read once per pass. */
+  const covered = new Map<ReplicaId, number>();
   /** Other nodes' claims read since the last pass, by task: their claimers may be owed receipts. */
   const claimsRead: {
     readonly task: TaskId;
@@ -150,6 +154,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
 
     log.flush();
+    covered.clear();
     const changed = [...dirty];
     for (const id of changed) refresh(id);
     dirty.clear();
@@ -180,7 +185,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
     if (receipts !== null) {
       oweReceipts();
-      writes.push(...receipts.due(now, writes.length > 0));
+      writes.push(...receipts.due(now));
       if (receipts.nextDue < Infinity) wakeAt(Math.max(receipts.nextDue, now + tickMs));
     }
     const wrote = writes.length > 0;
@@ -215,6 +220,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (d.status !== 'pending' && heldBack.get(id)?.epoch === d.epoch) heldBack.delete(id);
     if (d.status !== 'claimed' && ownClaims.get(id)?.epoch === d.epoch) {
       ownClaims.delete(id);
+      awaitingReceipts.delete(id);
       tracing.settled(id, 'lost');
     }
     watchers.changed(id, d);
@@ -267,6 +273,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (d.status === 'claimed' && isOwnClaim(id, d.epoch, winner.agent)) {
       if (now < d.decidesAt!) return Math.min(next, d.decidesAt!);
       if (heardFromRivals(spec, d.epoch)) {
+        awaitingReceipts.delete(id);
         decided.push(id);
         // Looked at again next pass, in case the start is deferred (see pass) and then not made.
         return now;
@@ -275,6 +282,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       // meanwhile: a slow mesh delays the start rather than losing the epoch. A claim still unheard
       // after RECEIPT_WAIT_LEASES leases lapses below like a silent holder's, and the next epoch opens.
       if (now - d.decidesAt! < RECEIPT_WAIT_LEASES * leaseMs) {
+        awaitingReceipts.add(id);
         const until = d.lease?.until ?? d.decidesAt! + leaseMs;
         const renewAt = until - (2 * leaseMs) / 3;
         if (now < renewAt) return Math.min(next, renewAt);
@@ -309,17 +317,20 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const own = ownClaims.get(spec.id);
     if (receipts === null || own === undefined) return true;
     if (own.seq === Infinity) return false;
-    const claimedHere = new Set<ReplicaId>();
-    for (const c of index.records(spec.id)!.claims) if (c.epoch === epoch) claimedHere.add(c.node);
     const among = meshAgents().candidates.of(spec);
     const rivals = own.stepIn ? null : leaders(spec, among);
+    let unheard: Set<ReplicaId> | null = null;
     for (const agent of among) {
       const rival = agent.node;
-      if (rival === replica || claimedHere.has(rival) || rivals?.has(agent.id) === false) continue;
-      if (!receipts.heard(rival, own.seq)) return false;
-      claimedHere.add(rival);
+      if (rival === replica || rivals?.has(agent.id) === false) continue;
+      let cover = covered.get(rival);
+      if (cover === undefined) covered.set(rival, (cover = receipts.covered(rival)));
+      if (cover < own.seq) (unheard ??= new Set()).add(rival);
     }
-    return true;
+    if (unheard === null) return true;
+    // Rivals without a receipt may have claimed in this epoch instead: that claim is as good.
+    for (const c of index.records(spec.id)!.claims) if (c.epoch === epoch) unheard.delete(c.node);
+    return unheard.size === 0;
   }
 
   /**
@@ -331,9 +342,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const { candidates } = meshAgents();
     const mine = (a: AgentInfo): boolean => a.node === replica && agents.infos.has(a.id);
     for (const { task, claimer, stepIn, by } of claimsRead.splice(0)) {
-      // A claim read before its task's record: whether this node could have raced it is not known yet.
+      // A claim read before its task's record: whether this node could have raced it is not known
+      // yet. A claimer owed a receipt already is owed one covering this claim too, at no cost.
       const spec = index.spec(task);
-      if (spec === null) receipts!.owe(claimer, by);
+      if (spec === null || receipts!.owes(claimer)) receipts!.owe(claimer, by);
       else {
         const among = candidates.of(spec);
         const rivalling = stepIn
@@ -354,6 +366,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (d === null || d.status !== 'claimed' || d.winner === null || now < d.decidesAt!) continue;
       if (!isOwnClaim(id, d.epoch, d.winner.agent) || attempts.runs(id, d.epoch)) continue;
       ownClaims.delete(id);
+      awaitingReceipts.delete(id);
       attempts.start(index.spec(id)!, d, d.winner, writes);
       // Ended by the attempt's start already, unless the attempt could not start here.
       tracing.settled(id, 'won');
@@ -422,7 +435,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         claimsRead.push({ task: claim.task, claimer: claim.node, stepIn: claim.stepIn === true, by });
     },
     receiptRead() {
-      for (const id of ownClaims.keys()) dirty.add(id);
+      for (const id of awaitingReceipts)
+        if (ownClaims.has(id)) dirty.add(id);
+        else awaitingReceipts.delete(id);
     },
     schedule: timer.schedule,
     stop: timer.stop,
