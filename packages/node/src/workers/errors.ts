@@ -1,6 +1,6 @@
 import { MeshworkError } from '@meshwork/core';
 
-/** Why a worker call was refused. Each code has one HTTP status (see {@link workerErrorStatus}). */
+/** Why a worker call was refused. Each code has one HTTP status (the node README lists them). */
 export type WorkerErrorCode =
   | 'invalid_request'
   | 'limit_exceeded'
