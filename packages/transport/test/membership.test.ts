@@ -108,7 +108,9 @@ describe('membership over libp2p', () => {
     if (table.kind !== 'records') throw new Error('expected records');
     const recordOfB = table.records.find((r) => r.node === b!.replica)!;
     // A newer record of b that drops its links: a forger cutting b off, signed with b's old proof.
-    const forged = { ...recordOfB, incarnation: recordOfB.incarnation + 1, links: [] };
+    // Far ahead of b's own incarnation, which may have moved on since the table was sent: a record
+    // that does not supersede a's copy is dropped before its signature is looked at.
+    const forged = { ...recordOfB, incarnation: recordOfB.incarnation + 1_000_000, links: [] };
     await lp.write(encodeMembershipFrame({ kind: 'records', records: [forged] }));
     await waitFor('forged record', () => rejected('forged-origin') === 1);
     expect(a!.presence.status(b!.replica)).toBe('alive');
