@@ -14,7 +14,6 @@ import {
   type EventMap,
   type Membership,
   type Observable,
-  type PresenceChannel,
   type PresenceEvents,
 } from '@meshwork/core';
 import type { SharedMemoryEvents } from '@meshwork/node';
@@ -22,6 +21,7 @@ import { createSharedMemory, openStore } from '@meshwork/node/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../packages/node/src/logger.ts';
 import { tempDir } from '../packages/node/test/support/processes.ts';
+import { quietPresence } from '../packages/node/test/support/quiet-presence.ts';
 import { createScheduler } from './sim/scheduler.ts';
 import { createMeshMetrics, type MeshMetricsEvents } from '../packages/transport/src/metrics.ts';
 
@@ -46,16 +46,6 @@ function subject<E extends EventMap<E>>(
     trigger,
   };
 }
-
-const quietPresence: PresenceChannel = {
-  self: 'n',
-  publish: () => undefined,
-  on: (_name, listener) => listener,
-  once: () => undefined,
-  off: () => undefined,
-  status: () => undefined,
-  members: () => [],
-};
 
 const closers: (() => unknown)[] = [];
 
