@@ -9,13 +9,14 @@ import {
   type ReplicaId,
 } from '@meshwork/core';
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder } from './metrics.ts';
 
 /** One stream each way per link carries heartbeats and member records (see core's membership). */
-export const MEMBERSHIP_PROTOCOL = '/meshwork/members/2';
-/** Domain of the signatures on records. */
+export const MEMBERSHIP_PROTOCOL = '/meshwork/members/3';
+/** Domain of the signatures on records; records are as they were in `/meshwork/members/2`. */
 const CLAIM_TOPIC = 'meshwork/members/2';
 /** Frames queued on one link past which heartbeats are dropped (records still go). */
 const MAX_QUEUED_FRAMES = 64;
@@ -81,7 +82,15 @@ export async function startMeshMembership(
         return () => clearTimeout(t);
       },
     },
-    links: { send },
+    links: {
+      send,
+      // Membership's heartbeats are the liveness check of every connection (libp2p's own
+      // connection monitor is off): a connection they find dead is closed here.
+      close(peer) {
+        for (const c of libp2p.getConnections(peerIdFromString(peer)))
+          c.abort(new Error('membership link silent'));
+      },
+    },
     probeIntervalMs: o.probeIntervalMs,
     maxFrameBytes: o.maxFrameBytes,
     maxMembers: o.maxMembers,

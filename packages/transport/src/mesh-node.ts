@@ -119,6 +119,10 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     streamMuxers: [yamux()],
     ...(admission.protector !== undefined ? { connectionProtector: admission.protector } : {}),
     connectionGater: admission.gater,
+    // Membership heartbeats every link and closes a silent one; libp2p's monitor would open a
+    // ping stream per connection every 10 s and abort on a 5 s timeout, which a stalled (not dead)
+    // peer misses.
+    connectionMonitor: { enabled: false },
     connectionManager: {
       maxConnections: limits.maxConnections,
       inboundConnectionThreshold: limits.inboundConnectionThreshold,

@@ -100,7 +100,7 @@ describe('membership over libp2p', () => {
 
     const stream = await raw.dialProtocol(a!.peerId, MEMBERSHIP_PROTOCOL);
     const lp = lpStream(stream);
-    await lp.write(encodeMembershipFrame({ kind: 'heartbeat', digest: [0, 0] }));
+    await lp.write(encodeMembershipFrame({ kind: 'heartbeat', digest: [0, 0], lagMs: 0 }));
     await lp.write(new Uint8Array([1, 77]));
     await waitFor('malformed frame', () => rejected('malformed') === 1);
 

@@ -3,7 +3,7 @@ import { Reader } from '../codec/reader.ts';
 import { Writer } from '../codec/writer.ts';
 import { readMemberRecord, writeMemberRecord, type MemberRecord } from './member-record.ts';
 
-const VERSION = 1;
+const VERSION = 2;
 const HEARTBEAT = 1;
 const RECORDS = 2;
 /** Most links one record may list: far above any node's degree. */
@@ -11,11 +11,12 @@ const MAX_LINKS = 1024;
 
 /**
  * What neighbours send each other: a heartbeat carrying the sender's table digest (its liveness
- * signal and anti-entropy trigger in one), or member records (rumours, or a table after a
- * mismatch or a new link).
+ * signal and anti-entropy trigger in one) and how late its own ticks have run lately (its local
+ * health, see local-health.ts), or member records (rumours, or a table after a mismatch or a new
+ * link).
  */
 export type MembershipFrame =
-  | { readonly kind: 'heartbeat'; readonly digest: readonly [number, number] }
+  | { readonly kind: 'heartbeat'; readonly digest: readonly [number, number]; readonly lagMs: number }
   | { readonly kind: 'records'; readonly records: readonly MemberRecord[] };
 
 export function encodeFrame(frame: MembershipFrame): Uint8Array {
@@ -25,6 +26,7 @@ export function encodeFrame(frame: MembershipFrame): Uint8Array {
     w.byte(HEARTBEAT);
     w.uint(frame.digest[0]);
     w.uint(frame.digest[1]);
+    w.uint(frame.lagMs);
   } else {
     w.byte(RECORDS);
     w.uint(frame.records.length);
@@ -45,7 +47,7 @@ export function decodeFrame(bytes: Uint8Array, maxBytes: number, maxRecords: num
   const kind = r.byte('kind');
   let frame: MembershipFrame;
   if (kind === HEARTBEAT) {
-    frame = { kind: 'heartbeat', digest: [r.uint('digest'), r.uint('digest')] };
+    frame = { kind: 'heartbeat', digest: [r.uint('digest'), r.uint('digest')], lagMs: r.uint('lagMs') };
   } else if (kind === RECORDS) {
     const n = r.count('records', 4);
     const records: MemberRecord[] = [];

@@ -8,6 +8,7 @@ import { isPresenceState, supersedes, writeClaim, type MemberRecord } from './me
 import { createMemberTable, reachableFrom } from './member-table.ts';
 import type { MemberStatus, PresenceChannel, PresenceState } from './presence-channel.ts';
 import { createPresenceListeners } from './presence-listeners.ts';
+import { createLocalHealth } from './local-health.ts';
 import { createPhiDetector, type PhiOptions } from './phi.ts';
 import { createRecordOutbox, TABLE_CHUNK } from './record-outbox.ts';
 
@@ -17,9 +18,14 @@ export interface MembershipTimers {
   setTimer(fn: () => void, ms: number): () => void;
 }
 
-/** The one thing membership needs from a network: a frame to a directly connected neighbour. */
+/** What membership needs from a network: frames to directly connected neighbours. */
 export interface MembershipLinks {
   send(peer: ReplicaId, frame: Uint8Array): void;
+  /**
+   * The link to `peer` has carried nothing for `closeSilentLinkMs`: close it, so that the
+   * topology replaces it and the peer is redialled. Without it such a link stays open, not live.
+   */
+  close?(peer: ReplicaId): void;
 }
 
 export type MembershipRejectReason = 'malformed' | 'forged' | 'full';
@@ -42,6 +48,13 @@ export interface MembershipOptions {
   readonly maxStateBytes?: number;
   /** Phi-accrual on each link's heartbeats; past the threshold the link counts as down. */
   readonly phi?: Partial<PhiOptions>;
+  /**
+   * Most of a stall allowed for when judging a link: this node's own tick lateness, plus what the
+   * neighbour announced of its own (local health, see local-health.ts). Default 8,000 ms.
+   */
+  readonly maxLagMs?: number;
+  /** A link silent this long, beyond the lag allowed for, is closed (`links.close`). Default 10,000 ms. */
+  readonly closeSilentLinkMs?: number;
   /** Signs this node's records; the transport passes its node key. */
   readonly sign?: (claim: Uint8Array) => Uint8Array;
   /** Checks another node's record; records that fail are refused as forged. */
@@ -95,6 +108,8 @@ export function createMembership(o: MembershipOptions): Membership {
   const probeMs = o.probeIntervalMs ?? 500;
   const announceDelayMs = o.announceDelayMs ?? 50;
   const syncMs = o.syncIntervalMs ?? 1_000;
+  const maxLagMs = o.maxLagMs ?? 8_000;
+  const closeSilentLinkMs = o.closeSilentLinkMs ?? 10_000;
   const maxMembers = o.maxMembers ?? 10_000;
   const maxFrameBytes = o.maxFrameBytes ?? 4 * 1024 * 1024;
   const maxStateBytes = o.maxStateBytes ?? 16 * 1024;
@@ -105,6 +120,10 @@ export function createMembership(o: MembershipOptions): Membership {
   const linked = new Set<ReplicaId>();
   const live = new Set<ReplicaId>();
   const detector = createPhiDetector(o.phi);
+  /** Ten seconds of ticks: a stall is allowed for that long after it. */
+  const health = createLocalHealth({ windowTicks: Math.ceil(10_000 / probeMs), maxLagMs });
+  /** The lag each neighbour announced in its last heartbeat. */
+  const peerLag = new Map<ReplicaId, number>();
   let reachable = new Set<ReplicaId>([self]);
   const listeners = createPresenceListeners();
   /** When this node's table last changed: a digest that differs right after may be in flight. */
@@ -249,21 +268,41 @@ export function createMembership(o: MembershipOptions): Membership {
   const sameDigest = (d: readonly [number, number]): boolean =>
     d[0] === table.digest[0] && d[1] === table.digest[1];
 
-  function tick(): void {
+  const heartbeatFrame = (): Uint8Array =>
+    encodeFrame({ kind: 'heartbeat', digest: table.digest, lagMs: health.lagMs() });
+
+  /**
+   * Sends a heartbeat on every link and judges each link as of when this tick was due, less the
+   * lag its neighbour announced: heartbeats that came while this node stalled are not read yet,
+   * and a neighbour that stalls sends late. Both are allowed for, up to `maxLagMs` in all.
+   */
+  function tick(due: number): void {
     if (stopped) return;
     const now = timers.now();
-    const heartbeat = encodeFrame({ kind: 'heartbeat', digest: table.digest });
+    const late = health.ticked(due, now);
+    const heartbeat = heartbeatFrame();
     for (const peer of linked) o.links.send(peer, heartbeat);
-    for (const peer of live)
-      if (!detector.isAlive(peer, now)) {
+    for (const peer of linked) {
+      const at = now - Math.min(maxLagMs, late + (peerLag.get(peer) ?? 0));
+      if (live.has(peer) && !detector.isAlive(peer, at)) {
         live.delete(peer);
         linksChanged();
       }
-    cancelTick = timers.setTimer(tick, probeMs);
+      const last = detector.lastHeard(peer);
+      if (o.links.close !== undefined && last !== undefined && at - last > closeSilentLinkMs)
+        o.links.close(peer);
+    }
+    schedule();
   }
 
+  const schedule = (): void => {
+    const due = timers.now() + probeMs;
+    cancelTick = timers.setTimer(() => tick(due), probeMs);
+  };
+
   announce({});
-  let cancelTick = timers.setTimer(tick, probeMs);
+  let cancelTick = (): void => {};
+  schedule();
 
   return {
     self,
@@ -296,7 +335,7 @@ export function createMembership(o: MembershipOptions): Membership {
       detector.forget(peer);
       detector.heartbeat(peer, timers.now());
       lastTableSent.delete(peer);
-      o.links.send(peer, encodeFrame({ kind: 'heartbeat', digest: table.digest }));
+      o.links.send(peer, heartbeatFrame());
       const theirs = heard.get(peer);
       if (theirs === undefined) awaitingDigest.add(peer);
       else if (!sameDigest(theirs)) sendTable(peer);
@@ -306,6 +345,7 @@ export function createMembership(o: MembershipOptions): Membership {
       linked.delete(peer);
       lastTableSent.delete(peer);
       heard.delete(peer);
+      peerLag.delete(peer);
       awaitingDigest.delete(peer);
       detector.forget(peer);
       if (live.delete(peer)) linksChanged();
@@ -328,6 +368,7 @@ export function createMembership(o: MembershipOptions): Membership {
       }
       if (frame.kind === 'records') return receiveRecords(peer, frame.records);
       heard.set(peer, frame.digest);
+      if (linked.has(peer)) peerLag.set(peer, frame.lagMs);
       if (awaitingDigest.delete(peer) && !sameDigest(frame.digest)) {
         // The first digest on a new link: a newcomer gets the table without waiting.
         lastTableSent.set(peer, timers.now());

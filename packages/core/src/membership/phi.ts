@@ -32,6 +32,8 @@ export interface PhiDetector {
   forget(peer: string): void;
   /** Whether any heartbeat of `peer` has been seen (and not forgotten). */
   knows(peer: string): boolean;
+  /** When `peer` was last heard from (undefined: never, or forgotten). */
+  lastHeard(peer: string): number | undefined;
   peers(): Iterable<string>;
 }
 
@@ -89,6 +91,7 @@ export function createPhiDetector(options: Partial<PhiOptions> = {}): PhiDetecto
     isAlive: (peer, at) => phi(peer, at) < o.threshold,
     forget: (peer) => void histories.delete(peer),
     knows: (peer) => histories.has(peer),
+    lastHeard: (peer) => histories.get(peer)?.last,
     peers: () => histories.keys(),
   };
 }

@@ -9,11 +9,38 @@ import {
 
 /**
  * Nodes linked as `edges` say, frames delivered after 2 ms unless a link is cut. Counts frames
- * by kind (the first byte after the version: 1 heartbeat, 2 records).
+ * by kind (the first byte after the version: 1 heartbeat, 2 records). A node may stall, as an
+ * event loop does: its timers and the frames sent to it wait until the stall ends, and then the
+ * timers run first, as Node runs timers before it reads sockets.
  */
 function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOptions> = {}) {
   const sched = createScheduler();
   const time = sched.nodeClock(0);
+  const stalledUntil = new Map<string, number>();
+  /** Runs `fn` on node `id`'s event loop: now, or once its stall ends (frames after timers). */
+  const onLoop = (id: string, what: 'timer' | 'frame', fn: () => void) => {
+    let cancelled = false;
+    const run = () => {
+      if (cancelled) return;
+      const wait = (stalledUntil.get(id) ?? 0) - time.now();
+      if (wait > 0) time.setTimer(run, wait + (what === 'frame' ? 0.5 : 0));
+      else fn();
+    };
+    return { run, cancel: () => void (cancelled = true) };
+  };
+  const timersOf = (id: string) => ({
+    now: () => time.now(),
+    setTimer(fn: () => void, ms: number) {
+      const t = onLoop(id, 'timer', fn);
+      const cancel = time.setTimer(t.run, ms);
+      return () => {
+        t.cancel();
+        cancel();
+      };
+    },
+  });
+  /** Links closed for silence, as `from>to`. */
+  const closed: string[] = [];
   const ids = Array.from({ length: n }, (_, i) => `n${String(i).padStart(3, '0')}`);
   const nodes = new Map<string, Membership>();
   const cut = new Set<string>();
@@ -32,15 +59,23 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
   const start = (id: string): Membership => {
     const m = createMembership({
       self: id,
-      timers: time,
+      timers: timersOf(id),
       links: {
         send(peer, frame) {
           if (down.has(id)) return;
           frames[frame[1] === 1 ? 'heartbeat' : 'records']++;
           if (frame[1] !== 1) recordsOn.set(linkKey(id, peer), (recordsOn.get(linkKey(id, peer)) ?? 0) + 1);
-          time.setTimer(() => {
+          const deliver = onLoop(peer, 'frame', () => {
             if (!down.has(peer) && !cut.has(linkKey(id, peer))) nodes.get(peer)?.receive(id, frame);
-          }, 2);
+          });
+          time.setTimer(deliver.run, 2);
+        },
+        close(peer) {
+          closed.push(linkKey(id, peer));
+          neighbours.get(id)!.delete(peer);
+          neighbours.get(peer)!.delete(id);
+          m.linkDown(peer);
+          nodes.get(peer)?.linkDown(id);
         },
       },
       onReject: (peer, reason) => rejects.push([peer, reason]),
@@ -62,6 +97,9 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
     ids,
     frames,
     rejects,
+    closed,
+    /** Node i's event loop stalls for `ms` from now. */
+    stall: (i: number, ms: number) => void stalledUntil.set(ids[i]!, time.now() + ms),
     node: (i: number) => nodes.get(ids[i]!)!,
     /**
      * The process dies. `closed`: its neighbours see its connections reset (a crash on a live
@@ -204,6 +242,56 @@ describe('membership', () => {
     expect(m.node(0).status(m.ids[5]!)).toBe('alive');
     await m.advance(2000);
     for (const i of m.up()) expect(m.node(i).status(m.ids[5]!)).toBe('unreachable');
+  });
+
+  it('closes a link that stays silent, and no other', async () => {
+    const m = mesh(12, ringWithChords(12));
+    await m.advance(3000);
+    m.kill(5, 'silent');
+    await m.advance(5000);
+    expect(m.closed).toEqual([]);
+    await m.advance(8000);
+    // Each of its four neighbours closed its link to it, once.
+    expect(m.closed.sort()).toEqual([1, 4, 6, 9].map((i) => `${m.ids[i]}>${m.ids[5]}`));
+  });
+
+  /** Every time a node was told another one had gone, as `observer>gone`. */
+  const goneEvents = (m: ReturnType<typeof mesh>) => {
+    const gone: string[] = [];
+    for (const i of m.up())
+      m.node(i).on('presence', (peer, state) => state === null && gone.push(`${i}>${peer}`));
+    return gone;
+  };
+
+  it('does not close links for heartbeats it has not read while its own event loop stalled', async () => {
+    const m = mesh(8, ringWithChords(8), { closeSilentLinkMs: 3000 });
+    await m.advance(60_000);
+    // A first stall, which its neighbours now allow for (see the next test); then a longer one.
+    m.stall(3, 2000);
+    await m.advance(4000);
+    m.stall(3, 4000);
+    await m.advance(6000);
+    expect(m.closed).toEqual([]);
+    expect(m.node(3).neighbours().size).toBe(4);
+    for (const i of m.up()) expect(m.view(i).every((s) => s === 'alive')).toBe(true);
+  });
+
+  it('keeps its links to a neighbour that announced it stalls, while its stalls grow', async () => {
+    const m = mesh(8, ringWithChords(8));
+    // Long enough for phi's window to hold regular heartbeats, not the first exchanges.
+    await m.advance(60_000);
+    const gone = goneEvents(m);
+    // The first stall is news to its neighbours: they drop their links to it and take them back.
+    m.stall(3, 2000);
+    await m.advance(4000);
+    const firstStall = gone.length;
+    expect(firstStall).toBeGreaterThan(0);
+    for (const ms of [3500, 5000]) {
+      m.stall(3, ms);
+      await m.advance(ms + 1000);
+    }
+    expect(gone.length).toBe(firstStall);
+    for (const i of m.up()) expect(m.view(i).every((s) => s === 'alive')).toBe(true);
   });
 
   it('keeps a node reachable while one of its links fails, over its other links', async () => {

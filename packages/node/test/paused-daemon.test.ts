@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { api, startDaemonProcess, tempDir, waitFor, type DaemonProcess } from './support/processes.ts';
+
+interface AgentRow {
+  readonly id: string;
+  readonly live: boolean;
+}
+
+/**
+ * A daemon that stops answering without closing its connections (SIGSTOP: a hung process, or a
+ * host gone silent). Its TCP connections stay open, so only membership's heartbeats can find it:
+ * its peers count it gone, close their connections to it, and take it back once it resumes.
+ */
+describe('a paused daemon', () => {
+  const dir = tempDir('paused');
+  const daemons: DaemonProcess[] = [];
+  afterAll(() => {
+    for (const d of daemons) {
+      d.child.kill('SIGCONT');
+      d.child.kill('SIGTERM');
+    }
+  });
+
+  const agentLive = async (d: DaemonProcess, agent: string): Promise<boolean> =>
+    (await api<AgentRow[]>(d.info.url, '/v1/agents')).body.some((a) => a.id === agent && a.live);
+  const peers = async (d: DaemonProcess): Promise<string[]> =>
+    (await api<{ peerId: string }[]>(d.info.url, '/v1/peers')).body.map((p) => p.peerId);
+
+  it('is found by its peers, its connections are closed, and it is back once it resumes', async () => {
+    const start = (name: string, bootstrap: string[]) =>
+      startDaemonProcess(
+        dir,
+        { name, bootstrap, logLevel: 'warn', agents: [{ id: `${name}-agent`, executors: { shell: {} } }] },
+        { supervised: true },
+      );
+    const a = await start('a', []);
+    daemons.push(a);
+    const b = await start('b', [a.info.multiaddrs[0]!]);
+    daemons.push(b);
+    const c = await start('c', [a.info.multiaddrs[0]!, b.info.multiaddrs[0]!]);
+    daemons.push(c);
+    for (const d of [a, b])
+      await waitFor(`${d.info.node} to see c's agent live`, 30_000, async () =>
+        (await agentLive(d, 'c-agent')) ? true : undefined,
+      );
+    expect(await peers(a)).toContain(c.info.peerId);
+
+    c.child.kill('SIGSTOP');
+    for (const d of [a, b]) {
+      await waitFor(`${d.info.node} to count c gone`, 30_000, async () =>
+        (await agentLive(d, 'c-agent')) ? undefined : true,
+      );
+      // Its TCP connection never closed: the silent link is closed by membership.
+      await waitFor(`${d.info.node} to close its connection to c`, 60_000, async () =>
+        (await peers(d)).includes(c.info.peerId) ? undefined : true,
+      );
+    }
+    expect(await agentLive(a, 'b-agent')).toBe(true);
+
+    c.child.kill('SIGCONT');
+    for (const d of [a, b])
+      await waitFor(`${d.info.node} to see c's agent live again`, 60_000, async () =>
+        (await agentLive(d, 'c-agent')) && (await peers(d)).includes(c.info.peerId) ? true : undefined,
+      );
+  }, 180_000);
+});
