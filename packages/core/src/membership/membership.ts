@@ -119,7 +119,7 @@ export function createMembership(o: MembershipOptions): Membership {
   /** Neighbours with an open link, and those of them whose heartbeats arrive. */
   const linked = new Set<ReplicaId>();
   const live = new Set<ReplicaId>();
-  const detector = createPhiDetector(o.phi);
+  const detector = createPhiDetector({ firstIntervalMs: probeMs, ...o.phi });
   /** Ten seconds of ticks: a stall is allowed for that long after it. */
   const health = createLocalHealth({ windowTicks: Math.ceil(10_000 / probeMs), maxLagMs });
   /** The lag each neighbour announced in its last heartbeat. */
