@@ -102,6 +102,8 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     store,
     events,
     options: retentionOptions,
+    presence,
+    liveness,
     tickMs: timing.tickMs,
     runningHere: (id) => attempts.runsTask(id),
   });
@@ -140,6 +142,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     workflows,
     scheduler,
     isReceiptForMe: (key) => receipts?.isForMe(key) === true,
+    receiptIndex: retention.receipts,
   });
 
   // Live from here on: store changes, then presence (the first heartbeat goes out now); the state

@@ -1,20 +1,26 @@
-import type { ReplicaId } from '@meshwork/core';
-import type { Emitter } from '@meshwork/core';
+import type { Emitter, PresenceChannel, ReplicaId } from '@meshwork/core';
 import type { CoordinatorEvents } from '../events.ts';
 import type { TaskId } from '../model.ts';
 import { createRetention, type Retention, type RetentionOptions } from '../retention.ts';
 import type { CoordinationStore } from '../store.ts';
 import type { TaskIndex } from '../task-index.ts';
 import type { Workflows } from '../workflows.ts';
+import type { Liveness } from './liveness.ts';
+import { createReceiptRetention, type ReceiptRetention } from './receipt-retention.ts';
 
-/** Retention wired to this coordinator, and the sweeps that remove finished tasks from the shared state. */
+/**
+ * Retention wired to this coordinator, and the sweeps that remove finished tasks, and the receipts
+ * of nodes gone for good, from the shared state.
+ */
 export interface RetentionSweep extends Pick<Retention, 'finished' | 'forget'> {
-  /** Removes the finished tasks that are due, if a sweep is due at `now`. */
+  /** Removes the finished tasks and receipts that are due, if a sweep is due at `now`. */
   sweep(now: number): void;
   /** When the next sweep is due. */
   readonly nextAt: number;
-  /** Whether finished tasks or orphaned records are held, so sweeps must go on. */
+  /** Whether finished tasks, orphaned records or receipts that may go are held, so sweeps must go on. */
   retaining(): boolean;
+  /** The receipts held, kept up to date from the store's changes. */
+  readonly receipts: Pick<ReceiptRetention, 'track' | 'clear'>;
 }
 
 export interface RetentionSweepDeps {
@@ -24,6 +30,9 @@ export interface RetentionSweepDeps {
   readonly store: CoordinationStore;
   readonly events: Emitter<CoordinatorEvents>;
   readonly options: RetentionOptions;
+  /** Who is in the mesh: a node's receipts go once it left or stayed unreachable long enough. */
+  readonly presence: Pick<PresenceChannel, 'status' | 'members'>;
+  readonly liveness: Pick<Liveness, 'version'>;
   /** Least time between two passes: no sweep is looked for more often. */
   readonly tickMs: number;
   /** Whether an attempt of the task still runs here (it stays until the attempt ends). */
@@ -39,6 +48,16 @@ export function createRetentionSweep(deps: RetentionSweepDeps): RetentionSweep {
   /** Finished tasks are looked at this often. */
   const sweepMs = Math.min(250, Math.max(deps.tickMs, options.finishedMs / 4));
   let nextAt = -Infinity;
+  // A node unreachable this long has had its finished tasks removed by the others too (they step
+  // in at twice finishedMs); a claim waits for receipts ten leases at most, far less.
+  const receipts = createReceiptRetention({
+    replica,
+    store,
+    presence: deps.presence,
+    liveness: deps.liveness,
+    goneMs: 2 * options.finishedMs,
+  });
+  const tasksRetained = (): boolean => index.size > index.openTasks().size || index.orphans().size > 0;
   const retention = createRetention(
     {
       index,
@@ -73,10 +92,13 @@ export function createRetentionSweep(deps: RetentionSweepDeps): RetentionSweep {
         for (const r of batch)
           if (r.tasks.length > 0) events.emit('removed', [{ tasks: r.tasks, run: r.run, at: now }]);
       }
+      const receiptsGone = receipts.sweep(now, removalLimit);
+      if (receiptsGone.length > 0) store.remove(receiptsGone);
     },
     get nextAt() {
-      return nextAt;
+      return tasksRetained() ? nextAt : Math.max(nextAt, receipts.nextAt);
     },
-    retaining: () => index.size > index.openTasks().size || index.orphans().size > 0,
+    retaining: () => tasksRetained() || receipts.nextAt < Infinity,
+    receipts,
   };
 }
