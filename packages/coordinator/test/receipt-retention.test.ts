@@ -86,8 +86,8 @@ function receiptMesh(nodes: number, seed: number, finishedMs = 1000) {
     register(c, i);
   }
 
-  /** A node unreachable this long is gone for good: twice `finishedMs`. */
-  const goneMs = 2 * finishedMs;
+  /** A node unreachable this long is gone for good: twice `finishedMs`, and at least 20 leases (of 2 s here). */
+  const goneMs = Math.max(2 * finishedMs, 20 * 2000);
   return { ...m, goneMs, starts, receipts, involving, removedBy, removalWrites, work, leave, restart };
 }
 
@@ -132,14 +132,14 @@ describe('receipt retention', () => {
   });
 
   it('keeps the receipts of a node unreachable for less than the bound, and removes them past it', async () => {
-    const m = receiptMesh(5, 2, 5000);
+    const m = receiptMesh(5, 2, 25_000);
     await m.run(1500);
     expect((await m.work(50, [0, 1, 2, 3, 4], 'a')).succeeded).toBe(50);
     const ofN4 = m.involving(m.receipts(0), 'n4');
     expect(ofN4.length).toBeGreaterThan(0);
 
     m.net.crash('n4');
-    // Unreachable at once (its connections reset); 9 s of the 10 s bound pass, with tasks run meanwhile.
+    // Unreachable at once (its connections reset); 49 s of the 50 s bound pass, with tasks run meanwhile.
     await m.run(1000);
     const meanwhile = await m.work(20, [0, 1, 2, 3], 'b');
     expect(meanwhile).toEqual({ succeeded: 20, duplicates: 0, started: 20, epochs: 1 });
@@ -156,7 +156,10 @@ describe('receipt retention', () => {
     await m.run(1500);
     expect((await m.work(50, [0, 1, 2, 3, 4], 'a')).succeeded).toBe(50);
     m.net.crash('n4');
-    await m.run(m.goneMs + 1500);
+    // Past twice finishedMs, kept: a claim may wait for receipts 10 leases, so the bound is 20 at least.
+    await m.run(3000);
+    for (let i = 0; i < 4; i++) expect(m.involving(m.receipts(i), 'n4')).not.toEqual([]);
+    await m.run(m.goneMs);
     for (let i = 0; i < 4; i++) expect(m.involving(m.receipts(i), 'n4')).toEqual([]);
 
     m.restart(4);

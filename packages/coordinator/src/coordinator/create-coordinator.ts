@@ -105,6 +105,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     presence,
     liveness,
     tickMs: timing.tickMs,
+    leaseMs: timing.leaseMs,
     runningHere: (id) => attempts.runsTask(id),
   });
   const receipts = store.order === undefined ? null : createReceipts(store, store.order);

@@ -17,6 +17,9 @@ import type { CoordinationStore, RecordWrite, WriteOrder } from '../store.ts';
  * follows how many nodes claim, not how many tasks are claimed.
  */
 
+/** Leases a claim may wait for its receipts past its decision time before it lapses. */
+export const RECEIPT_WAIT_LEASES = 10;
+
 /** A receipt as stored; its writer is the node that read, and its key names the claimer. */
 interface ReceiptRecord {
   /** Every transaction of `of` with a seq up to this was here when the receipt was written. */

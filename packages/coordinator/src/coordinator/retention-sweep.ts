@@ -7,6 +7,7 @@ import type { TaskIndex } from '../task-index.ts';
 import type { Workflows } from '../workflows.ts';
 import type { Liveness } from './liveness.ts';
 import { createReceiptRetention, type ReceiptRetention } from './receipt-retention.ts';
+import { RECEIPT_WAIT_LEASES } from './receipts.ts';
 
 /**
  * Retention wired to this coordinator, and the sweeps that remove finished tasks, and the receipts
@@ -35,6 +36,8 @@ export interface RetentionSweepDeps {
   readonly liveness: Pick<Liveness, 'version'>;
   /** Least time between two passes: no sweep is looked for more often. */
   readonly tickMs: number;
+  /** A claim's lease: how long claims may wait for receipts follows from it. */
+  readonly leaseMs: number;
   /** Whether an attempt of the task still runs here (it stays until the attempt ends). */
   readonly runningHere: (id: TaskId) => boolean;
 }
@@ -43,19 +46,24 @@ export interface RetentionSweepDeps {
 const removalLimit = 2_500;
 const removalBatch = 200;
 
+/** How long a node stays unreachable (or unknown to membership) before its receipts go. */
+const receiptGoneMs = (options: RetentionOptions, leaseMs: number): number =>
+  Math.max(2 * options.finishedMs, 2 * RECEIPT_WAIT_LEASES * leaseMs);
+
 export function createRetentionSweep(deps: RetentionSweepDeps): RetentionSweep {
   const { replica, index, workflows, store, events, options } = deps;
   /** Finished tasks are looked at this often. */
   const sweepMs = Math.min(250, Math.max(deps.tickMs, options.finishedMs / 4));
   let nextAt = -Infinity;
   // A node unreachable this long has had its finished tasks removed by the others too (they step
-  // in at twice finishedMs); a claim waits for receipts ten leases at most, far less.
+  // in at twice finishedMs), and every claim that waited for its receipts has started or lapsed
+  // twice over, so none is left for which it would owe no new receipt once back.
   const receipts = createReceiptRetention({
     replica,
     store,
     presence: deps.presence,
     liveness: deps.liveness,
-    goneMs: 2 * options.finishedMs,
+    goneMs: receiptGoneMs(options, deps.leaseMs),
   });
   const tasksRetained = (): boolean => index.size > index.openTasks().size || index.orphans().size > 0;
   const retention = createRetention(
