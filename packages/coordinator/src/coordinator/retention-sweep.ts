@@ -16,9 +16,12 @@ import { RECEIPT_WAIT_LEASES } from './receipts.ts';
 export interface RetentionSweep extends Pick<Retention, 'finished' | 'forget'> {
   /** Removes the finished tasks and receipts that are due, if a sweep is due at `now`. */
   sweep(now: number): void;
-  /** When the next sweep is due. */
+  /** When the next sweep is due (Infinity: none before a change). */
   readonly nextAt: number;
-  /** Whether finished tasks, orphaned records or receipts that may go are held, so sweeps must go on. */
+  /**
+   * Whether finished tasks or orphaned records are held, or receipts may go now, so sweeps must go
+   * on. Receipts that may go only once a node's bound runs out need one sweep then, at `nextAt`.
+   */
   retaining(): boolean;
   /** The receipts held, kept up to date from the store's changes. */
   readonly receipts: Pick<ReceiptRetention, 'track' | 'clear'>;
@@ -106,7 +109,7 @@ export function createRetentionSweep(deps: RetentionSweepDeps): RetentionSweep {
     get nextAt() {
       return tasksRetained() ? nextAt : Math.max(nextAt, receipts.nextAt);
     },
-    retaining: () => tasksRetained() || receipts.nextAt < Infinity,
+    retaining: () => tasksRetained() || receipts.nextAt === -Infinity,
     receipts,
   };
 }

@@ -202,7 +202,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       index.openTasks().size > 0 ||
       retaining ||
       (receipts?.nextDue ?? Infinity) < Infinity;
-    return busy ? wake - now : null;
+    if (busy) return wake - now;
+    // Idle but for receipts that go once a node's bound runs out: one pass then.
+    return deps.retention.nextAt < Infinity ? deps.retention.nextAt - now : null;
   }
 
   /** Re-derives one task and reacts to its change: its run, its holds and claims, watchers, fencing. */
