@@ -165,12 +165,33 @@ describe('receipt retention', () => {
     m.restart(4);
     await m.run(1500);
     // Its old receipts, still in its persisted state, are removed there too on the way back.
+    for (let i = 0; i < 5; i++) expect(m.involving(m.receipts(i), 'n4')).toEqual([]);
     const back = await m.work(50, [4, 0, 1, 2, 3], 'b');
     expect(back).toEqual({ succeeded: 50, duplicates: 0, started: 50, epochs: 1 });
     for (let i = 0; i < 5; i++) {
       const ofN4 = m.involving(m.receipts(i), 'n4');
       expect(ofN4.some((k) => k.startsWith('n4>'))).toBe(true);
       expect(ofN4.some((k) => k.endsWith('>n4'))).toBe(true);
+    }
+  });
+
+  it('writes new receipts for a node that left and comes back under the same id', async () => {
+    const m = receiptMesh(4, 4);
+    await m.run(1500);
+    expect((await m.work(40, [0, 1, 2, 3], 'a')).succeeded).toBe(40);
+    await m.leave(3);
+    await m.run(1000);
+    for (let i = 0; i < 3; i++) expect(m.involving(m.receipts(i), 'n3')).toEqual([]);
+
+    m.restart(3);
+    await m.run(1500);
+    for (let i = 0; i < 4; i++) expect(m.involving(m.receipts(i), 'n3')).toEqual([]);
+    const back = await m.work(40, [3, 0, 1, 2], 'b');
+    expect(back).toEqual({ succeeded: 40, duplicates: 0, started: 40, epochs: 1 });
+    for (let i = 0; i < 4; i++) {
+      const ofN3 = m.involving(m.receipts(i), 'n3');
+      expect(ofN3.some((k) => k.startsWith('n3>'))).toBe(true);
+      expect(ofN3.some((k) => k.endsWith('>n3'))).toBe(true);
     }
   });
 });
