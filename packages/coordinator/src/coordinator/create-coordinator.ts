@@ -102,7 +102,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     store,
     events,
     options: retentionOptions,
+    presence,
+    liveness,
     tickMs: timing.tickMs,
+    leaseMs: timing.leaseMs,
     runningHere: (id) => attempts.runsTask(id),
   });
   const receipts = store.order === undefined ? null : createReceipts(store, store.order);
@@ -140,6 +143,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     workflows,
     scheduler,
     isReceiptForMe: (key) => receipts?.isForMe(key) === true,
+    receiptIndex: retention.receipts,
   });
 
   // Live from here on: store changes, then presence (the first heartbeat goes out now); the state

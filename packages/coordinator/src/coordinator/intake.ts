@@ -6,6 +6,7 @@ import type { CoordinatorEvents } from '../events.ts';
 import { recordKinds, type CoordinationStore, type RecordChange, type StoreChanges } from '../store.ts';
 import type { TaskIndex } from '../task-index.ts';
 import type { Workflows } from '../workflows.ts';
+import type { ReceiptRetention } from './receipt-retention.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface ChangeIntakeDeps {
   readonly scheduler: Pick<Scheduler, 'markDirty' | 'schedule' | 'claimRead' | 'receiptRead'>;
   /** Tells receipts addressed to this replica from the others. */
   readonly isReceiptForMe: (key: string) => boolean;
+  /** Follows the receipts held, for their removal once a node is gone (see receipt-retention.ts). */
+  readonly receiptIndex: Pick<ReceiptRetention, 'track' | 'clear'>;
 }
 
 export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
@@ -40,7 +43,12 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
 
   function onChanges(changes: StoreChanges, isLocal: boolean): void {
     if (changes === 'all') return reload();
-    if (changes.some((c) => c.kind === 'receipt' && deps.isReceiptForMe(c.key))) scheduler.receiptRead();
+    const receipts: string[] = [];
+    for (const c of changes) if (c.kind === 'receipt') receipts.push(c.key);
+    if (receipts.length > 0) {
+      deps.receiptIndex.track(receipts);
+      if (receipts.some(deps.isReceiptForMe)) scheduler.receiptRead();
+    }
     const { tasks, workflows, malformed, claims } = index.apply(changes);
     if (!isLocal) {
       // Delivery delay: receive time minus the writer's stamp, for claims of other nodes. Not starts:
@@ -64,6 +72,7 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
   function reload(): void {
     const known = [...index.taskIds(), ...index.orphans()];
     index.clear();
+    deps.receiptIndex.clear();
     onChanges(allRecords(), true);
     for (const id of known) scheduler.markDirty(id);
     scheduler.schedule(0);

@@ -17,6 +17,9 @@ import type { CoordinationStore, RecordWrite, WriteOrder } from '../store.ts';
  * follows how many nodes claim, not how many tasks are claimed.
  */
 
+/** Leases a claim may wait for its receipts past its decision time before it lapses. */
+export const RECEIPT_WAIT_LEASES = 10;
+
 /** A receipt as stored; its writer is the node that read, and its key names the claimer. */
 interface ReceiptRecord {
   /** Every transaction of `of` with a seq up to this was here when the receipt was written. */
@@ -66,8 +69,16 @@ export function createReceipts(
    * early is filled later by anti-entropy), and when the receipt falls due.
    */
   const owed = new Map<ReplicaId, { target: number; by: number }>();
-  /** The `upTo` last written per claimer: a receipt is rewritten only when it covers more. */
-  const written = new Map<ReplicaId, number>();
+  /**
+   * How far this replica's stored receipt to `claimer` covers (0: none): a receipt is rewritten only
+   * when it covers more, or when it was removed (its claimer was gone for a while, see
+   * receipt-retention.ts).
+   */
+  const written = (claimer: ReplicaId): number => {
+    const stored = store.read('receipt', receiptKey(me, claimer));
+    if (stored?.writer !== me || !hasRecordShape('receipt', stored.value)) return 0;
+    return (stored.value as unknown as ReceiptRecord).upTo;
+  };
   const suffix = `>${me}`;
   let nextDue = Infinity;
 
@@ -100,8 +111,7 @@ export function createReceipts(
           continue;
         }
         owed.delete(claimer);
-        if (upTo <= (written.get(claimer) ?? 0)) continue;
-        written.set(claimer, upTo);
+        if (upTo <= written(claimer)) continue;
         const value: ReceiptRecord = { upTo, in: seq };
         out.push({ kind: 'receipt', key: receiptKey(me, claimer), value: { ...value } });
       }

@@ -22,7 +22,7 @@ import { createPassTimer } from './pass-timer.ts';
 import type { Phase } from './phase.ts';
 import type { RetentionSweep } from './retention-sweep.ts';
 import type { TaskTracing } from './task-tracing.ts';
-import type { Receipts } from './receipts.ts';
+import { RECEIPT_WAIT_LEASES, type Receipts } from './receipts.ts';
 import type { TaskWatchers } from './watchers.ts';
 
 /**
@@ -74,9 +74,6 @@ export interface SchedulerDeps {
   readonly receipts: Receipts | null;
   readonly write: (records: readonly RecordWrite[]) => void;
 }
-
-/** Leases a claim may wait for its receipts past its decision time before it lapses. */
-const RECEIPT_WAIT_LEASES = 10;
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { replica, clock, phase, index, liveness, delay, events, agents, attempts, log, watchers, tracing } =
@@ -205,7 +202,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       index.openTasks().size > 0 ||
       retaining ||
       (receipts?.nextDue ?? Infinity) < Infinity;
-    return busy ? wake - now : null;
+    if (busy) return wake - now;
+    // Idle but for receipts that go once a node's bound runs out: one pass then.
+    return deps.retention.nextAt < Infinity ? deps.retention.nextAt - now : null;
   }
 
   /** Re-derives one task and reacts to its change: its run, its holds and claims, watchers, fencing. */
