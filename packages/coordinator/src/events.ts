@@ -17,8 +17,20 @@ export interface CoordinatorEvents {
   start: (e: { task: TaskId; epoch: number; agent: AgentId; submittedAt: number; at: number }) => void;
   /** An attempt ended: one task-history row. */
   attempt: (e: AttemptRow & { readonly endedAt: number; readonly outcome: AttemptOutcome }) => void;
-  /** This replica declared an epoch's holder lost, so the task can move to another agent. */
-  failover: (e: { task: TaskId; epoch: number; agent: AgentId; node: ReplicaId; at: number }) => void;
+  /**
+   * This replica declared an epoch's holder lost, so the task can move to another agent: its lease
+   * ran out (`lease`), its node is unreachable (`unreachable`), or it is this node's own from before
+   * a restart (`restart`). `started`: whether the attempt had started, or only the claim was made.
+   */
+  failover: (e: {
+    task: TaskId;
+    epoch: number;
+    agent: AgentId;
+    node: ReplicaId;
+    at: number;
+    reason: 'lease' | 'unreachable' | 'restart';
+    started: boolean;
+  }) => void;
   /** A task's status, holder or progress changed here (what `watch` reports). */
   task: (task: TaskView) => void;
   settled: (e: { task: TaskId; status: TaskStatus; at: number }) => void;

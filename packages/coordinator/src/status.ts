@@ -81,15 +81,25 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
   const winner = selectWinner(current);
   const decidesAt = decisionTime(current);
   let start: AttemptStart | null = null;
-  // A start carries the attempt's first lease; renewals are lease records. The latest one counts.
-  let lease: Lease | null = null;
-  for (const l of r.leases) if (l.epoch === epoch && (lease === null || l.until > lease.until)) lease = l;
   for (const s of r.starts) {
     if (s.epoch !== epoch) continue;
     if (start === null || (s.agent === winner?.agent && start.agent !== winner.agent)) start = s;
-    if (typeof s.until === 'number' && (lease === null || s.until > lease.until))
-      lease = { task: s.task, epoch: s.epoch, agent: s.agent, node: s.node, until: s.until };
   }
+  // A start carries the attempt's first lease; renewals are lease records. The latest one of the
+  // holder counts: a claimer that renewed while it waited for receipts and then lost to another
+  // claim holds nothing.
+  const holder = start?.agent ?? winner?.agent;
+  let lease: Lease | null = null;
+  for (const l of r.leases)
+    if (l.epoch === epoch && l.agent === holder && (lease === null || l.until > lease.until)) lease = l;
+  for (const s of r.starts)
+    if (
+      s.epoch === epoch &&
+      s.agent === holder &&
+      typeof s.until === 'number' &&
+      (lease === null || s.until > lease.until)
+    )
+      lease = { task: s.task, epoch: s.epoch, agent: s.agent, node: s.node, until: s.until };
   const expired = r.expiries.some((x) => x.epoch === epoch);
   // A lost epoch's late end does not count: the next attempt starts at once, with no backoff.
   const endNow = expired ? null : pick(r.ends, (e) => e.epoch === epoch);

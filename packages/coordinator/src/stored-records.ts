@@ -65,7 +65,7 @@ const keyFields: { readonly [kind: string]: readonly ('id' | 'task' | 'epoch' | 
   claim: ['task', 'epoch', 'agent'],
   start: ['task', 'epoch', 'agent'],
   end: ['task', 'epoch', 'agent'],
-  lease: ['task', 'epoch'],
+  lease: ['task', 'epoch', 'agent'],
   expiry: ['task', 'epoch'],
   cancel: ['task'],
   timeout: ['task'],

@@ -6,14 +6,19 @@ import { virtualMesh } from './fixtures.ts';
  * at 40 ms. Every node holding back steps in before the claim made at once reaches it, so timing
  * alone starts tasks twice; receipts (on a Document-backed store) must not.
  */
-function slowMesh(backend: 'memory' | 'document', seed: number, lease = { durationMs: 4000, graceMs: 500 }) {
+function slowMesh(
+  backend: 'memory' | 'document',
+  seed: number,
+  lease = { durationMs: 4000, graceMs: 500 },
+  latencyMs: readonly [number, number] = [300, 400],
+) {
   const m = virtualMesh({
     nodes: 4,
     backend,
     seed,
     coordinator: { settle: { initialMs: 40, minMs: 40, maxMs: 40 }, lease },
   });
-  m.net.setFaults({ lossRate: 0, duplicateRate: 0, minLatencyMs: 300, maxLatencyMs: 400 });
+  m.net.setFaults({ lossRate: 0, duplicateRate: 0, minLatencyMs: latencyMs[0], maxLatencyMs: latencyMs[1] });
   const starts = new Map<string, number>();
   m.coords.forEach((c, i) =>
     c.registerAgent({
@@ -33,9 +38,14 @@ async function runTasks(
   backend: 'memory' | 'document',
   seed: number,
   lease?: { durationMs: number; graceMs: number },
+  latencyMs?: readonly [number, number],
+  warmUp = 0,
 ) {
-  const m = slowMesh(backend, seed, lease);
+  const m = slowMesh(backend, seed, lease, latencyMs);
   await m.run(3000);
+  // Tasks run first so that every node has measured how late the others' records arrive.
+  for (let i = 0; i < warmUp; i++) m.coords[i % 4]!.submit({ type: 'work', id: `warm-${i}` });
+  if (warmUp > 0) await m.run(20_000);
   const ids = Array.from({ length: 24 }, (_, i) => m.coords[i % 4]!.submit({ type: 'work', id: `t${i}` }));
   await m.run(60_000);
   const duplicates = [...m.starts.values()].reduce((n, k) => n + k - 1, 0);
@@ -59,6 +69,18 @@ describe('claims over links slower than the settle window', () => {
     // a renewal crosses once.
     for (const seed of [1, 2, 3]) {
       const r = await runTasks('document', seed, { durationMs: 600, graceMs: 100 });
+      expect(r.succeeded).toBe(24);
+      expect(r.duplicates).toBe(0);
+      expect(r.epochs).toBe(1);
+    }
+  });
+
+  it('judges a lease by how late records arrive: renewals slower than the lease fence nothing', async () => {
+    // Each renewal takes 1.2-1.3 s to arrive, past the 900 ms lease and its grace: by its own
+    // clock alone a node would declare every holder lost before hearing from it. (Before a node has
+    // measured any delay, it has only its clock: warm-up tasks come first.)
+    for (const seed of [1, 2, 3]) {
+      const r = await runTasks('document', seed, { durationMs: 900, graceMs: 100 }, [1200, 1300], 4);
       expect(r.succeeded).toBe(24);
       expect(r.duplicates).toBe(0);
       expect(r.epochs).toBe(1);

@@ -255,7 +255,13 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     coordinator.events.on('attempt', (e) => {
       if (isLocalAgent(e.agent)) metrics.attemptEnded(e.outcome, (e.endedAt - e.startedAt) / 1000);
     });
-    coordinator.events.on('failover', () => metrics.failover());
+    coordinator.events.on('failover', (e) => {
+      metrics.failover();
+      logger.info(
+        { task: e.task, epoch: e.epoch, agent: e.agent, node: e.node, reason: e.reason, started: e.started },
+        'attempt declared lost',
+      );
+    });
     coordinator.events.on('removed', (e) =>
       logger.debug(
         { tasks: e.tasks.length, run: e.run },

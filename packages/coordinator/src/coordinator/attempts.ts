@@ -125,7 +125,13 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     });
     const renew = (): void => {
       if (attempt.abortReason !== null || !running.has(key)) return;
-      write([{ kind: 'lease', key, value: { ...base, until: clock.now() + leaseMs } }]);
+      write([
+        {
+          kind: 'lease',
+          key: agentAttemptKey(spec.id, d.epoch, winner.agent),
+          value: { ...base, until: clock.now() + leaseMs },
+        },
+      ]);
       timers.push(clock.setTimer(renew, leaseMs / 3));
     };
     timers.push(clock.setTimer(renew, leaseMs / 3));

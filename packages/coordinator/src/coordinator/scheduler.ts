@@ -9,7 +9,7 @@ import { addNeeds, type ResourceNeeds, type ResourcePools } from '../resources.t
 import type { AgentStats } from '../scoring.ts';
 import { terminalStatuses } from '../status.ts';
 import type { RecordWrite } from '../store.ts';
-import { agentAttemptKey, attemptKey, expiryRecord } from '../stored-records.ts';
+import { agentAttemptKey, expiryRecord } from '../stored-records.ts';
 import type { TaskIndex } from '../task-index.ts';
 import type { Workflows } from '../workflows.ts';
 import type { LocalAgents } from './agents.ts';
@@ -74,6 +74,9 @@ export interface SchedulerDeps {
   readonly receipts: Receipts | null;
   readonly write: (records: readonly RecordWrite[]) => void;
 }
+
+/** The most delivery delay a lease is judged with, in leases: a silent holder is still found. */
+const MAX_LEASE_TRANSIT_LEASES = 3;
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { replica, clock, phase, index, liveness, delay, events, agents, attempts, log, watchers, tracing } =
@@ -271,37 +274,60 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const winner = d.winner!;
     if (d.status === 'claimed' && isOwnClaim(id, d.epoch, winner.agent)) {
       if (now < d.decidesAt!) return Math.min(next, d.decidesAt!);
-      if (heardFromRivals(spec, d.epoch)) {
-        awaitingReceipts.delete(id);
-        decided.push(id);
-        // Looked at again next pass, in case the start is deferred (see pass) and then not made.
-        return now;
-      }
-      // Waiting for a receipt (its arrival looks at the task again), renewing the claim's lease
-      // meanwhile: a slow mesh delays the start rather than losing the epoch. A claim still unheard
-      // after RECEIPT_WAIT_LEASES leases lapses below like a silent holder's, and the next epoch opens.
-      if (now - d.decidesAt! < RECEIPT_WAIT_LEASES * leaseMs) {
-        awaitingReceipts.add(id);
+      // Waiting for a receipt (its arrival looks at the task again), or for the start of a decided
+      // claim, its lease is renewed: a slow mesh delays the start rather than losing the epoch. A
+      // claim still unheard after RECEIPT_WAIT_LEASES leases lapses below like a silent holder's,
+      // and the next epoch opens.
+      const heard = heardFromRivals(spec, d.epoch);
+      if (heard || now - d.decidesAt! < RECEIPT_WAIT_LEASES * leaseMs) {
+        if (heard) {
+          awaitingReceipts.delete(id);
+          decided.push(id);
+        } else awaitingReceipts.add(id);
         const until = d.lease?.until ?? d.decidesAt! + leaseMs;
         const renewAt = until - (2 * leaseMs) / 3;
-        if (now < renewAt) return Math.min(next, renewAt);
-        const lease = { task: id, epoch: d.epoch, agent: winner.agent, node: replica, until: now + leaseMs };
-        writes.push({ kind: 'lease', key: attemptKey(id, d.epoch), value: lease });
-        return Math.min(next, now + leaseMs / 3);
+        if (now >= renewAt) {
+          const lease = {
+            task: id,
+            epoch: d.epoch,
+            agent: winner.agent,
+            node: replica,
+            until: now + leaseMs,
+          };
+          writes.push({ kind: 'lease', key: agentAttemptKey(id, d.epoch, winner.agent), value: lease });
+        }
+        // A decided claim is looked at again next pass, in case its start is deferred (see pass)
+        // and then not made.
+        return heard ? now : Math.min(next, now < renewAt ? renewAt : now + leaseMs / 3);
       }
     }
     if (attempts.runs(id, d.epoch)) return next;
     // The holder went silent: lease past due (or never taken), its node gone, or it is this
     // node's former incarnation (a restart), whose attempts and claims died with it.
     const holder = d.lease?.node ?? d.start?.node ?? winner.node;
-    const leaseEnd = (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs;
+    // Another node's renewal reaches this one as late as its records do: a lease is judged in this
+    // node's time by the measured delivery delay (clock skew included), so a mesh slowed by load
+    // is not taken for a silent holder.
+    const inTransit = holder === replica ? 0 : Math.min(delay.p99() ?? 0, MAX_LEASE_TRANSIT_LEASES * leaseMs);
+    const leaseEnd = (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs + inTransit;
     const lost =
       holder === replica
         ? d.status === 'running' || now >= leaseEnd
         : now >= leaseEnd || liveness.gone(holder);
     if (!lost) return Math.min(next, leaseEnd);
     writes.push(expiryRecord(id, d.epoch, now, replica));
-    events.emit('failover', [{ task: id, epoch: d.epoch, agent: winner.agent, node: holder, at: now }]);
+    const reason = now >= leaseEnd ? 'lease' : holder === replica ? 'restart' : 'unreachable';
+    events.emit('failover', [
+      {
+        task: id,
+        epoch: d.epoch,
+        agent: winner.agent,
+        node: holder,
+        at: now,
+        reason,
+        started: d.start !== null,
+      },
+    ]);
     tracing.failover(spec, d.epoch, holder);
     return next;
   }
