@@ -5,8 +5,9 @@
  * `/proc`), so the suite measures any membership and failure detection the daemons run:
  *
  * - full membership: after the last daemon is ready, until every daemon shows all agents live;
- * - idle cost per daemon over an idle window: CPU, resident memory, bytes sent on Meshwork's
- *   protocols (`meshwork_transport_bytes_total`, so without TCP, Noise and yamux framing);
+ * - idle cost per daemon over an idle window, once no daemon's links changed for 15 s (at most
+ *   SCALE_BENCH_SETTLE_MAX_S, 180 s, after full membership): CPU, resident memory, bytes sent on
+ *   Meshwork's protocols (`meshwork_transport_bytes_total`, so without TCP, Noise and yamux framing);
  * - 5,000 no-op tasks submitted round-robin across the daemons: throughput (first submission to
  *   the last task seen finished on one daemon), duplicate starts (attempts beyond the first, from
  *   every task's history on one daemon; no fault is injected meanwhile, so every one counts)
@@ -58,6 +59,8 @@ const DAEMONS = setting('SCALE_BENCH_DAEMONS', 50, 3);
 // At most 9,000, so that every task of the run fits one `GET /v1/tasks` (10,000) for comparing daemons.
 const TASKS = setting('SCALE_BENCH_TASKS', 5_000, 1, 9_000);
 const IDLE_S = setting('SCALE_BENCH_IDLE_S', 20, 1);
+const SETTLE_LOOK_S = 15;
+const SETTLE_MAX_S = setting('SCALE_BENCH_SETTLE_MAX_S', 180, 0);
 const PARTITION_S = setting('SCALE_BENCH_PARTITION_S', 60, 1);
 const FAILOVERS = setting('SCALE_BENCH_FAILOVERS', 3, 0);
 const SEED = setting('SCALE_BENCH_SEED', 1, 0);
@@ -148,6 +151,27 @@ async function waitFinished(
     }
     await sleep(200);
   }
+}
+
+/**
+ * Waits until no daemon's links change over `SETTLE_LOOK_S` (at most `SETTLE_MAX_S`): a mesh just
+ * formed still adds and prunes links (a link is kept at least the topology's 60 s grace), and
+ * each change floods both ends' records; idle means a settled mesh. Returns how long it took.
+ */
+async function settle(daemons: readonly MeshDaemon[], progress: Progress): Promise<number> {
+  const started = performance.now();
+  const look = async (): Promise<string[]> =>
+    Promise.all(daemons.map(async (d) => (await peersOf(d).catch(() => [])).sort().join(',')));
+  let before = await look();
+  while (performance.now() - started < SETTLE_MAX_S * 1000) {
+    await sleep(SETTLE_LOOK_S * 1000);
+    const now = await look();
+    const changed = now.filter((links, i) => links !== before[i]).length;
+    progress.step(`settle: ${changed} daemons' links changed in ${SETTLE_LOOK_S} s`);
+    if (changed === 0) break;
+    before = now;
+  }
+  return (performance.now() - started) / 1000;
 }
 
 async function idleWindow(daemons: readonly MeshDaemon[], progress: Progress) {
@@ -386,6 +410,8 @@ export const suite: Suite = {
         membership.ms === null ? null : round(membership.ms / 1000, 2),
       );
 
+      const settled = await settle(daemons, progress);
+      console.error(`scale bench: links settled ${round(settled, 0)} s after full membership`);
       const idle = await part('idle', { cpuPct: null, rssMb: null, bytesPerS: null }, () =>
         idleWindow(daemons, progress),
       );
