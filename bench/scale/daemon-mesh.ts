@@ -144,20 +144,30 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
         const targets = await Promise.all(links[i]!.map((t) => started[t]!));
         await slot();
         try {
-          ports.set(i, { listen: await freePort(), http: await freePort() });
-          const config = configOf(
-            i,
-            targets.map((t) => t.multiaddr),
-            undefined,
-          );
-          const p = await launch(config);
+          const config = (): Record<string, unknown> =>
+            configOf(
+              i,
+              targets.map((t) => t.multiaddr),
+              undefined,
+            );
+          // A port found free can be taken before the daemon binds it: by another daemon's
+          // outgoing connection, from the same ephemeral range. Fresh ones are picked then.
+          let p: DaemonProcess | undefined;
+          for (let tries = 1; p === undefined; tries++) {
+            ports.set(i, { listen: await freePort(), http: await freePort() });
+            p = await launch(config()).catch((err: unknown) => {
+              if (tries < 3 && String(err).includes('is in use')) return undefined;
+              throw err;
+            });
+          }
+          const name = String(config().name);
           const listenPort = ports.get(i)!.listen;
           const addr =
             p.info.multiaddrs.find((a) => a.includes(`/tcp/${listenPort}`)) ?? p.info.multiaddrs[0]!;
           const daemon: MeshDaemon = {
             index: i,
-            name: String(config.name),
-            agent: `${String(config.name)}-agent`,
+            name,
+            agent: `${name}-agent`,
             url: p.info.url,
             peerId: p.info.peerId,
             multiaddr: addr.includes('/p2p/') ? addr : `${addr}/p2p/${p.info.peerId}`,

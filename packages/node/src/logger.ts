@@ -1,5 +1,8 @@
+import { mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { ConfigError } from './config-error.ts';
 
 export type { Logger };
 
@@ -9,9 +12,12 @@ export type { Logger };
  * (`"level":"info"`), which log shippers read without pino's number table.
  */
 export function createLogger(options: { level: string; name: string; file?: string }): Logger {
+  // The file is opened here, not by pino in the background: a daemon that fails right after
+  // start (a port in use) exits before a background open ends, and pino's flush at exit would
+  // throw over the error it was reporting.
   const destination =
     options.file !== undefined
-      ? pino.destination({ dest: options.file, mkdir: true, sync: false })
+      ? pino.destination({ fd: openLogFile(options.file), sync: false })
       : pino.destination(1);
   return pino(
     {
@@ -22,4 +28,15 @@ export function createLogger(options: { level: string; name: string; file?: stri
     },
     destination,
   );
+}
+
+function openLogFile(file: string): number {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    return openSync(file, 'a');
+  } catch (err) {
+    throw new ConfigError([
+      `logFile: cannot open ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    ]);
+  }
 }

@@ -131,9 +131,20 @@ describe('meshwork CLI', () => {
         '--log-level',
         'silent',
       ];
-      const [mesh, http] = await Promise.all([
+      const [mesh, http, logged] = await Promise.all([
         runCli(['start', ...common('mesh'), '--http-port', '0', '--listen', `/ip4/127.0.0.1/tcp/${port}`]),
         runCli(['start', ...common('http'), '--http-port', String(port)]),
+        // Logging to a file, the daemon exits before any line is written: the one line says why.
+        runCli([
+          'start',
+          ...common('logged'),
+          '--log-level',
+          'info',
+          '--log-file',
+          join(dir, 'logged.log'),
+          '--http-port',
+          String(port),
+        ]),
       ]);
       expect(mesh.code).toBe(75);
       expect(mesh.stderr).toContain(
@@ -141,6 +152,10 @@ describe('meshwork CLI', () => {
       );
       expect(http.code).toBe(75);
       expect(http.stderr).toContain(`meshwork: listen address 127.0.0.1:${port} is in use (set http.port)`);
+      expect(logged.code).toBe(75);
+      expect(logged.stderr.trim()).toBe(
+        `meshwork: listen address 127.0.0.1:${port} is in use (set http.port)`,
+      );
     } finally {
       holder.close();
     }
