@@ -17,6 +17,7 @@ import type { AttemptLog } from './attempt-log.ts';
 import type { AttemptRunner } from './attempts.ts';
 import { createCandidateWindow, leaders, type CandidateWindow } from './candidate-window.ts';
 import { CANDIDATE_WINDOW, decideClaims, hasRoom, type Hold, type ReadyTask } from './claims.ts';
+import { createLapseRule } from './lapse.ts';
 import type { Liveness } from './liveness.ts';
 import { createPassTimer } from './pass-timer.ts';
 import type { Phase } from './phase.ts';
@@ -83,6 +84,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     deps;
   const { receipts } = deps;
   const { tickMs, heartbeatMs, leaseMs, graceMs, agingMs } = deps.timing;
+  const lapses = createLapseRule({ replica, delay, leaseMs, maxTransitLeases: MAX_LEASE_TRANSIT_LEASES });
   const dirty = new Set<TaskId>();
   /** Open tasks by when a pass must look at them again though none of their records changed. */
   const checkAt = new DueQueue<TaskId>();
@@ -132,6 +134,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     readonly agentsVersion: number;
     readonly livenessVersion: number;
     readonly agents: readonly AgentInfo[];
+    /** How many nodes those agents are on. */
+    readonly nodes: number;
     readonly candidates: CandidateWindow;
   } | null = null;
   function meshAgents(): NonNullable<typeof mesh> {
@@ -141,6 +145,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         agentsVersion: index.agentsVersion,
         livenessVersion: liveness.version,
         agents: live,
+        nodes: new Set(live.map((a) => a.node)).size,
         candidates: createCandidateWindow(live, CANDIDATE_WINDOW),
       };
     }
@@ -162,11 +167,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
     /** Tasks this replica has won, by what it has read so far. */
     const decided: TaskId[] = [];
+    /** Ran later than a lease's grace: a renewal may have arrived unread (see examine). */
+    const late = now - planned > graceMs;
     // Before catching up, nothing is decided from what may be a stale state (see options.catchUp).
     if (phase.caughtUp) {
       for (const id of tasksToExamine(changed, now)) {
         ready.delete(id);
-        const next = examine(id, now, writes, decided);
+        const next = examine(id, now, late, writes, decided);
         if (next === Infinity) checkAt.delete(id);
         else checkAt.set(id, next);
       }
@@ -248,7 +255,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
    * for (a schedule-to-start timeout, an expiry of a silent holder). Returns when it must be looked
    * at again if none of its records changes meanwhile (Infinity: only on a change).
    */
-  function examine(id: TaskId, now: number, writes: RecordWrite[], decided: TaskId[]): number {
+  function examine(id: TaskId, now: number, late: boolean, writes: RecordWrite[], decided: TaskId[]): number {
     const d = index.derive(id);
     if (d === null || terminalStatuses.has(d.status)) return Infinity;
     const spec = index.spec(id)!;
@@ -305,16 +312,21 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     // The holder went silent: lease past due (or never taken), its node gone, or it is this
     // node's former incarnation (a restart), whose attempts and claims died with it.
     const holder = d.lease?.node ?? d.start?.node ?? winner.node;
-    // Another node's renewal reaches this one as late as its records do: a lease is judged in this
-    // node's time by the measured delivery delay (clock skew included), so a mesh slowed by load
-    // is not taken for a silent holder.
-    const inTransit = holder === replica ? 0 : Math.min(delay.p99() ?? 0, MAX_LEASE_TRANSIT_LEASES * leaseMs);
-    const leaseEnd = (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs + inTransit;
+    const leaseEnd = lapses.lapsesAt(
+      id,
+      d.epoch,
+      holder,
+      (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs,
+      meshAgents().nodes,
+    );
     const lost =
       holder === replica
         ? d.status === 'running' || now >= leaseEnd
         : now >= leaseEnd || liveness.gone(holder);
     if (!lost) return Math.min(next, leaseEnd);
+    // A pass that ran late has not read what arrived meanwhile, the holder's renewal perhaps: the
+    // lapse is judged again by the next pass, which runs once the network has been read.
+    if (late && holder !== replica && !liveness.gone(holder)) return now;
     writes.push(expiryRecord(id, d.epoch, now, replica));
     const reason = now >= leaseEnd ? 'lease' : holder === replica ? 'restart' : 'unreachable';
     events.emit('failover', [

@@ -1,0 +1,40 @@
+import type { ReplicaId } from '@meshwork/core';
+import type { DelayEstimator } from '../delay.ts';
+import { hash53 } from '../hash.ts';
+import type { TaskId } from '../model.ts';
+
+/**
+ * When this replica takes an epoch's lease for lapsed: the moment, in its own clock, from which it
+ * writes the expiry that opens the next epoch.
+ *
+ * - **In transit.** Another node's renewal reaches this one as late as its records do, so its
+ *   lease is judged by the measured delivery delay (the p99 that sizes the settle window, clock
+ *   skew included), at most `maxTransitLeases` leases so a silent holder is still found.
+ * - **Not all at once.** Every replica watches every open task: were they all to declare a lapse
+ *   the moment it is due, a mesh of N nodes would write N expiries of one epoch, each sent to every
+ *   node. Each replica waits a share of N × that delay, its own by a hash of the task and itself:
+ *   the first is about one delay late, and its expiry reaches most of the others before their turn.
+ */
+export interface LapseRule {
+  /** When the epoch of `holder`, whose lease ends at `leaseEnd` (grace included), counts as lapsed here. */
+  lapsesAt(task: TaskId, epoch: number, holder: ReplicaId, leaseEnd: number, nodes: number): number;
+}
+
+export function createLapseRule(o: {
+  readonly replica: ReplicaId;
+  readonly delay: Pick<DelayEstimator, 'p99'>;
+  readonly leaseMs: number;
+  /** Most delivery delay a lease is judged with, in leases. */
+  readonly maxTransitLeases: number;
+}): LapseRule {
+  const seed = hash53(o.replica);
+  return {
+    lapsesAt(task, epoch, holder, leaseEnd, nodes) {
+      // This node's own claims and attempts need no message to be known ended.
+      if (holder === o.replica) return leaseEnd;
+      const transit = Math.min(o.delay.p99() ?? 0, o.maxTransitLeases * o.leaseMs);
+      const turn = hash53(`${task}|${epoch}`, seed) / 2 ** 53;
+      return leaseEnd + transit + turn * Math.max(0, nodes - 1) * transit;
+    },
+  };
+}
