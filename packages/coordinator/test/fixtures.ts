@@ -1,3 +1,4 @@
+import type { PresenceChannel } from '@meshwork/core';
 import { createSimNetwork, healthy } from '../../../test/sim/network.ts';
 import { createRng } from '../../../test/sim/prng.ts';
 import { createScheduler } from '../../../test/sim/scheduler.ts';
@@ -73,6 +74,8 @@ export function virtualMesh(options: {
   readonly seed: number;
   readonly coordinator?: Partial<CoordinatorOptions>;
   readonly timerLagMs?: number;
+  /** What node `i` is told of the mesh: its membership, or a view of it the test shapes. */
+  readonly presence?: (i: number, presence: PresenceChannel) => PresenceChannel;
 }) {
   const lag = options.timerLagMs ?? 0;
   const sched = createScheduler();
@@ -91,7 +94,7 @@ export function virtualMesh(options: {
     coords.push(
       createCoordinator({
         ...(node.state.document === null ? { store: node.state.store } : { document: node.state.document }),
-        presence: node.presence,
+        presence: options.presence?.(i, node.presence) ?? node.presence,
         clock:
           lag === 0
             ? node.clock

@@ -1,10 +1,36 @@
+import { Emitter, type PresenceChannel, type PresenceEvents, type PresenceState } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
 import { createLapseRule } from '../src/coordinator/lapse.ts';
+import { virtualMesh } from './fixtures.ts';
+
+/** `presence` as seen by a node that loses its paths to `hidden` while `cut()` says so. */
+function hiding(presence: PresenceChannel, hidden: string, cut: () => boolean) {
+  const events = new Emitter<PresenceEvents>();
+  let last: PresenceState | null = null;
+  presence.on('presence', (peer, state) => {
+    if (peer === hidden) last = state;
+    if (peer !== hidden || !cut()) events.emit('presence', [peer, state]);
+  });
+  const channel: PresenceChannel = {
+    self: presence.self,
+    publish: (state) => presence.publish(state),
+    status: (node) => (node === hidden && cut() ? 'unreachable' : presence.status(node)),
+    members: () => presence.members(),
+    ...events.observable(),
+  };
+  return { channel, changed: () => events.emit('presence', [hidden, cut() ? null : last]) };
+}
 
 const p99 = 200;
 const rules = (n: number) =>
   Array.from({ length: n }, (_, i) =>
-    createLapseRule({ replica: `node-${i}`, delay: { p99: () => p99 }, leaseMs: 3000, maxTransitLeases: 3 }),
+    createLapseRule({
+      replica: `node-${i}`,
+      delay: { p99: () => p99 },
+      leaseMs: 3000,
+      graceMs: 500,
+      maxTransitLeases: 3,
+    }),
   );
 
 describe('when a lease counts as lapsed', () => {
@@ -16,9 +42,14 @@ describe('when a lease counts as lapsed', () => {
       replica: 'x',
       delay: { p99: () => 60_000 },
       leaseMs: 1000,
+      graceMs: 500,
       maxTransitLeases: 3,
     });
     expect(capped.lapsesAt('t', 1, 'node-0', 0, 1)).toBe(3000);
+  });
+
+  it('takes a holder membership reports unreachable for gone after the grace and one delivery delay', () => {
+    expect(rules(1)[0]!.goneAt(10_000)).toBe(10_000 + 500 + p99);
   });
 
   it('is staggered over the mesh: of 50 nodes, few declare one epoch lost before the first declaration reaches them', () => {
@@ -42,5 +73,49 @@ describe('when a lease counts as lapsed', () => {
       firsts.add(at.indexOf(Math.min(...at)));
     }
     expect(firsts.size).toBeGreaterThan(30);
+  });
+});
+
+describe('a holder that membership reports unreachable', () => {
+  async function flap(ms: number) {
+    let cut = false;
+    let view: ReturnType<typeof hiding> | undefined;
+    const m = virtualMesh({
+      nodes: 3,
+      backend: 'memory',
+      seed: 1,
+      presence: (i, p) => (i === 0 ? (view = hiding(p, 'n2', () => cut)).channel : p),
+    });
+    // Only n2's agent can run the task, so n2 holds it; n0 watches it.
+    m.coords[2]!.registerAgent({
+      id: 'worker',
+      capabilities: ['slow'],
+      handler: () => new Promise((resolve) => m.net.node('n2').clock.setTimer(() => resolve('done'), 5000)),
+    });
+    const failovers: string[] = [];
+    m.coords[0]!.events.on('failover', (e) => failovers.push(`${e.reason}@${e.epoch}`));
+    await m.run(2000);
+    const id = m.coords[0]!.submit({ type: 'work', needs: ['slow'] });
+    await m.run(1500);
+    expect(m.coords[0]!.get(id)?.status).toBe('running');
+    cut = true;
+    view!.changed();
+    await m.run(ms);
+    cut = false;
+    view!.changed();
+    await m.run(10_000);
+    return { failovers, task: m.coords[0]!.get(id)! };
+  }
+
+  it('for a moment (a stall, an overloaded neighbour) keeps its epoch', async () => {
+    // The mesh's lease grace is 200 ms, and records arrive within a few.
+    const { failovers, task } = await flap(100);
+    expect(failovers).toEqual([]);
+    expect(task).toMatchObject({ status: 'succeeded', epoch: 1 });
+  });
+
+  it('for longer than the grace is taken for gone, and its epoch declared lost', async () => {
+    const { failovers } = await flap(3000);
+    expect(failovers[0]).toBe('unreachable@1');
   });
 });

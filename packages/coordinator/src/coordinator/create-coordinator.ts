@@ -60,7 +60,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const delay = createDelayEstimator(settleOptions, () => clock.now());
   const index = createTaskIndex(store);
   const events = new Emitter<CoordinatorEvents>();
-  const liveness = createLiveness(presence, replica);
+  const liveness = createLiveness(presence, replica, () => clock.now());
   const phase: Phase = { caughtUp: options.catchUp === undefined, stopping: false, stopped: false };
   const statsOf = (agent: AgentId, now: number): AgentStats =>
     history?.stats(agent, now) ?? index.stats(agent);

@@ -18,23 +18,32 @@ import type { TaskId } from '../model.ts';
 export interface LapseRule {
   /** When the epoch of `holder`, whose lease ends at `leaseEnd` (grace included), counts as lapsed here. */
   lapsesAt(task: TaskId, epoch: number, holder: ReplicaId, leaseEnd: number, nodes: number): number;
+  /**
+   * When a holder that membership has reported unreachable since `goneAt` counts as gone: after
+   * the grace and the delivery delay, as a lease would. A node that lost its links for a moment
+   * (a stall, or an overloaded neighbour) comes back before, and its epochs are not fenced.
+   */
+  goneAt(goneAt: number): number;
 }
 
 export function createLapseRule(o: {
   readonly replica: ReplicaId;
   readonly delay: Pick<DelayEstimator, 'p99'>;
   readonly leaseMs: number;
+  readonly graceMs: number;
   /** Most delivery delay a lease is judged with, in leases. */
   readonly maxTransitLeases: number;
 }): LapseRule {
   const seed = hash53(o.replica);
+  const transit = (): number => Math.min(o.delay.p99() ?? 0, o.maxTransitLeases * o.leaseMs);
   return {
     lapsesAt(task, epoch, holder, leaseEnd, nodes) {
       // This node's own claims and attempts need no message to be known ended.
       if (holder === o.replica) return leaseEnd;
-      const transit = Math.min(o.delay.p99() ?? 0, o.maxTransitLeases * o.leaseMs);
+      const d = transit();
       const turn = hash53(`${task}|${epoch}`, seed) / 2 ** 53;
-      return leaseEnd + transit + turn * Math.max(0, nodes - 1) * transit;
+      return leaseEnd + d + turn * Math.max(0, nodes - 1) * d;
     },
+    goneAt: (goneAt) => goneAt + o.graceMs + transit(),
   };
 }

@@ -8,6 +8,8 @@ export interface Liveness {
   alive(node: ReplicaId): boolean;
   /** Unreachable or left. A node never heard of (we just started) is left to its lease. */
   gone(node: ReplicaId): boolean;
+  /** Since when `node` has been gone (this replica's clock), or undefined while it is not. */
+  goneSince(node: ReplicaId): number | undefined;
   /** Membership told of `node`: reachable again (true) or gone (false). */
   observe(node: ReplicaId, reachable: boolean): void;
   /** Whether a node went or came back since the last call: its tasks may change hands. */
@@ -16,21 +18,25 @@ export interface Liveness {
   readonly version: number;
 }
 
-export function createLiveness(presence: PresenceChannel, replica: ReplicaId): Liveness {
+export function createLiveness(presence: PresenceChannel, replica: ReplicaId, now: () => number): Liveness {
   /** Whether each node membership told of was last reachable; a node gone is false. */
   const reachable = new Map<ReplicaId, boolean>();
+  const goneAt = new Map<ReplicaId, number>();
   let changed = false;
   let version = 0;
   return {
     alive: (node) => node === replica || presence.status(node) === 'alive',
     gone: (node) => node !== replica && reachable.get(node) === false,
-    observe(node, now) {
+    goneSince: (node) => (node === replica ? undefined : goneAt.get(node)),
+    observe(node, isReachable) {
       const before = reachable.get(node);
-      if (before === now) return;
-      reachable.set(node, now);
+      if (before === isReachable) return;
+      reachable.set(node, isReachable);
+      if (isReachable) goneAt.delete(node);
+      else goneAt.set(node, now());
       version++;
       // A node first heard of is not one that came back.
-      if (before !== undefined || !now) changed = true;
+      if (before !== undefined || !isReachable) changed = true;
     },
     takeChanged() {
       const was = changed;

@@ -84,7 +84,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     deps;
   const { receipts } = deps;
   const { tickMs, heartbeatMs, leaseMs, graceMs, agingMs } = deps.timing;
-  const lapses = createLapseRule({ replica, delay, leaseMs, maxTransitLeases: MAX_LEASE_TRANSIT_LEASES });
+  const lapses = createLapseRule({
+    replica,
+    delay,
+    leaseMs,
+    graceMs,
+    maxTransitLeases: MAX_LEASE_TRANSIT_LEASES,
+  });
   const dirty = new Set<TaskId>();
   /** Open tasks by when a pass must look at them again though none of their records changed. */
   const checkAt = new DueQueue<TaskId>();
@@ -319,16 +325,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs,
       meshAgents().nodes,
     );
+    const goneSince = liveness.goneSince(holder);
+    const goneAt = goneSince === undefined ? Infinity : lapses.goneAt(goneSince);
     const lost =
-      holder === replica
-        ? d.status === 'running' || now >= leaseEnd
-        : now >= leaseEnd || liveness.gone(holder);
-    if (!lost) return Math.min(next, leaseEnd);
+      holder === replica ? d.status === 'running' || now >= leaseEnd : now >= Math.min(leaseEnd, goneAt);
+    if (!lost) return Math.min(next, leaseEnd, goneAt);
     // A pass that ran late has not read what arrived meanwhile, the holder's renewal perhaps: the
     // lapse is judged again by the next pass, which runs once the network has been read.
-    if (late && holder !== replica && !liveness.gone(holder)) return now;
+    if (late && holder !== replica && now < goneAt) return now;
     writes.push(expiryRecord(id, d.epoch, now, replica));
-    const reason = now >= leaseEnd ? 'lease' : holder === replica ? 'restart' : 'unreachable';
+    const reason =
+      holder === replica ? (now >= leaseEnd ? 'lease' : 'restart') : now >= goneAt ? 'unreachable' : 'lease';
     events.emit('failover', [
       {
         task: id,
