@@ -31,11 +31,11 @@ export function createLapseRule(o: {
   readonly delay: Pick<DelayEstimator, 'p99'>;
   readonly leaseMs: number;
   readonly graceMs: number;
-  /** Most delivery delay a lease is judged with, in leases. */
-  readonly maxTransitLeases: number;
+  /** Most delivery delay a lease is judged with, in leases (default 3): a silent holder is still found. */
+  readonly maxTransitLeases?: number;
 }): LapseRule {
   const seed = hash53(o.replica);
-  const transit = (): number => Math.min(o.delay.p99() ?? 0, o.maxTransitLeases * o.leaseMs);
+  const transit = (): number => Math.min(o.delay.p99() ?? 0, (o.maxTransitLeases ?? 3) * o.leaseMs);
   return {
     lapsesAt(task, epoch, holder, leaseEnd, nodes) {
       // This node's own claims and attempts need no message to be known ended.

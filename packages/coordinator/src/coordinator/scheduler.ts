@@ -76,9 +76,6 @@ export interface SchedulerDeps {
   readonly write: (records: readonly RecordWrite[]) => void;
 }
 
-/** The most delivery delay a lease is judged with, in leases: a silent holder is still found. */
-const MAX_LEASE_TRANSIT_LEASES = 3;
-
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { replica, clock, phase, index, liveness, delay, events, agents, attempts, log, watchers, tracing } =
     deps;
@@ -89,7 +86,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     delay,
     leaseMs,
     graceMs,
-    maxTransitLeases: MAX_LEASE_TRANSIT_LEASES,
   });
   const dirty = new Set<TaskId>();
   /** Open tasks by when a pass must look at them again though none of their records changed. */
