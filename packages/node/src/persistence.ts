@@ -6,8 +6,14 @@ export interface PersistableDocument {
   readonly name: string;
   apply(bytes: Uint8Array, origin?: unknown): unknown;
   snapshot(options?: { maxChunkBytes?: number }): Uint8Array[];
-  on(event: 'change', listener: (e: { update: Uint8Array }) => void): void;
-  off(event: 'change', listener: (e: { update: Uint8Array }) => void): void;
+  on(event: 'change', listener: (e: PersistedChange) => void): void;
+  off(event: 'change', listener: (e: PersistedChange) => void): void;
+}
+
+/** What persistence reads of a change: its update, and whether this replica made it. */
+export interface PersistedChange {
+  readonly update: Uint8Array;
+  readonly local: boolean;
 }
 
 /** A stored item restore set aside: a log event (by sequence number) or the whole snapshot. */
@@ -119,10 +125,12 @@ export function persistDocument(
   };
 
   let failed: EventLogError | null = null;
-  const onChange = (e: { update: Uint8Array }): void => {
+  const onChange = (e: PersistedChange): void => {
     if (failed !== null) throw failed;
     try {
-      lastSeq = store.appendEvent(doc.name, e.update);
+      // A peer's events are not flushed one by one: a machine crash that loses them loses nothing
+      // that peers cannot send again, and the next local event's flush makes them durable first.
+      lastSeq = store.appendEvent(doc.name, e.update, { flush: e.local });
     } catch (err) {
       failed = new EventLogError(doc.name, err);
       options.onWriteError?.(failed);

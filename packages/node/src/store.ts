@@ -55,8 +55,13 @@ export interface NodeStore {
   readonly path: string;
   getMeta(key: string): Uint8Array | undefined;
   setMeta(key: string, value: Uint8Array): void;
-  /** Appends one update message to a document's log; returns its sequence number. */
-  appendEvent(doc: string, update: Uint8Array): number;
+  /**
+   * Appends one update message to a document's log; returns its sequence number. With
+   * `flush: false` the commit does not wait for the disk (no fsync, whatever `sync` says): the
+   * event survives a crash of the process but not of the machine, until the next flushed commit,
+   * which makes it durable too since the log is written in order.
+   */
+  appendEvent(doc: string, update: Uint8Array, options?: { readonly flush?: boolean }): number;
   /** Events of `doc` after `afterSeq`, in order. */
   events(doc: string, afterSeq?: number): { seq: number; update: Uint8Array }[];
   eventCount(doc: string): number;
@@ -69,8 +74,11 @@ export interface NodeStore {
    */
   quarantine(doc: string, item: { kind: 'event'; seq: number } | { kind: 'snapshot' }, error: string): void;
   quarantined(doc?: string): QuarantinedRecord[];
-  /** Runs `fn` in one SQLite transaction: every write it makes (events included) lands, or none. */
-  transaction(fn: () => void): void;
+  /**
+   * Runs `fn` in one SQLite transaction: every write it makes (events included) lands, or none.
+   * `flush: false` as for `appendEvent`.
+   */
+  transaction(fn: () => void, options?: { readonly flush?: boolean }): void;
   /** Inserts or updates an attempt (keyed by task, attempt, agent). */
   recordAttempt(record: AttemptRecord): void;
   attempts(task?: string): AttemptRecord[];
@@ -199,7 +207,26 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
     outcome: String(r.outcome),
   });
 
-  const transaction = (fn: () => void): void => inTransaction(db, fn);
+  let inTx = false;
+  // SQLite refuses to change `synchronous` inside a transaction; there the commit decides.
+  const committed = <T>(flush: boolean | undefined, fn: () => T): T => {
+    if (flush !== false || options.sync === 'normal' || inTx) return fn();
+    db.exec('PRAGMA synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      db.exec('PRAGMA synchronous = FULL');
+    }
+  };
+  const transaction = (fn: () => void, opts?: { readonly flush?: boolean }): void =>
+    committed(opts?.flush, () => {
+      inTx = true;
+      try {
+        inTransaction(db, fn);
+      } finally {
+        inTx = false;
+      }
+    });
 
   return {
     path,
@@ -210,8 +237,8 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
     setMeta(key, value) {
       setMeta.run(key, value);
     },
-    appendEvent(doc, update) {
-      return Number(append.run(doc, update).lastInsertRowid);
+    appendEvent(doc, update, opts) {
+      return committed(opts?.flush, () => Number(append.run(doc, update).lastInsertRowid));
     },
     events(doc, afterSeq = 0) {
       return (eventsAfter.all(doc, afterSeq) as Row[]).map((r) => ({

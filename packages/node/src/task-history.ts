@@ -81,7 +81,10 @@ export function trackTaskHistory(
     for (const r of rows) store.recordAttempt(r);
   };
 
-  // One transaction per batch: a single commit (and fsync) instead of one per attempt row.
+  // One transaction per batch: a single commit instead of one per attempt row. Not flushed to disk:
+  // the rows are derived from the shared state, which a restart reads again (`syncAll`), and the
+  // next flushed commit of this database makes them durable too.
+  const unflushed = { flush: false } as const;
   const syncAll = (): void => {
     const now = Date.now();
     store.transaction(() => {
@@ -89,7 +92,7 @@ export function trackTaskHistory(
         write(rowsOf(t.id));
         if (terminalStatuses.has(t.status)) store.recordResult(resultOf(t, now));
       }
-    });
+    }, unflushed);
   };
 
   // Attempt records arrive from anywhere on the mesh; the tasks they touch are refreshed once the
@@ -108,7 +111,7 @@ export function trackTaskHistory(
       // A task removed meanwhile (finished and past retention) keeps the rows it has; one that
       // settled is written above, from what it held when it did.
       for (const task of due) if (!settled.has(task) && coordinator.get(task) !== null) write(rowsOf(task));
-    });
+    }, unflushed);
     settled.clear();
     due.clear();
   };

@@ -18,6 +18,26 @@ describe('document persistence', () => {
     store.close();
   });
 
+  it('flushes this replica’s events to disk one by one and lets a peer’s ride on the next flush', () => {
+    const store = openStore(tempDir('persist-flush'));
+    const flushed: boolean[] = [];
+    const append = store.appendEvent.bind(store);
+    store.appendEvent = (doc, update, options) => {
+      flushed.push(options?.flush ?? true);
+      return append(doc, update, options);
+    };
+    const doc = createDocument({ replica: 'r1', name: 'd' });
+    const peer = createDocument({ replica: 'r2', name: 'd' });
+    persistDocument(doc, store);
+    peer.on('change', (e) => doc.apply(e.update));
+    doc.orset<string>('set').add('mine');
+    peer.orset<string>('set').add('theirs');
+    doc.orset<string>('set').add('mine too');
+    expect(flushed).toEqual([true, false, true]);
+    expect(store.eventCount('d')).toBe(3);
+    store.close();
+  });
+
   it('restores local and remote changes, across compactions, and keeps writing after restore', () => {
     const dir = tempDir('persist');
     const remote = createDocument({ replica: 'r2', name: 'd' });

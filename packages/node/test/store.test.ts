@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store.ts';
 import { tempDir } from './support/processes.ts';
@@ -79,5 +82,65 @@ describe('SQLite store', () => {
     ]);
     expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     db.close();
+  });
+
+  it('waits for the disk on each flushed append and on none of the unflushed ones', () => {
+    const dir = tempDir('flush');
+    const script = join(dir, 'append.ts');
+    const storeModule = fileURLToPath(new URL('../src/store.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { openStore } from ${JSON.stringify(storeModule)};
+const [dataDir, count, flush] = process.argv.slice(2);
+const store = openStore(dataDir);
+for (let i = 0; i < Number(count); i++) store.appendEvent('d', new Uint8Array([i]), { flush: flush === 'yes' });
+store.close();
+`,
+    );
+    // Counts the process's fsync and fdatasync calls, opening and closing the store included.
+    const syncs = (name: string, count: number, flush: 'yes' | 'no'): number => {
+      const trace = join(dir, `${name}.trace`);
+      const run = spawnSync(
+        'strace',
+        [
+          '-f',
+          '-qq',
+          '-e',
+          'trace=fsync,fdatasync',
+          '-o',
+          trace,
+          process.execPath,
+          script,
+          join(dir, name),
+          String(count),
+          flush,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      return readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((l) => /f(data)?sync\(/.test(l)).length;
+    };
+    const none = syncs('none', 0, 'yes');
+    expect(syncs('unflushed', 20, 'no')).toBe(none);
+    expect(syncs('flushed', 20, 'yes')).toBeGreaterThanOrEqual(none + 20);
+    const again = openStore(join(dir, 'unflushed'));
+    expect(again.eventCount('d')).toBe(20);
+    again.close();
+  });
+
+  it('leaves an unflushed append inside a transaction to the transaction’s commit', () => {
+    const dir = tempDir('flush-tx');
+    const store = openStore(dir);
+    store.transaction(() => {
+      store.appendEvent('d', new Uint8Array([1]), { flush: false });
+      store.appendEvent('d', new Uint8Array([2]));
+    });
+    store.appendEvent('d', new Uint8Array([3]), { flush: false });
+    store.close();
+    const again = openStore(dir);
+    expect(again.events('d').map((e) => Array.from(e.update))).toEqual([[1], [2], [3]]);
+    again.close();
   });
 });
