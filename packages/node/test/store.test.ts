@@ -117,6 +117,10 @@ store.close();
         ],
         { encoding: 'utf8' },
       );
+      if (run.error !== undefined)
+        throw new Error(
+          `this test counts system calls with strace: apt-get install -y strace (${run.error.message})`,
+        );
       expect(run.status, run.stderr).toBe(0);
       return readFileSync(trace, 'utf8')
         .split('\n')
