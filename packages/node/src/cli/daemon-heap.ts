@@ -11,7 +11,8 @@ const FLAG = '--max-semi-space-size';
 /**
  * The arguments `meshwork start` should relaunch with, or undefined to run as it is: for any
  * other command, when the flag is already set (on the command line or in NODE_OPTIONS, which
- * then wins), or when this Node cannot relaunch in place (`process.execve` came in 22.15).
+ * then wins), or when this Node cannot relaunch in place (`process.execve` came in 22.15, and is not
+ * available on Windows).
  */
 export function daemonRelaunchArgs(p: {
   readonly argv: readonly string[];
