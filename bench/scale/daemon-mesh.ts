@@ -74,6 +74,9 @@ export interface DaemonMesh {
 /** How long one daemon may take to start serving: generous, as 50 may start on 2 busy cores. */
 const START_TIMEOUT_MS = 120_000;
 
+/** A daemon's name, from its index: `n00`, `n01`, … */
+const nameOf = (index: number): string => `n${String(index).padStart(2, '0')}`;
+
 const live = new Set<DaemonProcess>();
 const killAll = (): void => {
   for (const p of live) p.child.kill('SIGKILL');
@@ -101,7 +104,7 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
     bootstrap: readonly string[],
     allow: readonly string[] | undefined,
   ): Record<string, unknown> => {
-    const name = `n${String(index).padStart(2, '0')}`;
+    const name = nameOf(index);
     const { listen, http } = ports.get(index)!;
     return {
       name,
@@ -160,7 +163,7 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
               throw err;
             });
           }
-          const name = String(config().name);
+          const name = nameOf(i);
           const listenPort = ports.get(i)!.listen;
           const addr =
             p.info.multiaddrs.find((a) => a.includes(`/tcp/${listenPort}`)) ?? p.info.multiaddrs[0]!;
