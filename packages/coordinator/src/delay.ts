@@ -27,16 +27,21 @@ export interface SampleWindow {
   readonly size: number;
   /** Samples older than this no longer count once `keep` newer ones exist, ms. */
   readonly horizonMs: number;
-  /** The newest this many count whatever their age, so a quiet spell keeps the last known delay. */
+  /** The newest this many count up to `staleMs` old, so a lull between records keeps the last known delay. */
   readonly keep: number;
+  /** No sample older than this counts: with nothing newer, the delay is unknown again. */
+  readonly staleMs: number;
 }
 
-export const defaultSampleWindow: SampleWindow = { size: 512, horizonMs: 2000, keep: 32 };
+export const defaultSampleWindow: SampleWindow = { size: 512, horizonMs: 2000, keep: 32, staleMs: 10_000 };
 
 /**
  * p99 over the newest samples. Under load the count bounds the window; when records slow
  * down, the age bound lets delays measured in a busy spell stop counting once fresher ones
- * exist, instead of keeping the window wide until hundreds of new samples have arrived.
+ * exist, instead of keeping the window wide until hundreds of new samples have arrived. A mesh
+ * with nothing in flight sends no records to measure: the delay of its last busy spell says
+ * nothing of now, so after `staleMs` it stops counting and the next claims start from the
+ * initial window (their receipts, not the window, keep them safe).
  */
 export function createDelayEstimator(
   options: SettleOptions,
@@ -54,23 +59,26 @@ export function createDelayEstimator(
       delays[next] = Math.max(0, delayMs);
       times[next] = now();
       next = (next + 1) % window.size;
-      cached = null;
+      cachedUntil = -Infinity;
     },
     p99() {
-      if (delays.length === 0) return null;
       const t = now();
-      if (cached !== null && t < cachedUntil) return cached;
+      if (t < cachedUntil) return cached;
       const counted: number[] = [];
       let oldest = t;
       for (let i = 1; i <= delays.length; i++) {
         const j = (next - i + window.size) % window.size;
-        if (counted.length >= window.keep && t - times[j]! > window.horizonMs) break;
+        const age = t - times[j]!;
+        if (age > window.staleMs || (counted.length >= window.keep && age > window.horizonMs)) break;
         counted.push(delays[j]!);
         oldest = times[j]!;
       }
       counted.sort((a, b) => a - b);
-      cached = counted[Math.min(counted.length - 1, Math.floor(counted.length * 0.99))]!;
-      cachedUntil = counted.length > window.keep ? oldest + window.horizonMs : Infinity;
+      cached = counted.length === 0 ? null : counted[Math.floor(counted.length * 0.99)]!;
+      cachedUntil =
+        counted.length === 0
+          ? Infinity
+          : oldest + (counted.length > window.keep ? window.horizonMs : window.staleMs);
       return cached;
     },
     settleMs() {

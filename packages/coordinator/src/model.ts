@@ -85,6 +85,8 @@ export interface Lease {
   readonly agent: AgentId;
   readonly node: ReplicaId;
   readonly until: number;
+  /** When the holder wrote it, by its clock; absent from leases of older versions. */
+  readonly at?: number;
 }
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'fenced';

@@ -6,6 +6,7 @@ import type {
   AgentInfo,
   AttemptEnd,
   Claim,
+  Lease,
   Progress,
   TaskId,
   TaskRecords,
@@ -54,6 +55,7 @@ export interface TaskIndex {
     workflows: Set<string>;
     malformed: number;
     claims: Claim[];
+    leases: Lease[];
   };
   /** Forgets everything, before the store's state is loaded again. */
   clear(): void;
@@ -144,6 +146,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
       let agentsChanged = false;
       let malformed = 0;
       const claims: Claim[] = [];
+      const leases: Lease[] = [];
       for (const { kind, key } of changes) {
         // Not a record of a task: the coordinator reads receipts where it waits for them.
         if (kind === 'receipt') continue;
@@ -206,6 +209,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
           if (spec.workflow !== null) touchedWorkflows.add(spec.workflow.run);
         } else {
           if (kind === 'claim') claims.push(v as unknown as Claim);
+          else if (kind === 'lease') leases.push(v as unknown as Lease);
           else if (kind === 'end' && e.ends?.has(key) !== true) stats.count(v as unknown as AttemptEnd);
           setAttemptRecord(e, kind, key, v);
         }
@@ -219,6 +223,7 @@ export function createTaskIndex(store: CoordinationStore): TaskIndex {
         workflows: touchedWorkflows,
         malformed,
         claims,
+        leases,
       };
     },
     clear() {

@@ -9,6 +9,7 @@ import {
   type TaskContext,
 } from '../src/index.ts';
 import { virtualMesh } from './fixtures.ts';
+import { healthy } from '../../../test/sim/network.ts';
 
 /** A small mesh on virtual time (see virtualMesh), with a sleep that ends on abort. */
 function mesh(
@@ -329,6 +330,23 @@ describe('coordinator', () => {
     await run(15_000);
     const survivor = coords.find((_, i) => `n${i}` !== victim.node)!;
     expect(survivor.get(id)).toMatchObject({ status: 'succeeded', epoch: 2 });
+  });
+
+  it('measures delivery delay on lease renewals too, so a mesh running tasks with nothing to claim keeps its window', async () => {
+    const { coords, net, run } = mesh(2);
+    net.setFaults({ ...healthy, minLatencyMs: 150, maxLatencyMs: 150 });
+    coords[0]!.registerAgent({
+      id: 'holder',
+      capabilities: ['long'],
+      handler: (_task, ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
+    });
+    await run(1000);
+    coords[0]!.submit({ type: 'long' });
+    // Long past the point where the claim's sample has gone stale (10 s): the renewals, 150 ms in
+    // transit each, are what the window is measured on.
+    await run(30_000);
+    expect(coords[1]!.settleMs()).toBe(300);
+    expect(coords[1]!.list({ status: 'running' })).toHaveLength(1);
   });
 
   it('stop() drains, then releases leases so another node takes over at once', async () => {

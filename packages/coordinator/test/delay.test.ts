@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDelayEstimator, defaultSettle } from '../src/delay.ts';
 
-function estimator(window = { size: 100, horizonMs: 1000, keep: 10 }) {
+function estimator(window = { size: 100, horizonMs: 1000, keep: 10, staleMs: 10_000 }) {
   let t = 0;
   const e = createDelayEstimator(defaultSettle, () => t, window);
   /** Takes `count` samples of `delayMs`. */
@@ -49,9 +49,34 @@ describe('delay estimator', () => {
     expect(e.p99()).toBe(40);
     at(6001);
     expect(e.p99()).toBe(40);
-    // After a quiet spell with no sample at all, the last ones stay: the window does not shrink on silence.
-    at(60_000);
+    // A lull shorter than `staleMs` keeps the newest `keep` samples: the window does not shrink on a pause.
+    at(15_000);
     expect(e.p99()).toBe(40);
+    expect(e.settleMs()).toBe(80);
+  });
+
+  it('forgets a busy spell once the mesh has been quiet for staleMs, and measures afresh', () => {
+    const { e, at, samples } = estimator();
+    samples(50, 900);
+    at(10_000);
+    expect(e.p99()).toBe(900);
+    // Past `staleMs` with no sample: the delay is unknown, as before the first one.
+    at(10_001);
+    expect(e.p99()).toBeNull();
+    expect(e.settleMs()).toBe(defaultSettle.initialMs);
+    // The first fresh sample is all that counts.
+    e.sample(30);
+    expect(e.p99()).toBe(30);
+    // Fresh samples fewer than `keep` count alone: the stale spell does not come back.
+    at(10_500);
+    samples(3, 15);
+    expect(e.p99()).toBe(30);
+    at(20_001);
+    expect(e.p99()).toBe(30);
+    at(20_002);
+    expect(e.p99()).toBe(15);
+    at(20_501);
+    expect(e.p99()).toBeNull();
   });
 
   it('ages out counted samples as time passes, without a new sample', () => {

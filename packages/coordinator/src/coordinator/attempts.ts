@@ -125,11 +125,12 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     });
     const renew = (): void => {
       if (attempt.abortReason !== null || !running.has(key)) return;
+      const at = clock.now();
       write([
         {
           kind: 'lease',
           key: agentAttemptKey(spec.id, d.epoch, winner.agent),
-          value: { ...base, until: clock.now() + leaseMs },
+          value: { ...base, until: at + leaseMs, at },
         },
       ]);
       timers.push(clock.setTimer(renew, leaseMs / 3));

@@ -49,9 +49,10 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
       deps.receiptIndex.track(receipts);
       if (receipts.some(deps.isReceiptForMe)) scheduler.receiptRead();
     }
-    const { tasks, workflows, malformed, claims } = index.apply(changes);
+    const { tasks, workflows, malformed, claims, leases } = index.apply(changes);
     if (!isLocal) {
-      // Delivery delay: receive time minus the writer's stamp, for claims of other nodes. Not starts:
+      // Delivery delay: receive time minus the writer's stamp, for claims and lease renewals of other
+      // nodes. Renewals keep the measure current while tasks run and nothing is claimed. Not starts:
       // a start record is written with the pass after the attempt started.
       const now = clock.now();
       for (const c of claims) {
@@ -61,6 +62,8 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
         // window and a quarter after it; a claimer whose clock runs ahead gets it a quarter window from now.
         scheduler.claimRead(c, Math.min(c.at + c.settleMs / 2, now + c.settleMs / 4));
       }
+      for (const l of leases)
+        if (l.node !== replica && typeof l.at === 'number' && Number.isFinite(l.at)) delay.sample(now - l.at);
     }
     if (malformed > 0) events.emit('malformed', [{ count: malformed }]);
     for (const t of tasks) for (const id of index.invalidate(t)) scheduler.markDirty(id);

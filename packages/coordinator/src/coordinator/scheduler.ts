@@ -302,6 +302,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
             agent: winner.agent,
             node: replica,
             until: now + leaseMs,
+            at: now,
           };
           writes.push({ kind: 'lease', key: agentAttemptKey(id, d.epoch, winner.agent), value: lease });
         }
