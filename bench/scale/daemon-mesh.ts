@@ -8,9 +8,11 @@
  * Every daemon is started supervised (it stops itself when this process dies) and SIGKILLed when
  * this process exits, so no run leaves daemons behind.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  api,
   freePort,
   startDaemonProcess,
   tempDir,
@@ -52,21 +54,18 @@ export interface DaemonMeshOptions {
   readonly onStarted?: (started: number) => void;
 }
 
-/** How a restart may change a daemon: peers it alone may talk to, and whom it bootstraps to. */
-export interface RestartOptions {
-  /** Peer ids the daemon admits (its `allowList`); absent, it admits everyone. */
-  readonly allow?: readonly MeshDaemon[];
-  /** Default: the daemons it bootstrapped to at first. */
-  readonly bootstrap?: readonly MeshDaemon[];
-}
-
 export interface DaemonMesh {
   readonly dir: string;
   readonly daemons: readonly MeshDaemon[];
   /** Sends `signal` to a running daemon and resolves once its process has exited. */
   stop(daemon: MeshDaemon, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   /** Starts a stopped daemon again from its data directory, on its ports. */
-  restart(daemon: MeshDaemon, options?: RestartOptions): Promise<void>;
+  restart(daemon: MeshDaemon): Promise<void>;
+  /**
+   * Gives a running daemon a new allow-list (absent: it admits everyone) through its config file
+   * and a reload, and resolves once the reload has answered; it closes its links off the list.
+   */
+  admit(daemon: MeshDaemon, allow?: readonly MeshDaemon[]): Promise<void>;
   /** SIGKILLs every daemon still running and removes the data directory. */
   close(): Promise<void>;
 }
@@ -99,18 +98,13 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
   const ports = new Map<number, { listen: number; http: number }>();
   const daemons: MeshDaemon[] = [];
 
-  const configOf = (
-    index: number,
-    bootstrap: readonly string[],
-    allow: readonly string[] | undefined,
-  ): Record<string, unknown> => {
+  const configOf = (index: number, bootstrap: readonly string[]): Record<string, unknown> => {
     const name = nameOf(index);
     const { listen, http } = ports.get(index)!;
     return {
       name,
       listen: [`/ip4/127.0.0.1/tcp/${listen}`],
       bootstrap,
-      ...(allow !== undefined ? { allowList: allow } : {}),
       http: { port: http },
       drainTimeoutMs: 1_000,
       // Finished tasks stay in the shared state for the whole run, so every node's view of the
@@ -151,7 +145,6 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
             configOf(
               i,
               targets.map((t) => t.multiaddr),
-              undefined,
             );
           // A port found free can be taken before the daemon binds it: by another daemon's
           // outgoing connection, from the same ephemeral range. Fresh ones are picked then.
@@ -205,17 +198,23 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
     dir,
     daemons,
     stop,
-    async restart(daemon, restart = {}) {
+    async restart(daemon) {
       if (daemon.running) throw new Error(`${daemon.name} is running; stop it first`);
-      const bootstrap = restart.bootstrap ?? daemon.bootstrap.map((i) => daemons[i]!);
       daemon.process = await launch(
         configOf(
           daemon.index,
-          bootstrap.map((d) => d.multiaddr),
-          restart.allow?.map((d) => d.peerId),
+          daemon.bootstrap.map((i) => daemons[i]!.multiaddr),
         ),
       );
       daemon.running = true;
+    },
+    async admit(daemon, allow) {
+      const file = join(dir, `${daemon.name}.json`);
+      const { allowList: _previous, ...config } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify(allow === undefined ? config : { ...config, allowList: allow.map((d) => d.peerId) }));
+      const res = await api<{ allowListChanged?: boolean }>(daemon.url, '/v1/admin/reload', { body: {} });
+      if (res.status !== 200 || res.body.allowListChanged !== true)
+        throw new Error(`${daemon.name}: reload answered ${res.status} ${JSON.stringify(res.body)}`);
     },
     async close() {
       await Promise.all(daemons.filter((d) => d.running).map((d) => stop(d, 'SIGKILL')));

@@ -284,6 +284,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         webhooks.stop();
         webhooks = webhooksFor(hooks);
       },
+      setAllowList: (peers) => mesh.setAllowList(peers),
       agentTaken: (id) => workers.hasAgent(id),
       draining: () => draining,
     });

@@ -63,8 +63,10 @@ describe('config', () => {
       http: { port: 'eighty' },
       eventLog: { maxEvents: -1 },
       agents: [{ id: 'a', capacity: 0, executors: {} }],
+      allowList: ['not-a-peer-id'],
     });
     const err = configError(() => loadConfig(file));
+    expect(err.message).toContain('allowList.0: expected a peer id (12D3KooW…)');
     expect(err.message).toMatch(/eventLog\.maxEvents: .*>0/);
     expect(err.message).toMatch(/http\.port: .*expected number/i);
     expect(err.message).toMatch(/agents\.0\.capacity: .*>=1/);

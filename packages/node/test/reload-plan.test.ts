@@ -1,3 +1,5 @@
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.ts';
 import { planReload } from '../src/reload/plan.ts';
@@ -36,8 +38,23 @@ describe('planReload', () => {
       agents: { added: ['new'], removed: ['drop'], changed: ['tune'] },
       logLevel: { from: 'info', to: 'debug' },
       webhooksChanged: true,
+      allowListChanged: false,
       restartRequired: ['http.port', 'limits.maxOpenTasks', 'listen'],
     });
+  });
+
+  it('takes a new allow-list live, set, replaced or removed', async () => {
+    const running = parseConfig(base, '/etc/meshwork');
+    const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
+    const listed = parseConfig({ ...base, allowList: [peer] }, '/etc/meshwork');
+    for (const [from, to] of [
+      [running, listed],
+      [listed, running],
+    ] as const)
+      expect(planReload(from, to)).toMatchObject({ allowListChanged: true, restartRequired: [] });
+    expect(planReload(listed, parseConfig({ ...base, allowList: [peer] }, '/etc/meshwork')).allowListChanged).toBe(
+      false,
+    );
   });
 
   it('finds nothing to do in the same config, and names the swarm key and data dir when they change', () => {
@@ -46,6 +63,7 @@ describe('planReload', () => {
       agents: { added: [], removed: [], changed: [] },
       logLevel: null,
       webhooksChanged: false,
+      allowListChanged: false,
       restartRequired: [],
     });
     const keyed = { ...running, swarmKey: new Uint8Array(32).fill(1) };

@@ -121,6 +121,7 @@ describe('config reload', () => {
       agents: { added: [], removed: [], changed: ['second'] },
       logLevel: { from: 'info', to: 'debug' },
       webhooksChanged: false,
+      allowListChanged: false,
       restartRequired: [],
     });
     expect(await agent('second')).toMatchObject({

@@ -16,6 +16,8 @@ export interface Admission {
   /** Refuses `peer` from now on (until {@link Admission.undeny}), on top of the allow-list. */
   deny(peer: string): void;
   undeny(peer: string): void;
+  /** Replaces the allow-list (undefined: everyone the pre-shared key lets in). */
+  setAllowList(allow: ReadonlySet<string> | undefined): void;
   isAdmitted(peer: string): boolean;
   /** Writes the refusals the log held back, and stops its timers. */
   close(): void;
@@ -37,6 +39,7 @@ export interface AdmissionOptions {
  */
 export function createAdmission(o: AdmissionOptions): Admission {
   const denied = new Set<string>();
+  let allow = o.allow;
   const log = o.logger !== undefined ? createRefusalLog(o.logger, o.logIntervalMs) : undefined;
   /**
    * Connections whose private-network handshake started and whose Noise handshake has not yet
@@ -62,7 +65,7 @@ export function createAdmission(o: AdmissionOptions): Admission {
   };
 
   const isAdmitted = (peer: string): boolean =>
-    !denied.has(peer) && (o.allow === undefined || o.allow.has(peer));
+    !denied.has(peer) && (allow === undefined || allow.has(peer));
   const check = (peerId: PeerId, conn: MultiaddrConnection): boolean => {
     // Noise authenticated the peer, so the pre-shared key matched (if there is one).
     unproven.delete(conn);
@@ -103,6 +106,7 @@ export function createAdmission(o: AdmissionOptions): Admission {
     protector,
     deny: (peer) => void denied.add(peer),
     undeny: (peer) => void denied.delete(peer),
+    setAllowList: (next) => void (allow = next),
     isAdmitted,
     close: () => log?.close(),
   };

@@ -79,6 +79,13 @@ export interface MeshNode<Doc extends SyncedDocument = SyncedDocument> {
   /** Refuses a peer from now on and closes its connections; `undeny` lifts it. */
   deny(peer: string): Promise<void>;
   undeny(peer: string): void;
+  /**
+   * Replaces the allow-list (`undefined`: no allow-list) and closes the connections of peers no
+   * longer on it. Peers newly on it are dialled again by the redial loop, which keeps retrying
+   * those it was connected to (at most `redial.reconnectMaxMs` apart for a peer lost lately).
+   * Rejects with MeshConfigError, changing nothing, when a peer id is malformed.
+   */
+  setAllowList(peers: readonly string[] | undefined): Promise<void>;
   /** Publishes batched events, says goodbye on the presence topic, and shuts libp2p down. */
   stop(): Promise<void>;
 }
@@ -360,6 +367,12 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       await libp2p.hangUp(peerIdFromString(peer));
     },
     undeny: (peer) => admission.undeny(peer),
+    async setAllowList(peers) {
+      live('setAllowList');
+      admission.setAllowList(allowList(peers));
+      const refused = libp2p.getPeers().filter((p) => !admission.isAdmitted(p.toString()));
+      await Promise.all(refused.map((p) => libp2p.hangUp(p)));
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -1,6 +1,7 @@
 import type { PrivateKey } from '@libp2p/interface';
 import type { TracerProvider } from '@opentelemetry/api';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { MeshConfigError } from './errors.ts';
 import type { MeshLogger } from './refusal-log.ts';
 import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
@@ -147,14 +148,27 @@ export interface ResolvedOptions {
 }
 
 /** Checks every option, naming the first bad one in a {@link MeshConfigError}. */
+/** An allow-list as given (an array of peer ids, or undefined for none), checked. */
+export function allowList(allow: unknown): Set<string> | undefined {
+  if (allow === undefined) return undefined;
+  if (!Array.isArray(allow)) throw new MeshConfigError('allow', 'must be an array of peer ids');
+  allow.forEach((id: unknown, i) => {
+    if (typeof id !== 'string') throw new MeshConfigError(`allow[${i}]`, 'must be a peer id string');
+    try {
+      peerIdFromString(id);
+    } catch {
+      throw new MeshConfigError(`allow[${i}]`, `"${id}" is not a peer id`);
+    }
+  });
+  return new Set(allow as string[]);
+}
+
 export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOptions {
   const listen = o.listen ?? ['/ip4/127.0.0.1/tcp/0'];
   listen.forEach((a, i) => parseAddr(a, `listen[${i}]`));
   const bootstrap = (o.bootstrap ?? []).map((a, i) =>
     typeof a === 'string' ? parseAddr(a, `bootstrap[${i}]`) : a,
   );
-  if (o.allow !== undefined && !Array.isArray(o.allow))
-    throw new MeshConfigError('allow', 'must be an array of peer ids');
   if (o.psk !== undefined && !(o.psk instanceof Uint8Array))
     throw new MeshConfigError('psk', 'must be the swarm key bytes');
   const limits: MeshLimits = { ...defaultLimits, ...o.limits };
@@ -166,7 +180,7 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
   const r = {
     listen,
     bootstrap,
-    allow: o.allow === undefined ? undefined : new Set(o.allow),
+    allow: allowList(o.allow),
     limits,
     syncIntervalMs: o.syncIntervalMs ?? 15_000,
     batchMs: o.batchMs ?? 5,

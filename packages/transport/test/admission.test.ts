@@ -77,6 +77,31 @@ describe('admission', () => {
     a.undeny(b.replica);
     await waitFor('redialled', () => a.peers().includes(b.replica));
   });
+
+  it('an allow-list replaced at run time closes the links it no longer admits, and lifting it lets them back', async () => {
+    const a = await startNode();
+    const b = await startNode();
+    const c = await startNode();
+    nodes.push(a, b, c);
+    await b.dial(a.multiaddrs[0]!);
+    await c.dial(a.multiaddrs[0]!);
+    await waitFor('both connected', () => a.peers().length === 2);
+    await a.setAllowList([b.replica]);
+    expect(a.peers()).toEqual([b.replica]);
+    // c keeps redialling; each attempt is refused once Noise has shown who it is.
+    await waitFor('c refused', () => a.metrics.snapshot().connectionsRefused['allow-list'] > 0);
+    expect(a.peers()).toEqual([b.replica]);
+    // A malformed list changes nothing.
+    await expect(a.setAllowList([b.replica, 'not-a-peer-id'])).rejects.toMatchObject({
+      name: 'MeshConfigError',
+      field: 'allow[1]',
+    });
+    await expect(a.setAllowList('everyone' as unknown as string[])).rejects.toMatchObject({ field: 'allow' });
+    expect(a.peers()).toEqual([b.replica]);
+    await a.setAllowList(undefined);
+    await waitFor('c redialled', () => a.peers().includes(c.replica));
+    expect(a.peers()).toContain(b.replica);
+  });
 });
 
 describe('refused connections', () => {

@@ -20,6 +20,8 @@ interface ReloadReportJson {
   agents: { added: string[]; removed: string[]; changed: string[] };
   logLevel: { from: string; to: string } | null;
   webhooksChanged: boolean;
+  /** Absent from daemons older than a live allow-list. */
+  allowListChanged?: boolean;
   restartRequired: string[];
 }
 
@@ -30,6 +32,7 @@ function describeReload(r: ReloadReportJson): string {
       .map((k) => `agents ${k}: ${r.agents[k].join(', ')}`),
     ...(r.logLevel !== null ? [`log level ${r.logLevel.from} -> ${r.logLevel.to}`] : []),
     ...(r.webhooksChanged ? ['webhooks restarted'] : []),
+    ...(r.allowListChanged === true ? ['allow-list replaced'] : []),
   ];
   const lines = [`reloaded: ${done.length > 0 ? done.join('; ') : 'no live setting changed'}`];
   if (r.restartRequired.length > 0)

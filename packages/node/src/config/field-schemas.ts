@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@libp2p/peer-id';
 import { z } from 'zod';
 
 export const nodeName = z
@@ -5,6 +6,19 @@ export const nodeName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_" or "-"');
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** A libp2p peer id in its string form (`12D3KooW…`). */
+export const peerId = z.string().refine(
+  (s) => {
+    try {
+      peerIdFromString(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a peer id (12D3KooW…)' },
+);
 
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 

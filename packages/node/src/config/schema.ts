@@ -1,7 +1,7 @@
 import { defaultRetention } from '@meshwork/coordinator';
 import { z } from 'zod';
 import { agentSchema } from './agent-settings.ts';
-import { logLevel, nodeName, nonNegative, positive, unique } from './field-schemas.ts';
+import { logLevel, nodeName, nonNegative, peerId, positive, unique } from './field-schemas.ts';
 import { limitSettings } from './limit-settings.ts';
 import { mcpSettings } from './mcp-settings.ts';
 import { telemetrySchema } from './telemetry-settings.ts';
@@ -19,7 +19,7 @@ export const configSchema = z.strictObject({
   listen: z.array(z.string().startsWith('/', 'expected a multiaddr')).default(['/ip4/127.0.0.1/tcp/0']),
   bootstrap: z.array(z.string().startsWith('/', 'expected a multiaddr')).default([]),
   pskFile: z.string().min(1).optional(),
-  allowList: z.array(z.string().min(1)).optional(),
+  allowList: z.array(peerId).optional(),
   http: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),

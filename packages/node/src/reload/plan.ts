@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { AgentConfig, ResolvedConfig } from '../config.ts';
 
 /** Settings a running daemon takes over on reload; a change to any other waits for a restart. */
-export const LIVE_SETTINGS = ['agents', 'logLevel', 'webhooks'] as const;
+export const LIVE_SETTINGS = ['agents', 'logLevel', 'webhooks', 'allowList'] as const;
 
 /** Not a setting: the directory the file's relative paths were resolved against. */
 const NOT_SETTINGS = new Set(['baseDir']);
@@ -19,6 +19,7 @@ export interface ReloadPlan {
   readonly agents: AgentChanges;
   readonly logLevel: { readonly from: string; readonly to: string } | null;
   readonly webhooksChanged: boolean;
+  readonly allowListChanged: boolean;
   /** Keys (dotted: `http.port`) that differ and keep their running value until a restart. */
   readonly restartRequired: readonly string[];
 }
@@ -59,6 +60,7 @@ export function planReload(running: ResolvedConfig, next: ResolvedConfig): Reloa
     agents: diffAgents(running.agents, next.agents),
     logLevel: running.logLevel === next.logLevel ? null : { from: running.logLevel, to: next.logLevel },
     webhooksChanged: !isDeepStrictEqual(running.webhooks, next.webhooks),
+    allowListChanged: !isDeepStrictEqual(running.allowList, next.allowList),
     restartRequired: changedKeys(rest(running), rest(next), '').sort(),
   };
 }

@@ -10,6 +10,8 @@ export interface ReloadReport {
   readonly agents: AgentChanges;
   readonly logLevel: { readonly from: string; readonly to: string } | null;
   readonly webhooksChanged: boolean;
+  /** The allow-list was replaced: peers off it were disconnected, peers on it are admitted. */
+  readonly allowListChanged: boolean;
   readonly restartRequired: readonly string[];
 }
 
@@ -24,7 +26,7 @@ export class ReloadRefusedError extends MeshworkError {
 export interface Reloader {
   /**
    * Reads the config again (or takes `next`) and applies what can change live: agents, log level,
-   * webhooks. Throws ConfigError, changing nothing, when the new config is invalid.
+   * webhooks, the allow-list. Throws ConfigError, changing nothing, when the new config is invalid.
    */
   reload(next?: ResolvedConfig): ReloadReport;
   /** The config in force: the last one applied, with the keys that need a restart as started. */
@@ -39,6 +41,8 @@ export function createReloader(deps: {
   readonly logger: Logger;
   /** Stops the webhooks and starts them again with `hooks`. */
   readonly restartWebhooks: (hooks: readonly WebhookConfig[]) => void;
+  /** Replaces the mesh's allow-list; resolves once the peers off it are disconnected. */
+  readonly setAllowList: (peers: readonly string[] | undefined) => Promise<void>;
   /** Whether an agent id is taken on this node by something other than the config (a pull worker). */
   readonly agentTaken: (id: string) => boolean;
   readonly draining: () => boolean;
@@ -69,11 +73,23 @@ export function createReloader(deps: {
         // Webhooks first: the one step that can fail on the node's own state (its database).
         if (plan.webhooksChanged) deps.restartWebhooks(fresh.webhooks);
         const agents = deps.agents.apply(fresh.agents);
-        running = { ...running, agents: fresh.agents, logLevel: fresh.logLevel, webhooks: fresh.webhooks };
+        // Admission changes at once; the disconnections finish in the background.
+        if (plan.allowListChanged)
+          deps
+            .setAllowList(fresh.allowList)
+            .catch((err: unknown) => logger.warn({ err }, 'closing connections off the new allow-list failed'));
+        running = {
+          ...running,
+          allowList: fresh.allowList,
+          agents: fresh.agents,
+          logLevel: fresh.logLevel,
+          webhooks: fresh.webhooks,
+        };
         const report: ReloadReport = {
           agents,
           logLevel: plan.logLevel,
           webhooksChanged: plan.webhooksChanged,
+          allowListChanged: plan.allowListChanged,
           restartRequired: plan.restartRequired,
         };
         // Logged at the level in force when the reload was asked for.
