@@ -210,8 +210,14 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
     },
     async admit(daemon, allow) {
       const file = join(dir, `${daemon.name}.json`);
-      const { allowList: _previous, ...config } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      writeFileSync(file, JSON.stringify(allow === undefined ? config : { ...config, allowList: allow.map((d) => d.peerId) }));
+      const { allowList: _previous, ...config } = JSON.parse(readFileSync(file, 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      writeFileSync(
+        file,
+        JSON.stringify(allow === undefined ? config : { ...config, allowList: allow.map((d) => d.peerId) }),
+      );
       const res = await api<{ allowListChanged?: boolean }>(daemon.url, '/v1/admin/reload', { body: {} });
       if (res.status !== 200 || res.body.allowListChanged !== true)
         throw new Error(`${daemon.name}: reload answered ${res.status} ${JSON.stringify(res.body)}`);

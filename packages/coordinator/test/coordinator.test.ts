@@ -338,7 +338,8 @@ describe('coordinator', () => {
     coords[0]!.registerAgent({
       id: 'holder',
       capabilities: ['long'],
-      handler: (_task, ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
+      handler: (_task, ctx) =>
+        new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
     });
     await run(1000);
     coords[0]!.submit({ type: 'long' });

@@ -52,9 +52,9 @@ describe('planReload', () => {
       [listed, running],
     ] as const)
       expect(planReload(from, to)).toMatchObject({ allowListChanged: true, restartRequired: [] });
-    expect(planReload(listed, parseConfig({ ...base, allowList: [peer] }, '/etc/meshwork')).allowListChanged).toBe(
-      false,
-    );
+    expect(
+      planReload(listed, parseConfig({ ...base, allowList: [peer] }, '/etc/meshwork')).allowListChanged,
+    ).toBe(false);
   });
 
   it('finds nothing to do in the same config, and names the swarm key and data dir when they change', () => {

@@ -64,8 +64,7 @@ export function createAdmission(o: AdmissionOptions): Admission {
     log?.refused(event);
   };
 
-  const isAdmitted = (peer: string): boolean =>
-    !denied.has(peer) && (allow === undefined || allow.has(peer));
+  const isAdmitted = (peer: string): boolean => !denied.has(peer) && (allow === undefined || allow.has(peer));
   const check = (peerId: PeerId, conn: MultiaddrConnection): boolean => {
     // Noise authenticated the peer, so the pre-shared key matched (if there is one).
     unproven.delete(conn);

@@ -26,7 +26,7 @@ import { ListenAddressInUseError, listenAddressInUse, MeshConfigError, MeshStopp
 import { loadOrCreateIdentity } from './identity.ts';
 import { createMeshShape } from './mesh-shape.ts';
 import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
-import { resolveOptions, type MeshNodeOptions } from './options.ts';
+import { allowList, resolveOptions, type MeshNodeOptions } from './options.ts';
 import { startMeshMembership, type MeshMembership } from './membership.ts';
 import { startPeerAnnouncer } from './peer-announcer.ts';
 import { createRedialer } from './redial.ts';

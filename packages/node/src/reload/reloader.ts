@@ -77,7 +77,9 @@ export function createReloader(deps: {
         if (plan.allowListChanged)
           deps
             .setAllowList(fresh.allowList)
-            .catch((err: unknown) => logger.warn({ err }, 'closing connections off the new allow-list failed'));
+            .catch((err: unknown) =>
+              logger.warn({ err }, 'closing connections off the new allow-list failed'),
+            );
         running = {
           ...running,
           allowList: fresh.allowList,
