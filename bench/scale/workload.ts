@@ -34,11 +34,13 @@ export interface AllResult {
 }
 
 /**
- * Waits until `probe` holds for every daemon at once. Each round asks only the daemons not yet
- * seen satisfied, so the wait loads the machine it measures as little as it can; when all have
- * been, one pass over every daemon confirms it (a daemon that fell back is asked again). The
- * time is that of the round that saw the last one satisfied. `probe` answers true, or a string
- * saying what it saw instead; a daemon that does not answer is not satisfied.
+ * Waits until `probe` holds for every daemon at once. Each daemon is asked on its own, one
+ * question at a time and `intervalMs` apart (default 500 ms), until it is satisfied, so a slow
+ * daemon does not hold back when the others are seen; when all have been, one pass over every
+ * daemon confirms it (a daemon that fell back is asked again). The time is when the last one was
+ * seen satisfied: its answer's arrival, so the figure errs late by at most one interval and one
+ * answer. `probe` answers true, or a string saying what it saw instead; a daemon that does not
+ * answer is not satisfied.
  */
 export async function waitForAll(
   daemons: readonly MeshDaemon[],
@@ -46,11 +48,14 @@ export async function waitForAll(
   options: {
     readonly timeoutMs: number;
     readonly intervalMs?: number;
-    readonly onRound?: (done: number) => void;
+    readonly onProgress?: (satisfied: number) => void;
   },
 ): Promise<AllResult> {
   const started = performance.now();
-  const pending = new Map<MeshDaemon, string>(daemons.map((d) => [d, 'not asked yet']));
+  const deadline = started + options.timeoutMs;
+  /** What each daemon not (or no longer) satisfied said last. */
+  const unsatisfied = new Map<MeshDaemon, string>(daemons.map((d) => [d, 'not asked yet']));
+  const seenAt = new Map<MeshDaemon, number>();
   const ask = async (d: MeshDaemon): Promise<true | string> => {
     try {
       return await probe(d);
@@ -58,29 +63,33 @@ export async function waitForAll(
       return (err as Error).message;
     }
   };
-  for (;;) {
-    let seenAt = 0;
-    await eachLimit([...pending.keys()], 8, async (d) => {
+  /** Asks `d` until it is satisfied, or the deadline passes. */
+  const follow = async (d: MeshDaemon): Promise<void> => {
+    for (;;) {
       const answer = await ask(d);
       if (answer === true) {
-        pending.delete(d);
-        seenAt = performance.now();
-      } else {
-        pending.set(d, answer);
+        seenAt.set(d, performance.now());
+        unsatisfied.delete(d);
+        options.onProgress?.(daemons.length - unsatisfied.size);
+        return;
       }
-    });
-    options.onRound?.(daemons.length - pending.size);
-    if (pending.size === 0) {
-      const at = seenAt - started;
-      await eachLimit(daemons, 8, async (d) => {
-        const answer = await ask(d);
-        if (answer !== true) pending.set(d, answer);
-      });
-      if (pending.size === 0) return { ms: at, failing: [] };
+      unsatisfied.set(d, answer);
+      if (performance.now() > deadline) return;
+      await sleep(options.intervalMs ?? 500);
     }
-    if (performance.now() - started > options.timeoutMs)
-      return { ms: null, failing: [...pending].map(([daemon, detail]) => ({ daemon, detail })) };
-    await sleep(options.intervalMs ?? 250);
+  };
+  let asking: readonly MeshDaemon[] = daemons;
+  for (;;) {
+    await Promise.all(asking.map(follow));
+    if (unsatisfied.size > 0)
+      return { ms: null, failing: [...unsatisfied].map(([daemon, detail]) => ({ daemon, detail })) };
+    const at = Math.max(...seenAt.values()) - started;
+    await eachLimit(daemons, 8, async (d) => {
+      const answer = await ask(d);
+      if (answer !== true) unsatisfied.set(d, answer);
+    });
+    if (unsatisfied.size === 0) return { ms: at, failing: [] };
+    asking = [...unsatisfied.keys()];
   }
 }
 

@@ -337,7 +337,7 @@ async function partitionAndHeal(
       const same = Object.keys(expected).every((k) => (counts[k] ?? 0) === expected[k]);
       return same || `tasks ${JSON.stringify(counts)}, expected ${JSON.stringify(expected)}`;
     },
-    { timeoutMs: WAIT_MS, onRound: (n) => progress.step(`heal: ${n}/${mesh.daemons.length} converged`) },
+    { timeoutMs: WAIT_MS, onProgress: (n) => progress.step(`heal: ${n}/${mesh.daemons.length} converged`) },
   );
   if (converged.ms === null) {
     reportFailing('convergence after the heal', WAIT_MS, converged.failing);
@@ -393,7 +393,7 @@ export const suite: Suite = {
       progress.step('membership: every daemon is ready');
       const membership = await waitForAll(daemons, membershipProbe(agents), {
         timeoutMs: WAIT_MS,
-        onRound: (n) => progress.step(`membership: ${n}/${DAEMONS} daemons see all agents live`),
+        onProgress: (n) => progress.step(`membership: ${n}/${DAEMONS} daemons see all agents live`),
       });
       if (membership.ms === null) reportFailing('full membership', WAIT_MS, membership.failing);
       record(
