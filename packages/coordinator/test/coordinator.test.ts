@@ -130,6 +130,11 @@ describe('coordinator', () => {
     expect(a3!.startedAt - a2!.endedAt!).toBeGreaterThanOrEqual(200);
     expect(c.get(broken)).toMatchObject({ status: 'failed', attemptsUsed: 1 });
     expect(c.get(broken)!.error).toMatch(/bad input/);
+    // Nobody can take this one; the other is cancelled before it starts.
+    c.submit({ type: 'unknown' });
+    c.cancel(c.submit({ type: 'unknown' }));
+    await run(100);
+    expect(c.counts()).toEqual({ pending: 1, claimed: 0, running: 0, succeeded: 1, failed: 1, cancelled: 1 });
   });
 
   it('cancellation reaches the running handler as an AbortSignal; run timeouts abort too', async () => {

@@ -26,7 +26,7 @@ import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts
 import { createNodeMcp } from './mcp/index.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
 import { createMetrics } from './metrics.ts';
-import { createNodeApi, tasksByState } from './node-api.ts';
+import { createNodeApi } from './node-api.ts';
 import { EventLogError, persistDocument } from './persistence.ts';
 import { createReloader, type ReloadReport } from './reload/reloader.ts';
 import { reloadRoutes } from './reload/routes.ts';
@@ -215,7 +215,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     cleanups.unshift(() => history.stop());
 
     const metrics = createMetrics({
-      tasksByState: () => tasksByState(coordinator),
+      tasksByState: () => coordinator.counts(),
       transport: () => transportStats(mesh),
       storeEvents: () => storeEvents + memory.storedEvents(),
       agentHealth: () =>

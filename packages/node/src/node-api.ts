@@ -34,8 +34,6 @@ import { differingField } from './task-conflict.ts';
 import { taskPage } from './task-page.ts';
 import { WORKER_CAPABILITY } from './workers/protocol.ts';
 
-const TASK_STATES = ['pending', 'claimed', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-
 function taskJson(t: TaskView): Json {
   return toJson({
     id: t.id,
@@ -110,12 +108,6 @@ function assertFits(value: unknown, field: string): void {
 
 /** Thrown from a dry-run plan as soon as it passes the limit, so a huge forEach is never built whole. */
 class FanOutExceeded extends Error {}
-
-export function tasksByState(coordinator: Coordinator): Record<string, number> {
-  const counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
-  for (const t of coordinator.list()) counts[t.status] = (counts[t.status] ?? 0) + 1;
-  return counts;
-}
 
 export interface NodeApiDeps {
   config: ResolvedConfig;
@@ -254,7 +246,7 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
         draining: deps.draining(),
         peers: mesh.peers().length,
         agents: deps.localAgents(),
-        tasks: tasksByState(coordinator),
+        tasks: coordinator.counts(),
         settleMs: coordinator.settleMs(),
         pools: Object.fromEntries(
           Object.keys(config.resources).map((p) => [

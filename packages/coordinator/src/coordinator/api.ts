@@ -125,6 +125,8 @@ export interface Coordinator {
   submit(task: SubmitInput): TaskId;
   get(id: TaskId): TaskView | null;
   list(filter?: { readonly status?: TaskStatus; readonly type?: string }): TaskView[];
+  /** How many tasks this replica knows in each status: `list()`'s counts, without building its views. */
+  counts(): Record<TaskStatus, number>;
   /**
    * Calls `listener` whenever a task's status, holder or progress changes here (of `filter.task`
    * only, if given); returns the unsubscribe function. A thin adapter over the `task` event.

@@ -11,7 +11,7 @@ import { parseSubmit, type AgentId, type TaskId } from '../model.ts';
 import { noPools } from '../resources.ts';
 import { parseRetention } from '../retention.ts';
 import type { AgentStats } from '../scoring.ts';
-import { terminalStatuses, type DerivedTask } from '../status.ts';
+import { terminalStatuses, type DerivedTask, type TaskStatus } from '../status.ts';
 import type { CoordinationStore, RecordWrite } from '../store.ts';
 import { storedRecord, taskRecord } from '../stored-records.ts';
 import { createTaskIndex } from '../task-index.ts';
@@ -233,6 +233,21 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
         if (filter.status !== undefined && v.status !== filter.status) continue;
         if (filter.type !== undefined && v.spec.type !== filter.type) continue;
         out.push(v);
+      }
+      return out;
+    },
+    counts() {
+      const out: Record<TaskStatus, number> = {
+        pending: 0,
+        claimed: 0,
+        running: 0,
+        succeeded: 0,
+        failed: 0,
+        cancelled: 0,
+      };
+      for (const id of index.taskIds()) {
+        const d = index.derive(id);
+        if (d !== null) out[d.status]++;
       }
       return out;
     },
