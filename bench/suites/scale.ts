@@ -292,22 +292,27 @@ async function partitionAndHeal(
   progress.step(`partition: holding it ${Math.max(0, Math.round(left / 1000))} s more`);
   if (left > 0) await sleep(left);
 
-  // The cut held if no daemon stays connected across it and neither side learnt the other's tasks.
-  // A connection is counted only when three looks a second apart all see it: the majority keeps
-  // redialling, and an outbound connection shows on its side until the refusal closes it.
+  // The cut held if no link crosses it and neither side learnt the other's tasks. A link counts
+  // only when both ends list each other, in each of three looks a second apart: the majority keeps
+  // redialling, and its outbound attempt shows on its side alone until the refusal closes it.
   const minorityIds = new Set(minority.map((d) => d.peerId));
-  const acrossOf = async (d: MeshDaemon): Promise<Set<string>> =>
-    new Set((await peersOf(d)).filter((p) => minorityIds.has(p) !== minorityIds.has(d.peerId)));
-  const across: string[] = [];
-  await eachLimit(mesh.daemons, 8, async (d) => {
-    let seen = await acrossOf(d);
-    for (let look = 1; look < 3 && seen.size > 0; look++) {
-      await sleep(1_000);
-      const now = await acrossOf(d);
-      seen = new Set([...seen].filter((p) => now.has(p)));
-    }
-    if (seen.size > 0) across.push(`${d.name} (${seen.size})`);
-  });
+  const crossingLinks = async (): Promise<Set<string>> => {
+    const views = new Map<string, Set<string>>();
+    await eachLimit(mesh.daemons, 8, async (d) => void views.set(d.peerId, new Set(await peersOf(d))));
+    const links = new Set<string>();
+    for (const d of minority)
+      for (const p of views.get(d.peerId) ?? [])
+        if (!minorityIds.has(p) && views.get(p)?.has(d.peerId) === true)
+          links.add(`${d.name}-${p.slice(-6)}`);
+    return links;
+  };
+  let lasting = await crossingLinks();
+  for (let look = 1; look < 3 && lasting.size > 0; look++) {
+    await sleep(1_000);
+    const now = await crossingLinks();
+    lasting = new Set([...lasting].filter((l) => now.has(l)));
+  }
+  const across = [...lasting];
   const [minorityTasks, majorityTasks] = await Promise.all([
     taskStatuses(minority[0]!),
     taskStatuses(majority[0]!),
