@@ -68,6 +68,20 @@ export function fenced(r: TaskRecords, epoch: number): boolean {
 }
 
 /**
+ * The attempts a task has used up to `lastEpoch`: the epochs in which an attempt started. An epoch
+ * whose claim lapsed before its holder started (cut off or overloaded while it waited for its
+ * rivals' receipts) ran nothing, so it does not count against `maxAttempts`; one whose holder
+ * started and then died does, so a task that kills its node still fails in the end.
+ */
+function startedEpochs(r: TaskRecords, lastEpoch: number): number {
+  if (lastEpoch <= 0) return 0;
+  const epochs = new Set<number>();
+  for (const s of r.starts) if (s.epoch <= lastEpoch) epochs.add(s.epoch);
+  for (const e of r.ends) if (e.epoch <= lastEpoch) epochs.add(e.epoch);
+  return epochs.size;
+}
+
+/**
  * Derives a task's status from its records and its dependencies' statuses. A pure
  * function of sets, so replicas holding the same records agree, whatever the order
  * in which the records arrived.
@@ -104,7 +118,7 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
   // A lost epoch's late end does not count: the next attempt starts at once, with no backoff.
   const endNow = expired ? null : pick(r.ends, (e) => e.epoch === epoch);
   const epochClosed = epoch > 0 && (endNow !== null || expired);
-  const attemptsUsed = Math.max(0, epoch - 1) + (epochClosed ? 1 : 0);
+  const attemptsUsed = startedEpochs(r, epochClosed ? epoch : epoch - 1);
   const started = r.starts.length > 0 || r.ends.length > 0;
   const derived = (
     status: TaskStatus,
@@ -145,7 +159,7 @@ export function deriveTask(r: TaskRecords, dependency: (id: TaskId) => TaskStatu
     }
     // A failed handler backs off; a lost agent is replaced at once.
     const nextAttemptAt =
-      endNow === null ? 0 : endNow.endedAt + backoffDelay(r.spec.retry.backoff, r.spec.id, epoch);
+      endNow === null ? 0 : endNow.endedAt + backoffDelay(r.spec.retry.backoff, r.spec.id, attemptsUsed);
     return derived('pending', null, lastEnd?.error ?? null, nextAttemptAt);
   }
   if (epoch === 0) return derived('pending', null, null, 0);
