@@ -77,7 +77,6 @@ describe('deriveTask', () => {
     expect(deriveTask(r, none)).toMatchObject({ status: 'pending', nextAttemptAt: 0, attemptsUsed: 1 });
   });
 
-
   it('counts an epoch as an attempt only once it started: claims that lapsed unstarted use none', () => {
     const lapsed = (epochs: number[]) =>
       records({
@@ -85,7 +84,11 @@ describe('deriveTask', () => {
         expiries: epochs.map((epoch) => ({ task: 't1', epoch, at: 900 * epoch, by: 'n2' })),
       });
     const unstarted = lapsed([1, 2, 3, 4, 5]);
-    expect(deriveTask(unstarted, none)).toMatchObject({ status: 'pending', attemptsUsed: 0, nextAttemptAt: 0 });
+    expect(deriveTask(unstarted, none)).toMatchObject({
+      status: 'pending',
+      attemptsUsed: 0,
+      nextAttemptAt: 0,
+    });
     // A holder that started and then died uses its attempt, so a task that kills its node fails.
     const crashed = { ...unstarted, starts: [start(2), start(4), start(5)] };
     expect(deriveTask(crashed, none)).toMatchObject({
@@ -94,8 +97,14 @@ describe('deriveTask', () => {
       reason: 'lost after 3 attempts',
     });
     // A start learnt late counts once it arrives; an open epoch's start counts when it closes.
-    const open = { ...lapsed([1, 2]), claims: [claim({ epoch: 1 }), claim({ epoch: 2 }), claim({ epoch: 3 })] };
-    expect(deriveTask({ ...open, starts: [start(3)] }, none)).toMatchObject({ status: 'running', attemptsUsed: 0 });
+    const open = {
+      ...lapsed([1, 2]),
+      claims: [claim({ epoch: 1 }), claim({ epoch: 2 }), claim({ epoch: 3 })],
+    };
+    expect(deriveTask({ ...open, starts: [start(3)] }, none)).toMatchObject({
+      status: 'running',
+      attemptsUsed: 0,
+    });
     expect(deriveTask({ ...open, starts: [start(1), start(3)] }, none).attemptsUsed).toBe(1);
   });
   it('success beats cancel and failure; cancel beats pending work; failed dependencies fail dependents', () => {
