@@ -1,7 +1,6 @@
 import {
   createMembership,
   Emitter,
-  InvalidArgumentError,
   type Membership,
   type PresenceChannel,
   type PresenceEvents,
@@ -15,7 +14,7 @@ import type { GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder } from './metrics.ts';
 
 /** One stream each way per link carries heartbeats and member records (see core's membership). */
-export const MEMBERSHIP_PROTOCOL = '/meshwork/members/3';
+export const MEMBERSHIP_PROTOCOL = '/meshwork/members/4';
 /** Domain of the signatures on records; records are as they were in `/meshwork/members/2`. */
 const CLAIM_TOPIC = 'meshwork/members/2';
 /** Frames queued on one link past which heartbeats are dropped (records still go). */
@@ -34,15 +33,13 @@ export interface MeshMembershipOptions {
 export interface MeshMembership extends PresenceChannel {
   /** Every member's last announced state (alive or suspected). */
   peers(): ReadonlyMap<ReplicaId, PresenceState>;
-  /** The link digest each member announced last (see mesh-shape.ts). */
-  linkDigests(): ReadonlyMap<ReplicaId, Uint8Array>;
+  /** The links each live member other than this node announced last (see mesh-shape.ts). */
+  liveLinks(): ReadonlyMap<ReplicaId, readonly ReplicaId[]>;
   /**
    * Every member's links (the neighbours it hears heartbeats from), as it announced them last;
    * this node's own are its live links now. Members that left have none.
    */
   links(): ReadonlyMap<ReplicaId, readonly ReplicaId[]>;
-  /** This node's links changed: announce the new digest. */
-  linksChanged(): void;
   /** Announces that this node leaves, then stops. */
   close(): Promise<void>;
 }
@@ -53,8 +50,6 @@ interface Link {
   queued: number;
 }
 
-const LINKS_KEY = 'links';
-
 /**
  * Core membership over libp2p: a long-lived stream each way to every connected peer carries
  * heartbeats and member records; records are signed by their node.
@@ -64,12 +59,9 @@ export async function startMeshMembership(
   envelope: GossipEnvelope,
   metrics: MeshMetricsRecorder,
   o: MeshMembershipOptions,
-  /** This node's link digest, announced with its state. */
-  ownLinks: () => Uint8Array,
 ): Promise<MeshMembership> {
   const self = libp2p.peerId.toString();
   const outbound = new Map<ReplicaId, Link>();
-  let appState: PresenceState = {};
   let stopped = false;
 
   const membership: Membership = createMembership({
@@ -185,32 +177,14 @@ export async function startMeshMembership(
   libp2p.addEventListener('peer:disconnect', onDisconnect);
   for (const connection of libp2p.getConnections()) openLink(connection).catch(() => undefined);
 
-  const publishAll = (): void => membership.publish({ ...appState, [LINKS_KEY]: ownLinks() });
-
-  const withoutLinks = (state: PresenceState): PresenceState => {
-    const { [LINKS_KEY]: _links, ...rest } = state;
-    return rest;
-  };
-
   // The same isolation as the membership it forwards: a listener's error is dropped.
   const events = new Emitter<PresenceEvents>({ onListenerError: () => undefined });
-  membership.on('presence', (peer, state) =>
-    events.emit('presence', [peer, state === null ? null : withoutLinks(state)]),
-  );
+  membership.on('presence', (peer, state) => events.emit('presence', [peer, state]));
 
   return {
     self,
     publish(state) {
-      if (typeof state !== 'object' || state === null || Array.isArray(state) || state instanceof Uint8Array)
-        throw new InvalidArgumentError('presence state: not a Value object');
-      const before = appState;
-      appState = state;
-      try {
-        publishAll();
-      } catch (err) {
-        appState = before;
-        throw err;
-      }
+      membership.publish(state);
     },
     ...events.observable(),
     status: (node) => membership.status(node),
@@ -219,16 +193,15 @@ export async function startMeshMembership(
       const out = new Map<ReplicaId, PresenceState>();
       for (const node of membership.members()) {
         const r = membership.record(node);
-        if (node !== self && r?.status === 'alive') out.set(node, withoutLinks(r.state));
+        if (node !== self && r?.status === 'alive') out.set(node, r.state);
       }
       return out;
     },
-    linkDigests() {
-      const out = new Map<ReplicaId, Uint8Array>();
+    liveLinks() {
+      const out = new Map<ReplicaId, readonly ReplicaId[]>();
       for (const node of membership.members()) {
         const r = membership.record(node);
-        const links = r?.state[LINKS_KEY];
-        if (node !== self && r?.status === 'alive' && links instanceof Uint8Array) out.set(node, links);
+        if (node !== self && r !== undefined && membership.status(node) === 'alive') out.set(node, r.links);
       }
       return out;
     },
@@ -240,7 +213,6 @@ export async function startMeshMembership(
       }
       return out;
     },
-    linksChanged: publishAll,
     async close() {
       if (stopped) return;
       membership.leave();

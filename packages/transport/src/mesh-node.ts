@@ -36,9 +36,6 @@ import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 
 export type MeshLibp2p = Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
 
-/** Links that change together (a node joining dials several peers) are announced once. */
-const LINKS_ANNOUNCE_DELAY_MS = 200;
-
 /** Where nodes announce themselves (pubsub peer discovery): their public key and addresses. */
 export const PEERS_TOPIC = 'meshwork/peers/1';
 /** The longest delay a Node timer takes (about 24.8 days). */
@@ -209,19 +206,13 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
   const shape = createMeshShape({
     self: replica,
     connected: () => libp2p.getPeers().map((p) => p.toString()),
-    members: () => presence.linkDigests(),
+    members: () => presence.liveLinks(),
   });
-  const presence = await startMeshMembership(
-    libp2p,
-    envelope,
-    metrics,
-    {
-      probeIntervalMs: o.membership.probeIntervalMs,
-      maxFrameBytes: limits.maxMembershipFrameBytes,
-      maxMembers: limits.maxMembers,
-    },
-    () => shape.links(),
-  );
+  const presence = await startMeshMembership(libp2p, envelope, metrics, {
+    probeIntervalMs: o.membership.probeIntervalMs,
+    maxFrameBytes: limits.maxMembershipFrameBytes,
+    maxMembers: limits.maxMembers,
+  });
   const topology = await startTopology(libp2p, redialer, {
     minPeers: o.minPeers,
     maxPeers: o.maxPeers,
@@ -258,13 +249,9 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     o.announceMs > 0
       ? startPeerAnnouncer(libp2p, { topic: PEERS_TOPIC, baseMs: o.announceMs, maxMs: o.announceMaxMs })
       : undefined;
-  let linksTimer: NodeJS.Timeout | undefined;
   const linksChanged = (): void => {
     metrics.record({ type: 'peers', connected: libp2p.getPeers().length });
     announcer?.linksChanged();
-    clearTimeout(linksTimer);
-    linksTimer = setTimeout(() => presence.linksChanged(), LINKS_ANNOUNCE_DELAY_MS);
-    linksTimer.unref();
   };
   libp2p.addEventListener('peer:connect', (evt) => {
     linksChanged();
@@ -378,7 +365,6 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
       stopped = true;
       for (const g of gossip.values()) g.close();
       gossip.clear();
-      clearTimeout(linksTimer);
       announcer?.stop();
       await presence.close();
       antiEntropy.stop();

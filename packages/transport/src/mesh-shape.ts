@@ -1,9 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { ReplicaId } from '@meshwork/core';
 
 export interface MeshShape {
-  /** This node's links, announced with its membership record: itself and the members it is connected to. */
-  links(): Uint8Array;
   /**
    * Whether every member is connected to every other, as far as this node can tell. There a
    * message reaches every node straight from its author (gossipsub floods what it publishes to
@@ -16,20 +13,9 @@ export interface MeshShapeOptions {
   readonly self: ReplicaId;
   /** Peers with an open connection. */
   readonly connected: () => Iterable<ReplicaId>;
-  /** Live members, with the link digest each announced last. */
-  readonly members: () => ReadonlyMap<ReplicaId, Uint8Array>;
+  /** Live members other than this node, with the links each announced last in its member record. */
+  readonly members: () => ReadonlyMap<ReplicaId, readonly ReplicaId[]>;
 }
-
-export const LINKS_DIGEST_BYTES = 8;
-
-/** Digest of a set of replicas, whatever their order. */
-export function linksDigest(replicas: Iterable<ReplicaId>): Uint8Array {
-  const h = createHash('sha256').update([...replicas].sort().join('\n'));
-  return new Uint8Array(h.digest().subarray(0, LINKS_DIGEST_BYTES));
-}
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 
 /** A verdict is kept this long: `full()` is asked once per received message. */
 const VERDICT_MS = 100;
@@ -37,8 +23,9 @@ const VERDICT_MS = 100;
 /**
  * Tells whether the mesh is full from membership: this node is connected to exactly the live
  * members (a connected peer that is no member cannot be vouched for), and each of them announces
- * links to that same set. Views that differ (a member known to some nodes only, a link that just
- * broke) make the digests differ, so the answer errs towards "not full".
+ * links to all the others. Views that differ (a member known to some nodes only, a link that just
+ * broke) make the answer err towards "not full". A sparse mesh fails the first check, so the
+ * per-member comparison only ever runs where every member is a neighbour.
  */
 export function createMeshShape(o: MeshShapeOptions): MeshShape {
   let verdict = { full: false, at: -Infinity };
@@ -49,16 +36,16 @@ export function createMeshShape(o: MeshShapeOptions): MeshShape {
     const connected = new Set(o.connected());
     if (connected.size !== members.size) return false;
     for (const id of members.keys()) if (!connected.has(id)) return false;
-    const whole = linksDigest([o.self, ...members.keys()]);
-    for (const links of members.values()) if (!sameBytes(links, whole)) return false;
+    for (const [id, links] of members) {
+      // Its links are every member but itself, and this node.
+      const distinct = new Set(links);
+      if (distinct.size !== members.size) return false;
+      for (const peer of distinct) if (peer === id || (peer !== o.self && !members.has(peer))) return false;
+    }
     return true;
   };
 
   return {
-    links() {
-      const members = o.members();
-      return linksDigest([o.self, ...[...o.connected()].filter((id) => members.has(id))]);
-    },
     full() {
       const now = Date.now();
       if (now - verdict.at >= VERDICT_MS) verdict = { full: decide(), at: now };

@@ -17,28 +17,18 @@ import {
  */
 describe('gossip forwarding', () => {
   let nodes: TestNode[] = [];
-  let beats: NodeJS.Timeout[] = [];
   afterEach(async () => {
-    for (const b of beats) clearInterval(b);
-    beats = [];
     await stopAll(nodes);
     nodes = [];
   });
-
-  /** Presence heartbeats, as a coordinator sends them. */
-  const heartbeat = (n: TestNode): void => {
-    n.presence.publish({});
-    beats.push(setInterval(() => n.presence.publish({}), 100));
-  };
 
   const start = async (edges: [number, number][]): Promise<TestNode[]> => {
     // Discovery off: the links are the test's edges and nothing else.
     nodes = await startNodes(3, () => startNode({ syncIntervalMs: 60_000, topology: { announceMs: 0 } }));
     for (const n of nodes) n.document('tasks');
     await link(nodes, edges);
-    for (const n of nodes) heartbeat(n);
-    // Every node has heard every other's links.
-    await waitFor('presence', () => nodes.every((n) => n.presence.linkDigests().size === 2));
+    // Every node has heard every other's links, from their member records alone.
+    await waitFor('presence', () => nodes.every((n) => n.presence.liveLinks().size === 2));
     return nodes;
   };
 
@@ -48,7 +38,7 @@ describe('gossip forwarding', () => {
       [1, 2],
       [0, 2],
     ]);
-    // Until every node's heartbeats carry the whole mesh, a's writes go out signed and forwarded.
+    // Until every node's record lists the whole mesh, a's writes go out signed and forwarded.
     let probes = 0;
     await waitFor('the mesh to count as full', () => {
       setKey(a!.document('tasks'), `probe${probes++}`, 0);

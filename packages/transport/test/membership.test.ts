@@ -76,19 +76,20 @@ describe('membership over libp2p', () => {
   });
 
   it('refuses malformed frames and records that another node did not sign', async () => {
+    const limits = { maxBytes: 1 << 20, maxRecords: 500, maxVersions: 500 };
     const [a, b] = await line(2);
     await waitFor('alive', () => allAlive(nodes));
     const raw = await startRawPeer();
     raws.push(raw);
-    // What a sends the raw peer on the link it opens once the raw peer's digest (of an empty
-    // table) differs from its own: its table, b's record in it.
+    // What a sends the raw peer on the link it opens, in answer to the raw peer's summary (of an
+    // empty table): every record it holds, b's among them.
     const inbound = new Promise<Uint8Array>((resolve, reject) => {
       void raw.handle(MEMBERSHIP_PROTOCOL, (s) => {
         const reader = lpStream(s);
         (async () => {
           for (;;) {
             const frame = (await reader.read()).subarray();
-            const decoded = decodeMembershipFrame(frame, 1 << 20, 500);
+            const decoded = decodeMembershipFrame(frame, limits);
             if (decoded.kind === 'records' && decoded.records.some((r) => r.node === b!.replica))
               return resolve(frame);
           }
@@ -101,10 +102,11 @@ describe('membership over libp2p', () => {
     const stream = await raw.dialProtocol(a!.peerId, MEMBERSHIP_PROTOCOL);
     const lp = lpStream(stream);
     await lp.write(encodeMembershipFrame({ kind: 'heartbeat', digest: [0, 0], lagMs: 0 }));
+    await lp.write(encodeMembershipFrame({ kind: 'summary', versions: [] }));
     await lp.write(new Uint8Array([1, 77]));
     await waitFor('malformed frame', () => rejected('malformed') === 1);
 
-    const table = decodeMembershipFrame(await inbound, 1 << 20, 500);
+    const table = decodeMembershipFrame(await inbound, limits);
     if (table.kind !== 'records') throw new Error('expected records');
     const recordOfB = table.records.find((r) => r.node === b!.replica)!;
     // A newer record of b that drops its links: a forger cutting b off, signed with b's old proof.

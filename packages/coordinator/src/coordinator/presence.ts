@@ -16,8 +16,8 @@ export interface PresenceLinkDeps {
 }
 
 /**
- * This node's presence: what its agents want of resource pools, re-announced every heartbeat
- * (membership spreads it only when it changed), and membership's news of other nodes, which
+ * This node's presence: what its agents want of resource pools, looked at every heartbeat and
+ * published when it changed, and membership's news of other nodes, which
  * feeds liveness and grants wanted units. Starts at once; `stop` ends both.
  */
 export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
@@ -42,9 +42,17 @@ export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
     scheduler.schedule(0);
   });
 
+  // Membership spreads a state only when it changed; comparing here first spares it encoding and
+  // comparing the same state every heartbeat.
+  let published: string | null = null;
   function heartbeat(): void {
     if (phase.stopped) return;
-    presence.publish({ wants: pools.wants?.() ?? {} });
+    const wants = pools.wants?.() ?? {};
+    const key = JSON.stringify(Object.entries(wants).sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (key !== published) {
+      presence.publish({ wants });
+      published = key;
+    }
     cancelHeartbeat = clock.setTimer(heartbeat, heartbeatMs);
   }
   heartbeat();

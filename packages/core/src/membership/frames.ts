@@ -1,22 +1,25 @@
 import { DecodeError } from '../codec/decode-error.ts';
 import { Reader } from '../codec/reader.ts';
 import { Writer } from '../codec/writer.ts';
-import { readMemberRecord, writeMemberRecord, type MemberRecord } from './member-record.ts';
+import { readMemberRecord, writeMemberRecord, type MemberRecord, type VersionHash } from './member-record.ts';
 
-const VERSION = 2;
+const VERSION = 3;
 const HEARTBEAT = 1;
 const RECORDS = 2;
+const SUMMARY = 3;
 /** Most links one record may list: far above any node's degree. */
 const MAX_LINKS = 1024;
 
 /**
  * What neighbours send each other: a heartbeat carrying the sender's table digest (its liveness
  * signal and anti-entropy trigger in one) and how late its own ticks have run lately (its local
- * health, see local-health.ts), or member records (rumours, or a table after a mismatch or a new
- * link).
+ * health, see local-health.ts); a summary of the sender's table, the version hash of each record
+ * it holds, after a digest mismatch or on a new link; or member records (rumours, or the answer
+ * to a summary: the records whose versions it lacks).
  */
 export type MembershipFrame =
-  | { readonly kind: 'heartbeat'; readonly digest: readonly [number, number]; readonly lagMs: number }
+  | { readonly kind: 'heartbeat'; readonly digest: VersionHash; readonly lagMs: number }
+  | { readonly kind: 'summary'; readonly versions: readonly VersionHash[] }
   | { readonly kind: 'records'; readonly records: readonly MemberRecord[] };
 
 export function encodeFrame(frame: MembershipFrame): Uint8Array {
@@ -27,6 +30,13 @@ export function encodeFrame(frame: MembershipFrame): Uint8Array {
     w.uint(frame.digest[0]);
     w.uint(frame.digest[1]);
     w.uint(frame.lagMs);
+  } else if (frame.kind === 'summary') {
+    w.byte(SUMMARY);
+    w.uint(frame.versions.length);
+    for (const [a, b] of frame.versions) {
+      w.uint(a);
+      w.uint(b);
+    }
   } else {
     w.byte(RECORDS);
     w.uint(frame.records.length);
@@ -35,11 +45,24 @@ export function encodeFrame(frame: MembershipFrame): Uint8Array {
   return w.finish();
 }
 
-export function decodeFrame(bytes: Uint8Array, maxBytes: number, maxRecords: number): MembershipFrame {
+/** Limits on one frame: its bytes, the records it may carry, and the versions a summary may list. */
+export interface FrameLimits {
+  readonly maxBytes: number;
+  readonly maxRecords: number;
+  readonly maxVersions: number;
+}
+
+function half(r: Reader): number {
+  const n = r.uint('version');
+  if (n > 0xffffffff) throw new DecodeError('invalid', `version hash half ${n} exceeds 32 bits`);
+  return n;
+}
+
+export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): MembershipFrame {
   const r = new Reader(bytes, {
-    maxMessageBytes: maxBytes,
+    maxMessageBytes: limits.maxBytes,
     maxDepth: 16,
-    maxEntries: maxRecords,
+    maxEntries: Math.max(limits.maxRecords, limits.maxVersions),
     maxStringBytes: 64 * 1024,
   });
   const version = r.byte('version');
@@ -48,8 +71,16 @@ export function decodeFrame(bytes: Uint8Array, maxBytes: number, maxRecords: num
   let frame: MembershipFrame;
   if (kind === HEARTBEAT) {
     frame = { kind: 'heartbeat', digest: [r.uint('digest'), r.uint('digest')], lagMs: r.uint('lagMs') };
+  } else if (kind === SUMMARY) {
+    const n = r.count('versions', 2);
+    if (n > limits.maxVersions)
+      throw new DecodeError('too_large', `${n} versions exceed ${limits.maxVersions}`);
+    const versions: VersionHash[] = [];
+    for (let i = 0; i < n; i++) versions.push([half(r), half(r)]);
+    frame = { kind: 'summary', versions };
   } else if (kind === RECORDS) {
     const n = r.count('records', 4);
+    if (n > limits.maxRecords) throw new DecodeError('too_large', `${n} records exceed ${limits.maxRecords}`);
     const records: MemberRecord[] = [];
     for (let i = 0; i < n; i++) records.push(readMemberRecord(r, MAX_LINKS));
     frame = { kind: 'records', records };

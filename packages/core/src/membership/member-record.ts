@@ -77,11 +77,14 @@ export function isPresenceState(v: unknown): v is PresenceState {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && isValue(v);
 }
 
+/** A record version's 64-bit hash, as two 32-bit halves. */
+export type VersionHash = readonly [number, number];
+
 /**
- * A 64-bit hash of what identifies a record's version (node, incarnation, status), as two 32-bit
- * halves. Tables XOR these into an order-free digest that neighbours compare.
+ * A 64-bit hash of what identifies a record's version (node, incarnation, status). Tables XOR
+ * these into an order-free digest that neighbours compare, and list them in summaries.
  */
-export function versionHash(r: MemberRecord): [number, number] {
+export function versionHash(r: MemberRecord): VersionHash {
   const status = r.status === 'alive' ? 0 : 1;
   let h1 = 0xdeadbeef ^ r.incarnation;
   let h2 = 0x41c6ce57 ^ Math.floor(r.incarnation / 2 ** 32) ^ status;

@@ -1,5 +1,5 @@
 import type { ReplicaId } from '../replica.ts';
-import { versionHash, type MemberRecord } from './member-record.ts';
+import { versionHash, type MemberRecord, type VersionHash } from './member-record.ts';
 
 /**
  * The member records this node holds, one per node, and their digest: an XOR of every record's
@@ -15,13 +15,20 @@ export interface MemberTable {
   delete(node: ReplicaId): void;
   keys(): IterableIterator<ReplicaId>;
   values(): IterableIterator<MemberRecord>;
+  /** The version hash of every record held: the table's summary, for a neighbour to compare. */
+  versions(): VersionHash[];
+  /** The records whose versions `versions` (a neighbour's summary) does not list. */
+  missingFrom(versions: readonly VersionHash[]): MemberRecord[];
 }
+
+const versionKey = ([a, b]: VersionHash): string => `${a}.${b}`;
 
 export function createMemberTable(): MemberTable {
   const records = new Map<ReplicaId, MemberRecord>();
+  /** Each held record's version hash, worked out once. */
+  const hashes = new Map<ReplicaId, VersionHash>();
   const digest: [number, number] = [0, 0];
-  const toggle = (r: MemberRecord): void => {
-    const [a, b] = versionHash(r);
+  const toggle = ([a, b]: VersionHash): void => {
     digest[0] = (digest[0] ^ a) >>> 0;
     digest[1] = (digest[1] ^ b) >>> 0;
   };
@@ -33,19 +40,30 @@ export function createMemberTable(): MemberTable {
     get: (node) => records.get(node),
     put(r) {
       const before = records.get(r.node);
-      if (before !== undefined) toggle(before);
+      const old = hashes.get(r.node);
+      if (old !== undefined) toggle(old);
+      const hash = versionHash(r);
       records.set(r.node, r);
-      toggle(r);
+      hashes.set(r.node, hash);
+      toggle(hash);
       return before;
     },
     delete(node) {
-      const r = records.get(node);
-      if (r === undefined) return;
-      toggle(r);
+      const old = hashes.get(node);
+      if (old === undefined) return;
+      toggle(old);
       records.delete(node);
+      hashes.delete(node);
     },
     keys: () => records.keys(),
     values: () => records.values(),
+    versions: () => [...hashes.values()],
+    missingFrom(versions) {
+      const listed = new Set(versions.map(versionKey));
+      const out: MemberRecord[] = [];
+      for (const [node, hash] of hashes) if (!listed.has(versionKey(hash))) out.push(records.get(node)!);
+      return out;
+    },
   };
 }
 

@@ -4,7 +4,13 @@ import { writeValue } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { InvalidArgumentError } from '../types/errors.ts';
 import { decodeFrame, encodeFrame } from './frames.ts';
-import { isPresenceState, supersedes, writeClaim, type MemberRecord } from './member-record.ts';
+import {
+  isPresenceState,
+  supersedes,
+  writeClaim,
+  type MemberRecord,
+  type VersionHash,
+} from './member-record.ts';
 import { createMemberTable, reachableFrom } from './member-table.ts';
 import type { MemberStatus, PresenceChannel, PresenceState } from './presence-channel.ts';
 import { createPresenceListeners } from './presence-listeners.ts';
@@ -128,10 +134,12 @@ export function createMembership(o: MembershipOptions): Membership {
   const listeners = createPresenceListeners();
   /** When this node's table last changed: a digest that differs right after may be in flight. */
   let lastChange = -Infinity;
-  const lastTableSent = new Map<ReplicaId, number>();
+  /** When this node last sent each neighbour a summary, and last answered one of theirs. */
+  const lastSummarySent = new Map<ReplicaId, number>();
+  const lastAnswered = new Map<ReplicaId, number>();
   const outbox = createRecordOutbox({ links: o.links, timers, linked, maxFrameBytes });
   /**
-   * The digest each neighbour sent last. A new link sends a heartbeat at once, and the table
+   * The digest each neighbour sent last. A new link sends a heartbeat at once, and a summary
    * only once the peer's digest differs: two nodes of a settled mesh link up for nothing.
    */
   const heard = new Map<ReplicaId, readonly [number, number]>();
@@ -174,7 +182,21 @@ export function createMembership(o: MembershipOptions): Membership {
     for (const peer of linked) if (peer !== except) outbox.queue(peer, records);
   };
 
-  const sendTable = (peer: ReplicaId): void => outbox.send(peer, [...table.values()]);
+  /** Asks `peer` for what this node lacks: the versions it holds, which the peer answers. */
+  const sendSummary = (peer: ReplicaId): void =>
+    o.links.send(peer, encodeFrame({ kind: 'summary', versions: table.versions() }));
+
+  /**
+   * The records `peer` lacks by its summary. At most one answer per half sync interval: a summary
+   * is small and the answer may be the whole table, which a peer must not be able to ask for at
+   * will. A summary dropped here is sent again on the next mismatch.
+   */
+  function answerSummary(peer: ReplicaId, versions: readonly VersionHash[]): void {
+    const now = timers.now();
+    if (now - (lastAnswered.get(peer) ?? -Infinity) < syncMs / 2) return;
+    lastAnswered.set(peer, now);
+    outbox.send(peer, table.missingFrom(versions));
+  }
 
   const claimOf = (r: Omit<MemberRecord, 'proof'>): Uint8Array => {
     const w = new Writer();
@@ -334,16 +356,18 @@ export function createMembership(o: MembershipOptions): Membership {
       live.add(peer);
       detector.forget(peer);
       detector.heartbeat(peer, timers.now());
-      lastTableSent.delete(peer);
+      lastSummarySent.delete(peer);
+      lastAnswered.delete(peer);
       o.links.send(peer, heartbeatFrame());
       const theirs = heard.get(peer);
       if (theirs === undefined) awaitingDigest.add(peer);
-      else if (!sameDigest(theirs)) sendTable(peer);
+      else if (!sameDigest(theirs)) sendSummary(peer);
       linksChanged();
     },
     linkDown(peer) {
       linked.delete(peer);
-      lastTableSent.delete(peer);
+      lastSummarySent.delete(peer);
+      lastAnswered.delete(peer);
       heard.delete(peer);
       peerLag.delete(peer);
       awaitingDigest.delete(peer);
@@ -354,7 +378,11 @@ export function createMembership(o: MembershipOptions): Membership {
       if (stopped) return;
       let frame;
       try {
-        frame = decodeFrame(bytes, maxFrameBytes, TABLE_CHUNK);
+        frame = decodeFrame(bytes, {
+          maxBytes: maxFrameBytes,
+          maxRecords: TABLE_CHUNK,
+          maxVersions: maxMembers,
+        });
       } catch (err) {
         o.onReject?.(peer, 'malformed', String(err));
         return;
@@ -367,20 +395,21 @@ export function createMembership(o: MembershipOptions): Membership {
         }
       }
       if (frame.kind === 'records') return receiveRecords(peer, frame.records);
+      if (frame.kind === 'summary') return answerSummary(peer, frame.versions);
       heard.set(peer, frame.digest);
       if (linked.has(peer)) peerLag.set(peer, frame.lagMs);
       if (awaitingDigest.delete(peer) && !sameDigest(frame.digest)) {
-        // The first digest on a new link: a newcomer gets the table without waiting.
-        lastTableSent.set(peer, timers.now());
-        return sendTable(peer);
+        // The first digest on a new link: a newcomer gets what it lacks without waiting.
+        lastSummarySent.set(peer, timers.now());
+        return sendSummary(peer);
       }
       if (sameDigest(frame.digest)) return;
       // Right after a change the peer may not have it yet: records in flight are not a gap.
       const now = timers.now();
       if (now - lastChange < IN_FLIGHT_MS) return;
-      if (now - (lastTableSent.get(peer) ?? -Infinity) < syncMs) return;
-      lastTableSent.set(peer, now);
-      sendTable(peer);
+      if (now - (lastSummarySent.get(peer) ?? -Infinity) < syncMs) return;
+      lastSummarySent.set(peer, now);
+      sendSummary(peer);
     },
     leave() {
       if (stopped) return;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createScheduler } from '../../../../test/sim/scheduler.ts';
+import { decodeFrame, encodeFrame } from '../../src/membership/frames.ts';
+import { versionHash, type VersionHash } from '../../src/membership/member-record.ts';
 import {
   createMembership,
   type Membership,
@@ -7,9 +9,11 @@ import {
   type MembershipRejectReason,
 } from '../../src/index.ts';
 
+const limits = { maxBytes: 1 << 22, maxRecords: 500, maxVersions: 10_000 };
+
 /**
  * Nodes linked as `edges` say, frames delivered after 2 ms unless a link is cut. Counts frames
- * by kind (the first byte after the version: 1 heartbeat, 2 records). A node may stall, as an
+ * by kind, and the records sent. A node may stall, as an
  * event loop does: its timers and the frames sent to it wait until the stall ends, and then the
  * timers run first, as Node runs timers before it reads sockets.
  */
@@ -45,7 +49,9 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
   const nodes = new Map<string, Membership>();
   const cut = new Set<string>();
   const down = new Set<string>();
-  const frames = { heartbeat: 0, records: 0 };
+  const frames = { heartbeat: 0, records: 0, summary: 0 };
+  /** Member records sent, in record frames. */
+  let recordsSent = 0;
   /** Record frames sent over each link, by `from>to`. */
   const recordsOn = new Map<string, number>();
   const rejects: [string, MembershipRejectReason][] = [];
@@ -63,8 +69,12 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
       links: {
         send(peer, frame) {
           if (down.has(id)) return;
-          frames[frame[1] === 1 ? 'heartbeat' : 'records']++;
-          if (frame[1] !== 1) recordsOn.set(linkKey(id, peer), (recordsOn.get(linkKey(id, peer)) ?? 0) + 1);
+          const decoded = decodeFrame(frame, limits);
+          frames[decoded.kind]++;
+          if (decoded.kind === 'records') {
+            recordsOn.set(linkKey(id, peer), (recordsOn.get(linkKey(id, peer)) ?? 0) + 1);
+            recordsSent += decoded.records.length;
+          }
           const deliver = onLoop(peer, 'frame', () => {
             if (!down.has(peer) && !cut.has(linkKey(id, peer))) nodes.get(peer)?.receive(id, frame);
           });
@@ -96,6 +106,7 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
     advance: (ms: number) => sched.run(sched.now() + ms),
     ids,
     frames,
+    recordsSent: () => recordsSent,
     rejects,
     closed,
     /** Node i's event loop stalls for `ms` from now. */
@@ -163,12 +174,13 @@ describe('membership', () => {
       return {
         heartbeatsPerNodePerS: (m.frames.heartbeat - before.heartbeat) / n / 10,
         records: m.frames.records - before.records,
+        summaries: m.frames.summary - before.summary,
       };
     };
     const small = await idle(16);
     const large = await idle(128);
     // Degree 4, a heartbeat each way every 500 ms: 8 a second, and nothing else.
-    expect(small).toEqual({ heartbeatsPerNodePerS: 8, records: 0 });
+    expect(small).toEqual({ heartbeatsPerNodePerS: 8, records: 0, summaries: 0 });
     expect(large).toEqual(small);
   });
 
@@ -338,15 +350,47 @@ describe('membership', () => {
   it('repairs records lost in flight by comparing digests in the heartbeats', async () => {
     const m = mesh(6, line(6), { syncIntervalMs: 2000 });
     await m.advance(2000);
-    // The change is lost on the link 2–3; nodes past it learn it from the table 2 sends after
-    // two mismatched heartbeats.
+    // The change is lost on the link 2–3; nodes past it learn it once the digests in the
+    // heartbeats differ: 3 sends 2 its summary, and 2 answers with the one record 3 lacks.
     m.sever(2, 3);
     m.node(0).publish({ wants: { cpu: 2 } });
     await m.advance(100);
     m.heal();
     expect(m.node(5).record(m.ids[0]!)!.state).toEqual({});
+    const before = m.recordsSent();
     await m.advance(4000);
     expect(m.node(5).record(m.ids[0]!)!.state).toEqual({ wants: { cpu: 2 } });
+    expect(m.frames.summary).toBeGreaterThan(0);
+    // The record once over 2–3, 3–4 and 4–5 each, and back once at most: no table of 6 goes.
+    expect(m.recordsSent() - before).toBeLessThanOrEqual(6);
+  });
+
+  it('answers summaries with the records they lack, at most once per half sync interval', async () => {
+    const sched = createScheduler();
+    const time = sched.nodeClock(0);
+    const sent: Uint8Array[] = [];
+    const a = createMembership({ self: 'a', timers: time, links: { send: (_p, f) => void sent.push(f) } });
+    const records = (frame: Uint8Array) => {
+      const f = decodeFrame(frame, limits);
+      return f.kind === 'records' ? f.records.map((r) => r.node) : [];
+    };
+    a.linkUp('b');
+    const b = createMembership({ self: 'b', timers: time, links: { send: (_p, f) => a.receive('b', f) } });
+    b.linkUp('a');
+    await sched.run(200);
+    expect(a.status('b')).toBe('alive');
+    sent.length = 0;
+    const summary = (versions: VersionHash[]) => encodeFrame({ kind: 'summary', versions });
+    // An empty summary asks for everything; one that lists a's version, for b's record only.
+    a.receive('b', summary([]));
+    expect(sent.flatMap(records).sort()).toEqual(['a', 'b']);
+    // Within half the sync interval (1 s), a flood of summaries gets no more answers.
+    for (let i = 0; i < 50; i++) a.receive('b', summary([]));
+    expect(sent.flatMap(records)).toHaveLength(2);
+    await sched.run(800);
+    sent.length = 0;
+    a.receive('b', summary([versionHash(a.record('a')!)]));
+    expect(sent.flatMap(records)).toEqual(['b']);
   });
 
   it('says goodbye: a node that leaves is `left` everywhere at once', async () => {
@@ -389,7 +433,20 @@ describe('membership', () => {
 
     a.m.receive('b', new Uint8Array([1, 9, 9]));
     a.m.receive('b', new Uint8Array([]));
-    expect(rejects.filter(([, r]) => r === 'malformed')).toHaveLength(2);
+    // Summaries: a version hash half past 32 bits, more versions than a holds members at most.
+    a.m.receive('b', encodeFrame({ kind: 'summary', versions: [[2 ** 33, 0]] }));
+    a.m.receive(
+      'b',
+      encodeFrame({
+        kind: 'summary',
+        versions: [
+          [1, 1],
+          [2, 2],
+          [3, 3],
+        ],
+      }),
+    );
+    expect(rejects.filter(([, r]) => r === 'malformed')).toHaveLength(4);
 
     // c's table frame with its proof tampered: refused as forged.
     const table = c.sent.at(-1)!.slice();
