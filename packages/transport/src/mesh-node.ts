@@ -193,15 +193,6 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     intervalMs: o.syncIntervalMs,
     maxConcurrentRounds: limits.maxConcurrentRounds,
   });
-  const redialer = createRedialer(libp2p, {
-    baseMs: o.redialBaseMs,
-    maxMs: o.redialMaxMs,
-    reconnectMaxMs: o.reconnectMaxMs,
-    reconnectWindowMs: o.reconnectWindowMs,
-    maxKnownPeers: limits.maxKnownPeers,
-    onRetry: (target, delayMs, reconnecting) =>
-      metrics.record({ type: 'redial', target, delayMs, reconnecting }),
-  });
   const envelope = createGossipEnvelope(libp2p.peerId, privateKey);
   const shape = createMeshShape({
     self: replica,
@@ -212,6 +203,17 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     probeIntervalMs: o.membership.probeIntervalMs,
     maxFrameBytes: limits.maxMembershipFrameBytes,
     maxMembers: limits.maxMembers,
+  });
+  const redialer = createRedialer(libp2p, {
+    baseMs: o.redialBaseMs,
+    maxMs: o.redialMaxMs,
+    reconnectMaxMs: o.reconnectMaxMs,
+    reconnectWindowMs: o.reconnectWindowMs,
+    maxKnownPeers: limits.maxKnownPeers,
+    // A link the topology would prune is not taken back, unless the peer is not reached otherwise.
+    wantsMore: (peer) => libp2p.getPeers().length < o.maxPeers || presence.status(peer) !== 'alive',
+    onRetry: (target, delayMs, reconnecting) =>
+      metrics.record({ type: 'redial', target, delayMs, reconnecting }),
   });
   const topology = await startTopology(libp2p, redialer, {
     minPeers: o.minPeers,

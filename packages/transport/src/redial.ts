@@ -15,6 +15,12 @@ export interface RedialOptions {
   readonly reconnectWindowMs: number;
   /** Most peers remembered besides the bootstrap addresses. */
   readonly maxKnownPeers: number;
+  /**
+   * Whether the node wants its link to `peer` back. A lost peer is redialled only then, and kept
+   * for later otherwise: a node that has made its links up since need not take back links the
+   * topology would prune, as many links across a healed partition would be.
+   */
+  readonly wantsMore?: (peer: string) => boolean;
   /** Told of every retry scheduled, for metrics. */
   readonly onRetry?: (target: string, delayMs: number, reconnecting: boolean) => void;
 }
@@ -77,17 +83,21 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
   const reconnecting = (t: Target): boolean =>
     t.lostAt !== undefined && performance.now() - t.lostAt < o.reconnectWindowMs;
 
-  /** Between half and all of the doubled delay, so that peers cut off together do not dial in step. */
+  const capOf = (t: Target): number => (reconnecting(t) ? Math.min(o.reconnectMaxMs, o.maxMs) : o.maxMs);
+  /** Between half and all of `ms`, so that peers cut off together do not dial in step. */
+  const jittered = (ms: number): number => ms * (0.5 + Math.random() / 2);
+
   const retry = (t: Target): void => {
-    const fast = reconnecting(t);
-    const cap = fast ? Math.min(o.reconnectMaxMs, o.maxMs) : o.maxMs;
-    const delayMs = Math.min(cap, o.baseMs * 2 ** Math.min(t.failures, 30)) * (0.5 + Math.random() / 2);
-    o.onRetry?.(t.key, delayMs, fast);
+    const delayMs = jittered(Math.min(capOf(t), o.baseMs * 2 ** Math.min(t.failures, 30)));
+    o.onRetry?.(t.key, delayMs, reconnecting(t));
     schedule(t, delayMs);
   };
 
   const attempt = async (t: Target): Promise<void> => {
     if (stopped || t.parked || connected(t)) return t.dialled.resolve();
+    // Not wanted now: looked at again within the cap, with no dial and no retry counted.
+    if (t.lostAt !== undefined && t.peer !== undefined && o.wantsMore?.(t.peer) === false)
+      return schedule(t, jittered(capOf(t)));
     try {
       const connection = await libp2p.dial(t.dialable);
       t.peer = connection.remotePeer.toString();

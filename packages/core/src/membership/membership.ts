@@ -144,6 +144,8 @@ export function createMembership(o: MembershipOptions): Membership {
   /** When this node last sent each neighbour a summary, and last answered one of theirs. */
   const lastSummarySent = new Map<ReplicaId, number>();
   const lastAnswered = new Map<ReplicaId, number>();
+  /** A summary from a peer this node has no link to yet, answered once it has. */
+  const unanswered = new Map<ReplicaId, readonly VersionHash[]>();
   const outbox = createRecordOutbox({ links: o.links, timers, linked, maxFrameBytes });
   /**
    * The digest each neighbour sent last. A new link sends a heartbeat at once, and a summary
@@ -201,6 +203,11 @@ export function createMembership(o: MembershipOptions): Membership {
    * will. A summary dropped here is sent again on the next mismatch.
    */
   function answerSummary(peer: ReplicaId, versions: readonly VersionHash[]): void {
+    // The peer's link may open before this node's link to it: the answer waits for that.
+    if (!linked.has(peer)) {
+      unanswered.set(peer, versions);
+      return;
+    }
     const now = timers.now();
     if (now - (lastAnswered.get(peer) ?? -Infinity) < syncMs / 2) return;
     lastAnswered.set(peer, now);
@@ -384,12 +391,16 @@ export function createMembership(o: MembershipOptions): Membership {
       const theirs = heard.get(peer);
       if (theirs === undefined) awaitingDigest.add(peer);
       else if (!sameDigest(theirs)) sendSummary(peer);
+      const summary = unanswered.get(peer);
+      unanswered.delete(peer);
+      if (summary !== undefined) answerSummary(peer, summary);
       linksChanged();
     },
     linkDown(peer) {
       linked.delete(peer);
       lastSummarySent.delete(peer);
       lastAnswered.delete(peer);
+      unanswered.delete(peer);
       heard.delete(peer);
       peerLag.delete(peer);
       awaitingDigest.delete(peer);

@@ -408,6 +408,13 @@ describe('membership', () => {
     sent.length = 0;
     a.receive('b', summary([versionHash(a.record('a')!)]));
     expect(sent.flatMap(records)).toEqual(['b']);
+
+    // A summary over a link that opened before a's own link to its sender: answered once it opens.
+    sent.length = 0;
+    a.receive('c', summary([]));
+    expect(sent.flatMap(records)).toEqual([]);
+    a.linkUp('c');
+    expect(sent.flatMap(records).sort()).toEqual(['a', 'b']);
   });
 
   it('says goodbye: a node that leaves is `left` everywhere at once', async () => {
