@@ -174,16 +174,24 @@ async function settle(daemons: readonly MeshDaemon[], progress: Progress): Promi
 }
 
 async function idleWindow(daemons: readonly MeshDaemon[], progress: Progress) {
-  const sample = async () => ({
+  // Reading `/metrics` costs a daemon tens of milliseconds of CPU: the window starts after the
+  // first reading and ends before the second, so neither counts as idle cost.
+  const bytesNow = async () => ({
+    at: performance.now(),
+    sent: await Promise.all(daemons.map((d) => sentBytes(d).catch(() => null))),
+  });
+  const statsNow = () => ({
     at: performance.now(),
     stats: daemons.map((d) => processStats(d.process.child.pid!)),
-    bytes: await Promise.all(daemons.map((d) => sentBytes(d).catch(() => null))),
   });
-  const before = await sample();
+  const bytes0 = await bytesNow();
+  const before = statsNow();
   progress.step(`idle: ${IDLE_S} s with nothing to do`);
   await sleep(IDLE_S * 1000);
-  const after = await sample();
+  const after = statsNow();
+  const bytes1 = await bytesNow();
   const seconds = (after.at - before.at) / 1000;
+  const bytesSeconds = (bytes1.at - bytes0.at) / 1000;
   const cpu: number[] = [];
   const rss: number[] = [];
   const bytes: number[] = [];
@@ -193,8 +201,8 @@ async function idleWindow(daemons: readonly MeshDaemon[], progress: Progress) {
       cpu.push(((s1.cpuMs - s0.cpuMs) / 1000 / seconds) * 100);
       rss.push(s1.rssBytes / 2 ** 20);
     }
-    const [b0, b1] = [before.bytes[i], after.bytes[i]];
-    if (b0 != null && b1 != null) bytes.push((b1 - b0) / seconds);
+    const [b0, b1] = [bytes0.sent[i], bytes1.sent[i]];
+    if (b0 != null && b1 != null) bytes.push((b1 - b0) / bytesSeconds);
   });
   return { cpuPct: mean(cpu), rssMb: mean(rss), bytesPerS: mean(bytes) };
 }
