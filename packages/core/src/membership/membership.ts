@@ -44,13 +44,7 @@ export interface MembershipOptions {
   readonly probeIntervalMs?: number;
   /** Link changes within this long are announced together. Default 50 ms. */
   readonly announceDelayMs?: number;
-  /**
-   * A new link to a node this one already reaches some other way changes nobody's view of who is
-   * reachable: it is announced within this long, together with whatever else changes meanwhile.
-   * Default 2,000 ms.
-   */
-  readonly lazyAnnounceMs?: number;
-  /** Least time between two summaries sent to one neighbour. Default 1,000 ms. */
+  /** Least time between two full tables sent to one neighbour. Default 1,000 ms. */
   readonly syncIntervalMs?: number;
   /** Most nodes tracked; past it the longest-unreachable record makes room, or a newcomer is refused. Default 10,000. */
   readonly maxMembers?: number;
@@ -119,7 +113,6 @@ function encodedState(state: PresenceState): Uint8Array {
 export function createMembership(o: MembershipOptions): Membership {
   const probeMs = o.probeIntervalMs ?? 500;
   const announceDelayMs = o.announceDelayMs ?? 50;
-  const lazyAnnounceMs = Math.max(announceDelayMs, o.lazyAnnounceMs ?? 2_000);
   const syncMs = o.syncIntervalMs ?? 1_000;
   const maxLagMs = o.maxLagMs ?? 8_000;
   const closeSilentLinkMs = o.closeSilentLinkMs ?? 10_000;
@@ -155,8 +148,6 @@ export function createMembership(o: MembershipOptions): Membership {
   /** Linked neighbours not heard from since: the first digest they send is compared at once. */
   const awaitingDigest = new Set<ReplicaId>();
   let cancelAnnounce: (() => void) | null = null;
-  /** When the pending announcement of links is due. */
-  let announceDue = Infinity;
   let cancelReachability: (() => void) | null = null;
   let stopped = false;
 
@@ -245,27 +236,14 @@ export function createMembership(o: MembershipOptions): Membership {
 
   const own = (): MemberRecord => table.get(self)!;
 
-  /**
-   * Announces the live links once for a burst of link changes: after a short delay when a link
-   * went, or one came to a node not reachable otherwise (both change who reaches whom, and a
-   * failover waits on the first); after a longer one when the only news is a new link to a node
-   * already reached, as a healed partition or the topology's redials bring by the dozen.
-   */
+  /** Announces the live links after a short delay, once for a burst of link changes. */
   function linksChanged(): void {
     reachabilityChanged();
-    if (stopped) return;
-    const announced = own().links;
-    const urgent =
-      announced.some((peer) => !live.has(peer)) ||
-      [...live].some((peer) => !reachable.has(peer) && !announced.includes(peer));
-    const due = timers.now() + (urgent ? announceDelayMs : lazyAnnounceMs);
-    if (cancelAnnounce !== null && announceDue <= due) return;
-    cancelAnnounce?.();
-    announceDue = due;
+    if (stopped || cancelAnnounce !== null) return;
     cancelAnnounce = timers.setTimer(() => {
       cancelAnnounce = null;
       if (!sameLinks(own().links, [...live].sort())) announce(own().state);
-    }, due - timers.now());
+    }, announceDelayMs);
   }
 
   const verified = (r: MemberRecord): boolean =>

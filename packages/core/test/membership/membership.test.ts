@@ -201,21 +201,18 @@ describe('membership', () => {
     expect(m.frames.records).toBe(after);
   });
 
-  it('sends no records over a new link between nodes whose tables agree, and announces it lazily', async () => {
+  it('sends no records over a new link between nodes whose tables agree, and every record to a newcomer', async () => {
     const m = mesh(12, ringWithChords(12));
     await m.advance(2000);
-    // 0 and 6 are not linked in this ring; their tables agree, and each reaches the other already.
+    // 0 and 6 are not linked in this ring; their tables agree.
     m.link(0, 6);
+    // Within the announce delay (50 ms), before either announces its new link.
     await m.advance(20);
     expect([m.recordsOn(0, 6), m.recordsOn(6, 0)]).toEqual([0, 0]);
-    // So the new link changes nobody's view: it is announced within 2 s, not 50 ms.
     await m.advance(1000);
-    expect(m.node(6).record(m.ids[0]!)!.links).not.toContain(m.ids[6]);
-    await m.advance(1100);
     expect(m.node(6).record(m.ids[0]!)!.links).toContain(m.ids[6]);
 
-    // A restarted node's table holds only itself: its first link brings it the others at once,
-    // and, reaching nobody else, it announces its links at once too.
+    // A restarted node's table holds only itself: its first link brings it the others at once.
     m.kill(3, 'closed');
     await m.advance(2000);
     m.restart(3);
@@ -223,20 +220,6 @@ describe('membership', () => {
     expect(m.recordsOn(2, 3) + m.recordsOn(4, 3)).toBeGreaterThan(0);
     await m.advance(500);
     expect(m.view(3).every((s) => s === 'alive')).toBe(true);
-  });
-
-  it('announces a lost link at once, with any new link waiting to be announced', async () => {
-    const m = mesh(12, ringWithChords(12));
-    await m.advance(2000);
-    m.link(0, 6);
-    await m.advance(20);
-    // 1 is 0's neighbour in the ring: its connections reset, and 0 must say so at once.
-    m.kill(1, 'closed');
-    await m.advance(200);
-    for (const i of m.up()) {
-      expect(m.node(i).status(m.ids[1]!)).toBe('unreachable');
-      expect(m.node(i).record(m.ids[0]!)!.links).toContain(m.ids[6]);
-    }
   });
 
   it('forwards a record to no neighbour that sent it the same version first', async () => {
