@@ -24,9 +24,8 @@ export interface MemberTable {
 const versionKey = ([a, b]: VersionHash): string => `${a}.${b}`;
 
 export function createMemberTable(): MemberTable {
-  const records = new Map<ReplicaId, MemberRecord>();
-  /** Each held record's version hash, worked out once. */
-  const hashes = new Map<ReplicaId, VersionHash>();
+  /** Each held record with its version hash, worked out once. */
+  const entries = new Map<ReplicaId, { readonly record: MemberRecord; readonly hash: VersionHash }>();
   const digest: [number, number] = [0, 0];
   const toggle = ([a, b]: VersionHash): void => {
     digest[0] = (digest[0] ^ a) >>> 0;
@@ -34,35 +33,32 @@ export function createMemberTable(): MemberTable {
   };
   return {
     get size() {
-      return records.size;
+      return entries.size;
     },
     digest,
-    get: (node) => records.get(node),
+    get: (node) => entries.get(node)?.record,
     put(r) {
-      const before = records.get(r.node);
-      const old = hashes.get(r.node);
-      if (old !== undefined) toggle(old);
+      const before = entries.get(r.node);
+      if (before !== undefined) toggle(before.hash);
       const hash = versionHash(r);
-      records.set(r.node, r);
-      hashes.set(r.node, hash);
+      entries.set(r.node, { record: r, hash });
       toggle(hash);
-      return before;
+      return before?.record;
     },
     delete(node) {
-      const old = hashes.get(node);
-      if (old === undefined) return;
-      toggle(old);
-      records.delete(node);
-      hashes.delete(node);
+      const before = entries.get(node);
+      if (before === undefined) return;
+      toggle(before.hash);
+      entries.delete(node);
     },
-    keys: () => records.keys(),
-    values: () => records.values(),
-    versions: () => [...hashes.values()],
+    keys: () => entries.keys(),
+    *values() {
+      for (const e of entries.values()) yield e.record;
+    },
+    versions: () => [...entries.values()].map((e) => e.hash),
     missingFrom(versions) {
       const listed = new Set(versions.map(versionKey));
-      const out: MemberRecord[] = [];
-      for (const [node, hash] of hashes) if (!listed.has(versionKey(hash))) out.push(records.get(node)!);
-      return out;
+      return [...entries.values()].filter((e) => !listed.has(versionKey(e.hash))).map((e) => e.record);
     },
   };
 }
