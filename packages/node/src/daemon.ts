@@ -117,7 +117,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
   try {
     const apiKey = apiKeyFor(config);
     const privateKey = await nodeKey(store);
-    const tracing = startTracing(config.telemetry, {
+    const tracing = await startTracing(config.telemetry, {
       node: config.name,
       replica: peerIdFromPrivateKey(privateKey).toString(),
       logger,

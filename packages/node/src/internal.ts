@@ -62,9 +62,9 @@ export { createWorkerMetrics, type WorkerMetrics } from './workers/metrics.ts';
 export * from './workers/schema.ts';
 export {
   createNodeMcp,
-  openMcpSession,
   type McpDeps,
   type McpEndpoint,
   type McpMetrics,
   type McpSession,
 } from './mcp/index.ts';
+export { openMcpSession } from './mcp/server.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, isJSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { McpSettings } from '../config.ts';
 import { ApiError, type RequestContext, type RouteDefinition, type RouteDoc } from '../http-server.ts';
@@ -11,7 +11,7 @@ import type { McpSession } from './server.ts';
 
 export interface McpEndpointDeps {
   /** A new session's server, with the rights its `initialize` request was given. */
-  readonly open: (options: { readonly authorized: boolean }) => McpSession;
+  readonly open: (options: { readonly authorized: boolean }) => Promise<McpSession>;
   readonly settings: McpSettings;
   readonly logger: Logger;
   readonly metrics: McpMetrics;
@@ -79,10 +79,33 @@ function checkOrigin(req: IncomingMessage): void {
     throw new ApiError(403, 'forbidden_origin', `Origin ${origin} may not call this node's MCP endpoint`);
 }
 
-/** The ids of the requests in a POSTed JSON-RPC message or batch. */
-function requestIds(message: unknown): RequestId[] {
-  const messages: unknown[] = Array.isArray(message) ? message : [message];
-  return messages.filter(isJSONRPCRequest).map((m) => m.id);
+/** The SDK's Streamable HTTP transport and message guards. */
+interface McpSdk {
+  readonly StreamableHTTPServerTransport: typeof StreamableHTTPServerTransport;
+  readonly isInitializeRequest: (message: unknown) => boolean;
+  /** The ids of the requests in a POSTed JSON-RPC message or batch. */
+  readonly requestIds: (message: unknown) => RequestId[];
+}
+
+let sdk: Promise<McpSdk> | undefined;
+
+/**
+ * The SDK, loaded with the first request to `/mcp`: it is some tens of megabytes resident, which
+ * a node no MCP client talks to does not need to hold.
+ */
+function loadSdk(): Promise<McpSdk> {
+  sdk ??= Promise.all([
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]).then(([http, types]) => ({
+    StreamableHTTPServerTransport: http.StreamableHTTPServerTransport,
+    isInitializeRequest: types.isInitializeRequest,
+    requestIds: (message) => {
+      const messages: unknown[] = Array.isArray(message) ? message : [message];
+      return messages.filter(types.isJSONRPCRequest).map((m) => m.id);
+    },
+  }));
+  return sdk;
 }
 
 /**
@@ -106,10 +129,10 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     logger.debug({ session: session.id }, 'MCP session ended');
   };
 
-  const start = async (authorized: boolean): Promise<OpenSession> => {
+  const start = async (mcpSdk: McpSdk, authorized: boolean): Promise<OpenSession> => {
     const id = randomUUID();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => id });
-    const mcp = deps.open({ authorized });
+    const transport = new mcpSdk.StreamableHTTPServerTransport({ sessionIdGenerator: () => id });
+    const mcp = await deps.open({ authorized });
     const session: OpenSession = { id, authorized, mcp, transport, lastSeen: Date.now(), open: 0 };
     mcp.server.server.onclose = () => forget(session);
     await mcp.server.connect(transport);
@@ -124,11 +147,11 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     session: OpenSession,
     req: IncomingMessage,
     res: ServerResponse,
-    message?: unknown,
+    message?: { readonly body: unknown; readonly ids: RequestId[] },
   ): Promise<void> => {
     session.open++;
     session.lastSeen = Date.now();
-    const ids = requestIds(message);
+    const ids = message?.ids ?? [];
     res.once('close', () => {
       session.open--;
       session.lastSeen = Date.now();
@@ -141,11 +164,12 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
           params: { requestId, reason: 'the client disconnected' },
         });
     });
-    await session.transport.handleRequest(req, res, message);
+    await session.transport.handleRequest(req, res, message?.body);
   };
 
   const handler = async ({ req, res, body, authorized }: RequestContext): Promise<'stream'> => {
     checkOrigin(req);
+    const mcpSdk = await loadSdk();
     const header = req.headers[SESSION_HEADER];
     const id = Array.isArray(header) ? header[0] : header;
     if (id === undefined) {
@@ -157,7 +181,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
           'Bad Request: no Mcp-Session-Id header: open a session with initialize',
         );
       const message = await body(z.unknown());
-      if (!isInitializeRequest(message))
+      if (!mcpSdk.isInitializeRequest(message))
         return rpcError(
           res,
           400,
@@ -177,8 +201,8 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
           { retryAfterS: RETRY_AFTER_S },
         );
       }
-      const session = await start(authorized);
-      await serve(session, req, res, message);
+      const session = await start(mcpSdk, authorized);
+      await serve(session, req, res, { body: message, ids: mcpSdk.requestIds(message) });
       // An initialize the transport refused opened nothing.
       if (session.transport.sessionId === undefined) await session.mcp.server.close();
       logger.debug({ session: session.id, authorized }, 'MCP session opened');
@@ -207,7 +231,8 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     }
     // Renewed as the request arrives, before its body is read, like a pull worker's calls.
     session.mcp.touch();
-    await serve(session, req, res, await body(z.unknown()));
+    const message = await body(z.unknown());
+    await serve(session, req, res, { body: message, ids: mcpSdk.requestIds(message) });
     return 'stream';
   };
 

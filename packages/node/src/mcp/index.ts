@@ -4,10 +4,10 @@ import type { McpSettings } from '../config.ts';
 import { createWriteTurns } from '../write-turns.ts';
 import { createMcpEndpoint, type McpEndpoint } from './http-endpoint.ts';
 import { createMcpMetrics } from './metrics.ts';
-import { openMcpSession, type McpDeps } from './server.ts';
+import type { McpDeps } from './server.ts';
 
 export { createMcpEndpoint, type McpEndpoint, type McpEndpointDeps } from './http-endpoint.ts';
-export { openMcpSession, type McpDeps, type McpSession } from './server.ts';
+export type { McpDeps, McpSession } from './server.ts';
 export { createMcpMetrics, type McpMetrics } from './metrics.ts';
 
 /** A node's MCP endpoint over its API, pull workers and shared memory, with its metrics on `registry`. */
@@ -20,7 +20,8 @@ export function createNodeMcp(
   const metrics = createMcpMetrics(deps.registry);
   const sessionDeps: McpDeps = { ...deps, metrics, writeTurn: createWriteTurns() };
   return createMcpEndpoint({
-    open: (options) => openMcpSession(sessionDeps, options),
+    // The SDK's server and the tools load with the first session, like its transport.
+    open: async (options) => (await import('./server.ts')).openMcpSession(sessionDeps, options),
     settings: deps.settings,
     logger: deps.logger,
     metrics,
