@@ -120,6 +120,13 @@ export function moduleTask(id: string, handler: 'noop' | 'held', input?: { relea
 /** Attempts at a submission that gets no answer, a 408 or a 5xx, before it is given up. */
 const SUBMIT_TRIES = 5;
 
+/** A failed request's error and its cause (fetch's own message says little). */
+function failureOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.name} ${err.message}${cause}`;
+}
+
 /**
  * Submits each body to daemon `i % daemons.length`, `concurrency` at a time, and resolves with
  * the ids the daemons acknowledged. A 429 is retried a second later for as long as it lasts; no
@@ -129,11 +136,17 @@ const SUBMIT_TRIES = 5;
 export async function submitSpread(
   daemons: readonly MeshDaemon[],
   bodies: readonly TaskBody[],
-  options: { readonly concurrency: number; readonly onSubmitted?: (count: number) => void },
+  options: {
+    readonly concurrency: number;
+    readonly onSubmitted?: (count: number) => void;
+    /** Told of each submission given up, with what its last try got. */
+    readonly onGiveUp?: (id: string, lastFailure: string) => void;
+  },
 ): Promise<string[]> {
   const acked: string[] = [];
   await eachLimit(bodies, options.concurrency, async (body, i) => {
     const daemon = daemons[i % daemons.length]!;
+    let lastFailure = '';
     for (let tries = 0; tries < SUBMIT_TRIES;) {
       const res = await api<unknown>(daemon.url, '/v1/tasks', { body, timeoutMs: 60_000 }).catch(
         (err: unknown) => ({ status: 0, body: err }),
@@ -149,9 +162,11 @@ export async function submitSpread(
       }
       if (res.status !== 0 && res.status !== 408 && res.status < 500)
         throw new Error(`${daemon.name} refused task ${body.id}: ${res.status} ${JSON.stringify(res.body)}`);
+      lastFailure = res.status === 0 ? failureOf(res.body) : `${res.status} ${JSON.stringify(res.body)}`;
       tries++;
       await sleep(500);
     }
+    options.onGiveUp?.(body.id, `${daemon.name}: ${lastFailure}`);
   });
   return acked;
 }

@@ -218,12 +218,17 @@ async function taskRun(daemons: readonly MeshDaemon[], progress: Progress): Prom
   const observer = daemons[0]!;
   const bodies = Array.from({ length: TASKS }, (_, i) => moduleTask(`scale-${i}`, 'noop'));
   const started = performance.now();
+  const givenUp = new Map<string, number>();
   const acked = await submitSpread(daemons, bodies, {
     concurrency: SUBMIT_CONCURRENCY,
     onSubmitted: (n) => progress.step(`tasks: ${n}/${TASKS} submitted`),
+    onGiveUp: (_, failure) => givenUp.set(failure, (givenUp.get(failure) ?? 0) + 1),
   });
-  if (acked.length < TASKS)
-    console.error(`scale bench: ${TASKS - acked.length} submissions never acknowledged`);
+  if (acked.length < TASKS) {
+    console.error(`scale bench: ${TASKS - acked.length} submissions never acknowledged; last failures:`);
+    for (const [failure, n] of [...givenUp].sort((a, b) => b[1] - a[1]).slice(0, 10))
+      console.error(`  ${n} × ${failure}`);
+  }
   const doneAt = await waitFinished(observer, acked.length, progress, 'tasks', TASK_RUN_MS);
   progress.step(`tasks: checking every task's attempts on ${observer.name}`);
   const check = await checkRuns(observer, acked);
