@@ -4,12 +4,15 @@
  * gone while a protocol stream opens, frequent in a busy mesh) that send throws StreamStateError
  * where no caller can catch it, and Node ends the process. The connection is already closed and
  * the stream never opened, so nothing else is affected: the daemon reports it and carries on.
+ * Takes any error-like value, as the test runner hands over errors it serialized.
  */
 export function isClosedStreamWrite(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, message } = err as { name?: unknown; message?: unknown };
   return (
-    err instanceof Error &&
-    err.name === 'StreamStateError' &&
-    /Cannot write to a stream that is (closed|closing)/.test(err.message)
+    name === 'StreamStateError' &&
+    typeof message === 'string' &&
+    /Cannot write to a stream that is (closed|closing)/.test(message)
   );
 }
 
