@@ -147,11 +147,12 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     session: OpenSession,
     req: IncomingMessage,
     res: ServerResponse,
-    message?: { readonly body: unknown; readonly ids: RequestId[] },
+    message?: unknown,
   ): Promise<void> => {
+    // Loaded already: every request to `/mcp` loads the SDK before it is served.
+    const ids = message === undefined ? [] : (await loadSdk()).requestIds(message);
     session.open++;
     session.lastSeen = Date.now();
-    const ids = message?.ids ?? [];
     res.once('close', () => {
       session.open--;
       session.lastSeen = Date.now();
@@ -164,7 +165,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
           params: { requestId, reason: 'the client disconnected' },
         });
     });
-    await session.transport.handleRequest(req, res, message?.body);
+    await session.transport.handleRequest(req, res, message);
   };
 
   const handler = async ({ req, res, body, authorized }: RequestContext): Promise<'stream'> => {
@@ -202,7 +203,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
         );
       }
       const session = await start(mcpSdk, authorized);
-      await serve(session, req, res, { body: message, ids: mcpSdk.requestIds(message) });
+      await serve(session, req, res, message);
       // An initialize the transport refused opened nothing.
       if (session.transport.sessionId === undefined) await session.mcp.server.close();
       logger.debug({ session: session.id, authorized }, 'MCP session opened');
@@ -231,8 +232,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     }
     // Renewed as the request arrives, before its body is read, like a pull worker's calls.
     session.mcp.touch();
-    const message = await body(z.unknown());
-    await serve(session, req, res, { body: message, ids: mcpSdk.requestIds(message) });
+    await serve(session, req, res, await body(z.unknown()));
     return 'stream';
   };
 
