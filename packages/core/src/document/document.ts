@@ -177,9 +177,12 @@ class DocumentImpl implements Document {
     // A peer in sync, the usual case, lacks nothing: no walk over the whole event log.
     if (digest.covers(this.state.context)) return { covered: true, update: updateFromRecords([]) };
     const records: Uint8Array[] = [];
-    this.state.log.forEach((replica, seq, record) => {
-      if (!digest.has(replica, seq)) records.push(record());
-    });
+    this.state.log.forEach(
+      (replica, seq, record) => {
+        if (!digest.has(replica, seq)) records.push(record());
+      },
+      (replica, throughSeq) => digest.contiguous(replica) >= throughSeq,
+    );
     return { covered: true, update: updateFromRecords(records) };
   }
 

@@ -39,6 +39,11 @@ export class EventLog {
   /** Pages oldest first; `ends[i]` is where the entries of `pages[i]` end. */
   private pages: Uint8Array[] = [];
   private ends: number[] = [];
+  /**
+   * Per page, the highest seq of each replica with an entry in it: a reader whose digest holds
+   * every event of those replicas up to those seqs skips the page unread (see `forEach`).
+   */
+  private tops: Map<number, number>[] = [];
   /** Where the oldest entry starts, in pages[0]. */
   private head = 0;
   private count = 0;
@@ -77,15 +82,19 @@ export class EventLog {
     if (last < 0 || size > (this.pages[last] as Uint8Array).byteLength - (this.ends[last] as number)) {
       this.pages.push(new Uint8Array(Math.max(PAGE_BYTES, size)));
       this.ends.push(0);
+      this.tops.push(new Map());
       last++;
       if (this.count === 0) {
         // Nothing held: drop the older pages at once.
         this.pages = this.pages.slice(last);
         this.ends = this.ends.slice(last);
+        this.tops = this.tops.slice(last);
         this.head = 0;
         last = 0;
       }
     }
+    const tops = this.tops[last] as Map<number, number>;
+    if ((tops.get(r) ?? -1) < seq) tops.set(r, seq);
     const page = this.pages[last] as Uint8Array;
     let at = this.ends[last] as number;
     at = writeVarint(page, at, r);
@@ -115,19 +124,28 @@ export class EventLog {
     if (this.head >= (this.ends[0] as number) && this.pages.length > 1) {
       this.pages.shift();
       this.ends.shift();
+      this.tops.shift();
       this.head = 0;
     }
     dropped(this.replicas[r] as ReplicaId, seq);
   }
 
-  /** Calls `visit` for each event, oldest first; `record()` gives the event's record while visiting. */
-  forEach(visit: (replica: ReplicaId, seq: number, record: () => Uint8Array) => void): void {
-    let at = this.head;
-    let seen = 0;
-    for (let p = 0; p < this.pages.length && seen < this.count; p++) {
+  /**
+   * Calls `visit` for each event, oldest first; `record()` gives the event's record while visiting.
+   * With `holds`, a page is skipped unread when, for every replica with an event in it, `holds`
+   * says the reader has all of that replica's events up to the highest seq there: a peer that
+   * lacks only recent events costs a look at each page, not a decode of every event.
+   */
+  forEach(
+    visit: (replica: ReplicaId, seq: number, record: () => Uint8Array) => void,
+    holds?: (replica: ReplicaId, throughSeq: number) => boolean,
+  ): void {
+    for (let p = 0; p < this.pages.length; p++) {
+      if (holds !== undefined && this.heldPage(p, holds)) continue;
       const page = this.pages[p] as Uint8Array;
       const end = this.ends[p] as number;
-      while (at < end && seen < this.count) {
+      let at = p === 0 ? this.head : 0;
+      while (at < end) {
         const [r, afterR] = readVarint(page, at);
         const [seq, afterSeq] = readVarint(page, afterR);
         const [flaggedLength, start] = readVarint(page, afterSeq);
@@ -135,10 +153,15 @@ export class EventLog {
         const stripped = flaggedLength % 2 === 1;
         visit(this.replicas[r] as ReplicaId, seq, () => this.record(page, start, length, stripped, r));
         at = start + length;
-        seen++;
       }
-      at = 0;
     }
+  }
+
+  private heldPage(p: number, holds: (replica: ReplicaId, throughSeq: number) => boolean): boolean {
+    for (const [r, top] of this.tops[p] as Map<number, number>) {
+      if (!holds(this.replicas[r] as ReplicaId, top)) return false;
+    }
+    return true;
   }
 
   private record(page: Uint8Array, start: number, length: number, stripped: boolean, r: number): Uint8Array {
