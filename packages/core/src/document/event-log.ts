@@ -40,10 +40,11 @@ export class EventLog {
   private pages: Uint8Array[] = [];
   private ends: number[] = [];
   /**
-   * Per page, the highest seq of each replica with an entry in it: a reader whose digest holds
-   * every event of those replicas up to those seqs skips the page unread (see `forEach`).
+   * Per full page, the highest seq of each replica with an entry in it, worked out the first time
+   * a reader asks (appending stays as cheap as it was): a reader whose digest holds every event of
+   * those replicas up to those seqs skips the page unread (see `forEach`).
    */
-  private tops: Map<number, number>[] = [];
+  private tops: (Map<number, number> | undefined)[] = [];
   /** Where the oldest entry starts, in pages[0]. */
   private head = 0;
   private count = 0;
@@ -82,7 +83,7 @@ export class EventLog {
     if (last < 0 || size > (this.pages[last] as Uint8Array).byteLength - (this.ends[last] as number)) {
       this.pages.push(new Uint8Array(Math.max(PAGE_BYTES, size)));
       this.ends.push(0);
-      this.tops.push(new Map());
+      this.tops.push(undefined);
       last++;
       if (this.count === 0) {
         // Nothing held: drop the older pages at once.
@@ -93,8 +94,6 @@ export class EventLog {
         last = 0;
       }
     }
-    const tops = this.tops[last] as Map<number, number>;
-    if ((tops.get(r) ?? -1) < seq) tops.set(r, seq);
     const page = this.pages[last] as Uint8Array;
     let at = this.ends[last] as number;
     at = writeVarint(page, at, r);
@@ -157,11 +156,29 @@ export class EventLog {
     }
   }
 
+  /** Whether the reader holds every event of page `p`; the page still filling is always read. */
   private heldPage(p: number, holds: (replica: ReplicaId, throughSeq: number) => boolean): boolean {
-    for (const [r, top] of this.tops[p] as Map<number, number>) {
+    if (p === this.pages.length - 1) return false;
+    const tops = (this.tops[p] ??= this.pageTops(p));
+    for (const [r, top] of tops) {
       if (!holds(this.replicas[r] as ReplicaId, top)) return false;
     }
     return true;
+  }
+
+  /** Page `p`'s highest seq per replica; may count entries already dropped, which only makes it skip less. */
+  private pageTops(p: number): Map<number, number> {
+    const tops = new Map<number, number>();
+    const page = this.pages[p] as Uint8Array;
+    const end = this.ends[p] as number;
+    for (let at = 0; at < end;) {
+      const [r, afterR] = readVarint(page, at);
+      const [seq, afterSeq] = readVarint(page, afterR);
+      const [flaggedLength, start] = readVarint(page, afterSeq);
+      if ((tops.get(r) ?? -1) < seq) tops.set(r, seq);
+      at = start + Math.floor(flaggedLength / 2);
+    }
+    return tops;
   }
 
   private record(page: Uint8Array, start: number, length: number, stripped: boolean, r: number): Uint8Array {
