@@ -6,8 +6,8 @@
  * counter in Automerge and Loro, an LWW register is one map key.
  */
 import * as A from '@automerge/automerge';
-import { createDocument, type Document } from '@meshwork/core';
-import { LoroDoc } from 'loro-crdt';
+import { createDocument, type Digest, type Document } from '@meshwork/core';
+import { LoroDoc, type VersionVector } from 'loro-crdt';
 import * as Y from 'yjs';
 
 export interface BenchReplica {
@@ -20,6 +20,10 @@ export interface BenchReplica {
   apply(delta: Uint8Array): void;
   /** Size of the full encoded state (what a new peer would download). */
   stateBytes(): number;
+  /** What this replica holds, as it would tell a peer to ask for the rest (digest, state vector, heads, version). */
+  version(): unknown;
+  /** One message of everything this replica holds that a peer at `version` lacks. */
+  changesSince(version: unknown): Uint8Array;
 }
 
 export interface BenchSystem {
@@ -67,6 +71,12 @@ export const meshwork: BenchSystem = {
       apply: (delta) => void doc.apply(delta),
       stateBytes: () =>
         doc.snapshot({ maxChunkBytes: 64 * 1024 * 1024 }).reduce((n, c) => n + c.byteLength, 0),
+      version: () => doc.digest(),
+      changesSince(version) {
+        const changes = doc.changesSince(version as Digest);
+        if (!changes.covered) throw new Error('the event log no longer covers the peer');
+        return changes.update;
+      },
     };
   },
 };
@@ -93,6 +103,8 @@ export const yjs: BenchSystem = {
       },
       apply: (delta) => Y.applyUpdate(doc, delta),
       stateBytes: () => Y.encodeStateAsUpdate(doc).byteLength,
+      version: () => Y.encodeStateVector(doc),
+      changesSince: (version) => Y.encodeStateAsUpdate(doc, version as Uint8Array),
     };
   },
 };
@@ -133,6 +145,8 @@ export const automerge: BenchSystem = {
       },
       apply: (delta) => void ([doc] = A.applyChanges(doc, [delta])),
       stateBytes: () => A.save(doc).byteLength,
+      version: () => A.getHeads(doc),
+      changesSince: (version) => A.saveSince(doc, version as A.Heads),
     };
   },
 };
@@ -170,6 +184,8 @@ export const loro: BenchSystem = {
       },
       apply: (delta) => void doc.import(delta),
       stateBytes: () => doc.export({ mode: 'snapshot' }).byteLength,
+      version: () => doc.oplogVersion(),
+      changesSince: (version) => doc.export({ mode: 'update', from: version as VersionVector }),
     };
   },
 };

@@ -185,6 +185,45 @@ function manyWritersRows(progress: Progress, row: RowSink): void {
   row('lww-1000-writers', 'merged_state_bytes', 'bytes', 'lower', stateBytes);
 }
 
+/** Writers, writes each and rounds the lagging peer misses, in the catch-up workload. */
+const CATCH_UP = { writers: 50, writes: 200, missed: 2, calls: 20 } as const;
+
+/**
+ * An anti-entropy answer: a replica that took every write of 50 writers, in rounds (as a mesh
+ * delivers them), works out what a peer that missed the last two rounds lacks, from the peer's
+ * version. Timed per answer; the message's size is reported too.
+ */
+function catchUpRows(progress: Progress, row: RowSink): void {
+  const { writers, writes, missed, calls } = CATCH_UP;
+  const peers = new Map<string, { full: BenchReplica; version: unknown }>();
+  for (const system of systems) {
+    progress.step(`catch-up: ${system.name} writes`);
+    const sources = Array.from({ length: writers }, (_, w) => system.replica(100 + w));
+    const [full, lagging] = [system.replica(1, false), system.replica(2, false)];
+    for (let round = 0; round < writes; round++) {
+      for (const source of sources) {
+        source.write(`round ${round} of ${writers} writers`);
+        for (const d of source.drain()) {
+          full.apply(d);
+          if (round < writes - missed) lagging.apply(d);
+        }
+      }
+    }
+    peers.set(system.name, { full, version: lagging.version() });
+  }
+  const answerBytes: Values = {};
+  const answer = interleaved(progress, 'catch-up', (system) => {
+    const { full, version } = peers.get(system.name)!;
+    const s = seconds(() => {
+      for (let i = 0; i < calls; i++) answerBytes[system.name] = full.changesSince(version).byteLength;
+    });
+    return s / calls;
+  });
+  const name = `catch-up-${writers * writes}-events-${writers * missed}-missing`;
+  row(name, 'answer_ms', 'ms', 'lower', Object.fromEntries([...answer].map(([n, s]) => [n, s * 1000])));
+  row(name, 'answer_bytes', 'bytes', 'lower', answerBytes);
+}
+
 type RowSink = (
   workload: string,
   metric: string,
@@ -219,6 +258,7 @@ export const suite: Suite = {
     row('lwwregister', 'state_bytes_after_writes', 'bytes', 'lower', l.stateBytes);
 
     manyWritersRows(progress, row);
+    catchUpRows(progress, row);
     return Promise.resolve(rows);
   },
 };
