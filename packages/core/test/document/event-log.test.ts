@@ -71,11 +71,6 @@ describe('EventLog', () => {
         (maxEvents, maxBytes, appends, fractions) => {
           const log = new EventLog({ maxEvents, maxBytes });
           const next = new Map<string, number>();
-          for (const [replica, length] of appends) {
-            const seq = (next.get(replica) ?? 0) + 1;
-            next.set(replica, seq);
-            log.append(replica, seq, record(replica, new Uint8Array(length)), () => {});
-          }
           // The reader holds each replica's events up to some seq (a digest's contiguous prefix).
           const through = (replica: string): number =>
             (fractions[replica as keyof typeof fractions] ?? 0) % ((next.get(replica) ?? 0) + 1);
@@ -87,7 +82,16 @@ describe('EventLog', () => {
             });
             return out;
           };
-          expect(lacking((v) => log.forEach(v, holds))).toEqual(lacking((v) => log.forEach(v)));
+          // Read now and then while appending, so that what a read works out of a page is kept
+          // while later appends fill and evict pages.
+          appends.forEach(([replica, length], i) => {
+            const seq = (next.get(replica) ?? 0) + 1;
+            next.set(replica, seq);
+            log.append(replica, seq, record(replica, new Uint8Array(length)), () => {});
+            if (i % 25 === 24 || i === appends.length - 1) {
+              expect(lacking((v) => log.forEach(v, holds))).toEqual(lacking((v) => log.forEach(v)));
+            }
+          });
         },
       ),
       { numRuns: 50 },
