@@ -142,17 +142,9 @@ export class EventLog {
     for (let p = 0; p < this.pages.length; p++) {
       if (holds !== undefined && this.heldPage(p, holds)) continue;
       const page = this.pages[p] as Uint8Array;
-      const end = this.ends[p] as number;
-      let at = p === 0 ? this.head : 0;
-      while (at < end) {
-        const [r, afterR] = readVarint(page, at);
-        const [seq, afterSeq] = readVarint(page, afterR);
-        const [flaggedLength, start] = readVarint(page, afterSeq);
-        const length = Math.floor(flaggedLength / 2);
-        const stripped = flaggedLength % 2 === 1;
-        visit(this.replicas[r] as ReplicaId, seq, () => this.record(page, start, length, stripped, r));
-        at = start + length;
-      }
+      this.walkPage(p, (r, seq, start, length, stripped) =>
+        visit(this.replicas[r] as ReplicaId, seq, () => this.record(page, start, length, stripped, r)),
+      );
     }
   }
 
@@ -166,19 +158,30 @@ export class EventLog {
     return true;
   }
 
-  /** Page `p`'s highest seq per replica; may count entries already dropped, which only makes it skip less. */
+  /** Page `p`'s highest seq per replica; entries dropped after it is worked out stay counted, which only makes it skip less. */
   private pageTops(p: number): Map<number, number> {
     const tops = new Map<number, number>();
+    this.walkPage(p, (r, seq) => {
+      if ((tops.get(r) ?? -1) < seq) tops.set(r, seq);
+    });
+    return tops;
+  }
+
+  /** Decodes each entry held in page `p`: replica index, seq, and where its record body lies. */
+  private walkPage(
+    p: number,
+    entry: (r: number, seq: number, start: number, length: number, stripped: boolean) => void,
+  ): void {
     const page = this.pages[p] as Uint8Array;
     const end = this.ends[p] as number;
-    for (let at = 0; at < end;) {
+    for (let at = p === 0 ? this.head : 0; at < end;) {
       const [r, afterR] = readVarint(page, at);
       const [seq, afterSeq] = readVarint(page, afterR);
       const [flaggedLength, start] = readVarint(page, afterSeq);
-      if ((tops.get(r) ?? -1) < seq) tops.set(r, seq);
-      at = start + Math.floor(flaggedLength / 2);
+      const length = Math.floor(flaggedLength / 2);
+      entry(r, seq, start, length, flaggedLength % 2 === 1);
+      at = start + length;
     }
-    return tops;
   }
 
   private record(page: Uint8Array, start: number, length: number, stripped: boolean, r: number): Uint8Array {
