@@ -15,6 +15,19 @@ export const defaultEventLogLimits: EventLogLimits = Object.freeze({
 /** Entries are packed into pages of this size (a larger entry gets a page of its own). */
 const PAGE_BYTES = 64 * 1024;
 
+/** A page of packed entries. */
+interface Page {
+  readonly bytes: Uint8Array;
+  /** Where its entries end. */
+  end: number;
+  /**
+   * The highest seq of each replica with an entry in it, worked out the first time a reader asks
+   * (appending stays as cheap as it was): a reader whose digest holds every event of those
+   * replicas up to those seqs skips the page unread (see `forEach`).
+   */
+  tops: Map<number, number> | undefined;
+}
+
 /**
  * The bounded delta log: recent events in arrival order, oldest dropped first
  * once either bound is exceeded. Peers that lag by no more than the log catch
@@ -36,15 +49,8 @@ export class EventLog {
    */
   private prefixBytes = new Uint8Array(1024);
   private readonly prefixStarts: number[] = [0];
-  /** Pages oldest first; `ends[i]` is where the entries of `pages[i]` end. */
-  private pages: Uint8Array[] = [];
-  private ends: number[] = [];
-  /**
-   * Per full page, the highest seq of each replica with an entry in it, worked out the first time
-   * a reader asks (appending stays as cheap as it was): a reader whose digest holds every event of
-   * those replicas up to those seqs skips the page unread (see `forEach`).
-   */
-  private tops: (Map<number, number> | undefined)[] = [];
+  /** Pages oldest first. */
+  private pages: Page[] = [];
   /** Where the oldest entry starts, in pages[0]. */
   private head = 0;
   private count = 0;
@@ -79,28 +85,22 @@ export class EventLog {
     const body = stripped ? record.subarray(prefix.byteLength) : record;
     const flaggedLength = body.byteLength * 2 + (stripped ? 1 : 0);
     const size = varintSize(r) + varintSize(seq) + varintSize(flaggedLength) + body.byteLength;
-    let last = this.pages.length - 1;
-    if (last < 0 || size > (this.pages[last] as Uint8Array).byteLength - (this.ends[last] as number)) {
-      this.pages.push(new Uint8Array(Math.max(PAGE_BYTES, size)));
-      this.ends.push(0);
-      this.tops.push(undefined);
-      last++;
+    let page = this.pages.at(-1);
+    if (page === undefined || size > page.bytes.byteLength - page.end) {
       if (this.count === 0) {
         // Nothing held: drop the older pages at once.
-        this.pages = this.pages.slice(last);
-        this.ends = this.ends.slice(last);
-        this.tops = this.tops.slice(last);
+        this.pages = [];
         this.head = 0;
-        last = 0;
       }
+      page = { bytes: new Uint8Array(Math.max(PAGE_BYTES, size)), end: 0, tops: undefined };
+      this.pages.push(page);
     }
-    const page = this.pages[last] as Uint8Array;
-    let at = this.ends[last] as number;
-    at = writeVarint(page, at, r);
-    at = writeVarint(page, at, seq);
-    at = writeVarint(page, at, flaggedLength);
-    page.set(body, at);
-    this.ends[last] = at + body.byteLength;
+    let at = page.end;
+    at = writeVarint(page.bytes, at, r);
+    at = writeVarint(page.bytes, at, seq);
+    at = writeVarint(page.bytes, at, flaggedLength);
+    page.bytes.set(body, at);
+    page.end = at + body.byteLength;
     this.count++;
     this.storedBytes += size;
     while (
@@ -112,7 +112,7 @@ export class EventLog {
   }
 
   private dropOldest(dropped: (replica: ReplicaId, seq: number) => void): void {
-    const page = this.pages[0] as Uint8Array;
+    const page = (this.pages[0] as Page).bytes;
     const start = this.head;
     const [r, afterR] = readVarint(page, start);
     const [seq, afterSeq] = readVarint(page, afterR);
@@ -120,10 +120,8 @@ export class EventLog {
     this.head = afterLength + Math.floor(flaggedLength / 2);
     this.count--;
     this.storedBytes -= this.head - start;
-    if (this.head >= (this.ends[0] as number) && this.pages.length > 1) {
+    if (this.head >= (this.pages[0] as Page).end && this.pages.length > 1) {
       this.pages.shift();
-      this.ends.shift();
-      this.tops.shift();
       this.head = 0;
     }
     dropped(this.replicas[r] as ReplicaId, seq);
@@ -141,7 +139,7 @@ export class EventLog {
   ): void {
     for (let p = 0; p < this.pages.length; p++) {
       if (holds !== undefined && this.heldPage(p, holds)) continue;
-      const page = this.pages[p] as Uint8Array;
+      const page = (this.pages[p] as Page).bytes;
       this.walkPage(p, (r, seq, start, length, stripped) =>
         visit(this.replicas[r] as ReplicaId, seq, () => this.record(page, start, length, stripped, r)),
       );
@@ -151,7 +149,7 @@ export class EventLog {
   /** Whether the reader holds every event of page `p`; the page still filling is always read. */
   private heldPage(p: number, holds: (replica: ReplicaId, throughSeq: number) => boolean): boolean {
     if (p === this.pages.length - 1) return false;
-    const tops = (this.tops[p] ??= this.pageTops(p));
+    const tops = ((this.pages[p] as Page).tops ??= this.pageTops(p));
     for (const [r, top] of tops) {
       if (!holds(this.replicas[r] as ReplicaId, top)) return false;
     }
@@ -172,8 +170,7 @@ export class EventLog {
     p: number,
     entry: (r: number, seq: number, start: number, length: number, stripped: boolean) => void,
   ): void {
-    const page = this.pages[p] as Uint8Array;
-    const end = this.ends[p] as number;
+    const { bytes: page, end } = this.pages[p] as Page;
     for (let at = p === 0 ? this.head : 0; at < end;) {
       const [r, afterR] = readVarint(page, at);
       const [seq, afterSeq] = readVarint(page, afterR);
