@@ -2,6 +2,7 @@ import type { Value } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
 import {
   CoordinatorError,
+  createCoordinator,
   PermanentTaskError,
   type Coordinator,
   type CoordinatorOptions,
@@ -353,6 +354,40 @@ describe('coordinator', () => {
     await run(30_000);
     expect(coords[1]!.settleMs()).toBe(300);
     expect(coords[1]!.list({ status: 'running' })).toHaveLength(1);
+  });
+
+  it('does not take the backlog a restarted node receives for delivery delay', async () => {
+    const { coords, net, run } = mesh(2, 'document');
+    net.setFaults({ ...healthy, minLatencyMs: 150, maxLatencyMs: 150 });
+    coords[0]!.registerAgent({ id: 'quick', capabilities: ['echo'], handler: () => 'done' });
+    coords[0]!.registerAgent({
+      id: 'holder',
+      capabilities: ['long'],
+      handler: (_task, ctx) =>
+        new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
+    });
+    await run(1000);
+    net.crash('n1');
+    // Claims written while n1 is away reach it seconds after they were written.
+    for (let i = 0; i < 8; i++) {
+      coords[0]!.submit({ type: 'echo' });
+      await run(500);
+    }
+    coords[0]!.submit({ type: 'long' });
+    await run(1000);
+    const node = net.restart('n1');
+    const restarted = createCoordinator({
+      document: node.state.document!,
+      presence: node.presence,
+      clock: node.clock,
+      lease: { durationMs: 2000, graceMs: 200 },
+      heartbeatMs: 200,
+    });
+    await run(3000);
+    expect(restarted.list({ status: 'succeeded' })).toHaveLength(8);
+    // Measured on the renewals written since it came back, 150 ms in transit each.
+    expect(restarted.settleMs()).toBe(300);
+    await restarted.stop();
   });
 
   it('stop() drains, then releases leases so another node takes over at once', async () => {

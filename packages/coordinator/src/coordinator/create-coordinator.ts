@@ -289,10 +289,12 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   };
 
   intake.loadAll();
-  if (!phase.caughtUp) {
+  if (phase.caughtUp) intake.measureFrom(clock.now());
+  else {
     const open = (): void => {
       if (phase.caughtUp || phase.stopped) return;
       phase.caughtUp = true;
+      intake.measureFrom(clock.now());
       // Every open task is looked at afresh, now that the state is current.
       for (const id of index.openTasks()) scheduler.markDirty(id);
       events.emit('ready', [{ at: clock.now() }]);

@@ -18,6 +18,12 @@ export interface ChangeIntake {
   readonly onChanges: (changes: StoreChanges, isLocal: boolean) => void;
   /** Takes in the state already in the store (restored from disk, or synced before the start). */
   loadAll(): void;
+  /**
+   * Measures delivery delay from now on, on records written from `at` (this replica's clock): the
+   * moment it caught up. Records written before arrive late because this replica was away or
+   * catching up, which says nothing of how long the mesh takes to deliver.
+   */
+  measureFrom(at: number): void;
 }
 
 export interface ChangeIntakeDeps {
@@ -37,6 +43,7 @@ export interface ChangeIntakeDeps {
 
 export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
   const { replica, clock, store, index, delay, events, scheduler } = deps;
+  let measuredFrom = Infinity;
 
   const allRecords = (): RecordChange[] =>
     recordKinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key })));
@@ -53,17 +60,19 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
     if (!isLocal) {
       // Delivery delay: receive time minus the writer's stamp, for claims and lease renewals of other
       // nodes. Renewals keep the measure current while tasks run and nothing is claimed. Not starts:
-      // a start record is written with the pass after the attempt started.
+      // a start record is written with the pass after the attempt started. Not the backlog a
+      // replica receives as it comes back (see measureFrom).
       const now = clock.now();
       for (const c of claims) {
         if (c.node === replica) continue;
-        delay.sample(now - c.at);
+        if (c.at >= measuredFrom) delay.sample(now - c.at);
         // Its receipt is due half a window after the claim, in time for the claimer's decision a
         // window and a quarter after it; a claimer whose clock runs ahead gets it a quarter window from now.
         scheduler.claimRead(c, Math.min(c.at + c.settleMs / 2, now + c.settleMs / 4));
       }
       for (const l of leases)
-        if (l.node !== replica && typeof l.at === 'number' && Number.isFinite(l.at)) delay.sample(now - l.at);
+        if (l.node !== replica && typeof l.at === 'number' && l.at >= measuredFrom && Number.isFinite(l.at))
+          delay.sample(now - l.at);
     }
     if (malformed > 0) events.emit('malformed', [{ count: malformed }]);
     for (const t of tasks) for (const id of index.invalidate(t)) scheduler.markDirty(id);
@@ -85,5 +94,6 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
     onChanges,
     // State already in the store counts as received: no delay samples from it.
     loadAll: () => onChanges(allRecords(), true),
+    measureFrom: (at) => void (measuredFrom = at),
   };
 }
