@@ -255,7 +255,13 @@ async function failovers(mesh: DaemonMesh, agents: ReadonlySet<string>, progress
       const f = await failoverRound(mesh, { id, via, timeoutMs: FAILOVER_WAIT_MS });
       if (f.ms === null)
         console.error(`scale bench: ${id}: no other agent started it within ${FAILOVER_WAIT_MS / 1000} s`);
-      else times.push(f.ms);
+      else {
+        times.push(f.ms);
+        const next = f.task?.history.find((a) => a.agent !== f.killed.agent);
+        console.error(
+          `scale bench: ${id}: ${f.killed.name} killed, ${next?.agent ?? 'no agent'} started it ${f.ms} ms later`,
+        );
+      }
       progress.step(`failover: round ${round + 1}/${FAILOVERS}: restarting ${f.killed.name}`);
       await mesh.restart(f.killed);
       await waitReady([f.killed], WAIT_MS);
