@@ -16,7 +16,7 @@ export interface HealthSample {
 /** Whether an agent's recent behaviour is far from its own baseline, and why. */
 export interface AgentHealth {
   readonly degraded: boolean;
-  /** e.g. `latency p50 4.1 s vs baseline 900 ms (MAD 8 %)`; null when not degraded. */
+  /** e.g. `latency 4.1 s in 7 of the newest 9 vs baseline 900 ms (MAD 8 %)`; null when not degraded. */
   readonly reason: string | null;
 }
 
@@ -26,8 +26,14 @@ export interface HealthOptions {
    * drift in them cannot widen the baseline it is measured against.
    */
   readonly recent: number;
-  /** Newest latency samples whose median is compared with the baseline. */
-  readonly latencyMedianOf: number;
+  /** Newest latency samples looked at for a slowdown… */
+  readonly latencyWindow: number;
+  /**
+   * …of which this many must be slow: the level compared with the baseline is the lowest of the
+   * slowest `latencySlow`. More than half, so that a cluster of outliers in noise with a narrow
+   * core and a heavy tail (Cauchy-like) is not taken for a slowdown.
+   */
+  readonly latencySlow: number;
   /** Most samples, before the recent ones, that form the baseline. */
   readonly baseline: number;
   /** Fewest baseline samples for a verdict; with fewer the agent is healthy. */
@@ -50,7 +56,8 @@ export interface HealthOptions {
 
 export const defaultHealth: HealthOptions = Object.freeze({
   recent: 40,
-  latencyMedianOf: 9,
+  latencyWindow: 9,
+  latencySlow: 7,
   baseline: 240,
   minBaseline: 30,
   deviations: 6,
@@ -67,7 +74,7 @@ const healthy: AgentHealth = Object.freeze({ degraded: false, reason: null });
 /** `defaultHealth` with `options` over it; throws CoordinatorError naming a bad field. */
 export function parseHealth(options: Partial<HealthOptions> | undefined): HealthOptions {
   const o = { ...defaultHealth, ...options };
-  const counts = ['recent', 'latencyMedianOf', 'baseline', 'minBaseline'] as const;
+  const counts = ['recent', 'latencyWindow', 'latencySlow', 'baseline', 'minBaseline'] as const;
   for (const key of counts)
     if (!Number.isSafeInteger(o[key]) || o[key] < 1)
       throw invalid(`health.${key}`, 'must be an integer >= 1');
@@ -78,11 +85,10 @@ export function parseHealth(options: Partial<HealthOptions> | undefined): Health
   if (!(o.baselineConfidence > 0 && o.baselineConfidence < 1))
     throw invalid('health.baselineConfidence', 'must be a probability in (0, 1)');
   if (!(o.minRise >= 0 && o.minRise < 1)) throw invalid('health.minRise', 'must be a number in [0, 1)');
-  if (o.latencyMedianOf > o.recent)
-    throw invalid(
-      'health.latencyMedianOf',
-      'must be at most health.recent (the median is of recent samples)',
-    );
+  if (o.latencyWindow > o.recent)
+    throw invalid('health.latencyWindow', 'must be at most health.recent (it is of recent samples)');
+  if (o.latencySlow > o.latencyWindow)
+    throw invalid('health.latencySlow', 'must be at most health.latencyWindow');
   return o;
 }
 
@@ -110,26 +116,29 @@ function divergence(a: number, p: number): number {
 }
 
 /**
- * Latency: the median of the newest `latencyMedianOf` samples against the median and MAD of the
- * `baseline` before the newest `recent`, in log space, where a latency's spread is relative and
- * heavy right tails (Pareto, log-normal) become light.
+ * Latency: the level that `latencySlow` of the newest `latencyWindow` samples reach, against the
+ * median and MAD of the `baseline` before the newest `recent`, in log space, where a latency's
+ * spread is relative and heavy right tails (Pareto, log-normal) become light.
  */
 function latencyVerdict(latencies: readonly number[], o: HealthOptions): string | null {
   const n = latencies.length;
   if (n < o.minBaseline + o.recent) return null;
   const logs = latencies.map((ms) => Math.log(Math.max(ms, o.floorMs)));
-  const recent = logs.slice(n - o.latencyMedianOf).sort(ascending);
+  /** The lowest of the slowest `latencySlow` of a sorted window. */
+  const level = (sorted: readonly number[]): number => sorted[o.latencyWindow - o.latencySlow]!;
+  const recent = logs.slice(n - o.latencyWindow).sort(ascending);
   const window = logs.slice(Math.max(0, n - o.recent - o.baseline), n - o.recent);
   const base = [...window].sort(ascending);
   const m = median(base);
   const mad = median(base.map((x) => Math.abs(x - m)).sort(ascending));
-  const now = median(recent);
+  const now = level(recent);
   if (now - m <= Math.max(o.deviations * MAD_TO_SIGMA * mad, Math.log(o.minRatio))) return null;
-  // Heavy-tailed noise (Cauchy-like) makes a run of slow samples now and then: a recent median
-  // no higher than one the baseline itself produced is the agent's own noise.
-  for (let i = 0; i + o.latencyMedianOf <= window.length; i++)
-    if (median(window.slice(i, i + o.latencyMedianOf).sort(ascending)) >= now) return null;
-  return `latency p50 ${formatMs(Math.exp(now))} vs baseline ${formatMs(Math.exp(m))} (MAD ${percent(Math.expm1(mad))})`;
+  // Heavy-tailed noise (Cauchy-like) makes a run of slow samples now and then: a recent level no
+  // higher than one the baseline itself produced is the agent's own noise.
+  for (let i = 0; i + o.latencyWindow <= window.length; i++)
+    if (level(window.slice(i, i + o.latencyWindow).sort(ascending)) >= now) return null;
+  const slow = `${o.latencySlow} of the newest ${o.latencyWindow}`;
+  return `latency ${formatMs(Math.exp(now))} in ${slow} vs baseline ${formatMs(Math.exp(m))} (MAD ${percent(Math.expm1(mad))})`;
 }
 
 /**

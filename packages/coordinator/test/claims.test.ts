@@ -67,7 +67,10 @@ function inputs(pass: Pass, reorder = false): ClaimInputs {
       a.id,
       {
         ...a.stats,
-        health: { degraded: a.degraded, reason: a.degraded ? 'latency p50 4 s vs baseline 1 s' : null },
+        health: {
+          degraded: a.degraded,
+          reason: a.degraded ? 'latency 4 s in 7 of the newest 9 vs baseline 1 s' : null,
+        },
       },
     ]),
   );

@@ -89,7 +89,7 @@ describe('createDocumentHistory', () => {
     const history = createDocumentHistory(doc, { clock, flushMs: 1000, cacheMs: 0 });
     // Two attempts a second each: 'steady' stays at about 200 ms; 'slowing' too for 75 seconds,
     // then runs 2 s from the 76th second on.
-    for (let second = 1; second <= 80; second++) {
+    for (let second = 1; second <= 82; second++) {
       const at = clock.now() + 500;
       history.record([
         end('steady', at, 'succeeded', 200),
@@ -99,13 +99,13 @@ describe('createDocumentHistory', () => {
       ]);
       clock.advance(1000);
       const health = history.stats('slowing', clock.now()).health!;
-      // The 5th slow point turns the median of the newest 9.
-      expect(health.degraded).toBe(second >= 80);
+      // The 7th slow point makes 7 of the newest 9 slow.
+      expect(health.degraded).toBe(second >= 82);
     }
     expect(history.stats('steady', clock.now()).health).toEqual({ degraded: false, reason: null });
     expect(history.stats('slowing', clock.now()).health).toEqual({
       degraded: true,
-      reason: 'latency p50 2.0 s vs baseline 210 ms (MAD 2 %)',
+      reason: 'latency 2.0 s in 7 of the newest 9 vs baseline 211 ms (MAD 3 %)',
     });
 
     const replica = createDocument({ replica: 'n2', name: 'h' });
@@ -132,7 +132,8 @@ describe('createDocumentHistory', () => {
       [{ deviations: -1 }, 'health.deviations'],
       [{ alpha: 1 }, 'health.alpha'],
       [{ minRise: Number.NaN }, 'health.minRise'],
-      [{ recent: 5, latencyMedianOf: 9 }, 'health.latencyMedianOf'],
+      [{ recent: 5, latencyWindow: 9 }, 'health.latencyWindow'],
+      [{ latencyWindow: 5, latencySlow: 6 }, 'health.latencySlow'],
     ] as const) {
       const err = refused(health);
       expect(err).toBeInstanceOf(CoordinatorError);
@@ -143,7 +144,7 @@ describe('createDocumentHistory', () => {
     const history = createDocumentHistory(doc, {
       clock,
       cacheMs: 0,
-      health: { recent: 4, latencyMedianOf: 3, minBaseline: 5 },
+      health: { recent: 4, latencyWindow: 3, latencySlow: 2, minBaseline: 5 },
     });
     for (let second = 1; second <= 12; second++) {
       history.record([end('a', clock.now() + 500, 'succeeded', second > 9 ? 5_000 : 100)]);
@@ -151,7 +152,7 @@ describe('createDocumentHistory', () => {
     }
     expect(history.stats('a', clock.now()).health).toEqual({
       degraded: true,
-      reason: 'latency p50 5.0 s vs baseline 100 ms (MAD 0 %)',
+      reason: 'latency 5.0 s in 2 of the newest 3 vs baseline 100 ms (MAD 0 %)',
     });
   });
 });

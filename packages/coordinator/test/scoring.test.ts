@@ -84,7 +84,10 @@ describe('scoring', () => {
           const healthy = { ...base, health: { degraded: false, reason: null } };
           const degraded = {
             ...base,
-            health: { degraded: true, reason: 'latency p50 4.1 s vs baseline 900 ms (MAD 5 %)' },
+            health: {
+              degraded: true,
+              reason: 'latency 4.1 s in 7 of the newest 9 vs baseline 900 ms (MAD 5 %)',
+            },
           };
           const t = spec();
           const sick = scoreAgent(t, agent({ id: 'sick', capacity }), load, degraded);

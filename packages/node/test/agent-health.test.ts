@@ -67,11 +67,15 @@ describe('agent health on a daemon', () => {
         const a = await napper();
         return a.health.degraded ? a : undefined;
       });
-      expect(slow.health.reason).toMatch(/^latency p50 \d+(\.\d)? s vs baseline \d+ ms \(MAD \d+ %\)$/);
+      expect(slow.health.reason).toMatch(
+        /^latency \d+(\.\d)? s in 7 of the newest 9 vs baseline \d+ ms \(MAD \d+ %\)$/,
+      );
       expect(await degradedGauge()).toBe('meshwork_agent_degraded{agent="napper"} 1');
       const listed = await runCli(['agents', '--url', url]);
       expect(listed.code, listed.stderr).toBe(0);
-      expect(listed.stdout).toMatch(/^napper\s.*\sdegraded: latency p50 .+ vs baseline .+$/m);
+      expect(listed.stdout).toMatch(
+        /^napper\s.*\sdegraded: latency .+ in 7 of the newest 9 vs baseline .+$/m,
+      );
       expect(listed.stdout.split('\n')[0]).toMatch(/HEALTH$/);
     } finally {
       submitting = false;
