@@ -2,15 +2,22 @@ import type { Value } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
 import {
   CoordinatorError,
-  createCoordinator,
   PermanentTaskError,
   type Coordinator,
   type CoordinatorOptions,
   type DocumentPools,
   type TaskContext,
 } from '../src/index.ts';
-import { virtualMesh } from './fixtures.ts';
+import { coordinatorOn, virtualMesh } from './fixtures.ts';
 import { healthy } from '../../../test/sim/network.ts';
+
+/** An agent whose tasks run until they are aborted. */
+const holder = {
+  id: 'holder',
+  capabilities: ['long'],
+  handler: (_task: unknown, ctx: TaskContext) =>
+    new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
+};
 
 /** A small mesh on virtual time (see virtualMesh), with a sleep that ends on abort. */
 function mesh(
@@ -341,12 +348,7 @@ describe('coordinator', () => {
   it('measures delivery delay on lease renewals too, so a mesh running tasks with nothing to claim keeps its window', async () => {
     const { coords, net, run } = mesh(2);
     net.setFaults({ ...healthy, minLatencyMs: 150, maxLatencyMs: 150 });
-    coords[0]!.registerAgent({
-      id: 'holder',
-      capabilities: ['long'],
-      handler: (_task, ctx) =>
-        new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
-    });
+    coords[0]!.registerAgent(holder);
     await run(1000);
     coords[0]!.submit({ type: 'long' });
     // Long past the point where the claim's sample has gone stale (10 s): the renewals, 150 ms in
@@ -360,12 +362,7 @@ describe('coordinator', () => {
     const { coords, net, run } = mesh(2, 'document');
     net.setFaults({ ...healthy, minLatencyMs: 150, maxLatencyMs: 150 });
     coords[0]!.registerAgent({ id: 'quick', capabilities: ['echo'], handler: () => 'done' });
-    coords[0]!.registerAgent({
-      id: 'holder',
-      capabilities: ['long'],
-      handler: (_task, ctx) =>
-        new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
-    });
+    coords[0]!.registerAgent(holder);
     await run(1000);
     net.crash('n1');
     // Claims written while n1 is away reach it seconds after they were written.
@@ -375,14 +372,7 @@ describe('coordinator', () => {
     }
     coords[0]!.submit({ type: 'long' });
     await run(1000);
-    const node = net.restart('n1');
-    const restarted = createCoordinator({
-      document: node.state.document!,
-      presence: node.presence,
-      clock: node.clock,
-      lease: { durationMs: 2000, graceMs: 200 },
-      heartbeatMs: 200,
-    });
+    const restarted = coordinatorOn(net.restart('n1'));
     await run(3000);
     expect(restarted.list({ status: 'succeeded' })).toHaveLength(8);
     // Measured on the renewals written since it came back, 150 ms in transit each.

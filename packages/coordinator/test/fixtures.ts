@@ -1,5 +1,5 @@
 import type { PresenceChannel } from '@meshwork/core';
-import { createSimNetwork, healthy } from '../../../test/sim/network.ts';
+import { createSimNetwork, healthy, type SimNode } from '../../../test/sim/network.ts';
 import { createRng } from '../../../test/sim/prng.ts';
 import { createScheduler } from '../../../test/sim/scheduler.ts';
 import type {
@@ -63,6 +63,20 @@ export function records(overrides: Partial<TaskRecords> = {}): TaskRecords {
   };
 }
 
+/** The timings of the coordinators of a virtual mesh: leases of 2 s, heartbeats every 200 ms. */
+const meshTimings = { lease: { durationMs: 2000, graceMs: 200 }, heartbeatMs: 200 } as const;
+
+/** A coordinator on a simulated node (one just restarted, say), with a virtual mesh's timings. */
+export function coordinatorOn(node: SimNode, options: Partial<CoordinatorOptions> = {}): Coordinator {
+  return createCoordinator({
+    document: node.state.document!,
+    presence: node.presence,
+    clock: node.clock,
+    ...meshTimings,
+    ...options,
+  });
+}
+
 /**
  * `nodes` coordinators over the simulated network on virtual time (healthy links, leases of 2 s,
  * heartbeats every 200 ms). With `timerLagMs`, every timer of the coordinators fires that much
@@ -99,8 +113,7 @@ export function virtualMesh(options: {
           lag === 0
             ? node.clock
             : { now: () => node.clock.now(), setTimer: (fn, ms) => node.clock.setTimer(fn, ms + lag) },
-        lease: { durationMs: 2000, graceMs: 200 },
-        heartbeatMs: 200,
+        ...meshTimings,
         ...options.coordinator,
       }),
     );

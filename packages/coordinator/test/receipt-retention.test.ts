@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createCoordinator, type Coordinator, type CoordinatorOptions } from '../src/index.ts';
-import { virtualMesh } from './fixtures.ts';
+import type { Coordinator, CoordinatorOptions } from '../src/index.ts';
+import { coordinatorOn, virtualMesh } from './fixtures.ts';
 
 /*
  * Receipts of nodes gone for good leave the shared state (Document-backed stores over the
@@ -73,15 +73,7 @@ function receiptMesh(nodes: number, seed: number, finishedMs = 1000) {
 
   /** The node starts again on its persisted state, with a new coordinator and its agent. */
   function restart(i: number): void {
-    const node = m.net.restart(`n${i}`);
-    const c = createCoordinator({
-      document: node.state.document!,
-      presence: node.presence,
-      clock: node.clock,
-      lease: { durationMs: 2000, graceMs: 200 },
-      heartbeatMs: 200,
-      ...options,
-    });
+    const c = coordinatorOn(m.net.restart(`n${i}`), options);
     m.coords[i] = c;
     register(c, i);
   }
