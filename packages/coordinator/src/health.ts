@@ -30,8 +30,8 @@ export interface HealthOptions {
   readonly latencyWindow: number;
   /**
    * …of which this many must be slow: the level compared with the baseline is the lowest of the
-   * slowest `latencySlow`. More than half, so that a cluster of outliers in noise with a narrow
-   * core and a heavy tail (Cauchy-like) is not taken for a slowdown.
+   * slowest `latencySlow`. The default, 7 of 9, is well over half, so that a cluster of outliers
+   * in noise with a narrow core and a heavy tail (Cauchy-like) is not taken for a slowdown.
    */
   readonly latencySlow: number;
   /** Most samples, before the recent ones, that form the baseline. */
