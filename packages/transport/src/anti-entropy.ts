@@ -1,14 +1,31 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { runSyncRound, type SyncRoundContext } from './sync-round.ts';
 import { SYNC_PROTOCOL } from './sync-frames.ts';
+
+/** Runs one round over `stream` (`runSyncRound` with the node's context). */
+export type SyncRoundRunner = (
+  stream: Stream,
+  peer: string,
+  initiator: boolean,
+) => Promise<{ eventsApplied: number }>;
 
 export interface AntiEntropyOptions {
   /** Mean time between periodic rounds (each with one random peer); 0 turns them off. */
   readonly intervalMs: number;
   /** Most rounds this node initiates at once. */
   readonly maxConcurrentRounds: number;
+  /** Longest a round's stream takes to open. */
+  readonly roundTimeoutMs: number;
 }
+
+/**
+ * A round this node opened that failed (a timeout under load, a reset stream) is opened again
+ * while the peer stays connected, after a delay that doubles from the first to the last; a
+ * reconnection starts its own round instead. Jittered so that peers that failed together do
+ * not retry together.
+ */
+export const ROUND_RETRY_FIRST_MS = 500;
+export const ROUND_RETRY_MAX_MS = 30_000;
 
 export interface AntiEntropy {
   /**
@@ -28,8 +45,13 @@ export interface AntiEntropy {
  * subscriptions, Documents opened), and periodically with jitter so that
  * anything gossip lost — a partition outlasting its message cache — heals.
  */
-export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: AntiEntropyOptions): AntiEntropy {
+export function createAntiEntropy(
+  libp2p: Libp2p,
+  runRound: SyncRoundRunner,
+  o: AntiEntropyOptions,
+): AntiEntropy {
   const lastStarted = new Map<string, number>();
+  const failures = new Map<string, number>(); // peer → rounds it failed in a row
   const pending = new Map<string, number>(); // peer → time of the oldest outstanding request
   const waiting: string[] = [];
   let running = 0;
@@ -53,10 +75,22 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
     lastStarted.set(peer, performance.now());
     const id: PeerId = peerIdFromString(peer);
     const stream = await libp2p.dialProtocol(id, SYNC_PROTOCOL, {
-      signal: AbortSignal.timeout(ctx.roundTimeoutMs),
+      signal: AbortSignal.timeout(o.roundTimeoutMs),
     });
-    const { eventsApplied } = await runSyncRound(stream, ctx, peer, true);
+    const { eventsApplied } = await runRound(stream, peer, true);
+    failures.delete(peer);
     spread(peer, eventsApplied);
+  };
+
+  const isConnected = (peer: string): boolean =>
+    libp2p.getConnections().some((c) => c.remotePeer.toString() === peer);
+
+  const retry = (peer: string): void => {
+    if (stopped || !isConnected(peer)) return;
+    const n = (failures.get(peer) ?? 0) + 1;
+    failures.set(peer, n);
+    const delayMs = Math.min(ROUND_RETRY_FIRST_MS * 2 ** (n - 1), ROUND_RETRY_MAX_MS);
+    request(peer, delayMs * (0.75 + Math.random() / 2));
   };
 
   const pump = (): void => {
@@ -65,10 +99,10 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
       const since = pending.get(peer) ?? 0;
       pending.delete(peer);
       if ((lastStarted.get(peer) ?? -1) > since) continue;
-      if (!libp2p.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
+      if (!isConnected(peer)) continue;
       running++;
       dialRound(peer)
-        .catch(() => undefined) // counted by the round; the next trigger retries
+        .catch(() => retry(peer)) // the round counted the failure
         .finally(() => {
           running--;
           pump();
@@ -100,7 +134,10 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
     );
   };
   schedulePeriodic();
-  const forget = (evt: CustomEvent<PeerId>): void => void lastStarted.delete(evt.detail.toString());
+  const forget = (evt: CustomEvent<PeerId>): void => {
+    lastStarted.delete(evt.detail.toString());
+    failures.delete(evt.detail.toString());
+  };
   libp2p.addEventListener('peer:disconnect', forget);
 
   return {
@@ -108,7 +145,7 @@ export function createAntiEntropy(libp2p: Libp2p, ctx: SyncRoundContext, o: Anti
     syncWith: dialRound,
     async respond(stream, peer) {
       lastStarted.set(peer, performance.now());
-      const { eventsApplied } = await runSyncRound(stream, ctx, peer, false);
+      const { eventsApplied } = await runRound(stream, peer, false);
       spread(peer, eventsApplied);
     },
     stop() {

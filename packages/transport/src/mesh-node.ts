@@ -18,6 +18,7 @@ import { trace } from '@opentelemetry/api';
 import { createLibp2p } from 'libp2p';
 import { createAdmission } from './admission.ts';
 import { createAntiEntropy } from './anti-entropy.ts';
+import { runSyncRound } from './sync-round.ts';
 import { catchUp, type CatchUpOptions, type CatchUpReport } from './catch-up.ts';
 import { coreRuntime } from './core-runtime.ts';
 import { documentTopic, startDocumentGossip, type DocumentGossip } from './document-gossip.ts';
@@ -189,10 +190,15 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     snapshotMinEvents: limits.snapshotMinEvents,
     tracer: (options.tracerProvider ?? trace.getTracerProvider()).getTracer('@meshwork/transport'),
   };
-  const antiEntropy = createAntiEntropy(libp2p, ctx, {
-    intervalMs: o.syncIntervalMs,
-    maxConcurrentRounds: limits.maxConcurrentRounds,
-  });
+  const antiEntropy = createAntiEntropy(
+    libp2p,
+    (stream, peer, initiator) => runSyncRound(stream, ctx, peer, initiator),
+    {
+      intervalMs: o.syncIntervalMs,
+      maxConcurrentRounds: limits.maxConcurrentRounds,
+      roundTimeoutMs: limits.roundTimeoutMs,
+    },
+  );
   const envelope = createGossipEnvelope(libp2p.peerId, privateKey);
   const shape = createMeshShape({
     self: replica,
