@@ -42,6 +42,12 @@ export interface MembershipOptions {
   readonly links: MembershipLinks;
   /** Heartbeat interval on each link. Default 500 ms. */
   readonly probeIntervalMs?: number;
+  /**
+   * How often each link is judged: a silent link is found within this long of phi crossing its
+   * threshold, whatever the heartbeat interval. Judging sends nothing. Default the heartbeat
+   * interval or 250 ms, whichever is shorter.
+   */
+  readonly checkIntervalMs?: number;
   /** Link changes within this long are announced together. Default 50 ms. */
   readonly announceDelayMs?: number;
   /** Least time between two full tables sent to one neighbour. Default 1,000 ms. */
@@ -112,6 +118,7 @@ function encodedState(state: PresenceState): Uint8Array {
 
 export function createMembership(o: MembershipOptions): Membership {
   const probeMs = o.probeIntervalMs ?? 500;
+  const checkMs = Math.min(o.checkIntervalMs ?? 250, probeMs);
   const announceDelayMs = o.announceDelayMs ?? 50;
   const syncMs = o.syncIntervalMs ?? 1_000;
   const maxLagMs = o.maxLagMs ?? 8_000;
@@ -127,7 +134,7 @@ export function createMembership(o: MembershipOptions): Membership {
   const live = new Set<ReplicaId>();
   const detector = createPhiDetector({ firstIntervalMs: probeMs, ...o.phi });
   /** Ten seconds of ticks: a stall is allowed for that long after it. */
-  const health = createLocalHealth({ windowTicks: Math.ceil(10_000 / probeMs), maxLagMs });
+  const health = createLocalHealth({ windowTicks: Math.ceil(10_000 / checkMs), maxLagMs });
   /** The lag each neighbour announced in its last heartbeat. */
   const peerLag = new Map<ReplicaId, number>();
   let reachable = new Set<ReplicaId>([self]);
@@ -300,17 +307,24 @@ export function createMembership(o: MembershipOptions): Membership {
   const heartbeatFrame = (): Uint8Array =>
     encodeFrame({ kind: 'heartbeat', digest: table.digest, lagMs: health.lagMs() });
 
+  /** When the last heartbeat went out. */
+  let lastBeat = -Infinity;
+
   /**
-   * Sends a heartbeat on every link and judges each link as of when this tick was due, less the
-   * lag its neighbour announced: heartbeats that came while this node stalled are not read yet,
-   * and a neighbour that stalls sends late. Both are allowed for, up to `maxLagMs` in all.
+   * Sends a heartbeat on every link once `probeMs` has passed since the last (at once after a
+   * stall, with the lag it announces), and judges each link as of when this tick was due, less
+   * the lag its neighbour announced: heartbeats that came while this node stalled are not read
+   * yet, and a neighbour that stalls sends late. Both are allowed for, up to `maxLagMs` in all.
    */
   function tick(due: number): void {
     if (stopped) return;
     const now = timers.now();
     const late = health.ticked(due, now);
-    const heartbeat = heartbeatFrame();
-    for (const peer of linked) o.links.send(peer, heartbeat);
+    if (now - lastBeat >= probeMs - checkMs / 2) {
+      lastBeat = now;
+      const heartbeat = heartbeatFrame();
+      for (const peer of linked) o.links.send(peer, heartbeat);
+    }
     for (const peer of linked) {
       const at = now - Math.min(maxLagMs, late + (peerLag.get(peer) ?? 0));
       if (live.has(peer) && !detector.isAlive(peer, at)) {
@@ -325,8 +339,8 @@ export function createMembership(o: MembershipOptions): Membership {
   }
 
   const schedule = (): void => {
-    const due = timers.now() + probeMs;
-    cancelTick = timers.setTimer(() => tick(due), probeMs);
+    const due = timers.now() + checkMs;
+    cancelTick = timers.setTimer(() => tick(due), checkMs);
   };
 
   announce({});
@@ -362,7 +376,7 @@ export function createMembership(o: MembershipOptions): Membership {
       linked.add(peer);
       live.add(peer);
       detector.forget(peer);
-      detector.heartbeat(peer, timers.now());
+      detector.heard(peer, timers.now());
       lastSummarySent.delete(peer);
       lastAnswered.delete(peer);
       o.links.send(peer, heartbeatFrame());
@@ -399,7 +413,8 @@ export function createMembership(o: MembershipOptions): Membership {
         return;
       }
       if (linked.has(peer)) {
-        detector.heartbeat(peer, timers.now());
+        if (frame.kind === 'heartbeat') detector.heartbeat(peer, timers.now());
+        else detector.heard(peer, timers.now());
         if (!live.has(peer)) {
           live.add(peer);
           linksChanged();

@@ -25,7 +25,14 @@ export const defaultPhiOptions: PhiOptions = {
 };
 
 export interface PhiDetector {
+  /** A heartbeat: its interval since the previous one joins the statistics. */
   heartbeat(peer: string, at: number): void;
+  /**
+   * Anything else from `peer`: silence is measured from it, but it is no sample. Frames sent on
+   * other occasions (records right after a link comes up) would make the intervals look erratic
+   * and the detector slow for the next `windowSize` heartbeats.
+   */
+  heard(peer: string, at: number): void;
   phi(peer: string, at: number): number;
   /** True when the peer has been heard from and its phi is under the threshold. */
   isAlive(peer: string, at: number): boolean;
@@ -38,7 +45,12 @@ export interface PhiDetector {
 }
 
 interface History {
+  /** The last heartbeat, or anything else heard since. */
   last: number;
+  /** The last heartbeat, if one came. */
+  lastBeat: number | undefined;
+  /** Heartbeats so far, up to 2: the interval after the first one is no sample. */
+  beats: number;
   intervals: number[];
   next: number;
   sum: number;
@@ -81,11 +93,37 @@ export function createPhiDetector(options: Partial<PhiOptions> = {}): PhiDetecto
     heartbeat(peer, at) {
       const h = histories.get(peer);
       if (h === undefined) {
-        histories.set(peer, { last: at, intervals: [], next: 0, sum: 0, sumSquares: 0 });
+        histories.set(peer, {
+          last: at,
+          lastBeat: at,
+          beats: 1,
+          intervals: [],
+          next: 0,
+          sum: 0,
+          sumSquares: 0,
+        });
         return;
       }
-      if (at > h.last) record(h, at - h.last);
+      // A link's first heartbeat goes as it comes up, the next at the sender's own tick: the
+      // interval between them is a phase, not the rhythm.
+      if (h.beats >= 2 && h.lastBeat !== undefined && at > h.lastBeat) record(h, at - h.lastBeat);
+      h.beats = Math.min(2, h.beats + 1);
+      h.lastBeat = Math.max(h.lastBeat ?? at, at);
       h.last = Math.max(h.last, at);
+    },
+    heard(peer, at) {
+      const h = histories.get(peer);
+      if (h === undefined)
+        histories.set(peer, {
+          last: at,
+          lastBeat: undefined,
+          beats: 0,
+          intervals: [],
+          next: 0,
+          sum: 0,
+          sumSquares: 0,
+        });
+      else h.last = Math.max(h.last, at);
     },
     phi,
     isAlive: (peer, at) => phi(peer, at) < o.threshold,

@@ -256,6 +256,26 @@ describe('membership', () => {
     for (const i of m.up()) expect(m.node(i).status(m.ids[5]!)).toBe('unreachable');
   });
 
+  it('finds a silent neighbour within a check of phi crossing its threshold, however long the heartbeat interval', async () => {
+    // Heartbeats every 2 s: phi (threshold 8, 300 ms pause, 100 ms least deviation) crosses about
+    // 2.82 s after the last one, the records of the first seconds being no samples. Judged every
+    // 250 ms, a kill anywhere in the interval is seen everywhere within that, a check, the 50 ms
+    // announce delay and a few hops; judged at each heartbeat, up to 1.75 s later.
+    const foundAfter = async (offsetMs: number) => {
+      const m = mesh(12, ringWithChords(12), { probeIntervalMs: 2000 });
+      await m.advance(30_000 + offsetMs);
+      m.kill(5, 'silent');
+      for (let t = 0; t <= 10_000; t += 10) {
+        if (m.up().every((i) => m.node(i).status(m.ids[5]!) === 'unreachable')) return t;
+        await m.advance(10);
+      }
+      return Infinity;
+    };
+    const found: number[] = [];
+    for (let offset = 0; offset < 2000; offset += 250) found.push(await foundAfter(offset));
+    expect(Math.max(...found)).toBeLessThanOrEqual(2820 + 250 + 50 + 100);
+  });
+
   it('closes a link that stays silent, and no other', async () => {
     const m = mesh(12, ringWithChords(12));
     await m.advance(3000);

@@ -35,4 +35,30 @@ describe('phi-accrual failure detector', () => {
     for (let i = 0; i < 100; i++) phi.heartbeat('j', (t += i % 2 === 0 ? 100 : 700));
     expect(phi.isAlive('j', t + 900)).toBe(true);
   });
+
+  it('measures silence from anything heard, and its rhythm from heartbeats alone', () => {
+    const beatsOnly = createPhiDetector();
+    const withOthers = createPhiDetector();
+    for (let t = 0; t <= 20_000; t += 1000) {
+      beatsOnly.heartbeat('p', t);
+      withOthers.heartbeat('p', t);
+      // Records between heartbeats, as after a link comes up: no samples.
+      if (t < 20_000) withOthers.heard('p', t + 10);
+    }
+    for (const at of [21_000, 22_000, 22_500, 23_000])
+      expect(withOthers.phi('p', at)).toBe(beatsOnly.phi('p', at));
+    // Heard after the last heartbeat: silence counts from then.
+    withOthers.heard('p', 21_500);
+    expect(beatsOnly.isAlive('p', 23_200)).toBe(false);
+    expect(withOthers.isAlive('p', 23_200)).toBe(true);
+  });
+
+  it("takes no sample of a link's first interval, which is the sender's phase", () => {
+    const phased = createPhiDetector();
+    const regular = createPhiDetector();
+    phased.heartbeat('p', 0);
+    for (let t = 7; t <= 20_007; t += 1000) phased.heartbeat('p', t);
+    for (let t = 7; t <= 20_007; t += 1000) regular.heartbeat('p', t);
+    for (const at of [21_000, 22_000, 23_000]) expect(phased.phi('p', at)).toBe(regular.phi('p', at));
+  });
 });
