@@ -106,9 +106,9 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
   /** Gossipsub heartbeat; its message cache holds 5 heartbeats of messages. Default 1000 ms. */
   gossipHeartbeatMs?: number;
   /**
-   * Failure detection: a heartbeat on each link every `probeIntervalMs` (default 2,000 ms: a
-   * daemon's idle cost is mostly these frames), judged by phi-accrual every 250 ms, allowing for
-   * stalls of either end. A node is live while a path of live links leads to it; a link silent
+   * Failure detection: a heartbeat on each link every `probeIntervalMs` (default 1,000 ms: a
+   * daemon's idle cost is mostly these frames), judged by phi-accrual every half of it, allowing
+   * for stalls of either end. A node is live while a path of live links leads to it; a link silent
    * for 10 s is closed.
    */
   membership?: { probeIntervalMs?: number };
@@ -195,7 +195,7 @@ export function resolveOptions(o: MeshNodeOptions<SyncedDocument>): ResolvedOpti
     announceMaxMs: o.topology?.announceMaxMs ?? Math.max(160_000, o.topology?.announceMs ?? 0),
     graceMs: o.topology?.graceMs ?? 60_000,
     gossipHeartbeatMs: o.gossipHeartbeatMs ?? 1000,
-    membership: { probeIntervalMs: o.membership?.probeIntervalMs ?? 2000 },
+    membership: { probeIntervalMs: o.membership?.probeIntervalMs ?? 1000 },
     refusalLogIntervalMs: o.refusalLogIntervalMs ?? 60_000,
   };
   nonNegative(r.syncIntervalMs, 'syncIntervalMs');

@@ -44,8 +44,7 @@ export interface MembershipOptions {
   readonly probeIntervalMs?: number;
   /**
    * How often each link is judged: a silent link is found within this long of phi crossing its
-   * threshold, whatever the heartbeat interval. Judging sends nothing. Default the heartbeat
-   * interval or 250 ms, whichever is shorter.
+   * threshold. Judging sends nothing. At most the heartbeat interval; default half of it.
    */
   readonly checkIntervalMs?: number;
   /** Link changes within this long are announced together. Default 50 ms. */
@@ -118,7 +117,7 @@ function encodedState(state: PresenceState): Uint8Array {
 
 export function createMembership(o: MembershipOptions): Membership {
   const probeMs = o.probeIntervalMs ?? 500;
-  const checkMs = Math.min(o.checkIntervalMs ?? 250, probeMs);
+  const checkMs = Math.min(o.checkIntervalMs ?? probeMs / 2, probeMs);
   const announceDelayMs = o.announceDelayMs ?? 50;
   const syncMs = o.syncIntervalMs ?? 1_000;
   const maxLagMs = o.maxLagMs ?? 8_000;
@@ -307,21 +306,23 @@ export function createMembership(o: MembershipOptions): Membership {
   const heartbeatFrame = (): Uint8Array =>
     encodeFrame({ kind: 'heartbeat', digest: table.digest, lagMs: health.lagMs() });
 
-  /** When the last heartbeat went out. */
-  let lastBeat = -Infinity;
+  /** The heartbeat interval, counted from the clock's zero, that the last heartbeat went in. */
+  let beatSlot = -Infinity;
 
   /**
-   * Sends a heartbeat on every link once `probeMs` has passed since the last (at once after a
-   * stall, with the lag it announces), and judges each link as of when this tick was due, less
-   * the lag its neighbour announced: heartbeats that came while this node stalled are not read
-   * yet, and a neighbour that stalls sends late. Both are allowed for, up to `maxLagMs` in all.
+   * Sends a heartbeat on every link once per `probeMs` of the clock (at once after a stall, with
+   * the lag it announces), and judges each link as of when this tick was due, less the lag its
+   * neighbour announced: heartbeats that came while this node stalled are not read yet, and a
+   * neighbour that stalls sends late. Both are allowed for, up to `maxLagMs` in all.
    */
   function tick(due: number): void {
     if (stopped) return;
     const now = timers.now();
     const late = health.ticked(due, now);
-    if (now - lastBeat >= probeMs - checkMs / 2) {
-      lastBeat = now;
+    // A timer may fire a millisecond before the wall clock reaches its due time.
+    const slot = Math.floor(Math.max(now, due) / probeMs);
+    if (slot !== beatSlot) {
+      beatSlot = slot;
       const heartbeat = heartbeatFrame();
       for (const peer of linked) o.links.send(peer, heartbeat);
     }
@@ -338,9 +339,16 @@ export function createMembership(o: MembershipOptions): Membership {
     schedule();
   }
 
+  /**
+   * Ticks fall on multiples of `checkMs` of the clock, the same instants on every node of a
+   * host (and, with synchronised clocks, of a mesh): a node's neighbours' heartbeats then reach
+   * it together, one wake-up of its event loop for all of them instead of one per link, and a
+   * wake-up is most of what a small frame costs an idle process.
+   */
   const schedule = (): void => {
-    const due = timers.now() + checkMs;
-    cancelTick = timers.setTimer(() => tick(due), checkMs);
+    const now = timers.now();
+    const due = (Math.floor(now / checkMs) + 1) * checkMs;
+    cancelTick = timers.setTimer(() => tick(due), due - now);
   };
 
   announce({});

@@ -50,6 +50,8 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
   const cut = new Set<string>();
   const down = new Set<string>();
   const frames = { heartbeat: 0, records: 0, summary: 0 };
+  /** Every heartbeat sent: its sender and when. */
+  const beats: [string, number][] = [];
   /** Member records sent, in record frames. */
   let recordsSent = 0;
   /** Record frames sent over each link, by `from>to`. */
@@ -71,6 +73,7 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
           if (down.has(id)) return;
           const decoded = decodeFrame(frame, limits);
           frames[decoded.kind]++;
+          if (decoded.kind === 'heartbeat') beats.push([id, time.now()]);
           if (decoded.kind === 'records') {
             recordsOn.set(linkKey(id, peer), (recordsOn.get(linkKey(id, peer)) ?? 0) + 1);
             recordsSent += decoded.records.length;
@@ -106,6 +109,7 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
     advance: (ms: number) => sched.run(sched.now() + ms),
     ids,
     frames,
+    beats,
     recordsSent: () => recordsSent,
     rejects,
     closed,
@@ -262,7 +266,7 @@ describe('membership', () => {
     // 250 ms, a kill anywhere in the interval is seen everywhere within that, a check, the 50 ms
     // announce delay and a few hops; judged at each heartbeat, up to 1.75 s later.
     const foundAfter = async (offsetMs: number) => {
-      const m = mesh(12, ringWithChords(12), { probeIntervalMs: 2000 });
+      const m = mesh(12, ringWithChords(12), { probeIntervalMs: 2000, checkIntervalMs: 250 });
       await m.advance(30_000 + offsetMs);
       m.kill(5, 'silent');
       for (let t = 0; t <= 10_000; t += 10) {
@@ -274,6 +278,19 @@ describe('membership', () => {
     const found: number[] = [];
     for (let offset = 0; offset < 2000; offset += 250) found.push(await foundAfter(offset));
     expect(Math.max(...found)).toBeLessThanOrEqual(2820 + 250 + 50 + 100);
+  });
+
+  it('heartbeats at the same instants of the clock as every other node, whenever it started', async () => {
+    const m = mesh(12, ringWithChords(12));
+    await m.advance(5000);
+    m.kill(3, 'closed');
+    await m.advance(2345);
+    m.restart(3);
+    await m.advance(5000);
+    const restarted = m.beats.filter(([id, at]) => id === m.ids[3] && at > 7345);
+    expect(restarted.length).toBeGreaterThan(0);
+    // The default heartbeat interval, 500 ms, from the clock's zero.
+    expect(restarted.filter(([, at]) => at % 500 !== 0)).toEqual([]);
   });
 
   it('closes a link that stays silent, and no other', async () => {
