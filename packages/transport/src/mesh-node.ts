@@ -18,7 +18,6 @@ import { trace } from '@opentelemetry/api';
 import { createLibp2p } from 'libp2p';
 import { createAdmission } from './admission.ts';
 import { createAntiEntropy } from './anti-entropy.ts';
-import { runSyncRound } from './sync-round.ts';
 import { catchUp, type CatchUpOptions, type CatchUpReport } from './catch-up.ts';
 import { coreRuntime } from './core-runtime.ts';
 import { documentTopic, startDocumentGossip, type DocumentGossip } from './document-gossip.ts';
@@ -32,6 +31,7 @@ import { startMeshMembership, type MeshMembership } from './membership.ts';
 import { startPeerAnnouncer } from './peer-announcer.ts';
 import { createRedialer } from './redial.ts';
 import { isDocumentName, SYNC_PROTOCOL } from './sync-frames.ts';
+import { runSyncRound } from './sync-round.ts';
 import { startTopology } from './topology.ts';
 import type { DocumentRuntime, SyncedDocument } from './synced-document.ts';
 

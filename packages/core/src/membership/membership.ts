@@ -342,8 +342,8 @@ export function createMembership(o: MembershipOptions): Membership {
   /**
    * Ticks fall on multiples of `checkMs` of the clock, the same instants on every node of a
    * host (and, with synchronised clocks, of a mesh): a node's neighbours' heartbeats then reach
-   * it together, one wake-up of its event loop for all of them instead of one per link, and a
-   * wake-up is most of what a small frame costs an idle process.
+   * it together and are read in fewer wake-ups of its event loop, which are most of what a small
+   * frame costs an idle process.
    */
   const schedule = (): void => {
     const now = timers.now();

@@ -47,8 +47,8 @@ export interface PhiDetector {
 interface History {
   /** The last heartbeat, or anything else heard since. */
   last: number;
-  /** The last heartbeat, if one came. */
-  lastBeat: number | undefined;
+  /** The last heartbeat; meaningless while `beats` is 0. */
+  lastBeat: number;
   /** Heartbeats so far, up to 2: the interval after the first one is no sample. */
   beats: number;
   intervals: number[];
@@ -89,41 +89,29 @@ export function createPhiDetector(options: Partial<PhiOptions> = {}): PhiDetecto
     return tail <= 0 ? Infinity : -Math.log10(tail);
   }
 
+  /** `peer`'s history, begun at `at` if there is none. */
+  function historyOf(peer: string, at: number): History {
+    let h = histories.get(peer);
+    if (h === undefined) {
+      h = { last: at, lastBeat: at, beats: 0, intervals: [], next: 0, sum: 0, sumSquares: 0 };
+      histories.set(peer, h);
+    }
+    return h;
+  }
+
   return {
     heartbeat(peer, at) {
-      const h = histories.get(peer);
-      if (h === undefined) {
-        histories.set(peer, {
-          last: at,
-          lastBeat: at,
-          beats: 1,
-          intervals: [],
-          next: 0,
-          sum: 0,
-          sumSquares: 0,
-        });
-        return;
-      }
+      const h = historyOf(peer, at);
       // A link's first heartbeat goes as it comes up, the next at the sender's own tick: the
       // interval between them is a phase, not the rhythm.
-      if (h.beats >= 2 && h.lastBeat !== undefined && at > h.lastBeat) record(h, at - h.lastBeat);
+      if (h.beats >= 2 && at > h.lastBeat) record(h, at - h.lastBeat);
+      h.lastBeat = h.beats === 0 ? at : Math.max(h.lastBeat, at);
       h.beats = Math.min(2, h.beats + 1);
-      h.lastBeat = Math.max(h.lastBeat ?? at, at);
       h.last = Math.max(h.last, at);
     },
     heard(peer, at) {
-      const h = histories.get(peer);
-      if (h === undefined)
-        histories.set(peer, {
-          last: at,
-          lastBeat: undefined,
-          beats: 0,
-          intervals: [],
-          next: 0,
-          sum: 0,
-          sumSquares: 0,
-        });
-      else h.last = Math.max(h.last, at);
+      const h = historyOf(peer, at);
+      h.last = Math.max(h.last, at);
     },
     phi,
     isAlive: (peer, at) => phi(peer, at) < o.threshold,
