@@ -24,6 +24,7 @@ import { documentTopic, startDocumentGossip, type DocumentGossip } from './docum
 import { createGossipEnvelope } from './gossip-envelope.ts';
 import { ListenAddressInUseError, listenAddressInUse, MeshConfigError, MeshStoppedError } from './errors.ts';
 import { loadOrCreateIdentity } from './identity.ts';
+import { noiseCrypto } from './noise-crypto.ts';
 import { createMeshShape } from './mesh-shape.ts';
 import { createMeshMetrics, type MeshMetrics } from './metrics.ts';
 import { allowList, resolveOptions, type MeshNodeOptions } from './options.ts';
@@ -120,7 +121,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     privateKey,
     addresses: { listen: o.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     streamMuxers: [yamux()],
     ...(admission.protector !== undefined ? { connectionProtector: admission.protector } : {}),
     connectionGater: admission.gater,
