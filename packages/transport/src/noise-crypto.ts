@@ -14,8 +14,8 @@ const NODE_CIPHER_FROM_BYTES = 1200;
 /**
  * The Noise crypto of libp2p-noise's default, with each session key turned into a `KeyObject`
  * once instead of at every frame. Given raw key bytes, `createCipheriv` first tests whether they
- * are a `KeyObject` by catching a thrown error: three quarters of the cost of sealing a 4 KB frame
- * (docs/design/frame-writes.md). Same algorithm, same bytes on the wire.
+ * are a `KeyObject` by catching a thrown error: about two thirds of the cost of sealing a 4 KB
+ * frame (docs/design/frame-writes.md). Same algorithm, same bytes on the wire.
  */
 export function noiseCrypto(): ICryptoInterface {
   // A session's CipherState passes the same key array with every frame; keyed weakly, a closed
