@@ -1,6 +1,7 @@
 import { createMembership, type Membership, type MembershipOptions, type ReplicaId } from '@meshwork/core';
 import type { Clock } from '@meshwork/coordinator';
 import type { Rng } from './prng.ts';
+import type { NodeClock } from './scheduler.ts';
 import { createSyncedState, type Backend, type Payload, type SyncedState } from './replica.ts';
 import type { Links } from './topology.ts';
 
@@ -53,6 +54,11 @@ export interface SimNetwork {
   heal(): void;
   /** Stops the node at once: timers die, messages to it are lost. Its state survives, as on disk. */
   crash(id: ReplicaId): void;
+  /**
+   * Freezes the node for `ms`, as a blocked event loop: it runs nothing and reads nothing, then
+   * runs its overdue timers and reads what arrived (see NodeClock.stall).
+   */
+  stall(id: ReplicaId, ms: number): void;
   restart(id: ReplicaId): SimNode;
   /** Connected parts of the up nodes, as links and partitions allow. */
   parts(): number;
@@ -73,8 +79,8 @@ export interface NetworkDeps {
   now(): number;
   /** Runs `fn` after `ms`, independent of any node's life. */
   after(ms: number, fn: () => void): void;
-  /** A clock for a new node incarnation; `crash` kills its timers. */
-  nodeClock(skewMs: number): Clock & { crash(): void };
+  /** A clock for a new node incarnation; `crash` kills its timers, `stall` freezes them. */
+  nodeClock(skewMs: number): NodeClock;
   /** Anti-entropy period. */
   readonly antiEntropyMs: number;
   /** Membership timing (probe interval, table sync interval), as the transport's options. */
@@ -96,7 +102,7 @@ interface NodeState {
   links: NodeState[];
   skewMs: number;
   state: SyncedState;
-  clock: Clock & { crash(): void };
+  clock: NodeClock;
   membership: Membership;
   up: boolean;
   group: number;
@@ -150,7 +156,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
           return;
         }
         stats.delivered++;
-        receive(to, from, msg);
+        to.clock.whenAwake(() => receive(to, from, msg));
       });
     }
   }
@@ -246,7 +252,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
         continue;
       }
       stats.delivered++;
-      node.state.merge(w.payload);
+      node.clock.whenAwake(() => node.state.merge(w.payload));
     }
   }
 
@@ -345,8 +351,13 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       for (const peer of neighbours(n))
         if (peer !== n && peer.up) {
           const membership = peer.membership;
-          deps.after(faults.minLatencyMs, () => membership.linkDown(n.id));
+          const clock = peer.clock;
+          deps.after(faults.minLatencyMs, () => clock.whenAwake(() => membership.linkDown(n.id)));
         }
+    },
+    stall(id, ms) {
+      const n = nodes.get(id)!;
+      if (n.up) n.clock.stall(ms);
     },
     restart(id) {
       const n = nodes.get(id)!;

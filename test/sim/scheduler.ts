@@ -13,8 +13,21 @@ export interface VirtualScheduler {
    */
   run(until: number, stop?: () => boolean): Promise<void>;
   /** A clock for one node: skewed `now`, and timers that die with the node (`crash`). */
-  nodeClock(skewMs: number): Clock & { crash(): void };
+  nodeClock(skewMs: number): NodeClock;
   readonly executed: number;
+}
+
+/**
+ * One node's clock. `stall` freezes the node as a blocked event loop does: nothing of it runs
+ * for `ms`, then the timers that came due meanwhile fire, in their order, and only after them
+ * what `whenAwake` queued (the network's deliveries), as Node runs expired timers before it
+ * reads its sockets.
+ */
+export interface NodeClock extends Clock {
+  crash(): void;
+  stall(ms: number): void;
+  /** Runs `fn` now, or once the node wakes from a stall, after its timers. */
+  whenAwake(fn: () => void): void;
 }
 
 interface Event {
@@ -87,24 +100,52 @@ export function createScheduler(): VirtualScheduler {
     nodeClock(skewMs) {
       const cancels = new Set<() => void>();
       let dead = false;
+      let awakeAt = -Infinity;
+      /** What came due while stalled: timers first, then deliveries, each in arrival order. */
+      let lateTimers: (() => void)[] = [];
+      let lateIo: (() => void)[] = [];
+      const wake = (): void => {
+        const timers = lateTimers;
+        const io = lateIo;
+        lateTimers = [];
+        lateIo = [];
+        for (const fn of [...timers, ...io]) if (!dead) fn();
+      };
       return {
         now: () => now + skewMs,
         setTimer(fn, ms) {
           if (dead) return () => {};
+          let live = true;
           const cancel = at(now + Math.max(0, ms), () => {
-            cancels.delete(cancel);
-            if (!dead) fn();
+            cancels.delete(stop);
+            if (dead || !live) return;
+            if (now < awakeAt) lateTimers.push(() => live && fn());
+            else fn();
           });
-          cancels.add(cancel);
-          return () => {
-            cancels.delete(cancel);
+          const stop = (): void => {
+            live = false;
+            cancels.delete(stop);
             cancel();
           };
+          cancels.add(stop);
+          return stop;
         },
         crash() {
           dead = true;
           for (const c of cancels) c();
           cancels.clear();
+          lateTimers = [];
+          lateIo = [];
+        },
+        stall(ms) {
+          if (dead || now < awakeAt) return;
+          awakeAt = now + ms;
+          at(awakeAt, wake);
+        },
+        whenAwake(fn) {
+          if (dead) return;
+          if (now < awakeAt) lateIo.push(fn);
+          else fn();
         },
       };
     },

@@ -31,6 +31,12 @@ export interface CoordinatorEvents {
     reason: 'lease' | 'unreachable' | 'restart';
     started: boolean;
   }) => void;
+  /**
+   * This replica ran nothing from `from` to `to` (a blocked or starved event loop), long enough
+   * for the mesh to have taken it for gone. Until `holdUntil`, or until it hears from the mesh
+   * again, it claims nothing, starts nothing and declares no other node's epoch lost.
+   */
+  stalled: (e: { from: number; to: number; holdUntil: number }) => void;
   /** A task's status, holder or progress changed here (what `watch` reports). */
   task: (task: TaskView) => void;
   settled: (e: { task: TaskId; status: TaskStatus; at: number }) => void;

@@ -262,6 +262,12 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
         'attempt declared lost',
       );
     });
+    coordinator.events.on('stalled', (e) =>
+      logger.warn(
+        { stalledMs: Math.round(e.to - e.from), holdMs: Math.round(e.holdUntil - e.to) },
+        'event loop stalled: no claims, starts or failovers until the mesh is heard from again',
+      ),
+    );
     coordinator.events.on('removed', (e) =>
       logger.debug(
         { tasks: e.tasks.length, run: e.run },

@@ -22,7 +22,7 @@ import { createAttemptLog } from './attempt-log.ts';
 import { attemptRows } from './attempt-rows.ts';
 import { createAttemptRunner } from './attempts.ts';
 import { createChangeIntake } from './intake.ts';
-import { createLiveness } from './liveness.ts';
+import { createLiveness, MAX_HOLD_LEASES } from './liveness.ts';
 import type { Phase } from './phase.ts';
 import { startPresenceLink } from './presence.ts';
 import { createRetentionSweep } from './retention-sweep.ts';
@@ -60,7 +60,21 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
   const delay = createDelayEstimator(settleOptions, () => clock.now());
   const index = createTaskIndex(store);
   const events = new Emitter<CoordinatorEvents>();
-  const liveness = createLiveness(presence, replica, () => clock.now());
+  const liveness = createLiveness({
+    presence,
+    replica,
+    now: () => clock.now(),
+    // Half a lease: a stall past it may have cost a renewal, and membership takes a silent node
+    // for unreachable sooner.
+    stallMs: timing.leaseMs / 2,
+    maxHoldMs: MAX_HOLD_LEASES * timing.leaseMs,
+    settleMs: () => delay.settleMs(),
+  });
+  /** A timer due at `due` ran at `now`: tells liveness, and the listeners of a stall. */
+  const ran = (due: number, now: number): void => {
+    if (liveness.ran(due, now))
+      events.emit('stalled', [{ from: due, to: now, holdUntil: liveness.holdUntil() }]);
+  };
   const phase: Phase = { caughtUp: options.catchUp === undefined, stopping: false, stopped: false };
   const statsOf = (agent: AgentId, now: number): AgentStats =>
     history?.stats(agent, now) ?? index.stats(agent);
@@ -129,6 +143,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     stats: statsOf,
     tracing,
     receipts,
+    ran,
     write,
   });
   // An ended attempt waits in the attempt log: the next pass writes it.
@@ -155,6 +170,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     heartbeatMs: timing.heartbeatMs,
     phase,
     liveness,
+    ran,
     pools,
     scheduler,
   });

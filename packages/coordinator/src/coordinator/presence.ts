@@ -11,6 +11,8 @@ export interface PresenceLinkDeps {
   readonly heartbeatMs: number;
   readonly phase: Readonly<Phase>;
   readonly liveness: Liveness;
+  /** A heartbeat due at `due` ran at `now`: how a stall is found when no pass is planned. */
+  readonly ran: (due: number, now: number) => void;
   readonly pools: ResourcePools;
   readonly scheduler: Pick<Scheduler, 'schedule'>;
 }
@@ -23,6 +25,7 @@ export interface PresenceLinkDeps {
 export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
   const { presence, clock, heartbeatMs, phase, liveness, pools, scheduler } = deps;
   let cancelHeartbeat: (() => void) | null = null;
+  let due = clock.now();
 
   const onPresence = presence.on('presence', (peer, state) => {
     liveness.observe(peer, state !== null);
@@ -47,12 +50,14 @@ export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
   let published: string | null = null;
   function heartbeat(): void {
     if (phase.stopped) return;
+    deps.ran(due, clock.now());
     const wants = pools.wants?.() ?? {};
     const key = JSON.stringify(Object.entries(wants).sort(([a], [b]) => (a < b ? -1 : 1)));
     if (key !== published) {
       presence.publish({ wants });
       published = key;
     }
+    due = clock.now() + heartbeatMs;
     cancelHeartbeat = clock.setTimer(heartbeat, heartbeatMs);
   }
   heartbeat();

@@ -73,6 +73,8 @@ export interface SchedulerDeps {
   readonly tracing: Pick<TaskTracing, 'claimed' | 'settled' | 'failover'>;
   /** Null with a store that cannot tell the order of each replica's writes: starts go by timing alone. */
   readonly receipts: Receipts | null;
+  /** A pass due at `due` ran at `now`: a stall, if late enough (see Liveness.ran). */
+  readonly ran: (due: number, now: number) => void;
   readonly write: (records: readonly RecordWrite[]) => void;
 }
 
@@ -159,6 +161,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const writes: RecordWrite[] = [];
     let wake = now + heartbeatMs;
     const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
+    deps.ran(planned, now);
+    /** After a stall, until the mesh is heard again: no claim, no start, no other's epoch lost. */
+    const hold = liveness.holdUntil();
+    const holding = now < hold;
 
     log.flush();
     covered.clear();
@@ -175,13 +181,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (phase.caughtUp) {
       for (const id of tasksToExamine(changed, now)) {
         ready.delete(id);
-        const next = examine(id, now, late, writes, decided);
+        const next = examine(id, now, late, holding ? hold : -Infinity, writes, decided);
         if (next === Infinity) checkAt.delete(id);
         else checkAt.set(id, next);
       }
       const due = checkAt.peek();
       if (due !== undefined) wakeAt(due.at);
-      if (!phase.stopping && ready.size > 0 && hasRoom(agents.infos.values(), (a) => index.load(a)))
+      if (holding && ready.size > 0) wakeAt(hold);
+      else if (!phase.stopping && ready.size > 0 && hasRoom(agents.infos.values(), (a) => index.load(a)))
         claim(now, writes, wakeAt);
     }
     // A pass runs off a timer, before the event loop reads the network: claims that arrived while
@@ -255,9 +262,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /**
    * Looks at one task: queues it in `ready` or collects it into `decided`, or writes what its state calls
    * for (a schedule-to-start timeout, an expiry of a silent holder). Returns when it must be looked
-   * at again if none of its records changes meanwhile (Infinity: only on a change).
+   * at again if none of its records changes meanwhile (Infinity: only on a change). Until `hold`
+   * (after a stall) it starts nothing and declares no other node's epoch lost.
    */
-  function examine(id: TaskId, now: number, late: boolean, writes: RecordWrite[], decided: TaskId[]): number {
+  function examine(
+    id: TaskId,
+    now: number,
+    late: boolean,
+    hold: number,
+    writes: RecordWrite[],
+    decided: TaskId[],
+  ): number {
     const d = index.derive(id);
     if (d === null || terminalStatuses.has(d.status)) return Infinity;
     const spec = index.spec(id)!;
@@ -287,7 +302,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       // claim, its lease is renewed: a slow mesh delays the start rather than losing the epoch. A
       // claim still unheard after RECEIPT_WAIT_LEASES leases lapses below like a silent holder's,
       // and the next epoch opens.
-      const heard = heardFromRivals(spec, d.epoch);
+      const heard = now >= hold && heardFromRivals(spec, d.epoch);
       if (heard || now - d.decidesAt! < RECEIPT_WAIT_LEASES * leaseMs) {
         if (heard) {
           awaitingReceipts.delete(id);
@@ -308,7 +323,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         }
         // A decided claim is looked at again next pass, in case its start is deferred (see pass)
         // and then not made.
-        return heard ? now : Math.min(next, now < renewAt ? renewAt : now + leaseMs / 3);
+        if (heard) return now;
+        return Math.min(next, now < renewAt ? renewAt : now + leaseMs / 3, now < hold ? hold : Infinity);
       }
     }
     if (attempts.runs(id, d.epoch)) return next;
@@ -324,9 +340,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     );
     const goneSince = liveness.goneSince(holder);
     const goneAt = goneSince === undefined ? Infinity : lapses.goneAt(goneSince);
-    const lost =
-      holder === replica ? d.status === 'running' || now >= leaseEnd : now >= Math.min(leaseEnd, goneAt);
-    if (!lost) return Math.min(next, leaseEnd, goneAt);
+    // What a stalled replica's view says of another node's lease or links is stale (see Liveness).
+    const lapseAt = holder === replica ? leaseEnd : Math.max(hold, Math.min(leaseEnd, goneAt));
+    const lost = holder === replica ? d.status === 'running' || now >= leaseEnd : now >= lapseAt;
+    if (!lost) return Math.min(next, lapseAt);
     // A pass that ran late has not read what arrived meanwhile, the holder's renewal perhaps: the
     // lapse is judged again by the next pass, which runs once the network has been read.
     if (late && holder !== replica && now < goneAt) return now;
@@ -399,8 +416,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
   function startDecided(ids: readonly TaskId[], into?: RecordWrite[]): void {
-    if (phase.stopped) return;
     const now = clock.now();
+    // A stall found since they were decided: the next pass after the hold looks at them again.
+    if (phase.stopped || now < liveness.holdUntil()) return;
     const writes = into ?? [];
     for (const id of ids) {
       const d = index.derive(id);

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { CoordinatorEvent } from '../src/index.ts';
+import { virtualMesh } from './fixtures.ts';
+
+interface Start {
+  readonly task: string;
+  readonly epoch: number;
+  readonly node: string;
+  readonly at: number;
+}
+
+/**
+ * A node of a busy mesh stalls (its event loop blocked) long enough for the others to take it for
+ * gone, and wakes cut off from them (its neighbours closed its links) until it reconnects.
+ */
+async function stallUnderLoad(seed: number) {
+  const stallAt = 3000;
+  const stallMs = 8000;
+  const reconnectMs = 3000;
+  const m = virtualMesh({ nodes: 4, backend: 'document', seed });
+  const starts: Start[] = [];
+  m.coords.forEach((c, i) => {
+    const node = `n${i}`;
+    const clock = m.net.node(node).clock;
+    c.registerAgent({
+      id: `a${i}`,
+      capabilities: ['work'],
+      capacity: 2,
+      handler: (task, ctx) => {
+        starts.push({ task: task.id, epoch: ctx.epoch, node, at: m.sched.now() });
+        return new Promise((resolve) =>
+          clock.setTimer(() => resolve('done'), 150 + (starts.length % 5) * 50),
+        );
+      },
+    });
+  });
+  const stalls: CoordinatorEvent<'stalled'>[] = [];
+  m.coords[3]!.events.on('stalled', (e) => stalls.push(e));
+  const ids: string[] = [];
+  for (let i = 0; i < 160; i++)
+    m.sched.at(1000 + i * 100, () => ids.push(m.coords[i % 3]!.submit({ type: 'work', needs: ['work'] })));
+  m.sched.at(stallAt, () => {
+    m.net.partition([['n3'], ['n0', 'n1', 'n2']]);
+    m.net.stall('n3', stallMs);
+  });
+  m.sched.at(stallAt + stallMs + reconnectMs, () => m.net.heal());
+  await m.run(60_000);
+  return { m, ids, starts, stalls, stallAt, wokeAt: stallAt + stallMs };
+}
+
+describe('a node that stalled', () => {
+  it('starts no task after waking that another node runs, and no task twice but its own from before the stall', async () => {
+    for (const seed of [1, 2, 3]) {
+      const { m, ids, starts, stalls, stallAt, wokeAt } = await stallUnderLoad(seed);
+      expect(ids).toHaveLength(160);
+      for (const c of m.coords)
+        for (const id of ids) expect(c.get(id)?.status, `${id} on ${c.replica}`).toBe('succeeded');
+      const byTask = new Map<string, Start[]>();
+      for (const s of starts) byTask.set(s.task, [...(byTask.get(s.task) ?? []), s]);
+      const twice = [...byTask.values()].filter((list) => list.length > 1);
+      // The mesh took n3 for gone: what it had started before the stall ran again elsewhere.
+      for (const list of twice)
+        for (const s of list.slice(0, -1)) expect(s, JSON.stringify(list)).toMatchObject({ node: 'n3' });
+      for (const list of twice) expect(list[0]!.at).toBeLessThan(stallAt);
+      // It told of its stall, and worked again once reconnected.
+      expect(stalls).toHaveLength(1);
+      expect(stalls[0]!.from).toBeGreaterThanOrEqual(stallAt);
+      expect(stalls[0]!.to).toBe(wokeAt);
+      expect(stalls[0]!.holdUntil).toBeGreaterThan(wokeAt);
+      expect(starts.some((s) => s.node === 'n3' && s.at > wokeAt)).toBe(true);
+    }
+  }, 60_000);
+
+  it('still takes over alone once its hold ends, when the node it lost really went', async () => {
+    const m = virtualMesh({ nodes: 2, backend: 'document', seed: 4 });
+    const [n0, n1] = m.coords as [(typeof m.coords)[0], (typeof m.coords)[0]];
+    n1.registerAgent({
+      id: 'a1',
+      capabilities: ['work'],
+      handler: () => new Promise(() => {}),
+    });
+    await m.run(500);
+    const id = n0.submit({ type: 'work', needs: ['work'] });
+    await m.run(1500);
+    expect(n0.get(id)).toMatchObject({ status: 'running', agent: 'a1' });
+    n0.registerAgent({ id: 'a0', capabilities: ['work'], handler: () => Promise.resolve('taken over') });
+    await m.run(500);
+    const failovers: CoordinatorEvent<'failover'>[] = [];
+    n0.events.on('failover', (e) => failovers.push(e));
+    const stalls: CoordinatorEvent<'stalled'>[] = [];
+    n0.events.on('stalled', (e) => stalls.push(e));
+    const stalledAt = m.sched.now();
+    m.net.stall('n0', 4000);
+    m.sched.at(stalledAt + 500, () => m.net.crash('n1'));
+    await m.run(20_000);
+    expect(stalls).toHaveLength(1);
+    const holdUntil = stalls[0]!.holdUntil;
+    // As long as it stalled, from when it woke: nothing brought news of the mesh meanwhile.
+    expect(holdUntil).toBeGreaterThan(stalledAt + 7500);
+    expect(holdUntil).toBeLessThanOrEqual(stalledAt + 8000);
+    expect(failovers).toHaveLength(1);
+    expect(failovers[0]).toMatchObject({ node: 'n1', epoch: 1 });
+    expect(failovers[0]!.at).toBeGreaterThanOrEqual(holdUntil);
+    expect(n0.get(id)).toMatchObject({ status: 'succeeded', agent: 'a0', result: 'taken over' });
+  }, 30_000);
+});
