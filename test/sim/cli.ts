@@ -1,11 +1,19 @@
-import { membershipBoundMs, modes, runSimulation, type SimOptions, type SimResult } from './run.ts';
+import {
+  allModes,
+  membershipBoundMs,
+  runSimulation,
+  type FaultMode,
+  type SimOptions,
+  type SimResult,
+} from './run.ts';
 import { topologies, type TopologyKind } from './topology.ts';
 
 /**
  * `pnpm sim --seeds N [--from S]` runs seeds S..S+N-1; `pnpm sim --seed N` replays one
  * seed and prints its details; `--backend memory` runs on the in-memory store instead of
  * Documents; `--nodes N [--topology random|star|line|full]` runs N nodes linked that way
- * (default: 3–5 nodes in a full mesh). Exit code 1 when any invariant failed.
+ * (default: 3–5 nodes in a full mesh); `--mode <class>` runs that fault class on every seed
+ * (`stall` runs only so). Exit code 1 when any invariant failed.
  * `SIM_TRACE=<task id>` prints that task's claims, leases, starts, ends and expiries at each of
  * its starts, and the crashes.
  */
@@ -41,9 +49,15 @@ if (!topologies.includes(topology as TopologyKind)) {
   console.error(`--topology is one of ${topologies.join(', ')}`);
   process.exit(2);
 }
+const mode = text('--mode');
+if (mode !== undefined && !allModes.includes(mode as FaultMode)) {
+  console.error(`--mode is one of ${allModes.join(', ')}`);
+  process.exit(2);
+}
 let lastProgress = Date.now();
 const options: SimOptions = {
   backend,
+  ...(mode === undefined ? {} : { mode: mode as FaultMode }),
   ...(nodes === undefined
     ? {}
     : {
@@ -56,7 +70,7 @@ const options: SimOptions = {
         },
       }),
 };
-const replayFlags = `${backend === 'memory' ? ' --backend memory' : ''}${nodes === undefined ? '' : ` --nodes ${nodes} --topology ${topology}`}`;
+const replayFlags = `${backend === 'memory' ? ' --backend memory' : ''}${nodes === undefined ? '' : ` --nodes ${nodes} --topology ${topology}`}${mode === undefined ? '' : ` --mode ${mode}`}`;
 const seeds =
   one !== undefined
     ? [one]
@@ -86,7 +100,7 @@ const mean = (rs: readonly SimResult[], f: (r: SimResult) => number): string =>
 console.log(
   `${nodes === undefined ? '3-5 nodes, full mesh' : `${nodes} nodes, ${topology}`}; membership bound ${membershipBoundMs} ms; messages per node per second until every task finished`,
 );
-for (const mode of modes) {
+for (const mode of allModes) {
   const rs = results.filter((r) => r.mode === mode);
   if (rs.length === 0) continue;
   const tasks = sum(rs, (r) => r.tasks);

@@ -11,8 +11,10 @@ import type { Backend } from './replica.ts';
 import { createScheduler } from './scheduler.ts';
 import { buildLinks, regions, type TopologyKind } from './topology.ts';
 
-export type FaultMode = 'fault-free' | 'lossy' | 'partition' | 'crash';
+export type FaultMode = 'fault-free' | 'lossy' | 'partition' | 'crash' | 'stall';
+/** The classes a seed picks from (seed mod 4); `stall` runs when asked for (`SimOptions.mode`). */
 export const modes: readonly FaultMode[] = ['fault-free', 'lossy', 'partition', 'crash'];
+export const allModes: readonly FaultMode[] = [...modes, 'stall'];
 
 export interface SimOptions {
   readonly backend?: Backend;
@@ -22,6 +24,8 @@ export interface SimOptions {
   readonly topology?: TopologyKind;
   /** Told the virtual time as the run goes on: a run of hundreds of nodes takes minutes. */
   readonly progress?: (virtualMs: number) => void;
+  /** The fault class to run instead of the seed's. */
+  readonly mode?: FaultMode;
 }
 
 export interface SimResult {
@@ -79,6 +83,7 @@ interface StartLog {
   task: string;
   epoch: number;
   agent: string;
+  node: string;
   at: number;
   end: { at: number; failed: boolean } | null;
 }
@@ -101,7 +106,7 @@ const workflow: WorkflowTemplate = {
 export async function runSimulation(seed: number, options: SimOptions = {}): Promise<SimResult> {
   const backend = options.backend ?? 'document';
   const rng = createRng(seed);
-  const mode = modes[seed % modes.length]!;
+  const mode = options.mode ?? modes[seed % modes.length]!;
   const sched = createScheduler();
   const topology = options.nodes === undefined ? 'full' : (options.topology ?? 'random');
   const finishedMs = options.nodes === undefined ? finishedMsByDefault : finishedMsSized;
@@ -165,7 +170,14 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
         capabilities: a.caps,
         capacity: a.capacity,
         handler: (task, ctx: TaskContext) => {
-          const log: StartLog = { task: task.id, epoch: ctx.epoch, agent: a.id, at: sched.now(), end: null };
+          const log: StartLog = {
+            task: task.id,
+            epoch: ctx.epoch,
+            agent: a.id,
+            node: id,
+            at: sched.now(),
+            end: null,
+          };
           starts.push(log);
           if (process.env['SIM_TRACE'] === task.id) {
             const recs = (['claim', 'lease', 'start', 'end', 'expiry'] as const).flatMap((kind) =>
@@ -243,6 +255,10 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
     joinedAt = null;
   };
   let maxParts = 1;
+  /** When the last fault ends (the membership bound is timed from there), if after 8 s. */
+  let faultsEndAt = 0;
+  /** The node that stalled, from when to when (mode `stall`). */
+  let stall: Stall | null = null;
   const faultRng = rng.fork('faults');
   if (mode === 'lossy') {
     const f: Faults = {
@@ -289,6 +305,24 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
         }
       });
     }
+  } else if (mode === 'stall') {
+    const node = faultRng.pick(nodeIds);
+    const from = faultRng.int(1000, 3000);
+    const ms = faultRng.int(1000, 8000);
+    // Past a few seconds its neighbours close its links, and it redials within about 2 s of waking.
+    const cutMs = ms >= 3000 && faultRng.chance(0.5) ? faultRng.int(500, 2000) : null;
+    stall = { node, from, to: from + ms };
+    faultsEndAt = from + ms + (cutMs ?? 0);
+
+    sched.at(from, () => {
+      net.stall(node, ms);
+      if (cutMs !== null) net.partition([[node], nodeIds.filter((id) => id !== node)]);
+      faultBeforeSeen();
+    });
+    sched.at(faultsEndAt, () => {
+      if (cutMs !== null) net.heal();
+      joinedAt = sched.now();
+    });
   }
 
   /** Whether every up node sees every agent of every up node alive. */
@@ -314,8 +348,9 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
     }
   };
   // Run in short steps to time membership: reading state between events changes nothing.
-  while (sched.now() < 8000) {
-    await sched.run(Math.min(8000, sched.now() + 25));
+  const watchUntil = Math.max(8000, faultsEndAt + membershipBoundMs);
+  while (sched.now() < watchUntil) {
+    await sched.run(Math.min(watchUntil, sched.now() + 25));
     options.progress?.(sched.now());
     seeJoin();
   }
@@ -363,6 +398,7 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
     starts,
     mode,
     maxParts,
+    stall,
     settled: settled(),
     run,
     removed,
@@ -441,25 +477,37 @@ function hashText(s: string): number {
   return h >>> 0;
 }
 
-/** A start is a duplicate when another start of the same task had begun and had not ended in failure by then. */
-export function countDuplicates(starts: readonly StartLog[]): number {
+/** A node that stalled: it ran nothing from `from` to `to` (virtual ms). */
+interface Stall {
+  readonly node: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * Duplicate starts: each start with the earlier start of the same task it duplicates (one that
+ * had begun and had not ended in failure by then).
+ */
+function duplicates(starts: readonly StartLog[]): { start: StartLog; earlier: StartLog }[] {
   const byTask = new Map<string, StartLog[]>();
   for (const s of starts) byTask.set(s.task, [...(byTask.get(s.task) ?? []), s]);
-  let dup = 0;
+  const out: { start: StartLog; earlier: StartLog }[] = [];
   for (const list of byTask.values()) {
     for (const s of list) {
-      const overlapping = list.some(
+      const earlier = list.find(
         (o) =>
           o !== s &&
           o.at <= s.at &&
           (o.at < s.at || o.agent < s.agent) &&
           !(o.end !== null && o.end.failed && o.end.at <= s.at),
       );
-      if (overlapping) dup++;
+      if (earlier !== undefined) out.push({ start: s, earlier });
     }
   }
-  return dup;
+  return out;
 }
+
+export const countDuplicates = (starts: readonly StartLog[]): number => duplicates(starts).length;
 
 function check(x: {
   coords: Map<string, Coordinator>;
@@ -468,6 +516,7 @@ function check(x: {
   starts: StartLog[];
   mode: FaultMode;
   maxParts: number;
+  stall: Stall | null;
   settled: boolean;
   run: string | null;
   /** Tasks retention removed: replicas that no longer hold one have nothing to compare. */
@@ -510,10 +559,21 @@ function check(x: {
     const d = countDuplicates(x.starts);
     if (d > 0) v.push(`${d} duplicate starts in a fault-free run`);
   }
+  // The mesh may take a stalled node for gone and run again what it had started; nothing else.
+  if (x.stall !== null) {
+    const { node, from } = x.stall;
+    for (const { start, earlier } of duplicates(x.starts))
+      if (earlier.node !== node || earlier.at >= from)
+        v.push(
+          `${start.task}: started by ${start.node} at ${Math.round(start.at)} ms while ${earlier.node} ran it since ${Math.round(earlier.at)} ms (${node} stalled ${from}–${x.stall.to} ms)`,
+        );
+  }
   if (x.run !== null) {
     const statuses = new Set(x.nodeIds.map((id) => x.coords.get(id)!.workflows.get(x.run!)?.status));
     if (x.runRemoved) statuses.delete(undefined);
-    if (statuses.size !== 1) v.push(`workflow: replicas disagree: ${[...statuses].join(',')}`);
+    // Removed from every replica by retention (a long run): nothing left to disagree on.
+    if (statuses.size > 1 || (statuses.size === 0 && !x.runRemoved))
+      v.push(`workflow: replicas disagree: ${[...statuses].join(',')}`);
   }
   return v;
 }

@@ -36,6 +36,21 @@ describe.each([
     // A run of a few hundred seeds takes a minute or more on a loaded 2-core machine.
   }, 600_000);
 
+  it(`holds every invariant over ${Math.ceil(count / 4)} seeds of stalls: only a stalled node's earlier starts run again`, async () => {
+    const failures: string[] = [];
+    let duplicates = 0;
+    for (let seed = 0; seed < Math.ceil(count / 4); seed++) {
+      const r = await runSimulation(seed, { backend, mode: 'stall' });
+      duplicates += r.duplicateStarts;
+      if (r.violations.length > 0)
+        failures.push(
+          `seed ${seed}: ${r.violations[0]} — replay: pnpm sim --seed ${seed} --backend ${backend} --mode stall`,
+        );
+    }
+    console.log(`stall: duplicate starts ${duplicates}, each of a task the stalled node had started before`);
+    expect(failures).toEqual([]);
+  }, 600_000);
+
   it('replays a seed exactly', async () => {
     const a = await runSimulation(13, { backend });
     const b = await runSimulation(13, { backend });

@@ -32,9 +32,9 @@ export interface CoordinatorEvents {
     started: boolean;
   }) => void;
   /**
-   * This replica ran nothing from `from` to `to` (a blocked or starved event loop), long enough
-   * for the mesh to have taken it for gone. Until `holdUntil`, or until it hears from the mesh
-   * again, it claims nothing, starts nothing and declares no other node's epoch lost.
+   * This replica ran nothing from `from` to `to` (a blocked or starved event loop) and lost nodes
+   * in its wake: the mesh may have taken it for gone. Until `holdUntil`, or until it hears from
+   * the mesh again, it claims nothing, starts nothing and declares no other node's epoch lost.
    */
   stalled: (e: { from: number; to: number; holdUntil: number }) => void;
   /** A task's status, holder or progress changed here (what `watch` reports). */

@@ -13,10 +13,8 @@ interface Start {
  * A node of a busy mesh stalls (its event loop blocked) long enough for the others to take it for
  * gone, and wakes cut off from them (its neighbours closed its links) until it reconnects.
  */
-async function stallUnderLoad(seed: number) {
+async function stallUnderLoad(seed: number, stallMs = 8000, reconnectMs: number | null = 3000) {
   const stallAt = 3000;
-  const stallMs = 8000;
-  const reconnectMs = 3000;
   const m = virtualMesh({ nodes: 4, backend: 'document', seed });
   const starts: Start[] = [];
   m.coords.forEach((c, i) => {
@@ -40,10 +38,10 @@ async function stallUnderLoad(seed: number) {
   for (let i = 0; i < 160; i++)
     m.sched.at(1000 + i * 100, () => ids.push(m.coords[i % 3]!.submit({ type: 'work', needs: ['work'] })));
   m.sched.at(stallAt, () => {
-    m.net.partition([['n3'], ['n0', 'n1', 'n2']]);
+    if (reconnectMs !== null) m.net.partition([['n3'], ['n0', 'n1', 'n2']]);
     m.net.stall('n3', stallMs);
   });
-  m.sched.at(stallAt + stallMs + reconnectMs, () => m.net.heal());
+  if (reconnectMs !== null) m.sched.at(stallAt + stallMs + reconnectMs, () => m.net.heal());
   await m.run(60_000);
   return { m, ids, starts, stalls, stallAt, wokeAt: stallAt + stallMs };
 }
@@ -71,6 +69,23 @@ describe('a node that stalled', () => {
     }
   }, 60_000);
 
+  it('holds only until it hears from the mesh again when its links were not closed', async () => {
+    // The others drop n3 after about a second of silence and take it back as it wakes; n3 sees
+    // them go as their records reach it, and come back.
+    const { m, ids, starts, stalls, stallAt, wokeAt } = await stallUnderLoad(5, 4000, null);
+    for (const c of m.coords) for (const id of ids) expect(c.get(id)?.status).toBe('succeeded');
+    expect(stalls).toHaveLength(1);
+    for (const t of new Set(starts.map((s) => s.task))) {
+      const list = starts.filter((s) => s.task === t);
+      for (const s of list.slice(0, -1)) expect(s).toMatchObject({ node: 'n3' });
+      if (list.length > 1) expect(list[0]!.at).toBeLessThan(stallAt);
+    }
+    // Back at work soon after waking, long before a hold as long as the stall would end.
+    const first = Math.min(...starts.filter((s) => s.node === 'n3' && s.at >= wokeAt).map((s) => s.at));
+    expect(first).toBeLessThan(wokeAt + 1000);
+    expect(stalls[0]!.holdUntil).toBeGreaterThan(wokeAt + 3000);
+  }, 60_000);
+
   it('still takes over alone once its hold ends, when the node it lost really went', async () => {
     const m = virtualMesh({ nodes: 2, backend: 'document', seed: 4 });
     const [n0, n1] = m.coords as [(typeof m.coords)[0], (typeof m.coords)[0]];
@@ -95,9 +110,9 @@ describe('a node that stalled', () => {
     await m.run(20_000);
     expect(stalls).toHaveLength(1);
     const holdUntil = stalls[0]!.holdUntil;
-    // As long as it stalled, from when it woke: nothing brought news of the mesh meanwhile.
+    // As long as it stalled, from when it found n1 gone on waking: nothing brought news meanwhile.
     expect(holdUntil).toBeGreaterThan(stalledAt + 7500);
-    expect(holdUntil).toBeLessThanOrEqual(stalledAt + 8000);
+    expect(holdUntil).toBeLessThanOrEqual(stalledAt + 8500);
     expect(failovers).toHaveLength(1);
     expect(failovers[0]).toMatchObject({ node: 'n1', epoch: 1 });
     expect(failovers[0]!.at).toBeGreaterThanOrEqual(holdUntil);

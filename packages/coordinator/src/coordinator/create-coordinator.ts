@@ -69,12 +69,10 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     stallMs: timing.leaseMs / 2,
     maxHoldMs: MAX_HOLD_LEASES * timing.leaseMs,
     settleMs: () => delay.settleMs(),
+    // A heartbeat: by then membership has taken in links that closed while this replica stalled.
+    drainMs: timing.heartbeatMs,
+    onHold: (hold) => events.emit('stalled', [hold]),
   });
-  /** A timer due at `due` ran at `now`: tells liveness, and the listeners of a stall. */
-  const ran = (due: number, now: number): void => {
-    if (liveness.ran(due, now))
-      events.emit('stalled', [{ from: due, to: now, holdUntil: liveness.holdUntil() }]);
-  };
   const phase: Phase = { caughtUp: options.catchUp === undefined, stopping: false, stopped: false };
   const statsOf = (agent: AgentId, now: number): AgentStats =>
     history?.stats(agent, now) ?? index.stats(agent);
@@ -143,7 +141,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     stats: statsOf,
     tracing,
     receipts,
-    ran,
     write,
   });
   // An ended attempt waits in the attempt log: the next pass writes it.
@@ -157,6 +154,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     events,
     workflows,
     scheduler,
+    liveness,
     isReceiptForMe: (key) => receipts?.isForMe(key) === true,
     receiptIndex: retention.receipts,
   });
@@ -170,7 +168,6 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     heartbeatMs: timing.heartbeatMs,
     phase,
     liveness,
-    ran,
     pools,
     scheduler,
   });

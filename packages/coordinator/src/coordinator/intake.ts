@@ -6,6 +6,7 @@ import type { CoordinatorEvents } from '../events.ts';
 import { recordKinds, type CoordinationStore, type RecordChange, type StoreChanges } from '../store.ts';
 import type { TaskIndex } from '../task-index.ts';
 import type { Workflows } from '../workflows.ts';
+import type { Liveness } from './liveness.ts';
 import type { ReceiptRetention } from './receipt-retention.ts';
 import type { Scheduler } from './scheduler.ts';
 
@@ -35,6 +36,8 @@ export interface ChangeIntakeDeps {
   readonly events: Emitter<CoordinatorEvents>;
   readonly workflows: Pick<Workflows, 'markDirty'>;
   readonly scheduler: Pick<Scheduler, 'markDirty' | 'schedule' | 'claimRead' | 'receiptRead'>;
+  /** Told of every record from another replica: news of the mesh after a stall. */
+  readonly liveness: Pick<Liveness, 'heard' | 'wokeAt'>;
   /** Tells receipts addressed to this replica from the others. */
   readonly isReceiptForMe: (key: string) => boolean;
   /** Follows the receipts held, for their removal once a node is gone (see receipt-retention.ts). */
@@ -49,6 +52,7 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
     recordKinds.flatMap((kind) => [...store.entries(kind)].map(([key]) => ({ kind, key })));
 
   function onChanges(changes: StoreChanges, isLocal: boolean): void {
+    if (!isLocal) deps.liveness.heard();
     if (changes === 'all') return reload();
     const receipts: string[] = [];
     for (const c of changes) if (c.kind === 'receipt') receipts.push(c.key);
@@ -61,17 +65,18 @@ export function createChangeIntake(deps: ChangeIntakeDeps): ChangeIntake {
       // Delivery delay: receive time minus the writer's stamp, for claims and lease renewals of other
       // nodes. Renewals keep the measure current while tasks run and nothing is claimed. Not starts:
       // a start record is written with the pass after the attempt started. Not the backlog a
-      // replica receives as it comes back (see measureFrom).
+      // replica receives as it comes back (see measureFrom) or wakes from a stall.
       const now = clock.now();
+      const from = Math.max(measuredFrom, deps.liveness.wokeAt());
       for (const c of claims) {
         if (c.node === replica) continue;
-        if (c.at >= measuredFrom) delay.sample(now - c.at);
+        if (c.at >= from) delay.sample(now - c.at);
         // Its receipt is due half a window after the claim, in time for the claimer's decision a
         // window and a quarter after it; a claimer whose clock runs ahead gets it a quarter window from now.
         scheduler.claimRead(c, Math.min(c.at + c.settleMs / 2, now + c.settleMs / 4));
       }
       for (const l of leases)
-        if (l.node !== replica && typeof l.at === 'number' && l.at >= measuredFrom && Number.isFinite(l.at))
+        if (l.node !== replica && typeof l.at === 'number' && l.at >= from && Number.isFinite(l.at))
           delay.sample(now - l.at);
     }
     if (malformed > 0) events.emit('malformed', [{ count: malformed }]);

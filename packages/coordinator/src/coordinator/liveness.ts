@@ -5,13 +5,18 @@ import type { PresenceChannel, ReplicaId } from '@meshwork/core';
  * `presence` (see @meshwork/core's createMembership).
  *
  * And whether this replica may trust that view. One that stalled (a blocked or starved event loop)
- * was silent to the mesh meanwhile: past about half a lease its neighbours may have taken it for
- * gone, closed its links and moved its tasks on, while it wakes to a view in which everyone else
- * went. Acting on that view it would take their epochs for lapsed and claim as if alone. So after
- * a stall it holds: no claim, no start, no other node's epoch declared lost, until it has heard
- * from the mesh again (a node reachable after the stall, plus the settle window for what that
- * link brings) or for as long as it stalled, whichever comes first. A node that is really alone
- * then goes on alone, as after a partition.
+ * was silent meanwhile: the mesh may have taken it for gone and moved its claims on, and its
+ * neighbours may have closed its links, so that it wakes to a view in which they went. So after a
+ * stall it holds: no claim, no start, no other node's epoch declared lost,
+ *
+ * - until a record from another replica has arrived since it woke, past the ones that waited for
+ *   it (they may have come just before its links closed): its links still carry the mesh's news
+ *   of its claims and leases (on a busy mesh, at once);
+ * - and, when nodes become unreachable in the stall's wake (links closed while it stalled), until
+ *   a node is reachable again, plus the settle window for what that link brings.
+ *
+ * Either lasts at most as long as the stall did: a node that is really alone then goes on alone,
+ * as one side of a partition does.
  */
 export interface Liveness {
   alive(node: ReplicaId): boolean;
@@ -24,18 +29,28 @@ export interface Liveness {
   goneSince(node: ReplicaId): number | undefined;
   /** Membership told of `node`: reachable again (true) or gone (false). */
   observe(node: ReplicaId, reachable: boolean): void;
+  /** A timer of this replica due at `due` ran at `now`: nothing of it ran in between. */
+  ran(due: number, now: number): void;
+  /** A record written by another replica arrived. */
+  heard(): void;
   /**
-   * A timer of this replica due at `due` ran at `now`: the replica ran nothing in between. Past
-   * `stallMs` that is a stall, and the replica holds (see above). Returns whether it was a new
-   * one (not one another timer told of already).
+   * When this replica last woke from a stall (-Infinity: never). Records written before reach it
+   * late by the stall, which says nothing of how long the mesh takes to deliver.
    */
-  ran(due: number, now: number): boolean;
-  /** Until when this replica holds after a stall (its clock); -Infinity when it never stalled. */
+  wokeAt(): number;
+  /** Until when this replica holds after a stall (its clock); -Infinity when it does not. */
   holdUntil(): number;
   /** Whether a node went or came back since the last call: its tasks may change hands. */
   takeChanged(): boolean;
   /** Changes whenever a node becomes reachable or unreachable: what `alive` answers may have changed. */
   readonly version: number;
+}
+
+/** A stall that cost links: this replica ran nothing from `from` to `to`, and holds until `holdUntil`. */
+export interface Hold {
+  readonly from: number;
+  readonly to: number;
+  readonly holdUntil: number;
 }
 
 /** Longest hold after a stall, in leases: a node alone after a long stall still takes over. */
@@ -47,10 +62,14 @@ export interface LivenessOptions {
   readonly now: () => number;
   /** Least lateness of a timer that counts as a stall. */
   readonly stallMs: number;
-  /** Longest hold after a stall, however long the stall. */
+  /** Longest hold, however long the stall. */
   readonly maxHoldMs: number;
   /** The settle window: how long what a link brings takes to arrive. */
   readonly settleMs: () => number;
+  /** Records read within this long of waking had waited for it: no news of live links. */
+  readonly drainMs: number;
+  /** A hold began. */
+  readonly onHold?: (hold: Hold) => void;
 }
 
 export function createLiveness(o: LivenessOptions): Liveness {
@@ -62,7 +81,22 @@ export function createLiveness(o: LivenessOptions): Liveness {
   let version = 0;
   /** The last stall: from when this replica ran nothing, to when it woke. */
   let stall = { from: Infinity, to: -Infinity };
+  /** Until when nodes lost in a stall's wake hold this replica. */
   let holdUntil = -Infinity;
+  /** Until when this replica waits for news after its last stall; -Infinity once news came. */
+  let newsDue = -Infinity;
+  const holdFor = (): number => Math.min(stall.to - stall.from, o.maxHoldMs);
+
+  /** A node lost at `t`: in the wake of a stall (as long again as the stall), a reason to hold. */
+  function lost(t: number): void {
+    if (t > stall.to + (stall.to - stall.from)) return;
+    const until = t + holdFor();
+    if (until <= holdUntil) return;
+    const began = t >= holdUntil;
+    holdUntil = until;
+    if (began) o.onHold?.({ ...stall, holdUntil });
+  }
+
   return {
     alive: (node) => node === replica || presence.status(node) === 'alive',
     gone: (node) => node !== replica && reachable.get(node) === false,
@@ -75,27 +109,29 @@ export function createLiveness(o: LivenessOptions): Liveness {
       if (before === isReachable) return;
       reachable.set(node, isReachable);
       const t = now();
-      if (isReachable) goneAt.delete(node);
-      else goneAt.set(node, t);
-      // Heard from the mesh since waking: what that link brings arrives within the settle window.
-      if (isReachable && t >= stall.to && t < holdUntil) {
-        holdUntil = Math.min(holdUntil, t + o.settleMs());
-        changed = true;
+      if (isReachable) {
+        goneAt.delete(node);
+        // Heard from the mesh again: what that link brings arrives within the settle window.
+        if (t < holdUntil) holdUntil = Math.min(holdUntil, t + o.settleMs());
+      } else {
+        goneAt.set(node, t);
+        if (t >= stall.to) lost(t);
       }
       version++;
       // A node first heard of is not one that came back.
       if (before !== undefined || !isReachable) changed = true;
     },
     ran(due, t) {
-      const late = t - due;
-      if (late < o.stallMs) return false;
       // Timers due in one stall fire together, the most overdue first: it told of the stall.
-      if (due <= stall.to) return false;
+      if (t - due < o.stallMs || due <= stall.to) return;
       stall = { from: due, to: t };
-      holdUntil = Math.max(holdUntil, t + Math.min(late, o.maxHoldMs));
-      return true;
+      newsDue = t + holdFor();
     },
-    holdUntil: () => holdUntil,
+    heard() {
+      if (now() >= stall.to + o.drainMs) newsDue = -Infinity;
+    },
+    wokeAt: () => stall.to,
+    holdUntil: () => Math.max(holdUntil, newsDue),
     takeChanged() {
       const was = changed;
       changed = false;

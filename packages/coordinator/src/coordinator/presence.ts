@@ -11,8 +11,6 @@ export interface PresenceLinkDeps {
   readonly heartbeatMs: number;
   readonly phase: Readonly<Phase>;
   readonly liveness: Liveness;
-  /** A heartbeat due at `due` ran at `now`: how a stall is found when no pass is planned. */
-  readonly ran: (due: number, now: number) => void;
   readonly pools: ResourcePools;
   readonly scheduler: Pick<Scheduler, 'schedule'>;
 }
@@ -50,7 +48,8 @@ export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
   let published: string | null = null;
   function heartbeat(): void {
     if (phase.stopped) return;
-    deps.ran(due, clock.now());
+    // Every heartbeatMs whatever the load: a stall is found when no pass is planned too.
+    liveness.ran(due, clock.now());
     const wants = pools.wants?.() ?? {};
     const key = JSON.stringify(Object.entries(wants).sort(([a], [b]) => (a < b ? -1 : 1)));
     if (key !== published) {

@@ -73,8 +73,6 @@ export interface SchedulerDeps {
   readonly tracing: Pick<TaskTracing, 'claimed' | 'settled' | 'failover'>;
   /** Null with a store that cannot tell the order of each replica's writes: starts go by timing alone. */
   readonly receipts: Receipts | null;
-  /** A pass due at `due` ran at `now`: a stall, if late enough (see Liveness.ran). */
-  readonly ran: (due: number, now: number) => void;
   readonly write: (records: readonly RecordWrite[]) => void;
 }
 
@@ -161,7 +159,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const writes: RecordWrite[] = [];
     let wake = now + heartbeatMs;
     const wakeAt = (t: number): void => void (wake = Math.min(wake, t));
-    deps.ran(planned, now);
+    liveness.ran(planned, now);
     /** After a stall, until the mesh is heard again: no claim, no start, no other's epoch lost. */
     const hold = liveness.holdUntil();
     const holding = now < hold;
@@ -417,7 +415,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
   function startDecided(ids: readonly TaskId[], into?: RecordWrite[]): void {
     const now = clock.now();
-    // A stall found since they were decided: the next pass after the hold looks at them again.
+    // A stall found since they were decided: a pass looks at them again after the hold.
     if (phase.stopped || now < liveness.holdUntil()) return;
     const writes = into ?? [];
     for (const id of ids) {
