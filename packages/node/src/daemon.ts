@@ -265,7 +265,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     coordinator.events.on('stalled', (e) =>
       logger.warn(
         { stalledMs: Math.round(e.to - e.from), holdMs: Math.round(e.holdUntil - e.to) },
-        'event loop stalled: no claims, starts or failovers until the mesh is heard from again',
+        'event loop stalled',
       ),
     );
     coordinator.events.on('removed', (e) =>

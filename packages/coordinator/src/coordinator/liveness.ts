@@ -40,7 +40,7 @@ export interface Liveness {
   wokeAt(): number;
   /** Until when this replica holds after a stall (its clock); -Infinity when it does not. */
   holdUntil(): number;
-  /** Whether a node went or came back since the last call: its tasks may change hands. */
+  /** Whether a node went or came back, or a hold ended early, since the last call: tasks may change hands. */
   takeChanged(): boolean;
   /** Changes whenever a node becomes reachable or unreachable: what `alive` answers may have changed. */
   readonly version: number;
@@ -128,7 +128,11 @@ export function createLiveness(o: LivenessOptions): Liveness {
       newsDue = t + holdFor();
     },
     heard() {
-      if (now() >= stall.to + o.drainMs) newsDue = -Infinity;
+      const t = now();
+      if (t < stall.to + o.drainMs || newsDue === -Infinity) return;
+      // Tasks put off until the hold's end are looked at again now.
+      if (t < newsDue) changed = true;
+      newsDue = -Infinity;
     },
     wokeAt: () => stall.to,
     holdUntil: () => Math.max(holdUntil, newsDue),

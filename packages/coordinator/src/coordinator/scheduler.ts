@@ -246,7 +246,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /**
    * The open tasks a pass looks at: those whose records changed and those due by time (a
    * decision, a lease end, a backoff, a deadline). All of them when a node became unreachable,
-   * left or came back, since that decides whether its tasks are lost. Tasks ready for a claim wait in
+   * left or came back, since that decides whether its tasks are lost, or a hold after a stall
+   * ended before the time the held tasks were put off to. Tasks ready for a claim wait in
    * `ready`, and claim() takes them from its front.
    */
   function tasksToExamine(changed: readonly TaskId[], now: number): Iterable<TaskId> {
