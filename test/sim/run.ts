@@ -485,23 +485,23 @@ interface Stall {
 }
 
 /**
- * Duplicate starts: each start with the earlier start of the same task it duplicates (one that
+ * Duplicate starts: each start with the earlier starts of the same task it duplicates (those that
  * had begun and had not ended in failure by then).
  */
-function duplicates(starts: readonly StartLog[]): { start: StartLog; earlier: StartLog }[] {
+function duplicates(starts: readonly StartLog[]): { start: StartLog; earlier: StartLog[] }[] {
   const byTask = new Map<string, StartLog[]>();
   for (const s of starts) byTask.set(s.task, [...(byTask.get(s.task) ?? []), s]);
-  const out: { start: StartLog; earlier: StartLog }[] = [];
+  const out: { start: StartLog; earlier: StartLog[] }[] = [];
   for (const list of byTask.values()) {
     for (const s of list) {
-      const earlier = list.find(
+      const earlier = list.filter(
         (o) =>
           o !== s &&
           o.at <= s.at &&
           (o.at < s.at || o.agent < s.agent) &&
           !(o.end !== null && o.end.failed && o.end.at <= s.at),
       );
-      if (earlier !== undefined) out.push({ start: s, earlier });
+      if (earlier.length > 0) out.push({ start: s, earlier });
     }
   }
   return out;
@@ -562,11 +562,13 @@ function check(x: {
   // The mesh may take a stalled node for gone and run again what it had started; nothing else.
   if (x.stall !== null) {
     const { node, from } = x.stall;
-    for (const { start, earlier } of duplicates(x.starts))
-      if (earlier.node !== node || earlier.at >= from)
+    for (const { start, earlier } of duplicates(x.starts)) {
+      const other = earlier.find((o) => o.node !== node || o.at >= from);
+      if (other !== undefined)
         v.push(
-          `${start.task}: started by ${start.node} at ${Math.round(start.at)} ms while ${earlier.node} ran it since ${Math.round(earlier.at)} ms (${node} stalled ${from}–${x.stall.to} ms)`,
+          `${start.task}: started by ${start.node} at ${Math.round(start.at)} ms while ${other.node} ran it since ${Math.round(other.at)} ms (${node} stalled ${from}–${x.stall.to} ms)`,
         );
+    }
   }
   if (x.run !== null) {
     const statuses = new Set(x.nodeIds.map((id) => x.coords.get(id)!.workflows.get(x.run!)?.status));
