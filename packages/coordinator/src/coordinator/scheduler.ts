@@ -15,7 +15,7 @@ import type { Workflows } from '../workflows.ts';
 import type { LocalAgents } from './agents.ts';
 import type { AttemptLog } from './attempt-log.ts';
 import type { AttemptRunner } from './attempts.ts';
-import { createCandidateWindow, leaders, type CandidateWindow } from './candidate-window.ts';
+import { createCandidateWindow, type CandidateWindow } from './candidate-window.ts';
 import { CANDIDATE_WINDOW, decideClaims, hasRoom, type Hold, type ReadyTask } from './claims.ts';
 import { createLapseRule } from './lapse.ts';
 import type { Liveness } from './liveness.ts';
@@ -24,6 +24,7 @@ import type { Phase } from './phase.ts';
 import type { RetentionSweep } from './retention-sweep.ts';
 import type { TaskTracing } from './task-tracing.ts';
 import { RECEIPT_WAIT_LEASES, type Receipts } from './receipts.ts';
+import { createRivalReceipts } from './rival-receipts.ts';
 import type { TaskWatchers } from './watchers.ts';
 
 /**
@@ -113,15 +114,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   >();
   /** Own claims past their decision time and still waiting for a receipt: a receipt's arrival looks at them again. */
   const awaitingReceipts = new Set<TaskId>();
-  /** How far each rival's receipt covers this replica's transactions, read once per pass. */
-  const covered = new Map<ReplicaId, number>();
-  /** Other nodes' claims read since the last pass, by task: their claimers may be owed receipts. */
-  const claimsRead: {
-    readonly task: TaskId;
-    readonly claimer: ReplicaId;
-    readonly stepIn: boolean;
-    readonly by: number;
-  }[] = [];
+  const rivals =
+    receipts === null ? null : createRivalReceipts({ replica, receipts, index, localAgents: agents.infos });
   const isOwnClaim = (id: TaskId, epoch: number, agent: AgentId): boolean => {
     const own = ownClaims.get(id);
     return own !== undefined && own.epoch === epoch && own.agent === agent;
@@ -165,7 +159,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const holding = now < hold;
 
     log.flush();
-    covered.clear();
+    rivals?.beginPass();
     const changed = [...dirty];
     for (const id of changed) refresh(id);
     dirty.clear();
@@ -198,7 +192,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       else startDecided(decided, writes);
     }
     if (receipts !== null) {
-      oweReceipts();
+      rivals?.oweReceipts(meshAgents().candidates);
       writes.push(...receipts.due(now));
       if (receipts.nextDue < Infinity) wakeAt(Math.max(receipts.nextDue, now + tickMs));
     }
@@ -364,53 +358,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return next;
   }
 
-  /**
-   * Whether every rival of this replica's claim has made a claim in this epoch that is here, or has
-   * receipted this replica's claim (see receipts.ts). The rivals are the other nodes with one of the
-   * task's leaders for a claim made at once (only those may claim at once), with any of its
-   * candidates for a claim that stepped in.
-   */
+  /** Whether the rivals of this replica's claim have all answered it (see RivalReceipts). */
   function heardFromRivals(spec: TaskSpec, epoch: number): boolean {
     const own = ownClaims.get(spec.id);
-    if (receipts === null || own === undefined) return true;
-    if (own.seq === Infinity) return false;
-    const among = meshAgents().candidates.of(spec);
-    const rivals = own.stepIn ? null : leaders(spec, among);
-    let unheard: Set<ReplicaId> | null = null;
-    for (const agent of among) {
-      const rival = agent.node;
-      if (rival === replica || rivals?.has(agent.id) === false) continue;
-      let cover = covered.get(rival);
-      if (cover === undefined) covered.set(rival, (cover = receipts.covered(rival)));
-      if (cover < own.seq) (unheard ??= new Set()).add(rival);
-    }
-    if (unheard === null) return true;
-    // Rivals without a receipt may have claimed in this epoch instead: that claim is as good.
-    for (const c of index.records(spec.id)!.claims) if (c.epoch === epoch) unheard.delete(c.node);
-    return unheard.size === 0;
-  }
-
-  /**
-   * Takes the other nodes' claims read since the last pass: a claim made at once is owed a receipt
-   * when a local agent is one of the task's leaders, one that stepped in when it is a candidate.
-   */
-  function oweReceipts(): void {
-    if (claimsRead.length === 0) return;
-    const { candidates } = meshAgents();
-    const mine = (a: AgentInfo): boolean => a.node === replica && agents.infos.has(a.id);
-    for (const { task, claimer, stepIn, by } of claimsRead.splice(0)) {
-      // A claim read before its task's record: whether this node could have raced it is not known
-      // yet. A claimer owed a receipt already is owed one covering this claim too, at no cost.
-      const spec = index.spec(task);
-      if (spec === null || receipts!.owes(claimer)) receipts!.owe(claimer, by);
-      else {
-        const among = candidates.of(spec);
-        const rivalling = stepIn
-          ? among.some(mine)
-          : [...leaders(spec, among)].some((id) => agents.infos.has(id));
-        if (rivalling) receipts!.owe(claimer, by);
-      }
-    }
+    if (rivals === null || own === undefined) return true;
+    return rivals.heardFrom(spec, epoch, own, meshAgents().candidates);
   }
 
   /** Starts the tasks this replica still wins, now that what arrived meanwhile has been read. */
@@ -488,10 +440,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   return {
     markDirty: (id) => void dirty.add(id),
-    claimRead(claim, by) {
-      if (receipts !== null)
-        claimsRead.push({ task: claim.task, claimer: claim.node, stepIn: claim.stepIn === true, by });
-    },
+    claimRead: (claim, by) => rivals?.claimRead(claim, by),
     receiptRead() {
       for (const id of awaitingReceipts)
         if (ownClaims.has(id)) dirty.add(id);
