@@ -75,7 +75,7 @@ function readTimeouts(v: unknown): TaskRecord['timeouts'] | null {
 
 function readResources(v: unknown): TaskRecord['resources'] | null {
   if (!isObject(v)) return null;
-  for (const k in v) if (!isName(k) || !isPositiveInteger(v[k])) return null;
+  for (const k in v) if (!isName(k) || k === '__proto__' || !isPositiveInteger(v[k])) return null;
   // A copy, as a parse returns: the spec never shares an object with the store's value.
   return { ...v } as { [pool: string]: number };
 }

@@ -82,7 +82,14 @@ export const timeoutsSchema = z.strictObject({
 
 const amount = 'must be a positive integer';
 /** Resource pool units held while running, e.g. `{ "gpu": 1 }`. */
-export const resourcesSchema = z.record(nameSchema, z.number({ error: amount }).int(amount).positive(amount));
+/** `__proto__` is no pool: as a key it would set an object's prototype instead of an amount. */
+export const resourcesSchema = z
+  .unknown()
+  .refine(
+    (v) => typeof v !== 'object' || v === null || !Object.hasOwn(v, '__proto__'),
+    'a pool must not be named __proto__',
+  )
+  .pipe(z.record(nameSchema, z.number({ error: amount }).int(amount).positive(amount)));
 
 const { idempotencyKey: keyLength } = taskBounds;
 const keyMessage = `must be a string of ${keyLength.min} to ${keyLength.max} characters`;

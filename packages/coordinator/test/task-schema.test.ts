@@ -97,6 +97,14 @@ const record = fc.tuple(wellFormed, fc.integer({ min: 0, max: 60 })).map(([r, n]
 });
 
 describe('the task schema', () => {
+  it('and the structural read both refuse a resource pool named __proto__ (a key that would set a prototype)', () => {
+    const r: unknown = JSON.parse(
+      '{"id":"a","type":"a","submittedAt":0,"submittedBy":"","resources":{"__proto__":1}}',
+    );
+    expect(taskRecordSchema.safeParse(r).success).toBe(false);
+    expect(readTaskRecord(r)).toBeNull();
+  });
+
   it('and the structural read of stored records agree on every record: refused by both, or read the same', () => {
     let accepted = 0;
     fc.assert(
