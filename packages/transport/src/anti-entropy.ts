@@ -27,10 +27,21 @@ export interface AntiEntropyOptions {
 export const ROUND_RETRY_FIRST_MS = 500;
 export const ROUND_RETRY_MAX_MS = 30_000;
 
+/** Requests for rounds with one peer not yet served, coalesced. */
+interface PendingRequest {
+  /** When the newest of them was made: a round started after it serves them all. */
+  since: number;
+  /** When the soonest of them is due. */
+  due: number;
+  /** Set while waiting for `due`; unset once queued. */
+  timer?: NodeJS.Timeout;
+}
+
 export interface AntiEntropy {
   /**
-   * Asks for a round with `peer` soon. Requests coalesce: one is skipped when a
-   * round with that peer (in either direction) started after it was made.
+   * Asks for a round with `peer` soon. Requests coalesce: those outstanding together are served
+   * by one round, at the soonest one's time, and are skipped when a round with that peer (in
+   * either direction) started after the newest of them was made.
    */
   request(peer: string, delayMs?: number): void;
   /** Runs a round with `peer` now and waits for it. Rejects when the round fails. */
@@ -52,7 +63,7 @@ export function createAntiEntropy(
 ): AntiEntropy {
   const lastStarted = new Map<string, number>();
   const failures = new Map<string, number>(); // peer → rounds it failed in a row
-  const pending = new Map<string, number>(); // peer → time of the oldest outstanding request
+  const pending = new Map<string, PendingRequest>();
   const waiting: string[] = [];
   let running = 0;
   let stopped = false;
@@ -96,7 +107,7 @@ export function createAntiEntropy(
   const pump = (): void => {
     while (!stopped && running < o.maxConcurrentRounds && waiting.length > 0) {
       const peer = waiting.shift() as string;
-      const since = pending.get(peer) ?? 0;
+      const since = pending.get(peer)?.since ?? 0;
       pending.delete(peer);
       if ((lastStarted.get(peer) ?? -1) > since) continue;
       if (!isConnected(peer)) continue;
@@ -111,13 +122,29 @@ export function createAntiEntropy(
   };
 
   const request = (peer: string, delayMs = 0): void => {
-    if (stopped || pending.has(peer)) return;
-    pending.set(peer, performance.now());
+    if (stopped) return;
+    const now = performance.now();
+    const due = now + delayMs;
+    let entry = pending.get(peer);
+    if (entry !== undefined) {
+      // A round that started before this request cannot carry what it was made for (a Document
+      // just opened, events just applied): only a later round may stand in for it.
+      entry.since = now;
+      // Already queued, or due sooner: that round serves both.
+      if (entry.timer === undefined || entry.due <= due) return;
+      clearTimeout(entry.timer);
+    } else {
+      entry = { since: now, due };
+      pending.set(peer, entry);
+    }
+    entry.due = due;
+    const queued = entry;
     const enqueue = (): void => {
+      queued.timer = undefined;
       waiting.push(peer);
       pump();
     };
-    if (delayMs > 0) setTimeout(enqueue, delayMs);
+    if (delayMs > 0) entry.timer = setTimeout(enqueue, delayMs);
     else enqueue();
   };
 
@@ -153,6 +180,7 @@ export function createAntiEntropy(
       clearTimeout(periodic);
       libp2p.removeEventListener('peer:disconnect', forget);
       waiting.length = 0;
+      for (const entry of pending.values()) clearTimeout(entry.timer);
       pending.clear();
     },
   };

@@ -77,6 +77,28 @@ describe('anti-entropy', () => {
     }
   });
 
+  it('serves a request at once though an older one is pending, and a round started between them does not skip it', async () => {
+    vi.useFakeTimers();
+    const net = fakeLibp2p();
+    const rounds = scriptedRounds([true]);
+    const ae = createAntiEntropy(net.libp2p, rounds.run, options);
+    // An older request, due later (a retry's back-off, a spread's delay).
+    ae.request(PEER, 10_000);
+    await vi.advanceTimersByTimeAsync(100);
+    // The peer opens a round; it started after the older request and serves it.
+    await ae.respond({} as Stream, PEER);
+    await vi.advanceTimersByTimeAsync(100);
+    // A newer reason (the peer just subscribed to a Document): the round answered above started
+    // before it, so it cannot stand in.
+    ae.request(PEER);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(rounds.opened).toHaveLength(1);
+    // Both requests were served by that one round.
+    await vi.advanceTimersByTimeAsync(20_000);
+    ae.stop();
+    expect(rounds.opened).toHaveLength(1);
+  });
+
   it('does not retry a peer that disconnected, nor one that opened a round itself meanwhile', async () => {
     vi.useFakeTimers();
     const net = fakeLibp2p();
