@@ -10,6 +10,13 @@ export interface TransportStats {
   refused: { reason: string; count: number }[];
   peers: number;
   syncRounds: number;
+  /** Snapshots sent in rounds, to peers too far behind for an update. */
+  syncSnapshots: number;
+  /**
+   * Events received from peers: new ones applied, by how they came (gossip, sync), and those this
+   * node held already (`via: any`), which is what redundant delivery costs.
+   */
+  eventsReceived: { via: string; outcome: 'applied' | 'duplicate'; count: number }[];
 }
 
 export interface MetricSources {
@@ -238,6 +245,24 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
   mirroredCounter(registry, 'meshwork_sync_rounds_total', 'Anti-entropy rounds completed', [], () => [
     { labels: {}, value: sources.transport()?.syncRounds ?? 0 },
   ]);
+  mirroredCounter(
+    registry,
+    'meshwork_sync_snapshots_total',
+    'Snapshots sent in anti-entropy rounds, to peers too far behind for an update',
+    [],
+    () => [{ labels: {}, value: sources.transport()?.syncSnapshots ?? 0 }],
+  );
+  mirroredCounter(
+    registry,
+    'meshwork_events_received_total',
+    'CRDT events received from peers: applied (by gossip or sync), or duplicate (held already)',
+    ['via', 'outcome'],
+    () =>
+      (sources.transport()?.eventsReceived ?? []).map((e) => ({
+        labels: { via: e.via, outcome: e.outcome },
+        value: e.count,
+      })),
+  );
 
   return {
     registry,

@@ -21,5 +21,11 @@ export function transportStats(mesh: MeshNode<MeshDocument>): TransportStats {
     refused: Object.entries(c.connectionsRefused).map(([reason, count]) => ({ reason, count })),
     peers: c.peers,
     syncRounds: c.syncRounds.completed,
+    syncSnapshots: c.syncRounds.snapshots,
+    eventsReceived: [
+      { via: 'gossip', outcome: 'applied', count: c.eventsApplied.gossip },
+      { via: 'sync', outcome: 'applied', count: c.eventsApplied.sync },
+      { via: 'any', outcome: 'duplicate', count: c.duplicates },
+    ],
   };
 }

@@ -152,6 +152,9 @@ describe('daemon HTTP API', () => {
       'meshwork_transport_rejected_total',
       'meshwork_peers',
       'meshwork_sync_rounds_total',
+      'meshwork_sync_snapshots_total',
+      'meshwork_events_received_total{via="sync",outcome="applied"}',
+      'meshwork_events_received_total{via="any",outcome="duplicate"}',
       'meshwork_store_events_total',
       'nodejs_eventloop_lag_seconds',
     ]) {
