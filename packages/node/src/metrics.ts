@@ -74,9 +74,10 @@ function mirroredCounter(
     collect() {
       for (const { labels, value } of read()) {
         const key = JSON.stringify(labels);
-        const before = last.get(key) ?? 0;
-        if (value > before) {
-          this.inc(labels, value - before);
+        const before = last.get(key);
+        // A series is present from the first scrape, at 0 too: an alert on it needs no absent().
+        if (before === undefined || value > before) {
+          this.inc(labels, value - (before ?? 0));
           last.set(key, value);
         }
       }
