@@ -153,6 +153,8 @@ export function createMembership(o: MembershipOptions): Membership {
   const heard = new Map<ReplicaId, readonly [number, number]>();
   /** Linked neighbours not heard from since: the first digest they send is compared at once. */
   const awaitingDigest = new Set<ReplicaId>();
+  /** Neighbours whose last heartbeat's digest differed from this node's. */
+  const differing = new Set<ReplicaId>();
   let cancelAnnounce: (() => void) | null = null;
   let cancelReachability: (() => void) | null = null;
   let stopped = false;
@@ -189,6 +191,14 @@ export function createMembership(o: MembershipOptions): Membership {
     if (records.length === 0 || stopped) return;
     for (const peer of linked) if (peer !== except) outbox.queue(peer, records);
   };
+
+  /**
+   * At most one summary to a peer each half sync interval (as many as it answers), less a quarter
+   * heartbeat: heartbeats arrive on the peer's beat, give or take the network's jitter, which must
+   * not stretch the interval to the next heartbeat.
+   */
+  const summaryDue = (peer: ReplicaId, now: number): boolean =>
+    now - (lastSummarySent.get(peer) ?? -Infinity) >= syncMs / 2 - probeMs / 4;
 
   /** Asks `peer` for what this node lacks: the versions it holds, which the peer answers. */
   const sendSummary = (peer: ReplicaId): void =>
@@ -404,6 +414,7 @@ export function createMembership(o: MembershipOptions): Membership {
       heard.delete(peer);
       peerLag.delete(peer);
       awaitingDigest.delete(peer);
+      differing.delete(peer);
       detector.forget(peer);
       if (live.delete(peer)) linksChanged();
     },
@@ -437,11 +448,19 @@ export function createMembership(o: MembershipOptions): Membership {
         lastSummarySent.set(peer, timers.now());
         return sendSummary(peer);
       }
-      if (sameDigest(frame.digest)) return;
-      // Right after a change the peer may not have it yet: records in flight are not a gap.
+      if (sameDigest(frame.digest)) {
+        differing.delete(peer);
+        return;
+      }
       const now = timers.now();
-      if (now - lastChange < IN_FLIGHT_MS) return;
-      if (now - (lastSummarySent.get(peer) ?? -Infinity) < syncMs) return;
+      // Right after a change the peer may not have it yet: records in flight are not a gap. A
+      // digest that differed at the peer's previous heartbeat too is one, whatever came since:
+      // on a mesh that keeps changing (a large one, a lossy one) this node's table is seldom
+      // still for long, and a lost frame of records would wait for a quiet moment.
+      const persisting = differing.has(peer);
+      differing.add(peer);
+      if (!persisting && now - lastChange < IN_FLIGHT_MS) return;
+      if (!summaryDue(peer, now)) return;
       lastSummarySent.set(peer, now);
       sendSummary(peer);
     },

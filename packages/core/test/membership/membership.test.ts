@@ -402,6 +402,23 @@ describe('membership', () => {
     expect(m.recordsSent() - before).toBeLessThanOrEqual(6);
   });
 
+  it('repairs a lost record while the tables keep changing', async () => {
+    const m = mesh(4, line(4));
+    await m.advance(2000);
+    m.sever(1, 2);
+    m.node(0).publish({ wants: { cpu: 2 } });
+    await m.advance(100);
+    m.heal();
+    // Node 3 changes its state every 50 ms: the tables of nodes 1 and 2, which it reaches through
+    // node 2, never stay the same for the 100 ms a change is given to arrive.
+    for (let i = 0; i < 60; i++) {
+      m.node(3).publish({ wants: { cpu: 1 + (i % 2) }, beat: i });
+      await m.advance(50);
+    }
+    expect(m.node(2).record(m.ids[0]!)!.state).toEqual({ wants: { cpu: 2 } });
+    expect(m.node(3).record(m.ids[0]!)!.state).toEqual({ wants: { cpu: 2 } });
+  });
+
   it('answers summaries with the records they lack, at most once per half sync interval', async () => {
     const sched = createScheduler();
     const time = sched.nodeClock(0);
