@@ -56,8 +56,9 @@ export function startPresenceLink(deps: PresenceLinkDeps): { stop(): void } {
       presence.publish({ wants });
       published = key;
     }
-    // On multiples of heartbeatMs of the clock, where membership's checks fall too (every 250 ms
-    // by default, as here): one wake-up of an idle node's event loop serves both.
+    // On multiples of heartbeatMs of the clock, where membership's checks of its links fall too
+    // (on multiples of half its heartbeat interval: 250 ms by default, 500 ms in the daemon), so
+    // one wake-up of an idle node's event loop serves both whenever they coincide.
     const now = clock.now();
     due = (Math.floor(now / heartbeatMs) + 1) * heartbeatMs;
     cancelHeartbeat = clock.setTimer(heartbeat, due - now);
