@@ -1,38 +1,14 @@
 import type { PresenceChannel } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../src/clock.ts';
 import type { Liveness } from '../src/coordinator/liveness.ts';
 import { startPresenceLink } from '../src/coordinator/presence.ts';
 import { noPools } from '../src/resources.ts';
+import { createScheduler } from '../../../test/sim/scheduler.ts';
 
-/** A clock whose timers fire when it is advanced, each `lateMs` after it was due. */
-function manualClock(start: number) {
-  let now = start;
-  const timers: { at: number; fn: () => void }[] = [];
-  const clock: Clock = {
-    now: () => now,
-    setTimer(fn, ms) {
-      const timer = { at: now + ms, fn };
-      timers.push(timer);
-      return () => void timers.splice(timers.indexOf(timer), 1);
-    },
-  };
-  const advance = (to: number, lateMs = 0): void => {
-    for (;;) {
-      timers.sort((a, b) => a.at - b.at);
-      const next = timers[0];
-      if (next === undefined || next.at > to) break;
-      timers.shift();
-      now = Math.max(now, next.at + lateMs);
-      next.fn();
-    }
-    now = Math.max(now, to);
-  };
-  return { clock, advance };
-}
-
+/** A node's presence link on virtual time whose clock reads `start` at first. */
 function heartbeats(start: number, heartbeatMs: number) {
-  const { clock, advance } = manualClock(start);
+  const sched = createScheduler();
+  const clock = sched.nodeClock(start);
   const ran: { due: number; now: number }[] = [];
   const liveness = { ran: (due: number, now: number) => ran.push({ due, now }) } as unknown as Liveness;
   const presence = { publish: () => {}, on: () => () => {}, off: () => {} } as unknown as PresenceChannel;
@@ -45,14 +21,16 @@ function heartbeats(start: number, heartbeatMs: number) {
     pools: noPools,
     scheduler: { schedule: () => {} },
   });
-  return { ran, advance, stop: () => link.stop() };
+  /** Runs virtual time until the clock reads `to`. */
+  const advance = (to: number): Promise<void> => sched.run(to - start);
+  return { ran, advance, clock, sched, stop: () => link.stop() };
 }
 
 describe('presence heartbeat', () => {
-  it('falls on multiples of heartbeatMs of the clock, where membership checks its links', () => {
+  it('falls on multiples of heartbeatMs of the clock, where membership checks its links', async () => {
     const start = 1_700_000_000_037;
     const { ran, advance, stop } = heartbeats(start, 250);
-    advance(start + 2_000);
+    await advance(start + 2_000);
     const later = ran.slice(1);
     expect(later.length).toBeGreaterThanOrEqual(7);
     for (const { due } of later) expect(due % 250).toBe(0);
@@ -62,12 +40,15 @@ describe('presence heartbeat', () => {
     stop();
   });
 
-  it('stays on them after firing late, and tells liveness how late', () => {
+  it('stays on them after firing late, and tells liveness how late', async () => {
     const start = 1_700_000_000_000;
-    const { ran, advance, stop } = heartbeats(start, 250);
-    advance(start + 1_000);
+    const { ran, advance, clock, sched, stop } = heartbeats(start, 250);
+    await advance(start + 1_000);
     const before = ran.length;
-    advance(start + 3_000, 40);
+    // From here the node's event loop is blocked from 10 ms before each heartbeat is due until
+    // 40 ms after: every heartbeat fires 40 ms late.
+    for (let at = 1_250; at <= 3_000; at += 250) sched.at(at - 10, () => clock.stall(50));
+    await advance(start + 3_000);
     const late = ran.slice(before);
     expect(late.length).toBeGreaterThan(0);
     for (const { due, now } of late) {

@@ -125,22 +125,20 @@ export function createAntiEntropy(
     if (stopped) return;
     const now = performance.now();
     const due = now + delayMs;
-    let entry = pending.get(peer);
-    if (entry !== undefined) {
+    const outstanding = pending.get(peer);
+    if (outstanding !== undefined) {
       // A round that started before this request cannot carry what it was made for (a Document
       // just opened, events just applied): only a later round may stand in for it.
-      entry.since = now;
+      outstanding.since = now;
       // Already queued, or due sooner: that round serves both.
-      if (entry.timer === undefined || entry.due <= due) return;
-      clearTimeout(entry.timer);
-    } else {
-      entry = { since: now, due };
-      pending.set(peer, entry);
+      if (outstanding.timer === undefined || outstanding.due <= due) return;
+      clearTimeout(outstanding.timer);
     }
+    const entry = outstanding ?? { since: now, due };
     entry.due = due;
-    const queued = entry;
+    pending.set(peer, entry);
     const enqueue = (): void => {
-      queued.timer = undefined;
+      entry.timer = undefined;
       waiting.push(peer);
       pump();
     };

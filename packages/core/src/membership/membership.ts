@@ -193,9 +193,9 @@ export function createMembership(o: MembershipOptions): Membership {
   };
 
   /**
-   * At most one summary to a peer each half sync interval (as many as it answers), less a quarter
-   * heartbeat: heartbeats arrive on the peer's beat, give or take the network's jitter, which must
-   * not stretch the interval to the next heartbeat.
+   * At most one summary to a peer each half sync interval less a quarter heartbeat: heartbeats
+   * arrive on the peer's beat, give or take the network's jitter, which must not stretch the
+   * interval to the next heartbeat.
    */
   const summaryDue = (peer: ReplicaId, now: number): boolean =>
     now - (lastSummarySent.get(peer) ?? -Infinity) >= syncMs / 2 - probeMs / 4;
