@@ -56,8 +56,10 @@ export const RESTORE_ORIGIN = Symbol('meshwork.restore');
  * node always starts from its own data, and peers can send what was lost again.
  *
  * Call it right after creating the document and before anything else listens: 'change' listeners
- * run synchronously in registration order, so the update is in SQLite before the transport sees it
- * to gossip it and before the mutating call returns to be acknowledged.
+ * run synchronously in registration order, so this replica's update is in SQLite before the
+ * transport sees it to gossip it and before the mutating call returns to be acknowledged. A peer's
+ * events are written at the end of the event loop's turn, together with the others of that turn,
+ * or before this replica's next event, whichever comes first.
  */
 export function persistDocument(
   doc: PersistableDocument,
@@ -66,10 +68,11 @@ export function persistDocument(
     compactAfterEvents?: number;
     maxChunkBytes?: number;
     /**
-     * Called once, when the first event cannot be written. That event and every later one is
-     * then refused with the EventLogError thrown from this listener, so no later 'change'
-     * listener (the transport) sees it and the mutation that made it fails: an undurable event
-     * is never acknowledged or gossiped. The owner should stop syncing the Document and stop.
+     * Called once, when the first event cannot be written. This replica's event is then refused
+     * with the EventLogError thrown from this listener, so no later 'change' listener (the
+     * transport) sees it and the mutation that made it fails: an undurable event is never
+     * acknowledged or gossiped. Peers' events of that turn stay unwritten (peers can send them
+     * again). Every later event is refused. The owner should stop syncing the Document and stop.
      */
     onWriteError?: (err: EventLogError) => void;
     /** Called for each item restore sets aside, after it is in the quarantine table. */
@@ -116,27 +119,27 @@ export function persistDocument(
   let sinceCompaction = log.length;
   let compactTimer: NodeJS.Timeout | undefined;
 
-  const compact = (): void => {
-    if (compactTimer !== undefined) clearTimeout(compactTimer);
-    compactTimer = undefined;
-    // Taken in one synchronous step: the snapshot holds exactly the events up to lastSeq.
-    store.saveSnapshot(doc.name, doc.snapshot({ maxChunkBytes }), lastSeq);
-    sinceCompaction = 0;
-  };
-
   let failed: EventLogError | null = null;
-  const onChange = (e: PersistedChange): void => {
-    if (failed !== null) throw failed;
-    try {
-      // A peer's events are not flushed one by one: a machine crash that loses them loses nothing
-      // that peers cannot send again, and the next local event's flush makes them durable first.
-      lastSeq = store.appendEvent(doc.name, e.update, { flush: e.local });
-    } catch (err) {
-      failed = new EventLogError(doc.name, err);
-      options.onWriteError?.(failed);
-      throw failed;
-    }
-    sinceCompaction++;
+  const fail = (err: unknown): EventLogError => {
+    failed = new EventLogError(doc.name, err);
+    options.onWriteError?.(failed);
+    return failed;
+  };
+  // A peer's events wait for the end of the event loop's turn and are written together, in one
+  // commit that does not wait for the disk: a crash that loses them loses nothing that peers cannot
+  // send again, and a commit per event cost a busy node more than the rest of taking them in.
+  // This replica's own events go at once and flushed, with the peers' events before them first,
+  // so the log keeps the order in which the Document took them in.
+  let peers: Uint8Array[] = [];
+  let peersTimer: NodeJS.Immediate | undefined;
+  const write = (updates: readonly Uint8Array[], flush: boolean): void => {
+    store.transaction(
+      () => {
+        for (const update of updates) lastSeq = store.appendEvent(doc.name, update);
+      },
+      { flush },
+    );
+    sinceCompaction += updates.length;
     // Compaction is deferred off the write path; a crash before it only leaves a longer log.
     if (sinceCompaction >= compactAfter && compactTimer === undefined) {
       compactTimer = setTimeout(() => {
@@ -151,6 +154,46 @@ export function persistDocument(
       }, 0);
     }
   };
+  const takePeers = (): Uint8Array[] => {
+    if (peersTimer !== undefined) clearImmediate(peersTimer);
+    peersTimer = undefined;
+    const taken = peers;
+    peers = [];
+    return taken;
+  };
+  const writePeers = (): void => {
+    const updates = takePeers();
+    if (updates.length === 0 || failed !== null) return;
+    try {
+      write(updates, false);
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  const compact = (): void => {
+    writePeers();
+    if (failed !== null) throw failed;
+    if (compactTimer !== undefined) clearTimeout(compactTimer);
+    compactTimer = undefined;
+    // Taken in one synchronous step: the snapshot holds exactly the events up to lastSeq.
+    store.saveSnapshot(doc.name, doc.snapshot({ maxChunkBytes }), lastSeq);
+    sinceCompaction = 0;
+  };
+
+  const onChange = (e: PersistedChange): void => {
+    if (failed !== null) throw failed;
+    if (!e.local) {
+      peers.push(e.update);
+      peersTimer ??= setImmediate(writePeers);
+      return;
+    }
+    try {
+      write([...takePeers(), e.update], true);
+    } catch (err) {
+      throw fail(err);
+    }
+  };
   doc.on('change', onChange);
 
   return {
@@ -158,6 +201,7 @@ export function persistDocument(
     quarantined,
     compact,
     detach() {
+      writePeers();
       doc.off('change', onChange);
       if (compactTimer !== undefined) clearTimeout(compactTimer);
       compactTimer = undefined;

@@ -18,13 +18,14 @@ describe('document persistence', () => {
     store.close();
   });
 
-  it('flushes this replica’s events to disk one by one and lets a peer’s ride on the next flush', () => {
+  it('flushes this replica’s events one by one and writes a peer’s with the rest of the turn, unflushed', async () => {
     const store = openStore(tempDir('persist-flush'));
-    const flushed: boolean[] = [];
-    const append = store.appendEvent.bind(store);
-    store.appendEvent = (doc, update, options) => {
-      flushed.push(options?.flush ?? true);
-      return append(doc, update, options);
+    const commits: { flush: boolean; events: number }[] = [];
+    const transaction = store.transaction.bind(store);
+    store.transaction = (fn, options) => {
+      const before = store.eventCount('d');
+      transaction(fn, options);
+      commits.push({ flush: options?.flush ?? true, events: store.eventCount('d') - before });
     };
     const doc = createDocument({ replica: 'r1', name: 'd' });
     const peer = createDocument({ replica: 'r2', name: 'd' });
@@ -32,9 +33,50 @@ describe('document persistence', () => {
     peer.on('change', (e) => doc.apply(e.update));
     doc.orset<string>('set').add('mine');
     peer.orset<string>('set').add('theirs');
+    peer.orset<string>('set').add('theirs too');
+    // The peer's two wait for the end of the turn...
+    expect(store.eventCount('d')).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    // ...and go in one commit that does not wait for the disk.
+    expect(commits).toEqual([
+      { flush: true, events: 1 },
+      { flush: false, events: 2 },
+    ]);
+    // A peer's event still waiting goes first, in this replica's next flushed commit.
+    peer.orset<string>('set').add('theirs again');
     doc.orset<string>('set').add('mine too');
-    expect(flushed).toEqual([true, false, true]);
-    expect(store.eventCount('d')).toBe(3);
+    expect(commits.at(-1)).toEqual({ flush: true, events: 2 });
+    const logged = store.events('d').map((e) => {
+      const one = createDocument({ replica: 'x', name: 'd' });
+      one.apply(e.update);
+      return one.orset<string>('set').values().join();
+    });
+    expect(logged).toEqual(['mine', 'theirs', 'theirs too', 'theirs again', 'mine too']);
+    await new Promise((r) => setImmediate(r));
+    expect(commits).toHaveLength(3);
+    store.close();
+  });
+
+  it('writes peers’ events still waiting when it compacts or detaches', () => {
+    const dir = tempDir('persist-waiting');
+    let store = openStore(dir);
+    let doc = createDocument({ replica: 'r1', name: 'd' });
+    const peer = createDocument({ replica: 'r2', name: 'd' });
+    peer.on('change', (e) => doc.apply(e.update));
+    let persistence = persistDocument(doc, store);
+    peer.lww<number>('a').set(1);
+    persistence.compact();
+    expect(store.snapshot('d')?.uptoSeq).toBe(1);
+    peer.lww<number>('b').set(2);
+    persistence.detach();
+    store.close();
+
+    store = openStore(dir);
+    doc = createDocument({ replica: 'r1', name: 'd' });
+    persistence = persistDocument(doc, store);
+    expect(doc.lww<number>('a').get()).toBe(1);
+    expect(doc.lww<number>('b').get()).toBe(2);
+    persistence.detach();
     store.close();
   });
 
