@@ -143,6 +143,8 @@ export function createMembership(o: MembershipOptions): Membership {
   /** When this node last sent each neighbour a summary, and last answered one of theirs. */
   const lastSummarySent = new Map<ReplicaId, number>();
   const lastAnswered = new Map<ReplicaId, number>();
+  /** When each neighbour last sent records: an answer to this node's summary, or news. */
+  const answeredAt = new Map<ReplicaId, number>();
   /** A summary from a peer this node has no link to yet, answered once it has. */
   const unanswered = new Map<ReplicaId, readonly VersionHash[]>();
   const outbox = createRecordOutbox({ links: o.links, timers, linked, maxFrameBytes });
@@ -193,20 +195,27 @@ export function createMembership(o: MembershipOptions): Membership {
   };
 
   /**
-   * At most one summary to a peer each half sync interval less a quarter heartbeat: heartbeats
-   * arrive on the peer's beat, give or take the network's jitter, which must not stretch the
-   * interval to the next heartbeat.
+   * At most one summary to a peer on its heartbeats each half sync interval less a quarter
+   * heartbeat: heartbeats arrive on the peer's beat, give or take the network's jitter, which
+   * must not stretch the interval to the next heartbeat.
    */
+  const summaryGapMs = syncMs / 2 - probeMs / 4;
+  /**
+   * At most one answer to a peer's summaries each half summary gap: a summary that got no answer
+   * is sent again at the next tick (see `tick`), and must be answered when it was the answer
+   * that was lost.
+   */
+  const answerGapMs = summaryGapMs / 2;
   const summaryDue = (peer: ReplicaId, now: number): boolean =>
-    now - (lastSummarySent.get(peer) ?? -Infinity) >= syncMs / 2 - probeMs / 4;
+    now - (lastSummarySent.get(peer) ?? -Infinity) >= summaryGapMs;
 
   /** Asks `peer` for what this node lacks: the versions it holds, which the peer answers. */
   const sendSummary = (peer: ReplicaId): void =>
     o.links.send(peer, encodeFrame({ kind: 'summary', versions: table.versions() }));
 
   /**
-   * The records `peer` lacks by its summary. At most one answer per half sync interval: a summary
-   * is small and the answer may be the whole table, which a peer must not be able to ask for at
+   * The records `peer` lacks by its summary. At most one answer per answer gap: a summary is
+   * small and the answer may be the whole table, which a peer must not be able to ask for at
    * will. A summary dropped here is sent again on the next mismatch.
    */
   function answerSummary(peer: ReplicaId, versions: readonly VersionHash[]): void {
@@ -216,7 +225,7 @@ export function createMembership(o: MembershipOptions): Membership {
       return;
     }
     const now = timers.now();
-    if (now - (lastAnswered.get(peer) ?? -Infinity) < syncMs / 2) return;
+    if (now - (lastAnswered.get(peer) ?? -Infinity) < answerGapMs) return;
     lastAnswered.set(peer, now);
     outbox.send(peer, table.missingFrom(versions));
   }
@@ -278,6 +287,7 @@ export function createMembership(o: MembershipOptions): Membership {
   }
 
   function receiveRecords(from: ReplicaId, records: readonly MemberRecord[]): void {
+    answeredAt.set(from, timers.now());
     const changed: MemberRecord[] = [];
     /** Records the sender holds older versions of: they go back to it, so one exchange heals both. */
     const newer: MemberRecord[] = [];
@@ -335,6 +345,17 @@ export function createMembership(o: MembershipOptions): Membership {
       beatSlot = slot;
       const heartbeat = heartbeatFrame();
       for (const peer of linked) o.links.send(peer, heartbeat);
+    }
+    // A summary that got no records back by this tick (it, or the answer, was lost) goes again
+    // now, not only on the neighbour's next heartbeat, which may be lost too: under loss a node
+    // with one or two links waited a heartbeat interval per lost frame.
+    for (const peer of differing) {
+      const sent = lastSummarySent.get(peer);
+      if (sent === undefined || now - sent < checkMs / 2) continue;
+      const theirs = heard.get(peer);
+      if ((answeredAt.get(peer) ?? -Infinity) >= sent || theirs === undefined || sameDigest(theirs)) continue;
+      lastSummarySent.set(peer, now);
+      sendSummary(peer);
     }
     for (const peer of linked) {
       const at = now - Math.min(maxLagMs, late + (peerLag.get(peer) ?? 0));
@@ -410,6 +431,7 @@ export function createMembership(o: MembershipOptions): Membership {
       linked.delete(peer);
       lastSummarySent.delete(peer);
       lastAnswered.delete(peer);
+      answeredAt.delete(peer);
       unanswered.delete(peer);
       heard.delete(peer);
       peerLag.delete(peer);

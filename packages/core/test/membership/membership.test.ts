@@ -419,7 +419,26 @@ describe('membership', () => {
     expect(m.node(3).record(m.ids[0]!)!.state).toEqual({ wants: { cpu: 2 } });
   });
 
-  it('answers summaries with the records they lack, at most once per half sync interval', async () => {
+  it('asks again at its next tick when the answer to its summary is lost, not at the next heartbeat', async () => {
+    const m = mesh(2, line(2));
+    await m.advance(2000);
+    m.sever(0, 1);
+    m.node(0).publish({ wants: { cpu: 2 } });
+    await m.advance(400);
+    m.heal();
+    // Heartbeats go at 2,500 (frames take 2 ms): node 1 finds the digests differ and sends its
+    // summary, whose answer, leaving node 0 at 2,504, is lost.
+    await m.advance(2503 - 2400);
+    m.cutOneWay(0, 1);
+    await m.advance(5);
+    m.heal();
+    expect(m.node(1).record(m.ids[0]!)!.state).toEqual({});
+    // The next heartbeat is at 3,000; the next tick at 2,750.
+    await m.advance(2900 - 2508);
+    expect(m.node(1).record(m.ids[0]!)!.state).toEqual({ wants: { cpu: 2 } });
+  });
+
+  it('answers summaries with the records they lack, at most once per quarter sync interval less an eighth heartbeat', async () => {
     const sched = createScheduler();
     const time = sched.nodeClock(0);
     const sent: Uint8Array[] = [];
@@ -438,9 +457,15 @@ describe('membership', () => {
     // An empty summary asks for everything; one that lists a's version, for b's record only.
     a.receive('b', summary([]));
     expect(sent.flatMap(records).sort()).toEqual(['a', 'b']);
-    // Within half the sync interval (1 s), a flood of summaries gets no more answers.
+    // Within the answer gap (187.5 ms with a 1 s sync interval and 500 ms heartbeats), a flood of
+    // summaries gets no more answers; the first one past it does.
     for (let i = 0; i < 50; i++) a.receive('b', summary([]));
+    await sched.run(sched.now() + 150);
+    a.receive('b', summary([]));
     expect(sent.flatMap(records)).toHaveLength(2);
+    await sched.run(sched.now() + 40);
+    a.receive('b', summary([]));
+    expect(sent.flatMap(records)).toHaveLength(4);
     await sched.run(800);
     sent.length = 0;
     a.receive('b', summary([versionHash(a.record('a')!)]));
