@@ -76,7 +76,8 @@ export interface NodeStore {
   quarantined(doc?: string): QuarantinedRecord[];
   /**
    * Runs `fn` in one SQLite transaction: every write it makes (events included) lands, or none.
-   * `flush: false` as for `appendEvent`.
+   * `flush: false` as for `appendEvent`. Inside another transaction, `fn` runs as part of that one,
+   * whose commit decides.
    */
   transaction(fn: () => void, options?: { readonly flush?: boolean }): void;
   /** Inserts or updates an attempt (keyed by task, attempt, agent). */
@@ -218,7 +219,10 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
       db.exec('PRAGMA synchronous = FULL');
     }
   };
-  const transaction = (fn: () => void, opts?: { readonly flush?: boolean }): void =>
+  const transaction = (fn: () => void, opts?: { readonly flush?: boolean }): void => {
+    // A transaction opened inside another (a Document event written while the daemon's own
+    // transaction runs) is part of it: its writes land or roll back with the outer one.
+    if (inTx) return fn();
     committed(opts?.flush, () => {
       inTx = true;
       try {
@@ -227,6 +231,7 @@ export function openStore(dataDir: string, options: { sync?: 'full' | 'normal' }
         inTx = false;
       }
     });
+  };
 
   return {
     path,

@@ -134,6 +134,25 @@ store.close();
     again.close();
   });
 
+  it('runs a transaction opened inside another as part of it: it lands or rolls back with it', () => {
+    const dir = tempDir('nested-tx');
+    const store = openStore(dir);
+    store.transaction(() => {
+      store.appendEvent('d', new Uint8Array([1]));
+      store.transaction(() => store.appendEvent('d', new Uint8Array([2])), { flush: false });
+    });
+    expect(() =>
+      store.transaction(() => {
+        store.transaction(() => store.appendEvent('d', new Uint8Array([3])));
+        throw new Error('outer fails');
+      }),
+    ).toThrow('outer fails');
+    store.close();
+    const again = openStore(dir);
+    expect(again.events('d').map((e) => Array.from(e.update))).toEqual([[1], [2]]);
+    again.close();
+  });
+
   it('leaves an unflushed append inside a transaction to the transaction’s commit', () => {
     const dir = tempDir('flush-tx');
     const store = openStore(dir);
