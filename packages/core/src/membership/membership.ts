@@ -4,13 +4,8 @@ import { writeValue } from '../codec/value.ts';
 import type { ReplicaId } from '../replica.ts';
 import { InvalidArgumentError } from '../types/errors.ts';
 import { decodeFrame, encodeFrame } from './frames.ts';
-import {
-  isPresenceState,
-  supersedes,
-  writeClaim,
-  type MemberRecord,
-  type VersionHash,
-} from './member-record.ts';
+import { isPresenceState, supersedes, writeClaim, type MemberRecord } from './member-record.ts';
+import { createDigestRepair } from './digest-repair.ts';
 import { createMemberTable, reachableFrom } from './member-table.ts';
 import type { MemberStatus, PresenceChannel, PresenceState } from './presence-channel.ts';
 import { createPresenceListeners } from './presence-listeners.ts';
@@ -101,8 +96,6 @@ export interface Membership extends PresenceChannel {
   stop(): void;
 }
 
-/** A digest that differs this soon after a change of this node's table is not yet a gap. */
-const IN_FLIGHT_MS = 100;
 /** Reachability is worked out again this long after a record that changes it, so bursts coalesce. */
 const REACHABILITY_DELAY_MS = 20;
 
@@ -138,25 +131,17 @@ export function createMembership(o: MembershipOptions): Membership {
   const peerLag = new Map<ReplicaId, number>();
   let reachable = new Set<ReplicaId>([self]);
   const listeners = createPresenceListeners();
-  /** When this node's table last changed: a digest that differs right after may be in flight. */
-  let lastChange = -Infinity;
-  /** When this node last sent each neighbour a summary, and last answered one of theirs. */
-  const lastSummarySent = new Map<ReplicaId, number>();
-  const lastAnswered = new Map<ReplicaId, number>();
-  /** When each neighbour last sent records: an answer to this node's summary, or news. */
-  const answeredAt = new Map<ReplicaId, number>();
-  /** A summary from a peer this node has no link to yet, answered once it has. */
-  const unanswered = new Map<ReplicaId, readonly VersionHash[]>();
   const outbox = createRecordOutbox({ links: o.links, timers, linked, maxFrameBytes });
-  /**
-   * The digest each neighbour sent last. A new link sends a heartbeat at once, and a summary
-   * only once the peer's digest differs: two nodes of a settled mesh link up for nothing.
-   */
-  const heard = new Map<ReplicaId, readonly [number, number]>();
-  /** Linked neighbours not heard from since: the first digest they send is compared at once. */
-  const awaitingDigest = new Set<ReplicaId>();
-  /** Neighbours whose last heartbeat's digest differed from this node's. */
-  const differing = new Set<ReplicaId>();
+  const repair = createDigestRepair({
+    table,
+    outbox,
+    send: (peer, frame) => o.links.send(peer, frame),
+    now: () => timers.now(),
+    linked,
+    probeMs,
+    checkMs,
+    syncMs,
+  });
   let cancelAnnounce: (() => void) | null = null;
   let cancelReachability: (() => void) | null = null;
   let stopped = false;
@@ -182,7 +167,7 @@ export function createMembership(o: MembershipOptions): Membership {
   };
 
   function apply(r: MemberRecord): void {
-    lastChange = timers.now();
+    repair.tableChanged();
     const before = table.put(r);
     if (before === undefined || before.status !== r.status || !sameLinks(before.links, r.links))
       reachabilityChanged();
@@ -193,42 +178,6 @@ export function createMembership(o: MembershipOptions): Membership {
     if (records.length === 0 || stopped) return;
     for (const peer of linked) if (peer !== except) outbox.queue(peer, records);
   };
-
-  /**
-   * At most one summary to a peer on its heartbeats each half sync interval less a quarter
-   * heartbeat: heartbeats arrive on the peer's beat, give or take the network's jitter, which
-   * must not stretch the interval to the next heartbeat.
-   */
-  const summaryGapMs = syncMs / 2 - probeMs / 4;
-  /**
-   * At most one answer to a peer's summaries each half summary gap: a summary that got no answer
-   * is sent again at the next tick (see `tick`), and must be answered when it was the answer
-   * that was lost.
-   */
-  const answerGapMs = summaryGapMs / 2;
-  const summaryDue = (peer: ReplicaId, now: number): boolean =>
-    now - (lastSummarySent.get(peer) ?? -Infinity) >= summaryGapMs;
-
-  /** Asks `peer` for what this node lacks: the versions it holds, which the peer answers. */
-  const sendSummary = (peer: ReplicaId): void =>
-    o.links.send(peer, encodeFrame({ kind: 'summary', versions: table.versions() }));
-
-  /**
-   * The records `peer` lacks by its summary. At most one answer per answer gap: a summary is
-   * small and the answer may be the whole table, which a peer must not be able to ask for at
-   * will. A summary dropped here is sent again on the next mismatch.
-   */
-  function answerSummary(peer: ReplicaId, versions: readonly VersionHash[]): void {
-    // The peer's link may open before this node's link to it: the answer waits for that.
-    if (!linked.has(peer)) {
-      unanswered.set(peer, versions);
-      return;
-    }
-    const now = timers.now();
-    if (now - (lastAnswered.get(peer) ?? -Infinity) < answerGapMs) return;
-    lastAnswered.set(peer, now);
-    outbox.send(peer, table.missingFrom(versions));
-  }
 
   const claimOf = (r: Omit<MemberRecord, 'proof'>): Uint8Array => {
     const w = new Writer();
@@ -287,7 +236,7 @@ export function createMembership(o: MembershipOptions): Membership {
   }
 
   function receiveRecords(from: ReplicaId, records: readonly MemberRecord[]): void {
-    answeredAt.set(from, timers.now());
+    repair.recordsReceived(from);
     const changed: MemberRecord[] = [];
     /** Records the sender holds older versions of: they go back to it, so one exchange heals both. */
     const newer: MemberRecord[] = [];
@@ -320,9 +269,6 @@ export function createMembership(o: MembershipOptions): Membership {
     if (newer.length > 0 && linked.has(from)) outbox.queue(from, newer);
   }
 
-  const sameDigest = (d: readonly [number, number]): boolean =>
-    d[0] === table.digest[0] && d[1] === table.digest[1];
-
   const heartbeatFrame = (): Uint8Array =>
     encodeFrame({ kind: 'heartbeat', digest: table.digest, lagMs: health.lagMs() });
 
@@ -346,17 +292,7 @@ export function createMembership(o: MembershipOptions): Membership {
       const heartbeat = heartbeatFrame();
       for (const peer of linked) o.links.send(peer, heartbeat);
     }
-    // A summary that got no records back by this tick (it, or the answer, was lost) goes again
-    // now, not only on the neighbour's next heartbeat, which may be lost too: under loss a node
-    // with one or two links waited a heartbeat interval per lost frame.
-    for (const peer of differing) {
-      const sent = lastSummarySent.get(peer);
-      if (sent === undefined || now - sent < checkMs / 2) continue;
-      const theirs = heard.get(peer);
-      if ((answeredAt.get(peer) ?? -Infinity) >= sent || theirs === undefined || sameDigest(theirs)) continue;
-      lastSummarySent.set(peer, now);
-      sendSummary(peer);
-    }
+    repair.tick();
     for (const peer of linked) {
       const at = now - Math.min(maxLagMs, late + (peerLag.get(peer) ?? 0));
       if (live.has(peer) && !detector.isAlive(peer, at)) {
@@ -416,27 +352,14 @@ export function createMembership(o: MembershipOptions): Membership {
       live.add(peer);
       detector.forget(peer);
       detector.heard(peer, timers.now());
-      lastSummarySent.delete(peer);
-      lastAnswered.delete(peer);
       o.links.send(peer, heartbeatFrame());
-      const theirs = heard.get(peer);
-      if (theirs === undefined) awaitingDigest.add(peer);
-      else if (!sameDigest(theirs)) sendSummary(peer);
-      const summary = unanswered.get(peer);
-      unanswered.delete(peer);
-      if (summary !== undefined) answerSummary(peer, summary);
+      repair.linkUp(peer);
       linksChanged();
     },
     linkDown(peer) {
       linked.delete(peer);
-      lastSummarySent.delete(peer);
-      lastAnswered.delete(peer);
-      answeredAt.delete(peer);
-      unanswered.delete(peer);
-      heard.delete(peer);
+      repair.linkDown(peer);
       peerLag.delete(peer);
-      awaitingDigest.delete(peer);
-      differing.delete(peer);
       detector.forget(peer);
       if (live.delete(peer)) linksChanged();
     },
@@ -462,29 +385,9 @@ export function createMembership(o: MembershipOptions): Membership {
         }
       }
       if (frame.kind === 'records') return receiveRecords(peer, frame.records);
-      if (frame.kind === 'summary') return answerSummary(peer, frame.versions);
-      heard.set(peer, frame.digest);
+      if (frame.kind === 'summary') return repair.summaryReceived(peer, frame.versions);
       if (linked.has(peer)) peerLag.set(peer, frame.lagMs);
-      if (awaitingDigest.delete(peer) && !sameDigest(frame.digest)) {
-        // The first digest on a new link: a newcomer gets what it lacks without waiting.
-        lastSummarySent.set(peer, timers.now());
-        return sendSummary(peer);
-      }
-      if (sameDigest(frame.digest)) {
-        differing.delete(peer);
-        return;
-      }
-      const now = timers.now();
-      // Right after a change the peer may not have it yet: records in flight are not a gap. A
-      // digest that differed at the peer's previous heartbeat too is one, whatever came since:
-      // on a mesh that keeps changing (a large one, a lossy one) this node's table is seldom
-      // still for long, and a lost frame of records would wait for a quiet moment.
-      const persisting = differing.has(peer);
-      differing.add(peer);
-      if (!persisting && now - lastChange < IN_FLIGHT_MS) return;
-      if (!summaryDue(peer, now)) return;
-      lastSummarySent.set(peer, now);
-      sendSummary(peer);
+      repair.digestHeard(peer, frame.digest);
     },
     leave() {
       if (stopped) return;
