@@ -30,7 +30,7 @@
  * membership are in the figure.
  *
  * SCALE_BENCH_DAEMONS (default 50) and SCALE_BENCH_TASKS (5000, at most 9000) size the run;
- * SCALE_BENCH_IDLE_S (20), SCALE_BENCH_PARTITION_S (60), SCALE_BENCH_FAILOVERS (3),
+ * SCALE_BENCH_IDLE_S (60), SCALE_BENCH_PARTITION_S (60), SCALE_BENCH_FAILOVERS (3),
  * SCALE_BENCH_CAPACITY (8 tasks at once per agent) and SCALE_BENCH_SEED (1, the topology) tune
  * it; MESHWORK_SCALE_KEEP=1 keeps the daemons' data and logs.
  */
@@ -60,7 +60,7 @@ function setting(name: string, fallback: number, min: number, max = Number.MAX_S
 const DAEMONS = setting('SCALE_BENCH_DAEMONS', 50, 3);
 // At most 9,000, so that every task of the run fits one `GET /v1/tasks` (10,000) for comparing daemons.
 const TASKS = setting('SCALE_BENCH_TASKS', 5_000, 1, 9_000);
-const IDLE_S = setting('SCALE_BENCH_IDLE_S', 20, 1);
+const IDLE_S = setting('SCALE_BENCH_IDLE_S', 60, 1);
 const SETTLE_LOOK_S = 15;
 const SETTLE_MAX_S = setting('SCALE_BENCH_SETTLE_MAX_S', 180, 0);
 const PARTITION_S = setting('SCALE_BENCH_PARTITION_S', 60, 1);
