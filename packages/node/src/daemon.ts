@@ -21,6 +21,7 @@ import { meshView } from './dashboard/mesh-view.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
+import { logCoordinatorEvents } from './coordinator-log.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts';
 import { createNodeMcp } from './mcp/index.ts';
@@ -255,25 +256,8 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     coordinator.events.on('attempt', (e) => {
       if (isLocalAgent(e.agent)) metrics.attemptEnded(e.outcome, (e.endedAt - e.startedAt) / 1000);
     });
-    coordinator.events.on('failover', (e) => {
-      metrics.failover();
-      logger.info(
-        { task: e.task, epoch: e.epoch, agent: e.agent, node: e.node, reason: e.reason, started: e.started },
-        'attempt declared lost',
-      );
-    });
-    coordinator.events.on('stalled', (e) =>
-      logger.warn(
-        { stalledMs: Math.round(e.to - e.from), holdMs: Math.round(e.holdUntil - e.to) },
-        'event loop stalled',
-      ),
-    );
-    coordinator.events.on('removed', (e) =>
-      logger.debug(
-        { tasks: e.tasks.length, run: e.run },
-        'finished tasks removed after the retention period',
-      ),
-    );
+    coordinator.events.on('failover', () => metrics.failover());
+    logCoordinatorEvents(coordinator.events, logger);
     mesh.metrics.on('event', (e) => {
       if (e.type === 'rejected')
         logger.warn({ peer: e.peer, reason: e.reason, detail: e.detail }, 'peer message rejected');

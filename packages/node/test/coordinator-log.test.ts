@@ -1,0 +1,52 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CoordinatorEvents } from '@meshwork/coordinator';
+import { Emitter } from '@meshwork/core';
+import { afterEach, expect, it, vi } from 'vitest';
+import { logCoordinatorEvents } from '../src/coordinator-log.ts';
+import { createLogger } from '../src/logger.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+it('an epoch declared lost names this node and the holder under keys of their own', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwork-coordinator-log-'));
+  dirs.push(dir);
+  const file = join(dir, 'daemon.log');
+  const logger = createLogger({ level: 'info', name: 'n1', file });
+  const events = new Emitter<CoordinatorEvents>();
+  logCoordinatorEvents(events, logger);
+  events.emit('failover', [
+    {
+      task: 't1',
+      epoch: 2,
+      agent: 'n2-agent',
+      node: '12D3KooWholder',
+      at: 0,
+      reason: 'lease',
+      started: true,
+    },
+  ]);
+  // The file is written asynchronously (as in the daemon): the line is read once it is whole.
+  await vi.waitFor(() => expect(readFileSync(file, 'utf8')).toMatch(/\n$/), { timeout: 5_000 });
+
+  const line = readFileSync(file, 'utf8').trim();
+  const keys = [...line.matchAll(/"(\w+)":/g)].map((m) => m[1]);
+  // A JSON reader keeps the last of two equal keys: each must appear once.
+  expect(keys.length).toBeGreaterThan(0);
+  expect(new Set(keys).size).toBe(keys.length);
+  expect(JSON.parse(line)).toMatchObject({
+    level: 'info',
+    node: 'n1',
+    holder: '12D3KooWholder',
+    agent: 'n2-agent',
+    task: 't1',
+    epoch: 2,
+    reason: 'lease',
+    started: true,
+    msg: 'attempt declared lost',
+  });
+});
