@@ -126,13 +126,14 @@ export function createDigestRepair(deps: {
     },
     digestHeard(peer, digest) {
       heard.set(peer, digest);
-      const at = now();
-      // The first digest on a new link: a newcomer gets what it lacks without waiting.
-      if (awaitingDigest.delete(peer) && !sameDigest(digest)) return askFor(peer, at);
+      const first = awaitingDigest.delete(peer);
       if (sameDigest(digest)) {
         differing.delete(peer);
         return;
       }
+      const at = now();
+      // The first digest on a new link: a newcomer gets what it lacks without waiting.
+      if (first) return askFor(peer, at);
       // Right after a change the peer may not have it yet: records in flight are not a gap. A
       // digest that differed at the peer's previous heartbeat too is one, whatever came since:
       // on a mesh that keeps changing (a large one, a lossy one) this node's table is seldom
