@@ -59,9 +59,15 @@ export interface SimNetwork {
    * runs its overdue timers and reads what arrived (see NodeClock.stall).
    */
   stall(id: ReplicaId, ms: number): void;
+  /**
+   * For the next `forMs`, the records that reach the node (deltas, anti-entropy's repairs) are
+   * read `ms` late, as by a reader behind on a backlog; its timers run and its membership frames
+   * arrive on time, so the mesh and the node take each other for alive.
+   */
+  lag(id: ReplicaId, ms: number, forMs: number): void;
   restart(id: ReplicaId): SimNode;
-  /** Connected parts of the up nodes, as links and partitions allow. */
-  parts(): number;
+  /** Connected parts of the up nodes but `except`, as links and partitions allow. */
+  parts(except?: ReplicaId): number;
   readonly stats: {
     sent: number;
     delivered: number;
@@ -107,6 +113,9 @@ interface NodeState {
   up: boolean;
   group: number;
   view: SimNode;
+  /** Records reaching the node before `lagUntil` are read `lagMs` late (see SimNetwork.lag). */
+  lagUntil: number;
+  lagMs: number;
 }
 
 /**
@@ -132,6 +141,13 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
   const kindOf = (msg: Message): keyof MessageCounts =>
     msg.kind === 'delta' ? 'delta' : msg.kind === 'membership' ? 'membership' : 'antiEntropy';
 
+  /** Reads a record that reached `node` now: at once, or `lagMs` late while it lags. */
+  function readRecord(node: NodeState, fn: () => void): void {
+    const clock = node.clock;
+    if (deps.now() < node.lagUntil) deps.after(node.lagMs, () => clock.whenAwake(fn));
+    else clock.whenAwake(fn);
+  }
+
   function send(from: NodeState, to: NodeState, msg: Message): void {
     stats.sent++;
     if (!reachable(from, to) || deps.rng.chance(faults.lossRate)) {
@@ -156,7 +172,8 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
           return;
         }
         stats.delivered++;
-        to.clock.whenAwake(() => receive(to, from, msg));
+        if (msg.kind === 'delta' || msg.kind === 'repair') readRecord(to, () => receive(to, from, msg));
+        else to.clock.whenAwake(() => receive(to, from, msg));
       });
     }
   }
@@ -252,7 +269,7 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
         continue;
       }
       stats.delivered++;
-      node.clock.whenAwake(() => node.state.merge(w.payload));
+      readRecord(node, () => node.state.merge(w.payload));
     }
   }
 
@@ -315,6 +332,8 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
         skewMs,
         group: 0,
         up: false,
+        lagUntil: -Infinity,
+        lagMs: 0,
       } as unknown as NodeState;
       n.state = createSyncedState(deps.backend ?? 'memory', id, () => deps.now() + skewMs, deps.logEvents);
       nodes.set(id, n);
@@ -359,6 +378,11 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       const n = nodes.get(id)!;
       if (n.up) n.clock.stall(ms);
     },
+    lag(id, ms, forMs) {
+      const n = nodes.get(id)!;
+      n.lagUntil = deps.now() + forMs;
+      n.lagMs = ms;
+    },
     restart(id) {
       const n = nodes.get(id)!;
       if (n.up) return n.view;
@@ -368,8 +392,8 @@ export function createSimNetwork(deps: NetworkDeps): SimNetwork {
       for (const peer of neighbours(n)) if (peer !== n) connect(n, peer);
       return n.view;
     },
-    parts() {
-      const seen = new Set<NodeState>();
+    parts(except) {
+      const seen = new Set<NodeState>(except === undefined ? [] : [nodes.get(except)!]);
       let parts = 0;
       for (const n of nodes.values()) {
         if (!n.up || seen.has(n)) continue;

@@ -11,10 +11,10 @@ import type { Backend } from './replica.ts';
 import { createScheduler } from './scheduler.ts';
 import { buildLinks, regions, type TopologyKind } from './topology.ts';
 
-export type FaultMode = 'fault-free' | 'lossy' | 'partition' | 'crash' | 'stall';
-/** The classes a seed picks from (seed mod 4); `stall` runs when asked for (`SimOptions.mode`). */
+export type FaultMode = 'fault-free' | 'lossy' | 'partition' | 'crash' | 'stall' | 'lag';
+/** The classes a seed picks from (seed mod 4); `stall` and `lag` run when asked for (`SimOptions.mode`). */
 export const modes: readonly FaultMode[] = ['fault-free', 'lossy', 'partition', 'crash'];
-export const allModes: readonly FaultMode[] = [...modes, 'stall'];
+export const allModes: readonly FaultMode[] = [...modes, 'stall', 'lag'];
 
 export interface SimOptions {
   readonly backend?: Backend;
@@ -188,7 +188,8 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
             console.log(`t=${sched.now()} start ${a.id} epoch ${ctx.epoch}`, recs.join(' '));
           }
           const r = createRng(seed ^ hashText(`${task.id}/${ctx.epoch}`));
-          const duration = r.int(20, 400);
+          // Under a lag a quarter of the tasks outlast a lease, so the lagging node judges renewals.
+          const duration = mode === 'lag' && r.chance(0.25) ? r.int(2500, 6000) : r.int(20, 400);
           const fails = r.chance(0.12);
           return new Promise<Value>((resolve, reject) => {
             const cancel = node.clock.setTimer(() => {
@@ -198,7 +199,11 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
             }, duration);
             ctx.signal.addEventListener('abort', () => {
               cancel();
-              log.end = { at: sched.now(), failed: true };
+              // A fenced attempt did not fail: the mesh took its epoch away while it ran, and
+              // the start that follows runs the task again.
+              const fenced =
+                ctx.signal.reason instanceof Error && ctx.signal.reason.message === 'attempt fenced';
+              log.end = { at: sched.now(), failed: !fenced };
               reject(ctx.signal.reason as Error);
             });
           });
@@ -315,6 +320,8 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
     faultsEndAt = from + ms + (cutMs ?? 0);
 
     sched.at(from, () => {
+      // A stalled node that joins parts of a sparse mesh splits it while its links are silent.
+      maxParts = Math.max(maxParts, net.parts(node));
       net.stall(node, ms);
       if (cutMs !== null) net.partition([[node], nodeIds.filter((id) => id !== node)]);
       faultBeforeSeen();
@@ -323,6 +330,14 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
       if (cutMs !== null) net.heal();
       joinedAt = sched.now();
     });
+  } else if (mode === 'lag') {
+    // Records reach one node seconds late for a while (a reader behind on a backlog); its links,
+    // heartbeats and timers stay on time, so no node is gone: the mesh is healthy.
+    const node = faultRng.pick(nodeIds);
+    const from = faultRng.int(1000, 3000);
+    const ms = faultRng.int(2000, 8000);
+    const forMs = faultRng.int(1000, 6000);
+    sched.at(from, () => net.lag(node, ms, forMs));
   }
 
   /** Whether every up node sees every agent of every up node alive. */
@@ -555,12 +570,14 @@ function check(x: {
         v.push(`${k}: ${agents.size} attempts in one epoch under a ${x.maxParts}-way split`);
     }
   }
-  if (x.mode === 'fault-free') {
+  if (x.mode === 'fault-free' || x.mode === 'lag') {
     const d = countDuplicates(x.starts);
-    if (d > 0) v.push(`${d} duplicate starts in a fault-free run`);
+    if (d > 0)
+      v.push(`${d} duplicate starts in a ${x.mode === 'lag' ? 'lagging but connected' : 'fault-free'} run`);
   }
-  // The mesh may take a stalled node for gone and run again what it had started; nothing else.
-  if (x.stall !== null) {
+  // The mesh may take a stalled node for gone and run again what it had started; nothing else,
+  // unless the stall split the mesh (its parts are then bound as a partition's, above).
+  if (x.stall !== null && x.maxParts === 1) {
     const { node, from } = x.stall;
     for (const { start, earlier } of duplicates(x.starts)) {
       const other = earlier.find((o) => o.node !== node || o.at >= from);

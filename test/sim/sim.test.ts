@@ -36,20 +36,38 @@ describe.each([
     // A run of a few hundred seeds takes a minute or more on a loaded 2-core machine.
   }, 600_000);
 
-  it(`holds every invariant over ${Math.ceil(count / 4)} seeds of stalls: only a stalled node's earlier starts run again`, async () => {
+  /** Runs `n` seeds of one fault class; returns each failing seed's first violation and the duplicate starts. */
+  async function runMode(mode: 'stall' | 'lag', n: number) {
     const failures: string[] = [];
     let duplicates = 0;
-    for (let seed = 0; seed < Math.ceil(count / 4); seed++) {
-      const r = await runSimulation(seed, { backend, mode: 'stall' });
+    for (let seed = 0; seed < n; seed++) {
+      const r = await runSimulation(seed, { backend, mode });
       duplicates += r.duplicateStarts;
       if (r.violations.length > 0)
         failures.push(
-          `seed ${seed}: ${r.violations[0]} — replay: pnpm sim --seed ${seed} --backend ${backend} --mode stall`,
+          `seed ${seed}: ${r.violations[0]} — replay: pnpm sim --seed ${seed} --backend ${backend} --mode ${mode}`,
         );
     }
+    return { failures, duplicates };
+  }
+
+  it(`holds every invariant over ${Math.ceil(count / 4)} seeds of stalls: only a stalled node's earlier starts run again`, async () => {
+    const { failures, duplicates } = await runMode('stall', Math.ceil(count / 4));
     console.log(`stall: duplicate starts ${duplicates}, each of a task the stalled node had started before`);
     expect(failures).toEqual([]);
   }, 600_000);
+
+  // The in-memory store settles by timing alone, which a node reading seconds late defeats (a
+  // documented limit of that store): the receipts of the Document store are what this checks.
+  it.runIf(backend === 'document')(
+    `holds every invariant over ${Math.ceil(count / 4)} seeds of a node reading seconds late: no duplicate start`,
+    async () => {
+      const { failures, duplicates } = await runMode('lag', Math.ceil(count / 4));
+      expect(failures).toEqual([]);
+      expect(duplicates).toBe(0);
+    },
+    600_000,
+  );
 
   it('replays a seed exactly', async () => {
     const a = await runSimulation(13, { backend });
@@ -59,20 +77,15 @@ describe.each([
 });
 
 describe('deterministic simulation over a sparse mesh', () => {
-  it('12 nodes linked at random: no task lost, one accepted result, the k-part bound, convergence, membership', async () => {
+  it('12 nodes linked at random: every invariant, no duplicate start without faults', async () => {
     const failures: string[] = [];
-    let duplicates = 0;
     for (let seed = 0; seed < 5; seed++) {
       const r = await runSimulation(seed, { nodes: 12, topology: 'random' });
-      // Duplicate starts are reported, not asserted: without faults a sparse mesh is where the
-      // coordinator's known scale bug would show them.
-      if (r.mode === 'fault-free') duplicates += r.duplicateStarts;
-      for (const v of r.violations.filter((x) => !x.endsWith('duplicate starts in a fault-free run')))
+      for (const v of r.violations)
         failures.push(
           `seed ${seed} (${r.mode}): ${v} — replay: pnpm sim --seed ${seed} --nodes 12 --topology random`,
         );
     }
-    console.log(`12 nodes, random topology: ${duplicates} duplicate starts without faults`);
     expect(failures).toEqual([]);
   }, 120_000);
 });

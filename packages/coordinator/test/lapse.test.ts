@@ -1,6 +1,6 @@
 import { Emitter, type PresenceChannel, type PresenceEvents, type PresenceState } from '@meshwork/core';
 import { describe, expect, it } from 'vitest';
-import { createLapseRule } from '../src/coordinator/lapse.ts';
+import { createLapseRule, LIVE_HOLDER_LEASES } from '../src/coordinator/lapse.ts';
 import { virtualMesh } from './fixtures.ts';
 
 /** `presence` as seen by a node that loses its paths to `hidden` while `cut()` says so. */
@@ -36,8 +36,8 @@ const rules = (n: number) =>
 describe('when a lease counts as lapsed', () => {
   it("is the lease's end for the holder's own node, and at least one delivery delay later for the others", () => {
     const [self, other] = rules(2);
-    expect(self!.lapsesAt('t', 1, 'node-0', 10_000, 2)).toBe(10_000);
-    expect(other!.lapsesAt('t', 1, 'node-0', 10_000, 2)).toBeGreaterThanOrEqual(10_000 + p99);
+    expect(self!.lapsesAt('t', 1, 'node-0', 10_000, 2, true)).toBe(10_000);
+    expect(other!.lapsesAt('t', 1, 'node-0', 10_000, 2, false)).toBeGreaterThanOrEqual(10_000 + p99);
     const capped = createLapseRule({
       replica: 'x',
       delay: { p99: () => 60_000 },
@@ -45,7 +45,13 @@ describe('when a lease counts as lapsed', () => {
       graceMs: 500,
       maxTransitLeases: 3,
     });
-    expect(capped.lapsesAt('t', 1, 'node-0', 0, 1)).toBe(3000);
+    expect(capped.lapsesAt('t', 1, 'node-0', 0, 1, false)).toBe(3000);
+  });
+
+  it("leaves a live holder's lease to it, declaring it lost only as a backstop, LIVE_HOLDER_LEASES leases later", () => {
+    const [, other] = rules(2);
+    const gone = other!.lapsesAt('t', 1, 'node-0', 10_000, 2, false);
+    expect(other!.lapsesAt('t', 1, 'node-0', 10_000, 2, true)).toBe(gone + LIVE_HOLDER_LEASES * 3000);
   });
 
   it('takes a holder membership reports unreachable for gone after the grace and one delivery delay', () => {
@@ -58,7 +64,7 @@ describe('when a lease counts as lapsed', () => {
     let firstLate = 0;
     const tasks = 500;
     for (let t = 0; t < tasks; t++) {
-      const at = nodes.map((r) => r.lapsesAt(`task-${t}`, 1, 'holder', 0, 50)).sort((a, b) => a - b);
+      const at = nodes.map((r) => r.lapsesAt(`task-${t}`, 1, 'holder', 0, 50, false)).sort((a, b) => a - b);
       // Declarations within one delivery delay of the first are written before it arrives.
       early += at.filter((x) => x < at[0]! + p99).length;
       firstLate += at[0]! - p99;
@@ -69,7 +75,7 @@ describe('when a lease counts as lapsed', () => {
     // Each node's turn differs from task to task: no node is always first or always last.
     const firsts = new Set<number>();
     for (let t = 0; t < tasks; t++) {
-      const at = nodes.map((r) => r.lapsesAt(`task-${t}`, 1, 'holder', 0, 50));
+      const at = nodes.map((r) => r.lapsesAt(`task-${t}`, 1, 'holder', 0, 50, false));
       firsts.add(at.indexOf(Math.min(...at)));
     }
     expect(firsts.size).toBeGreaterThan(30);
@@ -117,5 +123,34 @@ describe('a holder that membership reports unreachable', () => {
   it('for longer than the grace is taken for gone, and its epoch declared lost', async () => {
     const { failovers } = await flap(3000);
     expect(failovers[0]).toBe('unreachable@1');
+  });
+});
+
+describe('a node whose reading falls behind', () => {
+  it("does not take a live holder's running attempt for lapsed while the renewals reach it late", async () => {
+    const m = virtualMesh({ nodes: 3, backend: 'memory', seed: 2 });
+    // Only n2's agent can run the task, for 12 s: six of the mesh's 2 s leases, each renewed.
+    const starts: number[] = [];
+    m.coords[2]!.registerAgent({
+      id: 'worker',
+      capabilities: ['slow'],
+      handler: (_task, ctx) => {
+        starts.push(ctx.epoch);
+        return new Promise((resolve) => m.net.node('n2').clock.setTimer(() => resolve('done'), 12_000));
+      },
+    });
+    const failovers: string[] = [];
+    for (const c of m.coords)
+      c.events.on('failover', (e) => failovers.push(`${e.node}:${e.reason}@${e.epoch}`));
+    await m.run(2000);
+    const id = m.coords[0]!.submit({ type: 'work', needs: ['slow'] });
+    await m.run(1500);
+    expect(m.coords[0]!.get(id)?.status).toBe('running');
+    // n0 reads what reaches it 6 s late for 5 s: three leases' renewals, its links and membership on time.
+    m.net.lag('n0', 6000, 5000);
+    await m.run(30_000);
+    expect(failovers).toEqual([]);
+    expect(starts).toEqual([1]);
+    expect(m.coords[0]!.get(id)).toMatchObject({ status: 'succeeded', epoch: 1 });
   });
 });

@@ -194,7 +194,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     cancelDrain();
     try {
       log.flushNow();
-      write([...attempts.release(), ...agents.retirements()]);
+      write([...attempts.release(), ...scheduler.releaseClaims(), ...agents.retirements()]);
     } finally {
       // Stopped even when the store refuses these writes (a node whose event log failed): stop()
       // rejects with that error, but no handler, timer or subscription outlives it.

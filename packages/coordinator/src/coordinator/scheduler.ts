@@ -44,6 +44,11 @@ export interface Scheduler {
   claimRead(claim: Claim, by: number): void;
   /** A receipt addressed to this node was read: its claims waiting for one are looked at again. */
   receiptRead(): void;
+  /**
+   * The expiries that hand on the epochs this node's unstarted claims won (stopping): the mesh
+   * leaves a live node's epochs to it (see LapseRule), so they are ended here rather than left to run out.
+   */
+  releaseClaims(): RecordWrite[];
   /** Cancels the next pass (stopped). */
   stop(): void;
 }
@@ -330,6 +335,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       holder,
       (d.lease?.until ?? d.decidesAt! + leaseMs) + graceMs,
       meshAgents().nodes,
+      liveness.alive(holder),
     );
     const goneSince = liveness.goneSince(holder);
     const goneAt = goneSince === undefined ? Infinity : lapses.goneAt(goneSince);
@@ -447,6 +453,18 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         else awaitingReceipts.delete(id);
     },
     schedule: timer.schedule,
+    releaseClaims() {
+      const now = clock.now();
+      const writes: RecordWrite[] = [];
+      for (const [id, own] of ownClaims) {
+        const d = index.derive(id);
+        if (d?.status === 'claimed' && d.epoch === own.epoch && d.winner?.agent === own.agent)
+          writes.push(expiryRecord(id, own.epoch, now, replica));
+      }
+      ownClaims.clear();
+      awaitingReceipts.clear();
+      return writes;
+    },
     stop: timer.stop,
   };
 }
