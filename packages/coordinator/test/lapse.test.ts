@@ -154,3 +154,32 @@ describe('a node whose reading falls behind', () => {
     expect(m.coords[0]!.get(id)).toMatchObject({ status: 'succeeded', epoch: 1 });
   });
 });
+
+describe('a node that stops its coordinator and stays in the mesh', () => {
+  it('hands on the epoch of a claim that won and did not start, instead of leaving it to the backstop', async () => {
+    // A long settle window keeps n1's claim unstarted when its coordinator stops.
+    const m = virtualMesh({
+      nodes: 2,
+      backend: 'document',
+      seed: 3,
+      coordinator: { settle: { minMs: 1000, initialMs: 1000 } },
+    });
+    m.coords[1]!.registerAgent({
+      id: 'only',
+      capabilities: ['rare'],
+      handler: () => Promise.resolve('done'),
+    });
+    const claims: number[] = [];
+    m.coords[1]!.events.on('claim', (e) => claims.push(e.epoch));
+    await m.run(2000);
+    const id = m.coords[0]!.submit({ type: 'work', needs: ['rare'] });
+    await m.run(300);
+    expect(claims).toEqual([1]);
+    expect(m.coords[0]!.get(id)?.status).toBe('claimed');
+    await m.coords[1]!.stop({ drainMs: 0 });
+    await m.run(1000);
+    // n1's node is still alive to n0, whose backstop would wait 10 leases: epoch 1 ended at once,
+    // and the task waits for an agent again.
+    expect(m.coords[0]!.get(id)).toMatchObject({ status: 'pending', epoch: 1 });
+  });
+});

@@ -15,7 +15,7 @@ import type { TaskId } from '../model.ts';
  *   renewal only as fast as their links bring it: a node whose reading fell behind (a backlog, a
  *   neighbour that stalled) would take a running attempt for lapsed and start the task again. So
  *   while membership says the holder is alive, another node declares its epoch lost only as a
- *   backstop, `liveHolderLeases` leases later; once it is gone, as its lease says.
+ *   backstop, LIVE_HOLDER_LEASES leases later; once it is gone, as its lease says.
  * - **Not all at once.** Every replica watches every open task: were they all to declare a lapse
  *   the moment it is due, a mesh of N nodes would write N expiries of one epoch, each sent to every
  *   node. Each replica waits a share of N × that delay, its own by a hash of the task and itself:
@@ -56,8 +56,6 @@ export function createLapseRule(o: {
   readonly graceMs: number;
   /** Most delivery delay a lease is judged with, in leases (default 3): a silent holder is still found. */
   readonly maxTransitLeases?: number;
-  /** Leases past its end that a live holder's lease is left to it (default LIVE_HOLDER_LEASES). */
-  readonly liveHolderLeases?: number;
 }): LapseRule {
   const seed = hash53(o.replica);
   const transit = (): number => Math.min(o.delay.p99() ?? 0, (o.maxTransitLeases ?? 3) * o.leaseMs);
@@ -67,7 +65,7 @@ export function createLapseRule(o: {
       if (holder === o.replica) return leaseEnd;
       const d = transit();
       const turn = hash53(`${task}|${epoch}`, seed) / 2 ** 53;
-      const backstop = holderAlive ? (o.liveHolderLeases ?? LIVE_HOLDER_LEASES) * o.leaseMs : 0;
+      const backstop = holderAlive ? LIVE_HOLDER_LEASES * o.leaseMs : 0;
       return leaseEnd + backstop + d + turn * Math.max(0, nodes - 1) * d;
     },
     goneAt: (goneAt) => goneAt + o.graceMs + transit(),
