@@ -90,7 +90,7 @@ describe('membership over libp2p', () => {
           for (;;) {
             const frame = (await reader.read()).subarray();
             const decoded = decodeMembershipFrame(frame, limits);
-            if (decoded.kind === 'records' && decoded.records.some((r) => r.node === b!.replica))
+            if (decoded.kind === 'answer' && decoded.records.some((r) => r.node === b!.replica))
               return resolve(frame);
           }
         })().catch(reject);
@@ -107,7 +107,7 @@ describe('membership over libp2p', () => {
     await waitFor('malformed frame', () => rejected('malformed') === 1);
 
     const table = decodeMembershipFrame(await inbound, limits);
-    if (table.kind !== 'records') throw new Error('expected records');
+    if (table.kind !== 'answer') throw new Error('expected an answer');
     const recordOfB = table.records.find((r) => r.node === b!.replica)!;
     // A newer record of b that drops its links: a forger cutting b off, signed with b's old proof.
     // Far ahead of b's own incarnation, which may have moved on since the table was sent: a record

@@ -23,8 +23,8 @@ export interface DigestRepair {
   digestHeard(peer: ReplicaId, digest: readonly [number, number]): void;
   /** `peer` asked for what it lacks. */
   summaryReceived(peer: ReplicaId, versions: readonly VersionHash[]): void;
-  /** `peer` sent records: an answer to this node's summary, or news. */
-  recordsReceived(peer: ReplicaId): void;
+  /** `peer` answered this node's summary (a rumour from it is no answer). */
+  answerReceived(peer: ReplicaId): void;
   /** The membership's tick: summaries that got no records back go again. */
   tick(): void;
 }
@@ -46,7 +46,7 @@ export function createDigestRepair(deps: {
   /** When this node last sent each neighbour a summary, and last answered one of theirs. */
   const lastSummarySent = new Map<ReplicaId, number>();
   const lastAnswered = new Map<ReplicaId, number>();
-  /** When each neighbour last sent records. */
+  /** When each neighbour last answered a summary. */
   const answeredAt = new Map<ReplicaId, number>();
   /** A summary from a peer this node has no link to yet, answered once it has. */
   const unanswered = new Map<ReplicaId, readonly VersionHash[]>();
@@ -98,7 +98,7 @@ export function createDigestRepair(deps: {
     const at = now();
     if (at - (lastAnswered.get(peer) ?? -Infinity) < answerGapMs) return;
     lastAnswered.set(peer, at);
-    outbox.send(peer, table.missingFrom(versions));
+    outbox.answer(peer, table.missingFrom(versions));
   }
 
   return {
@@ -145,11 +145,11 @@ export function createDigestRepair(deps: {
       askFor(peer, at);
     },
     summaryReceived: answer,
-    recordsReceived(peer) {
+    answerReceived(peer) {
       answeredAt.set(peer, now());
     },
     tick() {
-      // A summary that got no records back by this tick (it, or the answer, was lost) goes again
+      // A summary that got no answer by this tick (it, or the answer, was lost) goes again
       // now, not only on the neighbour's next heartbeat, which may be lost too: under loss a node
       // with one or two links waited a heartbeat interval per lost frame.
       const at = now();

@@ -7,6 +7,7 @@ const VERSION = 3;
 const HEARTBEAT = 1;
 const RECORDS = 2;
 const SUMMARY = 3;
+const ANSWER = 4;
 /** Most links one record may list: far above any node's degree. */
 const MAX_LINKS = 1024;
 
@@ -14,13 +15,14 @@ const MAX_LINKS = 1024;
  * What neighbours send each other: a heartbeat carrying the sender's table digest (its liveness
  * signal and anti-entropy trigger in one) and how late its own ticks have run lately (its local
  * health, see local-health.ts); a summary of the sender's table, the version hash of each record
- * it holds, after a digest mismatch or on a new link; or member records (rumours, or the answer
- * to a summary: the records whose versions it lacks).
+ * it holds, after a digest mismatch or on a new link; member records passed on (rumours); or the
+ * answer to a summary: the records whose versions it lacks, possibly none. An answer is marked as
+ * one so that a rumour arriving meanwhile does not stand in for an answer that was lost.
  */
 export type MembershipFrame =
   | { readonly kind: 'heartbeat'; readonly digest: VersionHash; readonly lagMs: number }
   | { readonly kind: 'summary'; readonly versions: readonly VersionHash[] }
-  | { readonly kind: 'records'; readonly records: readonly MemberRecord[] };
+  | { readonly kind: 'records' | 'answer'; readonly records: readonly MemberRecord[] };
 
 export function encodeFrame(frame: MembershipFrame): Uint8Array {
   const w = new Writer();
@@ -38,7 +40,7 @@ export function encodeFrame(frame: MembershipFrame): Uint8Array {
       w.uint(b);
     }
   } else {
-    w.byte(RECORDS);
+    w.byte(frame.kind === 'answer' ? ANSWER : RECORDS);
     w.uint(frame.records.length);
     for (const r of frame.records) writeMemberRecord(w, r);
   }
@@ -78,12 +80,12 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): MembershipF
     const versions: VersionHash[] = [];
     for (let i = 0; i < n; i++) versions.push([half(r), half(r)]);
     frame = { kind: 'summary', versions };
-  } else if (kind === RECORDS) {
+  } else if (kind === RECORDS || kind === ANSWER) {
     const n = r.count('records', 4);
     if (n > limits.maxRecords) throw new DecodeError('too_large', `${n} records exceed ${limits.maxRecords}`);
     const records: MemberRecord[] = [];
     for (let i = 0; i < n; i++) records.push(readMemberRecord(r, MAX_LINKS));
-    frame = { kind: 'records', records };
+    frame = { kind: kind === ANSWER ? 'answer' : 'records', records };
   } else {
     throw new DecodeError('kind', `membership frame kind ${kind}`);
   }

@@ -236,7 +236,6 @@ export function createMembership(o: MembershipOptions): Membership {
   }
 
   function receiveRecords(from: ReplicaId, records: readonly MemberRecord[]): void {
-    repair.recordsReceived(from);
     const changed: MemberRecord[] = [];
     /** Records the sender holds older versions of: they go back to it, so one exchange heals both. */
     const newer: MemberRecord[] = [];
@@ -384,8 +383,9 @@ export function createMembership(o: MembershipOptions): Membership {
           linksChanged();
         }
       }
-      if (frame.kind === 'records') return receiveRecords(peer, frame.records);
       if (frame.kind === 'summary') return repair.summaryReceived(peer, frame.versions);
+      if (frame.kind === 'answer') repair.answerReceived(peer);
+      if (frame.kind !== 'heartbeat') return receiveRecords(peer, frame.records);
       if (linked.has(peer)) peerLag.set(peer, frame.lagMs);
       repair.digestHeard(peer, frame.digest);
     },

@@ -15,8 +15,8 @@ export interface RecordOutbox {
   heldBy(peer: ReplicaId, record: MemberRecord): void;
   /** Sends what is queued now, to the peers still linked. */
   flush(): void;
-  /** Sends records to `peer` now. */
-  send(peer: ReplicaId, records: readonly MemberRecord[]): void;
+  /** Sends `peer` the answer to its summary now: `records`, or an empty answer when there are none. */
+  answer(peer: ReplicaId, records: readonly MemberRecord[]): void;
   /** Drops the pending flush. */
   stop(): void;
 }
@@ -33,22 +33,22 @@ export function createRecordOutbox(deps: {
   let cancelFlush: (() => void) | null = null;
 
   /** Records in frames of at most TABLE_CHUNK records and half the frame limit, so any peer takes them. */
-  const framesOf = (records: readonly MemberRecord[]): Uint8Array[] => {
-    if (records.length === 0) return [];
+  const framesOf = (kind: 'records' | 'answer', records: readonly MemberRecord[]): Uint8Array[] => {
     if (records.length > TABLE_CHUNK) {
       const out: Uint8Array[] = [];
       for (let i = 0; i < records.length; i += TABLE_CHUNK)
-        out.push(...framesOf(records.slice(i, i + TABLE_CHUNK)));
+        out.push(...framesOf(kind, records.slice(i, i + TABLE_CHUNK)));
       return out;
     }
-    const frame = encodeFrame({ kind: 'records', records });
-    if (frame.byteLength <= maxFrameBytes / 2 || records.length === 1) return [frame];
+    const frame = encodeFrame({ kind, records });
+    if (frame.byteLength <= maxFrameBytes / 2 || records.length <= 1) return [frame];
     const half = Math.ceil(records.length / 2);
-    return [...framesOf(records.slice(0, half)), ...framesOf(records.slice(half))];
+    return [...framesOf(kind, records.slice(0, half)), ...framesOf(kind, records.slice(half))];
   };
 
   const send = (peer: ReplicaId, records: readonly MemberRecord[]): void => {
-    for (const frame of framesOf(records)) links.send(peer, frame);
+    if (records.length === 0) return;
+    for (const frame of framesOf('records', records)) links.send(peer, frame);
   };
 
   function flush(): void {
@@ -70,7 +70,9 @@ export function createRecordOutbox(deps: {
       cancelFlush ??= timers.setTimer(flush, FORWARD_DELAY_MS);
     },
     flush,
-    send,
+    answer(peer, records) {
+      for (const frame of framesOf('answer', records)) links.send(peer, frame);
+    },
     stop: () => cancelFlush?.(),
   };
 }

@@ -49,7 +49,7 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
   const nodes = new Map<string, Membership>();
   const cut = new Set<string>();
   const down = new Set<string>();
-  const frames = { heartbeat: 0, records: 0, summary: 0 };
+  const frames = { heartbeat: 0, records: 0, summary: 0, answer: 0 };
   /** Every heartbeat sent: its sender and when. */
   const beats: [string, number][] = [];
   /** Member records sent, in record frames. */
@@ -74,7 +74,7 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
           const decoded = decodeFrame(frame, limits);
           frames[decoded.kind]++;
           if (decoded.kind === 'heartbeat') beats.push([id, time.now()]);
-          if (decoded.kind === 'records') {
+          if ((decoded.kind === 'records' || decoded.kind === 'answer') && decoded.records.length > 0) {
             recordsOn.set(linkKey(id, peer), (recordsOn.get(linkKey(id, peer)) ?? 0) + 1);
             recordsSent += decoded.records.length;
           }
@@ -438,6 +438,35 @@ describe('membership', () => {
     expect(m.node(1).record(m.ids[0]!)!.state).toEqual({ wants: { cpu: 2 } });
   });
 
+  it('asks again when the answer to its summary is lost and a rumour from the same neighbour comes instead', async () => {
+    const m = mesh(4, [
+      [0, 1],
+      [0, 3],
+    ]);
+    // Node 3 is down from the start: node 1 has never heard of it.
+    m.kill(3, 'closed');
+    await m.advance(2000);
+    // Node 3 comes up behind node 0; its record and node 0's new one are lost on the way to node 1.
+    m.sever(0, 1);
+    m.restart(3);
+    await m.advance(400);
+    m.heal();
+    // At 2,500 the digests differ and both send summaries. Node 0's answer, leaving at 2,504
+    // with both records, is lost. Node 1's answer holds node 0's old record, so node 0 sends its
+    // newer one back: node 1 gets a frame of records from node 0, but not node 3's.
+    await m.advance(2505 - 2400);
+    m.cutOneWay(0, 1);
+    await m.advance(2);
+    m.heal();
+    await m.advance(2540 - 2507);
+    expect(m.node(1).record(m.ids[0]!)!.links).toContain(m.ids[3]);
+    expect(m.node(1).record(m.ids[3]!)).toBeUndefined();
+    // That frame is no answer: the summary goes again at the tick at 2,750, not at the next
+    // heartbeat's mismatch (3,000).
+    await m.advance(2900 - 2540);
+    expect(m.node(1).status(m.ids[3]!)).toBe('alive');
+  });
+
   it('answers summaries with the records they lack, at most once per quarter sync interval less an eighth heartbeat', async () => {
     const sched = createScheduler();
     const time = sched.nodeClock(0);
@@ -445,7 +474,7 @@ describe('membership', () => {
     const a = createMembership({ self: 'a', timers: time, links: { send: (_p, f) => void sent.push(f) } });
     const records = (frame: Uint8Array) => {
       const f = decodeFrame(frame, limits);
-      return f.kind === 'records' ? f.records.map((r) => r.node) : [];
+      return f.kind === 'answer' ? f.records.map((r) => r.node) : [];
     };
     a.linkUp('b');
     const b = createMembership({ self: 'b', timers: time, links: { send: (_p, f) => a.receive('b', f) } });
