@@ -138,6 +138,8 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
           ? { psk: readPsk(config.pskFile) }
           : {}),
       ...(config.allowList !== undefined ? { allow: config.allowList } : {}),
+      ...(config.mdns && { mdns: true }),
+      ...(config.topology !== undefined && { topology: config.topology }),
       logger,
     }).catch((err: unknown) => {
       // The transport names the option it rejected (listen[0], bootstrap[1], ...): a config error.

@@ -70,12 +70,16 @@ describe('meshwork CLI', () => {
       '--log-level',
       'silent',
     ];
+    // Valid keys one by one, which the transport refuses together.
+    const shape = join(dir, 'shape.json');
+    writeFileSync(shape, JSON.stringify({ topology: { minPeers: 8, maxPeers: 4 }, mdns: true }));
     // Independent processes: run them side by side.
-    const [r, flag, listen, psk] = await Promise.all([
+    const [r, flag, listen, psk, topology] = await Promise.all([
       runCli(['start', '--config', file]),
       runCli(['start', '--name', 'x', '--http-port', 'abc']),
       runCli(['start', ...common('listen'), '--listen', '/ip4/not-an-ip/tcp/1']),
       runCli(['start', ...common('psk'), '--psk-file', join(dir, 'missing.key')]),
+      runCli(['start', '--config', shape, ...common('shape')]),
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('http.port: Invalid input: expected number, received string');
@@ -86,6 +90,10 @@ describe('meshwork CLI', () => {
     expect(listen.stderr).toContain('invalid config: listen[0]: not a multiaddr');
     expect(psk.code).toBe(2);
     expect(psk.stderr).toContain('invalid config: pskFile: cannot read');
+    expect(topology.code).toBe(2);
+    expect(topology.stderr).toContain(
+      'invalid config: topology.maxPeers: must be at least topology.minPeers',
+    );
   });
 
   it('reads MESHWORK_CONFIG, MESHWORK_LOG_LEVEL and secrets from the environment, naming a variable whose value is wrong', async () => {

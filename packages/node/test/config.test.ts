@@ -109,6 +109,26 @@ describe('config', () => {
     expect(configError(() => archive({ keepDays: 7 })).message).toContain('archive.keepDays: unknown key');
   });
 
+  it('checks mdns and the mesh topology, leaving keys out to the transport', () => {
+    const load = (extra: object) => loadConfig(configFile({ name: 'a', ...extra }).file);
+    const plain = load({});
+    expect(plain.mdns).toBe(false);
+    expect(plain.topology).toBeUndefined();
+    expect(load({ mdns: true, topology: { maxPeers: 4, minPeers: 2 } })).toMatchObject({
+      mdns: true,
+      topology: { minPeers: 2, maxPeers: 4 },
+    });
+    const err = configError(() =>
+      load({ mdns: 'yes', topology: { minPeers: 0, announceMs: -1, fanout: 3 } }),
+    );
+    expect(err.issues).toEqual([
+      'mdns: Invalid input: expected boolean, received string',
+      'topology.minPeers: Too small: expected number to be >0',
+      'topology.announceMs: Too small: expected number to be >=0',
+      'topology.fanout: unknown key',
+    ]);
+  });
+
   it('checks the pull-worker settings', () => {
     const workers = (value: unknown) => loadConfig(configFile({ name: 'a', workers: value }).file);
     expect(loadConfig(configFile({ name: 'a' }).file).workers).toEqual({

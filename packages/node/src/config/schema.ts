@@ -20,6 +20,21 @@ export const configSchema = z.strictObject({
   bootstrap: z.array(z.string().startsWith('/', 'expected a multiaddr')).default([]),
   pskFile: z.string().min(1).optional(),
   allowList: z.array(peerId).optional(),
+  /** Also find peers on the local network by mDNS; they are dialled as `topology` allows. */
+  mdns: z.boolean().default(false),
+  /**
+   * The mesh's shape (transport README, _Topology_); a key left out takes the transport's default.
+   * The transport checks the keys against each other (`maxPeers` at least `minPeers`, ...).
+   */
+  topology: z
+    .strictObject({
+      minPeers: z.number().int().positive().optional(),
+      maxPeers: z.number().int().positive().optional(),
+      announceMs: z.number().int().min(0).optional(),
+      announceMaxMs: z.number().int().positive().optional(),
+      graceMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
   http: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
