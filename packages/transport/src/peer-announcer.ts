@@ -7,7 +7,7 @@ export interface PeerAnnouncerOptions {
   readonly topic: string;
   /** Time between announcements while this node's links change. */
   readonly baseMs: number;
-  /** The time doubles after each announcement made with the same links, up to this. */
+  /** Time between announcements once the links stayed the same from one to the next. */
   readonly maxMs: number;
 }
 
@@ -43,8 +43,9 @@ export function encodeAnnouncement(publicKey: Uint8Array, addrs: readonly Uint8A
  * listening only), backing off while the mesh around it is settled: every node takes in every
  * announcement, a peer-store write each, so fixed-rate announcements cost each node more the
  * larger the mesh. A node whose links change (a newcomer, a node that lost peers) announces every
- * `baseMs`; one whose links stayed the same doubles its interval up to `maxMs`. Newcomers are
- * found quickly anyway: they announce at the fast rate, and nodes with room dial them.
+ * `baseMs`; once its links stayed the same from one announcement to the next, every `maxMs`, which
+ * only keeps its addresses fresh in the peer stores. Newcomers are found quickly anyway: they
+ * announce at the fast rate, and nodes with room dial them.
  */
 export function startPeerAnnouncer(
   libp2p: Libp2p<{ pubsub: GossipSub }>,
@@ -70,7 +71,7 @@ export function startPeerAnnouncer(
       const addrs = libp2p.getMultiaddrs().map((ma) => ma.bytes);
       void pubsub.publish(o.topic, encodeAnnouncement(publicKey, addrs)).catch(() => undefined);
       lastAt = performance.now();
-      intervalMs = changed ? o.baseMs : Math.min(intervalMs * 2, o.maxMs);
+      intervalMs = changed ? o.baseMs : o.maxMs;
       changed = false;
     }
     schedule(intervalMs);
