@@ -25,7 +25,7 @@ export interface DigestRepair {
   summaryReceived(peer: ReplicaId, versions: readonly VersionHash[]): void;
   /** `peer` answered this node's summary (a rumour from it is no answer). */
   answerReceived(peer: ReplicaId): void;
-  /** The membership's tick: summaries that got no records back go again. */
+  /** The membership's tick: summaries that got no answer go again. */
   tick(): void;
 }
 
