@@ -64,18 +64,18 @@ describe('topology', () => {
     const since = performance.now();
     await new Promise((r) => setTimeout(r, 5000));
     const settled = heard.filter((t) => t >= since);
-    // At a fixed 200 ms, 25 in 5 s; backing off (200, 400, 800, 1600, 1600 ms) about 5.
+    // At a fixed 200 ms, 25 in 5 s; at 1.6 s once the links held, about 3.
     expect(settled.length).toBeGreaterThan(0);
     expect(settled.length).toBeLessThanOrEqual(8);
 
     // A new link: a announces again within 200 ms of its last announcement (plus the link's own
-    // settling), not after the 1.6 s it had backed off to.
+    // settling), not after the 1.6 s it had backed off to (peer-announcer.test.ts times the rest).
     const c = await startNode({ topology: announcing, bootstrap: [a.multiaddrs[0]!] });
     nodes.push(c);
     await waitFor('a and c linked', () => a.peers().includes(c.replica));
     const linked = performance.now();
     const before = heard.length;
-    await waitFor('two announcements soon after the new link', () => heard.length >= before + 2, 1400);
+    await waitFor('an announcement soon after the new link', () => heard.length > before, 1400);
     expect(performance.now() - linked).toBeLessThan(1400);
   });
 
