@@ -29,4 +29,8 @@ export default tseslint.config(
     files: ['scripts/**/*.js'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', fetch: 'readonly' } },
   },
+  {
+    files: ['bench/**/*.js'],
+    languageOptions: { globals: { setInterval: 'readonly', clearInterval: 'readonly' } },
+  },
 );

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs the five packages as they would be published, installs the tarballs with plain npm into an
-# empty directory outside the workspace, and runs what a new user would: the `meshwork` binary and
+# empty directory outside the workspace (scripts/install-packed.sh), and runs what a new user would: the `meshwork` binary and
 # a small program (scripts/pack-check/consumer.js), which is also type-checked against the
 # installed declarations, and the library examples (examples/*.ts) as a user would copy them. Run it through `pnpm pack-check`, which puts the workspace's Node first
 # on PATH.
@@ -11,23 +11,9 @@ node -e 'if (+process.versions.node.split(".")[0] < 22) { console.error(`pack-ch
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/meshwork-pack-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/tarballs" "$work/app"
-
-for pkg in core transport coordinator node worker; do
-  # prepack builds dist/ from scratch; publishConfig points exports, types and bin at it.
-  (cd "packages/$pkg" && npx --loglevel=error -y pnpm@10 pack --pack-destination "$work/tarballs" >/dev/null)
-done
+bash scripts/install-packed.sh "$work"
 echo "pack-check: packed $(cd "$work/tarballs" && echo *.tgz)"
-for tarball in "$work"/tarballs/*.tgz; do
-  if tar -tzf "$tarball" | grep -E -q '(^package/(test|bench)/|tsbuildinfo$)'; then
-    echo "pack-check: $(basename "$tarball") holds tests or build state" >&2
-    exit 1
-  fi
-done
-
 cd "$work/app"
-echo '{ "name": "pack-check-app", "private": true, "type": "module" }' >package.json
-npm install --prefer-offline --no-audit --no-fund --loglevel=error "$work"/tarballs/*.tgz
 
 version=$(./node_modules/.bin/meshwork --version)
 expected=$(node -p 'require("./node_modules/@meshwork/node/package.json").version')

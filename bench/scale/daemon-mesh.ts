@@ -20,7 +20,8 @@ import {
 } from '../../packages/node/test/support/processes.ts';
 import { sparseLinks } from '../sparse-topology.ts';
 
-const handler = (name: string): string => fileURLToPath(new URL(`./handlers/${name}.ts`, import.meta.url));
+// Plain JavaScript, so that a daemon run as installed (compiled) never loads the type stripper.
+const handler = (name: string): string => fileURLToPath(new URL(`./handlers/${name}.js`, import.meta.url));
 
 /** Module-executor handlers every agent of the mesh may run, by the name tasks give. */
 export const HANDLERS = { noop: handler('noop'), held: handler('held') } as const;
@@ -52,6 +53,8 @@ export interface DaemonMeshOptions {
   readonly parallel?: number;
   /** Called as daemons come up, with how many have. */
   readonly onStarted?: (started: number) => void;
+  /** The `meshwork` entry point every daemon runs (default: the sources'; see installed-cli.ts). */
+  readonly cli?: string;
 }
 
 export interface DaemonMesh {
@@ -114,7 +117,11 @@ export async function startDaemonMesh(options: DaemonMeshOptions): Promise<Daemo
     };
   };
   const launch = async (config: Record<string, unknown>): Promise<DaemonProcess> => {
-    const p = await startDaemonProcess(dir, config, { supervised: true, timeoutMs: START_TIMEOUT_MS });
+    const p = await startDaemonProcess(dir, config, {
+      supervised: true,
+      timeoutMs: START_TIMEOUT_MS,
+      ...(options.cli !== undefined ? { cli: options.cli } : {}),
+    });
     live.add(p);
     void p.exited.then(() => live.delete(p));
     return p;

@@ -116,15 +116,21 @@ export async function sentBytes(daemon: MeshDaemon): Promise<number> {
 /** Clock ticks per second of `/proc/<pid>/stat`'s CPU times: 100 on every Linux that Node runs on. */
 const CLOCK_TICKS = 100;
 
-/** CPU time used so far and resident memory now, from `/proc`; null where there is no `/proc`. */
-export function processStats(pid: number): { cpuMs: number; rssBytes: number } | null {
+/** CPU time used so far and resident memory now (RSS and PSS), from `/proc`; null where there is no `/proc`. */
+export function processStats(pid: number): { cpuMs: number; rssBytes: number; pssBytes: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces), from the state (field 3) on.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15
-    const rss = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { cpuMs: (ticks * 1000) / CLOCK_TICKS, rssBytes: Number(rss?.[1] ?? NaN) * 1024 };
+    const kB = (file: string, field: string): number =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(file, 'utf8'))?.[1] ?? NaN) * 1024;
+    return {
+      cpuMs: (ticks * 1000) / CLOCK_TICKS,
+      rssBytes: kB(`/proc/${pid}/status`, 'VmRSS'),
+      // Pages shared with other processes (the Node binary's, above all) count in proportion.
+      pssBytes: kB(`/proc/${pid}/smaps_rollup`, 'Pss'),
+    };
   } catch {
     return null;
   }

@@ -6,8 +6,10 @@
  *
  * - full membership: after the last daemon is ready, until every daemon shows all agents live;
  * - idle cost per daemon over an idle window, once no daemon's links changed for 15 s (at most
- *   SCALE_BENCH_SETTLE_MAX_S, 180 s, after full membership): CPU, resident memory, bytes sent on
- *   Meshwork's protocols (`meshwork_transport_bytes_total`, so without TCP, Noise and yamux framing);
+ *   SCALE_BENCH_SETTLE_MAX_S, 180 s, after full membership): CPU, resident memory (RSS, and PSS,
+ *   which counts pages shared between the daemons, the Node binary's above all, in proportion),
+ *   bytes sent on Meshwork's protocols (`meshwork_transport_bytes_total`, so without TCP, Noise
+ *   and yamux framing);
  * - 5,000 no-op tasks submitted round-robin across the daemons: throughput (first submission to
  *   the last task seen finished on one daemon), duplicate starts (attempts beyond the first, from
  *   every task's history on one daemon; no fault is injected meanwhile, so every one counts)
@@ -33,9 +35,17 @@
  * SCALE_BENCH_IDLE_S (60), SCALE_BENCH_PARTITION_S (60), SCALE_BENCH_FAILOVERS (3),
  * SCALE_BENCH_CAPACITY (8 tasks at once per agent) and SCALE_BENCH_SEED (1, the topology) tune
  * it; MESHWORK_SCALE_KEEP=1 keeps the daemons' data and logs.
+ *
+ * The daemons run as a user installs them: the packages are packed and installed with npm first
+ * (installed-cli.ts), and run from their compiled JavaScript. SCALE_BENCH_SOURCES=1 runs the
+ * sources instead (no packing; Node strips the types, which costs each daemon memory).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { percentile, type Progress, type Row, type Suite } from '../report.ts';
 import { startDaemonMesh, type DaemonMesh, type MeshDaemon } from '../scale/daemon-mesh.ts';
+import { installedCli } from '../scale/installed-cli.ts';
 import { liveAgents, peersOf, processStats, sentBytes, taskCounts, taskStatuses } from '../scale/observe.ts';
 import {
   checkRuns,
@@ -197,17 +207,19 @@ async function idleWindow(daemons: readonly MeshDaemon[], progress: Progress) {
   const bytesSeconds = (bytes1.at - bytes0.at) / 1000;
   const cpu: number[] = [];
   const rss: number[] = [];
+  const pss: number[] = [];
   const bytes: number[] = [];
   daemons.forEach((_, i) => {
     const [s0, s1] = [before.stats[i], after.stats[i]];
     if (s0 && s1) {
       cpu.push(((s1.cpuMs - s0.cpuMs) / 1000 / seconds) * 100);
       rss.push(s1.rssBytes / 2 ** 20);
+      pss.push(s1.pssBytes / 2 ** 20);
     }
     const [b0, b1] = [bytes0.sent[i], bytes1.sent[i]];
     if (b0 != null && b1 != null) bytes.push((b1 - b0) / bytesSeconds);
   });
-  return { cpuPct: mean(cpu), rssMb: mean(rss), bytesPerS: mean(bytes) };
+  return { cpuPct: mean(cpu), rssMb: mean(rss), pssMb: mean(pss), bytesPerS: mean(bytes) };
 }
 
 /** What the task run measured; null where it could not. */
@@ -394,11 +406,17 @@ export const suite: Suite = {
   systems: ['meshwork'],
   baseline: 'meshwork',
   async run(progress) {
+    let cli: string | undefined;
+    if (process.env['SCALE_BENCH_SOURCES'] === undefined) {
+      progress.step('install: packing the packages and installing them with npm');
+      cli = installedCli(mkdtempSync(join(tmpdir(), 'meshwork-scale-install-')));
+    }
     progress.step(`start: ${DAEMONS} daemons`);
     const mesh = await startDaemonMesh({
       size: DAEMONS,
       seed: SEED,
       capacity: CAPACITY,
+      ...(cli !== undefined ? { cli } : {}),
       onStarted: (n) => progress.step(`start: ${n}/${DAEMONS} daemons serving`),
     });
     if (process.env['MESHWORK_SCALE_KEEP'] !== undefined)
@@ -435,11 +453,12 @@ export const suite: Suite = {
 
       const settled = await settle(daemons, progress);
       console.error(`scale bench: links settled ${round(settled, 0)} s after full membership`);
-      const idle = await part('idle', { cpuPct: null, rssMb: null, bytesPerS: null }, () =>
+      const idle = await part('idle', { cpuPct: null, rssMb: null, pssMb: null, bytesPerS: null }, () =>
         idleWindow(daemons, progress),
       );
       record('idle_cpu_per_node_pct', '%', 'lower', round(idle.cpuPct, 2));
       record('idle_rss_per_node_mb', 'MB', 'lower', round(idle.rssMb, 1));
+      record('idle_pss_per_node_mb', 'MB', 'lower', round(idle.pssMb, 1));
       record('idle_bytes_per_node_per_s', 'B/s', 'lower', round(idle.bytesPerS, 0));
 
       const tasks = await part<TaskRun>('tasks', { perSecond: null, duplicates: null, lost: null }, () =>

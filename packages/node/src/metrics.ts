@@ -12,6 +12,8 @@ export interface TransportStats {
   syncRounds: number;
   /** Snapshots sent in rounds, to peers too far behind for an update. */
   syncSnapshots: number;
+  /** Links this node closed after they carried nothing, heartbeats included, for too long. */
+  silentLinks: number;
   /**
    * Events received from peers: new ones applied, by how they came (gossip, sync), and those this
    * node held already (`via: any`), which is what redundant delivery costs.
@@ -244,6 +246,13 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
       for (const { agent, degraded } of sources.agentHealth?.() ?? []) this.set({ agent }, degraded ? 1 : 0);
     },
   });
+  mirroredCounter(
+    registry,
+    'meshwork_silent_links_closed_total',
+    'Links closed by this node after they carried nothing, heartbeats included, for too long (a stalled or cut-off peer)',
+    [],
+    () => [{ labels: {}, value: sources.transport()?.silentLinks ?? 0 }],
+  );
   mirroredCounter(registry, 'meshwork_sync_rounds_total', 'Anti-entropy rounds completed', [], () => [
     { labels: {}, value: sources.transport()?.syncRounds ?? 0 },
   ]);

@@ -22,6 +22,7 @@ export function transportStats(mesh: MeshNode<MeshDocument>): TransportStats {
     peers: c.peers,
     syncRounds: c.syncRounds.completed,
     syncSnapshots: c.syncRounds.snapshots,
+    silentLinks: c.silentLinks,
     eventsReceived: [
       { via: 'gossip', outcome: 'applied', count: c.eventsApplied.gossip },
       { via: 'sync', outcome: 'applied', count: c.eventsApplied.sync },

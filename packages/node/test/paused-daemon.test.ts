@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, startDaemonProcess, tempDir, waitFor, type DaemonProcess } from './support/processes.ts';
 
@@ -56,6 +58,17 @@ describe('a paused daemon', () => {
       );
     }
     expect(await agentLive(a, 'b-agent')).toBe(true);
+    // Each closing is logged with the peer and how long its link was silent, and counted.
+    for (const d of [a, b]) {
+      const closings = readFileSync(join(d.dataDir, 'daemon.log'), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"closed a silent link"'))
+        .map((line) => JSON.parse(line) as { peer: string; silentMs: number });
+      expect(closings.map((l) => l.peer)).toContain(c.info.peerId);
+      for (const l of closings) expect(l.silentMs).toBeGreaterThan(10_000);
+      const { body } = await api<string>(d.info.url, '/metrics');
+      expect(body).toMatch(new RegExp(`^meshwork_silent_links_closed_total ${closings.length}$`, 'm'));
+    }
 
     c.child.kill('SIGCONT');
     for (const d of [a, b])

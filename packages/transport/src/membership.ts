@@ -12,6 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { GossipEnvelope } from './gossip-envelope.ts';
 import type { MeshMetricsRecorder } from './metrics.ts';
+import type { MeshLogger } from './refusal-log.ts';
 
 /** One stream each way per link carries heartbeats and member records (see core's membership). */
 export const MEMBERSHIP_PROTOCOL = '/meshwork/members/4';
@@ -24,6 +25,8 @@ export interface MeshMembershipOptions {
   readonly probeIntervalMs: number;
   readonly maxFrameBytes: number;
   readonly maxMembers: number;
+  /** Told of every link closed for silence, which is worth an operator's notice. */
+  readonly logger?: MeshLogger;
 }
 
 /**
@@ -78,9 +81,12 @@ export async function startMeshMembership(
       send,
       // Membership's heartbeats are the liveness check of every connection (libp2p's own
       // connection monitor is off): a connection they find dead is closed here.
-      close(peer) {
-        for (const c of libp2p.getConnections(peerIdFromString(peer)))
-          c.abort(new Error('membership link silent'));
+      close(peer, silentMs) {
+        const connections = libp2p.getConnections(peerIdFromString(peer));
+        if (connections.length === 0) return;
+        for (const c of connections) c.abort(new Error('membership link silent'));
+        metrics.record({ type: 'silent-link', peer, silentMs });
+        o.logger?.warn({ peer, silentMs }, 'closed a silent link');
       },
     },
     probeIntervalMs: o.probeIntervalMs,

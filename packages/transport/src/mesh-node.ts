@@ -210,6 +210,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     probeIntervalMs: o.membership.probeIntervalMs,
     maxFrameBytes: limits.maxMembershipFrameBytes,
     maxMembers: limits.maxMembers,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   const redialer = createRedialer(libp2p, {
     baseMs: o.redialBaseMs,

@@ -93,7 +93,9 @@ export type MeshEvent =
       reconnecting: boolean;
     }
   /** A link closed for having too many peers: `by` this node (`self`) or by the other (`peer`). */
-  | { type: 'pruned'; peer: string; by: 'self' | 'peer' };
+  | { type: 'pruned'; peer: string; by: 'self' | 'peer' }
+  /** A link closed by this node for carrying nothing, heartbeats included, for `silentMs`. */
+  | { type: 'silent-link'; peer: string; silentMs: number };
 
 export interface MeshCounters {
   messagesIn: Record<MeshProtocol, number>;
@@ -112,6 +114,8 @@ export interface MeshCounters {
   redials: number;
   /** Links pruned by either side for having too many peers. */
   pruned: number;
+  /** Links this node closed for having gone silent. */
+  silentLinks: number;
 }
 
 export type MeshEventListener = (event: MeshEvent) => void;
@@ -155,6 +159,7 @@ export function createMeshMetrics(): MeshMetricsRecorder {
     unforwarded: { signed: 0, unsigned: 0 },
     redials: 0,
     pruned: 0,
+    silentLinks: 0,
   };
   // A faulty metrics sink must not break the transport.
   const events = new Emitter<MeshMetricsEvents>({ onListenerError: () => undefined });
@@ -198,6 +203,9 @@ export function createMeshMetrics(): MeshMetricsRecorder {
         break;
       case 'pruned':
         c.pruned++;
+        break;
+      case 'silent-link':
+        c.silentLinks++;
         break;
     }
   };

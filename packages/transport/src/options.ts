@@ -112,7 +112,10 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
    * for 10 s is closed.
    */
   membership?: { probeIntervalMs?: number };
-  /** Where refused connections are logged (a pino logger fits); without it they are only counted. */
+  /**
+   * Where refused connections and links closed for silence are logged (a pino logger fits);
+   * without it they are only counted.
+   */
   logger?: MeshLogger;
   /** Refused connections are logged at most once per reason per interval. Default 60 s. */
   refusalLogIntervalMs?: number;

@@ -23,10 +23,11 @@ export interface MembershipTimers {
 export interface MembershipLinks {
   send(peer: ReplicaId, frame: Uint8Array): void;
   /**
-   * The link to `peer` has carried nothing for `closeSilentLinkMs`: close it, so that the
-   * topology replaces it and the peer is redialled. Without it such a link stays open, not live.
+   * The link to `peer` has carried nothing for `silentMs` (past `closeSilentLinkMs`, beyond the
+   * lag allowed for): close it, so that the topology replaces it and the peer is redialled.
+   * Without it such a link stays open, not live.
    */
-  close?(peer: ReplicaId): void;
+  close?(peer: ReplicaId, silentMs: number): void;
 }
 
 export type MembershipRejectReason = 'malformed' | 'forged' | 'full';
@@ -300,7 +301,7 @@ export function createMembership(o: MembershipOptions): Membership {
       }
       const last = detector.lastHeard(peer);
       if (o.links.close !== undefined && last !== undefined && at - last > closeSilentLinkMs)
-        o.links.close(peer);
+        o.links.close(peer, now - last);
     }
     schedule();
   }

@@ -43,8 +43,9 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
       };
     },
   });
-  /** Links closed for silence, as `from>to`. */
+  /** Links closed for silence, as `from>to`, and how long each had been silent. */
   const closed: string[] = [];
+  const silentFor: number[] = [];
   const ids = Array.from({ length: n }, (_, i) => `n${String(i).padStart(3, '0')}`);
   const nodes = new Map<string, Membership>();
   const cut = new Set<string>();
@@ -83,8 +84,9 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
           });
           time.setTimer(deliver.run, 2);
         },
-        close(peer) {
+        close(peer, silentMs) {
           closed.push(linkKey(id, peer));
+          silentFor.push(silentMs);
           neighbours.get(id)!.delete(peer);
           neighbours.get(peer)!.delete(id);
           m.linkDown(peer);
@@ -113,6 +115,7 @@ function mesh(n: number, edges: [number, number][], extra: Partial<MembershipOpt
     recordsSent: () => recordsSent,
     rejects,
     closed,
+    silentFor,
     /** Node i's event loop stalls for `ms` from now. */
     stall: (i: number, ms: number) => void stalledUntil.set(ids[i]!, time.now() + ms),
     node: (i: number) => nodes.get(ids[i]!)!,
@@ -300,8 +303,11 @@ describe('membership', () => {
     await m.advance(5000);
     expect(m.closed).toEqual([]);
     await m.advance(8000);
-    // Each of its four neighbours closed its link to it, once.
+    // Each of its four neighbours closed its link to it, once, and told how long it had been
+    // silent: past the default 10 s, by at most a heartbeat interval and a check.
     expect(m.closed.sort()).toEqual([1, 4, 6, 9].map((i) => `${m.ids[i]}>${m.ids[5]}`));
+    for (const ms of m.silentFor) expect(ms).toBeGreaterThan(10_000);
+    for (const ms of m.silentFor) expect(ms).toBeLessThanOrEqual(10_000 + 500 + 250);
   });
 
   /** Every time a node was told another one had gone, as `observer>gone`. */

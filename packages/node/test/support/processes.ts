@@ -75,6 +75,7 @@ export interface DaemonProcess {
  * (at most `timeoutMs`). `env` is added to the child's environment; with `configFromEnv` the file
  * is named by `MESHWORK_CONFIG` instead of `--config`. A `supervised` daemon stops itself when
  * this process dies (its stdin closes), so a runner killed midway leaves no daemons behind.
+ * `cli` is the `meshwork` entry point to run: the sources' by default, or an installed package's.
  */
 export async function startDaemonProcess(
   dir: string,
@@ -84,6 +85,7 @@ export async function startDaemonProcess(
     configFromEnv?: boolean;
     supervised?: boolean;
     timeoutMs?: number;
+    cli?: string;
   } = {},
 ): Promise<DaemonProcess> {
   const dataDir = join(dir, String(config.name));
@@ -103,7 +105,12 @@ export async function startDaemonProcess(
   const supervised = options.supervised === true;
   const child = spawn(
     process.execPath,
-    [CLI, 'start', ...(viaEnv ? [] : ['--config', file]), ...(supervised ? ['--stop-on-stdin-close'] : [])],
+    [
+      options.cli ?? CLI,
+      'start',
+      ...(viaEnv ? [] : ['--config', file]),
+      ...(supervised ? ['--stop-on-stdin-close'] : []),
+    ],
     {
       env: { ...process.env, ...options.env, ...(viaEnv ? { MESHWORK_CONFIG: file } : {}) },
       stdio: ['pipe', 'ignore', 'pipe'],

@@ -1,4 +1,4 @@
 /** The scale mesh's no-op task: a module-executor handler that does nothing and returns null. */
-export default function noop(): null {
+export default function noop() {
   return null;
 }
