@@ -37,8 +37,10 @@
  * it; MESHWORK_SCALE_KEEP=1 keeps the daemons' data and logs.
  *
  * The daemons run as a user installs them: the packages are packed and installed with npm first
- * (installed-cli.ts), and run from their compiled JavaScript. SCALE_BENCH_SOURCES=1 runs the
- * sources instead (no packing; Node strips the types, which costs each daemon memory).
+ * (installed-cli.ts), and run from their compiled JavaScript, with the workspace's patches to
+ * dependencies (patches/) applied. SCALE_BENCH_BUILD picks another build: `installed-unpatched`
+ * (what npm alone installs today: the dependencies as published) or `sources` (no packing; Node
+ * strips the types, which costs each daemon memory).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +70,13 @@ function setting(name: string, fallback: number, min: number, max = Number.MAX_S
 }
 
 const DAEMONS = setting('SCALE_BENCH_DAEMONS', 50, 3);
+const BUILDS = ['installed', 'installed-unpatched', 'sources'] as const;
+const DAEMON_BUILD = ((): (typeof BUILDS)[number] => {
+  const raw = process.env['SCALE_BENCH_BUILD'] ?? 'installed';
+  const build = BUILDS.find((b) => b === raw);
+  if (build === undefined) throw new Error(`SCALE_BENCH_BUILD=${raw}: expected one of ${BUILDS.join(', ')}`);
+  return build;
+})();
 // At most 9,000, so that every task of the run fits one `GET /v1/tasks` (10,000) for comparing daemons.
 const TASKS = setting('SCALE_BENCH_TASKS', 5_000, 1, 9_000);
 const IDLE_S = setting('SCALE_BENCH_IDLE_S', 60, 1);
@@ -407,9 +416,11 @@ export const suite: Suite = {
   baseline: 'meshwork',
   async run(progress) {
     let cli: string | undefined;
-    if (process.env['SCALE_BENCH_SOURCES'] === undefined) {
-      progress.step('install: packing the packages and installing them with npm');
-      cli = installedCli(mkdtempSync(join(tmpdir(), 'meshwork-scale-install-')));
+    if (DAEMON_BUILD !== 'sources') {
+      progress.step(`install: packing the packages and installing them with npm (${DAEMON_BUILD})`);
+      cli = installedCli(mkdtempSync(join(tmpdir(), 'meshwork-scale-install-')), {
+        withPatches: DAEMON_BUILD === 'installed',
+      });
     }
     progress.step(`start: ${DAEMONS} daemons`);
     const mesh = await startDaemonMesh({
