@@ -314,8 +314,10 @@ export async function runSimulation(seed: number, options: SimOptions = {}): Pro
     const node = faultRng.pick(nodeIds);
     const from = faultRng.int(1000, 3000);
     const ms = faultRng.int(1000, 8000);
-    // Past a few seconds its neighbours close its links, and it redials within about 2 s of waking.
-    const cutMs = ms >= 3000 && faultRng.chance(0.5) ? faultRng.int(500, 2000) : null;
+    // Past a few seconds its neighbours close its links, and it may wake cut off from the mesh for
+    // longer than it stalled (its redials refused or slow, the mesh busy): up to three times as
+    // long, short of the longest hold (10 leases), past which it is one side of a partition.
+    const cutMs = ms >= 3000 && faultRng.chance(0.5) ? faultRng.int(500, Math.min(3 * ms, 15_000)) : null;
     stall = { node, from, to: from + ms };
     faultsEndAt = from + ms + (cutMs ?? 0);
 

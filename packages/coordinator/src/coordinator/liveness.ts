@@ -16,7 +16,10 @@ import type { PresenceChannel, ReplicaId } from '@meshwork/core';
  *   a node is reachable again, plus the settle window for what that link brings.
  *
  * Either lasts at most as long as the stall did: a node that is really alone then goes on alone,
- * as one side of a partition does.
+ * as one side of a partition does. But a replica that lost most of its reach in the stall's wake
+ * (the nodes lost outnumber those it still reaches) is more likely cut off than the mesh gone:
+ * its neighbours closed its links, and its redials may take longer than it stalled. It holds
+ * until it reaches most of the mesh again, up to the longest hold (`maxHoldMs`).
  */
 export interface Liveness {
   alive(node: ReplicaId): boolean;
@@ -87,10 +90,21 @@ export function createLiveness(o: LivenessOptions): Liveness {
   let newsDue = -Infinity;
   const holdFor = (): number => Math.min(stall.to - stall.from, o.maxHoldMs);
 
+  /** Whether the nodes lost since the last stall began outnumber those reachable now. */
+  function cutOff(): boolean {
+    let reach = 0;
+    let lostInWake = 0;
+    for (const [node, isReachable] of reachable) {
+      if (isReachable) reach++;
+      else if ((goneAt.get(node) ?? -Infinity) >= stall.from) lostInWake++;
+    }
+    return lostInWake > reach;
+  }
+
   /** A node lost at `t`: in the wake of a stall (as long again as the stall), a reason to hold. */
   function lost(t: number): void {
     if (t > stall.to + (stall.to - stall.from)) return;
-    const until = t + holdFor();
+    const until = t + (cutOff() ? o.maxHoldMs : holdFor());
     if (until <= holdUntil) return;
     const began = t >= holdUntil;
     holdUntil = until;
@@ -112,7 +126,7 @@ export function createLiveness(o: LivenessOptions): Liveness {
       if (isReachable) {
         goneAt.delete(node);
         // Heard from the mesh again: what that link brings arrives within the settle window.
-        if (t < holdUntil) holdUntil = Math.min(holdUntil, t + o.settleMs());
+        if (t < holdUntil && !cutOff()) holdUntil = Math.min(holdUntil, t + o.settleMs());
       } else {
         goneAt.set(node, t);
         if (t >= stall.to) lost(t);
