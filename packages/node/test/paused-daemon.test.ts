@@ -63,9 +63,15 @@ describe('a paused daemon', () => {
       const closings = readFileSync(join(d.dataDir, 'daemon.log'), 'utf8')
         .split('\n')
         .filter((line) => line.includes('"closed a silent link"'))
-        .map((line) => JSON.parse(line) as { peer: string; silentMs: number });
+        .map(
+          (line) => JSON.parse(line) as { peer: string; silentMs: number; streams: { protocol?: string }[] },
+        );
       expect(closings.map((l) => l.peer)).toContain(c.info.peerId);
-      for (const l of closings) expect(l.silentMs).toBeGreaterThan(10_000);
+      for (const l of closings) {
+        expect(l.silentMs).toBeGreaterThan(10_000);
+        // The state of the link's streams as it was given up, membership's among them.
+        expect(l.streams.map((s) => s.protocol)).toContain('/meshwork/members/4');
+      }
       const { body } = await api<string>(d.info.url, '/metrics');
       expect(body).toMatch(new RegExp(`^meshwork_silent_links_closed_total ${closings.length}$`, 'm'));
     }

@@ -53,6 +53,17 @@ interface Link {
   queued: number;
 }
 
+/** A stream's protocol, direction, state and buffered bytes, for a log line. */
+const streamState = (s: Stream) => ({
+  protocol: s.protocol,
+  direction: s.direction,
+  read: s.readStatus,
+  write: s.writeStatus,
+  readBuffered: s.readBufferLength,
+  writeBuffered: s.writeBufferLength,
+  needsDrain: s.writableNeedsDrain,
+});
+
 /**
  * Core membership over libp2p: a long-lived stream each way to every connected peer carries
  * heartbeats and member records; records are signed by their node.
@@ -84,9 +95,13 @@ export async function startMeshMembership(
       close(peer, silentMs) {
         const connections = libp2p.getConnections(peerIdFromString(peer));
         if (connections.length === 0) return;
+        // What the link's streams held when it was given up: a peer that sent nothing leaves
+        // them empty; data stuck behind flow control or a slow reader shows here.
+        const streams = connections.flatMap((c) => c.streams.map(streamState));
+        const queued = outbound.get(peer)?.queued ?? 0;
         for (const c of connections) c.abort(new Error('membership link silent'));
         metrics.record({ type: 'silent-link', peer, silentMs });
-        o.logger?.warn({ peer, silentMs }, 'closed a silent link');
+        o.logger?.warn({ peer, silentMs, queued, streams }, 'closed a silent link');
       },
     },
     probeIntervalMs: o.probeIntervalMs,
