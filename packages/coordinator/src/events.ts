@@ -32,11 +32,13 @@ export interface CoordinatorEvents {
     started: boolean;
   }) => void;
   /**
-   * This replica ran nothing from `from` to `to` (a blocked or starved event loop) and lost nodes
-   * in its wake: the mesh may have taken it for gone. Until `holdUntil`, or until it hears from
-   * the mesh again, it claims nothing, starts nothing and declares no other node's epoch lost.
+   * This replica ran nothing from `from` to `to` (a blocked or starved event loop, more than half
+   * a lease): the mesh may have taken it for gone. Until it hears from the mesh again, or until
+   * `holdUntil` at the latest, it claims nothing, starts nothing and declares no other node's
+   * epoch lost. Told as it wakes (`reason: 'woke'`), and again, with a later `holdUntil`, when
+   * nodes lost in the stall's wake begin a longer hold (`'lost-nodes'`).
    */
-  stalled: (e: { from: number; to: number; holdUntil: number }) => void;
+  stalled: (e: { from: number; to: number; holdUntil: number; reason: 'woke' | 'lost-nodes' }) => void;
   /** A task's status, holder or progress changed here (what `watch` reports). */
   task: (task: TaskView) => void;
   settled: (e: { task: TaskId; status: TaskStatus; at: number }) => void;

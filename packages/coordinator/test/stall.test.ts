@@ -60,11 +60,13 @@ describe('a node that stalled', () => {
       for (const list of twice)
         for (const s of list.slice(0, -1)) expect(s, JSON.stringify(list)).toMatchObject({ node: 'n3' });
       for (const list of twice) expect(list[0]!.at).toBeLessThan(stallAt);
-      // It told of its stall, and worked again once reconnected.
-      expect(stalls).toHaveLength(1);
-      expect(stalls[0]!.from).toBeGreaterThanOrEqual(stallAt);
-      expect(stalls[0]!.to).toBe(wokeAt);
+      // It told of its stall as it woke, and of the longer hold the nodes it lost began; and
+      // worked again once reconnected.
+      expect(stalls).toHaveLength(2);
+      for (const s of stalls) expect(s.from).toBeGreaterThanOrEqual(stallAt);
+      for (const s of stalls) expect(s.to).toBe(wokeAt);
       expect(stalls[0]!.holdUntil).toBeGreaterThan(wokeAt);
+      expect(stalls[1]!.holdUntil).toBeGreaterThan(stalls[0]!.holdUntil);
       expect(starts.some((s) => s.node === 'n3' && s.at > wokeAt)).toBe(true);
     }
   }, 60_000);
@@ -74,7 +76,7 @@ describe('a node that stalled', () => {
     // them go as their records reach it, and come back.
     const { m, ids, starts, stalls, stallAt, wokeAt } = await stallUnderLoad(5, 4000, null);
     for (const c of m.coords) for (const id of ids) expect(c.get(id)?.status).toBe('succeeded');
-    expect(stalls).toHaveLength(1);
+    expect(stalls).toHaveLength(2);
     for (const t of new Set(starts.map((s) => s.task))) {
       const list = starts.filter((s) => s.task === t);
       for (const s of list.slice(0, -1)) expect(s).toMatchObject({ node: 'n3' });
@@ -83,7 +85,7 @@ describe('a node that stalled', () => {
     // Back at work soon after waking, long before a hold as long as the stall would end.
     const first = Math.min(...starts.filter((s) => s.node === 'n3' && s.at >= wokeAt).map((s) => s.at));
     expect(first).toBeLessThan(wokeAt + 1000);
-    expect(stalls[0]!.holdUntil).toBeGreaterThan(wokeAt + 3000);
+    expect(stalls[1]!.holdUntil).toBeGreaterThan(wokeAt + 3000);
   }, 60_000);
 
   /**
@@ -120,8 +122,9 @@ describe('a node that stalled', () => {
     m.net.stall('n0', 4000);
     m.sched.at(stalledAt + 500, () => m.net.crash('n1'));
     await m.run(40_000);
-    expect(stalls).toHaveLength(1);
-    const { holdUntil } = stalls[0]!;
+    // As it woke, then as the loss of n1 began a longer hold.
+    expect(stalls).toHaveLength(2);
+    const { holdUntil } = stalls[1]!;
     expect(n0.get(id)).toMatchObject({ status: 'succeeded', agent: 'a0', result: 'taken over' });
     expect(ranAt).toBeGreaterThanOrEqual(holdUntil);
     return { holdUntil, wokeAt: stalledAt + 4000, failovers };

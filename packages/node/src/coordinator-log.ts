@@ -4,7 +4,7 @@ import type { Logger } from './logger.ts';
 
 /**
  * The daemon's log lines for what its coordinator decides about other attempts than its own
- * agents' (those log themselves, see agents.ts): an epoch declared lost, a hold after a stall,
+ * agents' (those log themselves, see agents.ts): an epoch declared lost, a stall and the hold after it,
  * finished tasks removed. Each key once per line: the logger's base already names this node
  * `node`, so the holder of a lost epoch is `holder`.
  */
@@ -18,7 +18,7 @@ export function logCoordinatorEvents(events: Observable<CoordinatorEvents>, logg
   events.on('stalled', (e) =>
     logger.warn(
       { stalledMs: Math.round(e.to - e.from), holdMs: Math.round(e.holdUntil - e.to) },
-      'event loop stalled',
+      e.reason === 'woke' ? 'event loop stalled' : 'nodes lost in the wake of a stall: holding longer',
     ),
   );
   events.on('removed', (e) =>

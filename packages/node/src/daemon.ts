@@ -259,6 +259,9 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
       if (isLocalAgent(e.agent)) metrics.attemptEnded(e.outcome, (e.endedAt - e.startedAt) / 1000);
     });
     coordinator.events.on('failover', () => metrics.failover());
+    coordinator.events.on('stalled', (e) => {
+      if (e.reason === 'woke') metrics.stalled();
+    });
     logCoordinatorEvents(coordinator.events, logger);
     mesh.metrics.on('event', (e) => {
       if (e.type === 'rejected')

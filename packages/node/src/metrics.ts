@@ -40,6 +40,8 @@ export interface NodeMetrics {
   attemptStarted(submitToStartSeconds: number | undefined): void;
   /** This replica declared a task's holder lost, so another agent can take it. */
   failover(): void;
+  /** This node ran nothing for more than half a lease (see the coordinator's `stalled` event). */
+  stalled(): void;
   /** An attempt on one of this node's agents ended with `outcome` after running `runSeconds`. */
   attemptEnded(outcome: string, runSeconds: number): void;
   /** A request was answered; `seconds` from its arrival to the end of its response. */
@@ -146,6 +148,11 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
   const failovers = new Counter({
     name: 'meshwork_failovers_total',
     help: 'Tasks whose holder this replica declared lost (lease expired or node suspected), freeing them for another agent',
+    registers: [registry],
+  });
+  const stalls = new Counter({
+    name: 'meshwork_stalls_total',
+    help: "Times this node's event loop ran nothing for more than half a lease (blocked or starved of CPU); each is followed by a hold",
     registers: [registry],
   });
   mirroredCounter(
@@ -284,6 +291,9 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
     },
     failover() {
       failovers.inc();
+    },
+    stalled() {
+      stalls.inc();
     },
     attemptEnded(outcome, runSeconds) {
       outcomes.inc({ outcome });

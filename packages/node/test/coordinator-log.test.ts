@@ -50,3 +50,29 @@ it('an epoch declared lost names this node and the holder under keys of their ow
     msg: 'attempt declared lost',
   });
 });
+
+it('a stall is logged as the node wakes, and again when nodes lost in its wake hold it longer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwork-coordinator-log-'));
+  dirs.push(dir);
+  const file = join(dir, 'daemon.log');
+  const logger = createLogger({ level: 'warn', name: 'n1', file });
+  const events = new Emitter<CoordinatorEvents>();
+  logCoordinatorEvents(events, logger);
+  events.emit('stalled', [{ from: 1000, to: 13_500, holdUntil: 26_000, reason: 'woke' }]);
+  events.emit('stalled', [{ from: 1000, to: 13_500, holdUntil: 63_500, reason: 'lost-nodes' }]);
+  await vi.waitFor(() => expect(readFileSync(file, 'utf8').split('\n')).toHaveLength(3), { timeout: 5_000 });
+
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(lines).toMatchObject([
+    { level: 'warn', stalledMs: 12_500, holdMs: 12_500, msg: 'event loop stalled' },
+    {
+      level: 'warn',
+      stalledMs: 12_500,
+      holdMs: 50_000,
+      msg: 'nodes lost in the wake of a stall: holding longer',
+    },
+  ]);
+});

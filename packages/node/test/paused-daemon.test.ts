@@ -11,7 +11,8 @@ interface AgentRow {
 /**
  * A daemon that stops answering without closing its connections (SIGSTOP: a hung process, or a
  * host gone silent). Its TCP connections stay open, so only membership's heartbeats can find it:
- * its peers count it gone, close their connections to it, and take it back once it resumes.
+ * its peers count it gone, close their connections to it, and take it back once it resumes; it
+ * tells of its stall.
  */
 describe('a paused daemon', () => {
   const dir = tempDir('paused');
@@ -32,7 +33,12 @@ describe('a paused daemon', () => {
     const start = (name: string, bootstrap: string[]) =>
       startDaemonProcess(
         dir,
-        { name, bootstrap, logLevel: 'warn', agents: [{ id: `${name}-agent`, executors: { shell: {} } }] },
+        {
+          name,
+          bootstrap,
+          logLevel: 'warn',
+          agents: [{ id: `${name}-agent`, capabilities: [name], executors: { shell: {} } }],
+        },
         { supervised: true },
       );
     const a = await start('a', []);
@@ -46,6 +52,17 @@ describe('a paused daemon', () => {
         (await agentLive(d, 'c-agent')) ? true : undefined,
       );
     expect(await peers(a)).toContain(c.info.peerId);
+    // A task only c's agent can run, running as c stops: its lease keeps c's coordinator ticking,
+    // so c finds on waking that it stalled.
+    const submitted = await api(c.info.url, '/v1/tasks', {
+      body: { id: 'on-c', needs: ['c'], input: { executor: 'shell', argv: ['sleep', '120'] } },
+    });
+    expect(submitted.status).toBe(201);
+    await waitFor('the task to run on c', 30_000, async () =>
+      (await api<{ status: string }>(c.info.url, '/v1/tasks/on-c')).body.status === 'running'
+        ? true
+        : undefined,
+    );
 
     c.child.kill('SIGSTOP');
     for (const d of [a, b]) {
@@ -81,5 +98,14 @@ describe('a paused daemon', () => {
       await waitFor(`${d.info.node} to see c's agent live again`, 60_000, async () =>
         (await agentLive(d, 'c-agent')) && (await peers(d)).includes(c.info.peerId) ? true : undefined,
       );
+    // c logged its stall, as long as it was stopped at least, and counted it.
+    const stalls = readFileSync(join(c.dataDir, 'daemon.log'), 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"event loop stalled"'))
+      .map((line) => JSON.parse(line) as { stalledMs: number; holdMs: number });
+    expect(stalls.length).toBeGreaterThan(0);
+    expect(Math.max(...stalls.map((l) => l.stalledMs))).toBeGreaterThan(10_000);
+    const { body } = await api<string>(c.info.url, '/metrics');
+    expect(body).toMatch(new RegExp(`^meshwork_stalls_total ${stalls.length}$`, 'm'));
   }, 180_000);
 });

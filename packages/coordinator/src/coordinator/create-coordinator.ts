@@ -71,7 +71,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     settleMs: () => delay.settleMs(),
     // A heartbeat: by then membership has taken in links that closed while this replica stalled.
     drainMs: timing.heartbeatMs,
-    onHold: (hold) => events.emit('stalled', [hold]),
+    onStall: (hold) => events.emit('stalled', [hold]),
   });
   const phase: Phase = { caughtUp: options.catchUp === undefined, stopping: false, stopped: false };
   const statsOf = (agent: AgentId, now: number): AgentStats =>

@@ -49,11 +49,15 @@ export interface Liveness {
   readonly version: number;
 }
 
-/** A stall that cost links: this replica ran nothing from `from` to `to`, and holds until `holdUntil`. */
+/**
+ * A stall: this replica ran nothing from `from` to `to`, and holds until `holdUntil` at the latest;
+ * told as it wakes (`woke`), and when nodes lost in its wake begin a longer hold (`lost-nodes`).
+ */
 export interface Hold {
   readonly from: number;
   readonly to: number;
   readonly holdUntil: number;
+  readonly reason: 'woke' | 'lost-nodes';
 }
 
 /** Longest hold after a stall, in leases: a node alone after a long stall still takes over. */
@@ -71,8 +75,7 @@ export interface LivenessOptions {
   readonly settleMs: () => number;
   /** Records read within this long of waking had waited for it: no news of live links. */
   readonly drainMs: number;
-  /** A hold began. */
-  readonly onHold?: (hold: Hold) => void;
+  readonly onStall?: (hold: Hold) => void;
 }
 
 export function createLiveness(o: LivenessOptions): Liveness {
@@ -108,7 +111,7 @@ export function createLiveness(o: LivenessOptions): Liveness {
     if (until <= holdUntil) return;
     const began = t >= holdUntil;
     holdUntil = until;
-    if (began) o.onHold?.({ ...stall, holdUntil });
+    if (began) o.onStall?.({ ...stall, holdUntil, reason: 'lost-nodes' });
   }
 
   return {
@@ -140,6 +143,7 @@ export function createLiveness(o: LivenessOptions): Liveness {
       if (t - due < o.stallMs || due <= stall.to) return;
       stall = { from: due, to: t };
       newsDue = t + holdFor();
+      o.onStall?.({ ...stall, holdUntil: Math.max(holdUntil, newsDue), reason: 'woke' });
     },
     heard() {
       const t = now();
