@@ -177,7 +177,7 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
   });
   const throttled = new Counter({
     name: 'meshwork_http_throttled_total',
-    help: 'API requests refused with 429, by reason (too_many_open_tasks, too_many_streams)',
+    help: 'API requests refused with 429, by reason (too_many_open_tasks, overloaded, too_many_streams)',
     labelNames: ['reason'],
     registers: [registry],
   });

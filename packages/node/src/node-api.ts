@@ -100,6 +100,8 @@ function removedTaskJson(store: NodeStore, id: string): Json | undefined {
 
 /** Sent as `Retry-After` with a 429 for too many open tasks: about one settle-and-run cycle. */
 const OPEN_TASKS_RETRY_AFTER_S = 5;
+/** Sent as `Retry-After` with a 429 for an overloaded node: a lag counts for 10 s after it. */
+const OVERLOADED_RETRY_AFTER_S = 2;
 
 /** A 400 for a value that breaks the shared state's limits, or nothing. */
 function assertFits(value: unknown, field: string): void {
@@ -163,6 +165,16 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
   const onOpenGone = coordinator.events.on('gone', (e) => open.delete(e.task));
   for (const t of coordinator.list()) track(t);
   const assertRoom = (): void => {
+    const lagMs = mesh.presence.lagMs();
+    const maxLagMs = config.limits.maxEventLoopLagMs;
+    if (maxLagMs > 0 && lagMs > maxLagMs)
+      throw new ApiError(
+        429,
+        'overloaded',
+        `this node's event loop ran ${lagMs} ms late within the last 10 s (limit limits.maxEventLoopLagMs = ${maxLagMs}); retry later`,
+        undefined,
+        { retryAfterS: OVERLOADED_RETRY_AFTER_S },
+      );
     if (open.size < config.limits.maxOpenTasks) return;
     throw new ApiError(
       429,

@@ -198,6 +198,55 @@ describe('submission backpressure on a real daemon', () => {
   });
 });
 
+describe('an overloaded daemon', () => {
+  let daemon: Daemon;
+  const dir = tempDir('overloaded');
+  beforeAll(async () => {
+    daemon = await startDaemon(
+      parseConfig(
+        {
+          name: 'lagging',
+          dataDir: join(dir, 'data'),
+          apiKey: API_KEY,
+          http: { port: 0 },
+          logLevel: 'silent',
+          limits: { maxEventLoopLagMs: 3_000 },
+        },
+        dir,
+      ),
+    );
+  });
+  afterAll(() => daemon.stop());
+  const submit = (id: string) =>
+    fetch(`${daemon.url}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+      body: JSON.stringify({ id, input: { executor: 'shell', argv: ['true'] } }),
+    });
+
+  it('pushes submissions back with 429 overloaded while its event loop ran late, and takes them again after', async () => {
+    // The daemon runs in this process: block its event loop past the limit.
+    const until = performance.now() + 4_000;
+    while (performance.now() < until);
+    // Membership's next tick finds how late it ran.
+    await new Promise((r) => setTimeout(r, 600));
+    const res = await submit('while-late');
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error.code).toBe('overloaded');
+    expect(error.message).toContain('limits.maxEventLoopLagMs = 3000');
+    // Reads are answered meanwhile.
+    expect((await api(daemon.url, '/v1/tasks?limit=1')).status).toBe(200);
+    const metrics = (await api<string>(daemon.url, '/metrics')).body;
+    expect(metrics).toMatch(/^meshwork_http_throttled_total\{reason="overloaded"\} 1$/m);
+    // A lag counts for 10 s after it.
+    await waitFor('submissions to be taken again', 30_000, async () =>
+      (await submit('after')).status === 201 ? true : undefined,
+    );
+  }, 45_000);
+});
+
 describe('an API beyond loopback', () => {
   it('needs the key for reads too; probes and metrics stay open', async () => {
     const dir = tempDir('public');

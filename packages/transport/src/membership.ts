@@ -43,6 +43,8 @@ export interface MeshMembership extends PresenceChannel {
    * this node's own are its live links now. Members that left have none.
    */
   links(): ReadonlyMap<ReplicaId, readonly ReplicaId[]>;
+  /** How late this node's event loop ran, at most, over the last 10 s (core's `Membership.lagMs`). */
+  lagMs(): number;
   /** Announces that this node leaves, then stops. */
   close(): Promise<void>;
 }
@@ -210,6 +212,7 @@ export async function startMeshMembership(
     ...events.observable(),
     status: (node) => membership.status(node),
     members: () => membership.members(),
+    lagMs: () => membership.lagMs(),
     peers() {
       const out = new Map<ReplicaId, PresenceState>();
       for (const node of membership.members()) {

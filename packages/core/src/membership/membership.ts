@@ -92,6 +92,11 @@ export interface Membership extends PresenceChannel {
   record(node: ReplicaId): MemberRecord | undefined;
   /** Neighbours whose heartbeats arrive: this node's live links. */
   neighbours(): ReadonlySet<ReplicaId>;
+  /**
+   * How late this node's own ticks ran, at most, over the last 10 s (capped at `maxLagMs`): its
+   * event loop's recent stall, which its heartbeats announce.
+   */
+  lagMs(): number;
   /** Announces that this node leaves, then stops. */
   leave(): void;
   stop(): void;
@@ -346,6 +351,7 @@ export function createMembership(o: MembershipOptions): Membership {
     members: () => table.keys(),
     record: (node) => table.get(node),
     neighbours: () => live,
+    lagMs: () => health.lagMs(),
     linkUp(peer) {
       if (stopped || peer === self) return;
       linked.add(peer);

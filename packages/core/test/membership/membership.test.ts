@@ -318,6 +318,24 @@ describe('membership', () => {
     return gone;
   };
 
+  it('tells how late its own ticks ran over the last 10 s', async () => {
+    const m = mesh(3, ringWithChords(3));
+    await m.advance(20_000);
+    expect(m.node(1).lagMs()).toBe(0);
+    m.stall(1, 3000);
+    await m.advance(3500);
+    // Its first tick after the stall was due as it began, or up to a check interval after.
+    expect(m.node(1).lagMs()).toBeGreaterThanOrEqual(3000 - 250);
+    expect(m.node(1).lagMs()).toBeLessThanOrEqual(3000);
+    expect(m.node(0).lagMs()).toBe(0);
+    await m.advance(10_000);
+    expect(m.node(1).lagMs()).toBe(0);
+    // Capped at maxLagMs (8 s by default).
+    m.stall(1, 20_000);
+    await m.advance(21_000);
+    expect(m.node(1).lagMs()).toBe(8000);
+  });
+
   it('does not close links for heartbeats it has not read while its own event loop stalled', async () => {
     const m = mesh(8, ringWithChords(8), { closeSilentLinkMs: 3000 });
     await m.advance(60_000);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positive } from './field-schemas.ts';
+import { nonNegative, positive } from './field-schemas.ts';
 
 export const defaultLimits = Object.freeze({
   maxOpenTasks: 10_000,
@@ -8,6 +8,7 @@ export const defaultLimits = Object.freeze({
   eventStreamBufferBytes: 256 * 1024,
   maxMemoryDocuments: 100,
   maxMemoryMembers: 1_000,
+  maxEventLoopLagMs: 0,
 });
 
 /**
@@ -33,5 +34,10 @@ export const limitSettings = z
     }),
     /** Members a shared-memory document may have before this node's API refuses a new one. */
     maxMemoryMembers: positive(defaultLimits.maxMemoryMembers),
+    /**
+     * How late this node's event loop may have run within the last 10 s before submissions get
+     * 429: a node that cannot keep up pushes new work back rather than stalling further. 0: never.
+     */
+    maxEventLoopLagMs: nonNegative(defaultLimits.maxEventLoopLagMs),
   })
   .default(() => ({ ...defaultLimits }));
