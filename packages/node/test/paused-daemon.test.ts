@@ -64,6 +64,7 @@ describe('a paused daemon', () => {
         : undefined,
     );
 
+    const stoppedAt = Date.now();
     c.child.kill('SIGSTOP');
     for (const d of [a, b]) {
       await waitFor(`${d.info.node} to count c gone`, 30_000, async () =>
@@ -93,18 +94,20 @@ describe('a paused daemon', () => {
       expect(body).toMatch(new RegExp(`^meshwork_silent_links_closed_total ${closings.length}$`, 'm'));
     }
 
+    const stoppedMs = Date.now() - stoppedAt;
     c.child.kill('SIGCONT');
     for (const d of [a, b])
       await waitFor(`${d.info.node} to see c's agent live again`, 60_000, async () =>
         (await agentLive(d, 'c-agent')) && (await peers(d)).includes(c.info.peerId) ? true : undefined,
       );
-    // c logged its stall, as long as it was stopped at least, and counted it.
+    // c logged its stall, as long as it was stopped less the time to its first timer due in it
+    // (its coordinator's passes, at most a lease apart while it runs a task), and counted it.
     const stalls = readFileSync(join(c.dataDir, 'daemon.log'), 'utf8')
       .split('\n')
       .filter((line) => line.includes('"event loop stalled"'))
       .map((line) => JSON.parse(line) as { stalledMs: number; holdMs: number });
     expect(stalls.length).toBeGreaterThan(0);
-    expect(Math.max(...stalls.map((l) => l.stalledMs))).toBeGreaterThan(10_000);
+    expect(Math.max(...stalls.map((l) => l.stalledMs))).toBeGreaterThan(stoppedMs - 3_000);
     const { body } = await api<string>(c.info.url, '/metrics');
     expect(body).toMatch(new RegExp(`^meshwork_stalls_total ${stalls.length}$`, 'm'));
   }, 180_000);
