@@ -75,6 +75,7 @@ export interface LivenessOptions {
   readonly settleMs: () => number;
   /** Records read within this long of waking had waited for it: no news of live links. */
   readonly drainMs: number;
+  /** Told of each stall as this replica wakes, and when nodes lost in its wake begin a longer hold. */
   readonly onStall?: (hold: Hold) => void;
 }
 
