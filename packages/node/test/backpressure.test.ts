@@ -107,24 +107,21 @@ describe('event stream backpressure', () => {
   });
 });
 
+/** A daemon in this process, with no agent (every submitted task stays open) and `limits`. */
+function startWithLimits(name: string, limits: Record<string, number>): Promise<Daemon> {
+  const dir = tempDir(name);
+  return startDaemon(
+    parseConfig(
+      { name, dataDir: join(dir, 'data'), apiKey: API_KEY, http: { port: 0 }, logLevel: 'silent', limits },
+      dir,
+    ),
+  );
+}
+
 describe('submission backpressure on a real daemon', () => {
   let daemon: Daemon;
-  const dir = tempDir('backpressure');
   beforeAll(async () => {
-    daemon = await startDaemon(
-      parseConfig(
-        {
-          name: 'bp',
-          dataDir: join(dir, 'data'),
-          apiKey: API_KEY,
-          http: { port: 0 },
-          logLevel: 'silent',
-          // No agent: every submitted task stays open.
-          limits: { maxOpenTasks: 5, maxWorkflowTasks: 100 },
-        },
-        dir,
-      ),
-    );
+    daemon = await startWithLimits('bp', { maxOpenTasks: 5, maxWorkflowTasks: 100 });
   });
   afterAll(() => daemon.stop());
   const task = (id: string) => ({ id, input: { executor: 'shell', argv: ['true'] } });
@@ -200,21 +197,8 @@ describe('submission backpressure on a real daemon', () => {
 
 describe('an overloaded daemon', () => {
   let daemon: Daemon;
-  const dir = tempDir('overloaded');
   beforeAll(async () => {
-    daemon = await startDaemon(
-      parseConfig(
-        {
-          name: 'lagging',
-          dataDir: join(dir, 'data'),
-          apiKey: API_KEY,
-          http: { port: 0 },
-          logLevel: 'silent',
-          limits: { maxEventLoopLagMs: 3_000 },
-        },
-        dir,
-      ),
-    );
+    daemon = await startWithLimits('lagging', { maxEventLoopLagMs: 3_000 });
   });
   afterAll(() => daemon.stop());
   const submit = (id: string) =>
