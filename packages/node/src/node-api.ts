@@ -165,9 +165,9 @@ export function createNodeApi(deps: NodeApiDeps): { api: NodeApi; stop(): void }
   const onOpenGone = coordinator.events.on('gone', (e) => open.delete(e.task));
   for (const t of coordinator.list()) track(t);
   const assertRoom = (): void => {
-    const lagMs = mesh.presence.lagMs();
     const maxLagMs = config.limits.maxEventLoopLagMs;
-    if (maxLagMs > 0 && lagMs > maxLagMs)
+    const lagMs = maxLagMs > 0 ? mesh.presence.lagMs() : 0;
+    if (lagMs > maxLagMs)
       throw new ApiError(
         429,
         'overloaded',

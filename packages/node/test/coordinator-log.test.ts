@@ -12,13 +12,18 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-it('an epoch declared lost names this node and the holder under keys of their own', async () => {
+/** Coordinator events, logged at `level` by node n1 to a file of their own. */
+function logged(level: string): { file: string; events: Emitter<CoordinatorEvents> } {
   const dir = mkdtempSync(join(tmpdir(), 'meshwork-coordinator-log-'));
   dirs.push(dir);
   const file = join(dir, 'daemon.log');
-  const logger = createLogger({ level: 'info', name: 'n1', file });
   const events = new Emitter<CoordinatorEvents>();
-  logCoordinatorEvents(events, logger);
+  logCoordinatorEvents(events, createLogger({ level, name: 'n1', file }));
+  return { file, events };
+}
+
+it('an epoch declared lost names this node and the holder under keys of their own', async () => {
+  const { file, events } = logged('info');
   events.emit('failover', [
     {
       task: 't1',
@@ -52,12 +57,7 @@ it('an epoch declared lost names this node and the holder under keys of their ow
 });
 
 it('a stall is logged as the node wakes, and again when nodes lost in its wake hold it longer', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwork-coordinator-log-'));
-  dirs.push(dir);
-  const file = join(dir, 'daemon.log');
-  const logger = createLogger({ level: 'warn', name: 'n1', file });
-  const events = new Emitter<CoordinatorEvents>();
-  logCoordinatorEvents(events, logger);
+  const { file, events } = logged('warn');
   events.emit('stalled', [{ from: 1000, to: 13_500, holdUntil: 26_000, reason: 'woke' }]);
   events.emit('stalled', [{ from: 1000, to: 13_500, holdUntil: 63_500, reason: 'lost-nodes' }]);
   await vi.waitFor(() => expect(readFileSync(file, 'utf8').split('\n')).toHaveLength(3), { timeout: 5_000 });

@@ -93,6 +93,8 @@ export function createLiveness(o: LivenessOptions): Liveness {
   /** Until when this replica waits for news after its last stall; -Infinity once news came. */
   let newsDue = -Infinity;
   const holdFor = (): number => Math.min(stall.to - stall.from, o.maxHoldMs);
+  /** Until when this replica holds: news or nodes lost after its last stall, whichever is later. */
+  const holdEnd = (): number => Math.max(holdUntil, newsDue);
 
   /** Whether the nodes lost since the last stall began outnumber those reachable now. */
   function cutOff(): boolean {
@@ -144,7 +146,7 @@ export function createLiveness(o: LivenessOptions): Liveness {
       if (t - due < o.stallMs || due <= stall.to) return;
       stall = { from: due, to: t };
       newsDue = t + holdFor();
-      o.onStall?.({ ...stall, holdUntil: Math.max(holdUntil, newsDue), reason: 'woke' });
+      o.onStall?.({ ...stall, holdUntil: holdEnd(), reason: 'woke' });
     },
     heard() {
       const t = now();
@@ -154,7 +156,7 @@ export function createLiveness(o: LivenessOptions): Liveness {
       newsDue = -Infinity;
     },
     wokeAt: () => stall.to,
-    holdUntil: () => Math.max(holdUntil, newsDue),
+    holdUntil: holdEnd,
     takeChanged() {
       const was = changed;
       changed = false;
