@@ -23,6 +23,7 @@ import { isLoopback, startApiServer } from './http-server.ts';
 import { apiKeyFor, nodeKey } from './identity.ts';
 import { logCoordinatorEvents } from './coordinator-log.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { logMembership } from './membership-log.ts';
 import { createSharedMemory, type SharedMemory } from './memory/shared-memory.ts';
 import { createNodeMcp } from './mcp/index.ts';
 import { coordinationDocument, type MeshDocument } from './mesh-state.ts';
@@ -263,6 +264,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
       if (e.reason === 'woke') metrics.stalled();
     });
     logCoordinatorEvents(coordinator.events, logger);
+    logMembership(mesh.presence, logger);
     mesh.metrics.on('event', (e) => {
       if (e.type === 'rejected')
         logger.warn({ peer: e.peer, reason: e.reason, detail: e.detail }, 'peer message rejected');
