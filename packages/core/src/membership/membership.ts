@@ -43,7 +43,10 @@ export interface MembershipOptions {
    * threshold. Judging sends nothing. At most the heartbeat interval; default half of it.
    */
   readonly checkIntervalMs?: number;
-  /** Link changes within this long are announced together. Default 50 ms. */
+  /**
+   * Link changes within this long are announced together; a closed connection after a quiet
+   * spell (nothing announced for this long) is announced at once. Default 50 ms.
+   */
   readonly announceDelayMs?: number;
   /** Least time between two full tables sent to one neighbour. Default 1,000 ms. */
   readonly syncIntervalMs?: number;
@@ -149,6 +152,8 @@ export function createMembership(o: MembershipOptions): Membership {
     syncMs,
   });
   let cancelAnnounce: (() => void) | null = null;
+  /** When this node last announced its record: a closed connection within `announceDelayMs` of it waits. */
+  let lastAnnounced = -Infinity;
   let cancelReachability: (() => void) | null = null;
   let stopped = false;
 
@@ -197,6 +202,7 @@ export function createMembership(o: MembershipOptions): Membership {
   function announce(state: PresenceState, status: 'alive' | 'left' = 'alive', floor = 0): void {
     cancelAnnounce?.();
     cancelAnnounce = null;
+    lastAnnounced = timers.now();
     const current = table.get(self);
     const unsigned = {
       node: self,
@@ -216,14 +222,22 @@ export function createMembership(o: MembershipOptions): Membership {
 
   const own = (): MemberRecord => table.get(self)!;
 
-  /** Announces the live links after a short delay, once for a burst of link changes. */
-  function linksChanged(): void {
+  /**
+   * Announces the live links `announceDelayMs` after a change, once for a burst of changes: a
+   * link judged silent, or a new one, may be back or gone again by then (a node waking from a
+   * stall judges its links before it reads what waited on them). A connection that closed is a
+   * fact (`closed`): announced at once after a quiet spell, so that a neighbour's death reaches
+   * the mesh without waiting on a timer, which a busy event loop runs late.
+   */
+  function linksChanged(closed = false): void {
     reachabilityChanged();
     if (stopped || cancelAnnounce !== null) return;
-    cancelAnnounce = timers.setTimer(() => {
+    const announceLinks = (): void => {
       cancelAnnounce = null;
       if (!sameLinks(own().links, [...live].sort())) announce(own().state);
-    }, announceDelayMs);
+    };
+    if (closed && timers.now() >= lastAnnounced + announceDelayMs) announceLinks();
+    else cancelAnnounce = timers.setTimer(announceLinks, announceDelayMs);
   }
 
   const verified = (r: MemberRecord): boolean =>
@@ -367,7 +381,7 @@ export function createMembership(o: MembershipOptions): Membership {
       repair.linkDown(peer);
       peerLag.delete(peer);
       detector.forget(peer);
-      if (live.delete(peer)) linksChanged();
+      if (live.delete(peer)) linksChanged(true);
     },
     receive(peer, bytes) {
       if (stopped) return;

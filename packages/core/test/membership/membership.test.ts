@@ -253,6 +253,24 @@ describe('membership', () => {
     expect(gone).toEqual([m.ids[4]]);
   });
 
+  it('announces a closed connection at once, not after the announce delay, which stays for a burst', async () => {
+    // A long delay, so that waiting on it cannot pass for announcing at once: its neighbours'
+    // records, and with them node 4's loss, reach every node in a few hops of 12 ms.
+    const m = mesh(20, ringWithChords(20), { announceDelayMs: 500 });
+    await m.advance(5000);
+    const neighbour = m.up().find((i) => m.node(i).neighbours().has(m.ids[4]!))!;
+    m.kill(4, 'closed');
+    await m.advance(150);
+    for (const i of m.up()) expect(m.node(i).status(m.ids[4]!)).toBe('unreachable');
+    // A neighbour of 4 announced its loss 150 ms ago: a second closed connection waits for the delay.
+    const [other] = [...m.node(neighbour).neighbours()];
+    const before = m.node(neighbour).record(m.ids[neighbour]!)!.links;
+    m.node(neighbour).linkDown(other!);
+    expect(m.node(neighbour).record(m.ids[neighbour]!)!.links).toEqual(before);
+    await m.advance(500);
+    expect(m.node(neighbour).record(m.ids[neighbour]!)!.links).not.toContain(other);
+  });
+
   it('drops a silent neighbour by phi-accrual when no connection closes', async () => {
     const m = mesh(12, ringWithChords(12));
     await m.advance(3000);
