@@ -227,6 +227,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
           .agents()
           .filter((a) => a.node === replica && !a.retired)
           .map((a) => ({ agent: a.id, degraded: a.stats.health?.degraded === true })),
+      settleWindowMs: () => coordinator.settleMs(),
     });
     metrics.quarantined('event', persistence.quarantined.events + memory.quarantined.events);
     metrics.quarantined('snapshot', persistence.quarantined.snapshots + memory.quarantined.snapshots);

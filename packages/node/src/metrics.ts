@@ -29,6 +29,8 @@ export interface MetricSources {
   storeEvents(): number;
   /** This node's agents and whether each is degraded (see the coordinator's agent health). */
   agentHealth?(): readonly { readonly agent: string; readonly degraded: boolean }[];
+  /** The coordinator's settle window now, in ms (twice the measured p99 delivery delay, bounded). */
+  settleWindowMs?(): number;
 }
 
 export interface NodeMetrics {
@@ -114,6 +116,17 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
       for (const [status, n] of Object.entries(sources.tasksByState())) this.set({ status }, n);
     },
   });
+  if (sources.settleWindowMs !== undefined) {
+    const settleWindowMs = sources.settleWindowMs;
+    new Gauge({
+      name: 'meshwork_settle_window_seconds',
+      help: 'How long a claim waits for rival claims before its task starts: twice the p99 delivery delay this node measures, bounded; it also paces failover',
+      registers: [registry],
+      collect() {
+        this.set(settleWindowMs() / 1000);
+      },
+    });
+  }
   new Gauge({
     name: 'meshwork_build_info',
     help: 'Always 1: the meshwork version and the Node.js version this node runs',

@@ -172,6 +172,8 @@ describe('daemon HTTP API', () => {
           .find((l) => l.startsWith(`${series} `))
           ?.split(' ')[1],
       );
+    const { body: nodeStatus } = await api<{ settleMs: number }>(url, '/v1/status');
+    expect(value('meshwork_settle_window_seconds')).toBeCloseTo(nodeStatus.settleMs / 1000, 1);
     const succeeded = value('meshwork_attempt_outcomes_total{outcome="succeeded"}');
     expect(succeeded).toBeGreaterThan(0);
     expect(value('meshwork_attempts_started_total')).toBeGreaterThanOrEqual(succeeded);
