@@ -3,9 +3,10 @@ import type { Logger } from './logger.ts';
 
 /**
  * The daemon's log lines for membership's view of the other nodes, one per change of a node's
- * status (its presence state changes far more often and is not logged): `node joined` when a node
- * is seen reachable first or after it left, `node unreachable`, `node reachable again` (with how long it was not),
- * `node left`. Failover follows from these, so they date a lost node's part in a failover.
+ * status (its presence state changes far more often and is not logged): `node joined` when a
+ * node is seen reachable first or after it left, `node unreachable`, `node reachable again` (with
+ * how long it was not), `node left`. Failover follows from these, so they date a lost node's part
+ * in a failover.
  */
 export function logMembership(presence: PresenceChannel, logger: Logger): void {
   const last = new Map<ReplicaId, { status: MemberStatus; since: number }>();

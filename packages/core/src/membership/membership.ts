@@ -152,7 +152,7 @@ export function createMembership(o: MembershipOptions): Membership {
     syncMs,
   });
   let cancelAnnounce: (() => void) | null = null;
-  /** When this node last announced its record: a closed connection within `announceDelayMs` of it waits. */
+  /** When this node last announced its record: a closed connection within the delay of it waits. */
   let lastAnnounced = -Infinity;
   let cancelReachability: (() => void) | null = null;
   let stopped = false;
