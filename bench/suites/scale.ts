@@ -315,6 +315,11 @@ async function partitionAndHeal(
   const third = Math.floor(mesh.daemons.length / 3);
   const minority = mesh.daemons.slice(mesh.daemons.length - third);
   const majority = mesh.daemons.slice(0, mesh.daemons.length - third);
+  // Each side's observer must end up knowing every task finished before the cut and its side's
+  // own: "none open" alone passes while a task's records are still on their way to it.
+  const finishedBefore = Math.max(
+    ...(await Promise.all([majority[0]!, minority[0]!].map(async (d) => sum(await taskCounts(d), FINISHED)))),
+  );
   const cutAt = performance.now();
   progress.step(`partition: cutting off ${third} daemons (each side an allow-list of its own, by reload)`);
   await Promise.all([
@@ -331,7 +336,13 @@ async function partitionAndHeal(
     sides.map(async ({ daemons, prefix }) => {
       const bodies = Array.from({ length: PARTITION_TASKS }, (_, i) => moduleTask(`${prefix}-${i}`, 'noop'));
       await submitSpread(daemons, bodies, { concurrency: 8 });
-      await waitFinished(daemons[0]!, 0, progress, `partition: ${prefix}`, WAIT_MS);
+      await waitFinished(
+        daemons[0]!,
+        finishedBefore + PARTITION_TASKS,
+        progress,
+        `partition: ${prefix}`,
+        WAIT_MS,
+      );
     }),
   );
   const left = PARTITION_S * 1000 - (performance.now() - cutAt);

@@ -30,7 +30,7 @@ export interface MetricSources {
   /** This node's agents and whether each is degraded (see the coordinator's agent health). */
   agentHealth?(): readonly { readonly agent: string; readonly degraded: boolean }[];
   /** The coordinator's settle window now, in ms (twice the measured p99 delivery delay, bounded). */
-  settleWindowMs?(): number;
+  readonly settleWindowMs?: () => number;
 }
 
 export interface NodeMetrics {
