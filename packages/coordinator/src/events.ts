@@ -39,6 +39,14 @@ export interface CoordinatorEvents {
    * nodes lost in the stall's wake begin a longer hold (`'lost-nodes'`).
    */
   stalled: (e: { from: number; to: number; holdUntil: number; reason: 'woke' | 'lost-nodes' }) => void;
+  /**
+   * This replica lost every other node at once (`lost` of them, more than one, within the settle
+   * window; its last links closed): it is more likely cut off than the survivor of a mesh that
+   * died. Until a node is reachable again (plus the settle window) and a record from another
+   * replica has arrived since, or until `holdUntil` at the latest, it claims nothing, starts
+   * nothing and declares no other node's epoch lost.
+   */
+  isolated: (e: { at: number; lost: number; holdUntil: number }) => void;
   /** A task's status, holder or progress changed here (what `watch` reports). */
   task: (task: TaskView) => void;
   settled: (e: { task: TaskId; status: TaskStatus; at: number }) => void;

@@ -264,6 +264,7 @@ export async function startDaemon(config: ResolvedConfig, options: DaemonOptions
     coordinator.events.on('stalled', (e) => {
       if (e.reason === 'woke') metrics.stalled();
     });
+    coordinator.events.on('isolated', () => metrics.isolated());
     logCoordinatorEvents(coordinator.events, logger);
     logMembership(mesh.presence, logger);
     mesh.metrics.on('event', (e) => {

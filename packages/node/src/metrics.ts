@@ -44,6 +44,8 @@ export interface NodeMetrics {
   failover(): void;
   /** This node ran nothing for more than half a lease (see the coordinator's `stalled` event). */
   stalled(): void;
+  /** This node lost every other node at once and holds (see the coordinator's `isolated` event). */
+  isolated(): void;
   /** An attempt on one of this node's agents ended with `outcome` after running `runSeconds`. */
   attemptEnded(outcome: string, runSeconds: number): void;
   /** A request was answered; `seconds` from its arrival to the end of its response. */
@@ -166,6 +168,11 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
   const stalls = new Counter({
     name: 'meshwork_stalls_total',
     help: "Times this node's event loop ran nothing for more than half a lease (blocked or starved of CPU); each is followed by a hold",
+    registers: [registry],
+  });
+  const isolations = new Counter({
+    name: 'meshwork_isolations_total',
+    help: 'Times this node lost every other node at once (its last links closed) and held until it reached the mesh again',
     registers: [registry],
   });
   mirroredCounter(
@@ -307,6 +314,9 @@ export function createMetrics(sources: MetricSources): NodeMetrics {
     },
     stalled() {
       stalls.inc();
+    },
+    isolated() {
+      isolations.inc();
     },
     attemptEnded(outcome, runSeconds) {
       outcomes.inc({ outcome });

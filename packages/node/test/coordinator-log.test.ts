@@ -76,3 +76,16 @@ it('a stall is logged as the node wakes, and again when nodes lost in its wake h
     },
   ]);
 });
+
+it('a replica that lost every other node at once logs how many and how long it may hold', async () => {
+  const { file, events } = logged('warn');
+  events.emit('isolated', [{ at: 4_000, lost: 49, holdUntil: 34_000 }]);
+  await vi.waitFor(() => expect(readFileSync(file, 'utf8')).toMatch(/\n$/), { timeout: 5_000 });
+  expect(JSON.parse(readFileSync(file, 'utf8').trim())).toMatchObject({
+    level: 'warn',
+    node: 'n1',
+    lost: 49,
+    holdMs: 30_000,
+    msg: 'lost every other node at once: holding until one is reachable again',
+  });
+});

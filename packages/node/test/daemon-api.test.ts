@@ -153,6 +153,7 @@ describe('daemon HTTP API', () => {
       'meshwork_peers',
       'meshwork_silent_links_closed_total 0',
       'meshwork_stalls_total 0',
+      'meshwork_isolations_total 0',
       'meshwork_sync_rounds_total',
       'meshwork_sync_snapshots_total',
       'meshwork_events_received_total{via="sync",outcome="applied"}',

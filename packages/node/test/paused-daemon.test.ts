@@ -108,7 +108,18 @@ describe('a paused daemon', () => {
       .map((line) => JSON.parse(line) as { stalledMs: number; holdMs: number });
     expect(stalls.length).toBeGreaterThan(0);
     expect(Math.max(...stalls.map((l) => l.stalledMs))).toBeGreaterThan(stoppedMs - 3_000);
+    // Its peers had closed both its links: it woke to every other node gone at once, and held
+    // for that too until it reached them again.
+    const isolations = readFileSync(join(c.dataDir, 'daemon.log'), 'utf8')
+      .split('\n')
+      .filter((line) =>
+        line.includes('"lost every other node at once: holding until one is reachable again"'),
+      )
+      .map((line) => JSON.parse(line) as { lost: number; holdMs: number });
+    expect(isolations.length).toBeGreaterThan(0);
+    for (const l of isolations) expect(l.lost).toBe(2);
     const { body } = await api<string>(c.info.url, '/metrics');
     expect(body).toMatch(new RegExp(`^meshwork_stalls_total ${stalls.length}$`, 'm'));
+    expect(body).toMatch(new RegExp(`^meshwork_isolations_total ${isolations.length}$`, 'm'));
   }, 180_000);
 });

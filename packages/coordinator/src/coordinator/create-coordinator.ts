@@ -72,6 +72,7 @@ export function createCoordinator(options: CoordinatorOptions): Coordinator {
     // A heartbeat: by then membership has taken in links that closed while this replica stalled.
     drainMs: timing.heartbeatMs,
     onStall: (hold) => events.emit('stalled', [hold]),
+    onIsolated: (isolation) => events.emit('isolated', [isolation]),
   });
   const phase: Phase = { caughtUp: options.catchUp === undefined, stopping: false, stopped: false };
   const statsOf = (agent: AgentId, now: number): AgentStats =>

@@ -20,6 +20,13 @@ import type { PresenceChannel, ReplicaId } from '@meshwork/core';
  * (the nodes lost outnumber those it still reaches) is more likely cut off than the mesh gone:
  * its neighbours closed its links, and its redials may take longer than it stalled. It holds
  * until it reaches most of the mesh again, up to the longest hold (`maxHoldMs`).
+ *
+ * A replica that loses every other node at once (more than one, and none left: its last links
+ * closed) is likewise more likely cut off than the survivor of a mesh that died, stalled or not:
+ * a starved replica that closes its last link for silence sees the whole mesh go in one
+ * moment. It holds the same way until a node is reachable again, plus the settle window, and a
+ * record from another replica has arrived since; up to the longest hold, after which a replica
+ * that is really alone goes on alone.
  */
 export interface Liveness {
   alive(node: ReplicaId): boolean;
@@ -41,7 +48,7 @@ export interface Liveness {
    * late by the stall, which says nothing of how long the mesh takes to deliver.
    */
   wokeAt(): number;
-  /** Until when this replica holds after a stall (its clock); -Infinity when it does not. */
+  /** Until when this replica holds after a stall or while cut off (its clock); -Infinity when it does not. */
   holdUntil(): number;
   /** Whether a node went or came back, or a hold ended early, since the last call: tasks may change hands. */
   takeChanged(): boolean;
@@ -58,6 +65,16 @@ export interface Hold {
   readonly to: number;
   readonly holdUntil: number;
   readonly reason: 'woke' | 'lost-nodes';
+}
+
+/**
+ * This replica lost every other node at once (`lost` of them, within the settle window of `at`):
+ * it holds until it reaches a node again and hears from the mesh, or until `holdUntil`.
+ */
+export interface Isolation {
+  readonly at: number;
+  readonly lost: number;
+  readonly holdUntil: number;
 }
 
 /** Longest hold after a stall, in leases: a node alone after a long stall still takes over. */
@@ -77,6 +94,8 @@ export interface LivenessOptions {
   readonly drainMs: number;
   /** Told of each stall as this replica wakes, and when nodes lost in its wake begin a longer hold. */
   readonly onStall?: (hold: Hold) => void;
+  /** Told when this replica loses every other node at once and holds. */
+  readonly onIsolated?: (isolation: Isolation) => void;
 }
 
 export function createLiveness(o: LivenessOptions): Liveness {
@@ -90,8 +109,12 @@ export function createLiveness(o: LivenessOptions): Liveness {
   let stall = { from: Infinity, to: -Infinity };
   /** Until when nodes lost in a stall's wake hold this replica. */
   let holdUntil = -Infinity;
-  /** Until when this replica waits for news after its last stall; -Infinity once news came. */
+  /** Until when this replica waits for news after its last stall or isolation; -Infinity once news came. */
   let newsDue = -Infinity;
+  /** Records arriving before this time do not count as news: they waited for a stall, or no link is up. */
+  let newsFrom = -Infinity;
+  /** Whether this replica lost every other node at once and has reached none since. */
+  let isolated = false;
   const holdFor = (): number => Math.min(stall.to - stall.from, o.maxHoldMs);
   /** Until when this replica holds: news or nodes lost after its last stall, whichever is later. */
   const holdEnd = (): number => Math.max(holdUntil, newsDue);
@@ -105,6 +128,31 @@ export function createLiveness(o: LivenessOptions): Liveness {
       else if ((goneAt.get(node) ?? -Infinity) >= stall.from) lostInWake++;
     }
     return lostInWake > reach;
+  }
+
+  /**
+   * How many nodes this replica lost within the settle window before `t` (those that said goodbye
+   * aside), if it reaches none now; 0 if it reaches any.
+   */
+  function lostTogether(t: number): number {
+    const since = t - o.settleMs();
+    let together = 0;
+    for (const [node, isReachable] of reachable) {
+      if (isReachable) return 0;
+      const at = goneAt.get(node);
+      if (at !== undefined && at >= since && presence.status(node) !== 'left') together++;
+    }
+    return together;
+  }
+
+  /** Every other node lost at once at `t`: hold until one is reachable again and news came. */
+  function isolate(t: number, lost: number): void {
+    isolated = true;
+    const until = t + o.maxHoldMs;
+    holdUntil = Math.max(holdUntil, until);
+    newsDue = Math.max(newsDue, until);
+    newsFrom = Infinity;
+    o.onIsolated?.({ at: t, lost, holdUntil: holdEnd() });
   }
 
   /** A node lost at `t`: in the wake of a stall (as long again as the stall), a reason to hold. */
@@ -131,11 +179,15 @@ export function createLiveness(o: LivenessOptions): Liveness {
       const t = now();
       if (isReachable) {
         goneAt.delete(node);
+        // Records from now on come over a live link: news of the mesh.
+        if (isolated) [isolated, newsFrom] = [false, t];
         // Heard from the mesh again: what that link brings arrives within the settle window.
         if (t < holdUntil && !cutOff()) holdUntil = Math.min(holdUntil, t + o.settleMs());
       } else {
         goneAt.set(node, t);
         if (t >= stall.to) lost(t);
+        const together = isolated ? 0 : lostTogether(t);
+        if (together > 1) isolate(t, together);
       }
       version++;
       // A node first heard of is not one that came back.
@@ -145,12 +197,13 @@ export function createLiveness(o: LivenessOptions): Liveness {
       // Timers due in one stall fire together, the most overdue first: it told of the stall.
       if (t - due < o.stallMs || due <= stall.to) return;
       stall = { from: due, to: t };
-      newsDue = t + holdFor();
+      newsDue = Math.max(newsDue, t + holdFor());
+      if (!isolated) newsFrom = t + o.drainMs;
       o.onStall?.({ ...stall, holdUntil: holdEnd(), reason: 'woke' });
     },
     heard() {
       const t = now();
-      if (t < stall.to + o.drainMs || newsDue === -Infinity) return;
+      if (t < newsFrom || newsDue === -Infinity) return;
       // Tasks put off until the hold's end are looked at again now.
       if (t < newsDue) changed = true;
       newsDue = -Infinity;
