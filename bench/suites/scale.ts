@@ -34,7 +34,8 @@
  * SCALE_BENCH_DAEMONS (default 50) and SCALE_BENCH_TASKS (5000, at most 9000) size the run;
  * SCALE_BENCH_IDLE_S (60), SCALE_BENCH_PARTITION_S (60), SCALE_BENCH_FAILOVERS (3),
  * SCALE_BENCH_CAPACITY (8 tasks at once per agent) and SCALE_BENCH_SEED (1, the topology) tune
- * it; MESHWORK_SCALE_KEEP=1 keeps the daemons' data and logs.
+ * it; MESHWORK_SCALE_KEEP=1 keeps the daemons' data and logs; SCALE_BENCH_PROFILE_HEAL=<file>
+ * writes a CPU profile of one daemon over the heal (cpu-profile.ts).
  *
  * The daemons run as a user installs them: the packages are packed and installed with npm first
  * (installed-cli.ts), and run from their compiled JavaScript, with the workspace's patches to
@@ -47,6 +48,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { percentile, type Progress, type Row, type Suite } from '../report.ts';
 import { startDaemonMesh, type DaemonMesh, type MeshDaemon } from '../scale/daemon-mesh.ts';
+import { profileDuring } from '../scale/cpu-profile.ts';
 import { installedCli } from '../scale/installed-cli.ts';
 import { liveAgents, peersOf, processStats, sentBytes, taskCounts, taskStatuses } from '../scale/observe.ts';
 import {
@@ -93,6 +95,8 @@ const PARTITION_TASKS = Math.max(10, Math.round(TASKS / 50));
 const SUBMIT_CONCURRENCY = 32;
 /** Longest wait for any one thing (readiness, membership, convergence): past it, the figure is null. */
 const WAIT_MS = 300_000;
+/** A file for a CPU profile of one daemon over the heal; none by default. */
+const PROFILE_HEAL = process.env['SCALE_BENCH_PROFILE_HEAL'];
 /** How long a failover round waits for its task to start, and then to start elsewhere. */
 const FAILOVER_WAIT_MS = 120_000;
 /** How long a failover round waits for the mesh to be full again after the restart, unmeasured. */
@@ -387,20 +391,28 @@ async function partitionAndHeal(
   const union = new Map([...minorityTasks, ...majorityTasks]);
   const expected = countStatuses(union);
   progress.step('heal: lifting every daemon’s allow-list');
-  const healAt = performance.now();
-  await Promise.all(mesh.daemons.map((d) => mesh.admit(d)));
-  const waitFrom = performance.now();
-  const converged = await waitForAll(
-    mesh.daemons,
-    async (d) => {
-      const live = await liveAgents(d, agents);
-      if (live !== agents.size) return `${live}/${agents.size} agents live`;
-      const counts = await taskCounts(d);
-      const same = Object.keys(expected).every((k) => (counts[k] ?? 0) === expected[k]);
-      return same || `tasks ${JSON.stringify(counts)}, expected ${JSON.stringify(expected)}`;
-    },
-    { timeoutMs: WAIT_MS, onProgress: (n) => progress.step(`heal: ${n}/${mesh.daemons.length} converged`) },
-  );
+  const heal = async () => {
+    const healAt = performance.now();
+    await Promise.all(mesh.daemons.map((d) => mesh.admit(d)));
+    const waitFrom = performance.now();
+    const converged = await waitForAll(
+      mesh.daemons,
+      async (d) => {
+        const live = await liveAgents(d, agents);
+        if (live !== agents.size) return `${live}/${agents.size} agents live`;
+        const counts = await taskCounts(d);
+        const same = Object.keys(expected).every((k) => (counts[k] ?? 0) === expected[k]);
+        return same || `tasks ${JSON.stringify(counts)}, expected ${JSON.stringify(expected)}`;
+      },
+      { timeoutMs: WAIT_MS, onProgress: (n) => progress.step(`heal: ${n}/${mesh.daemons.length} converged`) },
+    );
+    return { converged, startedMs: waitFrom - healAt };
+  };
+  // The first daemon of the majority, profiled over the heal (cpu-profile.ts).
+  const { converged, startedMs } =
+    PROFILE_HEAL === undefined
+      ? await heal()
+      : await profileDuring(majority[0]!.process.child.pid!, PROFILE_HEAL, heal);
   if (converged.ms === null) {
     reportFailing('convergence after the heal', WAIT_MS, converged.failing);
     return null;
@@ -418,7 +430,7 @@ async function partitionAndHeal(
     return null;
   }
   // A cut that leaked healed nothing: no figure.
-  return leaked ? null : converged.ms + (waitFrom - healAt);
+  return leaked ? null : converged.ms + startedMs;
 }
 
 export const suite: Suite = {
