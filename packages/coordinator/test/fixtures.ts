@@ -120,3 +120,34 @@ export function virtualMesh(options: {
   }
   return { sched, net, coords, run: (ms: number) => sched.run(sched.now() + ms) };
 }
+
+/** A start of an attempt, as an agent's handler saw it. */
+export interface Start {
+  readonly task: string;
+  readonly epoch: number;
+  readonly node: string;
+  readonly at: number;
+}
+
+/**
+ * Registers agent `a<i>` (capability `work`, capacity 2) on every node of `m`, recording each start;
+ * an attempt runs `runMs(starts so far)` of the node's clock.
+ */
+export function recordStarts(m: ReturnType<typeof virtualMesh>, runMs: (started: number) => number): Start[] {
+  const starts: Start[] = [];
+  m.coords.forEach((c, i) => {
+    const node = `n${i}`;
+    const clock = m.net.node(node).clock;
+    c.registerAgent({
+      id: `a${i}`,
+      capabilities: ['work'],
+      capacity: 2,
+      handler: (task, ctx) => {
+        starts.push({ task: task.id, epoch: ctx.epoch, node, at: m.sched.now() });
+        const ms = runMs(starts.length);
+        return new Promise((resolve) => clock.setTimer(() => resolve('done'), ms));
+      },
+    });
+  });
+  return starts;
+}

@@ -1,36 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Coordinator, CoordinatorEvent } from '../src/index.ts';
-import { virtualMesh } from './fixtures.ts';
-
-interface Start {
-  readonly task: string;
-  readonly epoch: number;
-  readonly node: string;
-  readonly at: number;
-}
-
-type Mesh = ReturnType<typeof virtualMesh>;
-
-/** An agent on every node that records each start and runs `runMs` (forever when null). */
-function recordStarts(m: Mesh, runMs: number | null): Start[] {
-  const starts: Start[] = [];
-  m.coords.forEach((c, i) => {
-    const node = `n${i}`;
-    const clock = m.net.node(node).clock;
-    c.registerAgent({
-      id: `a${i}`,
-      capabilities: ['work'],
-      capacity: 2,
-      handler: (task, ctx) => {
-        starts.push({ task: task.id, epoch: ctx.epoch, node, at: m.sched.now() });
-        return runMs === null
-          ? new Promise(() => {})
-          : new Promise((resolve) => clock.setTimer(() => resolve('done'), runMs));
-      },
-    });
-  });
-  return starts;
-}
+import { recordStarts, virtualMesh } from './fixtures.ts';
 
 function isolationsOf(c: Coordinator): CoordinatorEvent<'isolated'>[] {
   const seen: CoordinatorEvent<'isolated'>[] = [];
@@ -42,7 +12,7 @@ describe('a node that loses every other node at once', () => {
   it('starts nothing while cut off from a busy mesh, and works again once it reaches it', async () => {
     for (const seed of [1, 2, 3]) {
       const m = virtualMesh({ nodes: 5, backend: 'document', seed });
-      const starts = recordStarts(m, 1500);
+      const starts = recordStarts(m, () => 1500);
       const isolations = isolationsOf(m.coords[4]!);
       const ids: string[] = [];
       for (let i = 0; i < 120; i++)

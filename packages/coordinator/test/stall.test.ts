@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CoordinatorEvent } from '../src/index.ts';
-import { virtualMesh } from './fixtures.ts';
-
-interface Start {
-  readonly task: string;
-  readonly epoch: number;
-  readonly node: string;
-  readonly at: number;
-}
+import { recordStarts, type Start, virtualMesh } from './fixtures.ts';
 
 /**
  * A node of a busy mesh stalls (its event loop blocked) long enough for the others to take it for
@@ -16,22 +9,7 @@ interface Start {
 async function stallUnderLoad(seed: number, stallMs = 8000, reconnectMs: number | null = 3000) {
   const stallAt = 3000;
   const m = virtualMesh({ nodes: 4, backend: 'document', seed });
-  const starts: Start[] = [];
-  m.coords.forEach((c, i) => {
-    const node = `n${i}`;
-    const clock = m.net.node(node).clock;
-    c.registerAgent({
-      id: `a${i}`,
-      capabilities: ['work'],
-      capacity: 2,
-      handler: (task, ctx) => {
-        starts.push({ task: task.id, epoch: ctx.epoch, node, at: m.sched.now() });
-        return new Promise((resolve) =>
-          clock.setTimer(() => resolve('done'), 150 + (starts.length % 5) * 50),
-        );
-      },
-    });
-  });
+  const starts = recordStarts(m, (started) => 150 + (started % 5) * 50);
   const stalls: CoordinatorEvent<'stalled'>[] = [];
   m.coords[3]!.events.on('stalled', (e) => stalls.push(e));
   const ids: string[] = [];
