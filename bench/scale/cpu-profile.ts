@@ -37,7 +37,9 @@ async function devtools(url: string) {
   const waiting = new Map<number, (result: unknown) => void>();
   socket.addEventListener('message', (event) => {
     const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) waiting.get(message.id)?.(message.result);
+    if (message.id === undefined) return;
+    waiting.get(message.id)?.(message.result);
+    waiting.delete(message.id);
   });
   return {
     send<T>(method: string, params: object = {}): Promise<T> {

@@ -4,9 +4,9 @@ import type { Logger } from './logger.ts';
 
 /**
  * The daemon's log lines for what its coordinator decides about other attempts than its own
- * agents' (those log themselves, see agents.ts): an epoch declared lost, a stall and the hold after it, the hold of a replica cut off,
- * finished tasks removed. Each key once per line: the logger's base already names this node
- * `node`, so the holder of a lost epoch is `holder`.
+ * agents' (those log themselves, see agents.ts): an epoch declared lost, a stall and the hold
+ * after it, the hold of a replica cut off, finished tasks removed. Each key once per line: the
+ * logger's base already names this node `node`, so the holder of a lost epoch is `holder`.
  */
 export function logCoordinatorEvents(events: Observable<CoordinatorEvents>, logger: Logger): void {
   events.on('failover', (e) =>

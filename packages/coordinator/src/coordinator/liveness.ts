@@ -48,7 +48,10 @@ export interface Liveness {
    * late by the stall, which says nothing of how long the mesh takes to deliver.
    */
   wokeAt(): number;
-  /** Until when this replica holds after a stall or while cut off (its clock); -Infinity when it does not. */
+  /**
+   * Until when this replica holds after a stall or while cut off (its clock); -Infinity when it
+   * does not.
+   */
   holdUntil(): number;
   /** Whether a node went or came back, or a hold ended early, since the last call: tasks may change hands. */
   takeChanged(): boolean;
@@ -109,12 +112,14 @@ export function createLiveness(o: LivenessOptions): Liveness {
   let stall = { from: Infinity, to: -Infinity };
   /** Until when nodes lost in a stall's wake hold this replica. */
   let holdUntil = -Infinity;
-  /** Until when this replica waits for news after its last stall or isolation; -Infinity once news came. */
+  /** Until when this replica waits for news after a stall or isolation; -Infinity once it came. */
   let newsDue = -Infinity;
-  /** Records arriving before this time do not count as news: they waited for a stall, or no link is up. */
+  /**
+   * Records arriving before this time do not count as news: they waited out a stall. Infinity
+   * while this replica, having lost every other node at once, has reached none since.
+   */
   let newsFrom = -Infinity;
-  /** Whether this replica lost every other node at once and has reached none since. */
-  let isolated = false;
+  const isolated = (): boolean => newsFrom === Infinity;
   const holdFor = (): number => Math.min(stall.to - stall.from, o.maxHoldMs);
   /** Until when this replica holds: news or nodes lost after its last stall, whichever is later. */
   const holdEnd = (): number => Math.max(holdUntil, newsDue);
@@ -147,7 +152,6 @@ export function createLiveness(o: LivenessOptions): Liveness {
 
   /** Every other node lost at once at `t`: hold until one is reachable again and news came. */
   function isolate(t: number, lost: number): void {
-    isolated = true;
     const until = t + o.maxHoldMs;
     holdUntil = Math.max(holdUntil, until);
     newsDue = Math.max(newsDue, until);
@@ -180,13 +184,13 @@ export function createLiveness(o: LivenessOptions): Liveness {
       if (isReachable) {
         goneAt.delete(node);
         // Records from now on come over a live link: news of the mesh.
-        if (isolated) [isolated, newsFrom] = [false, t];
+        if (isolated()) newsFrom = t;
         // Heard from the mesh again: what that link brings arrives within the settle window.
         if (t < holdUntil && !cutOff()) holdUntil = Math.min(holdUntil, t + o.settleMs());
       } else {
         goneAt.set(node, t);
         if (t >= stall.to) lost(t);
-        const together = isolated ? 0 : lostTogether(t);
+        const together = isolated() ? 0 : lostTogether(t);
         if (together > 1) isolate(t, together);
       }
       version++;
@@ -198,7 +202,7 @@ export function createLiveness(o: LivenessOptions): Liveness {
       if (t - due < o.stallMs || due <= stall.to) return;
       stall = { from: due, to: t };
       newsDue = Math.max(newsDue, t + holdFor());
-      if (!isolated) newsFrom = t + o.drainMs;
+      if (!isolated()) newsFrom = t + o.drainMs;
       o.onStall?.({ ...stall, holdUntil: holdEnd(), reason: 'woke' });
     },
     heard() {
