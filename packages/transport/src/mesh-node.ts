@@ -229,6 +229,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     graceMs: o.graceMs,
     cooldownMs: Math.max(o.redialMaxMs, o.graceMs),
     isAdmitted: (peer) => admission.isAdmitted(peer),
+    linksOf: () => presence.links(),
     onPrune: (peer, by) => metrics.record({ type: 'pruned', peer, by }),
   });
   // Announcements are unsigned like all our gossip; Noise still authenticates every dial they lead to.

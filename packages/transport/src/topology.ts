@@ -18,6 +18,12 @@ export interface TopologyOptions {
   /** A peer that failed a dial, or took part in a pruned link, is not chosen again for this long. */
   readonly cooldownMs: number;
   readonly isAdmitted: (peer: string) => boolean;
+  /**
+   * The links each member announced last (membership's `links()`). Pruning and growing read
+   * other nodes' degrees from it so that a change does not travel on (see pruneOrder, dialOrder);
+   * without it both choose at random.
+   */
+  readonly linksOf?: () => ReadonlyMap<string, readonly string[]>;
   /** Told of every pruned link: `self` when this node closed it, `peer` when the other side did. */
   readonly onPrune?: (peer: string, by: 'self' | 'peer') => void;
 }
@@ -40,11 +46,38 @@ function shuffle<T>(xs: T[]): T[] {
   return xs;
 }
 
+/** A peer's announced degree; undefined when it announced none. */
+export type DegreeOf = (peer: string) => number | undefined;
+
+/**
+ * Links to close, best-connected neighbours first (ties at random): a neighbour left with
+ * `minPeers` or more has no reason to dial someone new, who might then prune in turn. Unknown
+ * degrees come last.
+ */
+export function pruneOrder<P extends { toString(): string }>(peers: readonly P[], degreeOf: DegreeOf): P[] {
+  const degree = (p: P): number => degreeOf(p.toString()) ?? -1;
+  return shuffle([...peers]).sort((a, b) => degree(b) - degree(a));
+}
+
+/**
+ * Peers to dial, those with room (fewer than `maxPeers` links, or unknown) first, at random
+ * among each: a full peer would prune a link to make room, and its neighbour might dial in turn.
+ */
+export function dialOrder<P extends { toString(): string }>(
+  peers: readonly P[],
+  degreeOf: DegreeOf,
+  maxPeers: number,
+): P[] {
+  const full = (p: P): number => ((degreeOf(p.toString()) ?? 0) >= maxPeers ? 1 : 0);
+  return shuffle([...peers]).sort((a, b) => full(a) - full(b));
+}
+
 /**
  * Keeps this node's degree between `minPeers` and `maxPeers`: a random, bounded-degree mesh, which
  * stays connected with high probability, instead of a star around the bootstrap nodes. Dials go to
- * peers chosen at random among those the peer store knows (filled by discovery); surplus links
- * are closed at random, bootstrap links included, after telling the peer (`PRUNE_PROTOCOL`).
+ * peers chosen at random among those the peer store knows (filled by discovery), those with room
+ * first; surplus links are closed, bootstrap links included, best-connected neighbours first,
+ * after telling the peer (`PRUNE_PROTOCOL`).
  */
 export async function startTopology(
   libp2p: Libp2p,
@@ -67,6 +100,11 @@ export async function startTopology(
     return false;
   };
 
+  const degrees = (): DegreeOf => {
+    const links = o.linksOf?.();
+    return (peer) => links?.get(peer)?.length;
+  };
+
   const dial = async (peer: PeerId): Promise<void> => {
     try {
       await libp2p.dial(peer);
@@ -82,9 +120,13 @@ export async function startTopology(
     });
     if (candidates.length < need) redialer.resumeBootstrap();
     await Promise.all(
-      shuffle(candidates)
+      dialOrder(
+        candidates.map((p) => p.id),
+        degrees(),
+        o.maxPeers,
+      )
         .slice(0, need)
-        .map((p) => dial(p.id)),
+        .map(dial),
     );
   };
 
@@ -112,7 +154,7 @@ export async function startTopology(
       if (now - c.timeline.open >= o.graceMs) old.set(c.remotePeer.toString(), c.remotePeer);
     }
     await Promise.all(
-      shuffle([...old.values()])
+      pruneOrder([...old.values()], degrees())
         .slice(0, excess)
         .map(prune),
     );

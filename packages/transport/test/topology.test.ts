@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys';
 import { PEERS_TOPIC } from '../src/index.ts';
+import { dialOrder, pruneOrder } from '../src/topology.ts';
 import { getKey, setKey, startNode, startNodes, stopAll, waitFor, type TestNode } from './support/mesh.ts';
 
 const topology = { minPeers: 4, maxPeers: 8, announceMs: 500, graceMs: 2000 };
@@ -77,6 +78,63 @@ describe('topology', () => {
     const before = heard.length;
     await waitFor('an announcement soon after the new link', () => heard.length > before, 1400);
     expect(performance.now() - linked).toBeLessThan(1400);
+  });
+
+  it('a node over maxPeers closes its link to the best-connected neighbour, not to those that would fall below minPeers', async () => {
+    // No discovery and no bootstrap: the only links are those dialled here.
+    const topologyOf = (maxPeers: number) => ({
+      topology: { announceMs: 0, graceMs: 1500, minPeers: 1, maxPeers },
+    });
+    const hub = await startNode(topologyOf(3));
+    const busy = await startNode(topologyOf(5));
+    const far = await startNodes(3, () => startNode(topologyOf(5)));
+    const leaves = await startNodes(3, () => startNode(topologyOf(3)));
+    nodes.push(hub, busy, ...far, ...leaves);
+    await Promise.all(far.map((n) => busy.dial(n.multiaddrs[0]!)));
+    await waitFor('busy linked to the three', () => busy.peers().length === 3);
+    // `busy` first: its link comes of age first, and alone it would be pruned anyway.
+    await hub.dial(busy.multiaddrs[0]!);
+    await Promise.all(leaves.map((n) => hub.dial(n.multiaddrs[0]!)));
+    // The hub has four links and room for three; `busy` has three more, each leaf none.
+    await waitFor(
+      'the hub down to maxPeers',
+      () => hub.metrics.snapshot().pruned > 0 && hub.peers().length === 3,
+    );
+    expect(hub.peers()).not.toContain(busy.replica);
+    for (const leaf of leaves) expect(leaf.peers()).toEqual([hub.replica]);
+    expect(busy.peers().length).toBe(3);
+  });
+
+  it('pruneOrder puts the best-connected neighbours first, those of unknown degree last, ties at random', () => {
+    const degree = new Map([
+      ['a', 3],
+      ['b', 9],
+      ['c', 6],
+      ['d', 9],
+    ]);
+    const firsts = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const order = pruneOrder(['a', 'b', 'c', 'd', 'e'], (p) => degree.get(p));
+      expect(order.slice(2)).toEqual(['c', 'a', 'e']);
+      firsts.add(order[0]!);
+    }
+    expect([...firsts].sort()).toEqual(['b', 'd']);
+  });
+
+  it('dialOrder puts peers with room (or of unknown degree) before full ones, at random among each', () => {
+    const degree = new Map([
+      ['full', 10],
+      ['over', 12],
+      ['room', 4],
+    ]);
+    const firsts = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const order = dialOrder(['full', 'room', 'over', 'new'], (p) => degree.get(p), 10);
+      expect(order.slice(0, 2).sort()).toEqual(['new', 'room']);
+      expect(order.slice(2).sort()).toEqual(['full', 'over']);
+      firsts.add(order[0]!);
+    }
+    expect(firsts.size).toBe(2);
   });
 
   it('a 3-node mesh bootstrapped in a line becomes full: below minPeers a node links to every peer it knows', async () => {
