@@ -1,4 +1,5 @@
 import type { PresenceChannel, ReplicaId } from '@meshwork/core';
+import type { CoordinatorEvent } from '../events.ts';
 
 /**
  * Which nodes this replica takes to be alive: reachable over live links, by the membership behind
@@ -59,27 +60,6 @@ export interface Liveness {
   readonly version: number;
 }
 
-/**
- * A stall: this replica ran nothing from `from` to `to`, and holds until `holdUntil` at the latest;
- * told as it wakes (`woke`), and when nodes lost in its wake begin a longer hold (`lost-nodes`).
- */
-export interface Hold {
-  readonly from: number;
-  readonly to: number;
-  readonly holdUntil: number;
-  readonly reason: 'woke' | 'lost-nodes';
-}
-
-/**
- * This replica lost every other node at once (`lost` of them, within the settle window of `at`):
- * it holds until it reaches a node again and hears from the mesh, or until `holdUntil`.
- */
-export interface Isolation {
-  readonly at: number;
-  readonly lost: number;
-  readonly holdUntil: number;
-}
-
 /** Longest hold after a stall, in leases: a node alone after a long stall still takes over. */
 export const MAX_HOLD_LEASES = 10;
 
@@ -96,9 +76,9 @@ export interface LivenessOptions {
   /** Records read within this long of waking had waited for it: no news of live links. */
   readonly drainMs: number;
   /** Told of each stall as this replica wakes, and when nodes lost in its wake begin a longer hold. */
-  readonly onStall?: (hold: Hold) => void;
+  readonly onStall?: (stall: CoordinatorEvent<'stalled'>) => void;
   /** Told when this replica loses every other node at once and holds. */
-  readonly onIsolated?: (isolation: Isolation) => void;
+  readonly onIsolated?: (isolation: CoordinatorEvent<'isolated'>) => void;
 }
 
 export function createLiveness(o: LivenessOptions): Liveness {
