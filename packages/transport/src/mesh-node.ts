@@ -218,8 +218,10 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     reconnectMaxMs: o.reconnectMaxMs,
     reconnectWindowMs: o.reconnectWindowMs,
     maxKnownPeers: limits.maxKnownPeers,
-    // A link the topology would prune is not taken back, unless the peer is not reached otherwise.
-    wantsMore: (peer) => libp2p.getPeers().length < o.maxPeers || presence.status(peer) !== 'alive',
+    need: {
+      shortOfLinks: () => libp2p.getPeers().length < o.minPeers,
+      reachedOtherwise: (peer) => presence.status(peer) === 'alive',
+    },
     onRetry: (target, delayMs, reconnecting) =>
       metrics.record({ type: 'redial', target, delayMs, reconnecting }),
   });

@@ -15,14 +15,18 @@ export interface RedialOptions {
   readonly reconnectWindowMs: number;
   /** Most peers remembered besides the bootstrap addresses. */
   readonly maxKnownPeers: number;
-  /**
-   * Whether the node wants its link to `peer` back. A lost peer is redialled only then, and kept
-   * for later otherwise: a node that has made its links up since need not take back links the
-   * topology would prune, as many links across a healed partition would be.
-   */
-  readonly wantsMore?: (peer: string) => boolean;
+  /** Which lost links the node takes back (see `createRedialer`); without it, every one. */
+  readonly need?: LinkNeed;
   /** Told of every retry scheduled, for metrics. */
   readonly onRetry?: (target: string, delayMs: number, reconnecting: boolean) => void;
+}
+
+/** What the redial loop asks before it takes a lost link back. */
+export interface LinkNeed {
+  /** Whether the node has fewer links than the topology's `minPeers`: it then takes every one back. */
+  shortOfLinks(): boolean;
+  /** Whether membership reaches `peer` through other links. */
+  reachedOtherwise(peer: string): boolean;
 }
 
 interface Target {
@@ -64,10 +68,20 @@ export interface Redialer {
  * gone. Retries back off exponentially with jitter, up to `maxMs`; for a peer
  * lost lately only up to `reconnectMaxMs`, so a healed partition reconnects
  * within about that long.
+ *
+ * A node with enough links takes back only the links it needs. A lost peer it still reaches
+ * through others is not redialled: the topology would prune the link again. Peers it reaches no
+ * other way, as those across a partition, are dialled one per `reconnectMaxMs`, whichever comes
+ * round first: once a partition heals, the first link across brings each side the other's
+ * records, the peers behind it are reached through it and need no link of their own. Taking every
+ * lost link back at once made each of them a handshake, a record flood and a sync round, and the
+ * topology then pruned the surplus (bench/RESULTS.md, _Links taken back one at a time_).
  */
 export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
   const targets = new Map<string, Target>();
   let stopped = false;
+  /** When a peer reached no other way was last redialled by a node with enough links. */
+  let lastUnreachedDialAt = -Infinity;
 
   const connected = (t: Target): boolean =>
     t.peer !== undefined && libp2p.getConnections().some((c) => c.remotePeer.toString() === t.peer);
@@ -93,10 +107,20 @@ export function createRedialer(libp2p: Libp2p, o: RedialOptions): Redialer {
     schedule(t, delayMs);
   };
 
+  /** Whether to take the link to lost `peer` back now (see above). */
+  const wanted = (peer: string): boolean => {
+    if (o.need === undefined || o.need.shortOfLinks()) return true;
+    if (o.need.reachedOtherwise(peer)) return false;
+    const now = performance.now();
+    if (now - lastUnreachedDialAt < o.reconnectMaxMs) return false;
+    lastUnreachedDialAt = now;
+    return true;
+  };
+
   const attempt = async (t: Target): Promise<void> => {
     if (stopped || t.parked || connected(t)) return t.dialled.resolve();
     // Not wanted now: looked at again within the cap, with no dial and no retry counted.
-    if (t.lostAt !== undefined && t.peer !== undefined && o.wantsMore?.(t.peer) === false)
+    if (t.lostAt !== undefined && t.peer !== undefined && !wanted(t.peer))
       return schedule(t, jittered(capOf(t)));
     try {
       const connection = await libp2p.dial(t.dialable);
