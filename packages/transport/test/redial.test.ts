@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Libp2p, PeerId } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createRedialer } from '../src/redial.ts';
+import { createRedialer, type LinkNeed } from '../src/redial.ts';
 
 /** Just what the redial loop uses of libp2p: connections, dials and disconnect events. */
 function fakeLibp2p() {
@@ -42,6 +42,20 @@ async function peers(n: number): Promise<PeerId[]> {
   );
 }
 
+/** A node linked to `n` peers that loses them all at once, as across a partition. */
+async function cutOff(n: number, need?: LinkNeed) {
+  const lost = await peers(n);
+  const net = fakeLibp2p();
+  const redialer = createRedialer(net.libp2p, { ...options, ...(need !== undefined ? { need } : {}) });
+  for (const p of lost) {
+    net.connected.add(p.toString());
+    redialer.watchPeer(p);
+  }
+  await vi.advanceTimersByTimeAsync(10);
+  for (const p of lost) net.lose(p);
+  return { lost, net, redialer };
+}
+
 describe('redial', () => {
   // The loop spaces its dials by performance.now(), so the fake clock must drive it too.
   beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] }));
@@ -77,19 +91,10 @@ describe('redial', () => {
   });
 
   it('takes back links to peers it reaches no other way one per reconnect cap', async () => {
-    const lost = await peers(4);
-    const net = fakeLibp2p();
-    const redialer = createRedialer(net.libp2p, {
-      ...options,
-      need: { shortOfLinks: () => false, reachedOtherwise: () => false },
+    const { lost, net, redialer } = await cutOff(4, {
+      shortOfLinks: () => false,
+      reachedOtherwise: () => false,
     });
-    for (const p of lost) {
-      net.connected.add(p.toString());
-      redialer.watchPeer(p);
-    }
-    await vi.advanceTimersByTimeAsync(10);
-    // Cut off: every one of them at once, as across a partition.
-    for (const p of lost) net.lose(p);
     await vi.advanceTimersByTimeAsync(600);
     expect(net.dials).toHaveLength(1);
 
@@ -101,19 +106,11 @@ describe('redial', () => {
   });
 
   it('after a partition heals, one link across is taken back and the peers behind it are not', async () => {
-    const lost = await peers(5);
-    const net = fakeLibp2p();
     const reached = new Set<string>();
-    const redialer = createRedialer(net.libp2p, {
-      ...options,
-      need: { shortOfLinks: () => false, reachedOtherwise: (p) => reached.has(p) },
+    const { lost, net, redialer } = await cutOff(5, {
+      shortOfLinks: () => false,
+      reachedOtherwise: (p) => reached.has(p),
     });
-    for (const p of lost) {
-      net.connected.add(p.toString());
-      redialer.watchPeer(p);
-    }
-    await vi.advanceTimersByTimeAsync(10);
-    for (const p of lost) net.lose(p);
     await vi.advanceTimersByTimeAsync(600);
     expect(net.dials).toHaveLength(1);
     // The link across brought the other side's records: every lost peer is reached through it.
@@ -124,15 +121,7 @@ describe('redial', () => {
   });
 
   it('without a link need, takes every lost peer back within the cap', async () => {
-    const lost = await peers(3);
-    const net = fakeLibp2p();
-    const redialer = createRedialer(net.libp2p, options);
-    for (const p of lost) {
-      net.connected.add(p.toString());
-      redialer.watchPeer(p);
-    }
-    await vi.advanceTimersByTimeAsync(10);
-    for (const p of lost) net.lose(p);
+    const { lost, net, redialer } = await cutOff(3);
     await vi.advanceTimersByTimeAsync(600);
     expect(new Set(net.dials)).toEqual(new Set(lost.map(String)));
     redialer.stop();
