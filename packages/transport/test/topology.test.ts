@@ -102,7 +102,8 @@ describe('topology', () => {
     );
     expect(hub.peers()).not.toContain(busy.replica);
     for (const leaf of leaves) expect(leaf.peers()).toEqual([hub.replica]);
-    expect(busy.peers().length).toBe(3);
+    // `busy` keeps its own links (it may take the hub back for a moment if the prune notice was lost).
+    for (const f of far) expect(busy.peers()).toContain(f.replica);
   });
 
   it('pruneOrder puts the best-connected neighbours first, those of unknown degree last, ties at random', () => {
