@@ -13,7 +13,15 @@
  */
 import { sleep } from '../../packages/node/test/support/processes.ts';
 import { startDaemonMesh, type MeshDaemon } from './daemon-mesh.ts';
-import { liveAgents, metricsText, processStats, taskCounts } from './observe.ts';
+import {
+  countIn,
+  FINISHED,
+  liveAgents,
+  metricSeries,
+  metricsText,
+  processStats,
+  taskCounts,
+} from './observe.ts';
 import { moduleTask, submitSpread, waitForAll, waitReady } from './workload.ts';
 
 const [size = 16, tasks = 200, sideTasks = 20, cutS = 30] = process.argv.slice(2).map(Number);
@@ -24,24 +32,16 @@ const COUNTERS = [
   'meshwork_transport_messages_total',
   'meshwork_sync_rounds_total',
 ];
-const FINISHED = ['succeeded', 'failed', 'cancelled'];
 const WAIT_MS = 600_000;
 
-const finished = async (d: MeshDaemon): Promise<number> => {
-  const counts = await taskCounts(d);
-  return FINISHED.reduce((sum, s) => sum + (counts[s] ?? 0), 0);
-};
+const finished = async (d: MeshDaemon): Promise<number> => countIn(await taskCounts(d), FINISHED);
 
 /** The counters summed over the mesh, by series. */
 async function meshCounters(daemons: readonly MeshDaemon[]): Promise<Map<string, number>> {
   const sums = new Map<string, number>();
   for (const d of daemons)
-    for (const line of (await metricsText(d)).split('\n')) {
-      if (!COUNTERS.some((c) => line.startsWith(c))) continue;
-      const cut = line.lastIndexOf(' ');
-      const key = line.slice(0, cut);
-      sums.set(key, (sums.get(key) ?? 0) + Number(line.slice(cut + 1)));
-    }
+    for (const [series, value] of metricSeries(await metricsText(d), COUNTERS))
+      sums.set(series, (sums.get(series) ?? 0) + value);
   return sums;
 }
 

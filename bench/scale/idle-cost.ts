@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { sleep } from '../../packages/node/test/support/processes.ts';
 import { startDaemonMesh, type MeshDaemon } from './daemon-mesh.ts';
-import { liveAgents, metricsText, peersOf, processStats } from './observe.ts';
+import { liveAgents, metricSeries, metricsText, peersOf, processStats } from './observe.ts';
 import { waitForAll, waitReady } from './workload.ts';
 
 const [size = 12, seed = 1, settleS = 15, windowS = 60] = process.argv.slice(2).map(Number);
@@ -23,17 +23,6 @@ const profileDir = process.env['IDLE_COST_PROFILE'];
 if (profileDir !== undefined)
   process.env['NODE_OPTIONS'] =
     `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`;
-
-/** Every sample of every series of the text format whose name is one of `names`, keyed by line head. */
-function series(text: string, names: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!names.some((n) => line.startsWith(`${n}{`) || line.startsWith(`${n} `))) continue;
-    const cut = line.lastIndexOf(' ');
-    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return out;
-}
 
 const COUNTERS = ['meshwork_transport_bytes_total', 'meshwork_transport_messages_total'];
 const GAUGES = [
@@ -50,7 +39,7 @@ async function sample(daemons: readonly MeshDaemon[]) {
     io: daemons.map((d) => syscalls(d.process.child.pid!)),
     peers: await Promise.all(daemons.map(async (d) => new Set(await peersOf(d)))),
     metrics: await Promise.all(
-      daemons.map(async (d) => series(await metricsText(d), [...COUNTERS, ...GAUGES])),
+      daemons.map(async (d) => metricSeries(await metricsText(d), [...COUNTERS, ...GAUGES])),
     ),
   };
 }

@@ -102,16 +102,32 @@ export async function metricsText(daemon: MeshDaemon): Promise<string> {
   return read<string>(daemon, '/metrics');
 }
 
+/** Every sample of every series of the text format whose name is one of `names`, keyed by line head. */
+export function metricSeries(text: string, names: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!names.some((n) => line.startsWith(`${n}{`) || line.startsWith(`${n} `))) continue;
+    const cut = line.lastIndexOf(' ');
+    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
+  }
+  return out;
+}
+
 /** Bytes the daemon has sent on its Meshwork protocols, from `meshwork_transport_bytes_total`. */
 export async function sentBytes(daemon: MeshDaemon): Promise<number> {
-  const text = await metricsText(daemon);
   let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('meshwork_transport_bytes_total{') && line.includes('direction="out"'))
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
+  for (const [series, bytes] of metricSeries(await metricsText(daemon), ['meshwork_transport_bytes_total']))
+    if (series.includes('direction="out"')) total += bytes;
   return total;
 }
+
+/** Task statuses that are over, and those still open. */
+export const FINISHED = ['succeeded', 'failed', 'cancelled'];
+export const OPEN = ['pending', 'claimed', 'running'];
+
+/** Tasks in any of `statuses`, from counts by status (taskCounts). */
+export const countIn = (counts: Record<string, number>, statuses: readonly string[]): number =>
+  statuses.reduce((s, k) => s + (counts[k] ?? 0), 0);
 
 /** Clock ticks per second of `/proc/<pid>/stat`'s CPU times: 100 on every Linux that Node runs on. */
 const CLOCK_TICKS = 100;

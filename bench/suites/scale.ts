@@ -50,7 +50,17 @@ import { percentile, type Progress, type Row, type Suite } from '../report.ts';
 import { startDaemonMesh, type DaemonMesh, type MeshDaemon } from '../scale/daemon-mesh.ts';
 import { profileDuring } from '../scale/cpu-profile.ts';
 import { installedCli } from '../scale/installed-cli.ts';
-import { liveAgents, peersOf, processStats, sentBytes, taskCounts, taskStatuses } from '../scale/observe.ts';
+import {
+  countIn,
+  FINISHED,
+  liveAgents,
+  OPEN,
+  peersOf,
+  processStats,
+  sentBytes,
+  taskCounts,
+  taskStatuses,
+} from '../scale/observe.ts';
 import {
   checkRuns,
   eachLimit,
@@ -105,10 +115,6 @@ const SETTLE_MS = 60_000;
 const STALL_MS = 120_000;
 const TASK_RUN_MS = 45 * 60_000;
 
-const FINISHED = ['succeeded', 'failed', 'cancelled'];
-const OPEN = ['pending', 'claimed', 'running'];
-const sum = (counts: Record<string, number>, states: readonly string[]): number =>
-  states.reduce((s, k) => s + (counts[k] ?? 0), 0);
 const mean = (xs: readonly number[]): number | null =>
   xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 const round = (n: number | null, digits: number): number | null =>
@@ -163,8 +169,8 @@ async function waitFinished(
     const counts = await taskCounts(observer).catch(() => undefined);
     const now = performance.now();
     if (counts !== undefined) {
-      const done = sum(counts, FINISHED);
-      const open = sum(counts, OPEN);
+      const done = countIn(counts, FINISHED);
+      const open = countIn(counts, OPEN);
       progress.step(`${label}: ${done} finished, ${open} open on ${observer.name}`);
       if (done >= finished && open === 0) return now;
       if (done !== last.done) last = { done, at: now };
@@ -322,7 +328,9 @@ async function partitionAndHeal(
   // Each side's observer must end up knowing every task finished before the cut and its side's
   // own: "none open" alone passes while a task's records are still on their way to it.
   const finishedBefore = Math.max(
-    ...(await Promise.all([majority[0]!, minority[0]!].map(async (d) => sum(await taskCounts(d), FINISHED)))),
+    ...(await Promise.all(
+      [majority[0]!, minority[0]!].map(async (d) => countIn(await taskCounts(d), FINISHED)),
+    )),
   );
   const cutAt = performance.now();
   progress.step(`partition: cutting off ${third} daemons (each side an allow-list of its own, by reload)`);
