@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { virtualMesh } from './fixtures.ts';
+import { recordStarts, virtualMesh } from './fixtures.ts';
 
 /*
  * Claims that arrive far later than the settle window: links of 300–400 ms against a window held
@@ -95,5 +95,34 @@ describe('claims over links slower than the settle window', () => {
       duplicates += r.duplicates;
     }
     expect(duplicates).toBeGreaterThan(0);
+  });
+});
+
+describe('receipts across a healed partition', () => {
+  it("owes none for the claims of the other side's tasks, finished while apart", async () => {
+    for (const seed of [1, 2, 3]) {
+      const m = virtualMesh({ nodes: 4, backend: 'document', seed });
+      const starts = recordStarts(m, () => 50);
+      const sides = [
+        ['n0', 'n1'],
+        ['n2', 'n3'],
+      ];
+      await m.run(2000);
+      m.net.partition(sides);
+      await m.run(3000);
+      const ids = Array.from({ length: 16 }, (_, i) => m.coords[i % 4]!.submit({ type: 'work' }));
+      await m.run(10_000);
+      m.net.heal();
+      await m.run(10_000);
+
+      for (const c of m.coords) for (const id of ids) expect(c.get(id)?.status).toBe('succeeded');
+      expect(starts).toHaveLength(16);
+      // Receipts are keyed reader>claimer; each side's claims were all read by the other after the heal.
+      const sideOf = (node: string) => sides.findIndex((s) => s.includes(node));
+      const across = [...m.net.node('n0').state.store.entries('receipt')]
+        .map(([key]) => key.split('>') as [string, string])
+        .filter(([reader, claimer]) => sideOf(reader) !== sideOf(claimer));
+      expect(across).toEqual([]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { ReplicaId } from '@meshwork/core';
 import type { AgentId, AgentInfo, Claim, TaskId, TaskSpec } from '../model.ts';
+import { terminalStatuses } from '../status.ts';
 import type { TaskIndex } from '../task-index.ts';
 import { leaders, type CandidateWindow } from './candidate-window.ts';
 import type { Receipts } from './receipts.ts';
@@ -27,7 +28,8 @@ export interface RivalReceipts {
   claimRead(claim: Claim, by: number): void;
   /**
    * Takes the claims read since the last pass: a claim made at once is owed a receipt when a
-   * local agent is one of the task's leaders, one that stepped in when it is a candidate.
+   * local agent is one of the task's leaders, one that stepped in when it is a candidate. A claim
+   * of a task finished here is owed none: it decides nothing any more.
    */
   oweReceipts(candidates: CandidateWindow): void;
 }
@@ -35,10 +37,14 @@ export interface RivalReceipts {
 export function createRivalReceipts(deps: {
   readonly replica: ReplicaId;
   readonly receipts: Receipts;
-  readonly index: Pick<TaskIndex, 'spec' | 'records'>;
+  readonly index: Pick<TaskIndex, 'spec' | 'records' | 'derive'>;
   readonly localAgents: ReadonlyMap<AgentId, AgentInfo>;
 }): RivalReceipts {
   const { replica, receipts, index, localAgents } = deps;
+  const finished = (task: TaskId): boolean => {
+    const status = index.derive(task)?.status;
+    return status !== undefined && terminalStatuses.has(status);
+  };
   /** How far each rival's receipt covers this replica's transactions, read once per pass. */
   const covered = new Map<ReplicaId, number>();
   /** Other nodes' claims read since the last pass: their claimers may be owed receipts. */
@@ -75,9 +81,13 @@ export function createRivalReceipts(deps: {
       if (claimsRead.length === 0) return;
       const mine = (a: AgentInfo): boolean => a.node === replica && localAgents.has(a.id);
       for (const { task, claimer, stepIn, by } of claimsRead.splice(0)) {
+        const spec = index.spec(task);
+        // A mesh healing from a partition reads every claim of the other side's finished tasks at
+        // once: a receipt for each claimer would be a transaction per node, flooded mesh-wide, for
+        // nothing. A missing receipt only ever makes a claim wait (receipts.ts).
+        if (spec !== null && finished(task)) continue;
         // A claim read before its task's record: whether this node could have raced it is not known
         // yet. A claimer owed a receipt already is owed one covering this claim too, at no cost.
-        const spec = index.spec(task);
         if (spec === null || receipts.owes(claimer)) receipts.owe(claimer, by);
         else {
           const among = candidates.of(spec);
