@@ -212,6 +212,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     maxMembers: limits.maxMembers,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
+  const shortOfLinks = (): boolean => libp2p.getPeers().length < o.minPeers;
   const redialer = createRedialer(libp2p, {
     baseMs: o.redialBaseMs,
     maxMs: o.redialMaxMs,
@@ -219,7 +220,7 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
     reconnectWindowMs: o.reconnectWindowMs,
     maxKnownPeers: limits.maxKnownPeers,
     need: {
-      shortOfLinks: () => libp2p.getPeers().length < o.minPeers,
+      shortOfLinks,
       reachedOtherwise: (peer) => presence.status(peer) === 'alive',
     },
     onRetry: (target, delayMs, reconnecting) =>
@@ -260,7 +261,12 @@ export async function createMeshNode(options: MeshNodeOptions = {}): Promise<Mes
   });
   const announcer =
     o.announceMs > 0
-      ? startPeerAnnouncer(libp2p, { topic: PEERS_TOPIC, baseMs: o.announceMs, maxMs: o.announceMaxMs })
+      ? startPeerAnnouncer(libp2p, {
+          topic: PEERS_TOPIC,
+          baseMs: o.announceMs,
+          maxMs: o.announceMaxMs,
+          shortOfLinks,
+        })
       : undefined;
   const linksChanged = (): void => {
     metrics.record({ type: 'peers', connected: libp2p.getPeers().length });

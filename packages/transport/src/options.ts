@@ -92,8 +92,9 @@ export interface MeshNodeOptions<Doc extends SyncedDocument = SyncedDocument> {
    * The mesh's shape. Each node keeps between `minPeers` (default 6) and `maxPeers` (default 10)
    * connected peers, chosen at random among those it knows of. Peers announce themselves over
    * gossipsub (pubsub peer discovery) every `announceMs` (default 20 s; 0 turns discovery off)
-   * while their links change; once a node's links stayed the same from one announcement to the
-   * next, every `announceMaxMs` (default 160 s, or `announceMs` if longer). A link
+   * while they have fewer than `minPeers` and their links change; otherwise, once a node's links
+   * stayed the same from one announcement to the next, every `announceMaxMs` (default 160 s, or
+   * `announceMs` if longer). A link
    * younger than `graceMs` (default 60 s) is never pruned.
    */
   topology?: {

@@ -9,10 +9,15 @@ export interface PeerAnnouncerOptions {
   readonly baseMs: number;
   /** Time between announcements once the links stayed the same from one to the next. */
   readonly maxMs: number;
+  /** Whether this node has fewer links than it keeps (the topology's `minPeers`). */
+  readonly shortOfLinks: () => boolean;
 }
 
 export interface PeerAnnouncer {
-  /** This node's links changed: the next announcement is at most `baseMs` after the last one. */
+  /**
+   * This node's links changed: if it is short of links, the next announcement is at most
+   * `baseMs` after the last one.
+   */
   linksChanged(): void;
   stop(): void;
 }
@@ -42,10 +47,12 @@ export function encodeAnnouncement(publicKey: Uint8Array, addrs: readonly Uint8A
  * Announces this node on the peer discovery topic (the receiving side is pubsub peer discovery,
  * listening only), backing off while the mesh around it is settled: every node takes in every
  * announcement, a peer-store write each, so fixed-rate announcements cost each node more the
- * larger the mesh. A node whose links change (a newcomer, a node that lost peers) announces every
- * `baseMs`; once its links stayed the same from one announcement to the next, every `maxMs`, which
- * only keeps its addresses fresh in the peer stores. Newcomers are found quickly anyway: they
- * announce at the fast rate, and nodes with room dial them.
+ * larger the mesh. A node whose links change while it has fewer than it keeps (a newcomer, a node
+ * that lost peers) announces every `baseMs`; once its links stayed the same from one announcement
+ * to the next, every `maxMs`, which only keeps its addresses fresh in the peer stores. Newcomers
+ * are found quickly anyway: they announce at the fast rate, and nodes with room dial them. A node
+ * with enough links needs nobody to find it: when a partition heals, every node's links change at
+ * once, and announcing then made each of them an announcement to every node of the mesh.
  */
 export function startPeerAnnouncer(
   libp2p: Libp2p<{ pubsub: GossipSub }>,
@@ -80,6 +87,7 @@ export function startPeerAnnouncer(
   schedule(0);
   return {
     linksChanged() {
+      if (!o.shortOfLinks()) return;
       changed = true;
       if (intervalMs === o.baseMs) return;
       intervalMs = o.baseMs;

@@ -29,7 +29,12 @@ describe('peer announcer', () => {
   it('announces every baseMs while the links change, then every maxMs once they stayed the same', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { libp2p, published } = await fakeNode();
-    const announcer = startPeerAnnouncer(libp2p, { topic: 't', baseMs: 20_000, maxMs: 160_000 });
+    const announcer = startPeerAnnouncer(libp2p, {
+      topic: 't',
+      baseMs: 20_000,
+      maxMs: 160_000,
+      shortOfLinks: () => true,
+    });
     await vi.advanceTimersByTimeAsync(350_000);
     // At once; 20 s later with the same links; from then on at the slow rate.
     expect(published).toEqual([0, 20, 180, 340]);
@@ -42,5 +47,30 @@ describe('peer announcer', () => {
     announcer.stop();
     await vi.advanceTimersByTimeAsync(400_000);
     expect(published).toHaveLength(7);
+  });
+
+  it('does not speed up for link changes of a node with all the links it keeps', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { libp2p, published } = await fakeNode();
+    let short = false;
+    const announcer = startPeerAnnouncer(libp2p, {
+      topic: 't',
+      baseMs: 20_000,
+      maxMs: 160_000,
+      shortOfLinks: () => short,
+    });
+    await vi.advanceTimersByTimeAsync(100_000);
+    expect(published).toEqual([0, 20]);
+    // Links come and go at 100 s while the node keeps enough of them (a partition heals): the
+    // next announcement stays at the slow rate.
+    announcer.linksChanged();
+    await vi.advanceTimersByTimeAsync(100_000);
+    expect(published).toEqual([0, 20, 180]);
+    // It drops below the links it keeps at 200 s: announced at once, 20 s after the last.
+    short = true;
+    announcer.linksChanged();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(published).toEqual([0, 20, 180, 200]);
+    announcer.stop();
   });
 });
