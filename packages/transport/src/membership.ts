@@ -107,6 +107,9 @@ export async function startMeshMembership(
       },
     },
     probeIntervalMs: o.probeIntervalMs,
+    // One stream each way per link: a frame it drops (only a heartbeat, or when the stream
+    // closes) never leaves a link up behind it (see `send`).
+    reliableLinks: true,
     maxFrameBytes: o.maxFrameBytes,
     maxMembers: o.maxMembers,
     // The bare signature: the record holds the signed fields already (an envelope would repeat them).

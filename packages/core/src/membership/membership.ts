@@ -65,6 +65,13 @@ export interface MembershipOptions {
   readonly maxLagMs?: number;
   /** A link silent this long, beyond the lag allowed for, is closed (`links.close`). Default 10,000 ms. */
   readonly closeSilentLinkMs?: number;
+  /**
+   * Whether a frame sent over a link arrives, in order, for as long as the link stays up (a
+   * stream, as libp2p's): a frame lost means the link went down, and comes up again as a new one.
+   * A node then never sends a neighbour, in an answer or back, a record it already sent it over
+   * the link. Default false: links may lose frames (the simulation's).
+   */
+  readonly reliableLinks?: boolean;
   /** Signs this node's records; the transport passes its node key. */
   readonly sign?: (claim: Uint8Array) => Uint8Array;
   /** Checks another node's record; records that fail are refused as forged. */
@@ -140,7 +147,8 @@ export function createMembership(o: MembershipOptions): Membership {
   const peerLag = new Map<ReplicaId, number>();
   let reachable = new Set<ReplicaId>([self]);
   const listeners = createPresenceListeners();
-  const outbox = createRecordOutbox({ links: o.links, timers, linked, maxFrameBytes });
+  const reliable = o.reliableLinks ?? false;
+  const outbox = createRecordOutbox({ links: o.links, timers, linked, maxFrameBytes, reliable });
   const repair = createDigestRepair({
     table,
     outbox,
@@ -255,9 +263,15 @@ export function createMembership(o: MembershipOptions): Membership {
     return true;
   }
 
-  function receiveRecords(from: ReplicaId, records: readonly MemberRecord[]): void {
+  /**
+   * Takes in records from a neighbour: a rumour (records it forwards) or its `answer` to this
+   * node's summary. Where a record is older than this node's, the newer goes back, so that one
+   * exchange heals both ends; over reliable links only for an answer: this node forwarded its
+   * newer version to the neighbour when it took it in, or took it in before the link came up,
+   * which the summaries of a new link cover.
+   */
+  function receiveRecords(from: ReplicaId, records: readonly MemberRecord[], answer: boolean): void {
     const changed: MemberRecord[] = [];
-    /** Records the sender holds older versions of: they go back to it, so one exchange heals both. */
     const newer: MemberRecord[] = [];
     for (const r of records) {
       // The sender holds this version: one queued for it (to forward, or sent back) need not go.
@@ -285,7 +299,7 @@ export function createMembership(o: MembershipOptions): Membership {
       changed.push(r);
     }
     spread(changed, from);
-    if (newer.length > 0 && linked.has(from)) outbox.queue(from, newer);
+    if ((answer || !reliable) && newer.length > 0 && linked.has(from)) outbox.queue(from, newer);
   }
 
   const heartbeatFrame = (): Uint8Array =>
@@ -370,6 +384,7 @@ export function createMembership(o: MembershipOptions): Membership {
       if (stopped || peer === self) return;
       linked.add(peer);
       live.add(peer);
+      outbox.forget(peer);
       detector.forget(peer);
       detector.heard(peer, timers.now());
       o.links.send(peer, heartbeatFrame());
@@ -381,6 +396,7 @@ export function createMembership(o: MembershipOptions): Membership {
       repair.linkDown(peer);
       peerLag.delete(peer);
       detector.forget(peer);
+      outbox.forget(peer);
       if (live.delete(peer)) linksChanged(true);
     },
     receive(peer, bytes) {
@@ -406,7 +422,7 @@ export function createMembership(o: MembershipOptions): Membership {
       }
       if (frame.kind === 'summary') return repair.summaryReceived(peer, frame.versions);
       if (frame.kind === 'answer') repair.answerReceived(peer);
-      if (frame.kind !== 'heartbeat') return receiveRecords(peer, frame.records);
+      if (frame.kind !== 'heartbeat') return receiveRecords(peer, frame.records, frame.kind === 'answer');
       if (linked.has(peer)) peerLag.set(peer, frame.lagMs);
       repair.digestHeard(peer, frame.digest);
     },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createScheduler } from '../../../../test/sim/scheduler.ts';
 import { decodeFrame, encodeFrame } from '../../src/membership/frames.ts';
-import { versionHash, type VersionHash } from '../../src/membership/member-record.ts';
+import { versionHash, type MemberRecord, type VersionHash } from '../../src/membership/member-record.ts';
 import {
   createMembership,
   type Membership,
@@ -548,6 +548,111 @@ describe('membership', () => {
     expect(sent.flatMap(records)).toEqual([]);
     a.linkUp('c');
     expect(sent.flatMap(records).sort()).toEqual(['a', 'b']);
+  });
+
+  it('over reliable links, leaves out of an answer what it sent the asker as a rumour over its link', async () => {
+    const answered = async (reliableLinks: boolean) => {
+      const sched = createScheduler();
+      const time = sched.nodeClock(0);
+      const sent: Uint8Array[] = [];
+      const links = { send: (_p: string, f: Uint8Array) => void sent.push(f) };
+      const a = createMembership({ self: 'a', timers: time, links, reliableLinks });
+      const b = createMembership({ self: 'b', timers: time, links: { send: (_p, f) => a.receive('b', f) } });
+      a.linkUp('b');
+      b.linkUp('a');
+      await sched.run(1000);
+      const ask = () => {
+        sent.length = 0;
+        a.receive('b', encodeFrame({ kind: 'summary', versions: [] }));
+        return sent.flatMap((frame) => {
+          const f = decodeFrame(frame, limits);
+          return f.kind === 'answer' ? f.records.map((r) => r.node).sort() : [];
+        });
+      };
+      // a's new record goes to b as a rumour 10 ms after the change; b's summary lacks it, as
+      // one sent before the rumour arrived does while a change floods the mesh.
+      a.publish({ wants: { cpu: 2 } });
+      await sched.run(1020);
+      const crossing = ask();
+      await sched.run(3000);
+      const later = ask();
+      // A change whose rumour is still queued when the summary comes: it goes in the answer, and
+      // over reliable links not again as a rumour.
+      await sched.run(3300);
+      a.publish({ wants: { cpu: 3 } });
+      const queued = ask();
+      await sched.run(3400);
+      const rumoured = sent.filter((frame) => decodeFrame(frame, limits).kind === 'records').length;
+      // A new link to b replaces the old one (another connection), or the link goes down and
+      // comes up again: what went over the old one may be lost.
+      a.linkUp('b');
+      const reopened = ask();
+      a.linkDown('b');
+      a.linkUp('b');
+      return { crossing, later, queued, rumoured, reopened, relinked: ask() };
+    };
+    expect(await answered(true)).toEqual({
+      crossing: ['b'],
+      later: ['b'],
+      queued: ['a', 'b'],
+      rumoured: 0,
+      reopened: ['a', 'b'],
+      relinked: ['a', 'b'],
+    });
+    // Links that may lose frames: everything the summary lacks, and the rumour as well.
+    const all = ['a', 'b'];
+    expect(await answered(false)).toEqual({
+      crossing: all,
+      later: all,
+      queued: all,
+      rumoured: 1,
+      reopened: all,
+      relinked: all,
+    });
+  });
+
+  it('over reliable links, sends its newer version back for an older one in an answer, not in a rumour', async () => {
+    const backFor = async (reliableLinks: boolean) => {
+      const sched = createScheduler();
+      const time = sched.nodeClock(0);
+      const sent: Uint8Array[] = [];
+      const links = { send: (_p: string, f: Uint8Array) => void sent.push(f) };
+      const a = createMembership({ self: 'a', timers: time, links, reliableLinks });
+      a.linkUp('b');
+      const c = (incarnation: number): MemberRecord => ({
+        node: 'c',
+        incarnation,
+        status: 'alive',
+        state: {},
+        links: [],
+        at: 0,
+        proof: new Uint8Array(0),
+      });
+      // a takes in c's record from another neighbour, and forwards it to b.
+      a.receive('d', encodeFrame({ kind: 'records', records: [c(2)] }));
+      await sched.run(100);
+      const sentOfC = () => {
+        const versions = sent.flatMap((frame) => {
+          const f = decodeFrame(frame, limits);
+          return f.kind === 'records'
+            ? f.records.filter((r) => r.node === 'c').map((r) => r.incarnation)
+            : [];
+        });
+        sent.length = 0;
+        return versions;
+      };
+      expect(sentOfC()).toEqual([2]);
+      // b forwards c's older version, which it had before a's arrived.
+      a.receive('b', encodeFrame({ kind: 'records', records: [c(1)] }));
+      await sched.run(200);
+      const rumour = sentOfC();
+      // b answers a summary with it: b holds the older one.
+      a.receive('b', encodeFrame({ kind: 'answer', records: [c(1)] }));
+      await sched.run(300);
+      return { rumour, answer: sentOfC() };
+    };
+    expect(await backFor(true)).toEqual({ rumour: [], answer: [2] });
+    expect(await backFor(false)).toEqual({ rumour: [2], answer: [2] });
   });
 
   it('says goodbye: a node that leaves is `left` everywhere at once', async () => {
