@@ -3,8 +3,9 @@
  * tasks, cuts the last third off by allow-lists (as the scale suite does), runs tasks on each side,
  * then lifts the lists and follows every daemon on its own until it shows every agent live and
  * every task finished. Prints when each daemon got there, the mesh's CPU time over the heal (and
- * so how many of the machine's cores it kept busy), and what the daemons sent meanwhile, from their
- * `meshwork_transport_*` and `meshwork_sync_rounds_total` counters.
+ * so how many of the machine's cores it kept busy), and what the daemons sent and took in
+ * meanwhile, from their `meshwork_transport_*`, `meshwork_sync_rounds_total` and
+ * `meshwork_events_received_total` (applied, or duplicates) counters.
  *
  *   node bench/scale/heal-probe.ts [daemons=16] [tasks=200] [side_tasks=20] [cut_s=30]
  *
@@ -31,6 +32,7 @@ const COUNTERS = [
   'meshwork_transport_bytes_total',
   'meshwork_transport_messages_total',
   'meshwork_sync_rounds_total',
+  'meshwork_events_received_total',
 ];
 const WAIT_MS = 600_000;
 
