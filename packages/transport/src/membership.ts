@@ -107,8 +107,9 @@ export async function startMeshMembership(
       },
     },
     probeIntervalMs: o.probeIntervalMs,
-    // One stream each way per link: a frame it drops (only a heartbeat, or when the stream
-    // closes) never leaves a link up behind it (see `send`).
+    // One stream each way per link. `send` drops a heartbeat on a slow link, or a frame whose
+    // stream is gone, and a link without its stream comes up again over a new one (linkUp) or
+    // goes down: no record is lost on a link that stays up.
     reliableLinks: true,
     maxFrameBytes: o.maxFrameBytes,
     maxMembers: o.maxMembers,

@@ -107,11 +107,8 @@ export function createRecordOutbox(deps: {
         if (q !== undefined && sameVersion(q, r)) queued!.delete(r.node);
       }
       // Not noted as sent: a summary may go again because its answer was lost.
-      for (const frame of framesOf(
-        'answer',
-        records.filter((r) => !onItsWay(peer, r)),
-      ))
-        links.send(peer, frame);
+      const lacking = records.filter((r) => !onItsWay(peer, r));
+      for (const frame of framesOf('answer', lacking)) links.send(peer, frame);
     },
     forget(peer) {
       sent.delete(peer);
