@@ -21,20 +21,21 @@ async function fakeNode() {
   return { libp2p: libp2p as unknown as Libp2p<{ pubsub: GossipSub }>, published };
 }
 
+/** An announcer every 20 s while short of links, else every 160 s, on fake timers. */
+async function announcing(shortOfLinks: () => boolean) {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  const { libp2p, published } = await fakeNode();
+  const announcer = startPeerAnnouncer(libp2p, { topic: 't', baseMs: 20_000, maxMs: 160_000, shortOfLinks });
+  return { announcer, published };
+}
+
 describe('peer announcer', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
   it('announces every baseMs while the links change, then every maxMs once they stayed the same', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    const { libp2p, published } = await fakeNode();
-    const announcer = startPeerAnnouncer(libp2p, {
-      topic: 't',
-      baseMs: 20_000,
-      maxMs: 160_000,
-      shortOfLinks: () => true,
-    });
+    const { announcer, published } = await announcing(() => true);
     await vi.advanceTimersByTimeAsync(350_000);
     // At once; 20 s later with the same links; from then on at the slow rate.
     expect(published).toEqual([0, 20, 180, 340]);
@@ -50,15 +51,8 @@ describe('peer announcer', () => {
   });
 
   it('does not speed up for link changes of a node with all the links it keeps', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    const { libp2p, published } = await fakeNode();
     let short = false;
-    const announcer = startPeerAnnouncer(libp2p, {
-      topic: 't',
-      baseMs: 20_000,
-      maxMs: 160_000,
-      shortOfLinks: () => short,
-    });
+    const { announcer, published } = await announcing(() => short);
     await vi.advanceTimersByTimeAsync(100_000);
     expect(published).toEqual([0, 20]);
     // Links come and go at 100 s while the node keeps enough of them (a partition heals): the

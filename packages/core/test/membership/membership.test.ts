@@ -163,6 +163,15 @@ function ringWithChords(n: number): [number, number][] {
   return edges;
 }
 
+/** Node `a` on its own, every frame it sends kept in `sent`. */
+function recordingNode(reliableLinks: boolean) {
+  const sched = createScheduler();
+  const time = sched.nodeClock(0);
+  const sent: Uint8Array[] = [];
+  const links = { send: (_p: string, f: Uint8Array) => void sent.push(f) };
+  return { sched, time, sent, a: createMembership({ self: 'a', timers: time, links, reliableLinks }) };
+}
+
 const line = (n: number): [number, number][] => Array.from({ length: n - 1 }, (_, i) => [i, i + 1]);
 
 describe('membership', () => {
@@ -552,11 +561,7 @@ describe('membership', () => {
 
   it('over reliable links, leaves out of an answer what it sent the asker as a rumour over its link', async () => {
     const answered = async (reliableLinks: boolean) => {
-      const sched = createScheduler();
-      const time = sched.nodeClock(0);
-      const sent: Uint8Array[] = [];
-      const links = { send: (_p: string, f: Uint8Array) => void sent.push(f) };
-      const a = createMembership({ self: 'a', timers: time, links, reliableLinks });
+      const { sched, time, sent, a } = recordingNode(reliableLinks);
       const b = createMembership({ self: 'b', timers: time, links: { send: (_p, f) => a.receive('b', f) } });
       a.linkUp('b');
       b.linkUp('a');
@@ -613,11 +618,7 @@ describe('membership', () => {
 
   it('over reliable links, sends its newer version back for an older one in an answer, not in a rumour', async () => {
     const backFor = async (reliableLinks: boolean) => {
-      const sched = createScheduler();
-      const time = sched.nodeClock(0);
-      const sent: Uint8Array[] = [];
-      const links = { send: (_p: string, f: Uint8Array) => void sent.push(f) };
-      const a = createMembership({ self: 'a', timers: time, links, reliableLinks });
+      const { sched, sent, a } = recordingNode(reliableLinks);
       a.linkUp('b');
       const c = (incarnation: number): MemberRecord => ({
         node: 'c',
